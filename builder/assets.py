@@ -1,0 +1,353 @@
+"""Registry of every external file the builder reads, and how each one is found.
+
+Resolution order for an asset: an explicit path given by the user -> the cache folder -> the mirror folder ->
+download from the upstream URL (progress, sha256 check, atomic rename into the cache). A file found in the
+mirror is read in place, never copied. Hashes are checked once per process per (path, size, mtime).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import AssetCorrupt, AssetMissing, UsageError
+
+DEAM_LICENCE = "DEAM: research use; cite Aljanaki, Yang & Soleymani 2017, PLoS ONE 12(3)"
+DEAM_SITE = "https://cvml.unige.ch/databases/DEAM"
+YOLO_BASE = (
+    "https://raw.githubusercontent.com/dog-qiuqiu/Yolo-Fastest/96a2900d163196c396e73f3fdab04ca4dd9a2f70/"
+    "ModelZoo/yolo-fastest-1.1_coco"
+)
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One external file (or folder of files) the builder may need."""
+
+    name: str
+    url: str
+    licence: str
+    purpose: str
+    mirror_path: str  # path inside the mirror folder; the mirror keeps upstream file names
+    sha256: str | None = None  # full sha256 of the file itself (not of an archive it arrives in)
+    hash_prefix: str | None = None  # when only a prefix is published (torchvision puts it in file names)
+    member: str | None = None  # when url is a zip: the file name (or folder, for folders) inside it
+    folder: bool = False  # a folder of files (DEAM audio): no single hash, never fetched implicitly
+    auto_download: bool = True
+
+    @property
+    def filename(self) -> str:
+        return Path(self.mirror_path).name
+
+
+REGISTRY: dict[str, Asset] = {
+    a.name: a
+    for a in [
+        Asset(
+            "deam-static-1-2000",
+            f"{DEAM_SITE}/DEAM_Annotations.zip",
+            DEAM_LICENCE,
+            "DEAM per-song static valence/arousal, songs 1-2000",
+            "deam/annotations/static_annotations_averaged_songs_1_2000.csv",
+            sha256="b07312724c1add58c09849eeee90c5b53cc54b5e4a97ff3e4f9505d5aa2a1b94",
+            member="static_annotations_averaged_songs_1_2000.csv",
+        ),
+        Asset(
+            "deam-static-2000-2058",
+            f"{DEAM_SITE}/DEAM_Annotations.zip",
+            DEAM_LICENCE,
+            "DEAM per-song static valence/arousal, songs 2001-2058",
+            "deam/annotations/static_annotations_averaged_songs_2000_2058.csv",
+            sha256="cf13c6f00dde646a71446f0bdb1fbcfc69fa6061a7cafe37c98c95f6d6f93138",
+            member="static_annotations_averaged_songs_2000_2058.csv",
+        ),
+        *[
+            Asset(
+                f"deam-metadata-{year}",
+                f"{DEAM_SITE}/metadata.zip",
+                DEAM_LICENCE,
+                f"DEAM artist, title and genre, {year} songs",
+                f"deam/metadata/metadata_{year}.csv",
+                sha256=sha,
+                member=f"metadata_{year}.csv",
+            )
+            for year, sha in [
+                ("2013", "b57e6d9d06a162ad1278a2498c50c51324d6973e9339971e3888e31abd06b13e"),
+                ("2014", "47e67ba52260beb80feb3b3c5c22feb504fe167c3947b3972791ad8df1588551"),
+                ("2015", "081c5cfe53ee6b600aa264f626b88135ae2ec26aa111f145cc06a20d323a8542"),
+            ]
+        ],
+        Asset(
+            "deam-audio",
+            f"{DEAM_SITE}/DEAM_audio.zip",
+            DEAM_LICENCE + "; each clip under its own licence (CC BY, CC BY-NC-SA, CC BY-NC-ND, FMA-Limited)",
+            "DEAM 45 s audio clips, MEMD_audio/{song_id}.mp3 (1.3 GB upstream; fetch explicitly)",
+            "deam/MEMD_audio",
+            member="MEMD_audio",
+            folder=True,
+            auto_download=False,
+        ),
+        Asset(
+            "nrc-vad",
+            "https://saifmohammad.com/WebDocs/Lexicons/NRC-VAD-Lexicon.zip",
+            "NRC-VAD Lexicon (Mohammad 2018): research and non-commercial use",
+            "valence/arousal of impression words",
+            "lexicons/nrc-vad/NRC-VAD-Lexicon.txt",
+            sha256="7ca443b2aed2d3fc62f65987783ea08bc95726a1fe3bb66ef551439786fb1125",
+            member="NRC-VAD-Lexicon.txt",
+        ),
+        *[
+            Asset(
+                f"yolo-fastest-1.1-xl-{part}",
+                f"{YOLO_BASE}/yolo-fastest-1.1-xl.{part}",
+                "Yolo-Fastest (dog-qiuqiu): YOLO licence, public domain",
+                f"default object detector (Darknet {part})",
+                f"models/yolo_fastest_1.1/yolo-fastest-1.1-xl.{part}",
+                sha256=sha,
+            )
+            for part, sha in [
+                ("cfg", "c458427acc4fbeabceff4528ef7b65b066c0308ce599460f8ba299eba63abad3"),
+                ("weights", "fac5fb41786c1f38f04972a658443b189f48720d7d117f9a044100e98a35b0c5"),
+            ]
+        ],
+        Asset(
+            "coco-names",
+            f"{YOLO_BASE}/coco.names",
+            "Yolo-Fastest (dog-qiuqiu): YOLO licence, public domain",
+            "the 80 COCO class names in Darknet order",
+            "models/yolo_fastest_1.1/coco.names",
+            sha256="634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84",
+        ),
+        Asset(
+            "torchvision-ssd300-vgg16",
+            "https://download.pytorch.org/models/ssd300_vgg16_coco-b556d3b4.pth",
+            "torchvision model weights: BSD-3-Clause code; trained on COCO",
+            "SSD300-VGG16 detector of the original method (--detector ssd300)",
+            "models/torchvision/ssd300_vgg16_coco-b556d3b4.pth",
+            hash_prefix="b556d3b4",
+        ),
+        Asset(
+            "torchvision-maskrcnn-resnet50-fpn",
+            "https://download.pytorch.org/models/maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth",
+            "torchvision model weights: BSD-3-Clause code; trained on COCO",
+            "Mask R-CNN detector of the original method (--detector maskrcnn)",
+            "models/torchvision/maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth",
+            hash_prefix="bf2d0c1e",
+        ),
+    ]
+}
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gallery-builder"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+ProgressFactory = Callable[[int | None, str], "Progress"]
+
+
+class Progress:
+    """Minimal progress sink; the CLI passes one that draws a bar on stderr."""
+
+    def update(self, n: int) -> None:  # pragma: no cover - trivial
+        pass
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        pass
+
+
+def _silent(total: int | None, label: str) -> Progress:
+    return Progress()
+
+
+@dataclass
+class AssetStore:
+    """Finds assets: explicit path -> cache -> mirror -> download."""
+
+    cache_dir: Path
+    mirror: Path | None = None
+    overrides: dict[str, Path] = field(default_factory=dict)
+    offline: bool = False
+    progress: ProgressFactory = _silent
+    timeout_s: float = 30.0
+    registry: dict[str, Asset] = field(default_factory=lambda: dict(REGISTRY))
+    _verified: dict[tuple[str, int, int], str] = field(default_factory=dict, repr=False)
+
+    def entry(self, name: str) -> Asset:
+        try:
+            return self.registry[name]
+        except KeyError:
+            known = ", ".join(sorted(self.registry))
+            raise UsageError(f"unknown asset '{name}'; known assets: {known}") from None
+
+    def cache_path(self, asset: Asset) -> Path:
+        return self.cache_dir / "assets" / asset.name / asset.filename
+
+    def mirror_path(self, asset: Asset) -> Path | None:
+        return self.mirror / asset.mirror_path if self.mirror else None
+
+    def locate(self, name: str) -> tuple[Path | None, str]:
+        """Where the asset is now, without downloading: (path or None, 'override'|'cache'|'mirror'|'missing')."""
+        asset = self.entry(name)
+        if name in self.overrides:
+            path = self.overrides[name]
+            if not path.exists():
+                raise UsageError(f"the path given for asset '{name}' does not exist: {path}")
+            return path, "override"
+        cached = self.cache_path(asset)
+        if cached.exists() and self._ok(asset, cached, remove_bad=True):
+            return cached, "cache"
+        mirrored = self.mirror_path(asset)
+        if mirrored is not None and mirrored.exists():
+            if not self._ok(asset, mirrored, remove_bad=False):
+                raise AssetCorrupt(
+                    f"asset '{name}' in the mirror ({mirrored}) does not match its sha256; "
+                    "replace the file or remove it from the mirror"
+                )
+            return mirrored, "mirror"
+        return None, "missing"
+
+    def resolve(self, name: str, *, download: bool | None = None) -> Path:
+        """Path of the asset, downloading it into the cache if it is nowhere else and that is allowed."""
+        asset = self.entry(name)
+        path, _ = self.locate(name)
+        if path is not None:
+            return path
+        want = asset.auto_download if download is None else download
+        if not want or self.offline:
+            raise AssetMissing(self._missing_message(asset, reason=None))
+        return self.fetch(name)
+
+    def optional(self, name: str) -> Path | None:
+        """Like resolve, but None instead of an error when the asset is absent (never downloads)."""
+        path, _ = self.locate(name)
+        return path
+
+    def fetch(self, name: str) -> Path:
+        """Download the asset into the cache (even if the mirror has it), verifying its hash."""
+        asset = self.entry(name)
+        target = self.cache_path(asset)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
+            tmp_dir = Path(tmp)
+            raw = tmp_dir / Path(urllib.request.urlparse(asset.url).path).name
+            try:
+                self._download(asset.url, raw, label=name)
+            except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                raise AssetMissing(self._missing_message(asset, reason=str(exc))) from exc
+            if asset.folder:
+                staged = tmp_dir / "staged"
+                _extract_folder(raw, asset.member or asset.filename, staged)
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(staged, target)
+                return target
+            payload = raw
+            if asset.member and zipfile.is_zipfile(raw):
+                payload = tmp_dir / asset.filename
+                _extract_member(raw, asset.member, payload)
+            if not self._matches(asset, payload):
+                raise AssetCorrupt(
+                    f"downloaded '{name}' from {asset.url} but its sha256 does not match the registry; "
+                    "the upstream file may have changed — nothing was written to the cache"
+                )
+            os.replace(payload, target)  # atomic within one filesystem
+        return target
+
+    def _download(self, url: str, dest: Path, label: str) -> None:
+        with urllib.request.urlopen(url, timeout=self.timeout_s) as response, open(dest, "wb") as out:
+            length = response.headers.get("Content-Length")
+            bar = self.progress(int(length) if length else None, label)
+            try:
+                while block := response.read(1 << 16):
+                    out.write(block)
+                    bar.update(len(block))
+            finally:
+                bar.close()
+
+    def _ok(self, asset: Asset, path: Path, *, remove_bad: bool) -> bool:
+        if asset.folder:
+            return path.is_dir()
+        if self._matches(asset, path):
+            return True
+        if remove_bad:  # a corrupt cache entry is recomputed, not fatal
+            path.unlink(missing_ok=True)
+        return False
+
+    def _matches(self, asset: Asset, path: Path) -> bool:
+        if asset.sha256 is None and asset.hash_prefix is None:
+            return True
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        digest = self._verified.get(key) or sha256_file(path)
+        self._verified[key] = digest
+        if asset.sha256 is not None:
+            return digest == asset.sha256
+        return digest.startswith(asset.hash_prefix or "")
+
+    def _missing_message(self, asset: Asset, reason: str | None) -> str:
+        mirrored = self.mirror_path(asset)
+        where = f"the mirror ({mirrored})" if mirrored else "a mirror (none set: use --mirror or BUILDER_MIRROR)"
+        how = (
+            f"downloading {asset.url} failed ({reason})"
+            if reason
+            else ("downloads are off (--offline)" if self.offline and asset.auto_download else
+                  f"it is not downloaded implicitly; run `builder assets fetch {asset.name}`")
+        )
+        return (
+            f"asset '{asset.name}' ({asset.purpose}) was not found in the cache ({self.cache_path(asset)}) "
+            f"or {where}, and {how}. Put {asset.mirror_path} under a mirror folder, or run "
+            f"`builder assets fetch {asset.name}` where there is internet."
+        )
+
+    def status(self) -> list[tuple[Asset, str, Path | None]]:
+        rows = []
+        for name, asset in sorted(self.registry.items()):
+            try:
+                path, where = self.locate(name)
+            except AssetCorrupt:
+                path, where = None, "corrupt"
+            rows.append((asset, where, path))
+        return rows
+
+
+def _extract_member(archive: Path, member: str, dest: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        names = [n for n in zf.namelist() if n == member or n.endswith("/" + member)]
+        if not names:
+            raise AssetMissing(f"{archive.name} does not contain {member}")
+        with zf.open(names[0]) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out)
+
+
+def _extract_folder(archive: Path, folder: str, dest: Path) -> None:
+    """Copy the files under `folder/` (anywhere in the archive) into dest, refusing unsafe member names."""
+    dest.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            parts = Path(info.filename).parts
+            if info.is_dir() or folder not in parts:
+                continue
+            rel = parts[parts.index(folder) + 1 :]
+            if not rel or any(p in ("..", "") or p.startswith("/") for p in rel):
+                continue
+            out = dest.joinpath(*rel)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(out, "wb") as fh:
+                shutil.copyfileobj(src, fh)

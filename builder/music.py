@@ -1,0 +1,73 @@
+"""Nearest tracks in valence/arousal space: an hnswlib index over the catalogue, cached by content hash.
+
+Ties are common (DEAM ratings sit on a 0.1 grid), so results are re-ranked exactly by (distance, catalogue
+order): hnswlib proposes candidates, numpy decides. The same rule is what exact search does, which is what a
+test compares against.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+from builder.catalogue import Catalogue
+from builder.records import Point, Track
+
+
+class MusicIndex:
+    def __init__(self, catalogue: Catalogue, cache_dir: Path | None = None, *, ef: int = 200, m: int = 16):
+        if not catalogue.tracks:
+            raise ValueError("cannot index an empty catalogue")
+        self.catalogue = catalogue
+        self.points = np.array([(t.valence, t.arousal) for t in catalogue.tracks], dtype=np.float32)
+        self.ef = ef
+        self.index = hnswlib.Index(space="l2", dim=2)
+        path = cache_dir / "index" / f"{catalogue.content_hash}.hnsw" if cache_dir else None
+        self.cached = False
+        if path is not None and path.exists():
+            try:
+                self.index.load_index(str(path), max_elements=len(self.points))
+                self.cached = self.index.get_current_count() == len(self.points)
+            except RuntimeError:
+                self.cached = False
+        if not self.cached:
+            self.index = hnswlib.Index(space="l2", dim=2)
+            self.index.init_index(max_elements=len(self.points), ef_construction=200, M=m, random_seed=7)
+            self.index.add_items(self.points, np.arange(len(self.points)))
+            if path is not None:
+                self.save(path)
+        self.index.set_ef(max(ef, 64))
+
+    def save(self, path: Path) -> None:
+        """Write the index atomically (temporary file, then rename)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-")
+        os.close(fd)
+        try:
+            self.index.save_index(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def nearest(self, point: Point, k: int = 1) -> list[Track]:
+        return [self.catalogue.tracks[i] for i in self.nearest_ids(point, k)]
+
+    def nearest_ids(self, point: Point, k: int = 1) -> list[int]:
+        n = len(self.points)
+        k = min(k, n)
+        fetch = min(n, 2 * k + 16)
+        labels, _ = self.index.knn_query(np.asarray([point], dtype=np.float32), k=fetch)
+        cand = labels[0].astype(np.int64)
+        d = np.sum((self.points[cand] - np.asarray(point, dtype=np.float32)) ** 2, axis=1)
+        order = np.lexsort((cand, d))
+        return [int(i) for i in cand[order[:k]]]
+
+
+def exact_nearest_ids(points: np.ndarray, point: Point, k: int) -> list[int]:
+    d = np.sum((points - np.asarray(point, dtype=np.float32)) ** 2, axis=1)
+    return [int(i) for i in np.lexsort((np.arange(len(points)), d))[:k]]

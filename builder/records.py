@@ -1,0 +1,99 @@
+"""The data model: frozen dataclasses that serialise straight to JSON (orjson handles dataclasses).
+
+No tensors and no numpy here: model outputs become plain floats and tuples at the adapter boundary.
+Boxes are (x0, y0, x1, y1) as fractions of the picture's width and height, in the picture's upright
+orientation (after EXIF rotation), so the gallery can draw them at any size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Point = tuple[float, float]  # (valence, arousal) in [-1, 1]
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Track:
+    id: str
+    title: str
+    artist: str
+    valence: float
+    arousal: float
+    genre: str = ""
+    audio: str | None = None  # source path in the catalogue; in gallery.json: path inside OUT, or None
+    licence: str | None = None
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    score: float
+    box: Box
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    label: str
+    score: float
+    box: Box
+    weight: float  # the class's summed box area divided by the largest class's
+
+
+@dataclass(frozen=True)
+class Impression:
+    word: str
+    valence: float
+    arousal: float
+    weight: float
+    source: str  # the object label or caption word this impression came from
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Cluster:
+    centre: Point
+    size: int
+    quadrant: int
+    track: str | None  # id of the nearest track to the centre
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    file: str  # path relative to the input folder, with forward slashes
+    av: Point
+    quadrant: int
+    impressions: tuple[Impression, ...]
+    clusters: tuple[Cluster, ...]
+    tracks: tuple[Track, ...]
+    objects: tuple[ObjectRecord, ...]
+    width: int
+    height: int
+    fallback: str | None = None  # why the normal reading did not apply (e.g. "no-objects"), else None
+    quadrant_counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+    page: str = ""  # gallery page, relative to OUT
+    image: str = ""  # display copy, relative to OUT
+    thumb: str = ""  # thumbnail, relative to OUT
+
+
+@dataclass(frozen=True)
+class Failure:
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CatalogueInfo:
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Gallery:
+    method: str
+    narrow: str
+    quadrant_means: tuple[float, float, float, float]
+    catalogue: CatalogueInfo
+    images: tuple[ImageRecord, ...]
+    failed: tuple[Failure, ...] = field(default_factory=tuple)
+    version: str = ""
