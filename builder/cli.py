@@ -1,0 +1,220 @@
+"""The `builder` command. The one place that turns BuilderError into a message and an exit code.
+
+Exit status: 0 every picture built; 1 the gallery was built but some pictures failed (listed in the summary
+and in gallery.json "failed"); 2 bad usage; 3 a needed file or package is missing; 4 nothing could be built
+(no readable picture); 130 interrupted (the previous gallery is left as it was).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from builder.errors import BuilderError
+
+app = typer.Typer(help="Build a static photo gallery that plays music matching each picture's feeling.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+assets_app = typer.Typer(help="List, verify and fetch the external files the builder uses.", no_args_is_help=True)
+app.add_typer(assets_app, name="assets")
+
+EXIT_SOME_FAILED, EXIT_NOTHING_BUILT, EXIT_INTERRUPTED = 1, 4, 130
+
+MirrorOpt = Annotated[Optional[Path], typer.Option(
+    "--mirror", envvar="BUILDER_MIRROR", file_okay=False, exists=True,
+    help="Offline mirror folder of external files (for example ../shared/mirror).")]
+CacheOpt = Annotated[Optional[Path], typer.Option(
+    "--cache-dir", envvar="BUILDER_CACHE", file_okay=False,
+    help="Cache folder (downloads, music index, analyses). Default: $XDG_CACHE_HOME/gallery-builder.")]
+OfflineOpt = Annotated[bool, typer.Option("--offline", envvar="BUILDER_OFFLINE",
+                                          help="Never download; fail clearly when a file is missing.")]
+CatalogueOpt = Annotated[Optional[Path], typer.Option(
+    "--catalogue", exists=True, dir_okay=False,
+    help="Music catalogue CSV: id,title,artist,valence,arousal[,audio,licence] with values in [-1, 1]. "
+         "Default: DEAM.")]
+SwapOpt = Annotated[bool, typer.Option("--deam-2013-swap/--no-deam-2013-swap",
+                                       help="Swap DEAM's valence/arousal back for songs 1-1000 (see README).")]
+PlayableOpt = Annotated[bool, typer.Option("--playable-only", help="Recommend only tracks with an audio file.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and stop at the first error.")]
+
+
+def _progress(items, label: str, total: int):
+    """A bar on stderr that is hidden when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    with typer.progressbar(items, length=total, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
+class _DownloadBar:
+    def __init__(self, total: int | None, label: str):
+        self.bar = typer.progressbar(length=total or 0, label=f"downloading {label}", file=sys.stderr,
+                                     show_pos=True)
+        self.bar.__enter__()
+
+    def update(self, n: int) -> None:
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.__exit__(None, None, None)
+
+
+def _fail(exc: BuilderError, debug: bool) -> typer.Exit:
+    if debug:
+        raise exc
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(exc.exit_code)
+
+
+def _store(mirror: Optional[Path], cache_dir: Optional[Path], offline: bool):
+    from builder.assets import AssetStore, default_cache_dir
+
+    return AssetStore(cache_dir or default_cache_dir(), mirror.resolve() if mirror else None, offline=offline,
+                      progress=_DownloadBar)
+
+
+@app.command()
+def build(
+    input: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of pictures.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced when the build succeeds).")]
+    = Path("dist"),
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    method: Annotated[str, typer.Option(help="objects (published object method) or random (baseline).")]
+    = "objects",
+    detector: Annotated[str, typer.Option(help="yolo-fastest, ssd300 or maskrcnn.")] = "yolo-fastest",
+    min_score: Annotated[float, typer.Option(help="Minimum detection score.")] = 0.25,
+    narrow: Annotated[str, typer.Option(help="none, vote (published quadrant vote) or user.")] = "vote",
+    quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False,
+                                                      help="CSV image,quadrant for --narrow user.")] = None,
+    catalogue: CatalogueOpt = None,
+    deam_2013_swap: SwapOpt = True,
+    playable_only: PlayableOpt = False,
+    vectors: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False,
+                                                    help="Word vectors (.kv, .bin or .txt). Default GloVe 6B 50d.")]
+    = None,
+    top_words: Annotated[int, typer.Option(help="Impression words per object.")] = 5,
+    clusters: Annotated[int, typer.Option(help="Clusters per picture (spherical k-means).")] = 4,
+    analysis_side: Annotated[int, typer.Option(help="Longest side in pixels for analysis.")] = 1024,
+    seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""
+    from builder.pipeline import Context, Stats, analyse
+    from builder.settings import Settings
+    from builder.site import prepare_out, write_site
+
+    start = time.perf_counter()
+    try:
+        store = _store(mirror, cache_dir, offline)
+        settings = Settings(input=input, out=out, mirror=mirror, cache_dir=store.cache_dir, offline=offline,
+                            method=method, detector=detector, min_score=min_score, narrow=narrow,
+                            quadrants=quadrants, catalogue=catalogue, deam_2013_swap=deam_2013_swap,
+                            playable_only=playable_only, vectors=vectors, top_words=top_words, clusters=clusters,
+                            analysis_side=analysis_side, seed=seed, debug=debug)
+        settings.check_paths()
+        prepare_out(out)
+        ctx = Context(settings, store)
+        stats = Stats()
+        gallery = analyse(ctx, _progress, stats)
+        for problem in ctx.catalogue_problems:
+            typer.echo(f"warning: catalogue {problem}", err=True)
+        if not gallery.images:
+            why = "; ".join(f"{f.file}: {f.reason}" for f in gallery.failed[:5]) or "no picture files found"
+            typer.echo(f"error: nothing could be built from {input} ({why})", err=True)
+            raise typer.Exit(EXIT_NOTHING_BUILT)
+        write_site(gallery, input, out, settings.cache_dir, stats.hashes,
+                   index_writer=ctx.index.save, progress=_progress)
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: the previous gallery was left as it was", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    n, failed = len(gallery.images), len(gallery.failed)
+    typer.echo(f"built {n} picture{'s' * (n != 1)} ({stats.cached} cached, {failed} failed) in "
+               f"{time.perf_counter() - start:.1f} s -> {out / 'index.html'}", err=True)
+    for f in gallery.failed:
+        typer.echo(f"  failed: {f.file}: {f.reason}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@app.command()
+def recommend(
+    valence: Annotated[float, typer.Option(min=-1.0, max=1.0, help="Valence in [-1, 1].")],
+    arousal: Annotated[float, typer.Option(min=-1.0, max=1.0, help="Arousal in [-1, 1].")],
+    k: Annotated[int, typer.Option("-k", min=1, help="How many tracks.")] = 5,
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    catalogue: CatalogueOpt = None,
+    deam_2013_swap: SwapOpt = True,
+    playable_only: PlayableOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the catalogue tracks nearest to a point of the valence/arousal plane."""
+    from builder.catalogue import load_csv_catalogue, load_deam
+    from builder.music import MusicIndex
+
+    try:
+        store = _store(mirror, cache_dir, offline)
+        cat = load_csv_catalogue(catalogue)[0] if catalogue else load_deam(store, swap_2013=deam_2013_swap)
+        if playable_only:
+            cat = cat.playable()
+        index = MusicIndex(cat, store.cache_dir)
+        for t in index.nearest((valence, arousal), k):
+            audio = "audio" if t.audio else "no audio"
+            typer.echo(f"{t.id}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{t.artist} — {t.title}\t[{audio}]")
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+
+
+@assets_app.command("list")
+def assets_list(mirror: MirrorOpt = None, cache_dir: CacheOpt = None) -> None:
+    """Every registered external file: where it is now, its licence and what it is for."""
+    store = _store(mirror, cache_dir, True)
+    for asset, where, path in store.status():
+        typer.echo(f"{asset.name}\t{where}\t{path or asset.url}")
+        typer.echo(f"    {asset.purpose}; licence: {asset.licence}")
+
+
+@assets_app.command("verify")
+def assets_verify(mirror: MirrorOpt = None, cache_dir: CacheOpt = None) -> None:
+    """Check the sha256 of every asset found in the cache or mirror. Exit 3 if any is corrupt."""
+    store = _store(mirror, cache_dir, True)
+    bad = 0
+    for asset, where, path in store.status():
+        state = {"missing": "missing", "corrupt": "CORRUPT"}.get(where, "ok")
+        bad += where == "corrupt"
+        typer.echo(f"{state}\t{asset.name}\t{path or ''}")
+    if bad:
+        raise typer.Exit(3)
+
+
+@assets_app.command("fetch")
+def assets_fetch(
+    name: Annotated[str, typer.Argument(help="Asset name, as `builder assets list` shows it.")],
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    force: Annotated[bool, typer.Option(help="Download even if the cache or mirror has it.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Download one asset into the cache (with a progress bar and a sha256 check)."""
+    store = _store(mirror, cache_dir, False)
+    try:
+        path, where = store.locate(name)
+        if path is not None and not force:
+            typer.echo(f"{name} is already in the {where}: {path}")
+            return
+        typer.echo(f"fetched {name} -> {store.fetch(name)}")
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+
+
+def main() -> None:
+    app()

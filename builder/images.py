@@ -1,0 +1,100 @@
+"""Finding and reading pictures. Every failure becomes an ImageError with a reason a person understands."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from builder.errors import ImageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+# Pillow refuses images over twice this many pixels as decompression bombs; 150 MP lets a real 100 MP photo
+# through and refuses a header that claims 60000 x 60000.
+Image.MAX_IMAGE_PIXELS = 150_000_000
+
+
+def list_images(root: Path, exclude: Path | None = None) -> list[str]:
+    """Picture files under root, relative POSIX paths, sorted. Symlinked folders are not followed (no loops)."""
+    found = []
+    exclude = exclude.resolve() if exclude else None
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and (exclude is None or (here / d).resolve() != exclude))
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                found.append((here / name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of the file's bytes (the cache key), with read failures turned into ImageError."""
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError("empty file (0 bytes)")
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        return h.hexdigest()
+    except PermissionError:
+        raise ImageError("cannot be read (permission denied)") from None
+    except FileNotFoundError:
+        raise ImageError("disappeared during the build, or is a broken link") from None
+    except IsADirectoryError:
+        raise ImageError("is a folder, not a picture") from None
+
+
+def open_upright(path: Path, max_side: int) -> tuple[Image.Image, int, int]:
+    """Open, take the first frame, apply EXIF orientation, convert to RGB, downscale to max_side.
+
+    Returns (image, original upright width, original upright height).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+            w, h = im.size
+            if im.format == "JPEG":
+                im.draft("RGB", (max_side, max_side))  # decode at reduced size: bounded memory for huge JPEGs
+            im.seek(0)
+            im.load()
+    except Image.DecompressionBombError:
+        raise ImageError("refused: the image claims more pixels than the builder accepts "
+                         f"({Image.MAX_IMAGE_PIXELS * 2:,}); it may be a decompression bomb") from None
+    except UnidentifiedImageError:
+        suffix = path.suffix.lower()
+        if suffix in (".heic", ".heif"):
+            raise ImageError("HEIC/HEIF pictures are not supported; convert it to JPEG") from None
+        raise ImageError("not a picture the builder can read (unknown or damaged format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"damaged or truncated picture ({exc})") from None
+    orientation = im.getexif().get(0x0112, 1)
+    if orientation in (5, 6, 7, 8):
+        w, h = h, w
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(flat, im)
+    if im.mode == "I;16" or im.mode.startswith("I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = arr.max() or 1.0
+        im = Image.fromarray((arr / top * 255).astype(np.uint8))
+    im = im.convert("RGB")
+    if max(im.size) > max_side:
+        im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return im, w, h
+
+
+def read_rgb(path: Path, max_side: int) -> tuple[np.ndarray, int, int]:
+    """Upright RGB uint8 array (downscaled to max_side) and the original upright width and height."""
+    im, w, h = open_upright(path, max_side)
+    return np.asarray(im, dtype=np.uint8), w, h

@@ -1,0 +1,92 @@
+"""Every knob of a build, in one frozen dataclass. Each field's help text is what the CLI and README show."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from builder.assets import AssetStore, default_cache_dir
+from builder.errors import UsageError
+
+METHODS = ("objects", "random")
+NARROW = ("none", "vote", "user")
+
+
+def _help(text: str, **kw):
+    return field(metadata={"help": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    input: Path = _help("folder of pictures (searched recursively)")
+    out: Path = _help("output folder for the gallery; replaced as a whole when the build succeeds",
+                      default=Path("dist"))
+    mirror: Path | None = _help("offline mirror folder of external files (env BUILDER_MIRROR)", default=None)
+    cache_dir: Path = _help("cache folder for downloads, the music index and per-picture analysis "
+                            "(env BUILDER_CACHE; default XDG cache)", default_factory=default_cache_dir)
+    offline: bool = _help("never download; fail with a clear message when a file is missing", default=False)
+    method: str = _help("how a picture is read: objects (published object method) or random (baseline)",
+                        default="objects")
+    detector: str = _help("object detector: yolo-fastest, ssd300 or maskrcnn", default="yolo-fastest")
+    min_score: float = _help("minimum detection score", default=0.25)
+    narrow: str = _help("which cluster candidates to keep: none, vote (published quadrant vote) or user",
+                        default="vote")
+    quadrants: Path | None = _help("CSV image,quadrant (1-4) for --narrow user", default=None)
+    catalogue: Path | None = _help("music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; "
+                                   "default DEAM from the asset registry", default=None)
+    deam_2013_swap: bool = _help("swap DEAM's valence/arousal columns back for songs 1-1000 (see README)",
+                                 default=True)
+    playable_only: bool = _help("recommend only tracks whose audio file is available", default=False)
+    vectors: Path | None = _help("word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d",
+                                 default=None)
+    top_words: int = _help("impression words per object or caption word", default=5)
+    clusters: int = _help("clusters per picture (spherical k-means)", default=4)
+    analysis_side: int = _help("longest side, in pixels, a picture is scaled to before analysis", default=1024)
+    seed: int = _help("seed of the random baseline", default=0)
+    debug: bool = _help("re-raise the first error with its traceback", default=False)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise UsageError(f"--method must be one of {', '.join(METHODS)}, not '{self.method}'")
+        if self.narrow not in NARROW:
+            raise UsageError(f"--narrow must be one of {', '.join(NARROW)}, not '{self.narrow}'")
+        if self.narrow == "user" and self.quadrants is None:
+            raise UsageError("--narrow user needs --quadrants FILE (a CSV with columns image,quadrant)")
+        if not 1 <= self.clusters <= 16:
+            raise UsageError("--clusters must be between 1 and 16")
+        if not 1 <= self.top_words <= 28:
+            raise UsageError("--top-words must be between 1 and 28")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise UsageError("--min-score must be between 0 and 1")
+        if self.analysis_side < 64:
+            raise UsageError("--analysis-side must be at least 64")
+
+    def check_paths(self) -> None:
+        """The checks a build needs before it touches anything."""
+        if not self.input.is_dir():
+            raise UsageError(f"input folder {self.input} does not exist or is not a folder")
+        src, out = self.input.resolve(), self.out.resolve()
+        if out == src or src in out.parents:
+            raise UsageError(f"the output folder {self.out} must not be inside the input folder {self.input}")
+        if out in src.parents:
+            raise UsageError(f"the input folder {self.input} must not be inside the output folder {self.out}")
+        if self.mirror is not None and not self.mirror.is_dir():
+            raise UsageError(f"mirror folder {self.mirror} does not exist")
+
+    def store(self) -> AssetStore:
+        return AssetStore(self.cache_dir, self.mirror.resolve() if self.mirror else None, offline=self.offline)
+
+
+def env_mirror() -> Path | None:
+    value = os.environ.get("BUILDER_MIRROR")
+    return Path(value) if value else None
+
+
+def env_cache() -> Path:
+    value = os.environ.get("BUILDER_CACHE")
+    return Path(value) if value else default_cache_dir()
+
+
+def documented_fields() -> list[tuple[str, str]]:
+    return [(f.name, f.metadata.get("help", "")) for f in fields(Settings)]
