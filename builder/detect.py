@@ -19,6 +19,10 @@ from builder.errors import MissingDependency, UsageError
 from builder.records import Detection
 
 DETECTORS = ("yolo-fastest", "ssd300", "maskrcnn")
+# Darknet's coco.names uses older spellings; the official COCO names (as torchvision has them) read better and
+# are words the word vectors know ("diningtable" is not).
+DARKNET_TO_COCO = {"motorbike": "motorcycle", "aeroplane": "airplane", "sofa": "couch",
+                   "pottedplant": "potted plant", "diningtable": "dining table", "tvmonitor": "tv"}
 
 
 class Detector(Protocol):
@@ -50,7 +54,7 @@ class YoloFastest:
     def from_store(cls, store: AssetStore, **kw) -> YoloFastest:
         names = store.resolve("coco-names").read_text(encoding="utf-8").split("\n")
         return cls(str(store.resolve("yolo-fastest-1.1-xl-cfg")), str(store.resolve("yolo-fastest-1.1-xl-weights")),
-                   [n.strip() for n in names if n.strip()], **kw)
+                   [DARKNET_TO_COCO.get(n.strip(), n.strip()) for n in names if n.strip()], **kw)
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         cv2 = _cv2()

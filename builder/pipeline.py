@@ -37,7 +37,7 @@ T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 
 # Bump when a change makes cached analyses stale (cache keys include it).
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 
 def no_progress(items: Iterable[T], label: str, total: int) -> Iterator[T]:

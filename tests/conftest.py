@@ -1,0 +1,66 @@
+"""Shared fixtures. Data is made in code or read from the shared mirror (../shared/mirror by default)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MIRROR = Path(os.environ.get("BUILDER_MIRROR") or ROOT.parent / "shared" / "mirror").resolve()
+DEMO = ROOT / "images"
+
+
+def requires_import(*modules: str):
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")
+
+
+requires_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no mirror at {MIRROR}")
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def store(session_cache):
+    from builder.assets import AssetStore
+
+    return AssetStore(session_cache, MIRROR, offline=True)
+
+
+@pytest.fixture(scope="session")
+def deam(store):
+    from builder.catalogue import load_deam
+
+    return load_deam(store)
+
+
+@pytest.fixture(scope="session")
+def mapper(store):
+    from builder.words import ImpressionMapper, impression_vocabulary, load_glove, load_nrc_vad
+
+    return ImpressionMapper(load_glove(), impression_vocabulary(load_nrc_vad(store.resolve("nrc-vad"))))
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory, session_cache):
+    """The demo collection built once through the real CLI; many tests read it."""
+    from typer.testing import CliRunner
+
+    from builder.cli import app
+
+    out = tmp_path_factory.mktemp("site") / "dist"
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR),
+                                      "--cache-dir", str(session_cache), "--offline"])
+    assert result.exit_code == 0, result.output
+    return out, result
