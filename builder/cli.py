@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from builder.errors import BuilderError
+from builder.settings import documented_fields
 
 app = typer.Typer(help="Build a static photo gallery that plays music matching each picture's feeling.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -23,22 +24,17 @@ app.add_typer(assets_app, name="assets")
 
 EXIT_SOME_FAILED, EXIT_NOTHING_BUILT, EXIT_INTERRUPTED = 1, 4, 130
 
-MirrorOpt = Annotated[Optional[Path], typer.Option(
-    "--mirror", envvar="BUILDER_MIRROR", file_okay=False, exists=True,
-    help="Offline mirror folder of external files (for example ../shared/mirror).")]
-CacheOpt = Annotated[Optional[Path], typer.Option(
-    "--cache-dir", envvar="BUILDER_CACHE", file_okay=False,
-    help="Cache folder (downloads, music index, analyses). Default: $XDG_CACHE_HOME/gallery-builder.")]
-OfflineOpt = Annotated[bool, typer.Option("--offline", envvar="BUILDER_OFFLINE",
-                                          help="Never download; fail clearly when a file is missing.")]
-CatalogueOpt = Annotated[Optional[Path], typer.Option(
-    "--catalogue", exists=True, dir_okay=False,
-    help="Music catalogue CSV: id,title,artist,valence,arousal[,audio,licence] with values in [-1, 1]. "
-         "Default: DEAM.")]
-SwapOpt = Annotated[bool, typer.Option("--deam-2013-swap/--no-deam-2013-swap",
-                                       help="Swap DEAM's valence/arousal back for songs 1-1000 (see README).")]
-PlayableOpt = Annotated[bool, typer.Option("--playable-only", help="Recommend only tracks with an audio file.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and stop at the first error.")]
+HELP = dict(documented_fields())
+MirrorOpt = Annotated[Optional[Path], typer.Option("--mirror", envvar="BUILDER_MIRROR", file_okay=False,
+                                                   exists=True, help=HELP["mirror"])]
+CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", envvar="BUILDER_CACHE", file_okay=False,
+                                                  help=HELP["cache_dir"])]
+OfflineOpt = Annotated[bool, typer.Option("--offline", envvar="BUILDER_OFFLINE", help=HELP["offline"])]
+CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", exists=True, dir_okay=False,
+                                                      help=HELP["catalogue"])]
+SwapOpt = Annotated[bool, typer.Option("--deam-2013-swap/--no-deam-2013-swap", help=HELP["deam_2013_swap"])]
+PlayableOpt = Annotated[bool, typer.Option("--playable-only", help=HELP["playable_only"])]
+DebugOpt = Annotated[bool, typer.Option("--debug", help=HELP["debug"])]
 
 
 def _progress(items, label: str, total: int):
@@ -79,29 +75,24 @@ def _store(mirror: Optional[Path], cache_dir: Optional[Path], offline: bool):
 
 @app.command()
 def build(
-    input: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of pictures.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced when the build succeeds).")]
-    = Path("dist"),
+    input: Annotated[Path, typer.Argument(exists=True, file_okay=False, help=HELP["input"])],
+    out: Annotated[Path, typer.Option("--out", "-o", help=HELP["out"])] = Path("dist"),
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
-    method: Annotated[str, typer.Option(help="objects (published object method) or random (baseline).")]
-    = "objects",
-    detector: Annotated[str, typer.Option(help="yolo-fastest, ssd300 or maskrcnn.")] = "yolo-fastest",
-    min_score: Annotated[float, typer.Option(help="Minimum detection score.")] = 0.25,
-    narrow: Annotated[str, typer.Option(help="none, vote (published quadrant vote) or user.")] = "vote",
-    quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False,
-                                                      help="CSV image,quadrant for --narrow user.")] = None,
+    method: Annotated[str, typer.Option(help=HELP["method"])] = "objects",
+    detector: Annotated[str, typer.Option(help=HELP["detector"])] = "yolo-fastest",
+    min_score: Annotated[float, typer.Option(help=HELP["min_score"])] = 0.25,
+    narrow: Annotated[str, typer.Option(help=HELP["narrow"])] = "vote",
+    quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["quadrants"])] = None,
     catalogue: CatalogueOpt = None,
     deam_2013_swap: SwapOpt = True,
     playable_only: PlayableOpt = False,
-    vectors: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False,
-                                                    help="Word vectors (.kv, .bin or .txt). Default GloVe 6B 50d.")]
-    = None,
-    top_words: Annotated[int, typer.Option(help="Impression words per object.")] = 5,
-    clusters: Annotated[int, typer.Option(help="Clusters per picture (spherical k-means).")] = 4,
-    analysis_side: Annotated[int, typer.Option(help="Longest side in pixels for analysis.")] = 1024,
-    seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+    vectors: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["vectors"])] = None,
+    top_words: Annotated[int, typer.Option(help=HELP["top_words"])] = 5,
+    clusters: Annotated[int, typer.Option(help=HELP["clusters"])] = 4,
+    analysis_side: Annotated[int, typer.Option(help=HELP["analysis_side"])] = 1024,
+    seed: Annotated[int, typer.Option(help=HELP["seed"])] = 0,
     debug: DebugOpt = False,
 ) -> None:
     """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""

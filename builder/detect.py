@@ -119,7 +119,7 @@ class TorchvisionDetector:
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         torch = self.torch
         h, w = rgb.shape[:2]
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+        x = torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float() / 255.0
         with torch.inference_mode():
             out = self.model([x])[0]
         boxes = out["boxes"].cpu().numpy()

@@ -1,7 +1,7 @@
 """The only orchestrator: named stages in one list, progress around the iterable, one failing picture never
 stops the build.
 
-Per picture: read -> detect -> impressions. Then, over the collection: vote (quadrant means, narrowing) ->
+Per picture: read (hash, cached analysis) -> decode -> detect -> impressions. Then, over the collection: vote (quadrant means, narrowing) ->
 recommend (clusters, nearest tracks). The site is written by builder.site from the resulting Gallery.
 """
 
@@ -57,6 +57,7 @@ class Reading:
     impressions: list[Impression] = field(default_factory=list)
     colour_av: Point = (0.0, 0.0)
     cached: bool = False
+    rgb: np.ndarray | None = None  # the decoded picture, only between decode and detect
 
 
 @dataclass
@@ -175,13 +176,18 @@ def colour_feeling(rgb: np.ndarray) -> Point:
     return affect.valdez_mehrabian(float(mx.mean()), float(sat.mean()))
 
 
+def stage_decode(ctx: Context, r: Reading) -> None:
+    if r.cached:
+        return
+    r.rgb, r.width, r.height = read_rgb(ctx.settings.input / r.file, ctx.settings.analysis_side)
+    r.colour_av = colour_feeling(r.rgb)
+
+
 def stage_detect(ctx: Context, r: Reading) -> None:
     if r.cached:
         return
-    s = ctx.settings
-    rgb, r.width, r.height = read_rgb(s.input / r.file, s.analysis_side)
-    r.detections = ctx.detector.detect(rgb) if s.method == "objects" else []
-    r.colour_av = colour_feeling(rgb)
+    r.detections = ctx.detector.detect(r.rgb) if ctx.settings.method == "objects" else []
+    r.rgb = None  # free the pixels: only the analysis is kept
     payload = {"width": r.width, "height": r.height, "colour_av": list(r.colour_av),
                "detections": [{"label": d.label, "score": d.score, "box": list(d.box)} for d in r.detections]}
     _write_atomic(_analysis_path(ctx, r.sha256), orjson.dumps(payload))
@@ -200,6 +206,7 @@ def stage_impressions(ctx: Context, r: Reading) -> None:
 
 PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
     ("read", stage_read),
+    ("decode", stage_decode),
     ("detect", stage_detect),
     ("impressions", stage_impressions),
 ]

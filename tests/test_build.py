@@ -1,0 +1,233 @@
+"""The demo collection built through the CLI, checked against the output contract."""
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from builder.cli import app
+
+from .conftest import DEMO, MIRROR, requires_mirror
+from .test_catalogue import raw_deam
+
+pytestmark = requires_mirror
+
+IMAGE_KEYS = {"file", "av", "quadrant", "impressions", "clusters", "tracks", "objects"}
+TRACK_KEYS = {"id", "title", "artist", "valence", "arousal", "audio", "licence"}
+
+
+def load(out: Path) -> dict:
+    return orjson.loads((out / "gallery.json").read_bytes())
+
+
+def test_gallery_json_follows_the_contract(demo_build):
+    out, _ = demo_build
+    g = load(out)
+    assert {"method", "narrow", "quadrant_means", "catalogue", "images", "failed"} <= set(g)
+    assert g["catalogue"] == {"name": "DEAM", "size": 1802}
+    assert len(g["quadrant_means"]) == 4 and g["narrow"] == "vote"
+    demo = sorted(p.name for p in DEMO.iterdir() if p.suffix == ".jpg")
+    assert sorted(im["file"] for im in g["images"]) == demo and g["failed"] == []
+    for im in g["images"]:
+        assert IMAGE_KEYS <= set(im)
+        assert all(-1 <= x <= 1 for x in im["av"]) and im["quadrant"] in (1, 2, 3, 4)
+        assert im["tracks"], im["file"]
+        for t in im["tracks"]:
+            assert TRACK_KEYS <= set(t) and isinstance(t["id"], str)
+        for c in im["clusters"]:
+            assert {"centre", "size", "quadrant", "track"} <= set(c)
+        for o in im["objects"]:
+            assert {"label", "score", "box", "weight"} <= set(o) and 0 < o["weight"] <= 1
+        for i in im["impressions"]:
+            assert {"word", "valence", "arousal", "weight", "source"} <= set(i)
+
+
+def test_recommended_tracks_carry_deams_values_after_mapping_and_swap(demo_build):
+    out, _ = demo_build
+    raw = raw_deam()
+    for im in load(out)["images"]:
+        for t in im["tracks"]:
+            v, a = raw[t["id"]]
+            if int(t["id"]) <= 1000:
+                v, a = a, v
+            assert t["valence"] == pytest.approx((v - 5) / 4) and t["arousal"] == pytest.approx((a - 5) / 4)
+
+
+def test_av_is_the_weighted_mean_of_impressions_and_vote_is_normalised(demo_build):
+    out, _ = demo_build
+    g = load(out)
+    means = g["quadrant_means"]
+    for im in g["images"]:
+        imps = im["impressions"]
+        if not imps:
+            assert im["fallback"] and "colour" in im["fallback"]
+            continue
+        total = sum(i["weight"] for i in imps)
+        assert im["av"][0] == pytest.approx(sum(i["valence"] * i["weight"] for i in imps) / total, abs=1e-3)
+        counts = im["quadrant_counts"]
+        ratios = [c / m if m else 0 for c, m in zip(counts, means)]
+        assert ratios[im["quadrant"] - 1] == pytest.approx(max(ratios))
+        # the recommendation comes from clusters in the chosen quadrant when there are any
+        kept = [c["track"] for c in im["clusters"] if c["quadrant"] == im["quadrant"]]
+        if kept:
+            assert [t["id"] for t in im["tracks"]] == list(dict.fromkeys(kept))
+
+
+def test_only_recommended_audio_is_copied_and_paths_resolve(demo_build):
+    out, _ = demo_build
+    g = load(out)
+    recommended = {t["audio"] for im in g["images"] for t in im["tracks"] if t["audio"]}
+    copied = {f"audio/{p.name}" for p in (out / "audio").iterdir()}
+    assert copied == recommended
+    for im in g["images"]:
+        for rel in (im["page"], im["image"], im["thumb"]):
+            assert (out / rel).is_file()
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.scripts = [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("href", "src"):
+            if a.get(key):
+                self.refs.append(a[key])
+        if tag == "script":
+            self.scripts.append(a)
+
+
+def test_pages_open_from_file_urls(demo_build):
+    out, _ = demo_build
+    pages = [out / "index.html", *sorted((out / "pages").glob("*.html"))]
+    assert len(pages) == 1 + len(load(out)["images"])
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        parser = Links()
+        parser.feed(html)
+        for ref in parser.refs:
+            assert not re.match(r"^(https?:)?//", ref), f"{page.name} loads {ref} from the network"
+            assert not ref.startswith("/"), f"{page.name}: absolute path {ref}"
+            assert (page.parent / ref.split("#")[0]).resolve().exists(), f"{page.name}: broken link {ref}"
+        for s in parser.scripts:
+            assert s.get("type") in (None, "text/javascript")
+    for js in (out / "static").glob("*.js"):
+        text = js.read_text()
+        assert "fetch(" not in text and "import " not in text and "export " not in text
+    assert (out / "gallery-data.js").read_text().startswith("window.GALLERY = ")
+
+
+def test_picture_page_has_the_plane_and_playable_tracks(demo_build):
+    out, _ = demo_build
+    g = load(out)
+    for im in g["images"]:
+        html = (out / im["page"]).read_text(encoding="utf-8")
+        assert "<svg" in html and html.count('class="word"') == len(im["impressions"])
+        assert html.count('class="centre"') == len(im["clusters"])
+        assert html.count("<audio") == sum(1 for t in im["tracks"] if t["audio"])
+
+
+def test_second_build_is_cached_and_identical(demo_build, session_cache, tmp_path):
+    out, _ = demo_build
+    again = tmp_path / "again"
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(again), "--mirror", str(MIRROR),
+                                      "--cache-dir", str(session_cache), "--offline"])
+    assert result.exit_code == 0
+    n = len(load(out)["images"])
+    assert f"({n} cached, 0 failed)" in result.output
+    assert load(again) == load(out)
+    assert (again / "music-index.hnsw").is_file()
+
+
+def build(tmp_path, *args, images=DEMO, cache=None):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["build", str(images), "--out", str(out), "--mirror", str(MIRROR),
+                                      "--cache-dir", str(cache or tmp_path / "cache"), "--offline", *args])
+    return out, result
+
+
+def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, session_cache):
+    out, result = build(tmp_path, "--narrow", "none", cache=session_cache)
+    assert result.exit_code == 0, result.output
+    for im in load(out)["images"]:
+        assert [t["id"] for t in im["tracks"]] == list(dict.fromkeys(c["track"] for c in im["clusters"]))
+    q = tmp_path / "q.csv"
+    q.write_text("image,quadrant\nastronaut.jpg,3\ncat.jpg,4\n")
+    out2 = tmp_path / "u"
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out2), "--mirror", str(MIRROR), "--cache-dir",
+                                      str(session_cache), "--offline", "--narrow", "user", "--quadrants", str(q)])
+    assert result.exit_code == 0, result.output
+    by_file = {im["file"]: im for im in load(out2)["images"]}
+    assert by_file["astronaut.jpg"]["quadrant"] == 3 and by_file["cat.jpg"]["quadrant"] == 4
+
+
+def test_playable_only_recommends_tracks_with_audio(tmp_path, session_cache):
+    out, result = build(tmp_path, "--playable-only", cache=session_cache)
+    assert result.exit_code == 0, result.output
+    for im in load(out)["images"]:
+        assert im["tracks"] and all(t["audio"] and (out / t["audio"]).is_file() for t in im["tracks"])
+
+
+def test_picture_with_nothing_detected_is_flagged_not_fatal(tmp_path, session_cache):
+    from PIL import Image
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    Image.new("RGB", (300, 200), (250, 250, 245)).save(pics / "blank.png")
+    out, result = build(tmp_path, images=pics, cache=session_cache)
+    assert result.exit_code == 0, result.output
+    (im,) = load(out)["images"]
+    assert im["objects"] == [] and im["impressions"] == [] and "no-objects" in im["fallback"]
+    assert len(im["tracks"]) == 1 and im["quadrant"] in (1, 2, 3, 4)
+
+
+def test_random_baseline_is_seeded(tmp_path, session_cache):
+    out, result = build(tmp_path, "--method", "random", "--seed", "3", cache=session_cache)
+    assert result.exit_code == 0, result.output
+    first = [im["tracks"][0]["id"] for im in load(out)["images"]]
+    out2, _ = build(tmp_path / "b", "--method", "random", "--seed", "3", cache=session_cache)
+    assert [im["tracks"][0]["id"] for im in load(out2)["images"]] == first
+    assert len(set(first)) > 1
+
+
+def test_output_inside_input_and_foreign_output_are_refused(tmp_path):
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    (pics / "a.txt").write_text("x")
+    result = CliRunner().invoke(app, ["build", str(pics), "--out", str(pics / "dist"), "--offline"])
+    assert result.exit_code == 2 and "inside the input" in result.output
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_text("precious")
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(foreign), "--offline"])
+    assert result.exit_code == 2 and "not a gallery" in result.output
+    assert (foreign / "thesis.docx").read_text() == "precious"
+
+
+def test_empty_folder_builds_nothing_with_its_own_exit_status(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out, result = build(tmp_path, images=empty)
+    assert result.exit_code == 4 and "nothing could be built" in result.output
+    assert not out.exists()
+
+
+def test_missing_asset_is_one_sentence_and_exit_3(tmp_path):
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(tmp_path / "o"), "--cache-dir",
+                                      str(tmp_path / "c"), "--offline"], env={"BUILDER_MIRROR": ""})
+    assert result.exit_code == 3
+    assert "not found in the cache" in result.output and "Traceback" not in result.output
+
+
+def test_recommend_command_prints_nearest_tracks(session_cache):
+    result = CliRunner().invoke(app, ["recommend", "--valence", "0.6", "--arousal", "-0.5", "-k", "3", "--mirror",
+                                      str(MIRROR), "--cache-dir", str(session_cache), "--offline"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.output.strip().splitlines()]
+    assert len(rows) == 3
+    dists = [(float(r[1]) - 0.6) ** 2 + (float(r[2]) + 0.5) ** 2 for r in rows]
+    assert dists == sorted(dists)
