@@ -34,6 +34,7 @@ from pathlib import Path
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from PIL import Image
 
 from builder import affect
 from builder.errors import UsageError
@@ -47,7 +48,8 @@ PLOT_SIZE = 320
 
 def slug_for(rel: str) -> str:
     """A safe, unique file stem for a picture: readable part + hash of the whole relative path."""
-    stem = re.sub(r"[^a-z0-9]+", "-", Path(rel).with_suffix("").as_posix().lower()).strip("-")[:60] or "picture"
+    without_ext = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", rel)
+    stem = re.sub(r"[^a-z0-9]+", "-", without_ext.lower()).strip("-")[:60] or "picture"
     return f"{stem}-{hashlib.sha256(rel.encode()).hexdigest()[:8]}"
 
 
@@ -100,10 +102,25 @@ def _environment() -> Environment:
     return env
 
 
+RENDER_VERSION = "1"  # bump when rendered copies change, so cached ones are not reused
+
+
+def _valid_jpeg(path: Path) -> bool:
+    try:
+        with Image.open(path) as im:
+            im.verify()
+        return True
+    except FileNotFoundError:
+        return False
+    except Exception:  # any decoding error means a damaged cache entry: recompute it
+        path.unlink(missing_ok=True)
+        return False
+
+
 def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str) -> None:
-    """Scaled JPEG copy, cached by content hash and size."""
-    cached = cache_dir / "renders" / f"{sha}-{side}.jpg"
-    if not cached.exists():
+    """Scaled JPEG copy, cached by content hash, size and render version."""
+    cached = cache_dir / "renders" / f"{sha}-{side}-v{RENDER_VERSION}.jpg"
+    if not _valid_jpeg(cached):
         im, _, _ = open_upright(src, side)
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-", suffix=".jpg")
