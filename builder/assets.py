@@ -27,6 +27,9 @@ YOLO_BASE = (
     "ModelZoo/yolo-fastest-1.1_coco"
 )
 
+CORAL_BASE = "https://raw.githubusercontent.com/google-coral/test_data/104342d2d3480b3e66203073dac24f4e2dbb4c41"
+BLIP_BASE = "https://huggingface.co/Salesforce/blip-image-captioning-base/resolve/main"
+
 
 @dataclass(frozen=True)
 class Asset:
@@ -42,6 +45,7 @@ class Asset:
     member: str | None = None  # when url is a zip: the file name (or folder, for folders) inside it
     folder: bool = False  # a folder of files (DEAM audio): no single hash, never fetched implicitly
     auto_download: bool = True
+    unverified: str | None = None  # why a single file has no hash to check (shown by `assets list`)
 
     @property
     def filename(self) -> str:
@@ -126,6 +130,57 @@ REGISTRY: dict[str, Asset] = {
             "models/yolo_fastest_1.1/coco.names",
             sha256="634a1132eb33f8091d60f2c346ababe8b905ae08387037aed883953b7329af84",
         ),
+        Asset(
+            "deeplab-v3-mnv2",
+            f"{CORAL_BASE}/deeplabv3_mnv2_pascal_quant.tflite",
+            "Apache-2.0 (google-coral/test_data)",
+            "DeepLabv3 MobileNetV2 PASCAL VOC segmentation: object masks for colours",
+            "models/deeplabv3_mnv2_pascal/deeplabv3_mnv2_pascal_quant.tflite",
+            sha256="350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398",
+        ),
+        Asset(
+            "deeplab-labels",
+            f"{CORAL_BASE}/pascal_voc_segmentation_labels.txt",
+            "Apache-2.0 (google-coral/test_data)",
+            "the 21 PASCAL VOC class names of the segmentation model",
+            "models/deeplabv3_mnv2_pascal/pascal_voc_segmentation_labels.txt",
+            sha256="7337a2b06728385fb3e1106416c67bfddf69628598b1f2f0db6a63cd63fb6b1e",
+        ),
+        Asset(
+            "mobilenet-v2",
+            f"{CORAL_BASE}/mobilenet_v2_1.0_224_quant.tflite",
+            "Apache-2.0 (google-coral/test_data)",
+            "MobileNetV2 ImageNet classifier: the scene label of template captions",
+            "models/mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite",
+            sha256="7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776",
+        ),
+        Asset(
+            "mobilenet-v2-labels",
+            f"{CORAL_BASE}/imagenet_labels.txt",
+            "Apache-2.0 (google-coral/test_data)",
+            "the 1001 ImageNet labels of the classifier (line 0 = background)",
+            "models/mobilenet_v2_imagenet/imagenet_labels.txt",
+            sha256="b8aaeb5630c62626a7d124a05c0e14230a7ffdd2136a31d0190a4fb71c1d82f1",
+        ),
+        *[
+            Asset(
+                f"blip-{part}",
+                f"{BLIP_BASE}/{filename}",
+                "BSD-3-Clause (Salesforce BLIP)",
+                f"BLIP image captioning (--caption blip): {filename}",
+                f"models/blip-image-captioning-base/{filename}",
+                unverified="its sha256 could not be read offline when the entry was written",
+            )
+            for part, filename in [
+                ("config", "config.json"),
+                ("weights", "model.safetensors"),
+                ("preprocessor", "preprocessor_config.json"),
+                ("tokenizer", "tokenizer.json"),
+                ("tokenizer-config", "tokenizer_config.json"),
+                ("special-tokens", "special_tokens_map.json"),
+                ("vocab", "vocab.txt"),
+            ]
+        ],
         Asset(
             "torchvision-ssd300-vgg16",
             "https://download.pytorch.org/models/ssd300_vgg16_coco-b556d3b4.pth",

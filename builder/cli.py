@@ -81,6 +81,8 @@ def build(
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     method: Annotated[str, typer.Option(help=HELP["method"])] = "objects",
+    captioner: Annotated[str, typer.Option(help=HELP["captioner"])] = "template",
+    colour_space: Annotated[str, typer.Option(help=HELP["colour_space"])] = "lab",
     detector: Annotated[str, typer.Option(help=HELP["detector"])] = "yolo-fastest",
     min_score: Annotated[float, typer.Option(help=HELP["min_score"])] = 0.25,
     narrow: Annotated[str, typer.Option(help=HELP["narrow"])] = "vote",
@@ -104,7 +106,8 @@ def build(
     try:
         store = _store(mirror, cache_dir, offline)
         settings = Settings(input=input, out=out, mirror=mirror, cache_dir=store.cache_dir, offline=offline,
-                            method=method, detector=detector, min_score=min_score, narrow=narrow,
+                            method=method, captioner=captioner, colour_space=colour_space, detector=detector,
+                            min_score=min_score, narrow=narrow,
                             quadrants=quadrants, catalogue=catalogue, deam_2013_swap=deam_2013_swap,
                             playable_only=playable_only, vectors=vectors, top_words=top_words, clusters=clusters,
                             analysis_side=analysis_side, seed=seed, debug=debug)
@@ -172,6 +175,8 @@ def assets_list(mirror: MirrorOpt = None, cache_dir: CacheOpt = None) -> None:
     for asset, where, path in store.status():
         typer.echo(f"{asset.name}\t{where}\t{path or asset.url}")
         typer.echo(f"    {asset.purpose}; licence: {asset.licence}")
+        if asset.unverified:
+            typer.echo(f"    not hash-checked: {asset.unverified}")
 
 
 @assets_app.command("verify")

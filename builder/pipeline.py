@@ -1,7 +1,8 @@
 """The only orchestrator: named stages in one list, progress around the iterable, one failing picture never
 stops the build.
 
-Per picture: read (hash, cached analysis) -> decode -> detect -> impressions. Then, over the collection: vote (quadrant means, narrowing) ->
+Per picture: read (hash, cached analysis) -> decode -> detect -> faces -> colours -> caption -> remember
+(cache) -> impressions. Then, over the collection: vote (quadrant means, narrowing) ->
 recommend (clusters, nearest tracks). The site is written by builder.site from the resulting Gallery.
 """
 
@@ -16,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +31,8 @@ from builder.errors import BuilderError, ImageError, UsageError
 from builder.images import file_digest, list_images, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
-    CatalogueInfo, Cluster, Detection, Failure, Gallery, ImageRecord, Impression, ObjectRecord, Point, Track,
+    Caption, CaptionToken, CatalogueInfo, Cluster, Colour, Detection, Failure, FaceRecord, Gallery, ImageRecord,
+    Impression, ObjectRecord, Point, Track,
 )
 from builder.settings import Settings
 
@@ -37,7 +40,8 @@ T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 
 # Bump when a change makes cached analyses stale (cache keys include it).
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "4"
+CAPTION_METHODS = ("caption", "caption-plain")
 
 
 def no_progress(items: Iterable[T], label: str, total: int) -> Iterator[T]:
@@ -53,11 +57,18 @@ class Reading:
     width: int = 0
     height: int = 0
     detections: list[Detection] = field(default_factory=list)
+    colours: list[Colour | None] = field(default_factory=list)  # aligned with detections
+    faces: list[FaceRecord] = field(default_factory=list)
+    scene: list[dict] = field(default_factory=list)  # [{label, score}] from the ImageNet classifier
+    caption_text: str = ""
+    caption_source: str = ""
     objects: list[ObjectRecord] = field(default_factory=list)
     impressions: list[Impression] = field(default_factory=list)
+    caption: Caption | None = None
     colour_av: Point = (0.0, 0.0)
     cached: bool = False
-    rgb: np.ndarray | None = None  # the decoded picture, only between decode and detect
+    rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
+    masks: list | None = None  # Mask R-CNN masks of the detections, only while recognisers run
 
 
 @dataclass
@@ -72,56 +83,80 @@ class Stats:
 
 
 class Context:
-    """Loads each heavy thing once, on first use."""
+    """Loads each heavy thing once, on first use. Tests inject fakes by keyword (detector=..., mapper=...)."""
 
-    def __init__(self, settings: Settings, store: AssetStore | None = None, detector=None, mapper=None):
+    def __init__(self, settings: Settings, store: AssetStore | None = None, **injected):
         self.settings = settings
         self.store = store or settings.store()
-        self._detector = detector
-        self._mapper = mapper
-        self._catalogue: Catalogue | None = None
-        self._index: MusicIndex | None = None
         self.catalogue_problems: list[str] = []
+        self.__dict__.update(injected)
 
-    @property
+    @cached_property
     def detector(self):
-        if self._detector is None:
-            from builder.detect import make_detector
+        from builder.detect import make_detector
 
-            self._detector = make_detector(self.settings.detector, self.store, **(
-                {"conf": self.settings.min_score}))
-        return self._detector
+        return make_detector(self.settings.detector, self.store, conf=self.settings.min_score)
 
-    @property
+    @cached_property
     def mapper(self):
-        if self._mapper is None:
-            from builder.words import ImpressionMapper, impression_vocabulary, load_nrc_vad, load_vectors
+        from builder.words import ImpressionMapper, impression_vocabulary, load_nrc_vad, load_vectors
 
-            lexicon = load_nrc_vad(self.store.resolve("nrc-vad"))
-            self._mapper = ImpressionMapper(load_vectors(self.settings.vectors), impression_vocabulary(lexicon))
-        return self._mapper
+        lexicon = load_nrc_vad(self.store.resolve("nrc-vad"))
+        return ImpressionMapper(load_vectors(self.settings.vectors), impression_vocabulary(lexicon))
 
-    @property
+    @cached_property
+    def faces(self):
+        from builder.faces import FaceReader
+
+        return FaceReader()
+
+    @cached_property
+    def segmenter(self):
+        from builder.colours import Segmenter
+
+        return Segmenter.from_store(self.store)
+
+    @cached_property
+    def namer(self):
+        from builder.colours import ColourNamer, colour_names
+
+        return ColourNamer(colour_names(self.mapper.vectors.key_to_index))
+
+    @cached_property
+    def scene(self):
+        from builder.scene import SceneClassifier
+
+        return SceneClassifier.from_store(self.store)
+
+    @cached_property
+    def captioner(self):
+        from builder.caption import BlipCaptioner
+
+        return BlipCaptioner.from_store(self.store)
+
+    @cached_property
+    def tagger(self):
+        from builder.caption import load_tagger
+
+        return load_tagger()
+
+    @cached_property
     def catalogue(self) -> Catalogue:
-        if self._catalogue is None:
-            s = self.settings
-            if s.catalogue is not None:
-                cat, self.catalogue_problems = load_csv_catalogue(s.catalogue)
-            else:
-                cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
-            if s.playable_only:
-                cat = cat.playable()
-                if not cat.tracks:
-                    raise BuilderError("--playable-only: no track of the catalogue has an audio file; "
-                                       "fetch the audio (builder assets fetch deam-audio) or use a mirror with it")
-            self._catalogue = cat
-        return self._catalogue
+        s = self.settings
+        if s.catalogue is not None:
+            cat, self.catalogue_problems = load_csv_catalogue(s.catalogue)
+        else:
+            cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
+        if s.playable_only:
+            cat = cat.playable()
+            if not cat.tracks:
+                raise BuilderError("--playable-only: no track of the catalogue has an audio file; "
+                                   "fetch the audio (builder assets fetch deam-audio) or use a mirror with it")
+        return cat
 
-    @property
+    @cached_property
     def index(self) -> MusicIndex:
-        if self._index is None:
-            self._index = MusicIndex(self.catalogue, self.settings.cache_dir)
-        return self._index
+        return MusicIndex(self.catalogue, self.settings.cache_dir)
 
 
 # ---- per-picture stages -------------------------------------------------------------------------------
@@ -129,8 +164,10 @@ class Context:
 
 def _analysis_path(ctx: Context, sha: str) -> Path:
     s = ctx.settings
-    key = f"{s.detector}-{s.min_score}-{s.analysis_side}-v{ANALYSIS_VERSION}"
-    return s.cache_dir / "analysis" / key / f"{sha}.json"
+    key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}"
+    if s.method in CAPTION_METHODS:
+        key += f"-{s.captioner}-{s.colour_space}"
+    return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"
 
 
 def stage_read(ctx: Context, r: Reading) -> None:
@@ -138,20 +175,27 @@ def stage_read(ctx: Context, r: Reading) -> None:
     cached = _load_cached(_analysis_path(ctx, r.sha256))
     if cached is not None:
         r.width, r.height = cached["width"], cached["height"]
-        r.detections = [Detection(d["label"], d["score"], tuple(d["box"])) for d in cached["detections"]]
         r.colour_av = tuple(cached["colour_av"])
+        r.detections = [Detection(d["label"], d["score"], tuple(d["box"])) for d in cached["detections"]]
+        r.colours = [Colour(c["name"], tuple(c["rgb"]), c["mask"]) if c else None for c in cached["colours"]]
+        r.faces = [FaceRecord(tuple(f["box"]), f["expression"], f["confidence"], f["probabilities"])
+                   for f in cached["faces"]]
+        r.scene = cached["scene"]
+        r.caption_text, r.caption_source = cached["caption_text"], cached["caption_source"]
         r.cached = True
 
 
 def _load_cached(path: Path) -> dict | None:
     try:
         data = orjson.loads(path.read_bytes())
-        if not isinstance(data, dict) or "detections" not in data:
-            raise ValueError("incomplete")
+        missing = {"width", "height", "colour_av", "detections", "colours", "faces", "scene", "caption_text",
+                   "caption_source"} - set(data)
+        if missing:
+            raise ValueError(f"incomplete: {missing}")
         return data
     except FileNotFoundError:
         return None
-    except (ValueError, OSError, orjson.JSONDecodeError):
+    except (ValueError, OSError, TypeError, orjson.JSONDecodeError):
         path.unlink(missing_ok=True)  # a corrupt entry is recomputed, never fatal
         return None
 
@@ -170,7 +214,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def colour_feeling(rgb: np.ndarray) -> Point:
     """Valdez & Mehrabian (1994) from mean HSV brightness and saturation."""
-    x = rgb.reshape(-1, 3).astype(np.float64) / 255.0
+    x = rgb[:: max(1, rgb.shape[0] // 256), :: max(1, rgb.shape[1] // 256)].reshape(-1, 3).astype(np.float64) / 255
     mx, mn = x.max(axis=1), x.min(axis=1)
     sat = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-12), 0.0)
     return affect.valdez_mehrabian(float(mx.mean()), float(sat.mean()))
@@ -184,30 +228,106 @@ def stage_decode(ctx: Context, r: Reading) -> None:
 
 
 def stage_detect(ctx: Context, r: Reading) -> None:
+    if r.cached or ctx.settings.method == "random":
+        return
+    r.detections = ctx.detector.detect(r.rgb)
+    r.masks = getattr(ctx.detector, "last_masks", None) or None
+    r.colours = [None] * len(r.detections)
+
+
+def stage_faces(ctx: Context, r: Reading) -> None:
+    if r.cached or ctx.settings.method != "caption":
+        return
+    r.faces = [FaceRecord(f.box, f.expression, f.confidence, f.probabilities) for f in ctx.faces.read(r.rgb)]
+
+
+def stage_colours(ctx: Context, r: Reading) -> None:
+    if r.cached or ctx.settings.method != "caption" or not r.detections:
+        return
+    from builder.colours import COCO_TO_VOC, dominant_colour, object_pixels
+
+    seg = None
+    if any(d.label in COCO_TO_VOC for d in r.detections) and not r.masks:
+        seg = ctx.segmenter.segment(r.rgb)
+    r.colours = []
+    for i, d in enumerate(r.detections):
+        mask = r.masks[i] if r.masks and i < len(r.masks) else None
+        px, how = object_pixels(r.rgb, d.label, d.box, seg, ctx.segmenter.labels if seg is not None else [], mask)
+        rgb = dominant_colour(px, ctx.settings.colour_space)
+        r.colours.append(Colour(ctx.namer.name(rgb).name, rgb, how))
+
+
+def stage_caption(ctx: Context, r: Reading) -> None:
+    s = ctx.settings
+    if r.cached or s.method not in CAPTION_METHODS:
+        return
+    if s.captioner == "blip":
+        r.caption_text, r.caption_source = ctx.captioner.caption(r.rgb), "blip"
+    else:
+        from builder.caption import template_caption
+
+        r.scene = [{"label": lb.label, "score": lb.score} for lb in ctx.scene.top(r.rgb, 3)]
+        scene = r.scene[0]["label"] if r.scene and r.scene[0]["score"] >= 0.2 else None
+        r.caption_text, r.caption_source = template_caption([d.label for d in r.detections], scene), "template"
+
+
+def stage_remember(ctx: Context, r: Reading) -> None:
+    """Write what the recognisers found to the cache, and free the pixels."""
+    r.rgb, r.masks = None, None
     if r.cached:
         return
-    r.detections = ctx.detector.detect(r.rgb) if ctx.settings.method == "objects" else []
-    r.rgb = None  # free the pixels: only the analysis is kept
-    payload = {"width": r.width, "height": r.height, "colour_av": list(r.colour_av),
-               "detections": [{"label": d.label, "score": d.score, "box": list(d.box)} for d in r.detections]}
+    payload = {"width": r.width, "height": r.height, "colour_av": list(r.colour_av), "detections": r.detections,
+               "colours": r.colours, "faces": r.faces, "scene": r.scene, "caption_text": r.caption_text,
+               "caption_source": r.caption_source}
     _write_atomic(_analysis_path(ctx, r.sha256), orjson.dumps(payload))
 
 
 def stage_impressions(ctx: Context, r: Reading) -> None:
-    if ctx.settings.method != "objects":
+    s = ctx.settings
+    if s.method == "random":
         return
     weights = affect.class_weights(r.detections)
-    r.objects = [ObjectRecord(d.label, d.score, d.box, round(weights[d.label], 4)) for d in r.detections]
-    for label in sorted(weights, key=lambda lb: (-weights[lb], lb)):
-        for word, sim in ctx.mapper.top(label, ctx.settings.top_words):
+    colours = r.colours if len(r.colours) == len(r.detections) else [None] * len(r.detections)
+    r.objects = [ObjectRecord(d.label, d.score, d.box, round(weights[d.label], 4), c)
+                 for d, c in zip(r.detections, colours)]
+    if s.method == "objects":
+        for label in sorted(weights, key=lambda lb: (-weights[lb], lb)):
+            for word, sim in ctx.mapper.top(label, s.top_words):
+                r.impressions.append(Impression(word.word, round(word.valence, 4), round(word.arousal, 4),
+                                                round(weights[label], 4), label, round(sim, 4)))
+        return
+    from builder.caption import content_words, enrich
+
+    if s.method == "caption":
+        faces = sorted(r.faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        largest: dict[str, ObjectRecord] = {}  # one colour per label: that of its largest instance
+        for o in sorted(r.objects, key=lambda o: -(o.box[2] - o.box[0]) * (o.box[3] - o.box[1])):
+            if o.colour and o.label not in largest:
+                largest[o.label] = o
+        tokens = enrich(r.caption_text, [f.expression for f in faces],
+                        [(lb, o.colour.name) for lb, o in largest.items()], ctx.mapper.similarity)
+    else:
+        tokens = enrich(r.caption_text, [], [], ctx.mapper.similarity)
+    enriched = " ".join(t.text for t in tokens)
+    r.caption = Caption(r.caption_text, r.caption_source, enriched,
+                        tuple(CaptionToken(t.text, t.kind) for t in tokens))
+    pairs = [(w, word, sim) for w in content_words(enriched, ctx.tagger) for word, sim in ctx.mapper.top(w, s.top_words)]
+    top = max((sim for _, _, sim in pairs), default=0.0)
+    for source, word, sim in pairs:
+        weight = max(sim, 0.0) / top if top > 0 else 0.0
+        if weight > 0:  # normalised so that the most similar impression word of the caption weighs 1
             r.impressions.append(Impression(word.word, round(word.valence, 4), round(word.arousal, 4),
-                                            round(weights[label], 4), label, round(sim, 4)))
+                                            round(weight, 4), source, round(sim, 4)))
 
 
 PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
     ("read", stage_read),
     ("decode", stage_decode),
     ("detect", stage_detect),
+    ("faces", stage_faces),
+    ("colours", stage_colours),
+    ("caption", stage_caption),
+    ("remember", stage_remember),
     ("impressions", stage_impressions),
 ]
 
@@ -239,7 +359,7 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
     av = affect.weighted_mean(r.impressions)
     fallback = None
     if av is None:  # nothing detected: read the picture's colours instead, and say so
-        fallback = "no-objects: feeling from colour (Valdez & Mehrabian 1994)"
+        fallback = "nothing recognised: feeling from colour (Valdez & Mehrabian 1994)"
         av = r.colour_av
         pts = np.array([av])
     labels, centres = affect.spherical_kmeans(pts, s.clusters)
@@ -247,7 +367,9 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
     for j, c in enumerate(centres):
         centre = (round(float(c[0]), 4), round(float(c[1]), 4))
         track = ctx.index.nearest(centre, 1)[0]
-        clusters.append(Cluster(centre, int((labels == j).sum()), affect.quadrant(centre), track.id))
+        members = tuple(int(i) for i in np.flatnonzero(labels == j)) if fallback is None else ()
+        clusters.append(Cluster(centre, len(members) if fallback is None else 0, affect.quadrant(centre), track.id,
+                                members))
     clusters.sort(key=lambda c: (-c.size, c.quadrant))
     if s.narrow == "user" and r.file in user:
         chosen = user[r.file]
@@ -268,7 +390,7 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
     return ImageRecord(
         file=r.file, av=(round(av[0], 4), round(av[1], 4)), quadrant=chosen, impressions=tuple(r.impressions),
         clusters=tuple(clusters), tracks=tuple(tracks), objects=tuple(r.objects), width=r.width,
-        height=r.height, fallback=fallback, quadrant_counts=counts,
+        height=r.height, fallback=fallback, quadrant_counts=counts, faces=tuple(r.faces), caption=r.caption,
     )
 
 
@@ -326,7 +448,7 @@ def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None 
     stats.add("recommend", (time.perf_counter() - t0) * 1000 / max(1, len(readings)))
     stats.seconds = time.perf_counter() - start
     return Gallery(
-        method=s.method if s.method != "objects" else f"objects:{s.detector}",
+        method=s.method if s.method == "random" else f"{s.method}:{s.detector}",
         narrow=s.narrow,
         quadrant_means=tuple(round(m, 4) for m in means),
         catalogue=CatalogueInfo(ctx.catalogue.name, len(ctx.catalogue.tracks)),

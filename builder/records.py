@@ -33,11 +33,41 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class Colour:
+    name: str  # nearest named colour under CIEDE2000
+    rgb: tuple[int, int, int]  # centre of the largest k-means cluster of the object's pixels
+    mask: str  # how the object's pixels were found: maskrcnn, deeplab, grabcut or box
+
+
+@dataclass(frozen=True)
 class ObjectRecord:
     label: str
     score: float
     box: Box
     weight: float  # the class's summed box area divided by the largest class's
+    colour: Colour | None = None  # caption method only
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    box: Box
+    expression: str  # the top class, as published
+    confidence: float  # face detector confidence
+    probabilities: dict[str, float]
+
+
+@dataclass(frozen=True)
+class CaptionToken:
+    text: str
+    kind: str | None = None  # None for caption words; "expression" or "colour" for inserted words
+
+
+@dataclass(frozen=True)
+class Caption:
+    text: str  # as the captioner wrote it
+    source: str  # "template" (written from detections) or "blip"
+    enriched: str  # with expression and colour words inserted (equal to text for caption-plain)
+    tokens: tuple[CaptionToken, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +86,7 @@ class Cluster:
     size: int
     quadrant: int
     track: str | None  # id of the nearest track to the centre
+    members: tuple[int, ...] = ()  # indices into the picture's impressions
 
 
 @dataclass(frozen=True)
@@ -69,8 +100,10 @@ class ImageRecord:
     objects: tuple[ObjectRecord, ...]
     width: int
     height: int
-    fallback: str | None = None  # why the normal reading did not apply (e.g. "no-objects"), else None
+    fallback: str | None = None  # why the normal reading did not apply (e.g. "nothing recognised: ..."), else None
     quadrant_counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+    faces: tuple[FaceRecord, ...] = ()
+    caption: Caption | None = None
     page: str = ""  # gallery page, relative to OUT
     image: str = ""  # display copy, relative to OUT
     thumb: str = ""  # thumbnail, relative to OUT

@@ -9,7 +9,9 @@ from pathlib import Path
 from builder.assets import AssetStore, default_cache_dir
 from builder.errors import UsageError
 
-METHODS = ("objects", "random")
+METHODS = ("objects", "caption", "caption-plain", "random")
+CAPTIONERS = ("template", "blip")
+COLOUR_SPACES = ("lab", "rgb")
 NARROW = ("none", "vote", "user")
 
 
@@ -26,8 +28,13 @@ class Settings:
     cache_dir: Path = _help("cache folder for downloads, the music index and per-picture analysis "
                             "(env BUILDER_CACHE; default XDG cache)", default_factory=default_cache_dir)
     offline: bool = _help("never download; fail with a clear message when a file is missing", default=False)
-    method: str = _help("how a picture is read: objects (published object method) or random (baseline)",
+    method: str = _help("how a picture is read: objects (published object method), caption (caption with "
+                        "expression and colour words), caption-plain (caption only) or random (baseline)",
                         default="objects")
+    captioner: str = _help("caption backend for the caption methods: template (offline, written from "
+                           "detections and the scene label) or blip (needs the BLIP files)", default="template")
+    colour_space: str = _help("space in which object pixels are clustered for their dominant colour: lab or "
+                              "rgb (published)", default="lab")
     detector: str = _help("object detector: yolo-fastest, ssd300 or maskrcnn", default="yolo-fastest")
     min_score: float = _help("minimum detection score", default=0.25)
     narrow: str = _help("which cluster candidates to keep: none, vote (published quadrant vote) or user",
@@ -49,6 +56,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise UsageError(f"--method must be one of {', '.join(METHODS)}, not '{self.method}'")
+        if self.captioner not in CAPTIONERS:
+            raise UsageError(f"--captioner must be one of {', '.join(CAPTIONERS)}, not '{self.captioner}'")
+        if self.colour_space not in COLOUR_SPACES:
+            raise UsageError(f"--colour-space must be one of {', '.join(COLOUR_SPACES)}, not '{self.colour_space}'")
         if self.narrow not in NARROW:
             raise UsageError(f"--narrow must be one of {', '.join(NARROW)}, not '{self.narrow}'")
         if self.narrow == "user" and self.quadrants is None:

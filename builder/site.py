@@ -18,6 +18,7 @@ Template context (what templates may use):
   image     records.ImageRecord the picture of this page (picture pages only)
   plot      Plot                coordinates for the inline SVG plane (picture pages only)
   prev/next records.ImageRecord neighbours for navigation, or None
+  why       dict[str, str]      track id -> why this music (picture pages only)
   root      str                 relative prefix back to OUT ("" on index.html, "../" on picture pages)
   quadrant_names dict[int, str]
 """
@@ -93,6 +94,27 @@ class Plot:
         qy = {1: 16, 2: 16, 3: half, 4: half}[im.quadrant]
         chosen = {"x": qx, "y": qy, "w": half - 16, "h": half - 16}
         return cls(s, pts, centres, tracks, dict(zip("xy", cls.xy(*im.av))), chosen)
+
+
+def explain(im: ImageRecord) -> dict[str, str]:
+    """Per recommended track, a sentence tracing it back to the words that pulled it there."""
+    notes: dict[str, str] = {}
+    for c in im.clusters:
+        if c.track is None or c.track in notes or c.track not in {t.id for t in im.tracks}:
+            continue
+        members = [im.impressions[i] for i in c.members if i < len(im.impressions)]
+        if not members:
+            continue
+        words = list(dict.fromkeys(m.word for m in sorted(members, key=lambda m: -m.weight)))[:5]
+        sources = list(dict.fromkeys(m.source for m in sorted(members, key=lambda m: -m.weight)))[:5]
+        notes[c.track] = (f"nearest track to a cluster of {len(members)} impression"
+                          f"{'s' * (len(members) != 1)} ({', '.join(words)}) that came from "
+                          f"{', '.join(repr(s) for s in sources)}, in the {affect.QUADRANT_NAMES[c.quadrant]} quadrant")
+    for t in im.tracks:
+        if t.id not in notes:
+            notes[t.id] = (im.fallback + ": nearest track to the picture's feeling") if im.fallback else \
+                "nearest track to the impressions in the chosen quadrant"
+    return notes
 
 
 def _environment() -> Environment:
@@ -206,6 +228,6 @@ def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, h
     for i, im in enumerate(final.images):
         prev = final.images[i - 1] if i > 0 else None
         nxt = final.images[i + 1] if i + 1 < len(final.images) else None
-        html = page.render(root="../", image=im, plot=Plot.of(im), prev=prev, next=nxt, **common)
+        html = page.render(root="../", image=im, plot=Plot.of(im), prev=prev, next=nxt, why=explain(im), **common)
         (tmp / im.page).write_text(html, encoding="utf-8")
     return final

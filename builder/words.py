@@ -125,6 +125,11 @@ class ImpressionMapper:
         n = np.linalg.norm(v)
         return v / n if n > 0 else None
 
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two words or phrases; 0 when either is unknown to the vectors."""
+        va, vb = self.phrase_vector(a), self.phrase_vector(b)
+        return 0.0 if va is None or vb is None else float(va @ vb)
+
     def top(self, phrase: str, k: int = 5) -> list[tuple[ImpressionWord, float]]:
         """The k most similar impression words with their cosine similarity, most similar first."""
         key = f"{phrase}\0{k}"

@@ -181,7 +181,7 @@ def test_picture_with_nothing_detected_is_flagged_not_fatal(tmp_path, session_ca
     out, result = build(tmp_path, images=pics, cache=session_cache)
     assert result.exit_code == 0, result.output
     (im,) = load(out)["images"]
-    assert im["objects"] == [] and im["impressions"] == [] and "no-objects" in im["fallback"]
+    assert im["objects"] == [] and im["impressions"] == [] and "nothing recognised" in im["fallback"]
     assert len(im["tracks"]) == 1 and im["quadrant"] in (1, 2, 3, 4)
 
 
@@ -231,3 +231,49 @@ def test_recommend_command_prints_nearest_tracks(session_cache):
     assert len(rows) == 3
     dists = [(float(r[1]) - 0.6) ** 2 + (float(r[2]) + 0.5) ** 2 for r in rows]
     assert dists == sorted(dists)
+
+
+@pytest.fixture(scope="module")
+def caption_builds(tmp_path_factory, session_cache):
+    outs = {}
+    for method in ("caption", "caption-plain"):
+        out = tmp_path_factory.mktemp(method) / "dist"
+        result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR),
+                                          "--cache-dir", str(session_cache), "--offline", "--method", method])
+        assert result.exit_code == 0, result.output
+        outs[method] = load(out), out
+    return outs
+
+
+def test_caption_method_reads_faces_colours_and_captions(caption_builds):
+    g, out = caption_builds["caption"]
+    assert g["method"].startswith("caption:")
+    by = {im["file"]: im for im in g["images"]}
+    astro = by["astronaut.jpg"]
+    assert [f["expression"] for f in astro["faces"]] == ["happiness"]
+    assert set(astro["faces"][0]["probabilities"]) == {"anger", "disgust", "fear", "happiness", "sadness",
+                                                       "surprise", "neutral"}
+    assert "happy" in astro["caption"]["enriched"].split() and astro["caption"]["source"] == "template"
+    assert any(t["kind"] == "expression" and t["text"] == "happy" for t in astro["caption"]["tokens"])
+    words = {w.strip(".,").lower() for w in astro["caption"]["enriched"].split()}
+    for im in g["images"]:
+        assert set(im["caption"]) >= {"text", "source", "enriched"}
+        for o in im["objects"]:
+            assert o["colour"]["name"] and len(o["colour"]["rgb"]) == 3
+        for i in im["impressions"]:
+            assert 0 < i["weight"] <= 1
+        if im["impressions"]:
+            assert max(i["weight"] for i in im["impressions"]) == pytest.approx(1)
+    assert {i["source"] for i in astro["impressions"]} <= words
+    html = (out / astro["page"]).read_text(encoding="utf-8")
+    assert '<mark class="expression"' in html and 'class="face"' in html and "Why this music" in html
+
+
+def test_caption_plain_switches_off_faces_and_colours(caption_builds):
+    g, _ = caption_builds["caption-plain"]
+    for im in g["images"]:
+        assert im["faces"] == [] and all(o["colour"] is None for o in im["objects"])
+        assert im["caption"]["enriched"] == im["caption"]["text"]
+    objects_g = caption_builds["caption"][0]
+    texts = {im["file"]: im["caption"]["text"] for im in objects_g["images"]}
+    assert {im["file"]: im["caption"]["text"] for im in g["images"]} == texts
