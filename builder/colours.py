@@ -54,7 +54,7 @@ def colour_names(word_rank: Mapping[str, int] | None = None, max_rank: int = 300
     return out
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
+def to_lab(rgb: np.ndarray) -> np.ndarray:
     from skimage.color import rgb2lab
 
     return rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(-1, 1, 3) / 255.0).reshape(-1, 3)
@@ -63,12 +63,12 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 class ColourNamer:
     def __init__(self, names: list[NamedColour]):
         self.names = names
-        self.lab = _lab(np.array([n.rgb for n in names]))
+        self.lab = to_lab(np.array([n.rgb for n in names]))
 
     def name(self, rgb) -> NamedColour:
         from skimage.color import deltaE_ciede2000
 
-        lab = _lab(np.asarray(rgb))[0]
+        lab = to_lab(np.asarray(rgb))[0]
         d = deltaE_ciede2000(np.repeat(lab[None], len(self.lab), 0), self.lab)
         return self.names[int(np.argmin(d))]
 
@@ -80,7 +80,7 @@ def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: 
     px = np.asarray(pixels, dtype=np.float64).reshape(-1, 3)
     if len(px) > sample:
         px = px[np.random.default_rng(seed).choice(len(px), sample, replace=False)]
-    feats = _lab(px) if space == "lab" else px
+    feats = to_lab(px) if space == "lab" else px
     k = min(k, len(np.unique(feats, axis=0)))
     km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(feats)
     largest = int(np.argmax(np.bincount(km.labels_, minlength=k)))

@@ -222,12 +222,20 @@ def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, h
     for f in (TEMPLATE_DIR / "static").iterdir():
         shutil.copyfile(f, tmp / "static" / f.name)
     env = _environment()
-    common = {"gallery": final, "quadrant_names": affect.QUADRANT_NAMES}
-    (tmp / "index.html").write_text(env.get_template("index.html").render(root="", **common), encoding="utf-8")
-    page = env.get_template("image.html")
+    (tmp / "index.html").write_text(render_index(env, final), encoding="utf-8")
     for i, im in enumerate(final.images):
-        prev = final.images[i - 1] if i > 0 else None
-        nxt = final.images[i + 1] if i + 1 < len(final.images) else None
-        html = page.render(root="../", image=im, plot=Plot.of(im), prev=prev, next=nxt, why=explain(im), **common)
-        (tmp / im.page).write_text(html, encoding="utf-8")
+        (tmp / im.page).write_text(render_picture(env, final, i), encoding="utf-8")
     return final
+
+
+def render_index(env: Environment, gallery: Gallery) -> str:
+    return env.get_template("index.html").render(root="", gallery=gallery, quadrant_names=affect.QUADRANT_NAMES)
+
+
+def render_picture(env: Environment, gallery: Gallery, i: int) -> str:
+    im = gallery.images[i]
+    prev = gallery.images[i - 1] if i > 0 else None
+    nxt = gallery.images[i + 1] if i + 1 < len(gallery.images) else None
+    return env.get_template("image.html").render(
+        root="../", gallery=gallery, image=im, plot=Plot.of(im), prev=prev, next=nxt, why=explain(im),
+        quadrant_names=affect.QUADRANT_NAMES)
