@@ -73,7 +73,7 @@ class ColourNamer:
         return self.names[int(np.argmin(d))]
 
 
-def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: int = 4000, seed: int = 0):
+def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: int = 2000, seed: int = 0):
     """RGB of the largest of k clusters of the pixels (N x 3 uint8), clustered in RGB or CIELAB."""
     from sklearn.cluster import KMeans
 
@@ -82,7 +82,7 @@ def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: 
         px = px[np.random.default_rng(seed).choice(len(px), sample, replace=False)]
     feats = to_lab(px) if space == "lab" else px
     k = min(k, len(np.unique(feats, axis=0)))
-    km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(feats)
+    km = KMeans(n_clusters=k, n_init=2, max_iter=100, random_state=seed).fit(feats)
     largest = int(np.argmax(np.bincount(km.labels_, minlength=k)))
     members = px[km.labels_ == largest]
     return tuple(int(round(c)) for c in members.mean(axis=0))
@@ -131,7 +131,7 @@ def box_pixels(box: Box, shape) -> tuple[int, int, int, int]:
             max(int(y0 * h) + 1, int(np.ceil(y1 * h))))
 
 
-def grabcut_mask(rgb: np.ndarray, box: Box, max_side: int = 200, iterations: int = 3) -> np.ndarray:
+def grabcut_mask(rgb: np.ndarray, box: Box, max_side: int = 160, iterations: int = 3) -> np.ndarray:
     """Foreground mask of the box's region (shape of the box crop), GrabCut seeded by the box."""
     import cv2
 

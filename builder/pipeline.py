@@ -236,9 +236,15 @@ def stage_detect(ctx: Context, r: Reading) -> None:
 
 
 def stage_faces(ctx: Context, r: Reading) -> None:
-    if r.cached or ctx.settings.method != "caption":
+    """Faces are looked for where the detector saw people (the expression words go before person words)."""
+    people = [d.box for d in r.detections if d.label == "person"]
+    if r.cached or ctx.settings.method != "caption" or not people:
         return
-    r.faces = [FaceRecord(f.box, f.expression, f.confidence, f.probabilities) for f in ctx.faces.read(r.rgb)]
+    m = 0.05  # a little margin: a head can stick out of a person box
+    region = (max(0.0, min(b[0] for b in people) - m), max(0.0, min(b[1] for b in people) - m),
+              min(1.0, max(b[2] for b in people) + m), min(1.0, max(b[3] for b in people) + m))
+    r.faces = [FaceRecord(f.box, f.expression, f.confidence, f.probabilities)
+               for f in ctx.faces.read(r.rgb, region)]
 
 
 def stage_colours(ctx: Context, r: Reading) -> None:
