@@ -108,6 +108,14 @@ REGISTRY: dict[str, Asset] = {
             sha256="7ca443b2aed2d3fc62f65987783ea08bc95726a1fe3bb66ef551439786fb1125",
             member="NRC-VAD-Lexicon.txt",
         ),
+        Asset(
+            "warriner",
+            "https://crr.ugent.be/papers/Ratings_Warriner_et_al.csv",
+            "Warriner, Kuperman & Brysbaert 2013: CC BY-NC-ND 3.0",
+            "valence/arousal of 13,915 English lemmas (the learned feeling model's word ratings)",
+            "lexicons/warriner/Ratings_Warriner_et_al.csv",
+            sha256="78ac8107c78e116bb96538fae4faa47281a155f5f8fe39f30bbc6ea3db05b446",
+        ),
         *[
             Asset(
                 f"yolo-fastest-1.1-xl-{part}",

@@ -80,7 +80,7 @@ def build(
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
-    method: Annotated[str, typer.Option(help=HELP["method"])] = "objects",
+    method: Annotated[str, typer.Option(help=HELP["method"])] = "learned",
     captioner: Annotated[str, typer.Option(help=HELP["captioner"])] = "template",
     colour_space: Annotated[str, typer.Option(help=HELP["colour_space"])] = "lab",
     detector: Annotated[str, typer.Option(help=HELP["detector"])] = "yolo-fastest",
@@ -166,6 +166,112 @@ def recommend(
             typer.echo(f"{t.id}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{t.artist} — {t.title}\t[{audio}]")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
+
+
+ScaleMin = Annotated[float, typer.Option(help="Lowest value of the rating scale.")]
+ScaleMax = Annotated[float, typer.Option(help="Highest value of the rating scale.")]
+Midpoint = Annotated[float, typer.Option(help="Neutral point of the rating scale (people's quadrant boundary).")]
+
+
+def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
+    from builder.evaluate import temporary_out
+    from builder.settings import Settings
+
+    store = _store(mirror, cache_dir, offline)
+    return store, (lambda method: Settings(input=images, out=temporary_out(), mirror=mirror,
+                                           cache_dir=store.cache_dir, offline=offline, method=method, debug=debug))
+
+
+@app.command()
+def evaluate(
+    images: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")],
+    ratings: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                            help="Ratings CSV in OASIS format (image, theme, valence_mean, "
+                                                 "arousal_mean, ...).")],
+    methods: Annotated[str, typer.Option(help="Comma-separated methods to measure.")]
+    = "learned,objects,caption,caption-plain,random",
+    scale_min: ScaleMin = 1.0,
+    scale_max: ScaleMax = 7.0,
+    midpoint: Midpoint = 4.0,
+    json_out: Annotated[Optional[Path], typer.Option("--json", dir_okay=False, help="Also write the table as JSON.")]
+    = None,
+    plot_out: Annotated[Optional[Path], typer.Option("--plot", dir_okay=False,
+                                                     help="Also draw balanced agreement per method (PNG).")] = None,
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Measure each method against people's valence/arousal ratings (quadrant agreement, Pearson r)."""
+    import orjson
+
+    from builder import evaluate as ev
+    from builder.settings import METHODS
+
+    try:
+        wanted = [m.strip() for m in methods.split(",") if m.strip()]
+        unknown = [m for m in wanted if m not in METHODS]
+        if unknown:
+            raise ev.UsageError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+        _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
+        rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
+        results, notes = ev.evaluate(settings_for, rated, wanted, _progress)
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+    typer.echo(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
+               f"midpoint {midpoint:g})")
+    typer.echo(ev.format_table(results))
+    for method, note in notes.items():
+        typer.echo(f"note: {method}: {note}")
+    if json_out:
+        json_out.write_bytes(orjson.dumps({"ratings": str(ratings), "n": len(rated.images), "results": results,
+                                           "notes": notes}, option=orjson.OPT_INDENT_2))
+    if plot_out:
+        ev.plot(results, plot_out)
+
+
+@app.command()
+def fit(
+    images: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")],
+    ratings: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Ratings CSV in OASIS format.")],
+    out: Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
+                                                help="Where to write the model (default: the shipped file).")]
+    = None,
+    scale_min: ScaleMin = 1.0,
+    scale_max: ScaleMax = 7.0,
+    midpoint: Midpoint = 4.0,
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Fit the learned feeling model on rated photos and write it (regenerates builder/data/feeling-model.npz)."""
+    from builder import evaluate as ev
+    from builder import feeling
+    from builder.pipeline import Context, read_all
+    from builder.words import load_nrc_vad
+
+    try:
+        store, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
+        rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
+        ctx = Context(settings_for("learned"), store)
+        readings, failed = read_all(ctx, rated.images, _progress)
+        if failed:
+            raise ev.UsageError(f"{len(failed)} rated photos could not be read, e.g. {failed[0].file}: "
+                                f"{failed[0].reason}")
+        reader = feeling.LabelReader(ctx.mapper.vectors, load_nrc_vad(store.resolve("nrc-vad")),
+                                     feeling.load_warriner(store.resolve("warriner")))
+        names = getattr(ctx.detector, "names", None) or ctx.detector.categories
+        tables = feeling.build_tables(ctx.scene.synonyms, list(names), reader)
+        model = feeling.fit([r.ingredients for r in readings], rated.va, tables,
+                            {"fingerprint": feeling.ratings_fingerprint(rated.images), "ratings": ratings.name,
+                             "scale": f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}"})
+        target = out or feeling.MODEL_PATH
+        model.save(target)
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+    typer.echo(f"fitted on {len(readings)} photos (alpha valence {model.meta['alpha_valence']:g}, arousal "
+               f"{model.meta['alpha_arousal']:g}; reference {model.reference.round(3).tolist()}) -> {target}")
 
 
 @assets_app.command("list")

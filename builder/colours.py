@@ -88,12 +88,16 @@ def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: 
     return tuple(int(round(c)) for c in members.mean(axis=0))
 
 
-def _tflite(path: str):
+def _tflite(path: str, preserve_all_tensors: bool = False):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
         raise MissingDependency("this stage needs ai-edge-litert (TFLite runtime); install it") from exc
-    it = Interpreter(model_path=path, num_threads=2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # preserving tensors is called a debugging aid; we need one of them
+        it = Interpreter(model_path=path, num_threads=2, experimental_preserve_all_tensors=preserve_all_tensors)
     it.allocate_tensors()
     return it
 

@@ -28,6 +28,7 @@ from builder import __version__, affect
 from builder.assets import AssetStore
 from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.errors import BuilderError, ImageError, UsageError
+from builder.feeling import Ingredients, colour_stats
 from builder.images import file_digest, list_images, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
@@ -67,6 +68,7 @@ class Reading:
     caption: Caption | None = None
     colour_av: Point = (0.0, 0.0)
     cached: bool = False
+    ingredients: Ingredients | None = None  # learned method: what its features are made from
     rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
     masks: list | None = None  # Mask R-CNN masks of the detections, only while recognisers run
 
@@ -141,6 +143,12 @@ class Context:
         return load_tagger()
 
     @cached_property
+    def feeling(self):
+        from builder.feeling import FeelingModel
+
+        return FeelingModel.load()
+
+    @cached_property
     def catalogue(self) -> Catalogue:
         s = self.settings
         if s.catalogue is not None:
@@ -164,7 +172,7 @@ class Context:
 
 def _analysis_path(ctx: Context, sha: str) -> Path:
     s = ctx.settings
-    key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}"
+    key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}"  # learned: ingredients, not the fit
     if s.method in CAPTION_METHODS:
         key += f"-{s.captioner}-{s.colour_space}"
     return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"
@@ -182,6 +190,7 @@ def stage_read(ctx: Context, r: Reading) -> None:
                    for f in cached["faces"]]
         r.scene = cached["scene"]
         r.caption_text, r.caption_source = cached["caption_text"], cached["caption_source"]
+        r.ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
         r.cached = True
 
 
@@ -214,10 +223,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def colour_feeling(rgb: np.ndarray) -> Point:
     """Valdez & Mehrabian (1994) from mean HSV brightness and saturation."""
-    x = rgb[:: max(1, rgb.shape[0] // 256), :: max(1, rgb.shape[1] // 256)].reshape(-1, 3).astype(np.float64) / 255
-    mx, mn = x.max(axis=1), x.min(axis=1)
-    sat = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-12), 0.0)
-    return affect.valdez_mehrabian(float(mx.mean()), float(sat.mean()))
+    brightness, saturation = colour_stats(rgb)[:2]
+    return affect.valdez_mehrabian(float(brightness), float(saturation))
 
 
 def stage_decode(ctx: Context, r: Reading) -> None:
@@ -277,6 +284,16 @@ def stage_caption(ctx: Context, r: Reading) -> None:
         r.caption_text, r.caption_source = template_caption([d.label for d in r.detections], scene), "template"
 
 
+def stage_scene(ctx: Context, r: Reading) -> None:
+    """Learned method: the classifier's probabilities and pooled features, the detections, colour statistics."""
+    if r.cached or ctx.settings.method != "learned":
+        return
+    probs, pooled = ctx.scene.run(r.rgb)
+    r.ingredients = Ingredients.make(pooled, probs, colour_stats(r.rgb), [(d.label, d.box) for d in r.detections])
+    top = np.argsort(-probs)[:3]
+    r.scene = [{"label": ctx.scene.labels[i], "score": round(float(probs[i]), 4)} for i in top]
+
+
 def stage_remember(ctx: Context, r: Reading) -> None:
     """Write what the recognisers found to the cache, and free the pixels."""
     r.rgb, r.masks = None, None
@@ -284,7 +301,8 @@ def stage_remember(ctx: Context, r: Reading) -> None:
         return
     payload = {"width": r.width, "height": r.height, "colour_av": list(r.colour_av), "detections": r.detections,
                "colours": r.colours, "faces": r.faces, "scene": r.scene, "caption_text": r.caption_text,
-               "caption_source": r.caption_source}
+               "caption_source": r.caption_source,
+               "ingredients": r.ingredients.to_json() if r.ingredients is not None else None}
     _write_atomic(_analysis_path(ctx, r.sha256), orjson.dumps(payload))
 
 
@@ -296,6 +314,15 @@ def stage_impressions(ctx: Context, r: Reading) -> None:
     colours = r.colours if len(r.colours) == len(r.detections) else [None] * len(r.detections)
     r.objects = [ObjectRecord(d.label, d.score, d.box, round(weights[d.label], 4), c)
                  for d, c in zip(r.detections, colours)]
+    if s.method == "learned":  # impression words of what the classifier sees, for the page's explanation
+        top = max((sc["score"] for sc in r.scene), default=0.0)
+        for sc in r.scene:
+            for word, sim in ctx.mapper.top(sc["label"], s.top_words):
+                w = round(sc["score"] / top, 4) if top > 0 else 0.0
+                if w > 0:
+                    r.impressions.append(Impression(word.word, round(word.valence, 4), round(word.arousal, 4), w,
+                                                    sc["label"], round(sim, 4)))
+        return
     if s.method == "objects":
         for label in sorted(weights, key=lambda lb: (-weights[lb], lb)):
             for word, sim in ctx.mapper.top(label, s.top_words):
@@ -333,6 +360,7 @@ PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
     ("faces", stage_faces),
     ("colours", stage_colours),
     ("caption", stage_caption),
+    ("scene", stage_scene),
     ("remember", stage_remember),
     ("impressions", stage_impressions),
 ]
@@ -360,6 +388,8 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
     s = ctx.settings
     if s.method == "random":
         return _random_record(ctx, r)
+    if s.method == "learned":
+        return _learned_record(ctx, r, user)
     pts = affect.points(r.impressions)
     counts = affect.quadrant_counts(pts)
     av = affect.weighted_mean(r.impressions)
@@ -400,6 +430,23 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
     )
 
 
+def _learned_record(ctx: Context, r: Reading, user: dict[str, int]) -> ImageRecord:
+    """The learned estimate; music is matched to the feeling relative to the average training photo."""
+    model = ctx.feeling
+    av = tuple(round(float(x), 4) for x in model.predict([r.ingredients])[0])
+    target = (float(np.clip(av[0] - model.reference[0], -1, 1)), float(np.clip(av[1] - model.reference[1], -1, 1)))
+    chosen = user[r.file] if ctx.settings.narrow == "user" and r.file in user else model.quadrant(av)
+    if affect.quadrant(target) != chosen:  # a quadrant given by the user: aim at the middle of it
+        target = affect.QUADRANT_CENTRES[chosen]
+    tracks = tuple(ctx.index.nearest(target, 3))
+    centre = (round(target[0], 4), round(target[1], 4))
+    cluster = Cluster(centre, len(r.impressions), affect.quadrant(centre), tracks[0].id,
+                      tuple(range(len(r.impressions))))
+    return ImageRecord(file=r.file, av=av, quadrant=chosen, impressions=tuple(r.impressions), clusters=(cluster,),
+                       tracks=tracks, objects=tuple(r.objects), width=r.width, height=r.height,
+                       quadrant_counts=affect.quadrant_counts(affect.points(r.impressions)))
+
+
 def _random_record(ctx: Context, r: Reading) -> ImageRecord:
     seed = int.from_bytes(hashlib.sha256(f"{ctx.settings.seed}:{r.file}".encode()).digest()[:8], "big")
     track = random.Random(seed).choice(ctx.catalogue.tracks)
@@ -418,6 +465,17 @@ def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None 
     files = files if files is not None else list_images(s.input, exclude=s.out)
     user = read_user_quadrants(s.quadrants) if s.narrow == "user" and s.quadrants else {}
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
+    if s.method == "learned":
+        _ = ctx.feeling  # and the fitted model
+    readings, failed = read_all(ctx, files, progress, stats)
+    return choose_music(ctx, readings, failed, user, stats, start)
+
+
+def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, stats: Stats | None = None
+             ) -> tuple[list[Reading], list[Failure]]:
+    """Run the per-picture stages; a picture that fails is listed with its reason, never fatal."""
+    s = ctx.settings
+    stats = stats if stats is not None else Stats()
     readings: list[Reading] = []
     failed: list[Failure] = []
     for rel in progress(files, "reading pictures", len(files)):
@@ -440,6 +498,13 @@ def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None 
         stats.cached += r.cached
         stats.hashes[rel] = r.sha256
         readings.append(r)
+    return readings, failed
+
+
+def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int], stats: Stats,
+                 start: float) -> Gallery:
+    """The collection stages: quadrant means, narrowing, clusters and nearest tracks."""
+    s = ctx.settings
     t0 = time.perf_counter()
     counts = [affect.quadrant_counts(affect.points(r.impressions)) for r in readings]
     means = affect.collection_means([c for c in counts if sum(c)])

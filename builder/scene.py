@@ -17,21 +17,32 @@ class Label:
     score: float
 
 
+POOL_TENSOR = "MobilenetV2/Logits/AvgPool"
+
+
 class SceneClassifier:
     def __init__(self, model_path: str, labels: list[str]):
-        self.it = _tflite(model_path)
+        """labels: the full label lines ("seashore, coast, seacoast, sea-coast"); .labels keeps the first name."""
+        # all tensors are kept so the 1280-d pooled features can be read after invoke() (about 10 MB)
+        self.it = _tflite(model_path, preserve_all_tensors=True)
         self.inp = self.it.get_input_details()[0]
         self.out = self.it.get_output_details()[0]
+        self.pool = next(t for t in self.it.get_tensor_details() if t["name"] == POOL_TENSOR)
         self.size = int(self.inp["shape"][1])
-        self.labels = labels
+        self.synonyms = labels
+        self.labels = [ln.split(",")[0].strip() for ln in labels]
 
     @classmethod
     def from_store(cls, store: AssetStore) -> SceneClassifier:
         lines = store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()
-        return cls(str(store.resolve("mobilenet-v2")), [ln.split(",")[0].strip() for ln in lines])
+        return cls(str(store.resolve("mobilenet-v2")), [ln.strip() for ln in lines])
 
     def probabilities(self, rgb: np.ndarray) -> np.ndarray:
         """Softmax over the 1001 outputs (index 0 = background), central 87.5 % crop as in training."""
+        return self.run(rgb)[0]
+
+    def run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(softmax over the 1001 outputs, the 1280-d average-pooled features before the classifier)."""
         from PIL import Image
 
         h, w = rgb.shape[:2]
@@ -41,13 +52,17 @@ class SceneClassifier:
                                                                            Image.Resampling.BILINEAR)
         self.it.set_tensor(self.inp["index"], np.asarray(crop, np.uint8)[None].astype(self.inp["dtype"]))
         self.it.invoke()
-        raw = self.it.get_tensor(self.out["index"])[0]
-        if self.out["dtype"] != np.float32:
-            scale, zero = self.out["quantization"]
-            raw = (raw.astype(np.float32) - zero) * scale
-        return raw.astype(np.float64)
+        return _dequantise(self.it, self.out), _dequantise(self.it, self.pool).reshape(-1)
 
     def top(self, rgb: np.ndarray, k: int = 5) -> list[Label]:
         p = self.probabilities(rgb)
         order = np.argsort(-p)
         return [Label(self.labels[i], round(float(p[i]), 4)) for i in order if i != 0][:k]
+
+
+def _dequantise(it, detail) -> np.ndarray:
+    raw = it.get_tensor(detail["index"])[0]
+    if detail["dtype"] != np.float32:
+        scale, zero = detail["quantization"]
+        raw = (raw.astype(np.float32) - zero) * scale
+    return raw.astype(np.float64)

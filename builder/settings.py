@@ -9,7 +9,7 @@ from pathlib import Path
 from builder.assets import AssetStore, default_cache_dir
 from builder.errors import UsageError
 
-METHODS = ("objects", "caption", "caption-plain", "random")
+METHODS = ("learned", "objects", "caption", "caption-plain", "random")
 CAPTIONERS = ("template", "blip")
 COLOUR_SPACES = ("lab", "rgb")
 NARROW = ("none", "vote", "user")
@@ -28,9 +28,9 @@ class Settings:
     cache_dir: Path = _help("cache folder for downloads, the music index and per-picture analysis "
                             "(env BUILDER_CACHE; default XDG cache)", default_factory=default_cache_dir)
     offline: bool = _help("never download; fail with a clear message when a file is missing", default=False)
-    method: str = _help("how a picture is read: objects (published object method), caption (caption with "
-                        "expression and colour words), caption-plain (caption only) or random (baseline)",
-                        default="objects")
+    method: str = _help("how a picture is read: learned (default; fitted on rated photos, see README), objects "
+                        "(published object method), caption (caption with expression and colour words), "
+                        "caption-plain (caption only) or random (baseline)", default="learned")
     captioner: str = _help("caption backend for the caption methods: template (offline, written from "
                            "detections and the scene label) or blip (needs the BLIP files)", default="template")
     colour_space: str = _help("space in which object pixels are clustered for their dominant colour: lab or "

@@ -56,9 +56,18 @@ def test_recommended_tracks_carry_deams_values_after_mapping_and_swap(demo_build
             assert t["valence"] == pytest.approx((v - 5) / 4) and t["arousal"] == pytest.approx((a - 5) / 4)
 
 
-def test_av_is_the_weighted_mean_of_impressions_and_vote_is_normalised(demo_build):
-    out, _ = demo_build
-    g = load(out)
+@pytest.fixture(scope="module")
+def objects_build(tmp_path_factory, session_cache):
+    out = tmp_path_factory.mktemp("objects") / "dist"
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
+                                      str(session_cache), "--offline", "--method", "objects"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_av_is_the_weighted_mean_of_impressions_and_vote_is_normalised(objects_build):
+    g = load(objects_build)
+    assert g["method"] == "objects:yolo-fastest"
     means = g["quadrant_means"]
     for im in g["images"]:
         imps = im["impressions"]
@@ -151,7 +160,7 @@ def build(tmp_path, *args, images=DEMO, cache=None):
 
 
 def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, session_cache):
-    out, result = build(tmp_path, "--narrow", "none", cache=session_cache)
+    out, result = build(tmp_path, "--narrow", "none", "--method", "objects", cache=session_cache)
     assert result.exit_code == 0, result.output
     for im in load(out)["images"]:
         assert [t["id"] for t in im["tracks"]] == list(dict.fromkeys(c["track"] for c in im["clusters"]))
@@ -178,7 +187,7 @@ def test_picture_with_nothing_detected_is_flagged_not_fatal(tmp_path, session_ca
     pics = tmp_path / "pics"
     pics.mkdir()
     Image.new("RGB", (300, 200), (250, 250, 245)).save(pics / "blank.png")
-    out, result = build(tmp_path, images=pics, cache=session_cache)
+    out, result = build(tmp_path, "--method", "objects", images=pics, cache=session_cache)
     assert result.exit_code == 0, result.output
     (im,) = load(out)["images"]
     assert im["objects"] == [] and im["impressions"] == [] and "nothing recognised" in im["fallback"]

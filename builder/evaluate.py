@@ -1,0 +1,184 @@
+"""How well the builder reads a picture's feeling, against people's ratings (in the spirit of the paper's Table 1).
+
+People's quadrant of a photo comes from its mean ratings against the scale's midpoint (OASIS: 1-7, midpoint 4).
+Per method: people's and the method's quadrant shares, per-quadrant agreement (recall), overall agreement,
+balanced agreement (mean of the four recalls, so always answering the commonest quadrant scores 25 %),
+Pearson r of `av` against the mean ratings, and the confusion matrix.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from builder import affect
+from builder.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Ratings:
+    images: list[str]
+    themes: list[str]
+    va: np.ndarray  # (n, 2) mapped to [-1, 1]
+
+
+def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: float, midpoint: float) -> Ratings:
+    """OASIS-format ratings (image, theme, valence_mean, arousal_mean, ...) for the photos present in images_dir."""
+    half = max(midpoint - scale_min, scale_max - midpoint)
+    if half <= 0:
+        raise UsageError("the rating scale needs --scale-min < --midpoint < --scale-max")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise UsageError(f"cannot read ratings {path}: {exc}") from exc
+    need = {"image", "valence_mean", "arousal_mean"}
+    if not rows or not need <= set(rows[0]):
+        raise UsageError(f"{path} needs the columns {', '.join(sorted(need))}")
+    images, themes, va = [], [], []
+    for r in rows:
+        if (images_dir / r["image"]).is_file():
+            images.append(r["image"])
+            themes.append(r.get("theme") or Path(r["image"]).stem)
+            va.append(((float(r["valence_mean"]) - midpoint) / half, (float(r["arousal_mean"]) - midpoint) / half))
+    if not images:
+        raise UsageError(f"none of the photos named in {path} is in {images_dir}")
+    return Ratings(images, themes, np.array(va))
+
+
+def quadrants(va: np.ndarray) -> np.ndarray:
+    return np.array([affect.quadrant((float(v), float(a))) for v, a in va])
+
+
+def metrics(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarray | None, true_va: np.ndarray) -> dict:
+    n = len(people)
+    recall = [float(np.mean(predicted_q[people == q] == q)) if (people == q).any() else None for q in (1, 2, 3, 4)]
+    confusion = [[int(np.sum((people == t) & (predicted_q == p))) for p in (1, 2, 3, 4)] for t in (1, 2, 3, 4)]
+    out = {
+        "n": n,
+        "people_shares": [float(np.mean(people == q)) for q in (1, 2, 3, 4)],
+        "method_shares": [float(np.mean(predicted_q == q)) for q in (1, 2, 3, 4)],
+        "per_quadrant_agreement": recall,
+        "overall_agreement": float(np.mean(people == predicted_q)),
+        "balanced_agreement": float(np.mean([r for r in recall if r is not None])),
+        "r_valence": None,
+        "r_arousal": None,
+        "confusion": confusion,  # rows: people's quadrant 1-4; columns: the method's
+    }
+    if predicted_va is not None and np.ptp(predicted_va[:, 0]) > 0 and np.ptp(predicted_va[:, 1]) > 0:
+        out["r_valence"] = float(np.corrcoef(predicted_va[:, 0], true_va[:, 0])[0, 1])
+        out["r_arousal"] = float(np.corrcoef(predicted_va[:, 1], true_va[:, 1])[0, 1])
+    return out
+
+
+def baselines(ratings: Ratings, colour_va: np.ndarray) -> dict[str, dict]:
+    people = quadrants(ratings.va)
+    commonest = int(np.bincount(people, minlength=5)[1:].argmax() + 1)
+    chance = {"n": len(people), "people_shares": [float(np.mean(people == q)) for q in (1, 2, 3, 4)],
+              "method_shares": [0.25] * 4, "per_quadrant_agreement": [0.25] * 4, "overall_agreement": 0.25,
+              "balanced_agreement": 0.25, "r_valence": None, "r_arousal": None, "confusion": None}
+    return {
+        "chance (expected)": chance,
+        f"always quadrant {commonest}": metrics(people, np.full(len(people), commonest), None, ratings.va),
+        "colour (Valdez & Mehrabian)": metrics(people, quadrants(colour_va), colour_va, ratings.va),
+    }
+
+
+def format_table(results: dict[str, dict]) -> str:
+    def pct(x):
+        return "   -" if x is None else f"{100 * x:4.0f}"
+
+    def r(x):
+        return "    -" if x is None else f"{x:+.2f}"
+
+    head = (f"{'method':<32} {'people q1-q4 %':<19} {'method q1-q4 %':<19} {'agree q1-q4 %':<19} "
+            f"{'overall':>7} {'balanced':>8} {'r val':>6} {'r aro':>6}")
+    lines = [head, "-" * len(head)]
+    for name, m in results.items():
+        lines.append(
+            f"{name:<32} {' '.join(pct(x) for x in m['people_shares']):<19} "
+            f"{' '.join(pct(x) for x in m['method_shares']):<19} "
+            f"{' '.join(pct(x) for x in m['per_quadrant_agreement']):<19} "
+            f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% "
+            f"{r(m['r_valence']):>6} {r(m['r_arousal']):>6}")
+    lines.append("")
+    for name, m in results.items():
+        if m.get("confusion"):
+            rows = "  ".join("[" + " ".join(f"{c:3d}" for c in row) + "]" for row in m["confusion"])
+            lines.append(f"confusion {name}: {rows}")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(names) + 1.2))
+    ax.barh(names, [100 * results[n]["balanced_agreement"] for n in names], color="#2a6f97")
+    ax.axvline(25, color="#999", linestyle="--", linewidth=1)
+    ax.set_xlabel("balanced quadrant agreement with people (%)")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) -> tuple[dict[str, dict], dict]:
+    """Run each method over the rated photos. settings_for(method) gives the Settings of that run.
+
+    The learned method is cross-validated (5 folds grouped by theme) when the shipped model was fitted on these
+    very photos, so no figure is in-sample. Returns (results, notes).
+    """
+    from builder.feeling import cross_validate, ratings_fingerprint, theme_groups
+    from builder.pipeline import Context, analyse, no_progress, read_all
+
+    progress = progress or no_progress
+    people = quadrants(ratings.va)
+    results: dict[str, dict] = {}
+    notes: dict[str, str] = {}
+    colour_va = None
+    for method in methods:
+        ctx = Context(settings_for(method))
+        if method == "learned" and ctx.feeling.meta.get("fingerprint") == ratings_fingerprint(ratings.images):
+            readings, failed = read_all(ctx, ratings.images, progress)
+            if failed:
+                raise UsageError(f"{len(failed)} rated photos could not be read, e.g. {failed[0].file}: "
+                                 f"{failed[0].reason}")
+            pred, quads = cross_validate([r.ingredients for r in readings], ratings.va, theme_groups(ratings.themes),
+                                         ctx.feeling.tables)
+            results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va)
+            # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
+            results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
+            results["  quadrant by collection median"] = metrics(people, quadrants(pred - np.median(pred, axis=0)),
+                                                                 pred, ratings.va)
+            notes["learned"] = ("the shipped model was fitted on these photos, so it was refitted in 5 folds grouped "
+                                "by theme and each photo was read by a model that never saw its theme")
+            colour_va = np.array([r.colour_av for r in readings])
+            continue
+        gallery = analyse(ctx, progress, files=ratings.images)
+        by_file = {im.file: im for im in gallery.images}
+        missing = [f for f in ratings.images if f not in by_file]
+        if missing:
+            raise UsageError(f"{method}: {len(missing)} rated photos failed, e.g. {missing[0]}")
+        va = np.array([by_file[f].av for f in ratings.images])
+        q = np.array([by_file[f].quadrant for f in ratings.images])
+        label = {"objects": "objects (published)", "caption": "caption (published)", "random": "random tracks"}
+        results[label.get(method, method)] = metrics(people, q, va, ratings.va)
+        if method in ("objects", "caption"):  # the published vote against the simpler sign of av
+            results[f"  {method}, quadrant of av"] = metrics(people, quadrants(va), va, ratings.va)
+        if colour_va is None:
+            readings, _ = read_all(ctx, ratings.images)  # all cached by now
+            colour_va = np.array([r.colour_av for r in readings])
+    results.update(baselines(ratings, colour_va))
+    return results, notes
+
+
+def temporary_out() -> Path:
+    return Path(tempfile.mkdtemp(prefix="builder-evaluate-")) / "out"

@@ -1,0 +1,113 @@
+import csv
+
+import numpy as np
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from builder import evaluate as ev
+from builder import feeling
+from builder.cli import app
+
+from .conftest import DEMO, MIRROR, requires_mirror
+
+
+def test_metrics_match_hand_computation():
+    people = np.array([1, 1, 2, 3, 4, 4, 4, 4])
+    pred = np.array([1, 2, 2, 4, 4, 4, 3, 4])
+    va = np.random.default_rng(0).uniform(-1, 1, (8, 2))
+    m = ev.metrics(people, pred, va + 0.01, va)
+    assert m["per_quadrant_agreement"] == [0.5, 1.0, 0.0, 0.75]
+    assert m["overall_agreement"] == pytest.approx(5 / 8)
+    assert m["balanced_agreement"] == pytest.approx((0.5 + 1 + 0 + 0.75) / 4)
+    assert m["people_shares"] == [0.25, 0.125, 0.125, 0.5]
+    assert sum(map(sum, m["confusion"])) == 8 and m["confusion"][0] == [1, 1, 0, 0]
+    assert m["r_valence"] == pytest.approx(1.0)
+
+
+def test_always_the_commonest_quadrant_scores_a_quarter_balanced():
+    people = np.array([1, 2, 3, 4, 4, 4, 4])
+    m = ev.metrics(people, np.full(7, 4), None, np.zeros((7, 2)))
+    assert m["overall_agreement"] == pytest.approx(4 / 7) and m["balanced_agreement"] == pytest.approx(0.25)
+
+
+def write_ratings(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["image", "theme", "valence_mean", "arousal_mean"])
+        w.writerows(rows)
+
+
+def test_ratings_are_mapped_by_the_given_scale(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    write_ratings(tmp_path / "r.csv", [["a.jpg", "A 1", 7, 1], ["missing.jpg", "B 1", 4, 4]])
+    r = ev.read_ratings(tmp_path / "r.csv", tmp_path, 1, 7, 4)
+    assert r.images == ["a.jpg"] and r.va.tolist() == [[1.0, -1.0]]
+    r9 = ev.read_ratings(tmp_path / "r.csv", tmp_path, 1, 9, 5)
+    assert r9.va.tolist() == [[0.5, -1.0]]
+
+
+def test_theme_groups_join_numbered_near_duplicates():
+    assert feeling.theme_groups(["Beach 1", "Beach 8", "Dog 2", "Lake"]).tolist() == ["beach", "beach", "dog", "lake"]
+
+
+def synthetic_ingredients(n, seed=0):
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, 4))  # pooled features that vary along a few directions, as real ones do
+    pooled = latent @ rng.normal(size=(4, 1280)) + 0.1 * rng.normal(size=(n, 1280))
+    ings = [feeling.Ingredients.make(p, rng.dirichlet(np.ones(1001)), rng.uniform(0, 1, 4), []) for p in pooled]
+    targets = np.tanh(np.c_[latent[:, 0] + latent[:, 1], latent[:, 2] - latent[:, 3]] / 2)
+    tables = {"label_va": rng.uniform(-1, 1, (1001, 2)), "label_vec": rng.normal(size=(1001, 50)),
+              "coco_labels": np.array(["person"]), "coco_va": np.zeros((1, 2))}
+    return ings, targets, tables
+
+
+def test_fit_learns_a_linear_signal_and_survives_a_save(tmp_path):
+    ings, targets, tables = synthetic_ingredients(120)
+    groups = np.repeat(np.arange(40), 3)
+    pred, quads = feeling.cross_validate(ings, targets, groups, tables)
+    assert np.corrcoef(pred[:, 0], targets[:, 0])[0, 1] > 0.5
+    model = feeling.fit(ings, targets, tables, {"fingerprint": "abc"})
+    model.save(tmp_path / "m.npz")
+    again = feeling.FeelingModel.load(tmp_path / "m.npz")
+    np.testing.assert_allclose(again.predict(ings[:10]), model.predict(ings[:10]), atol=1e-5)
+    assert again.meta["fingerprint"] == "abc" and np.allclose(again.reference, targets.mean(axis=0))
+    assert model.quadrant(model.reference + [0.01, 0.01]) == 1 and model.quadrant(model.reference - 0.01) == 3
+
+
+def test_shipped_model_loads_and_knows_what_it_was_fitted_on():
+    model = feeling.FeelingModel.load()
+    assert model.components.shape == (feeling.N_COMPONENTS, 1280)
+    assert model.tables["label_va"].shape == (1001, 2) and len(model.tables["coco_labels"]) == 80
+    assert model.meta["ratings"] == "ratings.csv" and int(model.meta["n"]) >= 300
+    oasis = MIRROR.parent / "eval" / "oasis-dev"
+    if oasis.is_dir():
+        images = [r["image"] for r in csv.DictReader(open(oasis / "ratings.csv"))]
+        assert model.meta["fingerprint"] == feeling.ratings_fingerprint(images)
+
+
+@requires_mirror
+def test_evaluate_and_fit_commands_on_a_small_rated_set(tmp_path, session_cache):
+    rows = [["astronaut.jpg", "Astronaut 1", 5.8, 4.6], ["cat.jpg", "Cat 1", 5.5, 3.0],
+            ["storm.jpg", "Storm 1", 3.0, 4.8], ["wood.jpg", "Wood 1", 3.6, 2.0], ["coffee.jpg", "Coffee 1", 5.2, 3.5],
+            ["dune.jpg", "Dune 1", 5.0, 2.5], ["rain-drops.jpg", "Rain 1", 4.5, 2.2],
+            ["rocket-launch.jpg", "Rocket 1", 4.4, 5.5]]
+    write_ratings(tmp_path / "ratings.csv", rows)
+    common = ["--mirror", str(MIRROR), "--cache-dir", str(session_cache), "--offline"]
+    result = CliRunner().invoke(app, ["evaluate", str(DEMO), str(tmp_path / "ratings.csv"), "--methods",
+                                      "learned,objects,random", "--json", str(tmp_path / "t.json"), "--plot",
+                                      str(tmp_path / "t.png"), *common])
+    assert result.exit_code == 0, result.output
+    for name in ("learned", "objects (published)", "random tracks", "chance (expected)", "always quadrant",
+                 "colour (Valdez & Mehrabian)", "balanced"):
+        assert name in result.output
+    table = orjson.loads((tmp_path / "t.json").read_bytes())
+    assert table["n"] == len(rows) and "learned" in table["results"]
+    # people: astronaut, rocket in q1; storm q2; wood q3; cat, coffee, dune, rain in q4
+    assert table["results"]["learned"]["people_shares"] == pytest.approx([0.25, 0.125, 0.125, 0.5])
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    out = tmp_path / "model.npz"
+    result = CliRunner().invoke(app, ["fit", str(DEMO), str(tmp_path / "ratings.csv"), "--out", str(out), *common])
+    assert result.exit_code == 0, result.output
+    m = feeling.FeelingModel.load(out)
+    assert int(m.meta["n"]) == len(rows) and m.meta["fingerprint"] == feeling.ratings_fingerprint([r[0] for r in rows])
