@@ -38,7 +38,7 @@ def run(label: str, input_dir: Path, files: list[str] | None, mirror: Path, cach
         t0 = time.perf_counter()
         gallery = analyse(ctx, stats=stats, files=files)
         t1 = time.perf_counter()
-        write_site(gallery, input_dir, out, cache, stats.hashes, index_writer=ctx.index.save)
+        write_site(gallery, input_dir, out, cache, stats.hashes, index=ctx.index)
         t2 = time.perf_counter()
         n = len(gallery.images)
         stages = "  ".join(f"{k} {statistics.mean(v):7.1f}" for k, v in stats.stage_ms.items())

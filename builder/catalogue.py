@@ -43,6 +43,20 @@ class Catalogue:
     def playable(self) -> Catalogue:
         return Catalogue(self.name + " (playable)", tuple(t for t in self.tracks if t.audio))
 
+    def without(self, licences: tuple[str, ...] = (), genres: tuple[str, ...] = ()) -> Catalogue:
+        """Leave out tracks whose licence or genre contains any of the texts (case-insensitive). When licences
+        are filtered, a track of unknown licence is left out too: its use cannot be shown to be allowed."""
+        lic = [x.lower() for x in licences]
+        gen = [x.lower() for x in genres]
+
+        def keep(t: Track) -> bool:
+            if lic and (not t.licence or any(x in t.licence.lower() for x in lic)):
+                return False
+            return not any(x in (t.genre or "").lower() for x in gen)
+
+        kept = tuple(t for t in self.tracks if keep(t))
+        return self if len(kept) == len(self.tracks) else Catalogue(self.name + " (filtered)", kept)
+
 
 def deam_scale(x: float) -> float:
     return (x - 5.0) / 4.0

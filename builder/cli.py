@@ -90,6 +90,8 @@ def build(
     catalogue: CatalogueOpt = None,
     deam_2013_swap: SwapOpt = True,
     playable_only: PlayableOpt = False,
+    exclude_licence: Annotated[list[str], typer.Option(help=HELP["exclude_licence"])] = [],  # noqa: B006
+    exclude_genre: Annotated[list[str], typer.Option(help=HELP["exclude_genre"])] = [],  # noqa: B006
     vectors: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["vectors"])] = None,
     top_words: Annotated[int, typer.Option(help=HELP["top_words"])] = 5,
     clusters: Annotated[int, typer.Option(help=HELP["clusters"])] = 4,
@@ -109,7 +111,8 @@ def build(
                             method=method, captioner=captioner, colour_space=colour_space, detector=detector,
                             min_score=min_score, narrow=narrow,
                             quadrants=quadrants, catalogue=catalogue, deam_2013_swap=deam_2013_swap,
-                            playable_only=playable_only, vectors=vectors, top_words=top_words, clusters=clusters,
+                            playable_only=playable_only, exclude_licence=tuple(exclude_licence),
+                            exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words, clusters=clusters,
                             analysis_side=analysis_side, seed=seed, debug=debug)
         settings.check_paths()
         prepare_out(out)
@@ -122,8 +125,8 @@ def build(
             why = "; ".join(f"{f.file}: {f.reason}" for f in gallery.failed[:5]) or "no picture files found"
             typer.echo(f"error: nothing could be built from {input} ({why})", err=True)
             raise typer.Exit(EXIT_NOTHING_BUILT)
-        write_site(gallery, input, out, settings.cache_dir, stats.hashes,
-                   index_writer=ctx.index.save, progress=_progress)
+        write_site(gallery, input, out, settings.cache_dir, stats.hashes, index=ctx.index, progress=_progress,
+                   all_audio=playable_only)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     except KeyboardInterrupt:

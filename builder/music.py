@@ -23,7 +23,8 @@ class MusicIndex:
         if not catalogue.tracks:
             raise ValueError("cannot index an empty catalogue")
         self.catalogue = catalogue
-        self.points = np.array([(t.valence, t.arousal) for t in catalogue.tracks], dtype=np.float32)
+        # float64 for the exact re-ranking, so the gallery's JavaScript (doubles) ranks exactly the same way
+        self.points = np.array([(t.valence, t.arousal) for t in catalogue.tracks], dtype=np.float64)
         self.ef = ef
         self.index = hnswlib.Index(space="l2", dim=2)
         path = cache_dir / "index" / f"{catalogue.content_hash}.hnsw" if cache_dir else None
@@ -37,7 +38,7 @@ class MusicIndex:
         if not self.cached:
             self.index = hnswlib.Index(space="l2", dim=2)
             self.index.init_index(max_elements=len(self.points), ef_construction=200, M=m, random_seed=7)
-            self.index.add_items(self.points, np.arange(len(self.points)))
+            self.index.add_items(self.points.astype(np.float32), np.arange(len(self.points)))
             if path is not None:
                 self.save(path)
         self.index.set_ef(max(ef, 64))
@@ -63,11 +64,13 @@ class MusicIndex:
         fetch = min(n, 2 * k + 16)
         labels, _ = self.index.knn_query(np.asarray([point], dtype=np.float32), k=fetch)
         cand = labels[0].astype(np.int64)
-        d = np.sum((self.points[cand] - np.asarray(point, dtype=np.float32)) ** 2, axis=1)
+        dv, da = self.points[cand, 0] - float(point[0]), self.points[cand, 1] - float(point[1])
+        d = dv * dv + da * da
         order = np.lexsort((cand, d))
         return [int(i) for i in cand[order[:k]]]
 
 
 def exact_nearest_ids(points: np.ndarray, point: Point, k: int) -> list[int]:
-    d = np.sum((points - np.asarray(point, dtype=np.float32)) ** 2, axis=1)
+    dv, da = points[:, 0] - float(point[0]), points[:, 1] - float(point[1])
+    d = dv * dv + da * da
     return [int(i) for i in np.lexsort((np.arange(len(points)), d))[:k]]

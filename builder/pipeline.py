@@ -157,9 +157,10 @@ class Context:
             cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
         if s.playable_only:
             cat = cat.playable()
-            if not cat.tracks:
-                raise BuilderError("--playable-only: no track of the catalogue has an audio file; "
-                                   "fetch the audio (builder assets fetch deam-audio) or use a mirror with it")
+        cat = cat.without(s.exclude_licence, s.exclude_genre)
+        if not cat.tracks:
+            raise BuilderError("no track of the catalogue is left after --playable-only, --exclude-licence and "
+                               "--exclude-genre; fetch the audio (builder assets fetch deam-audio) or filter less")
         return cat
 
     @cached_property

@@ -130,3 +130,4 @@ class Gallery:
     images: tuple[ImageRecord, ...]
     failed: tuple[Failure, ...] = field(default_factory=tuple)
     version: str = ""
+    slideshow: tuple[str, ...] = ()  # picture files in slideshow order (site.slideshow_order)

@@ -45,6 +45,11 @@ class Settings:
     deam_2013_swap: bool = _help("swap DEAM's valence/arousal columns back for songs 1-1000 (see README)",
                                  default=True)
     playable_only: bool = _help("recommend only tracks whose audio file is available", default=False)
+    exclude_licence: tuple[str, ...] = _help("leave out tracks whose licence contains this text (repeatable, "
+                                             "case-insensitive; e.g. noncommercial); tracks of unknown licence are "
+                                             "then left out too", default=())
+    exclude_genre: tuple[str, ...] = _help("leave out tracks whose genre contains this text (repeatable, "
+                                           "case-insensitive)", default=())
     vectors: Path | None = _help("word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d",
                                  default=None)
     top_words: int = _help("impression words per object or caption word", default=5)

@@ -43,7 +43,7 @@ from builder.images import open_upright
 from builder.records import Gallery, ImageRecord
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "site_template"
-DISPLAY_SIDE, THUMB_SIDE = 1600, 480
+DISPLAY_SIDES, THUMB_SIDES = (1024, 1600), (240, 480)  # srcset widths (longest side); JPEG and WebP each
 PLOT_SIZE = 320
 
 
@@ -121,13 +121,14 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html", "svg"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = lambda x: f"{100 * x:.0f} %"
+    env.filters["srcset"] = lambda items, root="": ", ".join(f"{root}{path} {w}w" for path, w in items)
     return env
 
 
-RENDER_VERSION = "1"  # bump when rendered copies change, so cached ones are not reused
+RENDER_VERSION = "2"  # bump when rendered copies change, so cached ones are not reused
 
 
-def _valid_jpeg(path: Path) -> bool:
+def _valid_image(path: Path) -> bool:
     try:
         with Image.open(path) as im:
             im.verify()
@@ -139,21 +140,56 @@ def _valid_jpeg(path: Path) -> bool:
         return False
 
 
-def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str) -> None:
-    """Scaled JPEG copy, cached by content hash, size and render version."""
-    cached = cache_dir / "renders" / f"{sha}-{side}-v{RENDER_VERSION}.jpg"
-    if not _valid_jpeg(cached):
-        im, _, _ = open_upright(src, side)
+def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fmt: str = "jpg",
+                 source=None) -> tuple[int, int]:
+    """Scaled copy (JPEG or WebP), cached by content hash, size, format and render version. Returns its size.
+
+    source: a callable giving the upright picture already decoded, so a set of sizes decodes it once.
+    """
+    cached = cache_dir / "renders" / f"{sha}-{side}-v{RENDER_VERSION}.{fmt}"
+    if not _valid_image(cached):
+        im = (source() if source else open_upright(src, side)[0]).copy()
+        im.thumbnail((side, side), Image.Resampling.LANCZOS)
         cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-", suffix=".jpg")
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-", suffix=f".{fmt}")
         os.close(fd)
         try:
-            im.save(tmp, "JPEG", quality=85, optimize=True)
+            if fmt == "webp":
+                im.save(tmp, "WEBP", quality=80, method=4)
+            else:
+                im.save(tmp, "JPEG", quality=85, optimize=True, progressive=True)
             os.replace(tmp, cached)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     shutil.copyfile(cached, dest)
+    with Image.open(cached) as im:
+        return im.size
+
+
+def _render_set(src: Path, folder: Path, slug: str, sides: tuple[int, ...], cache_dir: Path, sha: str,
+                natural: int) -> dict:
+    """Every size in JPEG and WebP; returns srcsets (relative to OUT) and the largest JPEG with its size.
+
+    natural: the picture's longest side; pictures are never enlarged, so sizes above it collapse into one.
+    """
+    sides = tuple(sorted({min(side, max(1, natural)) for side in sides}))
+    loaded: list = []
+
+    def source():
+        if not loaded:
+            loaded.append(open_upright(src, max(sides))[0])
+        return loaded[0]
+
+    out: dict = {"jpg": [], "webp": []}
+    for side in sides:
+        for fmt in ("jpg", "webp"):
+            name = f"{folder.name}/{slug}-{side}.{fmt}"
+            w, h = _render_copy(src, folder.parent / name, side, cache_dir, sha, fmt, source)
+            out[fmt].append((name, w))
+            if fmt == "jpg":
+                out["default"], out["size"] = name, (w, h)
+    return {"jpg": out["jpg"], "webp": out["webp"], "default": out["default"], "size": out["size"]}
 
 
 def prepare_out(out: Path) -> None:
@@ -164,13 +200,18 @@ def prepare_out(out: Path) -> None:
 
 
 def write_site(gallery: Gallery, input_dir: Path, out: Path, cache_dir: Path, hashes: dict[str, str],
-               index_writer=None, progress=None) -> Gallery:
-    """Write the whole gallery into a temporary folder, then swap it in place of OUT. Returns the final Gallery."""
+               index=None, progress=None, all_audio: bool = False) -> Gallery:
+    """Write the whole gallery into a temporary folder, then swap it in place of OUT. Returns the final Gallery.
+
+    index: the MusicIndex used (saved into OUT, and its catalogue inlined for exploring the plane);
+    all_audio: copy the audio of every catalogue track (the catalogue is then small: --playable-only), so that
+    tracks found by exploring the plane play too. Otherwise only recommended audio is copied.
+    """
     prepare_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
     try:
-        final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index_writer, progress)
+        final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio)
         _swap(tmp, out)
         return final
     except BaseException:
@@ -188,54 +229,109 @@ def _swap(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _audio_name(track) -> str:
+    return f"audio/{re.sub(r'[^A-Za-z0-9_-]', '_', track.id)}{Path(track.audio).suffix.lower() or '.mp3'}"
+
+
+def slideshow_order(images) -> list[str]:
+    """A walk through the pictures that keeps consecutive tracks close in feeling: start from the calmest
+    picture's first track, then always go to the nearest not yet shown (greedy nearest neighbour)."""
+    points = {im.file: (im.tracks[0].valence, im.tracks[0].arousal) if im.tracks else im.av for im in images}
+    left = sorted(points, key=lambda f: (points[f][1], f))
+    order = [left.pop(0)] if left else []
+    while left:
+        v, a = points[order[-1]]
+        nxt = min(left, key=lambda f: ((points[f][0] - v) ** 2 + (points[f][1] - a) ** 2, f))
+        left.remove(nxt)
+        order.append(nxt)
+    return order
+
+
 def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, hashes: dict[str, str],
-                index_writer, progress) -> Gallery:
+                index, progress, all_audio: bool) -> Gallery:
     for sub in ("pages", "img", "thumbs", "audio", "static"):
         (tmp / sub).mkdir()
     images = []
-    audio_done: dict[str, str] = {}
+    renders: dict[str, dict] = {}
+    audio: dict[str, str] = {}  # track id -> path inside OUT
+
+    def copy_audio(track) -> str | None:
+        if track.audio and track.id not in audio:
+            audio[track.id] = _audio_name(track)
+            shutil.copyfile(track.audio, tmp / audio[track.id])
+        return audio.get(track.id)
+
     items = gallery.images if progress is None else progress(gallery.images, "writing pages", len(gallery.images))
     for im in items:
         slug = slug_for(im.file)
         src = input_dir / im.file
-        _render_copy(src, tmp / "img" / f"{slug}.jpg", DISPLAY_SIDE, cache_dir, hashes[im.file])
-        _render_copy(src, tmp / "thumbs" / f"{slug}.jpg", THUMB_SIDE, cache_dir, hashes[im.file])
-        tracks = []
-        for t in im.tracks:
-            rel = None
-            if t.audio:
-                if t.id not in audio_done:
-                    name = f"audio/{re.sub(r'[^A-Za-z0-9_-]', '_', t.id)}{Path(t.audio).suffix.lower() or '.mp3'}"
-                    shutil.copyfile(t.audio, tmp / name)
-                    audio_done[t.id] = name
-                rel = audio_done[t.id]
-            tracks.append(replace(t, audio=rel))
-        images.append(replace(im, tracks=tuple(tracks), page=f"pages/{slug}.html", image=f"img/{slug}.jpg",
-                              thumb=f"thumbs/{slug}.jpg"))
-    final = replace(gallery, images=tuple(images))
-    data = orjson.dumps(final, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    (tmp / "gallery.json").write_bytes(data)
+        natural, sha = max(im.width, im.height), hashes[im.file]
+        renders[im.file] = {"image": _render_set(src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural),
+                            "thumb": _render_set(src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural)}
+        tracks = tuple(replace(t, audio=copy_audio(t)) for t in im.tracks)
+        images.append(replace(im, tracks=tracks, page=f"pages/{slug}.html",
+                              image=renders[im.file]["image"]["default"], thumb=renders[im.file]["thumb"]["default"]))
+    final = replace(gallery, images=tuple(images), slideshow=tuple(slideshow_order(images)))
+    (tmp / "gallery.json").write_bytes(orjson.dumps(final, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     (tmp / "gallery-data.js").write_text(f"window.GALLERY = {script_json(orjson.dumps(final))};\n",
                                          encoding="utf-8")
-    if index_writer is not None:
-        index_writer(tmp / "music-index.hnsw")
+    if index is not None:
+        index.save(tmp / "music-index.hnsw")
+        rows = [[t.id, t.valence, t.arousal, t.title, t.artist, t.genre,
+                 copy_audio(t) if all_audio else audio.get(t.id), t.licence] for t in index.catalogue.tracks]
+        table = {"name": index.catalogue.name,
+                 "columns": ["id", "valence", "arousal", "title", "artist", "genre", "audio", "licence"],
+                 "tracks": rows}
+        (tmp / "catalogue.js").write_text(f"window.CATALOGUE = {script_json(orjson.dumps(table))};\n",
+                                          encoding="utf-8")
     for f in (TEMPLATE_DIR / "static").iterdir():
         shutil.copyfile(f, tmp / "static" / f.name)
     env = _environment()
-    (tmp / "index.html").write_text(render_index(env, final), encoding="utf-8")
+    (tmp / "index.html").write_text(render_index(env, final, renders), encoding="utf-8")
+    (tmp / "slideshow.html").write_text(render_page(env, "slideshow.html", final), encoding="utf-8")
+    (tmp / "credits.html").write_text(render_page(env, "credits.html", final), encoding="utf-8")
     for i, im in enumerate(final.images):
-        (tmp / im.page).write_text(render_picture(env, final, i), encoding="utf-8")
+        (tmp / im.page).write_text(render_picture(env, final, i, renders), encoding="utf-8")
     return final
 
 
-def render_index(env: Environment, gallery: Gallery) -> str:
-    return env.get_template("index.html").render(root="", gallery=gallery, quadrant_names=affect.QUADRANT_NAMES)
+def render_page(env: Environment, template: str, gallery: Gallery) -> str:
+    return env.get_template(template).render(root="", gallery=gallery, quadrant_names=affect.QUADRANT_NAMES,
+                                             tracks=used_tracks(gallery))
 
 
-def render_picture(env: Environment, gallery: Gallery, i: int) -> str:
+def used_tracks(gallery: Gallery) -> list:
+    """Every recommended track once, in order of first use."""
+    seen: dict[str, object] = {}
+    for im in gallery.images:
+        for t in im.tracks:
+            seen.setdefault(t.id, t)
+    return list(seen.values())
+
+
+def render_index(env: Environment, gallery: Gallery, renders: dict | None = None) -> str:
+    return env.get_template("index.html").render(root="", gallery=gallery, quadrant_names=affect.QUADRANT_NAMES,
+                                                 renders=renders or {})
+
+
+def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | None = None) -> str:
     im = gallery.images[i]
     prev = gallery.images[i - 1] if i > 0 else None
     nxt = gallery.images[i + 1] if i + 1 < len(gallery.images) else None
     return env.get_template("image.html").render(
         root="../", gallery=gallery, image=im, plot=Plot.of(im), prev=prev, next=nxt, why=explain(im),
-        quadrant_names=affect.QUADRANT_NAMES)
+        quadrant_names=affect.QUADRANT_NAMES, renders=renders or {}, summary=plot_summary(im, gallery))
+
+
+def plot_summary(im: ImageRecord, gallery: Gallery) -> str:
+    """The plane in words, for people who cannot see it."""
+    name = affect.QUADRANT_NAMES[im.quadrant].replace("-", "–")
+    if im.impressions and gallery.method.startswith(("objects", "caption")) and sum(im.quadrant_counts):
+        share = im.quadrant_counts[im.quadrant - 1] / sum(im.quadrant_counts)
+        how = f"{100 * share:.0f} % of the impression words fall there"
+    elif gallery.method.startswith("learned"):
+        how = "read relative to the average rated photo"
+    else:
+        how = im.fallback or "chosen by the method"
+    return (f"{name} quadrant ({how}); feeling valence {im.av[0]:+.2f}, arousal {im.av[1]:+.2f}; "
+            f"{len(im.impressions)} impression words in {len(im.clusters)} cluster{'s' * (len(im.clusters) != 1)}")

@@ -1,0 +1,149 @@
+"""The built demo gallery in a real browser: Debian's Chromium driven by Playwright, from file://."""
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from builder.cli import app
+
+from .conftest import DEMO, MIRROR, requires_import, requires_mirror
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [requires_mirror, requires_import("playwright"),
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium (apt-get install chromium)")]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--autoplay-policy=user-gesture-required"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, session_cache):
+    out = tmp_path_factory.mktemp("browser") / "dist"
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
+                                      str(session_cache), "--offline", "--playable-only"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.problems = []
+    pg.on("console", lambda m: pg.problems.append(m.text) if m.type in ("error", "warning") else None)
+    pg.on("pageerror", lambda e: pg.problems.append(str(e)))
+    # ERR_ABORTED is Chromium dropping a request it no longer needs (a <picture> source chosen over the <img>
+    # fallback the preload scanner had started); that every referenced file exists is checked separately.
+    pg.on("requestfailed", lambda r: pg.problems.append(f"failed: {r.url} ({r.failure})")
+          if "ERR_ABORTED" not in (r.failure or "") else None)
+    yield pg
+    context.close()
+
+
+def wait_until(page, js: str, timeout: float = 10.0) -> None:
+    """Poll a JS expression from Python: wait_for_function would eval() in the page, which the pages' CSP forbids."""
+    import time
+
+    end = time.monotonic() + timeout
+    while not page.evaluate(js):
+        assert time.monotonic() < end, f"timed out waiting for {js}"
+        page.wait_for_timeout(100)
+
+
+def url(out: Path, rel: str) -> str:
+    return (out / rel).resolve().as_uri()
+
+
+def test_every_page_loads_without_errors_and_every_link_resolves(site, page):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    pages = ["index.html", "slideshow.html", "credits.html"] + [im["page"] for im in g["images"]]
+    for rel in pages:
+        page.goto(url(site, rel))
+        page.wait_for_load_state("networkidle")  # leave no request to be aborted by the next navigation
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        srcs = page.eval_on_selector_all("[src]", "els => els.map(e => e.src)")
+        srcs += page.eval_on_selector_all("[srcset]", "els => els.flatMap(e => e.srcset.split(',').map("
+                                                      "s => new URL(s.trim().split(' ')[0], document.baseURI).href))")
+        for target in hrefs + srcs:
+            if target.startswith("file://"):
+                assert Path(target[len("file://"):].split("#")[0].replace("%20", " ")).exists(), (rel, target)
+        assert page.problems == [], rel
+
+
+def test_a_track_plays_after_a_click(site, page):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    im = next(im for im in g["images"] if any(t["audio"] for t in im["tracks"]))
+    page.goto(url(site, im["page"]))
+    assert page.evaluate("document.querySelector('audio').paused")
+    page.click("audio")  # the click is the user gesture audio needs
+    page.evaluate("document.querySelector('audio').play()")
+    wait_until(page, "!document.querySelector('audio').paused && document.querySelector('audio').currentTime > 0.2")
+    assert "Now playing" in page.inner_text("#announce")
+    page.keyboard.press(" ")
+    wait_until(page, "document.querySelector('audio').paused")
+    assert page.problems == []
+
+
+def test_keys_navigate(site, page):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    first, second = g["images"][0], g["images"][1]
+    page.goto(url(site, first["page"]))
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(url(site, second["page"]))
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(url(site, first["page"]))
+    page.keyboard.press("Escape")
+    page.wait_for_url(url(site, "index.html"))
+    assert page.problems == []
+
+
+def test_the_plane_lists_the_same_tracks_as_the_python_index(site, page, session_cache):
+    from builder.assets import AssetStore
+    from builder.catalogue import load_deam
+    from builder.music import MusicIndex
+
+    cat = load_deam(AssetStore(session_cache, MIRROR, offline=True)).playable()
+    index = MusicIndex(cat, session_cache)
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    page.goto(url(site, g["images"][0]["page"]))
+    rng = random.Random(5)
+    for _ in range(50):
+        v, a = rng.uniform(-1, 1), rng.uniform(-1, 1)
+        assert page.evaluate(f"window.galleryNearest({v}, {a}, 5)") == [t.id for t in index.nearest((v, a), 5)]
+    # and through the interface: a click on the plane lists and offers to play the nearest tracks
+    page.locator("#plane").scroll_into_view_if_needed()
+    box = page.locator("#plane").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
+    ids = page.eval_on_selector_all("#explore-results li", "els => els.map(e => e.dataset.id)")
+    assert len(ids) == 5 and page.locator("#explore-results audio").count() == 5
+    v, a = page.evaluate("[Number(document.getElementById('probe').getAttribute('cx')), "
+                         "Number(document.getElementById('probe').getAttribute('cy'))]")
+    assert v > 160 and a < 160  # the probe sits where the click was: pleasant and excited
+
+
+def test_the_slideshow_advances_in_its_documented_order(site, page):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    page.goto(url(site, "slideshow.html"))
+    assert page.evaluate("window.gallerySlideshow.order") == g["slideshow"]
+    assert sorted(g["slideshow"]) == sorted(im["file"] for im in g["images"])
+    page.select_option("#show-interval", "10")
+    page.evaluate("document.getElementById('show-interval').value = '1'")  # 1 s, for the test
+    page.click("#show-start")
+    wait_until(page, "document.body.dataset.slide === '2'", timeout=8)
+    page.click("#show-pause")
+    assert page.evaluate("window.gallerySlideshow.state().paused")
+    assert page.problems == []
