@@ -286,3 +286,23 @@ def test_caption_plain_switches_off_faces_and_colours(caption_builds):
     objects_g = caption_builds["caption"][0]
     texts = {im["file"]: im["caption"]["text"] for im in objects_g["images"]}
     assert {im["file"]: im["caption"]["text"] for im in g["images"]} == texts
+
+
+def test_slideshow_order_walks_to_the_nearest_feeling():
+    from builder.records import ImageRecord, Track
+    from builder.site import slideshow_order
+
+    def im(name, v, a):
+        return ImageRecord(file=name, av=(v, a), quadrant=1, impressions=(), clusters=(),
+                           tracks=(Track(name, "t", "a", v, a),), objects=(), width=1, height=1)
+
+    pics = [im("calm", 0.0, -0.9), im("far", 0.9, 0.9), im("near", 0.1, -0.7), im("mid", 0.3, 0.0)]
+    assert slideshow_order(pics) == ["calm", "near", "mid", "far"]
+
+
+def test_catalogue_is_inlined_for_exploring(demo_build):
+    out, _ = demo_build
+    js = (out / "catalogue.js").read_text(encoding="utf-8")
+    table = orjson.loads(js[len("window.CATALOGUE = "):].rstrip().rstrip(";"))
+    assert table["columns"][:3] == ["id", "valence", "arousal"] and len(table["tracks"]) == 1802
+    assert sorted(load(out)["slideshow"]) == sorted(im["file"] for im in load(out)["images"])

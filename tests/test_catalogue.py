@@ -118,3 +118,19 @@ def test_hnsw_index_matches_exact_search_on_random_catalogue(tmp_path):
     index = MusicIndex(cat, None)
     for q in rng.uniform(-1, 1, size=(200, 2)):
         assert index.nearest_ids(tuple(q), 4) == exact_nearest_ids(index.points, tuple(q), 4)
+
+
+def test_licence_and_genre_filters():
+    from builder.catalogue import Catalogue
+    from builder.records import Track
+
+    cat = Catalogue("c", (
+        Track("1", "a", "x", 0, 0, genre="Rock", licence="Creative Commons Attribution"),
+        Track("2", "b", "x", 0, 0, genre="Blues", licence="Attribution-Noncommercial-Share Alike 3.0"),
+        Track("3", "c", "x", 0, 0, genre="Classical", licence=None),
+        Track("4", "d", "x", 0, 0, genre="Pop-Rock", licence="FMA-Limited"),
+    ))
+    assert [t.id for t in cat.without(("noncommercial",)).tracks] == ["1", "4"]  # unknown licence goes too
+    assert [t.id for t in cat.without(("NONCOMMERCIAL", "fma-limited")).tracks] == ["1"]
+    assert [t.id for t in cat.without(genres=("rock",)).tracks] == ["2", "3"]
+    assert cat.without() is cat

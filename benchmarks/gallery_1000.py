@@ -1,0 +1,106 @@
+"""Page weight and time to first render of a 1000-picture gallery, in headless Chromium.
+
+    python benchmarks/gallery_1000.py [--n 1000] [--mirror ../shared/mirror] [--photos ../shared/eval/oasis-dev/images]
+
+Makes a folder of n pictures (links to the OASIS photos, repeated under different names), builds it with the
+default method, opens index.html from file:// in Debian's Chromium (Playwright, executable_path) and prints:
+the bytes of the page itself and its scripts and styles, the bytes of images loaded at first (lazy loading
+keeps the rest away), first contentful paint, DOMContentLoaded and load times. Also times a picture page.
+Writes only to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from builder.pipeline import Context, Stats, analyse
+from builder.settings import Settings
+from builder.site import write_site
+
+HERE = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def measure(page, target: Path) -> dict:
+    """Timings from the browser; bytes from disk for what the page really loaded (file:// pages get no
+    Resource Timing entries): the HTML, its scripts and styles, and the images whose chosen source loaded."""
+    page.goto(target.as_uri())
+    page.wait_for_load_state("load")
+    for _ in range(50):  # the paint entry can arrive just after load
+        if page.evaluate("performance.getEntriesByName('first-contentful-paint').length"):
+            break
+        page.wait_for_timeout(50)
+    got = page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " const p = performance.getEntriesByName('first-contentful-paint')[0];"
+        " const imgs = Array.from(document.images).filter(i => i.complete && i.currentSrc).map(i => i.currentSrc);"
+        " const other = Array.from(document.querySelectorAll('script[src], link[rel=stylesheet]'))"
+        "   .map(e => e.src || e.href);"
+        " return {fcp: p ? p.startTime : null, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd,"
+        "   images: imgs, other: other, all_images: document.images.length}; })()")
+
+    def size(uri: str) -> int:
+        return Path(unquote(urlparse(uri).path)).stat().st_size
+
+    image_bytes = sum(size(u) for u in got["images"])
+    other_bytes = size(target.as_uri()) + sum(size(u) for u in got["other"])
+    return {"requests": 1 + len(got["other"]) + len(got["images"]), "bytes": image_bytes + other_bytes,
+            "image_bytes": image_bytes, "images_loaded": len(got["images"]), "images": got["all_images"],
+            "fcp": got["fcp"], "dcl": got["dcl"], "load": got["load"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
+    ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="reuse a cache (default: a fresh one)")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-1000-"))
+    try:
+        photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        pics = tmp / "pictures"
+        for i in range(args.n):
+            src = photos[i % len(photos)]
+            folder = pics / f"set{i // len(photos)}"
+            folder.mkdir(parents=True, exist_ok=True)
+            os.symlink(src.resolve(), folder / src.name)
+        out = tmp / "dist"
+        settings = Settings(input=pics, out=out, mirror=args.mirror.resolve(), cache_dir=args.cache_dir or tmp / "cache",
+                            offline=True)
+        ctx = Context(settings)
+        stats = Stats()
+        t0 = time.perf_counter()
+        gallery = analyse(ctx, stats=stats)
+        gallery = write_site(gallery, pics, out, settings.cache_dir, stats.hashes, index=ctx.index)
+        print(f"built {len(gallery.images)} pictures in {time.perf_counter() - t0:.1f} s "
+              f"({stats.cached} cached analyses)")
+        kb = {f: (out / f).stat().st_size / 1024 for f in ("index.html", "gallery-data.js", "catalogue.js")}
+        print("on disk: " + ", ".join(f"{f} {v:.0f} kB" for f, v in kb.items())
+              + " (gallery-data.js is loaded by the slideshow only, catalogue.js by picture pages)")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            for label, target in (("index.html", out / "index.html"), ("a picture page", out / gallery.images[0].page)):
+                page = browser.new_page(viewport={"width": 1280, "height": 800})  # a cold page each time
+                m = measure(page, target)
+                page.close()
+                print(f"{label:<15} {m['requests']:4d} files, {m['bytes'] / 1024:6.0f} kB loaded "
+                      f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} kB); first contentful paint {m['fcp'] or float('nan'):.0f} ms, "
+                      f"DOMContentLoaded {m['dcl']:.0f} ms, load {m['load']:.0f} ms")
+            browser.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
