@@ -251,29 +251,18 @@ def fit(
     """Fit the learned feeling model on rated photos and write it (regenerates builder/data/feeling-model.npz)."""
     from builder import evaluate as ev
     from builder import feeling
-    from builder.pipeline import Context, read_all
-    from builder.words import load_nrc_vad
+    from builder.pipeline import Context
 
     try:
         store, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
         rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
-        ctx = Context(settings_for("learned"), store)
-        readings, failed = read_all(ctx, rated.images, _progress)
-        if failed:
-            raise ev.UsageError(f"{len(failed)} rated photos could not be read, e.g. {failed[0].file}: "
-                                f"{failed[0].reason}")
-        reader = feeling.LabelReader(ctx.mapper.vectors, load_nrc_vad(store.resolve("nrc-vad")),
-                                     feeling.load_warriner(store.resolve("warriner")))
-        names = getattr(ctx.detector, "names", None) or ctx.detector.categories
-        tables = feeling.build_tables(ctx.scene.synonyms, list(names), reader)
-        model = feeling.fit([r.ingredients for r in readings], rated.va, tables,
-                            {"fingerprint": feeling.ratings_fingerprint(rated.images), "ratings": ratings.name,
-                             "scale": f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}"})
+        model = ev.fit_on_ratings(Context(settings_for("learned"), store), rated, ratings.name,
+                                  f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}", _progress)
         target = out or feeling.MODEL_PATH
         model.save(target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    typer.echo(f"fitted on {len(readings)} photos (alpha valence {model.meta['alpha_valence']:g}, arousal "
+    typer.echo(f"fitted on {model.meta['n']} photos (alpha valence {model.meta['alpha_valence']:g}, arousal "
                f"{model.meta['alpha_arousal']:g}; reference {model.reference.round(3).tolist()}) -> {target}")
 
 

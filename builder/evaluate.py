@@ -130,6 +130,30 @@ def plot(results: dict[str, dict], path: Path) -> None:
     plt.close(fig)
 
 
+def read_rated(ctx, images: list[str], progress=None) -> list:
+    """Readings of every rated photo; a photo that cannot be read is an error here (the figures need them all)."""
+    from builder.pipeline import no_progress, read_all
+
+    readings, failed = read_all(ctx, images, progress or no_progress)
+    if failed:
+        raise UsageError(f"{len(failed)} rated photos could not be read, e.g. {failed[0].file}: {failed[0].reason}")
+    return readings
+
+
+def fit_on_ratings(ctx, ratings: Ratings, name: str, scale: str, progress=None):
+    """Fit the learned feeling model on rated photos (what `builder fit` runs)."""
+    from builder import feeling
+    from builder.words import load_nrc_vad
+
+    readings = read_rated(ctx, ratings.images, progress)
+    reader = feeling.LabelReader(ctx.mapper.vectors, load_nrc_vad(ctx.store.resolve("nrc-vad")),
+                                 feeling.load_warriner(ctx.store.resolve("warriner")))
+    names = getattr(ctx.detector, "names", None) or ctx.detector.categories
+    tables = feeling.build_tables(ctx.scene.synonyms, list(names), reader)
+    return feeling.fit([r.ingredients for r in readings], ratings.va, tables,
+                       {"fingerprint": feeling.ratings_fingerprint(ratings.images), "ratings": name, "scale": scale})
+
+
 def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) -> tuple[dict[str, dict], dict]:
     """Run each method over the rated photos. settings_for(method) gives the Settings of that run.
 
@@ -137,7 +161,7 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) 
     very photos, so no figure is in-sample. Returns (results, notes).
     """
     from builder.feeling import cross_validate, ratings_fingerprint, theme_groups
-    from builder.pipeline import Context, analyse, no_progress, read_all
+    from builder.pipeline import Context, analyse, no_progress
 
     progress = progress or no_progress
     people = quadrants(ratings.va)
@@ -147,10 +171,7 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) 
     for method in methods:
         ctx = Context(settings_for(method))
         if method == "learned" and ctx.feeling.meta.get("fingerprint") == ratings_fingerprint(ratings.images):
-            readings, failed = read_all(ctx, ratings.images, progress)
-            if failed:
-                raise UsageError(f"{len(failed)} rated photos could not be read, e.g. {failed[0].file}: "
-                                 f"{failed[0].reason}")
+            readings = read_rated(ctx, ratings.images, progress)
             pred, quads = cross_validate([r.ingredients for r in readings], ratings.va, theme_groups(ratings.themes),
                                          ctx.feeling.tables)
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va)
@@ -174,7 +195,7 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) 
         if method in ("objects", "caption"):  # the published vote against the simpler sign of av
             results[f"  {method}, quadrant of av"] = metrics(people, quadrants(va), va, ratings.va)
         if colour_va is None:
-            readings, _ = read_all(ctx, ratings.images)  # all cached by now
+            readings = read_rated(ctx, ratings.images)  # all cached by now
             colour_va = np.array([r.colour_av for r in readings])
     results.update(baselines(ratings, colour_va))
     return results, notes

@@ -84,3 +84,12 @@ def test_scene_classifier_knows_espresso(store):
     assert top[0].label == "espresso" and top[0].score > 0.5
     p = sc.probabilities(rgb)
     assert p.shape == (1001,) and p.sum() == pytest.approx(1, abs=0.05)
+
+
+def test_mask_rcnn_masks_are_used_when_given():
+    img = plain_object((30, 60, 200))
+    mask = np.zeros(img.shape[:2], bool)
+    mask[60:140, 100:200] = True
+    px, how = object_pixels(img, "kite", (0.0, 0.0, 1.0, 1.0), None, [], mask)
+    assert how == "maskrcnn" and len(px) == mask.sum()
+    assert np.abs(px.mean(axis=0) - (30, 60, 200)).max() < 5

@@ -58,3 +58,21 @@ def test_glove_maps_real_words_to_fitting_impressions(mapper):
         assert mapper.top(word, 5)[0][0].word == expected
     sims = [s for _, s in mapper.top("cake", 5)]
     assert len(sims) == 5 and sims == sorted(sims, reverse=True)
+
+
+def test_other_word_vectors_load_from_kv_and_word2vec_files(tmp_path):
+    from gensim.models import KeyedVectors
+
+    from builder.words import load_vectors
+
+    kv = KeyedVectors(vector_size=3)
+    kv.add_vectors(["happy", "sad", "cake"], np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], dtype=np.float32))
+    kv.save(str(tmp_path / "v.kv"))
+    kv.save_word2vec_format(str(tmp_path / "v.txt"), binary=False)
+    kv.save_word2vec_format(str(tmp_path / "v.bin"), binary=True)
+    for name in ("v.kv", "v.txt", "v.bin"):
+        loaded = load_vectors(tmp_path / name)
+        assert loaded.most_similar("cake", topn=1)[0][0] == "happy"
+    (tmp_path / "bad.kv").write_text("not vectors")
+    with pytest.raises(Exception, match="cannot load word vectors"):
+        load_vectors(tmp_path / "bad.kv")
