@@ -203,7 +203,7 @@ def fit(ings: list[Ingredients], targets: np.ndarray, tables: dict[str, np.ndarr
     xs = (x - model.x_mean) / model.x_scale
     coefs, intercepts, alphas = [], [], []
     for j in range(2):
-        r = RidgeCV(alphas=ALPHAS).fit(xs, targets[:, j])
+        r = RidgeCV(alphas=np.array(ALPHAS)).fit(xs, targets[:, j])
         coefs.append(r.coef_)
         intercepts.append(r.intercept_)
         alphas.append(r.alpha_)
