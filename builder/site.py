@@ -96,9 +96,17 @@ class Plot:
         return cls(s, pts, centres, tracks, dict(zip("xy", cls.xy(*im.av))), chosen)
 
 
-def explain(im: ImageRecord) -> dict[str, str]:
+def explain(im: ImageRecord, method: str = "") -> dict[str, str]:
     """Per recommended track, a sentence tracing it back to the words that pulled it there."""
     notes: dict[str, str] = {}
+    if method.startswith("learned"):
+        seen = list(dict.fromkeys(i.source for i in im.impressions))[:3]
+        sees = f"; the classifier saw {', '.join(repr(x) for x in seen)}" if seen else ""
+        for n, t in enumerate(im.tracks):
+            rank = "nearest" if n == 0 else ("second" if n == 1 else "third" if n == 2 else f"{n + 1}th") + " nearest"
+            notes[t.id] = (f"{rank} track to the picture's feeling as the learned model reads it, relative to the "
+                           f"average rated photo{sees}")
+        return notes
     for c in im.clusters:
         if c.track is None or c.track in notes or c.track not in {t.id for t in im.tracks}:
             continue
@@ -319,7 +327,7 @@ def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | N
     prev = gallery.images[i - 1] if i > 0 else None
     nxt = gallery.images[i + 1] if i + 1 < len(gallery.images) else None
     return env.get_template("image.html").render(
-        root="../", gallery=gallery, image=im, plot=Plot.of(im), prev=prev, next=nxt, why=explain(im),
+        root="../", gallery=gallery, image=im, plot=Plot.of(im), prev=prev, next=nxt, why=explain(im, gallery.method),
         quadrant_names=affect.QUADRANT_NAMES, renders=renders or {}, summary=plot_summary(im, gallery))
 
 
