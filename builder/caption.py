@@ -26,7 +26,6 @@ import numpy as np
 from builder.assets import AssetStore
 from builder.errors import MissingDependency
 
-CAPTIONERS = ("template", "blip")
 PERSON_WORDS = frozenset(
     "person people man men woman women boy boys girl girls child children kid kids baby babies lady ladies guy "
     "guys player players friend friends family crowd couple student students astronaut astronauts soldier "

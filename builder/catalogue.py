@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from builder.assets import AssetStore
@@ -189,7 +189,3 @@ def load_csv_catalogue(path: Path) -> tuple[Catalogue, list[str]]:
     if not tracks:
         raise UsageError(f"catalogue {path} has no usable rows ({'; '.join(problems[:5]) or 'it is empty'})")
     return Catalogue(path.stem, tuple(tracks)), problems
-
-
-def with_audio_in(track: Track, rel: str | None) -> Track:
-    return replace(track, audio=rel)
