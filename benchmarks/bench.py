@@ -32,6 +32,8 @@ def run(label: str, input_dir: Path, files: list[str] | None, mirror: Path, cach
     _ = ctx.index, ctx.mapper, ctx.detector  # load everything once, outside the per-picture figures
     if method == "caption":
         _ = ctx.faces, ctx.segmenter, ctx.namer, ctx.scene, ctx.tagger
+    if method == "learned":
+        _ = ctx.scene, ctx.feeling
     load_s = time.perf_counter() - t0
     for phase in ("cold", "warm"):
         stats = Stats()
@@ -53,7 +55,7 @@ def main() -> None:
     ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--n", type=int, default=100, help="how many OASIS photos (the first n by name)")
-    ap.add_argument("--methods", default="objects,caption", help="comma-separated methods to time")
+    ap.add_argument("--methods", default="learned,objects,caption", help="comma-separated methods to time")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     try:

@@ -3,7 +3,8 @@
 A linear model (ridge regression, one for valence and one for arousal) over features that generalise from a
 few hundred rated photos:
 
-- the MobileNetV2 ImageNet classifier's pooled 1280-d features, reduced to 32 principal components;
+- the MobileNetV2 ImageNet classifier's pooled 1280-d features (averaged over the picture and its mirror
+  image), reduced to 32 principal components;
 - what the classifier sees, read through word ratings: the expected valence/arousal of its labels (all labels
   weighted by probability, and the top 5), where a label's valence/arousal comes from Warriner et al. (2013),
   else NRC-VAD, else a ridge map from GloVe vectors to NRC-VAD ratings fitted on the 20k lexicon words;

@@ -133,7 +133,7 @@ def _environment() -> Environment:
     return env
 
 
-RENDER_VERSION = "2"  # bump when rendered copies change, so cached ones are not reused
+RENDER_VERSION = "3"  # bump when rendered copies change, so cached ones are not reused
 
 
 def _valid_image(path: Path) -> bool:
@@ -163,9 +163,9 @@ def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fm
         os.close(fd)
         try:
             if fmt == "webp":
-                im.save(tmp, "WEBP", quality=80, method=4)
+                im.save(tmp, "WEBP", quality=80, method=2)
             else:
-                im.save(tmp, "JPEG", quality=85, optimize=True, progressive=True)
+                im.save(tmp, "JPEG", quality=85, progressive=True)
             os.replace(tmp, cached)
         finally:
             if os.path.exists(tmp):
