@@ -164,6 +164,10 @@ class Context:
         return cat
 
     @cached_property
+    def tracks_by_id(self) -> dict[str, Track]:
+        return self.catalogue.by_id()
+
+    @cached_property
     def index(self) -> MusicIndex:
         return MusicIndex(self.catalogue, self.settings.cache_dir)
 
@@ -418,11 +422,10 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
     else:
         chosen = affect.quadrant(av)
     kept = clusters if s.narrow == "none" else [c for c in clusters if c.quadrant == chosen]
-    by_id = ctx.catalogue.by_id()
     tracks: list[Track] = []
     for c in kept:
-        if c.track and by_id[c.track] not in tracks:
-            tracks.append(by_id[c.track])
+        if c.track and ctx.tracks_by_id[c.track] not in tracks:
+            tracks.append(ctx.tracks_by_id[c.track])
     if not tracks:  # no cluster centre in the chosen quadrant: the nearest track to that quadrant's points
         in_q = [p for p in pts if affect.quadrant((float(p[0]), float(p[1]))) == chosen]
         target = tuple(np.mean(in_q, axis=0)) if in_q else affect.QUADRANT_CENTRES[chosen]

@@ -306,3 +306,15 @@ def test_catalogue_is_inlined_for_exploring(demo_build):
     table = orjson.loads(js[len("window.CATALOGUE = "):].rstrip().rstrip(";"))
     assert table["columns"][:3] == ["id", "valence", "arousal"] and len(table["tracks"]) == 1802
     assert sorted(load(out)["slideshow"]) == sorted(im["file"] for im in load(out)["images"])
+
+
+def test_learned_method_obeys_a_users_quadrant(tmp_path, session_cache):
+    q = tmp_path / "q.csv"
+    q.write_text("image,quadrant\nastronaut.jpg,2\ndune.jpg,1\n")
+    out, result = build(tmp_path, "--narrow", "user", "--quadrants", str(q), cache=session_cache)
+    assert result.exit_code == 0, result.output
+    by = {im["file"]: im for im in load(out)["images"]}
+    assert by["astronaut.jpg"]["quadrant"] == 2 and by["dune.jpg"]["quadrant"] == 1
+    for name, quadrant in (("astronaut.jpg", 2), ("dune.jpg", 1)):
+        centre = by[name]["clusters"][0]["centre"]  # the music is aimed into the quadrant the user chose
+        assert (centre[0] >= 0) == (quadrant == 1) and centre[1] >= 0
