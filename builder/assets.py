@@ -175,7 +175,7 @@ REGISTRY: dict[str, Asset] = {
                 f"blip-{part}",
                 f"{BLIP_BASE}/{filename}",
                 "BSD-3-Clause (Salesforce BLIP)",
-                f"BLIP image captioning (--caption blip): {filename}",
+                f"BLIP image captioning (--captioner blip): {filename}",
                 f"models/blip-image-captioning-base/{filename}",
                 unverified="its sha256 could not be read offline when the entry was written",
             )
