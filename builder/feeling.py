@@ -24,6 +24,7 @@ import csv
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -142,8 +143,12 @@ class FeelingModel:
     reference: np.ndarray  # (2,) mean feeling of the training photos: the quadrant origin
     meta: dict
 
+    @cached_property
+    def coco_va(self) -> dict[str, tuple[float, float]]:
+        return {str(lb): tuple(va) for lb, va in zip(self.tables["coco_labels"], self.tables["coco_va"])}
+
     def features(self, ings: list[Ingredients]) -> np.ndarray:
-        coco_va = {str(lb): tuple(va) for lb, va in zip(self.tables["coco_labels"], self.tables["coco_va"])}
+        coco_va = self.coco_va
         pooled = np.stack([i.pooled for i in ings])
         pcs = ((pooled - self.pooled_mean) / self.pooled_scale) @ self.components.T
         rest = np.stack([label_features(i, self.tables["label_va"], self.tables["label_vec"], coco_va) for i in ings])

@@ -7,14 +7,13 @@ test compares against.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 
 from builder.catalogue import Catalogue
+from builder.files import atomic_path
 from builder.records import Point, Track
 
 
@@ -45,15 +44,8 @@ class MusicIndex:
 
     def save(self, path: Path) -> None:
         """Write the index atomically (temporary file, then rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-")
-        os.close(fd)
-        try:
-            self.index.save_index(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path) as tmp:
+            self.index.save_index(str(tmp))
 
     def nearest(self, point: Point, k: int = 1) -> list[Track]:
         return [self.catalogue.tracks[i] for i in self.nearest_ids(point, k)]

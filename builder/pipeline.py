@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import random
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +27,7 @@ from builder.assets import AssetStore
 from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.errors import BuilderError, ImageError, UsageError
 from builder.feeling import Ingredients, colour_stats
+from builder.files import atomic_path
 from builder.images import file_digest, list_images, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
@@ -67,6 +66,7 @@ class Reading:
     impressions: list[Impression] = field(default_factory=list)
     caption: Caption | None = None
     colour_av: Point = (0.0, 0.0)
+    colour: np.ndarray | None = None  # colour statistics (feeling.colour_stats), only while recognisers run
     cached: bool = False
     ingredients: Ingredients | None = None  # learned method: what its features are made from
     rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
@@ -77,7 +77,6 @@ class Reading:
 class Stats:
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     cached: int = 0
-    seconds: float = 0.0
     hashes: dict[str, str] = field(default_factory=dict)  # picture -> sha256 of its file
 
     def add(self, stage: str, ms: float) -> None:
@@ -214,29 +213,17 @@ def _load_cached(path: Path) -> dict | None:
         return None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def colour_feeling(rgb: np.ndarray) -> Point:
-    """Valdez & Mehrabian (1994) from mean HSV brightness and saturation."""
-    brightness, saturation = colour_stats(rgb)[:2]
-    return affect.valdez_mehrabian(float(brightness), float(saturation))
+def colour_feeling(stats: np.ndarray) -> Point:
+    """Valdez & Mehrabian (1994) from mean HSV brightness and saturation (the first two colour statistics)."""
+    return affect.valdez_mehrabian(float(stats[0]), float(stats[1]))
 
 
 def stage_decode(ctx: Context, r: Reading) -> None:
     if r.cached:
         return
     r.rgb, r.width, r.height = read_rgb(ctx.settings.input / r.file, ctx.settings.analysis_side)
-    r.colour_av = colour_feeling(r.rgb)
+    r.colour = colour_stats(r.rgb)
+    r.colour_av = colour_feeling(r.colour)
 
 
 def stage_detect(ctx: Context, r: Reading) -> None:
@@ -247,14 +234,22 @@ def stage_detect(ctx: Context, r: Reading) -> None:
     r.colours = [None] * len(r.detections)
 
 
+def person_region(detections: list[Detection], margin: float = 0.05) -> tuple[float, float, float, float] | None:
+    """The box around every detected person, a little larger (a head can stick out); None without people."""
+    people = [d.box for d in detections if d.label == "person"]
+    if not people:
+        return None
+    return (max(0.0, min(b[0] for b in people) - margin), max(0.0, min(b[1] for b in people) - margin),
+            min(1.0, max(b[2] for b in people) + margin), min(1.0, max(b[3] for b in people) + margin))
+
+
 def stage_faces(ctx: Context, r: Reading) -> None:
     """Faces are looked for where the detector saw people (the expression words go before person words)."""
-    people = [d.box for d in r.detections if d.label == "person"]
-    if r.cached or ctx.settings.method != "caption" or not people:
+    if r.cached or ctx.settings.method != "caption":
         return
-    m = 0.05  # a little margin: a head can stick out of a person box
-    region = (max(0.0, min(b[0] for b in people) - m), max(0.0, min(b[1] for b in people) - m),
-              min(1.0, max(b[2] for b in people) + m), min(1.0, max(b[3] for b in people) + m))
+    region = person_region(r.detections)
+    if region is None:
+        return
     r.faces = [FaceRecord(f.box, f.expression, f.confidence, f.probabilities)
                for f in ctx.faces.read(r.rgb, region)]
 
@@ -294,24 +289,25 @@ def stage_scene(ctx: Context, r: Reading) -> None:
     if r.cached or ctx.settings.method != "learned":
         return
     probs, pooled = ctx.scene.run(r.rgb)
-    # and of the mirror image: averaging the two views steadies the reading (valence r 0.49 -> 0.51 in CV)
+    # and of the mirror image: averaging the two views steadies the reading (see README)
     probs_m, pooled_m = ctx.scene.run(np.ascontiguousarray(r.rgb[:, ::-1]))
     probs, pooled = (probs + probs_m) / 2, (pooled + pooled_m) / 2
-    r.ingredients = Ingredients.make(pooled, probs, colour_stats(r.rgb), [(d.label, d.box) for d in r.detections])
+    r.ingredients = Ingredients.make(pooled, probs, r.colour, [(d.label, d.box) for d in r.detections])
     top = np.argsort(-probs)[:3]
     r.scene = [{"label": ctx.scene.labels[i], "score": round(float(probs[i]), 4)} for i in top]
 
 
 def stage_remember(ctx: Context, r: Reading) -> None:
     """Write what the recognisers found to the cache, and free the pixels."""
-    r.rgb, r.masks = None, None
+    r.rgb, r.masks, r.colour = None, None, None
     if r.cached:
         return
     payload = {"width": r.width, "height": r.height, "colour_av": list(r.colour_av), "detections": r.detections,
                "colours": r.colours, "faces": r.faces, "scene": r.scene, "caption_text": r.caption_text,
                "caption_source": r.caption_source,
                "ingredients": r.ingredients.to_json() if r.ingredients is not None else None}
-    _write_atomic(_analysis_path(ctx, r.sha256), orjson.dumps(payload))
+    with atomic_path(_analysis_path(ctx, r.sha256)) as tmp:
+        tmp.write_bytes(orjson.dumps(payload))
 
 
 def stage_impressions(ctx: Context, r: Reading) -> None:
@@ -468,14 +464,13 @@ def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None 
     """Run every stage over the input folder and return the Gallery (nothing is written to OUT here)."""
     s = ctx.settings
     stats = stats or Stats()
-    start = time.perf_counter()
     files = files if files is not None else list_images(s.input, exclude=s.out)
     user = read_user_quadrants(s.quadrants) if s.narrow == "user" and s.quadrants else {}
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
     if s.method == "learned":
         _ = ctx.feeling  # and the fitted model
     readings, failed = read_all(ctx, files, progress, stats)
-    return choose_music(ctx, readings, failed, user, stats, start)
+    return choose_music(ctx, readings, failed, user, stats)
 
 
 def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, stats: Stats | None = None
@@ -508,8 +503,8 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
     return readings, failed
 
 
-def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int], stats: Stats,
-                 start: float) -> Gallery:
+def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int],
+                 stats: Stats) -> Gallery:
     """The collection stages: quadrant means, narrowing, clusters and nearest tracks."""
     s = ctx.settings
     t0 = time.perf_counter()
@@ -524,7 +519,6 @@ def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], u
                 raise
             failed.append(Failure(r.file, f"unexpected error: {type(exc).__name__}: {exc}"))
     stats.add("recommend", (time.perf_counter() - t0) * 1000 / max(1, len(readings)))
-    stats.seconds = time.perf_counter() - start
     return Gallery(
         method=s.method if s.method == "random" else f"{s.method}:{s.detector}",
         narrow=s.narrow,

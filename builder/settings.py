@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -92,16 +91,6 @@ class Settings:
 
     def store(self) -> AssetStore:
         return AssetStore(self.cache_dir, self.mirror.resolve() if self.mirror else None, offline=self.offline)
-
-
-def env_mirror() -> Path | None:
-    value = os.environ.get("BUILDER_MIRROR")
-    return Path(value) if value else None
-
-
-def env_cache() -> Path:
-    value = os.environ.get("BUILDER_CACHE")
-    return Path(value) if value else default_cache_dir()
 
 
 def documented_fields() -> list[tuple[str, str]]:

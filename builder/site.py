@@ -39,6 +39,7 @@ from PIL import Image
 
 from builder import affect
 from builder.errors import UsageError
+from builder.files import atomic_path
 from builder.images import open_upright
 from builder.records import Gallery, ImageRecord
 
@@ -158,18 +159,11 @@ def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fm
     if not _valid_image(cached):
         im = (source() if source else open_upright(src, side)[0]).copy()
         im.thumbnail((side, side), Image.Resampling.LANCZOS)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-", suffix=f".{fmt}")
-        os.close(fd)
-        try:
+        with atomic_path(cached) as tmp:
             if fmt == "webp":
                 im.save(tmp, "WEBP", quality=80, method=2)
             else:
                 im.save(tmp, "JPEG", quality=85, progressive=True)
-            os.replace(tmp, cached)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     shutil.copyfile(cached, dest)
     with Image.open(cached) as im:
         return im.size

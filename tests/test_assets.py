@@ -113,12 +113,17 @@ def test_unreachable_upstream_says_what_to_do(tmp_path):
         s.resolve("thing")
 
 
-def test_order_is_override_then_cache_then_mirror(tmp_path):
+def mirrored(tmp_path, content: bytes):
+    """An offline store whose mirror holds x/thing.csv with the given bytes; returns (store, asset, mirror)."""
     mirror = tmp_path / "mirror"
     (mirror / "x").mkdir(parents=True)
-    (mirror / "x" / "thing.csv").write_bytes(PAYLOAD)
+    (mirror / "x" / "thing.csv").write_bytes(content)
     a = asset("http://127.0.0.1:9/thing.csv")
-    s = store_with(tmp_path, a, mirror=mirror, offline=True)
+    return store_with(tmp_path, a, mirror=mirror, offline=True), a, mirror
+
+
+def test_order_is_override_then_cache_then_mirror(tmp_path):
+    s, a, mirror = mirrored(tmp_path, PAYLOAD)
     assert s.locate("thing") == (mirror / "x" / "thing.csv", "mirror")
     cached = s.cache_path(a)
     cached.parent.mkdir(parents=True)
@@ -131,11 +136,7 @@ def test_order_is_override_then_cache_then_mirror(tmp_path):
 
 
 def test_corrupt_cache_entry_is_dropped_and_mirror_used(tmp_path):
-    mirror = tmp_path / "mirror"
-    (mirror / "x").mkdir(parents=True)
-    (mirror / "x" / "thing.csv").write_bytes(PAYLOAD)
-    a = asset("http://127.0.0.1:9/thing.csv")
-    s = store_with(tmp_path, a, mirror=mirror, offline=True)
+    s, a, _ = mirrored(tmp_path, PAYLOAD)
     s.cache_path(a).parent.mkdir(parents=True)
     s.cache_path(a).write_bytes(b"half a file")
     assert s.locate("thing")[1] == "mirror"
@@ -143,10 +144,7 @@ def test_corrupt_cache_entry_is_dropped_and_mirror_used(tmp_path):
 
 
 def test_corrupt_mirror_file_is_an_error(tmp_path):
-    mirror = tmp_path / "mirror"
-    (mirror / "x").mkdir(parents=True)
-    (mirror / "x" / "thing.csv").write_bytes(b"wrong")
-    s = store_with(tmp_path, asset("http://127.0.0.1:9/thing.csv"), mirror=mirror, offline=True)
+    s, _, _ = mirrored(tmp_path, b"wrong")
     with pytest.raises(AssetCorrupt, match="sha256"):
         s.resolve("thing")
 

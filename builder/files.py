@@ -1,0 +1,23 @@
+"""Writing files so that a reader never sees half of one: a temporary name beside the target, then a rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; renamed onto `path` only if the block finishes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)  # atomic within one filesystem
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
