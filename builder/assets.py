@@ -28,6 +28,10 @@ YOLO_BASE = (
 )
 
 CORAL_BASE = "https://raw.githubusercontent.com/google-coral/test_data/104342d2d3480b3e66203073dac24f4e2dbb4c41"
+MUSICNN_BASE = (
+    "https://raw.githubusercontent.com/Quint-e/musicnn_keras/ad6cfb80517dadb9ef70ac73a5375074f7c8258f/"
+    "musicnn_keras/keras_checkpoints"
+)
 BLIP_BASE = "https://huggingface.co/Salesforce/blip-image-captioning-base/resolve/main"
 
 
@@ -189,6 +193,14 @@ REGISTRY: dict[str, Asset] = {
                 ("vocab", "vocab.txt"),
             ]
         ],
+        Asset(
+            "musicnn-mtt",
+            f"{MUSICNN_BASE}/MTT_musicnn.h5",
+            "ISC (musicnn, Music Technology Group UPF; musicnn_keras conversion)",
+            "musicnn MagnaTagATune audio tagger: listening to your music (builder music score, build --music)",
+            "models/musicnn/MTT_musicnn.h5",
+            sha256="1a66a2e58e862e894c088bd7789b05874becf994f275c54d9575dab83fab4ebe",
+        ),
         Asset(
             "torchvision-ssd300-vgg16",
             "https://download.pytorch.org/models/ssd300_vgg16_coco-b556d3b4.pth",
