@@ -21,6 +21,9 @@ app = typer.Typer(help="Build a static photo gallery that plays music matching e
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 assets_app = typer.Typer(help="List, verify and fetch the external files the builder uses.", no_args_is_help=True)
 app.add_typer(assets_app, name="assets")
+music_app = typer.Typer(help="Score your own music by feeling, and fit or measure the model that does it.",
+                        no_args_is_help=True)
+app.add_typer(music_app, name="music")
 
 EXIT_SOME_FAILED, EXIT_NOTHING_BUILT, EXIT_INTERRUPTED = 1, 4, 130
 
@@ -88,6 +91,7 @@ def build(
     narrow: Annotated[str, typer.Option(help=HELP["narrow"])] = "vote",
     quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["quadrants"])] = None,
     catalogue: CatalogueOpt = None,
+    music: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["music"])] = None,
     deam_2013_swap: SwapOpt = True,
     playable_only: PlayableOpt = False,
     exclude_licence: Annotated[list[str], typer.Option(help=HELP["exclude_licence"])] = [],  # noqa: B006
@@ -110,7 +114,7 @@ def build(
         settings = Settings(input=input, out=out, mirror=mirror, cache_dir=store.cache_dir, offline=offline,
                             method=method, captioner=captioner, colour_space=colour_space, detector=detector,
                             min_score=min_score, narrow=narrow,
-                            quadrants=quadrants, catalogue=catalogue, deam_2013_swap=deam_2013_swap,
+                            quadrants=quadrants, catalogue=catalogue, music=music, deam_2013_swap=deam_2013_swap,
                             playable_only=playable_only, exclude_licence=tuple(exclude_licence),
                             exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words, clusters=clusters,
                             analysis_side=analysis_side, seed=seed, debug=debug)
@@ -308,6 +312,132 @@ def assets_fetch(
         typer.echo(f"fetched {name} -> {store.fetch(name)}")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
+
+
+AudioDir = Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of audio files (searched "
+                                          "recursively: mp3, wav, flac, ogg, opus, m4a, ...).")]
+LabelsArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                           help="Labels CSV: file (relative to AUDIO_DIR), quadrant (1-4), artist.")]
+
+
+@music_app.command("score")
+def music_score(
+    audio_dir: AudioDir,
+    out: Annotated[Path, typer.Option("--out", "-o", dir_okay=False,
+                                      help="Catalogue CSV to write (id, title, artist, valence, arousal, audio, "
+                                           "licence, genre, confidence); audio paths relative to it.")]
+    = Path("catalogue.csv"),
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Listen to every audio file in AUDIO_DIR and write a catalogue that places each in valence/arousal."""
+    from builder.listen import Listener, write_catalogue
+
+    start = time.perf_counter()
+    try:
+        if out.resolve().is_dir():
+            raise _usage(f"--out {out} is a folder; give the CSV file to write")
+        store = _store(mirror, cache_dir, offline)
+        scored, failed, cached = Listener(store, store.cache_dir).score(audio_dir, _progress)
+        if not scored:
+            why = "; ".join(f"{f.file}: {f.reason}" for f in failed[:5]) or "no audio files found"
+            typer.echo(f"error: no track could be scored in {audio_dir} ({why})", err=True)
+            raise typer.Exit(EXIT_NOTHING_BUILT)
+        try:
+            write_catalogue(scored, out)
+        except OSError as exc:
+            raise _usage(f"cannot write {out}: {exc.strerror or exc}") from None
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing was written", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    n = len(scored)
+    typer.echo(f"scored {n} track{'s' * (n != 1)} ({cached} cached, {len(failed)} failed) in "
+               f"{time.perf_counter() - start:.1f} s -> {out}", err=True)
+    for f in failed:
+        typer.echo(f"  failed: {f.file}: {f.reason}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _usage(message: str) -> BuilderError:
+    from builder.errors import UsageError
+
+    return UsageError(message)
+
+
+@music_app.command("fit")
+def music_fit(
+    audio_dir: AudioDir,
+    labels: LabelsArg,
+    out: Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
+                                                help="Where to write the model (default: the shipped file).")]
+    = None,
+    deam: Annotated[bool, typer.Option("--deam/--no-deam", help="Add the DEAM clips that have audio and human "
+                                                                "ratings to the fit.")] = True,
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Fit the music feeling head on labelled clips (regenerates builder/data/music-feeling-model.npz)."""
+    import numpy as np
+
+    from builder import musiceval as me
+    from builder.listen import Listener
+    from builder.musicfeeling import MODEL_PATH
+
+    try:
+        store = _store(mirror, cache_dir, offline)
+        listener = Listener(store, store.cache_dir)
+        lab = me.read_labels(labels, audio_dir)
+        heard = me.hear_all(listener, audio_dir, lab.files, _progress)
+        extra, extra_q = me.deam_rated(listener, store, _progress) if deam else ([], np.zeros(0, dtype=int))
+        model = me.fit_model(heard, lab.quadrants, extra, extra_q, me.deam_spread(store), labels.name)
+        target = out or MODEL_PATH
+        model.save(target)
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+    typer.echo(f"fitted on {len(heard)} labelled clips and {len(extra)} DEAM clips "
+               f"(spread {model.learned.spread[0]:.3f}, {model.learned.spread[1]:.3f}) -> {target}")
+
+
+@music_app.command("evaluate")
+def music_evaluate(
+    audio_dir: AudioDir,
+    labels: LabelsArg,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds (grouped by artist) when the clips "
+                                                   "are those the shipped model was fitted on.")] = 5,
+    json_out: Annotated[Optional[Path], typer.Option("--json", dir_okay=False, help="Also write the table as JSON.")]
+    = None,
+    mirror: MirrorOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Measure the music reading against quadrant labels: agreement per quadrant, sign accuracy, baselines."""
+    import orjson
+
+    from builder import musiceval as me
+    from builder.listen import Listener
+
+    try:
+        store = _store(mirror, cache_dir, offline)
+        listener = Listener(store, store.cache_dir)
+        lab = me.read_labels(labels, audio_dir)
+        heard = me.hear_all(listener, audio_dir, lab.files, _progress)
+        results, note = me.evaluate(listener.head, heard, lab, folds=folds)
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+    typer.echo(f"{len(lab.files)} labelled clips from {labels} ({len(set(lab.artists))} artists)")
+    typer.echo(me.format_table(results))
+    typer.echo(f"note: {note}")
+    if json_out:
+        json_out.write_bytes(orjson.dumps({"labels": str(labels), "n": len(lab.files), "results": results,
+                                           "note": note}, option=orjson.OPT_INDENT_2))
 
 
 def main() -> None:

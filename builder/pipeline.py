@@ -147,10 +147,25 @@ class Context:
 
         return FeelingModel.load()
 
+    def listen(self, progress: Progress = no_progress) -> Catalogue:
+        """Score the --music folder (cached by content) into a catalogue; unreadable files become warnings."""
+        if "music_catalogue" not in self.__dict__:
+            from builder.listen import Listener, catalogue_of
+
+            scored, failed, _ = Listener(self.store, self.settings.cache_dir).score(self.settings.music, progress)
+            self.catalogue_problems.extend(f"music {f.file}: {f.reason}" for f in failed)
+            if not scored:
+                raise BuilderError(f"no audio file in {self.settings.music} could be scored "
+                                   f"({'; '.join(f'{f.file}: {f.reason}' for f in failed[:3]) or 'none found'})")
+            self.music_catalogue = catalogue_of(scored, self.settings.music.name or "music")
+        return self.music_catalogue
+
     @cached_property
     def catalogue(self) -> Catalogue:
         s = self.settings
-        if s.catalogue is not None:
+        if s.music is not None:
+            cat = self.listen()
+        elif s.catalogue is not None:
             cat, self.catalogue_problems = load_csv_catalogue(s.catalogue)
         else:
             cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
@@ -466,6 +481,8 @@ def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None 
     stats = stats or Stats()
     files = files if files is not None else list_images(s.input, exclude=s.out)
     user = read_user_quadrants(s.quadrants) if s.narrow == "user" and s.quadrants else {}
+    if s.music is not None:
+        ctx.listen(progress)  # with its own progress bar, before the pictures
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
     if s.method == "learned":
         _ = ctx.feeling  # and the fitted model

@@ -41,6 +41,9 @@ class Settings:
     quadrants: Path | None = _help("CSV image,quadrant (1-4) for --narrow user", default=None)
     catalogue: Path | None = _help("music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; "
                                    "default DEAM from the asset registry", default=None)
+    music: Path | None = _help("a folder of your own audio files: each is listened to (cached by content) and placed "
+                               "in valence/arousal, and they become the catalogue; see `builder music score`",
+                               default=None)
     deam_2013_swap: bool = _help("swap DEAM's valence/arousal columns back for songs 1-1000 (see README)",
                                  default=True)
     playable_only: bool = _help("recommend only tracks whose audio file is available", default=False)
@@ -68,6 +71,8 @@ class Settings:
             raise UsageError(f"--narrow must be one of {', '.join(NARROW)}, not '{self.narrow}'")
         if self.narrow == "user" and self.quadrants is None:
             raise UsageError("--narrow user needs --quadrants FILE (a CSV with columns image,quadrant)")
+        if self.music is not None and self.catalogue is not None:
+            raise UsageError("--music and --catalogue both name the music; give one of them")
         if not 1 <= self.clusters <= 16:
             raise UsageError("--clusters must be between 1 and 16")
         if not 1 <= self.top_words <= 28:
@@ -86,6 +91,10 @@ class Settings:
             raise UsageError(f"the output folder {self.out} must not be inside the input folder {self.input}")
         if out in src.parents:
             raise UsageError(f"the input folder {self.input} must not be inside the output folder {self.out}")
+        if self.music is not None and not self.music.is_dir():
+            raise UsageError(f"music folder {self.music} does not exist or is not a folder")
+        if self.music is not None and (self.music.resolve() == out or out in self.music.resolve().parents):
+            raise UsageError(f"the music folder {self.music} must not be inside the output folder {self.out}")
         if self.mirror is not None and not self.mirror.is_dir():
             raise UsageError(f"mirror folder {self.mirror} does not exist")
 

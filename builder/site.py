@@ -232,7 +232,10 @@ def _swap(tmp: Path, out: Path) -> None:
 
 
 def _audio_name(track) -> str:
-    return f"audio/{re.sub(r'[^A-Za-z0-9_-]', '_', track.id)}{Path(track.audio).suffix.lower() or '.mp3'}"
+    """A readable name, unique by construction: ids that sanitise alike ('a b', 'a_b') differ in the hash."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", track.id)[:60]
+    suffix = re.sub(r"[^a-z0-9.]", "", Path(track.audio).suffix.lower())[:8] or ".mp3"
+    return f"audio/{safe}-{hashlib.sha256(track.id.encode()).hexdigest()[:8]}{suffix}"
 
 
 def slideshow_order(images) -> list[str]:

@@ -1,0 +1,122 @@
+"""Listening speed: how many times faster than real time `builder music score` reads music, cold and warm.
+
+    python benchmarks/music_bench.py [--mirror ../shared/mirror] [--audio ../shared/eval/music-4q] [--n 40]
+
+Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn and its classic
+features computed; per-stage seconds are summed over the files. Warm = the same folder again on that cache.
+Also times one long file (made here: 20 minutes of noise and tones, WAV) to show that long files cost a bounded
+number of windows. Prints a table; writes nothing outside a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from builder.assets import AssetStore
+from builder.audio import check_audible, decode, log_mel_and_power, patches
+from builder.audiofeatures import classic_features
+from builder.listen import Listener, list_audio
+from builder.musicnn import load_tagger
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def stage_times(files: list[Path], tagger) -> dict[str, float]:
+    t = {"decode": 0.0, "mel": 0.0, "musicnn": 0.0, "classic": 0.0, "audio_s": 0.0}
+    for f in files:
+        t0 = time.perf_counter()
+        d = decode(f)
+        check_audible(d)
+        t1 = time.perf_counter()
+        mel, power = log_mel_and_power(d.samples)
+        p = patches(mel)
+        t2 = time.perf_counter()
+        tagger(p)
+        t3 = time.perf_counter()
+        classic_features(d.samples, power=power)
+        t4 = time.perf_counter()
+        t["decode"] += t1 - t0
+        t["mel"] += t2 - t1
+        t["musicnn"] += t3 - t2
+        t["classic"] += t4 - t3
+        t["audio_s"] += d.duration_s
+    return t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
+    ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
+    ap.add_argument("--n", type=int, default=40, help="how many files (the first n by path)")
+    args = ap.parse_args()
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
+    tmp = Path(tempfile.mkdtemp(prefix="music-bench-"))
+    try:
+        store = AssetStore(tmp / "cache", args.mirror.resolve(), offline=True)
+        tagger = load_tagger(store.resolve("musicnn-mtt"), "MTT")
+        files = [args.audio / f for f in list_audio(args.audio)[: args.n]]
+        tagger(np.zeros((1, 187, 96), np.float32))  # warm the kernels once
+        t = stage_times(files, tagger)
+        busy = t["decode"] + t["mel"] + t["musicnn"] + t["classic"]
+        n = len(files)
+        print(f"{n} files, {t['audio_s']:.0f} s of audio ({t['audio_s'] / n:.1f} s a file)")
+        print("per file, ms: " + "  ".join(f"{k} {1000 * t[k] / n:6.1f}" for k in ("decode", "mel", "musicnn",
+                                                                                  "classic")))
+        print(f"stages: {busy / n * 1000:.0f} ms a file = {t['audio_s'] / busy:.0f}x real time")
+        # the whole command path, with hashing, the cache and tags: cold, then warm
+        for phase in ("cold", "warm"):
+            t0 = time.perf_counter()
+            scored, failed, cached = Listener(store, tmp / "cache").score(args.audio if args.n >= 10**6 else
+                                                                           _subset(files, args.audio, tmp))
+            wall = time.perf_counter() - t0
+            print(f"score {phase}: {len(scored)} files ({cached} cached, {len(failed)} failed) in {wall:.2f} s "
+                  f"= {t['audio_s'] / wall:.0f}x real time")
+        long = _long_file(tmp)
+        t0 = time.perf_counter()
+        d = decode(long)
+        tagger(patches(log_mel_and_power(d.samples)[0]))
+        print(f"long file: {d.duration_s / 60:.0f} min read through {d.windows} windows in "
+              f"{time.perf_counter() - t0:.2f} s ({len(d.samples) / 16000:.0f} s of audio analysed)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _subset(files: list[Path], root: Path, tmp: Path) -> Path:
+    """A folder of links to the chosen files, so `score` walks exactly them."""
+    d = tmp / "subset"
+    if not d.exists():
+        for f in files:
+            link = d / f.relative_to(root)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(f, link)
+    return d
+
+
+def _long_file(tmp: Path) -> Path:
+    import wave
+
+    rate, seconds = 16000, 20 * 60
+    rng = np.random.default_rng(0)
+    path = tmp / "long.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        for minute in range(seconds // 60):
+            t = np.arange(60 * rate) / rate
+            x = 0.2 * np.sin(2 * np.pi * (200 + 20 * minute) * t) + 0.05 * rng.standard_normal(len(t))
+            w.writeframes((x * 32767).astype(np.int16).tobytes())
+    return path
+
+
+if __name__ == "__main__":
+    main()
