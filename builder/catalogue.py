@@ -41,7 +41,8 @@ class Catalogue:
         return {t.id: t for t in self.tracks}
 
     def playable(self) -> Catalogue:
-        return Catalogue(self.name + " (playable)", tuple(t for t in self.tracks if t.audio))
+        kept = tuple(t for t in self.tracks if t.audio)
+        return self if len(kept) == len(self.tracks) else Catalogue(self.name + " (playable)", kept)
 
     def without(self, licences: tuple[str, ...] = (), genres: tuple[str, ...] = ()) -> Catalogue:
         """Leave out tracks whose licence or genre contains any of the texts (case-insensitive). When licences

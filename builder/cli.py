@@ -36,7 +36,11 @@ OfflineOpt = Annotated[bool, typer.Option("--offline", envvar="BUILDER_OFFLINE",
 CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", exists=True, dir_okay=False,
                                                       help=HELP["catalogue"])]
 SwapOpt = Annotated[bool, typer.Option("--deam-2013-swap/--no-deam-2013-swap", help=HELP["deam_2013_swap"])]
-PlayableOpt = Annotated[bool, typer.Option("--playable-only", help=HELP["playable_only"])]
+SilentOpt = Annotated[bool, typer.Option("--allow-silent", help=HELP["allow_silent"])]
+# --playable-only was the opt-in to what is now the default; it stays as an accepted, hidden alias
+PlayableOpt = Annotated[bool, typer.Option("--playable-only", hidden=True,
+                                           help="Accepted for compatibility: recommending only tracks with audio "
+                                                "is now the default (see --allow-silent).")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help=HELP["debug"])]
 
 
@@ -93,6 +97,7 @@ def build(
     catalogue: CatalogueOpt = None,
     music: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["music"])] = None,
     deam_2013_swap: SwapOpt = True,
+    allow_silent: SilentOpt = False,
     playable_only: PlayableOpt = False,
     exclude_licence: Annotated[list[str], typer.Option(help=HELP["exclude_licence"])] = [],  # noqa: B006
     exclude_genre: Annotated[list[str], typer.Option(help=HELP["exclude_genre"])] = [],  # noqa: B006
@@ -115,7 +120,7 @@ def build(
                             method=method, captioner=captioner, colour_space=colour_space, detector=detector,
                             min_score=min_score, narrow=narrow,
                             quadrants=quadrants, catalogue=catalogue, music=music, deam_2013_swap=deam_2013_swap,
-                            playable_only=playable_only, exclude_licence=tuple(exclude_licence),
+                            allow_silent=allow_silent and not playable_only, exclude_licence=tuple(exclude_licence),
                             exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words, clusters=clusters,
                             analysis_side=analysis_side, seed=seed, debug=debug)
         settings.check_paths()
@@ -130,7 +135,7 @@ def build(
             typer.echo(f"error: nothing could be built from {input} ({why})", err=True)
             raise typer.Exit(EXIT_NOTHING_BUILT)
         write_site(gallery, input, out, settings.cache_dir, stats.hashes, index=ctx.index, progress=_progress,
-                   all_audio=playable_only)
+                   all_audio=ctx.carry_all_audio)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     except KeyboardInterrupt:
@@ -139,10 +144,26 @@ def build(
     n, failed = len(gallery.images), len(gallery.failed)
     typer.echo(f"built {n} picture{'s' * (n != 1)} ({stats.cached} cached, {failed} failed) in "
                f"{time.perf_counter() - start:.1f} s -> {out / 'index.html'}", err=True)
+    typer.echo(_music_summary(gallery), err=True)
     for f in gallery.failed:
         typer.echo(f"  failed: {f.file}: {f.reason}", err=True)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _music_summary(gallery) -> str:
+    """One line on the music: where it came from, whether it plays, and how varied the first tracks are."""
+    cat = gallery.catalogue
+    if gallery.silent:
+        return f"music: {gallery.silent}"
+    line = f"music: {cat.size} track{'s' * (cat.size != 1)} of {cat.name}"
+    m = gallery.matching
+    if m is not None and m.pictures:
+        extra = (m.total / m.nearest_total - 1) * 100 if m.nearest_total > 0 else 0.0
+        line += (f"; first tracks assigned across the collection: {m.distinct_first} different for {m.pictures} "
+                 f"pictures, total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each "
+                 f"picture's own nearest track ({extra:+.0f} %)")
+    return line
 
 
 @app.command()
@@ -155,6 +176,7 @@ def recommend(
     offline: OfflineOpt = False,
     catalogue: CatalogueOpt = None,
     deam_2013_swap: SwapOpt = True,
+    allow_silent: SilentOpt = False,
     playable_only: PlayableOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -165,7 +187,7 @@ def recommend(
     try:
         store = _store(mirror, cache_dir, offline)
         cat = load_csv_catalogue(catalogue)[0] if catalogue else load_deam(store, swap_2013=deam_2013_swap)
-        if playable_only:
+        if not allow_silent and cat.playable().tracks:
             cat = cat.playable()
         index = MusicIndex(cat, store.cache_dir)
         for t in index.nearest((valence, arousal), k):

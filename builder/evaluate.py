@@ -17,6 +17,7 @@ import numpy as np
 
 from builder import affect
 from builder.errors import UsageError
+from builder.matching import calibration_table
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,13 @@ def fit_on_ratings(ctx, ratings: Ratings, name: str, scale: str, progress=None):
                                  feeling.load_warriner(ctx.store.resolve("warriner")))
     names = getattr(ctx.detector, "names", None) or ctx.detector.categories
     tables = feeling.build_tables(ctx.scene.synonyms, list(names), reader)
-    return feeling.fit([r.ingredients for r in readings], ratings.va, tables,
-                       {"fingerprint": feeling.ratings_fingerprint(ratings.images), "ratings": name, "scale": scale})
+    ings = [r.ingredients for r in readings]
+    model = feeling.fit(ings, ratings.va, tables,
+                        {"fingerprint": feeling.ratings_fingerprint(ratings.images), "ratings": name, "scale": scale})
+    # how the model spreads on photos it never saw (theme-grouped folds): the calibration of feeling -> music
+    oof, _ = feeling.cross_validate(ings, ratings.va, feeling.theme_groups(ratings.themes), tables)
+    model.calibration = calibration_table(oof - model.reference)
+    return model
 
 
 def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) -> tuple[dict[str, dict], dict]:

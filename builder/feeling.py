@@ -142,6 +142,9 @@ class FeelingModel:
     intercept: np.ndarray  # (2,)
     reference: np.ndarray  # (2,) mean feeling of the training photos: the quadrant origin
     meta: dict
+    # builder.matching.calibration_table of the training photos' out-of-fold readings relative to the reference
+    # (None in a model fitted without it: music is then looked for at the relative reading itself)
+    calibration: np.ndarray | None = None
 
     @cached_property
     def coco_va(self) -> dict[str, tuple[float, float]]:
@@ -158,9 +161,35 @@ class FeelingModel:
         x = (self.features(ings) - self.x_mean) / self.x_scale
         return np.clip(x @ self.coef.T + self.intercept, -1.0, 1.0)
 
+    def relative(self, av) -> tuple[float, float]:
+        """A reading in the frame its quadrant is read in: relative to the reference (the training photos' mean)."""
+        return (round(float(av[0] - self.reference[0]), 4), round(float(av[1] - self.reference[1]), 4))
+
+    def feature_groups(self) -> list[tuple[str, slice]]:
+        """The feature vector's parts, in order (see label_features), named for the person reading the page."""
+        n_pc, n_vec = len(self.components), self.tables["label_vec"].shape[1]
+        edges = np.cumsum([0, n_pc, 4, 3, n_vec, 4])
+        names = ("the look of the picture (classifier features)", "word ratings of what the classifier saw",
+                 "detected objects", "word vectors of what the classifier saw", "colour")
+        return [(name, slice(int(a), int(b))) for name, a, b in zip(names, edges[:-1], edges[1:])]
+
+    def contributions(self, ing: Ingredients) -> list[tuple[str, float, float]]:
+        """(group, valence, arousal) contributions to the reading relative to the reference. Exact: the model is
+        linear and its intercept is the reference (ridge on standardised features), so they add up to
+        `relative(predict(...))` unless the reading was clipped to [-1, 1]."""
+        x = (self.features([ing])[0] - self.x_mean) / self.x_scale
+        offset = self.intercept - self.reference  # 0 up to rounding; given to the largest group so sums are exact
+        out = [(name, float(self.coef[0, g] @ x[g]), float(self.coef[1, g] @ x[g])) for name, g in
+               self.feature_groups()]
+        name, v, a = out[0]
+        out[0] = (name, v + float(offset[0]), a + float(offset[1]))
+        return out
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"table_{k}": v for k, v in self.tables.items()}
+        if self.calibration is not None:
+            arrays["calibration"] = self.calibration
         np.savez_compressed(
             path, pooled_mean=self.pooled_mean.astype(np.float32), pooled_scale=self.pooled_scale.astype(np.float32),
             components=self.components.astype(np.float32), x_mean=self.x_mean, x_scale=self.x_scale, coef=self.coef,
@@ -176,7 +205,7 @@ class FeelingModel:
         meta = dict(s.split("=", 1) for s in z["meta"].tolist())
         return cls(tables, z["pooled_mean"].astype(np.float64), z["pooled_scale"].astype(np.float64),
                    z["components"].astype(np.float64), z["x_mean"], z["x_scale"], z["coef"], z["intercept"],
-                   z["reference"], meta)
+                   z["reference"], meta, z["calibration"] if "calibration" in z.files else None)
 
     def quadrant(self, av) -> int:
         from builder.affect import quadrant

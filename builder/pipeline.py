@@ -14,7 +14,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -31,13 +31,14 @@ from builder.files import atomic_path
 from builder.images import file_digest, list_images, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
-    Caption, CaptionToken, CatalogueInfo, Cluster, Colour, Detection, Failure, FaceRecord, Gallery, ImageRecord,
-    Impression, ObjectRecord, Point, Track,
+    Caption, CaptionToken, CatalogueInfo, Cluster, Colour, Contribution, Detection, Failure, FaceRecord, Gallery,
+    ImageRecord, Impression, Matching, ObjectRecord, Point, Seen, Track,
 )
 from builder.settings import Settings
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
+ALL_AUDIO_BYTES = 64 << 20
 
 # Bump when a change makes cached analyses stale (cache keys include it).
 ANALYSIS_VERSION = "5"
@@ -162,20 +163,57 @@ class Context:
 
     @cached_property
     def catalogue(self) -> Catalogue:
+        """The tracks music is chosen from: audible ones only, unless none has audio or --allow-silent."""
         s = self.settings
         if s.music is not None:
             cat = self.listen()
         elif s.catalogue is not None:
-            cat, self.catalogue_problems = load_csv_catalogue(s.catalogue)
+            cat, problems = load_csv_catalogue(s.catalogue)
+            self.catalogue_problems.extend(problems)
         else:
             cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
-        if s.playable_only:
-            cat = cat.playable()
         cat = cat.without(s.exclude_licence, s.exclude_genre)
         if not cat.tracks:
-            raise BuilderError("no track of the catalogue is left after --playable-only, --exclude-licence and "
-                               "--exclude-genre; fetch the audio (builder assets fetch deam-audio) or filter less")
+            raise BuilderError("no track of the catalogue is left after --exclude-licence and --exclude-genre; "
+                               "filter less")
+        if not s.allow_silent:
+            playable = cat.playable()
+            if playable.tracks:
+                return playable
+            self.silent = (f"no track of the catalogue {cat.name} has an audio file, so the gallery plays no music; "
+                           "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
+                           "DIR, or a --catalogue whose rows name audio files")
         return cat
+
+    silent: str | None = None
+
+    @property
+    def carry_all_audio(self) -> bool:
+        """Whether the gallery carries the audio of every catalogue track (so exploring the plane plays too): when
+        every track has audio and all of it together is small (the mirror's DEAM clips); else only recommended
+        tracks' audio travels."""
+        tracks = self.catalogue.tracks
+        if not all(t.audio for t in tracks):
+            return False
+        total = 0
+        for t in tracks:
+            try:
+                total += Path(t.audio).stat().st_size
+            except OSError:
+                return False
+        return total <= ALL_AUDIO_BYTES
+
+    @cached_property
+    def catalogue_table(self) -> np.ndarray:
+        """builder.matching.calibration_table of the catalogue's (valence, arousal): where targets are mapped."""
+        from builder.matching import calibration_table
+
+        return calibration_table(np.array([(t.valence, t.arousal) for t in self.catalogue.tracks]))
+
+    @cached_property
+    def imagenet_labels(self) -> list[str]:
+        lines = self.store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()
+        return [ln.split(",")[0].strip() for ln in lines]
 
     @cached_property
     def tracks_by_id(self) -> dict[str, Track]:
@@ -426,10 +464,12 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
         clusters.append(Cluster(centre, len(members) if fallback is None else 0, affect.quadrant(centre), track.id,
                                 members))
     clusters.sort(key=lambda c: (-c.size, c.quadrant))
+    rule = "av"
     if s.narrow == "user" and r.file in user:
-        chosen = user[r.file]
+        chosen, rule = user[r.file], "user"
     elif s.narrow == "vote" and fallback is None:
-        chosen = affect.vote(counts, means) or affect.quadrant(av)
+        voted = affect.vote(counts, means)
+        chosen, rule = (voted, "vote") if voted else (affect.quadrant(av), "av")
     else:
         chosen = affect.quadrant(av)
     kept = clusters if s.narrow == "none" else [c for c in clusters if c.quadrant == chosen]
@@ -445,24 +485,51 @@ def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str
         file=r.file, av=(round(av[0], 4), round(av[1], 4)), quadrant=chosen, impressions=tuple(r.impressions),
         clusters=tuple(clusters), tracks=tuple(tracks), objects=tuple(r.objects), width=r.width,
         height=r.height, fallback=fallback, quadrant_counts=counts, faces=tuple(r.faces), caption=r.caption,
+        quadrant_rule=rule,
     )
 
 
 def _learned_record(ctx: Context, r: Reading, user: dict[str, int]) -> ImageRecord:
-    """The learned estimate; music is matched to the feeling relative to the average training photo."""
+    """The learned reading, in the frame its quadrant is read in (relative to the reference), and the point where
+    its music is looked for (builder.matching.calibrate). Tracks are chosen later, for the whole collection."""
+    from builder.matching import calibrate, quadrant_middle
+
     model = ctx.feeling
-    av = tuple(round(float(x), 4) for x in model.predict([r.ingredients])[0])
-    target = (float(np.clip(av[0] - model.reference[0], -1, 1)), float(np.clip(av[1] - model.reference[1], -1, 1)))
-    chosen = user[r.file] if ctx.settings.narrow == "user" and r.file in user else model.quadrant(av)
-    if affect.quadrant(target) != chosen:  # a quadrant given by the user: aim at the middle of it
-        target = affect.QUADRANT_CENTRES[chosen]
-    tracks = tuple(ctx.index.nearest(target, 3))
-    centre = (round(target[0], 4), round(target[1], 4))
-    cluster = Cluster(centre, len(r.impressions), affect.quadrant(centre), tracks[0].id,
-                      tuple(range(len(r.impressions))))
-    return ImageRecord(file=r.file, av=av, quadrant=chosen, impressions=tuple(r.impressions), clusters=(cluster,),
-                       tracks=tracks, objects=tuple(r.objects), width=r.width, height=r.height,
-                       quadrant_counts=affect.quadrant_counts(affect.points(r.impressions)))
+    av = model.relative(model.predict([r.ingredients])[0])
+    chosen, rule = (user[r.file], "user") if ctx.settings.narrow == "user" and r.file in user else \
+        (affect.quadrant(av), "reading")
+    if model.calibration is not None:
+        target = calibrate(av, model.calibration, ctx.catalogue_table)
+    else:
+        target = av
+    if affect.quadrant(target) != chosen:  # a quadrant given by the user: the middle of that quadrant's music
+        target = quadrant_middle(chosen, ctx.catalogue_table)
+    target = (round(target[0], 4), round(target[1], 4))
+    contributions = tuple(Contribution(g, round(v, 4), round(a, 4)) for g, v, a in model.contributions(r.ingredients))
+    probs = r.ingredients.probs
+    top = [int(i) for i in np.argsort(-probs, kind="stable")[:6] if i != 0 and probs[i] >= 0.01][:5]
+    seen = tuple(Seen(ctx.imagenet_labels[i], round(float(probs[i]), 4)) for i in top)
+    return ImageRecord(file=r.file, av=av, quadrant=chosen, impressions=(), clusters=(), tracks=(),
+                       objects=tuple(r.objects), width=r.width, height=r.height, quadrant_rule=rule, target=target,
+                       contributions=contributions, seen=seen)
+
+
+def assign_tracks(ctx: Context, records: list[ImageRecord], per_picture: int = 3) -> tuple[list[ImageRecord],
+                                                                                          Matching]:
+    """First tracks for the whole collection at once (builder.matching.assign), then the next nearest ones."""
+    from builder.matching import assign
+
+    tracks = ctx.catalogue.tracks
+    points = ctx.index.points
+    targets = np.array([im.target for im in records], dtype=np.float64).reshape(-1, 2)
+    result = assign(targets, points)
+    out = []
+    for im, first in zip(records, result.first):
+        rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][:per_picture - 1]
+        chosen = (tracks[first], *(tracks[i] for i in rest))
+        out.append(replace(im, tracks=chosen))
+    return out, Matching(len(records), len(set(result.first)), round(result.total, 4),
+                         round(result.nearest_total, 4), result.capacity)
 
 
 def _random_record(ctx: Context, r: Reading) -> ImageRecord:
@@ -471,7 +538,8 @@ def _random_record(ctx: Context, r: Reading) -> ImageRecord:
     av = (track.valence, track.arousal)
     return ImageRecord(file=r.file, av=av, quadrant=affect.quadrant(av), impressions=(), clusters=(),
                        tracks=(track,), objects=(), width=r.width, height=r.height,
-                       fallback="random baseline: a random track", quadrant_counts=(0, 0, 0, 0))
+                       fallback="random baseline: a random track", quadrant_counts=(0, 0, 0, 0),
+                       quadrant_rule="random")
 
 
 def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None = None,
@@ -535,6 +603,9 @@ def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], u
             if s.debug:
                 raise
             failed.append(Failure(r.file, f"unexpected error: {type(exc).__name__}: {exc}"))
+    matching = None
+    if s.method == "learned" and records:
+        records, matching = assign_tracks(ctx, records)
     stats.add("recommend", (time.perf_counter() - t0) * 1000 / max(1, len(readings)))
     return Gallery(
         method=s.method if s.method == "random" else f"{s.method}:{s.detector}",
@@ -544,4 +615,7 @@ def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], u
         images=tuple(records),
         failed=tuple(sorted(failed, key=lambda f: f.file)),
         version=__version__,
+        reference=tuple(round(float(x), 4) for x in ctx.feeling.reference) if s.method == "learned" else None,
+        matching=matching,
+        silent=ctx.silent,
     )

@@ -90,6 +90,21 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """How much one group of the learned model's features moved the reading (relative to the reference)."""
+
+    group: str
+    valence: float
+    arousal: float
+
+
+@dataclass(frozen=True)
+class Seen:
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
 class ImageRecord:
     file: str  # path relative to the input folder, with forward slashes
     av: Point
@@ -107,6 +122,12 @@ class ImageRecord:
     page: str = ""  # gallery page, relative to OUT
     image: str = ""  # display copy, relative to OUT
     thumb: str = ""  # thumbnail, relative to OUT
+    # how the quadrant was decided: "reading" (signs of av; learned), "vote" (the published vote), "av" (signs of
+    # av; published methods without a vote), "user" (--quadrants), "random" (the baseline's track)
+    quadrant_rule: str = ""
+    target: Point | None = None  # learned: where music was looked for, in the catalogue's frame (README)
+    contributions: tuple[Contribution, ...] = ()  # learned: what moved the reading, per feature group
+    seen: tuple[Seen, ...] = ()  # learned: the classifier's top labels
 
 
 @dataclass(frozen=True)
@@ -122,6 +143,17 @@ class CatalogueInfo:
 
 
 @dataclass(frozen=True)
+class Matching:
+    """The collection-wide choice of first tracks (learned method)."""
+
+    pictures: int
+    distinct_first: int  # how many different first tracks
+    total: float  # summed distance of the first tracks to the targets
+    nearest_total: float  # the same if each picture took its own nearest track
+    capacity: int  # how often one track may be a first track
+
+
+@dataclass(frozen=True)
 class Gallery:
     method: str
     narrow: str
@@ -131,3 +163,6 @@ class Gallery:
     failed: tuple[Failure, ...] = field(default_factory=tuple)
     version: str = ""
     slideshow: tuple[str, ...] = ()  # picture files in slideshow order (site.slideshow_order)
+    reference: Point | None = None  # learned: the quadrant origin; `av` is the model's reading minus this
+    matching: Matching | None = None
+    silent: str | None = None  # why the gallery plays no music, when it plays none

@@ -46,7 +46,8 @@ class Settings:
                                default=None)
     deam_2013_swap: bool = _help("swap DEAM's valence/arousal columns back for songs 1-1000 (see README)",
                                  default=True)
-    playable_only: bool = _help("recommend only tracks whose audio file is available", default=False)
+    allow_silent: bool = _help("also recommend tracks that have no audio file (by default, when any track of the "
+                               "catalogue has audio, only those are recommended)", default=False)
     exclude_licence: tuple[str, ...] = _help("leave out tracks whose licence contains this text (repeatable, "
                                              "case-insensitive; e.g. noncommercial); tracks of unknown licence are "
                                              "then left out too", default=())

@@ -19,6 +19,7 @@ Template context (what templates may use):
   plot      Plot                coordinates for the inline SVG plane (picture pages only)
   prev/next records.ImageRecord neighbours for navigation, or None
   why       dict[str, str]      track id -> why this music (picture pages only)
+  quadrant_rule str             how this picture's quadrant was decided, in words (picture pages only)
   root      str                 relative prefix back to OUT ("" on index.html, "../" on picture pages)
   quadrant_names dict[int, str]
 """
@@ -90,23 +91,23 @@ class Plot:
         centres = [dict(zip("xy", cls.xy(*c.centre)), size=c.size, quadrant=c.quadrant, track=c.track)
                    for c in im.clusters]
         tracks = [dict(zip("xy", cls.xy(t.valence, t.arousal)), title=t.title, id=t.id) for t in im.tracks]
+        # the ring: where music was looked for (learned: the target, in the music's frame), else the feeling
         half = s / 2
         qx = {1: half, 2: 16, 3: 16, 4: half}[im.quadrant]
         qy = {1: 16, 2: 16, 3: half, 4: half}[im.quadrant]
         chosen = {"x": qx, "y": qy, "w": half - 16, "h": half - 16}
-        return cls(s, pts, centres, tracks, dict(zip("xy", cls.xy(*im.av))), chosen)
+        return cls(s, pts, centres, tracks, dict(zip("xy", cls.xy(*(im.target or im.av)))), chosen)
 
 
 def explain(im: ImageRecord, method: str = "") -> dict[str, str]:
     """Per recommended track, a sentence tracing it back to the words that pulled it there."""
     notes: dict[str, str] = {}
     if method.startswith("learned"):
-        seen = list(dict.fromkeys(i.source for i in im.impressions))[:3]
-        sees = f"; the classifier saw {', '.join(repr(x) for x in seen)}" if seen else ""
         for n, t in enumerate(im.tracks):
-            rank = "nearest" if n == 0 else ("second" if n == 1 else "third" if n == 2 else f"{n + 1}th") + " nearest"
-            notes[t.id] = (f"{rank} track to the picture's feeling as the learned model reads it, relative to the "
-                           f"average rated photo{sees}")
+            notes[t.id] = ("chosen for this picture across the whole exhibition: the nearest track to where its "
+                           "music was looked for that no other picture had taken first" if n == 0 else
+                           f"the {'second' if n == 1 else 'third' if n == 2 else f'{n + 1}th'} nearest track to "
+                           "where this picture's music was looked for")
         return notes
     for c in im.clusters:
         if c.track is None or c.track in notes or c.track not in {t.id for t in im.tracks}:
@@ -325,18 +326,30 @@ def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | N
     nxt = gallery.images[i + 1] if i + 1 < len(gallery.images) else None
     return env.get_template("image.html").render(
         root="../", gallery=gallery, image=im, plot=Plot.of(im), prev=prev, next=nxt, why=explain(im, gallery.method),
-        quadrant_names=affect.QUADRANT_NAMES, renders=renders or {}, summary=plot_summary(im, gallery))
+        quadrant_names=affect.QUADRANT_NAMES, renders=renders or {}, summary=plot_summary(im, gallery),
+        quadrant_rule=QUADRANT_RULES.get(im.quadrant_rule, "chosen by the method"))
 
 
 def plot_summary(im: ImageRecord, gallery: Gallery) -> str:
     """The plane in words, for people who cannot see it."""
     name = affect.QUADRANT_NAMES[im.quadrant].replace("-", "–")
+    if im.target is not None:
+        return (f"{name} quadrant; music looked for at valence {im.target[0]:+.2f}, arousal {im.target[1]:+.2f} "
+                f"of the catalogue's scale, among {gallery.catalogue.size} tracks")
     if im.impressions and gallery.method.startswith(("objects", "caption")) and sum(im.quadrant_counts):
         share = im.quadrant_counts[im.quadrant - 1] / sum(im.quadrant_counts)
         how = f"{100 * share:.0f} % of the impression words fall there"
-    elif gallery.method.startswith("learned"):
-        how = "read relative to the average rated photo"
     else:
         how = im.fallback or "chosen by the method"
     return (f"{name} quadrant ({how}); feeling valence {im.av[0]:+.2f}, arousal {im.av[1]:+.2f}; "
             f"{len(im.impressions)} impression words in {len(im.clusters)} cluster{'s' * (len(im.clusters) != 1)}")
+
+
+QUADRANT_RULES = {
+    "reading": "the quadrant of the reading",
+    "vote": ("chosen by the published vote: the quadrant holding the most impression words relative to the "
+             "collection's average, so it can differ from the signs of the mean feeling"),
+    "av": "the quadrant of the mean feeling",
+    "user": "given by the curator (--quadrants); it can differ from the signs of the reading",
+    "random": "the quadrant of a randomly chosen track (baseline)",
+}

@@ -27,7 +27,9 @@ def test_gallery_json_follows_the_contract(demo_build):
     out, _ = demo_build
     g = load(out)
     assert {"method", "narrow", "quadrant_means", "catalogue", "images", "failed"} <= set(g)
-    assert g["catalogue"] == {"name": "DEAM", "size": 1802}
+    # audible by default: only the DEAM tracks whose audio is in the mirror are recommended
+    assert g["catalogue"] == {"name": "DEAM (playable)", "size": len(list((MIRROR / "deam/MEMD_audio").glob("*.mp3")))}
+    assert g["silent"] is None and g["reference"] is not None
     assert len(g["quadrant_means"]) == 4 and g["narrow"] == "vote"
     demo = sorted(p.name for p in DEMO.iterdir() if p.suffix == ".jpg")
     assert sorted(im["file"] for im in g["images"]) == demo and g["failed"] == []
@@ -85,12 +87,16 @@ def test_av_is_the_weighted_mean_of_impressions_and_vote_is_normalised(objects_b
             assert [t["id"] for t in im["tracks"]] == list(dict.fromkeys(kept))
 
 
-def test_only_recommended_audio_is_copied_and_paths_resolve(demo_build):
+def test_every_recommended_track_plays_and_paths_resolve(demo_build):
     out, _ = demo_build
     g = load(out)
-    recommended = {t["audio"] for im in g["images"] for t in im["tracks"] if t["audio"]}
+    recommended = {t["audio"] for im in g["images"] for t in im["tracks"]}
+    assert None not in recommended  # every picture page plays music
     copied = {f"audio/{p.name}" for p in (out / "audio").iterdir()}
-    assert copied == recommended
+    # the small playable catalogue travels whole, so exploring the plane plays too
+    js = (out / "catalogue.js").read_text(encoding="utf-8")
+    table = orjson.loads(js[len("window.CATALOGUE = "):].rstrip().rstrip(";"))
+    assert recommended <= copied == {row[6] for row in table["tracks"]}
     for im in g["images"]:
         for rel in (im["page"], im["image"], im["thumb"]):
             assert (out / rel).is_file()
@@ -174,11 +180,27 @@ def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, s
     assert by_file["astronaut.jpg"]["quadrant"] == 3 and by_file["cat.jpg"]["quadrant"] == 4
 
 
-def test_playable_only_recommends_tracks_with_audio(tmp_path, session_cache):
-    out, result = build(tmp_path, "--playable-only", cache=session_cache)
+def test_allow_silent_brings_back_the_whole_catalogue_and_playable_only_is_still_accepted(tmp_path, session_cache):
+    out, result = build(tmp_path, "--allow-silent", cache=session_cache)
     assert result.exit_code == 0, result.output
-    for im in load(out)["images"]:
-        assert im["tracks"] and all(t["audio"] and (out / t["audio"]).is_file() for t in im["tracks"])
+    g = load(out)
+    assert g["catalogue"] == {"name": "DEAM", "size": 1802}
+    assert any(t["audio"] is None for im in g["images"] for t in im["tracks"])
+    assert all(t["audio"] is None or (out / t["audio"]).is_file() for im in g["images"] for t in im["tracks"])
+    out2, result = build(tmp_path / "p", "--playable-only", cache=session_cache)
+    assert result.exit_code == 0, result.output
+    assert all(t["audio"] and (out2 / t["audio"]).is_file() for im in load(out2)["images"] for t in im["tracks"])
+
+
+def test_a_catalogue_without_audio_builds_a_silent_gallery_and_says_how_to_get_sound(tmp_path, session_cache):
+    cat = tmp_path / "silent.csv"
+    cat.write_text("id,title,artist,valence,arousal\n" + "".join(
+        f"t{i},Track {i},Someone,{v:.2f},{a:.2f}\n" for i, (v, a) in enumerate(
+            [(0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5), (0.1, 0.2)])))
+    out, result = build(tmp_path, "--catalogue", str(cat), cache=session_cache)
+    assert result.exit_code == 0, result.output
+    assert "has an audio file" in result.output and "builder assets fetch deam-audio" in result.output
+    assert "--music" in result.output and load(out)["silent"]
 
 
 def test_picture_with_nothing_detected_is_flagged_not_fatal(tmp_path, session_cache):
@@ -304,7 +326,8 @@ def test_catalogue_is_inlined_for_exploring(demo_build):
     out, _ = demo_build
     js = (out / "catalogue.js").read_text(encoding="utf-8")
     table = orjson.loads(js[len("window.CATALOGUE = "):].rstrip().rstrip(";"))
-    assert table["columns"][:3] == ["id", "valence", "arousal"] and len(table["tracks"]) == 1802
+    assert table["columns"][:3] == ["id", "valence", "arousal"]
+    assert len(table["tracks"]) == load(out)["catalogue"]["size"]
     assert sorted(load(out)["slideshow"]) == sorted(im["file"] for im in load(out)["images"])
 
 
@@ -316,5 +339,6 @@ def test_learned_method_obeys_a_users_quadrant(tmp_path, session_cache):
     by = {im["file"]: im for im in load(out)["images"]}
     assert by["astronaut.jpg"]["quadrant"] == 2 and by["dune.jpg"]["quadrant"] == 1
     for name, quadrant in (("astronaut.jpg", 2), ("dune.jpg", 1)):
-        centre = by[name]["clusters"][0]["centre"]  # the music is aimed into the quadrant the user chose
-        assert (centre[0] >= 0) == (quadrant == 1) and centre[1] >= 0
+        target = by[name]["target"]  # the music is aimed into the quadrant the user chose
+        assert (target[0] >= 0) == (quadrant == 1) and target[1] >= 0
+        assert by[name]["quadrant_rule"] == "user"
