@@ -145,11 +145,34 @@ def load_deam(store: AssetStore, *, swap_2013: bool = True) -> Catalogue:
 REQUIRED = ("id", "title", "artist", "valence", "arousal")
 
 
-def load_csv_catalogue(path: Path) -> tuple[Catalogue, list[str]]:
+def _confined_audio(roots: tuple[Path, ...], given: str, line: int, problems: list[str]) -> str | None:
+    """The audio file a row names, only if it lies inside the catalogue's folder or a folder the user named with
+    --audio-root (links resolved): a catalogue must never get a file from elsewhere (/etc/passwd, ../../private)
+    copied into a publishable gallery."""
+    if Path(given).is_absolute() or given.startswith("~"):
+        problems.append(f"line {line}: audio path {given!r} is absolute; paths must be relative to the catalogue's "
+                        "folder; track kept without audio")
+        return None
+    try:
+        resolved = (roots[0] / given).resolve()
+    except (OSError, RuntimeError, ValueError):
+        resolved = None
+    if resolved is None or not any(root in resolved.parents for root in roots):
+        problems.append(f"line {line}: audio path {given!r} leaves the catalogue's folder (name the folder with "
+                        "--audio-root to allow it); track kept without audio")
+        return None
+    if not resolved.is_file():
+        problems.append(f"line {line}: audio file {given!r} not found; track kept without audio")
+        return None
+    return str(resolved)
+
+
+def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Catalogue, list[str]]:
     """A user's catalogue: id,title,artist,valence,arousal[,audio,licence[,genre]], valence/arousal in [-1, 1].
 
     Rows with a missing id or a missing, non-numeric or out-of-range value are skipped and reported
-    (second return value); audio paths are relative to the CSV's folder.
+    (second return value); audio paths are relative to the CSV's folder and must stay inside it or inside
+    audio_root (the user's --audio-root).
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -159,11 +182,19 @@ def load_csv_catalogue(path: Path) -> tuple[Catalogue, list[str]]:
             if missing:
                 raise UsageError(f"catalogue {path} lacks the column(s) {', '.join(missing)}; "
                                  f"expected {','.join(REQUIRED)}[,audio,licence]")
-            rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()} for r in reader]
+            rows = []
+            for r in reader:  # a row with more fields than the header puts the rest under the key None
+                extra = r.pop(None, None)
+                row = {(k or "").strip().lower(): (v if isinstance(v, str) else "").strip() for k, v in r.items()}
+                rows.append((reader.line_num, row, len(extra) if extra else 0))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"cannot read catalogue {path}: {exc}") from exc
+    roots = (path.resolve().parent,) + ((audio_root.resolve(),) if audio_root is not None else ())
     tracks, problems, seen = [], [], set()
-    for line, r in enumerate(rows, start=2):
+    for line, r, extra in rows:
+        if extra:
+            problems.append(f"line {line}: {extra} more field{'s' * (extra != 1)} than the header; row skipped")
+            continue
         try:
             v, a = float(r["valence"]), float(r["arousal"])
         except (TypeError, ValueError):
@@ -181,10 +212,7 @@ def load_csv_catalogue(path: Path) -> tuple[Catalogue, list[str]]:
         seen.add(r["id"])
         audio = r.get("audio") or None
         if audio:
-            ap = (path.parent / audio).resolve()
-            audio = str(ap) if ap.is_file() else None
-            if audio is None:
-                problems.append(f"line {line}: audio file {r['audio']!r} not found; track kept without audio")
+            audio = _confined_audio(roots, audio, line, problems)
         tracks.append(Track(r["id"], r["title"], r["artist"], v, a, genre=r.get("genre", ""),
                             audio=audio, licence=r.get("licence") or None))
     if not tracks:

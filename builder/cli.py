@@ -1,20 +1,26 @@
-"""The `builder` command. The one place that turns BuilderError into a message and an exit code.
+"""The `builder` command. The one place that turns errors into a message and an exit code.
 
 Exit status: 0 every picture built; 1 the gallery was built but some pictures failed (listed in the summary
 and in gallery.json "failed"); 2 bad usage; 3 a needed file or package is missing; 4 nothing could be built
-(no readable picture); 130 interrupted (the previous gallery is left as it was).
+(no readable picture); 5 the output could not be written (disk full, permission denied, ...; the path is named);
+6 another build is writing the same output folder; 70 an internal error (a bug: run again with --debug for the
+traceback); 128 + the signal's number when stopped by a signal: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the
+previous gallery is left as it was, and no temporary file stays behind).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from builder.errors import BuilderError
+from builder.errors import BuilderError, printable
 from builder.settings import documented_fields
 
 app = typer.Typer(help="Build a static photo gallery that plays music matching each picture's feeling.",
@@ -25,7 +31,7 @@ music_app = typer.Typer(help="Score your own music by feeling, and fit or measur
                         no_args_is_help=True)
 app.add_typer(music_app, name="music")
 
-EXIT_SOME_FAILED, EXIT_NOTHING_BUILT, EXIT_INTERRUPTED = 1, 4, 130
+EXIT_SOME_FAILED, EXIT_NOTHING_BUILT = 1, 4
 
 HELP = dict(documented_fields())
 MirrorOpt = Annotated[Optional[Path], typer.Option("--mirror", envvar="BUILDER_MIRROR", file_okay=False,
@@ -42,6 +48,11 @@ PlayableOpt = Annotated[bool, typer.Option("--playable-only", hidden=True,
                                            help="Accepted for compatibility: recommending only tracks with audio "
                                                 "is now the default (see --allow-silent).")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help=HELP["debug"])]
+
+
+def _say(message: str, err: bool = False) -> None:
+    """Every line the builder prints goes through here: nothing from a file reaches the terminal raw."""
+    typer.echo(printable(message, keep_newlines=True), err=err)
 
 
 def _progress(items, label: str, total: int):
@@ -69,15 +80,22 @@ class _DownloadBar:
 def _fail(exc: BuilderError, debug: bool) -> typer.Exit:
     if debug:
         raise exc
-    typer.echo(f"error: {exc}", err=True)
+    _say(f"error: {exc}", err=True)
     return typer.Exit(exc.exit_code)
 
 
-def _store(mirror: Optional[Path], cache_dir: Optional[Path], offline: bool):
+def _store(mirror: Optional[Path], cache_dir: Optional[Path], offline: bool, writable: bool = False):
+    """The asset store; writable: the command writes to the cache, so check that it can, and if not, warn and use
+    a temporary one (removed at exit) rather than fail."""
     from builder.assets import AssetStore, default_cache_dir
+    from builder.files import usable_cache
 
-    return AssetStore(cache_dir or default_cache_dir(), mirror.resolve() if mirror else None, offline=offline,
-                      progress=_DownloadBar)
+    cache = cache_dir or default_cache_dir()
+    if writable:
+        cache, warning = usable_cache(cache)
+        if warning:
+            _say(f"warning: {warning}", err=True)
+    return AssetStore(cache, mirror.resolve() if mirror else None, offline=offline, progress=_DownloadBar)
 
 
 @app.command()
@@ -95,6 +113,8 @@ def build(
     narrow: Annotated[str, typer.Option(help=HELP["narrow"])] = "vote",
     quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["quadrants"])] = None,
     catalogue: CatalogueOpt = None,
+    audio_root: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["audio_root"])]
+    = None,
     music: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["music"])] = None,
     deam_2013_swap: SwapOpt = True,
     allow_silent: SilentOpt = False,
@@ -113,42 +133,94 @@ def build(
     from builder.settings import Settings
     from builder.site import prepare_out, write_site
 
+    from builder.outdir import locked
+
     start = time.perf_counter()
     try:
-        store = _store(mirror, cache_dir, offline)
-        settings = Settings(input=input, out=out, mirror=mirror, cache_dir=store.cache_dir, offline=offline,
-                            method=method, captioner=captioner, colour_space=colour_space, detector=detector,
-                            min_score=min_score, narrow=narrow,
-                            quadrants=quadrants, catalogue=catalogue, music=music, deam_2013_swap=deam_2013_swap,
-                            allow_silent=allow_silent and not playable_only, exclude_licence=tuple(exclude_licence),
-                            exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words, clusters=clusters,
-                            analysis_side=analysis_side, seed=seed, debug=debug)
-        settings.check_paths()
-        prepare_out(out)
-        ctx = Context(settings, store)
-        stats = Stats()
-        gallery = analyse(ctx, _progress, stats)
-        for problem in ctx.catalogue_problems:
-            typer.echo(f"warning: catalogue {problem}", err=True)
-        if not gallery.images:
-            why = "; ".join(f"{f.file}: {f.reason}" for f in gallery.failed[:5]) or "no picture files found"
-            typer.echo(f"error: nothing could be built from {input} ({why})", err=True)
-            raise typer.Exit(EXIT_NOTHING_BUILT)
-        write_site(gallery, input, out, settings.cache_dir, stats.hashes, index=ctx.index, progress=_progress,
-                   all_audio=ctx.carry_all_audio)
+        with _signals_as_interrupts():
+            store = _store(mirror, cache_dir, offline, writable=True)
+            settings = Settings(input=input, out=Path(os.path.abspath(out)), mirror=mirror, cache_dir=store.cache_dir,
+                                offline=offline, method=method, captioner=captioner, colour_space=colour_space,
+                                detector=detector, min_score=min_score, narrow=narrow, quadrants=quadrants,
+                                catalogue=catalogue, audio_root=audio_root, music=music,
+                                deam_2013_swap=deam_2013_swap,
+                                allow_silent=allow_silent and not playable_only, exclude_licence=tuple(exclude_licence),
+                                exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words,
+                                clusters=clusters, analysis_side=analysis_side, seed=seed, debug=debug)
+            settings.check_paths()
+            with locked(settings.out):
+                kept = prepare_out(settings.out)
+                ctx = Context(settings, store)
+                stats = Stats()
+                gallery = analyse(ctx, _progress, stats)
+                for problem in ctx.catalogue_problems:
+                    _say(f"warning: catalogue {printable(problem)}", err=True)
+                if not gallery.images:
+                    why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
+                    _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
+                    raise typer.Exit(EXIT_NOTHING_BUILT)
+                gallery = write_site(gallery, input, settings.out, settings.cache_dir, stats.hashes, index=ctx.index,
+                                     progress=_progress, all_audio=ctx.carry_all_audio)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted: the previous gallery was left as it was", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as exc:
+        raise _interrupted(exc, "the previous gallery was left as it was") from None
+    except OSError as exc:
+        raise _fail(_os_error(exc, "writing the gallery"), debug) from None
     n, failed = len(gallery.images), len(gallery.failed)
-    typer.echo(f"built {n} picture{'s' * (n != 1)} ({stats.cached} cached, {failed} failed) in "
-               f"{time.perf_counter() - start:.1f} s -> {out / 'index.html'}", err=True)
-    typer.echo(_music_summary(gallery), err=True)
+    _say(f"built {n} picture{'s' * (n != 1)} ({stats.cached} cached, {failed} failed) in "
+         f"{time.perf_counter() - start:.1f} s -> {out / 'index.html'}", err=True)
+    _say(_music_summary(gallery), err=True)
+    if kept:
+        _say(f"kept {len(kept)} file{'s' * (len(kept) != 1)} in {out} that the builder did not write: "
+             f"{', '.join(printable(k) for k in kept[:10])}{' ...' if len(kept) > 10 else ''}", err=True)
     for f in gallery.failed:
-        typer.echo(f"  failed: {f.file}: {f.reason}", err=True)
+        _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, turned into an interrupt so that every temporary file is removed on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_as_interrupts():
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread (tests), or no such signal here
+            pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _interrupted(exc: KeyboardInterrupt, what: str) -> typer.Exit:
+    signum = getattr(exc, "signum", signal.SIGINT)
+    name = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}.get(signum,
+                                                                                                    "stopped")
+    _say(f"{name}: {what}", err=True)
+    return typer.Exit(128 + int(signum))
+
+
+def _os_error(exc: OSError, doing: str, keep: str = "the previous gallery was left as it was") -> BuilderError:
+    """A disk-full, permission or other I/O error as one sentence that names the path (exit status 5)."""
+    from builder.errors import OutputError
+
+    where = exc.filename or ""
+    reason = exc.strerror or str(exc)
+    return OutputError(f"{doing} failed: {reason}" + (f" ({where})" if where else "") + f"; {keep}")
 
 
 def _music_summary(gallery) -> str:
@@ -192,7 +264,7 @@ def recommend(
         index = MusicIndex(cat, store.cache_dir)
         for t in index.nearest((valence, arousal), k):
             audio = "audio" if t.audio else "no audio"
-            typer.echo(f"{t.id}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{t.artist} — {t.title}\t[{audio}]")
+            _say(f"{printable(t.id)}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{printable(t.artist)} — {printable(t.title)}\t[{audio}]")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
 
@@ -247,11 +319,11 @@ def evaluate(
         results, notes = ev.evaluate(settings_for, rated, wanted, _progress)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    typer.echo(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
+    _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
                f"midpoint {midpoint:g})")
-    typer.echo(ev.format_table(results))
+    _say(ev.format_table(results))
     for method, note in notes.items():
-        typer.echo(f"note: {method}: {note}")
+        _say(f"note: {method}: {note}")
     if json_out:
         json_out.write_bytes(orjson.dumps({"ratings": str(ratings), "n": len(rated.images), "results": results,
                                            "notes": notes}, option=orjson.OPT_INDENT_2))
@@ -288,7 +360,7 @@ def fit(
         model.save(target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    typer.echo(f"fitted on {model.meta['n']} photos (alpha valence {model.meta['alpha_valence']:g}, arousal "
+    _say(f"fitted on {model.meta['n']} photos (alpha valence {model.meta['alpha_valence']:g}, arousal "
                f"{model.meta['alpha_arousal']:g}; reference {model.reference.round(3).tolist()}) -> {target}")
 
 
@@ -297,10 +369,10 @@ def assets_list(mirror: MirrorOpt = None, cache_dir: CacheOpt = None) -> None:
     """Every registered external file: where it is now, its licence and what it is for."""
     store = _store(mirror, cache_dir, True)
     for asset, where, path in store.status():
-        typer.echo(f"{asset.name}\t{where}\t{path or asset.url}")
-        typer.echo(f"    {asset.purpose}; licence: {asset.licence}")
+        _say(f"{asset.name}\t{where}\t{path or asset.url}")
+        _say(f"    {asset.purpose}; licence: {asset.licence}")
         if asset.unverified:
-            typer.echo(f"    not hash-checked: {asset.unverified}")
+            _say(f"    not hash-checked: {asset.unverified}")
 
 
 @assets_app.command("verify")
@@ -311,7 +383,7 @@ def assets_verify(mirror: MirrorOpt = None, cache_dir: CacheOpt = None) -> None:
     for asset, where, path in store.status():
         state = {"missing": "missing", "corrupt": "CORRUPT"}.get(where, "ok")
         bad += where == "corrupt"
-        typer.echo(f"{state}\t{asset.name}\t{path or ''}")
+        _say(f"{state}\t{asset.name}\t{path or ''}")
     if bad:
         raise typer.Exit(3)
 
@@ -329,9 +401,9 @@ def assets_fetch(
     try:
         path, where = store.locate(name)
         if path is not None and not force:
-            typer.echo(f"{name} is already in the {where}: {path}")
+            _say(f"{name} is already in the {where}: {path}")
             return
-        typer.echo(f"fetched {name} -> {store.fetch(name)}")
+        _say(f"fetched {name} -> {store.fetch(name)}")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
 
@@ -359,28 +431,31 @@ def music_score(
 
     start = time.perf_counter()
     try:
-        if out.resolve().is_dir():
-            raise _usage(f"--out {out} is a folder; give the CSV file to write")
-        store = _store(mirror, cache_dir, offline)
-        scored, failed, cached = Listener(store, store.cache_dir).score(audio_dir, _progress)
-        if not scored:
-            why = "; ".join(f"{f.file}: {f.reason}" for f in failed[:5]) or "no audio files found"
-            typer.echo(f"error: no track could be scored in {audio_dir} ({why})", err=True)
-            raise typer.Exit(EXIT_NOTHING_BUILT)
-        try:
+        with _signals_as_interrupts():
+            if out.resolve().is_dir():
+                raise _usage(f"--out {out} is a folder; give the CSV file to write")
+            store = _store(mirror, cache_dir, offline, writable=True)
+            scored, failed, cached = Listener(store, store.cache_dir).score(audio_dir, _progress)
+            if not scored:
+                why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
+                _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
+                raise typer.Exit(EXIT_NOTHING_BUILT)
             write_catalogue(scored, out)
-        except OSError as exc:
-            raise _usage(f"cannot write {out}: {exc.strerror or exc}") from None
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted: nothing was written", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as exc:
+        raise _interrupted(exc, "nothing was written") from None
+    except OSError as exc:
+        raise _fail(_os_error(exc, f"writing {out}", keep="nothing was written"), debug) from None
     n = len(scored)
-    typer.echo(f"scored {n} track{'s' * (n != 1)} ({cached} cached, {len(failed)} failed) in "
+    base, music_dir = out.resolve().parent, audio_dir.resolve()
+    if base != music_dir and base not in music_dir.parents:
+        _say(f"note: the audio files lie outside the catalogue's folder; build with --catalogue {out} "
+             f"--audio-root {audio_dir} so that the builder accepts them", err=True)
+    _say(f"scored {n} track{'s' * (n != 1)} ({cached} cached, {len(failed)} failed) in "
                f"{time.perf_counter() - start:.1f} s -> {out}", err=True)
     for f in failed:
-        typer.echo(f"  failed: {f.file}: {f.reason}", err=True)
+        _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -423,7 +498,7 @@ def music_fit(
         model.save(target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    typer.echo(f"fitted on {len(heard)} labelled clips and {len(extra)} DEAM clips "
+    _say(f"fitted on {len(heard)} labelled clips and {len(extra)} DEAM clips "
                f"(spread {model.learned.spread[0]:.3f}, {model.learned.spread[1]:.3f}) -> {target}")
 
 
@@ -454,13 +529,22 @@ def music_evaluate(
         results, note = me.evaluate(listener.head, heard, lab, folds=folds)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    typer.echo(f"{len(lab.files)} labelled clips from {labels} ({len(set(lab.artists))} artists)")
-    typer.echo(me.format_table(results))
-    typer.echo(f"note: {note}")
+    _say(f"{len(lab.files)} labelled clips from {labels} ({len(set(lab.artists))} artists)")
+    _say(me.format_table(results))
+    _say(f"note: {note}")
     if json_out:
         json_out.write_bytes(orjson.dumps({"labels": str(labels), "n": len(lab.files), "results": results,
                                            "note": note}, option=orjson.OPT_INDENT_2))
 
 
 def main() -> None:
-    app()
+    """The console entry point: anything that escapes the commands' own handling is one sentence, never a
+    traceback (unless --debug). Click itself handles usage errors, --help and exit codes."""
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if "--debug" in sys.argv:
+            raise
+        _say(f"internal error: {type(exc).__name__}: {printable(str(exc))} (run again with --debug for the "
+             "traceback, and please report it)", err=True)
+        sys.exit(70)

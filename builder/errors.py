@@ -36,3 +36,27 @@ class MissingDependency(BuilderError):
 
 class ImageError(Exception):
     """One picture cannot be read; the build goes on without it."""
+
+
+class OutputError(BuilderError):
+    """The gallery could not be written (disk full, permission denied, ...); the previous one is left as it was."""
+
+    exit_code = 5
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """Text safe for a terminal: control characters, bidi overrides and undecodable bytes become visible escapes
+    (a file name can hold anything but '/' and NUL). keep_newlines: keep newlines and tabs, for the builder's own
+    multi-line and tabular text (names inside it are escaped with keep_newlines=False where they are put in)."""
+    out = []
+    for ch in str(text):
+        o = ord(ch)
+        if keep_newlines and ch in "\n\t":
+            out.append(ch)
+        elif 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif o < 0x20 or 0x7F <= o < 0xA0 or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069 or 0xD800 <= o <= 0xDFFF:
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)

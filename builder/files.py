@@ -21,3 +21,21 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def usable_cache(cache_dir: Path) -> tuple[Path, str | None]:
+    """cache_dir if files can be written there; else a temporary folder (removed at exit) and a warning."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=cache_dir, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+        return cache_dir, None
+    except OSError as exc:
+        import atexit
+        import shutil
+
+        tmp = Path(tempfile.mkdtemp(prefix="gallery-builder-cache-"))
+        atexit.register(shutil.rmtree, tmp, True)
+        return tmp, (f"the cache folder {cache_dir} cannot be written ({exc.strerror or exc}); working without it "
+                     "this time (nothing is reused or kept)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import warnings
 from pathlib import Path
@@ -34,25 +35,54 @@ def list_images(root: Path, exclude: Path | None = None) -> list[str]:
     return sorted(found)
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of the file's bytes (the cache key), with read failures turned into ImageError."""
+def read_picture(path: Path) -> tuple[bytes, str]:
+    """The file's bytes and their sha256 (the cache key), read once: what is analysed is what was hashed.
+    Read failures become ImageError."""
     try:
         if path.stat().st_size == 0:
             raise ImageError("empty file (0 bytes)")
-        h = hashlib.sha256()
         with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                h.update(block)
-        return h.hexdigest()
+            data = f.read()
+        if not data:
+            raise ImageError("empty file (0 bytes)")
+        return data, hashlib.sha256(data).hexdigest()
     except PermissionError:
         raise ImageError("cannot be read (permission denied)") from None
     except FileNotFoundError:
         raise ImageError("disappeared during the build, or is a broken link") from None
     except IsADirectoryError:
         raise ImageError("is a folder, not a picture") from None
+    except OSError as exc:
+        raise ImageError(f"cannot be read ({exc.strerror or exc})") from None
 
 
-def open_upright(path: Path, max_side: int) -> tuple[Image.Image, int, int]:
+def file_digest(path: Path) -> str:
+    """sha256 of the file's bytes, with read failures turned into ImageError."""
+    return read_picture(path)[1]
+
+
+def read_verified(path: Path, sha256: str) -> io.BytesIO:
+    """The picture's bytes, checked against the hash it was read with: a picture replaced or removed since is an
+    ImageError, so no render of other content is ever stored under that hash."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError("disappeared after it was read; it is left out") from None
+    except OSError as exc:
+        raise ImageError(f"cannot be read any more ({exc.strerror or exc}); it is left out") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ImageError("changed after it was read; it is left out (build again to include its new content)")
+    return named_bytes(data, path.name)
+
+
+def named_bytes(data: bytes, name: str) -> io.BytesIO:
+    """Bytes to decode, with the file's name (for messages that depend on its suffix)."""
+    buf = io.BytesIO(data)
+    buf.name = name
+    return buf
+
+
+def open_upright(path: Path | io.BytesIO, max_side: int) -> tuple[Image.Image, int, int]:
     """Open, take the first frame, apply EXIF orientation, convert to RGB, downscale to max_side.
 
     Returns (image, original upright width, original upright height).
@@ -70,7 +100,7 @@ def open_upright(path: Path, max_side: int) -> tuple[Image.Image, int, int]:
         raise ImageError("refused: the image claims more pixels than the builder accepts "
                          f"({Image.MAX_IMAGE_PIXELS * 2:,}); it may be a decompression bomb") from None
     except UnidentifiedImageError:
-        suffix = path.suffix.lower()
+        suffix = Path(str(getattr(path, "name", path))).suffix.lower()  # a BytesIO carries its file's name
         if suffix in (".heic", ".heif"):
             raise ImageError("HEIC/HEIF pictures are not supported; convert it to JPEG") from None
         raise ImageError("not a picture the builder can read (unknown or damaged format)") from None
@@ -94,7 +124,7 @@ def open_upright(path: Path, max_side: int) -> tuple[Image.Image, int, int]:
     return im, w, h
 
 
-def read_rgb(path: Path, max_side: int) -> tuple[np.ndarray, int, int]:
+def read_rgb(path: Path | io.BytesIO, max_side: int) -> tuple[np.ndarray, int, int]:
     """Upright RGB uint8 array (downscaled to max_side) and the original upright width and height."""
     im, w, h = open_upright(path, max_side)
     return np.asarray(im, dtype=np.uint8), w, h

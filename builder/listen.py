@@ -24,6 +24,7 @@ import orjson
 from builder.assets import AssetStore
 from builder.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
 from builder.catalogue import Catalogue
+from builder.errors import printable
 from builder.files import atomic_path
 from builder.records import Failure, Track
 
@@ -125,6 +126,11 @@ class Listener:
         heard_all: list[tuple[str, Path, Heard]] = []
         for rel in progress(files, "listening", len(files)):
             path = folder / rel
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                failed.append(Failure(printable(rel), "the file name is not valid UTF-8; rename the file to include it"))
+                continue
             try:
                 heard, was_cached = self.hear(path)
             except AudioError as exc:

@@ -39,7 +39,10 @@ class MusicIndex:
             self.index.init_index(max_elements=len(self.points), ef_construction=200, M=m, random_seed=7)
             self.index.add_items(self.points.astype(np.float32), np.arange(len(self.points)))
             if path is not None:
-                self.save(path)
+                try:
+                    self.save(path)
+                except OSError:
+                    pass  # an unwritable cache costs the index's rebuild next time, nothing else
         self.index.set_ef(max(ef, 64))
 
     def save(self, path: Path) -> None:

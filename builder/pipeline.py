@@ -25,10 +25,10 @@ import orjson
 from builder import __version__, affect
 from builder.assets import AssetStore
 from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
-from builder.errors import BuilderError, ImageError, UsageError
+from builder.errors import BuilderError, ImageError, UsageError, printable
 from builder.feeling import Ingredients, colour_stats
 from builder.files import atomic_path
-from builder.images import file_digest, list_images, read_rgb
+from builder.images import list_images, named_bytes, read_picture, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
     Caption, CaptionToken, CatalogueInfo, Cluster, Colour, Contribution, Detection, Failure, FaceRecord, Gallery,
@@ -72,6 +72,7 @@ class Reading:
     ingredients: Ingredients | None = None  # learned method: what its features are made from
     rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
     masks: list | None = None  # Mask R-CNN masks of the detections, only while recognisers run
+    data: bytes | None = None  # the file's bytes as hashed, only until decoded
 
 
 @dataclass
@@ -168,7 +169,7 @@ class Context:
         if s.music is not None:
             cat = self.listen()
         elif s.catalogue is not None:
-            cat, problems = load_csv_catalogue(s.catalogue)
+            cat, problems = load_csv_catalogue(s.catalogue, s.audio_root)
             self.catalogue_problems.extend(problems)
         else:
             cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
@@ -236,19 +237,48 @@ def _analysis_path(ctx: Context, sha: str) -> Path:
 
 
 def stage_read(ctx: Context, r: Reading) -> None:
-    r.sha256 = file_digest(ctx.settings.input / r.file)
-    cached = _load_cached(_analysis_path(ctx, r.sha256))
-    if cached is not None:
-        r.width, r.height = cached["width"], cached["height"]
-        r.colour_av = tuple(cached["colour_av"])
-        r.detections = [Detection(d["label"], d["score"], tuple(d["box"])) for d in cached["detections"]]
-        r.colours = [Colour(c["name"], tuple(c["rgb"]), c["mask"]) if c else None for c in cached["colours"]]
-        r.faces = [FaceRecord(tuple(f["box"]), f["expression"], f["confidence"], f["probabilities"])
-                   for f in cached["faces"]]
-        r.scene = cached["scene"]
-        r.caption_text, r.caption_source = cached["caption_text"], cached["caption_source"]
-        r.ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
-        r.cached = True
+    r.data, r.sha256 = read_picture(ctx.settings.input / r.file)
+    path = _analysis_path(ctx, r.sha256)
+    cached = _load_cached(path)
+    if cached is None:
+        return
+    try:  # every field is checked as it is rebuilt: an entry of the wrong shape is recomputed, never served
+        width, height = int(cached["width"]), int(cached["height"])
+        colour_av = tuple(float(x) for x in cached["colour_av"])
+        detections = [Detection(str(d["label"]), float(d["score"]), _box(d["box"])) for d in cached["detections"]]
+        colours = [Colour(str(c["name"]), tuple(int(x) for x in c["rgb"]), str(c["mask"])) if c else None
+                   for c in cached["colours"]]
+        faces = [FaceRecord(_box(f["box"]), str(f["expression"]), float(f["confidence"]),
+                            {str(k): float(v) for k, v in f["probabilities"].items()}) for f in cached["faces"]]
+        scene = [{"label": str(x["label"]), "score": float(x["score"])} for x in cached["scene"]]
+        caption = (str(cached["caption_text"]), str(cached["caption_source"]))
+        ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
+        if width <= 0 or height <= 0 or len(colour_av) != 2 or len(colours) not in (0, len(detections)) or (
+                ctx.settings.method == "learned" and (ingredients is None or ingredients.probs.shape != (
+                    len(ctx.feeling.tables["label_va"]),) or ingredients.pooled.shape != ctx.feeling.pooled_mean.shape)):
+            raise ValueError("inconsistent entry")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        _forget(path)
+        return
+    r.width, r.height, r.colour_av = width, height, colour_av
+    r.detections, r.colours, r.faces, r.scene = detections, colours, faces, scene
+    r.caption_text, r.caption_source = caption
+    r.ingredients = ingredients
+    r.cached, r.data = True, None
+
+
+def _box(b) -> tuple[float, float, float, float]:
+    box = tuple(float(x) for x in b)
+    if len(box) != 4:
+        raise ValueError("a box has four numbers")
+    return box
+
+
+def _forget(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _load_cached(path: Path) -> dict | None:
@@ -262,7 +292,7 @@ def _load_cached(path: Path) -> dict | None:
     except FileNotFoundError:
         return None
     except (ValueError, OSError, TypeError, orjson.JSONDecodeError):
-        path.unlink(missing_ok=True)  # a corrupt entry is recomputed, never fatal
+        _forget(path)  # a corrupt entry is recomputed, never fatal
         return None
 
 
@@ -274,7 +304,8 @@ def colour_feeling(stats: np.ndarray) -> Point:
 def stage_decode(ctx: Context, r: Reading) -> None:
     if r.cached:
         return
-    r.rgb, r.width, r.height = read_rgb(ctx.settings.input / r.file, ctx.settings.analysis_side)
+    r.rgb, r.width, r.height = read_rgb(named_bytes(r.data, r.file), ctx.settings.analysis_side)  # the bytes hashed
+    r.data = None
     r.colour = colour_stats(r.rgb)
     r.colour_av = colour_feeling(r.colour)
 
@@ -359,8 +390,11 @@ def stage_remember(ctx: Context, r: Reading) -> None:
                "colours": r.colours, "faces": r.faces, "scene": r.scene, "caption_text": r.caption_text,
                "caption_source": r.caption_source,
                "ingredients": r.ingredients.to_json() if r.ingredients is not None else None}
-    with atomic_path(_analysis_path(ctx, r.sha256)) as tmp:
-        tmp.write_bytes(orjson.dumps(payload))
+    try:
+        with atomic_path(_analysis_path(ctx, r.sha256)) as tmp:
+            tmp.write_bytes(orjson.dumps(payload))
+    except OSError:
+        pass  # a cache that cannot take the entry (full, read-only) costs speed next time, never this build
 
 
 def stage_impressions(ctx: Context, r: Reading) -> None:
@@ -558,6 +592,14 @@ def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None 
     return choose_music(ctx, readings, failed, user, stats)
 
 
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, stats: Stats | None = None
              ) -> tuple[list[Reading], list[Failure]]:
     """Run the per-picture stages; a picture that fails is listed with its reason, never fatal."""
@@ -566,6 +608,9 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
     readings: list[Reading] = []
     failed: list[Failure] = []
     for rel in progress(files, "reading pictures", len(files)):
+        if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
+            failed.append(Failure(printable(rel), "the file name is not valid UTF-8; rename the file to include it"))
+            continue
         r = Reading(rel)
         try:
             for name, stage in PER_PICTURE:

@@ -41,6 +41,9 @@ class Settings:
     quadrants: Path | None = _help("CSV image,quadrant (1-4) for --narrow user", default=None)
     catalogue: Path | None = _help("music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; "
                                    "default DEAM from the asset registry", default=None)
+    audio_root: Path | None = _help("a folder whose audio files a --catalogue may name, besides the catalogue's own "
+                                    "folder (paths that leave both are refused: nothing from elsewhere is "
+                                    "published)", default=None)
     music: Path | None = _help("a folder of your own audio files: each is listened to (cached by content) and placed "
                                "in valence/arousal, and they become the catalogue; see `builder music score`",
                                default=None)

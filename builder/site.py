@@ -39,10 +39,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
 from builder import affect
-from builder.errors import UsageError
+from builder.errors import ImageError
 from builder.files import atomic_path
-from builder.images import open_upright
-from builder.records import Gallery, ImageRecord
+from builder.images import open_upright, read_verified
+from builder.outdir import carry_foreign, exchange, foreign_files, locked, normal_permissions, write_marker
+from builder.records import Failure, Gallery, ImageRecord
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "site_template"
 DISPLAY_SIDES, THUMB_SIDES = (1024, 1600), (240, 480)  # srcset widths (longest side); JPEG and WebP each
@@ -139,9 +140,10 @@ RENDER_VERSION = "3"  # bump when rendered copies change, so cached ones are not
 
 
 def _valid_image(path: Path) -> bool:
+    """A cached render is served only if it decodes in full (a copy cut short is recomputed, never published)."""
     try:
         with Image.open(path) as im:
-            im.verify()
+            im.load()
         return True
     except FileNotFoundError:
         return False
@@ -157,17 +159,23 @@ def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fm
     source: a callable giving the upright picture already decoded, so a set of sizes decodes it once.
     """
     cached = cache_dir / "renders" / f"{sha}-{side}-v{RENDER_VERSION}.{fmt}"
-    if not _valid_image(cached):
-        im = (source() if source else open_upright(src, side)[0]).copy()
-        im.thumbnail((side, side), Image.Resampling.LANCZOS)
+    if _valid_image(cached):
+        shutil.copyfile(cached, dest)
+        with Image.open(dest) as im:
+            return im.size
+    im = (source() if source else open_upright(src, side)[0]).copy()
+    im.thumbnail((side, side), Image.Resampling.LANCZOS)
+    with atomic_path(dest) as tmp:
+        if fmt == "webp":
+            im.save(tmp, "WEBP", quality=80, method=2)
+        else:
+            im.save(tmp, "JPEG", quality=85, progressive=True)
+    try:  # keep a copy for the next build; a cache that cannot take it costs speed, never this build
         with atomic_path(cached) as tmp:
-            if fmt == "webp":
-                im.save(tmp, "WEBP", quality=80, method=2)
-            else:
-                im.save(tmp, "JPEG", quality=85, progressive=True)
-    shutil.copyfile(cached, dest)
-    with Image.open(cached) as im:
-        return im.size
+            shutil.copyfile(dest, tmp)
+    except OSError:
+        pass
+    return im.size
 
 
 def _render_set(src: Path, folder: Path, slug: str, sides: tuple[int, ...], cache_dir: Path, sha: str,
@@ -181,7 +189,7 @@ def _render_set(src: Path, folder: Path, slug: str, sides: tuple[int, ...], cach
 
     def source():
         if not loaded:
-            loaded.append(open_upright(src, max(sides))[0])
+            loaded.append(open_upright(read_verified(src, sha), max(sides))[0])
         return loaded[0]
 
     out: dict = {"jpg": [], "webp": []}
@@ -195,11 +203,10 @@ def _render_set(src: Path, folder: Path, slug: str, sides: tuple[int, ...], cach
     return {"jpg": out["jpg"], "webp": out["webp"], "default": out["default"], "size": out["size"]}
 
 
-def prepare_out(out: Path) -> None:
-    """Refuse to replace a folder that is not a previous gallery (never delete a user's files)."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / "gallery.json").exists())):
-        raise UsageError(f"{out} exists and is not a gallery built by this tool; choose another --out "
-                         "or empty it first")
+def prepare_out(out: Path) -> list[str]:
+    """Refuse an OUT that this builder did not write (nothing of the user's is ever deleted); return the files in
+    it that the builder did not write, which the new gallery will keep (builder.outdir)."""
+    return foreign_files(Path(os.path.abspath(out)))
 
 
 def write_site(gallery: Gallery, input_dir: Path, out: Path, cache_dir: Path, hashes: dict[str, str],
@@ -207,29 +214,26 @@ def write_site(gallery: Gallery, input_dir: Path, out: Path, cache_dir: Path, ha
     """Write the whole gallery into a temporary folder, then swap it in place of OUT. Returns the final Gallery.
 
     index: the MusicIndex used (saved into OUT, and its catalogue inlined for exploring the plane);
-    all_audio: copy the audio of every catalogue track (the catalogue is then small: --playable-only), so that
-    tracks found by exploring the plane play too. Otherwise only recommended audio is copied.
+    all_audio: copy the audio of every catalogue track (a small, playable catalogue), so that tracks found by
+    exploring the plane play too. Otherwise only recommended audio is copied. Pictures that vanished or changed
+    since they were read are moved to `failed`. See builder.outdir for ownership, the lock and the swap.
     """
-    prepare_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
-    try:
-        final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio)
-        _swap(tmp, out)
-        return final
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    out = Path(os.path.abspath(out))
+    with locked(out):
+        foreign = foreign_files(out)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-{os.getpid()}-"))
+        try:
+            final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio)
+            carry_foreign(out, tmp, foreign)
+            write_marker(tmp, final.version, foreign)
+            normal_permissions(tmp)
+            old = exchange(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 def _audio_name(track) -> str:
@@ -267,17 +271,26 @@ def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, h
             shutil.copyfile(track.audio, tmp / audio[track.id])
         return audio.get(track.id)
 
+    failed = list(gallery.failed)
     items = gallery.images if progress is None else progress(gallery.images, "writing pages", len(gallery.images))
     for im in items:
         slug = slug_for(im.file)
         src = input_dir / im.file
         natural, sha = max(im.width, im.height), hashes[im.file]
-        renders[im.file] = {"image": _render_set(src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural),
-                            "thumb": _render_set(src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural)}
+        try:
+            renders[im.file] = {"image": _render_set(src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural),
+                                "thumb": _render_set(src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural)}
+        except ImageError as exc:  # the picture changed or vanished after it was read: leave it out, say why
+            for f in (tmp / "img").glob(f"{slug}-*"), (tmp / "thumbs").glob(f"{slug}-*"):
+                for p in f:
+                    p.unlink(missing_ok=True)
+            failed.append(Failure(im.file, str(exc)))
+            continue
         tracks = tuple(replace(t, audio=copy_audio(t)) for t in im.tracks)
         images.append(replace(im, tracks=tracks, page=f"pages/{slug}.html",
                               image=renders[im.file]["image"]["default"], thumb=renders[im.file]["thumb"]["default"]))
-    final = replace(gallery, images=tuple(images), slideshow=tuple(slideshow_order(images)))
+    final = replace(gallery, images=tuple(images), slideshow=tuple(slideshow_order(images)),
+                    failed=tuple(sorted(failed, key=lambda f: f.file)))
     (tmp / "gallery.json").write_bytes(orjson.dumps(final, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     (tmp / "gallery-data.js").write_text(f"window.GALLERY = {script_json(orjson.dumps(final))};\n",
                                          encoding="utf-8")

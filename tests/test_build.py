@@ -235,7 +235,7 @@ def test_output_inside_input_and_foreign_output_are_refused(tmp_path):
     foreign.mkdir()
     (foreign / "thesis.docx").write_text("precious")
     result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(foreign), "--offline"])
-    assert result.exit_code == 2 and "not a gallery" in result.output
+    assert result.exit_code == 2 and "not written by this builder" in result.output
     assert (foreign / "thesis.docx").read_text() == "precious"
 
 

@@ -151,11 +151,14 @@ def test_nothing_scored_exits_4(tmp_path):
     assert not (tmp_path / "c.csv").exists()
 
 
-def test_the_scored_catalogue_is_read_by_build(scored, tmp_path):
+def test_the_scored_catalogue_is_read_by_build_with_its_audio_root(scored, library):
     from builder.catalogue import load_csv_catalogue
 
-    cat, problems = load_csv_catalogue(scored[0])
+    assert "--audio-root" in scored[2].output  # the CSV lies outside the music folder: say how to build with it
+    cat, problems = load_csv_catalogue(scored[0], audio_root=library)
     assert problems == [] and len(cat.tracks) == 7 and all(t.audio for t in cat.tracks)
+    cat, problems = load_csv_catalogue(scored[0])  # without it, no audio leaves the catalogue's folder
+    assert len(problems) == 7 and not any(t.audio for t in cat.tracks)
 
 
 @pytest.mark.slow
