@@ -542,7 +542,7 @@ def main() -> None:
     traceback (unless --debug). Click itself handles usage errors, --help and exit codes."""
     try:
         app()
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as exc:  # the last line of defence against tracebacks
         if "--debug" in sys.argv:
             raise
         _say(f"internal error: {type(exc).__name__}: {printable(str(exc))} (run again with --debug for the "

@@ -95,6 +95,10 @@ class Settings:
             raise UsageError(f"the output folder {self.out} must not be inside the input folder {self.input}")
         if out in src.parents:
             raise UsageError(f"the input folder {self.input} must not be inside the output folder {self.out}")
+        cwd = Path.cwd().resolve()
+        if out == cwd or out in cwd.parents:
+            raise UsageError(f"the output folder {self.out} holds the current folder; a new gallery replaces the "
+                             "output folder as a whole, so give a folder of its own (e.g. --out dist)")
         if self.music is not None and not self.music.is_dir():
             raise UsageError(f"music folder {self.music} does not exist or is not a folder")
         if self.music is not None and (self.music.resolve() == out or out in self.music.resolve().parents):

@@ -1,0 +1,390 @@
+"""Trust under attack and accident: nothing of the user's deleted, nothing outside the inputs published, caches
+that verify what they serve, a sentence and a documented exit code for every failure, signals, permissions."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from typer.testing import CliRunner
+
+from builder.cli import app
+
+from .conftest import MIRROR, requires_mirror
+from .test_robustness import photo
+
+pytestmark = requires_mirror
+BUILDER = Path(sys.executable).with_name("builder")
+SECRET = "root:x:0:0:secret-marker-for-tests"
+
+
+def build(src: Path, out: Path, cache: Path, *args: str):
+    return CliRunner().invoke(app, ["build", str(src), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
+                                    str(cache), "--offline", *args])
+
+
+@pytest.fixture
+def pics(tmp_path) -> Path:
+    """Four small pictures (fast to build with any method)."""
+    d = tmp_path / "pics"
+    d.mkdir()
+    for i in range(4):
+        photo(seed=i).save(d / f"p{i}.jpg")
+    return d
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+# ---- nothing of the user's is deleted -----------------------------------------------------------------------
+
+
+def test_a_folder_with_any_gallery_json_is_not_taken_for_ours(pics, tmp_path, session_cache):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "gallery.json").write_text('{"my": "own file"}')
+    (out / "thesis.docx").write_text("precious")
+    before = tree(out)
+    result = build(pics, out, session_cache, "--method", "random")
+    assert result.exit_code == 2 and "not written by this builder" in result.output
+    assert tree(out) == before
+
+
+def test_files_the_builder_did_not_write_are_kept_and_named(pics, tmp_path, session_cache):
+    out = tmp_path / "site"
+    assert build(pics, out, session_cache, "--method", "random").exit_code == 0
+    (out / "CNAME").write_text("gallery.example.org")
+    (out / "notes").mkdir()
+    (out / "notes" / "hang.txt").write_text("hang at eye level")
+    result = build(pics, out, session_cache, "--method", "random")
+    assert result.exit_code == 0, result.output
+    assert (out / "CNAME").read_text() == "gallery.example.org"
+    assert (out / "notes" / "hang.txt").read_text() == "hang at eye level"
+    assert "kept 2 files" in result.output and "CNAME" in result.output and "notes/hang.txt" in result.output
+    marker = orjson.loads((out / ".gallery-builder.json").read_bytes())
+    assert "CNAME" not in marker["files"] and "index.html" in marker["files"]
+
+
+def test_a_user_file_where_the_new_gallery_writes_stops_the_build_unchanged(pics, tmp_path, session_cache):
+    from builder.site import slug_for
+
+    out = tmp_path / "site"
+    (pics / "p3.jpg").rename(tmp_path / "p3.jpg")
+    assert build(pics, out, session_cache, "--method", "random").exit_code == 0
+    mine = out / "pages" / f"{slug_for('p3.jpg')}.html"
+    mine.write_text("my own page")
+    before = tree(out)
+    (tmp_path / "p3.jpg").rename(pics / "p3.jpg")
+    result = build(pics, out, session_cache, "--method", "random")
+    assert result.exit_code == 2 and "did not write" in result.output and mine.name in result.output
+    assert tree(out) == before and leftovers(out) == []
+
+
+def test_a_gallery_of_the_previous_version_is_recognised(pics, tmp_path, session_cache):
+    out = tmp_path / "site"
+    assert build(pics, out, session_cache, "--method", "random").exit_code == 0
+    (out / ".gallery-builder.json").unlink()  # as an older builder left it: gallery.json and our layout only
+    result = build(pics, out, session_cache, "--method", "random")
+    assert result.exit_code == 0, result.output and (out / ".gallery-builder.json").is_file()
+
+
+def test_out_dot_is_refused_in_a_sentence(pics, tmp_path, session_cache, monkeypatch):
+    here = tmp_path / "work" / "here"
+    here.mkdir(parents=True)
+    (here / "mine.txt").write_text("keep")
+    monkeypatch.chdir(here)
+    for out in (".", str(here.parent)):  # the current folder, or one that holds it
+        result = build(pics, Path(out), session_cache, "--method", "random")
+        assert result.exit_code == 2 and "holds the current folder" in result.output, result.output
+    assert tree(here) == {"mine.txt": b"keep"} and Path.cwd() == here
+
+
+# ---- nothing outside the inputs is published --------------------------------------------------------------
+
+
+def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path, session_cache):
+    secret = tmp_path / "private" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text(SECRET)
+    music = tmp_path / "music" / "cat"
+    music.mkdir(parents=True)
+    shutil.copy(MIRROR / "deam/MEMD_audio/2.mp3", music / "ok.mp3")
+    os.symlink(secret, music / "link.mp3")  # a link inside pointing outside
+    rows = [("ok", "ok.mp3"), ("up", "../../private/passwd"), ("abs", str(secret)), ("link", "link.mp3"),
+            ("etc", "/etc/passwd")]
+    csv = music / "catalogue.csv"
+    csv.write_text("id,title,artist,valence,arousal,audio\n" +
+                   "".join(f"{i},{i},x,{0.1 * n:.1f},0.2,{a}\n" for n, (i, a) in enumerate(rows)))
+    out = tmp_path / "site"
+    result = build(pics, out, session_cache, "--catalogue", str(csv), "--allow-silent")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("leaves the catalogue's folder") == 2 and "is absolute" in result.output
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert SECRET.encode() not in f.read_bytes() and b"root:x:0:0" not in f.read_bytes(), f
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    audio = {t["id"]: t["audio"] for im in g["images"] for t in im["tracks"]}
+    assert all(a is None for i, a in audio.items() if i != "ok")
+
+
+def test_audio_names_in_the_gallery_are_unique_by_construction():
+    from builder.records import Track
+    from builder.site import _audio_name
+
+    a = _audio_name(Track("a b", "t", "x", 0, 0, audio="/m/1.mp3"))
+    b = _audio_name(Track("a_b", "t", "x", 0, 0, audio="/m/2.mp3"))
+    assert a != b and a.startswith("audio/a_b-") and b.startswith("audio/a_b-")
+
+
+# ---- caches verify what they serve ------------------------------------------------------------------------
+
+
+def test_a_picture_changed_or_removed_after_reading_is_left_out_not_mislabelled(pics, tmp_path):
+    from builder.pipeline import Context, Stats, analyse
+    from builder.settings import Settings
+    from builder.site import write_site
+
+    cache = tmp_path / "c"
+    s = Settings(input=pics, out=tmp_path / "site", mirror=MIRROR, cache_dir=cache, offline=True, method="random")
+    stats = Stats()
+    g = analyse(Context(s), stats=stats)
+    old_sha = stats.hashes["p1.jpg"]
+    photo(seed=99).save(pics / "p1.jpg")  # replaced while the build runs
+    (pics / "p2.jpg").unlink()  # removed while the build runs
+    final = write_site(g, pics, s.out, cache, stats.hashes)
+    reasons = {f.file: f.reason for f in final.failed}
+    assert "changed after it was read" in reasons["p1.jpg"] and "disappeared" in reasons["p2.jpg"]
+    assert sorted(im.file for im in final.images) == ["p0.jpg", "p3.jpg"]
+    assert not list((cache / "renders").glob(f"{old_sha}-*"))  # nothing stored under the old content's hash
+    pages = {p.name for p in (s.out / "pages").iterdir()}
+    assert len(pages) == 2
+
+
+def test_renders_cut_short_in_the_cache_are_recomputed(pics, tmp_path):
+    cache, out = tmp_path / "c", tmp_path / "site"
+    assert build(pics, out, cache, "--method", "random").exit_code == 0
+    for f in (cache / "renders").iterdir():
+        f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 3])
+    assert build(pics, out, cache, "--method", "random").exit_code == 0
+    for f in list((out / "img").iterdir()) + list((out / "thumbs").iterdir()):
+        with Image.open(f) as im:
+            im.load()  # every published copy decodes in full
+
+
+def test_analysis_entries_of_the_wrong_shape_are_recomputed(pics, tmp_path):
+    cache, out = tmp_path / "c", tmp_path / "site"
+    assert build(pics, out, cache).exit_code == 0
+    entries = sorted((cache / "analysis").rglob("*.json"))
+    assert len(entries) == 4
+    shapes = [{"width": 1, "height": 1, "colour_av": "x", "detections": 5, "colours": [], "faces": [], "scene": [],
+               "caption_text": "", "caption_source": ""},
+              {"width": 10, "height": 10, "colour_av": [0, 0], "detections": [{"label": "cat"}], "colours": [],
+               "faces": [], "scene": [], "caption_text": "", "caption_source": ""},
+              {"width": 10, "height": 10, "colour_av": [0, 0], "detections": [], "colours": [], "faces": [],
+               "scene": [], "caption_text": "", "caption_source": "", "ingredients": {"pooled": [1], "probs": [1],
+                                                                                     "colour": [], "detections": []}},
+              [1, 2, 3]]
+    for entry, bad in zip(entries, shapes):
+        entry.write_bytes(orjson.dumps(bad))
+    result = build(pics, out, cache)
+    assert result.exit_code == 0 and "(0 cached, 0 failed)" in result.output, result.output
+    result = build(pics, out, cache)
+    assert "(4 cached, 0 failed)" in result.output  # and the recomputed entries serve the next build
+
+
+def test_an_unwritable_cache_is_a_warning_not_a_failure(pics, tmp_path):
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("a file where the cache should be")  # root can write anywhere; this it cannot
+    out = tmp_path / "site"
+    result = build(pics, out, not_a_folder / "sub", "--method", "random")
+    assert result.exit_code == 0, result.output
+    assert "warning: the cache folder" in result.output and "cannot be written" in result.output
+    assert (out / "index.html").is_file()
+
+
+# ---- every failure is a sentence and an exit code ------------------------------------------------------------
+
+
+def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(pics, tmp_path, session_cache,
+                                                                          monkeypatch):
+    from builder import site
+
+    out = tmp_path / "site"
+    assert build(pics, out, session_cache, "--method", "random").exit_code == 0
+    before = tree(out)
+    real = site.shutil.copyfile
+
+    def full(src, dst, *a, **k):
+        if "/img/" in str(dst):
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(site.shutil, "copyfile", full)
+    result = build(pics, out, session_cache, "--method", "random")
+    assert result.exit_code == 5, result.output
+    assert "No space left on device" in result.output and "/img/" in result.output
+    assert "Traceback" not in result.output and tree(out) == before and leftovers(out) == []
+
+
+def test_a_catalogue_row_with_more_fields_than_its_header_is_skipped(tmp_path):
+    from builder.catalogue import load_csv_catalogue
+
+    p = tmp_path / "c.csv"
+    p.write_text("id,title,artist,valence,arousal\na,A,x,0.1,0.2\nb,B,x,0.1,0.2,extra,more\n")
+    cat, problems = load_csv_catalogue(p)
+    assert [t.id for t in cat.tracks] == ["a"] and "2 more fields than the header" in problems[0]
+
+
+def test_names_never_reach_the_terminal_raw(tmp_path, session_cache):
+    d = tmp_path / "pics"
+    d.mkdir()
+    photo().save(d / "fine.jpg")
+    evil = "\x1b]0;pwned\x07\x1b[31mred\u202eevil.jpg"
+    (d / evil).write_text("not a picture")
+    result = build(d, tmp_path / "site", session_cache, "--method", "random")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
+    assert "\\x1b]0;pwned\\x07\\x1b[31mred\\u202eevil.jpg" in result.output
+
+
+def test_a_file_name_that_is_not_utf8_fails_with_a_reason(tmp_path, session_cache):
+    d = tmp_path / "pics"
+    d.mkdir()
+    photo().save(d / "fine.jpg")
+    with open(os.path.join(os.fsencode(d), b"caf\xe9-latin1.jpg"), "wb") as f:
+        photo(seed=2).save(f, "JPEG")
+    out = tmp_path / "site"
+    result = build(d, out, session_cache, "--method", "random")
+    assert result.exit_code == 1, result.output
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert [im["file"] for im in g["images"]] == ["fine.jpg"]
+    assert g["failed"] == [{"file": "caf\\xe9-latin1.jpg", "reason": g["failed"][0]["reason"]}]
+    assert "not valid UTF-8" in g["failed"][0]["reason"] and "Traceback" not in result.output
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.binary(min_size=1, max_size=60).filter(lambda b: b"/" not in b and b"\0" not in b
+                                                      and b not in (b".", b"..", b"fine")))
+def test_any_byte_string_as_a_file_name_builds_or_fails_with_a_reason(name, tmp_path_factory, session_cache):
+    d = tmp_path_factory.mktemp("names")
+    photo().save(d / "fine.jpg")
+    with open(os.path.join(os.fsencode(d), name + b".jpg"), "wb") as f:
+        photo(seed=1).save(f, "JPEG")
+    out = tmp_path_factory.mktemp("out") / "site"
+    result = build(d, out, session_cache, "--method", "random")
+    assert result.exit_code in (0, 1), result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, (SystemExit, type(None)))
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert "fine.jpg" in [im["file"] for im in g["images"]]
+    if name.startswith(b"."):  # hidden files are not part of the collection
+        assert len(g["images"]) == 1 and g["failed"] == []
+    elif result.exit_code == 0:
+        assert len(g["images"]) == 2
+    else:
+        assert len(g["failed"]) == 1 and g["failed"][0]["reason"] and len(g["images"]) == 1
+
+
+# ---- permissions, locks, signals -------------------------------------------------------------------------
+
+
+def test_the_gallery_is_readable_by_other_users(pics, tmp_path, session_cache):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "site"
+        assert build(pics, out, session_cache, "--method", "random").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    for p in out.rglob("*"):
+        mode = stat.S_IMODE(p.stat().st_mode)
+        assert mode == (0o755 if p.is_dir() else 0o644), (p, oct(mode))
+
+
+def run_builder(pics: Path, out: Path, cache: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([str(BUILDER), "build", str(pics), "--out", str(out), "--mirror", str(MIRROR),
+                             "--cache-dir", str(cache), "--offline", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def many(tmp_path) -> Path:
+    """Enough pictures that a cold learned build takes a few seconds."""
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(60):
+        photo((480, 360), seed=i).save(d / f"m{i:02d}.jpg")
+    return d
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+def test_a_second_build_of_the_same_out_stops_with_a_message(many, tmp_path):
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    first = run_builder(many, out, cache)
+    wait_for(lambda: (tmp_path / ".site.lock").exists() or first.poll() is not None)
+    second = run_builder(many, out, tmp_path / "cache2")
+    out2, _ = second.communicate(timeout=120)
+    out1, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, out1
+    assert second.returncode == 6 and "another build is writing" in out2, out2
+    assert orjson.loads((out / "gallery.json").read_bytes())["images"] and leftovers(out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up"),
+                                             (signal.SIGINT, 130, "interrupted")])
+def test_signals_end_with_a_message_and_leave_nothing_behind(many, tmp_path, sig, code, word):
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    (many / "m00.jpg").rename(tmp_path / "m00.jpg")
+    first = run_builder(many, out, cache, "--method", "random")
+    assert first.wait(timeout=300) == 0
+    before = tree(out)
+    (tmp_path / "m00.jpg").rename(many / "m00.jpg")
+    proc = run_builder(many, out, tmp_path / "cold-cache")
+    wait_for(lambda: (tmp_path / ".site.lock").exists() or proc.poll() is not None)
+    time.sleep(1.5)
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == code and word in output and "Traceback" not in output, output
+    assert tree(out) == before and leftovers(out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+def test_leftovers_of_a_killed_build_are_removed_by_the_next(many, tmp_path):
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    proc = run_builder(many, out, cache)
+    wait_for(lambda: any(p.name.startswith(".site.building-") for p in tmp_path.iterdir()) or
+             proc.poll() is not None, timeout=300)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert any(n.startswith(".site.building-") for n in leftovers(out))
+    again = run_builder(many, out, cache, "--method", "random")
+    output, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, output
+    assert leftovers(out) == [] and (out / "index.html").is_file()
