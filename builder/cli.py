@@ -542,6 +542,12 @@ def main() -> None:
     traceback (unless --debug). Click itself handles usage errors, --help and exit codes."""
     try:
         app()
+    except OSError as exc:  # an I/O error no command turned into a sentence yet (a --json file, say)
+        if "--debug" in sys.argv:
+            raise
+        _say(f"error: {printable(exc.strerror or str(exc))}" + (f" ({printable(str(exc.filename))})"
+                                                                 if exc.filename else ""), err=True)
+        sys.exit(5)
     except Exception as exc:  # the last line of defence against tracebacks
         if "--debug" in sys.argv:
             raise

@@ -30,6 +30,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -231,8 +232,13 @@ def write_site(gallery: Gallery, input_dir: Path, out: Path, cache_dir: Path, ha
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if old is not None:  # the new gallery is in place: a signal now waits until the old one is gone
+            held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+            try:
+                shutil.rmtree(old, ignore_errors=True)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return final
 
 
