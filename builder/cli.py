@@ -129,11 +129,10 @@ def build(
     debug: DebugOpt = False,
 ) -> None:
     """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""
+    from builder.outdir import locked
     from builder.pipeline import Context, Stats, analyse
     from builder.settings import Settings
     from builder.site import prepare_out, write_site
-
-    from builder.outdir import locked
 
     start = time.perf_counter()
     try:
@@ -279,8 +278,10 @@ def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
     from builder.settings import Settings
 
     store = _store(mirror, cache_dir, offline)
+    # the whole catalogue: evaluation measures readings, not what plays (the random baseline draws from all tracks)
     return store, (lambda method: Settings(input=images, out=temporary_out(), mirror=mirror,
-                                           cache_dir=store.cache_dir, offline=offline, method=method, debug=debug))
+                                           cache_dir=store.cache_dir, offline=offline, method=method, debug=debug,
+                                           allow_silent=True))
 
 
 @app.command()
@@ -466,6 +467,17 @@ def _usage(message: str) -> BuilderError:
     return UsageError(message)
 
 
+def _labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bool):
+    """What `music fit` and `music evaluate` both start from: the store, the listener, the labels, what was heard."""
+    from builder import musiceval as me
+    from builder.listen import Listener
+
+    store = _store(mirror, cache_dir, offline, writable=True)
+    listener = Listener(store, store.cache_dir)
+    lab = me.read_labels(labels, audio_dir)
+    return store, listener, lab, me.hear_all(listener, audio_dir, lab.files, _progress)
+
+
 @music_app.command("fit")
 def music_fit(
     audio_dir: AudioDir,
@@ -484,14 +496,10 @@ def music_fit(
     import numpy as np
 
     from builder import musiceval as me
-    from builder.listen import Listener
     from builder.musicfeeling import MODEL_PATH
 
     try:
-        store = _store(mirror, cache_dir, offline)
-        listener = Listener(store, store.cache_dir)
-        lab = me.read_labels(labels, audio_dir)
-        heard = me.hear_all(listener, audio_dir, lab.files, _progress)
+        store, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
         extra, extra_q = me.deam_rated(listener, store, _progress) if deam else ([], np.zeros(0, dtype=int))
         model = me.fit_model(heard, lab.quadrants, extra, extra_q, me.deam_spread(store), labels.name)
         target = out or MODEL_PATH
@@ -519,13 +527,9 @@ def music_evaluate(
     import orjson
 
     from builder import musiceval as me
-    from builder.listen import Listener
 
     try:
-        store = _store(mirror, cache_dir, offline)
-        listener = Listener(store, store.cache_dir)
-        lab = me.read_labels(labels, audio_dir)
-        heard = me.hear_all(listener, audio_dir, lab.files, _progress)
+        _, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
         results, note = me.evaluate(listener.head, heard, lab, folds=folds)
     except BuilderError as exc:
         raise _fail(exc, debug) from None

@@ -89,23 +89,29 @@ def baselines(ratings: Ratings, colour_va: np.ndarray) -> dict[str, dict]:
     }
 
 
-def format_table(results: dict[str, dict]) -> str:
+def _r(x) -> str:
+    return "    -" if x is None else f"{x:+.2f}"
+
+
+R_COLUMNS = (("r val", "r_valence", _r), ("r aro", "r_arousal", _r))
+
+
+def format_table(results: dict[str, dict], label: str = "method", width: int = 32, who: str = "people",
+                 columns: tuple = R_COLUMNS) -> str:
+    """The agreement table; columns: the last ones, as (header, key, formatter) (default: Pearson r per axis)."""
     def pct(x):
         return "   -" if x is None else f"{100 * x:4.0f}"
 
-    def r(x):
-        return "    -" if x is None else f"{x:+.2f}"
-
-    head = (f"{'method':<32} {'people q1-q4 %':<19} {'method q1-q4 %':<19} {'agree q1-q4 %':<19} "
-            f"{'overall':>7} {'balanced':>8} {'r val':>6} {'r aro':>6}")
+    head = (f"{label:<{width}} {who + ' q1-q4 %':<19} {label + ' q1-q4 %':<19} {'agree q1-q4 %':<19} "
+            f"{'overall':>7} {'balanced':>8} " + " ".join(f"{h:>{max(6, len(h))}}" for h, _, _ in columns))
     lines = [head, "-" * len(head)]
     for name, m in results.items():
         lines.append(
-            f"{name:<32} {' '.join(pct(x) for x in m['people_shares']):<19} "
+            f"{name:<{width}} {' '.join(pct(x) for x in m['people_shares']):<19} "
             f"{' '.join(pct(x) for x in m['method_shares']):<19} "
             f"{' '.join(pct(x) for x in m['per_quadrant_agreement']):<19} "
-            f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% "
-            f"{r(m['r_valence']):>6} {r(m['r_arousal']):>6}")
+            f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% " +
+            " ".join(f"{fmt(m[key]):>{max(6, len(h))}}" for h, key, fmt in columns))
     lines.append("")
     for name, m in results.items():
         if m.get("confusion"):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.errors import UsageError
+from builder.evaluate import format_table as evaluate_table
 from builder.evaluate import metrics
 from builder.musicfeeling import MusicFeelingModel, cross_validate, fingerprint, fit, quadrant_of, quadrant_signs
 
@@ -146,21 +147,7 @@ def _quadrant_point(q: int, n: int) -> np.ndarray:
 
 def format_table(results: dict[str, dict]) -> str:
     def pct(x):
-        return "   -" if x is None else f"{100 * x:4.0f}"
+        return f"{100 * x:7.1f}%"
 
-    head = (f"{'model':<46} {'labels q1-q4 %':<19} {'model q1-q4 %':<19} {'agree q1-q4 %':<19} "
-            f"{'overall':>7} {'balanced':>8} {'val sign':>8} {'aro sign':>8}")
-    lines = [head, "-" * len(head)]
-    for name, m in results.items():
-        lines.append(
-            f"{name:<46} {' '.join(pct(x) for x in m['people_shares']):<19} "
-            f"{' '.join(pct(x) for x in m['method_shares']):<19} "
-            f"{' '.join(pct(x) for x in m['per_quadrant_agreement']):<19} "
-            f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% "
-            f"{100 * m['valence_sign_accuracy']:7.1f}% {100 * m['arousal_sign_accuracy']:7.1f}%")
-    lines.append("")
-    for name, m in results.items():
-        if m.get("confusion"):
-            rows = "  ".join("[" + " ".join(f"{c:3d}" for c in row) + "]" for row in m["confusion"])
-            lines.append(f"confusion {name}: {rows}")
-    return "\n".join(lines)
+    return evaluate_table(results, label="model", width=46, who="labels",
+                          columns=(("val sign", "valence_sign_accuracy", pct), ("aro sign", "arousal_sign_accuracy", pct)))
