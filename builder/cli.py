@@ -126,6 +126,8 @@ def build(
     clusters: Annotated[int, typer.Option(help=HELP["clusters"])] = 4,
     analysis_side: Annotated[int, typer.Option(help=HELP["analysis_side"])] = 1024,
     seed: Annotated[int, typer.Option(help=HELP["seed"])] = 0,
+    workers: Annotated[int, typer.Option(min=0, help=HELP["workers"])] = 0,
+    stats_file: Annotated[Optional[Path], typer.Option("--stats", dir_okay=False, help=HELP["stats"])] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""
@@ -145,7 +147,8 @@ def build(
                                 deam_2013_swap=deam_2013_swap,
                                 allow_silent=allow_silent and not playable_only, exclude_licence=tuple(exclude_licence),
                                 exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words,
-                                clusters=clusters, analysis_side=analysis_side, seed=seed, debug=debug)
+                                clusters=clusters, analysis_side=analysis_side, seed=seed, workers=workers,
+                                stats=stats_file, debug=debug)
             settings.check_paths()
             with locked(settings.out):
                 kept = prepare_out(settings.out)
@@ -158,8 +161,14 @@ def build(
                     why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
                     _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
                     raise typer.Exit(EXIT_NOTHING_BUILT)
+                t_site = time.perf_counter()
                 gallery = write_site(gallery, input, settings.out, settings.cache_dir, stats.hashes, index=ctx.index,
-                                     progress=_progress, all_audio=ctx.carry_all_audio)
+                                     progress=_progress, all_audio=ctx.carry_all_audio,
+                                     workers=settings.worker_count())
+                stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
+                if stats_file is not None:
+                    stats_file.write_bytes(stats.to_json(time.perf_counter() - start, len(gallery.images),
+                                                         settings.worker_count()))
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     except KeyboardInterrupt as exc:

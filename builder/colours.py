@@ -88,6 +88,9 @@ def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: 
     return tuple(int(round(c)) for c in members.mean(axis=0))
 
 
+TFLITE_THREADS = 2  # worker processes set 1 (builder.pipeline.single_threaded)
+
+
 def _tflite(path: str, preserve_all_tensors: bool = False):
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -97,7 +100,8 @@ def _tflite(path: str, preserve_all_tensors: bool = False):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # preserving tensors is called a debugging aid; we need one of them
-        it = Interpreter(model_path=path, num_threads=2, experimental_preserve_all_tensors=preserve_all_tensors)
+        it = Interpreter(model_path=path, num_threads=TFLITE_THREADS,
+                         experimental_preserve_all_tensors=preserve_all_tensors)
     it.allocate_tensors()
     return it
 

@@ -39,6 +39,8 @@ from builder.settings import Settings
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 ALL_AUDIO_BYTES = 64 << 20
+MODEL_STAGES = ("detect", "faces", "colours", "caption", "scene")  # the stages that run models
+PER_BUILD = ("recommend", "site")  # recorded once a build, as milliseconds per picture
 
 # Bump when a change makes cached analyses stale (cache keys include it).
 ANALYSIS_VERSION = "5"
@@ -84,6 +86,23 @@ class Stats:
     def add(self, stage: str, ms: float) -> None:
         self.stage_ms[stage].append(ms)
 
+    def per_picture(self, pictures: int) -> dict[str, float]:
+        """Milliseconds per picture for each stage: the stage's total over every picture built (cached ones too,
+        whose recognisers cost nothing), so the figures add up to the build's work per picture. Stages recorded
+        once a build (PER_BUILD) are recorded per picture already."""
+        n = max(1, pictures)
+        return {k: round(sum(v) / (len(v) if k in PER_BUILD else n), 3) for k, v in self.stage_ms.items()}
+
+    def to_json(self, wall_s: float, pictures: int, workers: int) -> bytes:
+        """The --stats file. model_ms: model inference per picture (the recogniser stages); other_ms: the rest,
+        writing the site included. With several workers stage times are summed over the workers (work, not
+        wall time)."""
+        per = self.per_picture(pictures)
+        model = sum(v for k, v in per.items() if k in MODEL_STAGES)
+        return orjson.dumps({"wall_s": round(wall_s, 3), "pictures": pictures, "cached": self.cached,
+                             "workers": workers, "stage_ms": per, "model_ms": round(model, 3),
+                             "other_ms": round(sum(per.values()) - model, 3)}, option=orjson.OPT_INDENT_2)
+
 
 class Context:
     """Loads each heavy thing once, on first use. Tests inject fakes by keyword (detector=..., mapper=...)."""
@@ -92,6 +111,7 @@ class Context:
         self.settings = settings
         self.store = store or settings.store()
         self.catalogue_problems: list[str] = []
+        self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.__dict__.update(injected)
 
     @cached_property
@@ -405,14 +425,7 @@ def stage_impressions(ctx: Context, r: Reading) -> None:
     colours = r.colours if len(r.colours) == len(r.detections) else [None] * len(r.detections)
     r.objects = [ObjectRecord(d.label, d.score, d.box, round(weights[d.label], 4), c)
                  for d, c in zip(r.detections, colours)]
-    if s.method == "learned":  # impression words of what the classifier sees, for the page's explanation
-        top = max((sc["score"] for sc in r.scene), default=0.0)
-        for sc in r.scene:
-            for word, sim in ctx.mapper.top(sc["label"], s.top_words):
-                w = round(sc["score"] / top, 4) if top > 0 else 0.0
-                if w > 0:
-                    r.impressions.append(Impression(word.word, round(word.valence, 4), round(word.arousal, 4), w,
-                                                    sc["label"], round(sim, 4)))
+    if s.method == "learned":  # no impression word plays a part in the learned reading: none are made
         return
     if s.method == "objects":
         for label in sorted(weights, key=lambda lb: (-weights[lb], lb)):
@@ -602,35 +615,140 @@ def _utf8(name: str) -> bool:
 
 def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, stats: Stats | None = None
              ) -> tuple[list[Reading], list[Failure]]:
-    """Run the per-picture stages; a picture that fails is listed with its reason, never fatal."""
+    """Run the per-picture stages; a picture that fails is listed with its reason, never fatal.
+
+    Each picture is hashed and looked up in the cache here; pictures the cache does not hold are analysed in
+    worker processes (--workers) when there are enough of them to pay for starting the workers, else here."""
     s = ctx.settings
     stats = stats if stats is not None else Stats()
-    readings: list[Reading] = []
-    failed: list[Failure] = []
+    results: dict[str, tuple[Reading | None, Failure | None, dict[str, float]]] = {}
+    todo: list[Reading] = []
+    workers = s.worker_count() if not ctx.injected else 1
     for rel in progress(files, "reading pictures", len(files)):
         if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
-            failed.append(Failure(printable(rel), "the file name is not valid UTF-8; rename the file to include it"))
+            results[rel] = (None, Failure(printable(rel), "the file name is not valid UTF-8; rename the file to "
+                                          "include it"), {})
             continue
         r = Reading(rel)
-        try:
-            for name, stage in PER_PICTURE:
-                t0 = time.perf_counter()
-                stage(ctx, r)
-                stats.add(name, (time.perf_counter() - t0) * 1000)
-        except ImageError as exc:
-            failed.append(Failure(rel, str(exc)))
+        outcome = _run_stages(ctx, r, PER_PICTURE[:1])  # read: hash, and the cache
+        if outcome[1] is None and not r.cached and workers > 1:
+            r.data = None  # the worker reads the file again and checks it against this hash
+            todo.append(r)
             continue
-        except BuilderError:
-            raise  # a missing model or asset concerns every picture: stop with its message
-        except Exception as exc:  # one failing picture never stops the build
-            if s.debug:
-                raise
-            failed.append(Failure(rel, f"unexpected error: {type(exc).__name__}: {exc}"))
+        if outcome[1] is None:  # cached pictures too: their impressions and records are made here
+            outcome = _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
+        results[rel] = outcome
+    if todo and len(todo) < MIN_PER_WORKER * workers:
+        for r in todo:  # too few to be worth starting workers
+            results[r.file] = _merge((r, None, {}), _run_stages(ctx, r, PER_PICTURE))
+    elif todo:
+        for r, outcome in zip(todo, analyse_in_workers(s, todo, workers, progress)):
+            results[r.file] = outcome
+    readings: list[Reading] = []
+    failed: list[Failure] = []
+    for rel in files:
+        r, failure, ms = results[rel]
+        for name, value in ms.items():
+            stats.add(name, value)
+        if failure is not None:
+            failed.append(failure)
             continue
         stats.cached += r.cached
         stats.hashes[rel] = r.sha256
         readings.append(r)
     return readings, failed
+
+
+MIN_PER_WORKER = 8  # uncached pictures per worker below which analysing here beats starting workers
+
+
+def _merge(a, b):
+    return b[0], b[1], {**a[2], **b[2]}
+
+
+def _run_stages(ctx: Context, r: Reading, stages) -> tuple[Reading | None, Failure | None, dict[str, float]]:
+    """Run stages on one picture: (the reading, None, ms per stage) or (None, the failure, ms)."""
+    ms: dict[str, float] = {}
+    try:
+        for name, stage in stages:
+            t0 = time.perf_counter()
+            stage(ctx, r)
+            ms[name] = (time.perf_counter() - t0) * 1000
+    except ImageError as exc:
+        return None, Failure(r.file, str(exc)), ms
+    except BuilderError:
+        raise  # a missing model or asset concerns every picture: stop with its message
+    except Exception as exc:  # one failing picture never stops the build
+        if ctx.settings.debug:
+            raise
+        return None, Failure(r.file, f"unexpected error: {type(exc).__name__}: {exc}"), ms
+    return r, None, ms
+
+
+# ---- worker processes ---------------------------------------------------------------------------------------
+
+_WORKER: Context | None = None
+
+
+def _worker_init(settings: Settings) -> None:
+    """Each worker loads its models once, runs them on one thread (the workers share the cores), and leaves
+    Ctrl-C to the main process, which stops the workers."""
+    import signal
+
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    single_threaded()
+    _WORKER = Context(settings)
+
+
+def single_threaded() -> None:
+    import builder.colours
+
+    builder.colours.TFLITE_THREADS = 1
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+def _worker_read(job: tuple[str, str]) -> tuple[Reading | None, Failure | None, dict[str, float]]:
+    rel, sha = job
+    r = Reading(rel)
+    outcome = _run_stages(_WORKER, r, PER_PICTURE[:1])
+    if outcome[1] is None and r.sha256 != sha:
+        return None, Failure(rel, "changed while the build was reading it; build again to include it"), outcome[2]
+    if outcome[1] is not None:
+        return outcome
+    return _merge(outcome, _run_stages(_WORKER, r, PER_PICTURE[1:]))
+
+
+def analyse_in_workers(settings: Settings, todo: list[Reading], workers: int, progress: Progress = no_progress):
+    """The uncached pictures analysed in `workers` processes (spawned: no state is shared), in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(settings,))
+    try:
+        jobs = [(r.file, r.sha256) for r in todo]
+        outcomes = list(progress(pool.map(_worker_read, jobs, chunksize=2), "analysing pictures", len(jobs)))
+    except BaseException:
+        for proc in list(getattr(pool, "_processes", {}).values()):  # stop now, not after the queued pictures
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
 
 
 def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -62,6 +63,11 @@ class Settings:
     clusters: int = _help("clusters per picture (spherical k-means)", default=4)
     analysis_side: int = _help("longest side, in pixels, a picture is scaled to before analysis", default=1024)
     seed: int = _help("seed of the random baseline", default=0)
+    workers: int = _help("processes that analyse pictures and write their copies at once; 0 = one per core",
+                         default=0)
+    stats: Path | None = _help("write the build's timings as JSON to this file: wall seconds, pictures, cached "
+                               "pictures, workers, milliseconds per picture per stage, model_ms and other_ms",
+                               default=None)
     debug: bool = _help("re-raise the first error with its traceback", default=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +91,8 @@ class Settings:
             raise UsageError("--min-score must be between 0 and 1")
         if self.analysis_side < 64:
             raise UsageError("--analysis-side must be at least 64")
+        if self.workers < 0:
+            raise UsageError("--workers must be 0 (one per core) or more")
 
     def check_paths(self) -> None:
         """The checks a build needs before it touches anything."""
@@ -105,6 +113,17 @@ class Settings:
             raise UsageError(f"the music folder {self.music} must not be inside the output folder {self.out}")
         if self.mirror is not None and not self.mirror.is_dir():
             raise UsageError(f"mirror folder {self.mirror} does not exist")
+
+    def worker_count(self) -> int:
+        """--workers, with 0 meaning one per core this process may use; --debug analyses in this process."""
+        if self.debug:
+            return 1
+        if self.workers:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:
+            return max(1, os.cpu_count() or 1)
 
     def store(self) -> AssetStore:
         return AssetStore(self.cache_dir, self.mirror.resolve() if self.mirror else None, offline=self.offline)

@@ -32,6 +32,7 @@ import re
 import shutil
 import signal
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -211,20 +212,21 @@ def prepare_out(out: Path) -> list[str]:
 
 
 def write_site(gallery: Gallery, input_dir: Path, out: Path, cache_dir: Path, hashes: dict[str, str],
-               index=None, progress=None, all_audio: bool = False) -> Gallery:
+               index=None, progress=None, all_audio: bool = False, workers: int = 1) -> Gallery:
     """Write the whole gallery into a temporary folder, then swap it in place of OUT. Returns the final Gallery.
 
     index: the MusicIndex used (saved into OUT, and its catalogue inlined for exploring the plane);
     all_audio: copy the audio of every catalogue track (a small, playable catalogue), so that tracks found by
     exploring the plane play too. Otherwise only recommended audio is copied. Pictures that vanished or changed
-    since they were read are moved to `failed`. See builder.outdir for ownership, the lock and the swap.
+    since they were read are moved to `failed`. workers: threads that render the picture copies (Pillow decodes,
+    scales and encodes without holding the GIL). See builder.outdir for ownership, the lock and the swap.
     """
     out = Path(os.path.abspath(out))
     with locked(out):
         foreign = foreign_files(out)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-{os.getpid()}-"))
         try:
-            final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio)
+            final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio, workers)
             carry_foreign(out, tmp, foreign)
             write_marker(tmp, final.version, foreign)
             normal_permissions(tmp)
@@ -263,8 +265,21 @@ def slideshow_order(images) -> list[str]:
     return order
 
 
+def _renders(im: ImageRecord, input_dir: Path, tmp: Path, cache_dir: Path, sha: str) -> dict | str:
+    """Every copy of one picture (its display sizes and thumbnails), or why it could not be made."""
+    slug, src, natural = slug_for(im.file), input_dir / im.file, max(im.width, im.height)
+    try:
+        return {"image": _render_set(src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural),
+                "thumb": _render_set(src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural)}
+    except ImageError as exc:  # the picture changed or vanished after it was read: leave it out, say why
+        for folder in ("img", "thumbs"):
+            for p in (tmp / folder).glob(f"{slug}-*"):
+                p.unlink(missing_ok=True)
+        return str(exc)
+
+
 def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, hashes: dict[str, str],
-                index, progress, all_audio: bool) -> Gallery:
+                index, progress, all_audio: bool, workers: int = 1) -> Gallery:
     for sub in ("pages", "img", "thumbs", "audio", "static"):
         (tmp / sub).mkdir()
     images = []
@@ -278,20 +293,16 @@ def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, h
         return audio.get(track.id)
 
     failed = list(gallery.failed)
-    items = gallery.images if progress is None else progress(gallery.images, "writing pages", len(gallery.images))
-    for im in items:
-        slug = slug_for(im.file)
-        src = input_dir / im.file
-        natural, sha = max(im.width, im.height), hashes[im.file]
-        try:
-            renders[im.file] = {"image": _render_set(src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural),
-                                "thumb": _render_set(src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural)}
-        except ImageError as exc:  # the picture changed or vanished after it was read: leave it out, say why
-            for f in (tmp / "img").glob(f"{slug}-*"), (tmp / "thumbs").glob(f"{slug}-*"):
-                for p in f:
-                    p.unlink(missing_ok=True)
-            failed.append(Failure(im.file, str(exc)))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        made = pool.map(lambda im: _renders(im, input_dir, tmp, cache_dir, hashes[im.file]), gallery.images)
+        made = made if progress is None else progress(made, "writing pages", len(gallery.images))
+        made = list(made)
+    for im, result in zip(gallery.images, made):
+        if isinstance(result, str):
+            failed.append(Failure(im.file, result))
             continue
+        slug = slug_for(im.file)
+        renders[im.file] = result
         tracks = tuple(replace(t, audio=copy_audio(t)) for t in im.tracks)
         images.append(replace(im, tracks=tracks, page=f"pages/{slug}.html",
                               image=renders[im.file]["image"]["default"], thumb=renders[im.file]["thumb"]["default"]))

@@ -388,3 +388,58 @@ def test_leftovers_of_a_killed_build_are_removed_by_the_next(many, tmp_path):
     output, _ = again.communicate(timeout=300)
     assert again.returncode == 0, output
     assert leftovers(out) == [] and (out / "index.html").is_file()
+
+
+# ---- every core ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sixteen(tmp_path) -> Path:
+    d = tmp_path / "sixteen"
+    d.mkdir()
+    for i in range(16):
+        photo((400, 300), seed=100 + i).save(d / f"s{i:02d}.jpg")
+    (d / "broken.jpg").write_text("not a picture")
+    return d
+
+
+@pytest.mark.slow
+def test_workers_give_the_same_records_and_report_failures_as_one_process(sixteen, tmp_path):
+    results = {}
+    for n in (1, 2):
+        out = tmp_path / f"w{n}"
+        stats = tmp_path / f"s{n}.json"
+        result = build(sixteen, out, tmp_path / f"cache{n}", "--workers", str(n), "--stats", str(stats))
+        assert result.exit_code == 1 and "broken.jpg: not a picture" in result.output, result.output
+        results[n] = (out / "gallery.json").read_bytes(), orjson.loads(stats.read_bytes())
+    assert results[1][0] == results[2][0]  # byte for byte
+    for n, (_, st) in results.items():
+        assert st["workers"] == n and st["pictures"] == 16 and st["cached"] == 0
+        assert st["model_ms"] > 0 and st["other_ms"] > 0
+        assert st["model_ms"] + st["other_ms"] == pytest.approx(sum(st["stage_ms"].values()), abs=0.01)
+        assert {"decode", "detect", "scene", "site"} <= set(st["stage_ms"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+def test_ctrl_c_stops_the_workers_and_keeps_the_previous_gallery(many, tmp_path):
+    out = tmp_path / "site"
+    (many / "m00.jpg").rename(tmp_path / "m00.jpg")
+    assert run_builder(many, out, tmp_path / "c0", "--method", "random").wait(timeout=300) == 0
+    before = tree(out)
+    (tmp_path / "m00.jpg").rename(many / "m00.jpg")
+    proc = run_builder(many, out, tmp_path / "c1", "--workers", "2")
+    wait_for(lambda: (tmp_path / ".site.lock").exists() or proc.poll() is not None)
+    time.sleep(4)  # the workers are up and analysing
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output, output
+    def gone() -> bool:  # no worker outlives the build (the whole process group goes)
+        try:
+            os.killpg(proc.pid, 0)
+            return False
+        except ProcessLookupError:
+            return True
+
+    wait_for(gone, timeout=10)
+    assert tree(out) == before and leftovers(out) == []
