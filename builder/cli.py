@@ -140,7 +140,8 @@ def build(
     try:
         with _signals_as_interrupts():
             store = _store(mirror, cache_dir, offline, writable=True)
-            settings = Settings(input=input, out=Path(os.path.abspath(out)), mirror=mirror, cache_dir=store.cache_dir,
+            out_path = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))  # a link: where it points
+            settings = Settings(input=input, out=out_path, mirror=mirror, cache_dir=store.cache_dir,
                                 offline=offline, method=method, captioner=captioner, colour_space=colour_space,
                                 detector=detector, min_score=min_score, narrow=narrow, quadrants=quadrants,
                                 catalogue=catalogue, audio_root=audio_root, music=music,

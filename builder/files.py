@@ -39,3 +39,11 @@ def usable_cache(cache_dir: Path) -> tuple[Path, str | None]:
         atexit.register(shutil.rmtree, tmp, True)
         return tmp, (f"the cache folder {cache_dir} cannot be written ({exc.strerror or exc}); working without it "
                      "this time (nothing is reused or kept)")
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether path, its links resolved, lies inside folder (links resolved too)."""
+    try:
+        return folder.resolve() in path.resolve().parents
+    except (OSError, RuntimeError):
+        return False

@@ -27,7 +27,7 @@ from builder.assets import AssetStore
 from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.errors import BuilderError, ImageError, UsageError, printable
 from builder.feeling import Ingredients, colour_stats
-from builder.files import atomic_path
+from builder.files import atomic_path, inside
 from builder.images import list_images, named_bytes, read_picture, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
@@ -257,7 +257,10 @@ def _analysis_path(ctx: Context, sha: str) -> Path:
 
 
 def stage_read(ctx: Context, r: Reading) -> None:
-    r.data, r.sha256 = read_picture(ctx.settings.input / r.file)
+    path = ctx.settings.input / r.file
+    if path.is_symlink() and not inside(path, ctx.settings.input):
+        raise ImageError("is a link to a file outside the input folder; it is not published")
+    r.data, r.sha256 = read_picture(path)
     path = _analysis_path(ctx, r.sha256)
     cached = _load_cached(path)
     if cached is None:

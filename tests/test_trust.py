@@ -413,11 +413,11 @@ def test_workers_give_the_same_records_and_report_failures_as_one_process(sixtee
         assert result.exit_code == 1 and "broken.jpg: not a picture" in result.output, result.output
         results[n] = (out / "gallery.json").read_bytes(), orjson.loads(stats.read_bytes())
     assert results[1][0] == results[2][0]  # byte for byte
-    for n, (_, st) in results.items():
-        assert st["workers"] == n and st["pictures"] == 16 and st["cached"] == 0
-        assert st["model_ms"] > 0 and st["other_ms"] > 0
-        assert st["model_ms"] + st["other_ms"] == pytest.approx(sum(st["stage_ms"].values()), abs=0.01)
-        assert {"decode", "detect", "scene", "site"} <= set(st["stage_ms"])
+    for n, (_, timing) in results.items():
+        assert timing["workers"] == n and timing["pictures"] == 16 and timing["cached"] == 0
+        assert timing["model_ms"] > 0 and timing["other_ms"] > 0
+        assert timing["model_ms"] + timing["other_ms"] == pytest.approx(sum(timing["stage_ms"].values()), abs=0.01)
+        assert {"decode", "detect", "scene", "site"} <= set(timing["stage_ms"])
 
 
 @pytest.mark.slow
@@ -443,3 +443,31 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_previous_gallery(many, tmp_path)
 
     wait_for(gone, timeout=10)
     assert tree(out) == before and leftovers(out) == []
+
+
+def test_links_out_of_the_input_folder_are_not_published(tmp_path, session_cache):
+    d = tmp_path / "pics"
+    d.mkdir()
+    photo().save(d / "fine.jpg")
+    private = tmp_path / "private.jpg"
+    photo(seed=9).save(private)
+    os.symlink(private, d / "peek.jpg")
+    os.symlink(d / "fine.jpg", d / "again.jpg")  # a link inside the folder is fine
+    out = tmp_path / "site"
+    result = build(d, out, session_cache, "--method", "random")
+    assert result.exit_code == 1, result.output
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert sorted(im["file"] for im in g["images"]) == ["again.jpg", "fine.jpg"]
+    assert g["failed"][0]["file"] == "peek.jpg" and "outside the input folder" in g["failed"][0]["reason"]
+    secret = private.read_bytes()
+    assert not any(f.is_file() and f.read_bytes() == secret for f in out.rglob("*"))
+
+
+def test_an_out_that_is_a_link_builds_where_it_points(pics, tmp_path, session_cache):
+    real = tmp_path / "real-site"
+    link = tmp_path / "site"
+    assert build(pics, real, session_cache, "--method", "random").exit_code == 0
+    os.symlink(real, link)
+    result = build(pics, link, session_cache, "--method", "random")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and (real / "index.html").is_file() and leftovers(real) == []
