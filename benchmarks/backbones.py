@@ -36,7 +36,8 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def read_emotion6(root: Path) -> tuple[list[str], np.ndarray]:
-    rows = [line.rstrip("\n").split("\t") for line in open(root / "ground_truth.txt", encoding="utf-8")][1:]
+    with open(root / "ground_truth.txt", encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f][1:]
     return [r[0] for r in rows], np.array([((float(r[1]) - 5) / 4, (float(r[2]) - 5) / 4) for r in rows])
 
 
