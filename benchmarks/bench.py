@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from builder.files import tune_allocator
 from builder.pipeline import MODEL_STAGES, Context, Stats, analyse
 from builder.settings import Settings
 from builder.site import write_site
@@ -58,6 +59,7 @@ def run(label: str, input_dir: Path, files: list[str] | None, mirror: Path, cach
 
 
 def main() -> None:
+    tune_allocator()  # as the `builder` command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")

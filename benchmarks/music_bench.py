@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.assets import AssetStore
+from builder.files import tune_allocator
 from builder.audio import check_audible, decode, log_mel_and_power, patches
 from builder.audiofeatures import classic_features
 from builder.listen import Listener, list_audio
@@ -51,6 +52,7 @@ def stage_times(files: list[Path], tagger) -> dict[str, float]:
 
 
 def main() -> None:
+    tune_allocator()  # as the `builder` command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
     ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
@@ -91,13 +93,14 @@ def main() -> None:
 
 
 def _subset(files: list[Path], root: Path, tmp: Path) -> Path:
-    """A folder of links to the chosen files, so `score` walks exactly them."""
+    """A folder of copies of the chosen files, so `score` walks exactly them (links out of a music folder are
+    refused by design)."""
     d = tmp / "subset"
     if not d.exists():
         for f in files:
-            link = d / f.relative_to(root)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(f, link)
+            copy = d / f.relative_to(root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, copy)
     return d
 
 

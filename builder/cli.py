@@ -554,6 +554,9 @@ def music_evaluate(
 def main() -> None:
     """The console entry point: anything that escapes the commands' own handling is one sentence, never a
     traceback (unless --debug). Click itself handles usage errors, --help and exit codes."""
+    from builder.files import tune_allocator
+
+    tune_allocator()
     try:
         app()
     except OSError as exc:  # an I/O error no command turned into a sentence yet (a --json file, say)

@@ -27,7 +27,7 @@ from builder.assets import AssetStore
 from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.errors import BuilderError, ImageError, UsageError, printable
 from builder.feeling import Ingredients, colour_stats
-from builder.files import atomic_path, inside
+from builder.files import atomic_path, inside, tune_allocator
 from builder.images import list_images, named_bytes, read_picture, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
@@ -703,6 +703,7 @@ def _worker_init(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     single_threaded()
+    tune_allocator()
     _WORKER = Context(settings)
 
 
