@@ -331,7 +331,7 @@ def evaluate(
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
-               f"midpoint {midpoint:g})")
+         f"midpoint {midpoint:g})")
     _say(ev.format_table(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
@@ -372,7 +372,7 @@ def fit(
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"fitted on {model.meta['n']} photos (alpha valence {model.meta['alpha_valence']:g}, arousal "
-               f"{model.meta['alpha_arousal']:g}; reference {model.reference.round(3).tolist()}) -> {target}")
+         f"{model.meta['alpha_arousal']:g}; reference {model.reference.round(3).tolist()}) -> {target}")
 
 
 @assets_app.command("list")
@@ -464,7 +464,7 @@ def music_score(
         _say(f"note: the audio files lie outside the catalogue's folder; build with --catalogue {out} "
              f"--audio-root {audio_dir} so that the builder accepts them", err=True)
     _say(f"scored {n} track{'s' * (n != 1)} ({cached} cached, {len(failed)} failed) in "
-               f"{time.perf_counter() - start:.1f} s -> {out}", err=True)
+         f"{time.perf_counter() - start:.1f} s -> {out}", err=True)
     for f in failed:
         _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
@@ -517,7 +517,7 @@ def music_fit(
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"fitted on {len(heard)} labelled clips and {len(extra)} DEAM clips "
-               f"(spread {model.learned.spread[0]:.3f}, {model.learned.spread[1]:.3f}) -> {target}")
+         f"(spread {model.learned.spread[0]:.3f}, {model.learned.spread[1]:.3f}) -> {target}")
 
 
 @music_app.command("evaluate")
