@@ -273,7 +273,8 @@ def recommend(
         index = MusicIndex(cat, store.cache_dir)
         for t in index.nearest((valence, arousal), k):
             audio = "audio" if t.audio else "no audio"
-            _say(f"{printable(t.id)}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{printable(t.artist)} — {printable(t.title)}\t[{audio}]")
+            _say(f"{printable(t.id)}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{printable(t.artist)} — "
+                 f"{printable(t.title)}\t[{audio}]")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
 
