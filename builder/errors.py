@@ -44,6 +44,9 @@ class OutputError(BuilderError):
     exit_code = 5
 
 
+NOT_UTF8 = "the file name is not valid UTF-8; rename the file to include it"  # pages and JSON are UTF-8
+
+
 def printable(text: str, keep_newlines: bool = False) -> str:
     """Text safe for a terminal: control characters, bidi overrides and undecodable bytes become visible escapes
     (a file name can hold anything but '/' and NUL). keep_newlines: keep newlines and tabs, for the builder's own

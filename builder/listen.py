@@ -24,7 +24,7 @@ import orjson
 from builder.assets import AssetStore
 from builder.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
 from builder.catalogue import Catalogue
-from builder.errors import printable
+from builder.errors import NOT_UTF8, printable
 from builder.files import atomic_path, inside
 from builder.records import Failure, Track
 
@@ -129,7 +129,7 @@ class Listener:
             try:
                 rel.encode("utf-8")
             except UnicodeEncodeError:
-                failed.append(Failure(printable(rel), "the file name is not valid UTF-8; rename the file to include it"))
+                failed.append(Failure(printable(rel), NOT_UTF8))
                 continue
             if path.is_symlink() and not inside(path, folder):
                 failed.append(Failure(rel, "is a link to a file outside the music folder; it is not published"))

@@ -150,4 +150,5 @@ def format_table(results: dict[str, dict]) -> str:
         return f"{100 * x:7.1f}%"
 
     return evaluate_table(results, label="model", width=46, who="labels",
-                          columns=(("val sign", "valence_sign_accuracy", pct), ("aro sign", "arousal_sign_accuracy", pct)))
+                          columns=(("val sign", "valence_sign_accuracy", pct),
+                                   ("aro sign", "arousal_sign_accuracy", pct)))

@@ -137,7 +137,7 @@ class MusicFeelingModel:
                                "run `builder music fit` to make it") from None
         heads = {}
         for name in ("learned", "classic"):
-            axes = {axis: AxisModel(z[f"{name}_{axis}_columns"], z[f"{name}_{axis}_mean"], z[f"{name}_{axis}_scale"], z[f"{name}_{axis}_coef"],
+            axes = {axis: AxisModel(*(z[f"{name}_{axis}_{k}"] for k in ("columns", "mean", "scale", "coef")),
                                     float(z[f"{name}_{axis}_intercept"])) for axis in ("valence", "arousal")}
             heads[name] = Head(axes["valence"], axes["arousal"], tuple(float(s) for s in z[f"{name}_spread"]))
         meta = {str(k): str(v) for k, v in z["meta"]} if "meta" in z else {}

@@ -25,7 +25,7 @@ import orjson
 from builder import __version__, affect
 from builder.assets import AssetStore
 from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
-from builder.errors import BuilderError, ImageError, UsageError, printable
+from builder.errors import NOT_UTF8, BuilderError, ImageError, UsageError, printable
 from builder.feeling import Ingredients, colour_stats
 from builder.files import atomic_path, inside, tune_allocator
 from builder.images import list_images, named_bytes, read_picture, read_rgb
@@ -276,10 +276,12 @@ def stage_read(ctx: Context, r: Reading) -> None:
         scene = [{"label": str(x["label"]), "score": float(x["score"])} for x in cached["scene"]]
         caption = (str(cached["caption_text"]), str(cached["caption_source"]))
         ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
-        if width <= 0 or height <= 0 or len(colour_av) != 2 or len(colours) not in (0, len(detections)) or (
-                ctx.settings.method == "learned" and (ingredients is None or ingredients.probs.shape != (
-                    len(ctx.feeling.tables["label_va"]),) or ingredients.pooled.shape != ctx.feeling.pooled_mean.shape)):
+        if width <= 0 or height <= 0 or len(colour_av) != 2 or len(colours) not in (0, len(detections)):
             raise ValueError("inconsistent entry")
+        if ctx.settings.method == "learned" and (
+                ingredients is None or ingredients.probs.shape != (len(ctx.feeling.tables["label_va"]),)
+                or ingredients.pooled.shape != ctx.feeling.pooled_mean.shape):
+            raise ValueError("the learned method's ingredients are missing or of another model's shape")
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         _forget(path)
         return
@@ -629,8 +631,7 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
     workers = s.worker_count() if not ctx.injected else 1
     for rel in progress(files, "reading pictures", len(files)):
         if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
-            results[rel] = (None, Failure(printable(rel), "the file name is not valid UTF-8; rename the file to "
-                                          "include it"), {})
+            results[rel] = (None, Failure(printable(rel), NOT_UTF8), {})
             continue
         r = Reading(rel)
         outcome = _run_stages(ctx, r, PER_PICTURE[:1])  # read: hash, and the cache
