@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -54,8 +55,14 @@ def run(label: str, input_dir: Path, files: list[str] | None, mirror: Path, cach
         print(f"{label:<9} {method:<7} workers {settings.worker_count()} {phase:<4} n={n:<4} load {load_s:4.2f} s | "
               f"ms/picture: {stages} | model {model:5.1f} other {sum(per.values()) - model:5.1f} | "
               f"total {t2 - t0:6.2f} s = {n / (t2 - t0):6.1f} pictures/s ({stats.cached} cached, "
-              f"{len(gallery.failed)} failed)")
+              f"{len(gallery.failed)} failed) | peak RSS main {_peak_mb(resource.RUSAGE_SELF):.0f} MB, "
+              f"largest worker {_peak_mb(resource.RUSAGE_CHILDREN):.0f} MB")
         load_s = 0.0
+
+
+def _peak_mb(who: int) -> float:
+    """Peak resident memory so far (RUSAGE_CHILDREN: the largest finished child, here a worker)."""
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def main() -> None:

@@ -127,6 +127,8 @@ def build(
     analysis_side: Annotated[int, typer.Option(help=HELP["analysis_side"])] = 1024,
     seed: Annotated[int, typer.Option(help=HELP["seed"])] = 0,
     workers: Annotated[int, typer.Option(min=0, help=HELP["workers"])] = 0,
+    executor: Annotated[str, typer.Option(help=HELP["executor"])] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help=HELP["ray_address"])] = None,
     stats_file: Annotated[Optional[Path], typer.Option("--stats", dir_okay=False, help=HELP["stats"])] = None,
     debug: DebugOpt = False,
 ) -> None:
@@ -149,6 +151,7 @@ def build(
                                 allow_silent=allow_silent and not playable_only, exclude_licence=tuple(exclude_licence),
                                 exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words,
                                 clusters=clusters, analysis_side=analysis_side, seed=seed, workers=workers,
+                                executor=executor, ray_address=ray_address,
                                 stats=stats_file, debug=debug)
             settings.check_paths()
             with locked(settings.out):

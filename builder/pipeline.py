@@ -249,7 +249,10 @@ class Context:
 
 
 def _analysis_path(ctx: Context, sha: str) -> Path:
-    s = ctx.settings
+    return analysis_path(ctx.settings, sha)
+
+
+def analysis_path(s: Settings, sha: str) -> Path:
     key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}"  # learned: ingredients, not the fit
     if s.method in CAPTION_METHODS:
         key += f"-{s.captioner}-{s.colour_space}"
@@ -257,10 +260,13 @@ def _analysis_path(ctx: Context, sha: str) -> Path:
 
 
 def stage_read(ctx: Context, r: Reading) -> None:
-    path = ctx.settings.input / r.file
-    if path.is_symlink() and not inside(path, ctx.settings.input):
-        raise ImageError("is a link to a file outside the input folder; it is not published")
-    r.data, r.sha256 = read_picture(path)
+    """Hash the picture's bytes and look them up in the cache. A cluster task brings the bytes and their hash
+    along (builder.raycluster): its node need not see the input folder."""
+    if r.data is None:
+        path = ctx.settings.input / r.file
+        if path.is_symlink() and not inside(path, ctx.settings.input):
+            raise ImageError("is a link to a file outside the input folder; it is not published")
+        r.data, r.sha256 = read_picture(path)
     path = _analysis_path(ctx, r.sha256)
     cached = _load_cached(path)
     if cached is None:
@@ -409,14 +415,18 @@ def stage_scene(ctx: Context, r: Reading) -> None:
 def stage_remember(ctx: Context, r: Reading) -> None:
     """Write what the recognisers found to the cache, and free the pixels."""
     r.rgb, r.masks, r.colour = None, None, None
-    if r.cached:
-        return
+    if not r.cached:
+        remember(ctx.settings, r)
+
+
+def remember(s: Settings, r: Reading) -> None:
+    """Write a reading's analysis to the cache (the recognisers' findings, not the fitted models' output)."""
     payload = {"width": r.width, "height": r.height, "colour_av": list(r.colour_av), "detections": r.detections,
                "colours": r.colours, "faces": r.faces, "scene": r.scene, "caption_text": r.caption_text,
                "caption_source": r.caption_source,
                "ingredients": r.ingredients.to_json() if r.ingredients is not None else None}
     try:
-        with atomic_path(_analysis_path(ctx, r.sha256)) as tmp:
+        with atomic_path(analysis_path(s, r.sha256)) as tmp:
             tmp.write_bytes(orjson.dumps(payload))
     except OSError:
         pass  # a cache that cannot take the entry (full, read-only) costs speed next time, never this build
@@ -628,6 +638,7 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
     stats = stats if stats is not None else Stats()
     results: dict[str, tuple[Reading | None, Failure | None, dict[str, float]]] = {}
     todo: list[Reading] = []
+    ray = s.executor == "ray" and not ctx.injected
     workers = s.worker_count() if not ctx.injected else 1
     for rel in progress(files, "reading pictures", len(files)):
         if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
@@ -635,14 +646,19 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
             continue
         r = Reading(rel)
         outcome = _run_stages(ctx, r, PER_PICTURE[:1])  # read: hash, and the cache
-        if outcome[1] is None and not r.cached and workers > 1:
+        if outcome[1] is None and not r.cached and (workers > 1 or ray):
             r.data = None  # the worker reads the file again and checks it against this hash
             todo.append(r)
             continue
         if outcome[1] is None:  # cached pictures too: their impressions and records are made here
             outcome = _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
         results[rel] = outcome
-    if todo and len(todo) < MIN_PER_WORKER * workers:
+    if todo and ray:
+        from builder.raycluster import analyse_on_ray
+
+        for r, outcome in zip(todo, analyse_on_ray(s, todo, progress)):
+            results[r.file] = outcome
+    elif todo and len(todo) < MIN_PER_WORKER * workers:
         for r in todo:  # too few to be worth starting workers
             results[r.file] = _merge((r, None, {}), _run_stages(ctx, r, PER_PICTURE))
     elif todo:
@@ -728,13 +744,24 @@ def single_threaded() -> None:
 
 def _worker_read(job: tuple[str, str]) -> tuple[Reading | None, Failure | None, dict[str, float]]:
     rel, sha = job
+    return analyse_one(_WORKER, rel, sha)
+
+
+def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None
+                ) -> tuple[Reading | None, Failure | None, dict[str, float]]:
+    """One uncached picture, away from the main process: read it (or take its bytes: a node of a cluster need
+    not see the input folder), check it is the content the main process hashed, and analyse it."""
     r = Reading(rel)
-    outcome = _run_stages(_WORKER, r, PER_PICTURE[:1])
+    if data is not None:
+        import hashlib
+
+        r.data, r.sha256 = data, hashlib.sha256(data).hexdigest()
+    outcome = _run_stages(ctx, r, PER_PICTURE[:1])
     if outcome[1] is None and r.sha256 != sha:
         return None, Failure(rel, "changed while the build was reading it; build again to include it"), outcome[2]
     if outcome[1] is not None:
         return outcome
-    return _merge(outcome, _run_stages(_WORKER, r, PER_PICTURE[1:]))
+    return _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
 
 
 def analyse_in_workers(settings: Settings, todo: list[Reading], workers: int, progress: Progress = no_progress):

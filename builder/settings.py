@@ -13,6 +13,7 @@ METHODS = ("learned", "objects", "caption", "caption-plain", "random")
 CAPTIONERS = ("template", "blip")
 COLOUR_SPACES = ("lab", "rgb")
 NARROW = ("none", "vote", "user")
+EXECUTORS = ("local", "ray")
 
 
 def _help(text: str, **kw):
@@ -65,6 +66,10 @@ class Settings:
     seed: int = _help("seed of the random baseline", default=0)
     workers: int = _help("processes that analyse pictures and write their copies at once; 0 = one per core",
                          default=0)
+    executor: str = _help("where pictures are analysed: local (worker processes on this machine) or ray (tasks on "
+                          "a Ray cluster; pip install -e '.[ray]')", default="local")
+    ray_address: str | None = _help("the Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto); "
+                                    "default: a Ray instance started on this machine", default=None)
     stats: Path | None = _help("write the build's timings as JSON to this file: wall seconds, pictures, cached "
                                "pictures, workers, milliseconds per picture per stage, model_ms and other_ms",
                                default=None)
@@ -93,6 +98,8 @@ class Settings:
             raise UsageError("--analysis-side must be at least 64")
         if self.workers < 0:
             raise UsageError("--workers must be 0 (one per core) or more")
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, not '{self.executor}'")
 
     def check_paths(self) -> None:
         """The checks a build needs before it touches anything."""
