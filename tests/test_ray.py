@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import orjson
@@ -50,15 +51,12 @@ def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path
 
 def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance, tmp_path):
     from builder import raycluster
-    from builder.pipeline import Reading
     from builder.settings import Settings
 
     pics = tmp_path / "pics"
     pics.mkdir()
     photo(seed=5).save(pics / "only.jpg")
     data = (pics / "only.jpg").read_bytes()
-    import hashlib
-
     s = Settings(input=Path("/nonexistent/input"), out=tmp_path / "o", mirror=MIRROR, cache_dir=tmp_path / "c",
                  offline=True)
     reading, failure, _ = raycluster._analyse(s, "only.jpg", hashlib.sha256(data).hexdigest(), data)
