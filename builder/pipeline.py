@@ -111,6 +111,7 @@ class Context:
         self.settings = settings
         self.store = store or settings.store()
         self.catalogue_problems: list[str] = []
+        self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
         self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.__dict__.update(injected)
 
@@ -206,8 +207,6 @@ class Context:
                            "DIR, or a --catalogue whose rows name audio files")
         return cat
 
-    silent: str | None = None
-
     @property
     def carry_all_audio(self) -> bool:
         """Whether the gallery carries the audio of every catalogue track (so exploring the plane plays too): when
@@ -233,8 +232,9 @@ class Context:
 
     @cached_property
     def imagenet_labels(self) -> list[str]:
-        lines = self.store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()
-        return [ln.split(",")[0].strip() for ln in lines]
+        from builder.scene import first_name, label_lines
+
+        return [first_name(ln) for ln in label_lines(self.store)]
 
     @cached_property
     def tracks_by_id(self) -> dict[str, Track]:
@@ -647,8 +647,12 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
         r = Reading(rel)
         outcome = _run_stages(ctx, r, PER_PICTURE[:1])  # read: hash, and the cache
         if outcome[1] is None and not r.cached and (workers > 1 or ray):
-            r.data = None  # the worker reads the file again and checks it against this hash
-            todo.append(r)
+            todo.append(r)  # kept with its bytes while there are too few to start workers for
+            if len(todo) == MIN_PER_WORKER * workers or ray:
+                for t in todo:  # workers read the file again and check it against this hash
+                    t.data = None
+            elif len(todo) > MIN_PER_WORKER * workers:
+                r.data = None
             continue
         if outcome[1] is None:  # cached pictures too: their impressions and records are made here
             outcome = _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
@@ -659,8 +663,8 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
         for r, outcome in zip(todo, analyse_on_ray(s, todo, progress)):
             results[r.file] = outcome
     elif todo and len(todo) < MIN_PER_WORKER * workers:
-        for r in todo:  # too few to be worth starting workers
-            results[r.file] = _merge((r, None, {}), _run_stages(ctx, r, PER_PICTURE))
+        for r in todo:  # too few to be worth starting workers: analyse the bytes already read and hashed
+            results[r.file] = _merge((r, None, {}), _run_stages(ctx, r, PER_PICTURE[1:]))
     elif todo:
         for r, outcome in zip(todo, analyse_in_workers(s, todo, workers, progress)):
             results[r.file] = outcome

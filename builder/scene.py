@@ -20,6 +20,15 @@ class Label:
 POOL_TENSOR = "MobilenetV2/Logits/AvgPool"
 
 
+def label_lines(store: AssetStore) -> list[str]:
+    """The classifier's 1001 label lines ("seashore, coast, seacoast, sea-coast"), without loading the model."""
+    return [ln.strip() for ln in store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()]
+
+
+def first_name(line: str) -> str:
+    return line.split(",")[0].strip()
+
+
 class SceneClassifier:
     def __init__(self, model_path: str, labels: list[str]):
         """labels: the full label lines ("seashore, coast, seacoast, sea-coast"); .labels keeps the first name."""
@@ -30,12 +39,11 @@ class SceneClassifier:
         self.pool = next(t for t in self.it.get_tensor_details() if t["name"] == POOL_TENSOR)
         self.size = int(self.inp["shape"][1])
         self.synonyms = labels
-        self.labels = [ln.split(",")[0].strip() for ln in labels]
+        self.labels = [first_name(ln) for ln in labels]
 
     @classmethod
     def from_store(cls, store: AssetStore) -> SceneClassifier:
-        lines = store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()
-        return cls(str(store.resolve("mobilenet-v2")), [ln.strip() for ln in lines])
+        return cls(str(store.resolve("mobilenet-v2")), label_lines(store))
 
     def probabilities(self, rgb: np.ndarray) -> np.ndarray:
         """Softmax over the 1001 outputs (index 0 = background), central 87.5 % crop as in training."""
