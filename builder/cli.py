@@ -348,8 +348,15 @@ def evaluate(
 
 @app.command()
 def fit(
-    images: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")],
-    ratings: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Ratings CSV in OASIS format.")],
+    images: Annotated[Optional[Path], typer.Argument(exists=True, file_okay=False,
+                                                     help="Folder of rated photos (or use --set).")] = None,
+    ratings: Annotated[Optional[Path], typer.Argument(exists=True, dir_okay=False,
+                                                      help="Its ratings: OASIS-format CSV or Emotion6's "
+                                                           "ground_truth.txt.")] = None,
+    rated_sets: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds images/ and ratings.csv or "
+                      "ground_truth.txt); add :valence to train only the valence model on it. Repeatable.")]
+    = None,
     out: Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
                                                 help="Where to write the model (default: the shipped file).")]
     = None,
@@ -361,22 +368,36 @@ def fit(
     offline: OfflineOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Fit the learned feeling model on rated photos and write it (regenerates builder/data/feeling-model.npz)."""
+    """Fit the learned feeling model on rated photos and write it (regenerates builder/data/feeling-model.npz:
+    see the README for the command that made the shipped one)."""
     from builder import evaluate as ev
     from builder import feeling
     from builder.pipeline import Context
 
     try:
-        store, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
-        rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
-        model = ev.fit_on_ratings(Context(settings_for("learned"), store), rated, ratings.name,
-                                  f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}", _progress)
+        sets = []
+        if images is not None:
+            if ratings is None:
+                raise ev.UsageError("give the ratings file after the folder of rated photos")
+            sets.append(ev.RatedSet(ratings.name, images, ev.read_ratings(ratings, images, scale_min, scale_max,
+                                                                          midpoint),
+                                    f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}"))
+        sets += [ev.read_rated_set(text) for text in rated_sets or []]
+        if not sets:
+            raise ev.UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
+        store = _store(mirror, cache_dir, offline)
+
+        def context_for(folder: Path):
+            return Context(_rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store)
+
+        model = ev.fit_on_sets(context_for, sets, progress=_progress)
         target = out or feeling.MODEL_PATH
         model.save(target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    _say(f"fitted on {model.meta['n']} photos (alpha valence {model.meta['alpha_valence']:g}, arousal "
-         f"{model.meta['alpha_arousal']:g}; reference {model.reference.round(3).tolist()}) -> {target}")
+    _say(f"fitted on {model.meta['n']} photos of {len(sets)} rated set(s) (alpha valence "
+         f"{model.meta['alpha_valence']:g}, arousal {model.meta['alpha_arousal']:g}; quadrant origin "
+         f"{model.reference.round(3).tolist()}) -> {target}")
 
 
 @assets_app.command("list")

@@ -9,6 +9,7 @@ Pearson r of `av` against the mean ratings, and the confusion matrix.
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,24 +29,36 @@ class Ratings:
 
 
 def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: float, midpoint: float) -> Ratings:
-    """OASIS-format ratings (image, theme, valence_mean, arousal_mean, ...) for the photos present in images_dir."""
+    """Ratings of the photos present in images_dir, mapped linearly to [-1, 1] around the scale's midpoint
+    ((x - midpoint) / the larger half of the scale). Two formats: OASIS-style CSV (image, theme, valence_mean,
+    arousal_mean, ...) and Emotion6's ground_truth.txt (tab-separated: [image_filename] [valence] [arousal] ...;
+    no themes, so each photo is its own group)."""
     half = max(midpoint - scale_min, scale_max - midpoint)
-    if half <= 0:
+    if half <= 0 or not scale_min < midpoint < scale_max:
         raise UsageError("the rating scale needs --scale-min < --midpoint < --scale-max")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as exc:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read ratings {path}: {exc}") from exc
-    need = {"image", "valence_mean", "arousal_mean"}
-    if not rows or not need <= set(rows[0]):
-        raise UsageError(f"{path} needs the columns {', '.join(sorted(need))}")
+    if text.startswith("[image_filename]"):  # Emotion6
+        rows = [{"image": r[0], "valence_mean": r[1], "arousal_mean": r[2]}
+                for r in csv.reader(text.splitlines()[1:], delimiter="\t") if len(r) >= 3]
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+        need = {"image", "valence_mean", "arousal_mean"}
+        if not rows or not need <= set(rows[0]):
+            raise UsageError(f"{path} needs the columns {', '.join(sorted(need))}")
     images, themes, va = [], [], []
     for r in rows:
         if (images_dir / r["image"]).is_file():
+            try:
+                v, a = (float(r["valence_mean"]) - midpoint) / half, (float(r["arousal_mean"]) - midpoint) / half
+            except (TypeError, ValueError):
+                raise UsageError(f"{path}: the ratings of {r['image']} are not numbers") from None
             images.append(r["image"])
-            themes.append(r.get("theme") or Path(r["image"]).stem)
-            va.append(((float(r["valence_mean"]) - midpoint) / half, (float(r["arousal_mean"]) - midpoint) / half))
+            themes.append(r.get("theme") or str(Path(r["image"]).with_suffix("")))
+            va.append((v, a))
     if not images:
         raise UsageError(f"none of the photos named in {path} is in {images_dir}")
     return Ratings(images, themes, np.array(va))
@@ -147,21 +160,75 @@ def read_rated(ctx, images: list[str], progress=None) -> list:
     return readings
 
 
-def fit_on_ratings(ctx, ratings: Ratings, name: str, scale: str, progress=None):
-    """Fit the learned feeling model on rated photos (what `builder fit` runs)."""
+@dataclass(frozen=True)
+class RatedSet:
+    """A folder of rated photos: images/ and a ratings file (ratings.csv in OASIS format, or Emotion6's
+    ground_truth.txt), on a scale given by the curator."""
+
+    name: str
+    images: Path
+    ratings: Ratings
+    scale: str  # "1-7 midpoint 4"
+    arousal: bool = True  # whether its arousal ratings train the arousal model
+
+
+SET_SPEC = re.compile(r"^(?P<folder>.+):(?P<lo>[-+]?[\d.]+)-(?P<hi>[-+]?[\d.]+):(?P<mid>[-+]?[\d.]+)"
+                      r"(?P<valence>:valence)?$")
+
+
+def parse_rated_set(text: str) -> tuple[Path, float, float, float, bool]:
+    """FOLDER:MIN-MAX:MIDPOINT[:valence] -> (folder, min, max, midpoint, whether arousal trains too)."""
+    m = SET_SPEC.match(text)
+    try:
+        return Path(m["folder"]), float(m["lo"]), float(m["hi"]), float(m["mid"]), not m["valence"]
+    except (TypeError, ValueError):
+        raise UsageError(f"--set {text!r}: expected FOLDER:MIN-MAX:MIDPOINT, e.g. eval/oasis-dev:1-7:4, "
+                         "and :valence at the end to train only the valence model on it") from None
+
+
+def read_rated_set(text: str) -> RatedSet:
+    folder, lo, hi, mid, arousal = parse_rated_set(text)
+    images = folder / "images"
+    found = [folder / n for n in ("ratings.csv", "ground_truth.txt") if (folder / n).is_file()]
+    if not images.is_dir() or not found:
+        raise UsageError(f"{folder} needs an images/ folder and ratings.csv (OASIS format) or ground_truth.txt "
+                         "(Emotion6 format)")
+    return RatedSet(folder.resolve().name, images, read_ratings(found[0], images, lo, hi, mid),
+                    f"{lo:g}-{hi:g} midpoint {mid:g}", arousal)
+
+
+def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
+    """Fit the learned feeling model on one or more rated sets (what `builder fit` runs). context_for(images)
+    gives the Context that reads a set's photos. Every set's ratings are already in one frame ([-1, 1] around
+    its scale's midpoint). The quadrant origin and the calibration of feeling -> music come from out-of-fold
+    readings (folds grouped by theme within each set), the origin fitted for balance averaged over the sets."""
     from builder import feeling
     from builder.words import load_nrc_vad
 
-    readings = read_rated(ctx, ratings.images, progress)
+    ings, targets, groups, set_ids, arousal = [], [], [], [], []
+    ctx = None
+    for k, rated in enumerate(sets):
+        ctx = context_for(rated.images)
+        ings += [r.ingredients for r in read_rated(ctx, rated.ratings.images, progress)]
+        targets.append(rated.ratings.va)
+        groups += [f"{k}:{g}" for g in feeling.theme_groups(rated.ratings.themes)]
+        set_ids += [k] * len(rated.ratings.images)
+        arousal += [rated.arousal] * len(rated.ratings.images)
+    y, groups, set_ids, arousal = np.vstack(targets), np.array(groups), np.array(set_ids), np.array(arousal)
+    if not arousal.any():
+        raise UsageError("no rated set trains the arousal model (all are marked :valence)")
     reader = feeling.LabelReader(ctx.mapper.vectors, load_nrc_vad(ctx.store.resolve("nrc-vad")),
                                  feeling.load_warriner(ctx.store.resolve("warriner")))
     names = getattr(ctx.detector, "names", None) or ctx.detector.categories
     tables = feeling.build_tables(ctx.scene.synonyms, list(names), reader)
-    ings = [r.ingredients for r in readings]
-    model = feeling.fit(ings, ratings.va, tables,
-                        {"fingerprint": feeling.ratings_fingerprint(ratings.images), "ratings": name, "scale": scale})
-    # how the model spreads on photos it never saw (theme-grouped folds): the calibration of feeling -> music
-    oof, _ = feeling.cross_validate(ings, ratings.va, feeling.theme_groups(ratings.themes), tables)
+    rows = None if arousal.all() else arousal
+    meta = {"fingerprint": "+".join(feeling.ratings_fingerprint(s.ratings.images) for s in sets),
+            "ratings": "+".join(s.name for s in sets), "scale": "; ".join(s.scale for s in sets),
+            "arousal_from": "+".join(s.name for s in sets if s.arousal)}
+    model = feeling.fit(ings, y, tables, meta, spec, rows, set_ids)
+    oof, folds = feeling.out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids)
+    rule, model.reference, scores = feeling.choose_origin(oof, y, folds, set_ids, np.c_[np.ones(len(y), bool), arousal])
+    model.meta.update(origin_rule=rule, origin_scores=", ".join(f"{r}: {v:.3f}" for r, v in scores.items()))
     model.calibration = calibration_table(oof - model.reference)
     return model
 
@@ -182,17 +249,22 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) 
     colour_va = None
     for method in methods:
         ctx = Context(settings_for(method))
-        if method == "learned" and ctx.feeling.meta.get("fingerprint") == ratings_fingerprint(ratings.images):
+        model = ctx.feeling if method == "learned" else None
+        if model is not None and ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+"):
             readings = read_rated(ctx, ratings.images, progress)
             pred, quads = cross_validate([r.ingredients for r in readings], ratings.va, theme_groups(ratings.themes),
-                                         ctx.feeling.tables)
+                                         model.tables, spec=model.spec,
+                                         rule=model.meta.get("origin_rule", "mean rating"))
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va)
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
             results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
             results["  quadrant by collection median"] = metrics(people, quadrants(pred - np.median(pred, axis=0)),
                                                                  pred, ratings.va)
-            notes["learned"] = ("the shipped model was fitted on these photos, so it was refitted in 5 folds grouped "
-                                "by theme and each photo was read by a model that never saw its theme")
+            notes["learned"] = ("the shipped model was fitted on these photos, so a model of its kind was refitted "
+                                "on these photos alone in 5 folds grouped by theme, and each photo was read by a "
+                                "model that never saw its theme (its quadrant lines drawn by the model's rule through "
+                                "the other folds' readings); benchmarks/backbones.py measures it with the other "
+                                "training sets added")
             colour_va = np.array([r.colour_av for r in readings])
             continue
         gallery = analyse(ctx, progress, files=ratings.images)

@@ -40,24 +40,32 @@ ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 class Ingredients:
     """What the recognisers give for one picture, before any fitted parameter is applied."""
 
-    pooled: np.ndarray  # (1280,)
-    probs: np.ndarray  # (1001,)
+    pooled: np.ndarray  # (1280,) MobileNetV2
+    probs: np.ndarray  # (1001,) MobileNetV2, index 0 = background
     colour: np.ndarray  # (4,) mean/std of HSV value and saturation
     detections: list[tuple[str, tuple[float, float, float, float]]]
+    lite_pooled: np.ndarray | None = None  # (1280,) EfficientNet-Lite2
+    lite_probs: np.ndarray | None = None  # (1000,) EfficientNet-Lite2: MobileNetV2's labels without background
 
     @classmethod
-    def make(cls, pooled, probs, colour, detections) -> Ingredients:
+    def make(cls, pooled, probs, colour, detections, lite_pooled=None, lite_probs=None) -> Ingredients:
         """Rounded as they are cached, so a fresh reading and a cached one give the same estimate."""
-        return cls(np.round(pooled, 4), np.round(probs, 5), np.round(colour, 5), list(detections))
+        return cls(np.round(pooled, 4), np.round(probs, 5), np.round(colour, 5), list(detections),
+                   None if lite_pooled is None else np.round(lite_pooled, 4),
+                   None if lite_probs is None else np.round(lite_probs, 5))
 
     def to_json(self) -> dict:
-        return {"pooled": self.pooled.tolist(), "probs": self.probs.tolist(), "colour": self.colour.tolist(),
-                "detections": [[lb, list(b)] for lb, b in self.detections]}
+        d = {"pooled": self.pooled.tolist(), "probs": self.probs.tolist(), "colour": self.colour.tolist(),
+             "detections": [[lb, list(b)] for lb, b in self.detections]}
+        if self.lite_pooled is not None and self.lite_probs is not None:
+            d["lite_pooled"], d["lite_probs"] = self.lite_pooled.tolist(), self.lite_probs.tolist()
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> Ingredients:
+        lite = [np.asarray(d[k]) if d.get(k) is not None else None for k in ("lite_pooled", "lite_probs")]
         return cls(np.asarray(d["pooled"]), np.asarray(d["probs"]), np.asarray(d["colour"]),
-                   [(lb, tuple(b)) for lb, b in d["detections"]])
+                   [(lb, tuple(b)) for lb, b in d["detections"]], *lite)
 
 
 def colour_stats(rgb: np.ndarray) -> np.ndarray:
@@ -116,9 +124,48 @@ class LabelReader:
 
 # ---- features and the model ----------------------------------------------------------------------------
 
+BACKBONES = ("mobilenet_v2", "efficientnet_lite2")
+LEXICONS = ("mobilenet_v2", "efficientnet_lite2", "mean", "none")  # whose label probabilities the words read
 
-def label_features(ing: Ingredients, label_va: np.ndarray, label_vec: np.ndarray, coco_va: dict) -> np.ndarray:
-    p = ing.probs / max(ing.probs.sum(), 1e-12)
+
+@dataclass(frozen=True)
+class Spec:
+    """Which features the model reads: the backbones whose pooled features are reduced by PCA (side by side),
+    whose label probabilities the word ratings read ("none": no word ratings at all, only colour besides the
+    look), and how many principal components."""
+
+    backbones: tuple[str, ...] = BACKBONES
+    lexicon: str = "mean"
+    components: int = 64
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> Spec:  # a model file without these keys is a MobileNetV2-only model
+        return cls(tuple(meta.get("backbones", "mobilenet_v2").split("+")), meta.get("lexicon", "mobilenet_v2"),
+                   int(meta.get("components", N_COMPONENTS)))
+
+    def to_meta(self) -> dict:
+        return {"backbones": "+".join(self.backbones), "lexicon": self.lexicon, "components": self.components}
+
+    @property
+    def uses_lite(self) -> bool:
+        return "efficientnet_lite2" in self.backbones or self.lexicon in ("efficientnet_lite2", "mean")
+
+    def pooled(self, ings: list[Ingredients]) -> np.ndarray:
+        parts = {"mobilenet_v2": lambda i: i.pooled, "efficientnet_lite2": lambda i: i.lite_pooled}
+        return np.stack([np.concatenate([parts[b](i) for b in self.backbones]) for i in ings])
+
+    def label_probs(self, ing: Ingredients) -> np.ndarray:
+        """Probabilities over MobileNetV2's 1001 labels (Lite2's 1000 classes are the same without background)."""
+        if self.lexicon in ("mobilenet_v2", "none"):
+            return ing.probs
+        lite = np.r_[0.0, ing.lite_probs]
+        return lite if self.lexicon == "efficientnet_lite2" else (ing.probs + lite) / 2
+
+
+def label_features(ing: Ingredients, label_va: np.ndarray, label_vec: np.ndarray, coco_va: dict,
+                   probs: np.ndarray | None = None) -> np.ndarray:
+    p = ing.probs if probs is None else probs
+    p = p / max(p.sum(), 1e-12)
     top = np.argsort(-p)[:5]
     top_va = (p[top, None] * label_va[top]).sum(axis=0) / max(p[top].sum(), 1e-12)
     if ing.detections:
@@ -140,21 +187,36 @@ class FeelingModel:
     x_scale: np.ndarray
     coef: np.ndarray  # (2, n_features): valence, arousal
     intercept: np.ndarray  # (2,)
-    reference: np.ndarray  # (2,) mean feeling of the training photos: the quadrant origin
+    # the quadrant origin, drawn by the rule (meta "origin_rule") that gave the best balanced agreement under
+    # cross-validation (choose_origin); the mean rating of the training photos until then
+    reference: np.ndarray
     meta: dict
     # builder.matching.calibration_table of the training photos' out-of-fold readings relative to the reference
     # (None in a model fitted without it: music is then looked for at the relative reading itself)
     calibration: np.ndarray | None = None
 
     @cached_property
+    def spec(self) -> Spec:
+        return Spec.from_meta(self.meta)
+
+    @property
+    def uses_lite(self) -> bool:
+        return self.spec.uses_lite
+
+    @cached_property
     def coco_va(self) -> dict[str, tuple[float, float]]:
         return {str(lb): tuple(va) for lb, va in zip(self.tables["coco_labels"], self.tables["coco_va"])}
 
+    def label_probs(self, ing: Ingredients) -> np.ndarray:
+        return self.spec.label_probs(ing)
+
     def features(self, ings: list[Ingredients]) -> np.ndarray:
-        coco_va = self.coco_va
-        pooled = np.stack([i.pooled for i in ings])
-        pcs = ((pooled - self.pooled_mean) / self.pooled_scale) @ self.components.T
-        rest = np.stack([label_features(i, self.tables["label_va"], self.tables["label_vec"], coco_va) for i in ings])
+        spec, coco_va = self.spec, self.coco_va
+        pcs = ((spec.pooled(ings) - self.pooled_mean) / self.pooled_scale) @ self.components.T
+        if spec.lexicon == "none":
+            return np.hstack([pcs, np.stack([i.colour for i in ings])])
+        rest = np.stack([label_features(i, self.tables["label_va"], self.tables["label_vec"], coco_va,
+                                        spec.label_probs(i)) for i in ings])
         return np.hstack([pcs, rest])
 
     def predict(self, ings: list[Ingredients]) -> np.ndarray:
@@ -162,27 +224,34 @@ class FeelingModel:
         return np.clip(x @ self.coef.T + self.intercept, -1.0, 1.0)
 
     def relative(self, av) -> tuple[float, float]:
-        """A reading in the frame its quadrant is read in: relative to the reference (the training photos' mean)."""
+        """A reading in the frame its quadrant is read in: relative to the reference (the quadrant origin)."""
         return (round(float(av[0] - self.reference[0]), 4), round(float(av[1] - self.reference[1]), 4))
 
     def feature_groups(self) -> list[tuple[str, slice]]:
         """The feature vector's parts, in order (see label_features), named for the person reading the page."""
-        n_pc, n_vec = len(self.components), self.tables["label_vec"].shape[1]
-        edges = np.cumsum([0, n_pc, 4, 3, n_vec, 4])
+        n_pc = len(self.components)
+        if self.spec.lexicon == "none":
+            return [("the look of the picture (classifier features)", slice(0, n_pc)),
+                    ("colour", slice(n_pc, n_pc + 4))]
+        edges = np.cumsum([0, n_pc, 4, 3, self.tables["label_vec"].shape[1], 4])
         names = ("the look of the picture (classifier features)", "word ratings of what the classifier saw",
                  "detected objects", "word vectors of what the classifier saw", "colour")
         return [(name, slice(int(a), int(b))) for name, a, b in zip(names, edges[:-1], edges[1:])]
 
     def contributions(self, ing: Ingredients) -> list[tuple[str, float, float]]:
         """(group, valence, arousal) contributions to the reading relative to the reference. Exact: the model is
-        linear and its intercept is the reference (ridge on standardised features), so they add up to
-        `relative(predict(...))` unless the reading was clipped to [-1, 1]."""
+        linear, so they add up to `relative(predict(...))` unless the reading was clipped to [-1, 1]. The
+        intercept is the mean training rating; where the quadrant origin was moved from it (for balance), the
+        difference is its own line."""
         x = (self.features([ing])[0] - self.x_mean) / self.x_scale
-        offset = self.intercept - self.reference  # 0 up to rounding; given to the largest group so sums are exact
         out = [(name, float(self.coef[0, g] @ x[g]), float(self.coef[1, g] @ x[g])) for name, g in
                self.feature_groups()]
-        name, v, a = out[0]
-        out[0] = (name, v + float(offset[0]), a + float(offset[1]))
+        offset = self.intercept - self.reference
+        if np.abs(offset).max() > 5e-4:
+            out.append(("where the quadrant lines are drawn", float(offset[0]), float(offset[1])))
+        else:  # rounding only: given to the largest group so sums are exact
+            name, v, a = out[0]
+            out[0] = (name, v + float(offset[0]), a + float(offset[1]))
         return out
 
     def save(self, path: Path) -> None:
@@ -222,23 +291,40 @@ def build_tables(labels: list[str], coco_labels: list[str], reader: LabelReader)
     }
 
 
-def fit(ings: list[Ingredients], targets: np.ndarray, tables: dict[str, np.ndarray], meta: dict | None = None
+def set_weights(sets: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    """Sample weights that give each rated set the same total weight among `rows` (mean 1, so ridge's alpha keeps
+    its meaning); None when one set is all there is."""
+    if sets is None or len(np.unique(sets[rows])) < 2:
+        return None
+    ids, counts = np.unique(sets[rows], return_counts=True)
+    per = dict(zip(ids.tolist(), (rows.sum() / (len(ids) * counts)).tolist()))
+    return np.array([per[s] for s in sets[rows].tolist()])
+
+
+def fit(ings: list[Ingredients], targets: np.ndarray, tables: dict[str, np.ndarray], meta: dict | None = None,
+        spec: Spec | None = None, arousal_rows: np.ndarray | None = None, sets: np.ndarray | None = None
         ) -> FeelingModel:
-    """Fit PCA, scaler and the two ridge regressions (alpha by efficient leave-one-out) on rated pictures."""
+    """Fit PCA, scaler and the two ridge regressions (alpha by efficient leave-one-out) on rated pictures.
+    arousal_rows (boolean): the pictures whose arousal ratings train the arousal model (default: all);
+    sets: which rated set each picture comes from, so that each set weighs as much as the others."""
     from sklearn.decomposition import PCA
     from sklearn.linear_model import RidgeCV
 
-    pooled = np.stack([i.pooled for i in ings])
+    spec = spec or Spec()
+    pooled = spec.pooled(ings)
     pm, ps = pooled.mean(axis=0), pooled.std(axis=0) + 1e-6
-    pca = PCA(n_components=min(N_COMPONENTS, len(ings) - 1), random_state=0).fit((pooled - pm) / ps)
+    pca = PCA(n_components=min(spec.components, len(ings) - 1), random_state=0).fit((pooled - pm) / ps)
+    rows = [np.ones(len(ings), bool), np.ones(len(ings), bool) if arousal_rows is None else arousal_rows]
+    centre = np.array([np.average(targets[rows[j], j], weights=set_weights(sets, rows[j])) for j in range(2)])
     model = FeelingModel(tables, pm, ps, pca.components_, np.zeros(1), np.ones(1), np.zeros((2, 1)), np.zeros(2),
-                         targets.mean(axis=0), dict(meta or {}))
+                         centre, {**(meta or {}), **spec.to_meta()})
     x = model.features(ings)
     model.x_mean, model.x_scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     xs = (x - model.x_mean) / model.x_scale
     coefs, intercepts, alphas = [], [], []
     for j in range(2):
-        r = RidgeCV(alphas=np.array(ALPHAS)).fit(xs, targets[:, j])
+        r = RidgeCV(alphas=np.array(ALPHAS)).fit(xs[rows[j]], targets[rows[j], j],
+                                                 sample_weight=set_weights(sets, rows[j]))
         coefs.append(r.coef_)
         intercepts.append(r.intercept_)
         alphas.append(r.alpha_)
@@ -247,23 +333,125 @@ def fit(ings: list[Ingredients], targets: np.ndarray, tables: dict[str, np.ndarr
     return model
 
 
+def balanced(people_q: np.ndarray, predicted_q: np.ndarray) -> float:
+    """Mean per-quadrant agreement (the quadrants people used)."""
+    return float(np.mean([np.mean(predicted_q[people_q == q] == q) for q in (1, 2, 3, 4) if (people_q == q).any()]))
+
+
+def quadrant_codes(va: np.ndarray) -> np.ndarray:
+    """affect.quadrant for many points at once."""
+    v, a = va[:, 0] >= 0, va[:, 1] >= 0
+    return np.where(a, np.where(v, 1, 2), np.where(v, 4, 3))
+
+
+def _balanced_axis(p: np.ndarray, y: np.ndarray) -> float:
+    """Per axis: the threshold (a quantile of the readings) where the sign agrees best with people's, each sign
+    weighing as much as the other."""
+    best, best_t = -1.0, float(np.median(p))
+    pos = y >= 0
+    for q in np.arange(0.2, 0.801, 0.02):
+        t = float(np.quantile(p, q))
+        s = p >= t
+        score = (np.mean(s[pos]) if pos.any() else 0.0) + (np.mean(~s[~pos]) if (~pos).any() else 0.0)
+        if score > best + 1e-12:
+            best, best_t = score, t
+    return best_t
+
+
+def _balanced_grid(p: np.ndarray, y: np.ndarray, sets: np.ndarray, step: float = 0.02, reach: float = 0.3
+                   ) -> np.ndarray:
+    people_q, centre = quadrant_codes(y), p.mean(axis=0)
+    offsets = np.arange(-reach, reach + step / 2, step)
+    best, best_score = centre, -1.0
+    for dv in offsets:
+        for da in offsets:
+            q = quadrant_codes(p - centre - (dv, da))
+            score = np.mean([balanced(people_q[sets == s], q[sets == s]) for s in np.unique(sets)])
+            if score > best_score + 1e-12:
+                best, best_score = centre + (dv, da), score
+    return best
+
+
+def _axis_means(v: np.ndarray, sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """Per axis, the mean over the photos whose ratings trained that axis, each rated set weighing the same."""
+    return np.array([np.average(v[trained[:, j], j], weights=set_weights(sets, trained[:, j])) for j in range(2)])
+
+
+# How the quadrant origin may be drawn through readings `p` of rated photos `y`, from rated sets `sets`;
+# trained[:, j]: whether a photo's rating of axis j trains the model (a set may train valence only).
+ORIGIN_RULES = {
+    "mean rating": lambda p, y, sets, trained: _axis_means(y, sets, trained),
+    "mean reading": lambda p, y, sets, trained: _axis_means(p, sets, trained),
+    "median reading": lambda p, y, sets, trained: np.median(p, axis=0),
+    "people's shares": lambda p, y, sets, trained: np.array([np.quantile(p[:, j], 1 - np.mean(y[:, j] >= 0))
+                                                             for j in range(2)]),
+    "balanced per axis": lambda p, y, sets, trained: np.array([_balanced_axis(p[:, j], y[:, j]) for j in range(2)]),
+    "balanced grid": lambda p, y, sets, trained: _balanced_grid(p, y, sets),
+}
+
+
+def origin(rule: str, pred: np.ndarray, y: np.ndarray, sets: np.ndarray | None = None,
+           trained: np.ndarray | None = None) -> np.ndarray:
+    sets = np.zeros(len(y), int) if sets is None else sets
+    trained = np.ones(y.shape, bool) if trained is None else trained
+    return ORIGIN_RULES[rule](pred, y, sets, trained)
+
+
+def rule_quadrants(rule: str, pred: np.ndarray, y: np.ndarray, folds: np.ndarray, sets: np.ndarray | None = None,
+                   trained: np.ndarray | None = None) -> np.ndarray:
+    """Quadrants of out-of-fold readings, each fold's origin drawn by `rule` through the other folds' readings:
+    neither the reading nor the lines through it have seen the photo."""
+    sets = np.zeros(len(y), int) if sets is None else sets
+    trained = np.ones(y.shape, bool) if trained is None else trained
+    quads = np.zeros(len(pred), dtype=int)
+    for k in np.unique(folds):
+        other = folds != k
+        quads[folds == k] = quadrant_codes(pred[folds == k] - origin(rule, pred[other], y[other], sets[other],
+                                                                     trained[other]))
+    return quads
+
+
+def choose_origin(pred: np.ndarray, y: np.ndarray, folds: np.ndarray, sets: np.ndarray,
+                  trained: np.ndarray | None = None) -> tuple[str, np.ndarray, dict[str, float]]:
+    """The origin rule with the best balanced agreement under cross-validation (mean over the rated sets, so
+    that no set's mix of quadrants rules), and the origin it draws through all the out-of-fold readings.
+    Ties go to the simpler rule (the order of ORIGIN_RULES)."""
+    people_q = quadrant_codes(y)
+    scores = {}
+    for rule in ORIGIN_RULES:
+        q = rule_quadrants(rule, pred, y, folds, sets, trained)
+        scores[rule] = float(np.mean([balanced(people_q[sets == s], q[sets == s]) for s in np.unique(sets)]))
+    rule = max(ORIGIN_RULES, key=lambda r: (round(scores[r], 6), -list(ORIGIN_RULES).index(r)))
+    return rule, np.round(origin(rule, pred, y, sets, trained), 4), scores
+
+
 def theme_groups(themes: list[str]) -> np.ndarray:
     """OASIS themes "Beach 1" ... "Beach 8" are near-duplicates: group them as "Beach"."""
     return np.array([re.sub(r"\s*\d+$", "", t).strip().lower() for t in themes])
 
 
-def cross_validate(ings: list[Ingredients], targets: np.ndarray, groups: np.ndarray, tables, folds: int = 5
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold estimates and quadrants, folds grouped by theme (no near-duplicate on both sides)."""
+def out_of_fold(ings: list[Ingredients], targets: np.ndarray, groups: np.ndarray, tables, folds: int = 5,
+                spec: Spec | None = None, arousal_rows: np.ndarray | None = None, sets: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold readings and each photo's fold, folds grouped by theme (no near-duplicate on both sides)."""
     from sklearn.model_selection import GroupKFold
 
     pred = np.zeros_like(targets)
-    quads = np.zeros(len(ings), dtype=int)
-    for train, test in GroupKFold(n_splits=folds).split(targets, groups=groups):
-        m = fit([ings[i] for i in train], targets[train], tables)
+    fold_of = np.zeros(len(ings), dtype=int)
+    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(targets, groups=groups)):
+        rows = None if arousal_rows is None else arousal_rows[train]
+        m = fit([ings[i] for i in train], targets[train], tables, spec=spec, arousal_rows=rows,
+                sets=None if sets is None else sets[train])
         pred[test] = m.predict([ings[i] for i in test])
-        quads[test] = [m.quadrant(p) for p in pred[test]]
-    return pred, quads
+        fold_of[test] = k
+    return pred, fold_of
+
+
+def cross_validate(ings: list[Ingredients], targets: np.ndarray, groups: np.ndarray, tables, folds: int = 5,
+                   spec: Spec | None = None, rule: str = "mean rating") -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants)."""
+    pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
+    return pred, rule_quadrants(rule, pred, targets, fold_of)
 
 
 def ratings_fingerprint(images: list[str]) -> str:

@@ -153,6 +153,18 @@ class Context:
         return SceneClassifier.from_store(self.store)
 
     @cached_property
+    def lite(self):
+        from builder.backbone import Lite2
+
+        return Lite2.from_store(self.store)
+
+    @property
+    def want_lite(self) -> bool:
+        """The learned method's ingredients hold both backbones' readings, whichever the model file uses, so that
+        `builder fit` can choose between them from the cache."""
+        return self.settings.method == "learned"
+
+    @cached_property
     def captioner(self):
         from builder.caption import BlipCaptioner
 
@@ -286,7 +298,9 @@ def stage_read(ctx: Context, r: Reading) -> None:
             raise ValueError("inconsistent entry")
         if ctx.settings.method == "learned" and (
                 ingredients is None or ingredients.probs.shape != (len(ctx.feeling.tables["label_va"]),)
-                or ingredients.pooled.shape != ctx.feeling.pooled_mean.shape):
+                or ingredients.pooled.shape != (1280,)
+                or (ctx.want_lite and (ingredients.lite_pooled is None or ingredients.lite_pooled.shape != (1280,)
+                                       or ingredients.lite_probs is None or ingredients.lite_probs.shape != (1000,)))):
             raise ValueError("the learned method's ingredients are missing or of another model's shape")
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         _forget(path)
@@ -407,7 +421,9 @@ def stage_scene(ctx: Context, r: Reading) -> None:
     # and of the mirror image: averaging the two views steadies the reading (see README)
     probs_m, pooled_m = ctx.scene.run(np.ascontiguousarray(r.rgb[:, ::-1]))
     probs, pooled = (probs + probs_m) / 2, (pooled + pooled_m) / 2
-    r.ingredients = Ingredients.make(pooled, probs, r.colour, [(d.label, d.box) for d in r.detections])
+    lite_probs, lite_pooled = ctx.lite.run(r.rgb) if ctx.want_lite else (None, None)
+    r.ingredients = Ingredients.make(pooled, probs, r.colour, [(d.label, d.box) for d in r.detections],
+                                     lite_pooled, lite_probs)
     top = np.argsort(-probs)[:3]
     r.scene = [{"label": ctx.scene.labels[i], "score": round(float(probs[i]), 4)} for i in top]
 
@@ -568,7 +584,7 @@ def _learned_record(ctx: Context, r: Reading, user: dict[str, int]) -> ImageReco
         target = quadrant_middle(chosen, ctx.catalogue_table)
     target = (round(target[0], 4), round(target[1], 4))
     contributions = tuple(Contribution(g, round(v, 4), round(a, 4)) for g, v, a in model.contributions(r.ingredients))
-    probs = r.ingredients.probs
+    probs = model.label_probs(r.ingredients)  # what the word ratings read: both classifiers' labels
     top = [int(i) for i in np.argsort(-probs, kind="stable")[:6] if i != 0 and probs[i] >= 0.01][:5]
     seen = tuple(Seen(ctx.imagenet_labels[i], round(float(probs[i]), 4)) for i in top)
     return ImageRecord(file=r.file, av=av, quadrant=chosen, impressions=(), clusters=(), tracks=(),

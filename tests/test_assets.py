@@ -143,6 +143,24 @@ def test_corrupt_cache_entry_is_dropped_and_mirror_used(tmp_path):
     assert not s.cache_path(a).exists()
 
 
+def test_a_file_inside_an_installed_package_is_found_first_and_checked(tmp_path, monkeypatch):
+    pkg = tmp_path / "site" / "fakeweights_pkg"
+    (pkg / "models").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models" / "w.bin").write_bytes(PAYLOAD)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    s, a, mirror = mirrored(tmp_path, PAYLOAD)
+    s.registry["thing"] = Asset(**{**a.__dict__, "package": "fakeweights_pkg/models/w.bin"})
+    assert s.locate("thing") == (pkg / "models" / "w.bin", "package")
+    (pkg / "models" / "w.bin").write_bytes(b"tampered")
+    with pytest.raises(AssetCorrupt, match="reinstall"):
+        s.resolve("thing")
+    (pkg / "models" / "w.bin").unlink()  # the package without the file: the mirror, as before
+    assert s.locate("thing") == (mirror / "x" / "thing.csv", "mirror")
+    s.registry["thing"] = Asset(**{**a.__dict__, "package": "no_such_package_here/w.bin"})
+    assert s.locate("thing")[1] == "mirror"
+
+
 def test_corrupt_mirror_file_is_an_error(tmp_path):
     s, _, _ = mirrored(tmp_path, b"wrong")
     with pytest.raises(AssetCorrupt, match="sha256"):
@@ -157,7 +175,7 @@ def test_every_single_file_asset_in_the_mirror_matches_its_registry_hash(tmp_pat
         if a.folder or a.name.startswith(("torchvision", "blip")):
             continue
         path, where = s.locate(name)
-        assert where == "mirror", name
+        assert where == ("package" if a.package else "mirror"), name
         found += 1
     assert found >= 8
 

@@ -1,4 +1,5 @@
 import csv
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -8,6 +9,7 @@ from typer.testing import CliRunner
 from builder import evaluate as ev
 from builder import feeling
 from builder.cli import app
+from builder.errors import UsageError
 
 from .conftest import DEMO, MIRROR, requires_mirror
 
@@ -55,7 +57,9 @@ def synthetic_ingredients(n, seed=0):
     rng = np.random.default_rng(seed)
     latent = rng.normal(size=(n, 4))  # pooled features that vary along a few directions, as real ones do
     pooled = latent @ rng.normal(size=(4, 1280)) + 0.1 * rng.normal(size=(n, 1280))
-    ings = [feeling.Ingredients.make(p, rng.dirichlet(np.ones(1001)), rng.uniform(0, 1, 4), []) for p in pooled]
+    lite = latent @ rng.normal(size=(4, 1280)) + 0.1 * rng.normal(size=(n, 1280))  # the second backbone
+    ings = [feeling.Ingredients.make(p, rng.dirichlet(np.ones(1001)), rng.uniform(0, 1, 4), [], q,
+                                     rng.dirichlet(np.ones(1000))) for p, q in zip(pooled, lite)]
     targets = np.tanh(np.c_[latent[:, 0] + latent[:, 1], latent[:, 2] - latent[:, 3]] / 2)
     tables = {"label_va": rng.uniform(-1, 1, (1001, 2)), "label_vec": rng.normal(size=(1001, 50)),
               "coco_labels": np.array(["person"]), "coco_va": np.zeros((1, 2))}
@@ -77,13 +81,68 @@ def test_fit_learns_a_linear_signal_and_survives_a_save(tmp_path):
 
 def test_shipped_model_loads_and_knows_what_it_was_fitted_on():
     model = feeling.FeelingModel.load()
-    assert model.components.shape == (feeling.N_COMPONENTS, 1280)
+    spec = model.spec
+    assert spec.backbones == feeling.BACKBONES and spec.lexicon == "mean" and model.uses_lite
+    assert model.components.shape == (spec.components, 2 * 1280)
     assert model.tables["label_va"].shape == (1001, 2) and len(model.tables["coco_labels"]) == 80
-    assert model.meta["ratings"] == "ratings.csv" and int(model.meta["n"]) >= 300
+    assert model.meta["ratings"] == "oasis-dev+emotion6" and int(model.meta["n"]) >= 2000
+    assert model.meta["origin_rule"] in feeling.ORIGIN_RULES and model.meta["arousal_from"] == "oasis-dev"
     oasis = MIRROR.parent / "eval" / "oasis-dev"
     if oasis.is_dir():
         images = [r["image"] for r in csv.DictReader(open(oasis / "ratings.csv"))]
-        assert model.meta["fingerprint"] == feeling.ratings_fingerprint(images)
+        assert feeling.ratings_fingerprint(images) in model.meta["fingerprint"].split("+")
+
+
+def test_two_rated_sets_weigh_alike_and_a_valence_only_set_leaves_arousal_alone():
+    ings, targets, tables = synthetic_ingredients(160)
+    sets = np.r_[np.zeros(40, int), np.ones(120, int)]
+    w = feeling.set_weights(sets, np.ones(160, bool))
+    assert w[:40].sum() == pytest.approx(w[40:].sum()) and w.mean() == pytest.approx(1.0)
+    assert feeling.set_weights(sets, sets == 0) is None  # one set alone: no weights
+    shifted = targets.copy()
+    shifted[40:, 1] = 0.9  # the second set's arousal ratings are useless (another lab, another scale)...
+    rows = sets == 0  # ...so they do not train arousal
+    model = feeling.fit(ings, shifted, tables, spec=feeling.Spec(components=8), arousal_rows=rows, sets=sets)
+    alone = feeling.fit([ings[i] for i in range(40)], targets[:40], tables, spec=feeling.Spec(components=8))
+    assert model.reference[1] == pytest.approx(targets[:40, 1].mean())  # arousal centre from the first set only
+    assert abs(model.intercept[1] - alone.intercept[1]) < 0.1
+    pred = model.predict(ings)
+    assert np.corrcoef(pred[:, 1], targets[:, 1])[0, 1] > 0.5
+
+
+def test_the_origin_rule_is_chosen_for_balance_under_cross_validation():
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=(400, 2)) * 0.4
+    y[:, 0] += 0.3  # people mostly pleasant: the midpoint would put most photos in quadrants 1 and 4
+    pred = 0.5 * y + 0.1 * rng.normal(size=y.shape) + [0.05, 0.0]  # shrunk, shifted readings
+    folds, sets = np.arange(400) % 5, np.zeros(400, int)
+    rule, origin, scores = feeling.choose_origin(pred, y, folds, sets)
+    assert set(scores) == set(feeling.ORIGIN_RULES) and scores[rule] == max(scores.values())
+    q = feeling.rule_quadrants(rule, pred, y, folds, sets)
+    assert feeling.balanced(feeling.quadrant_codes(y), q) == pytest.approx(scores[rule])
+    # drawing the lines through (0, 0) of the shrunk readings is worse than the chosen rule
+    assert scores[rule] > feeling.balanced(feeling.quadrant_codes(y), feeling.quadrant_codes(pred)) + 0.02
+    assert np.allclose(origin, feeling.origin(rule, pred, y), atol=1e-4)
+
+
+def test_a_rated_set_is_named_by_folder_scale_and_midpoint(tmp_path):
+    assert ev.parse_rated_set("a:b/oasis:1-7:4") == (Path("a:b/oasis"), 1.0, 7.0, 4.0, True)
+    assert ev.parse_rated_set("e6:1-9:5:valence") == (Path("e6"), 1.0, 9.0, 5.0, False)
+    assert ev.parse_rated_set("x:-3-3:0")[1:4] == (-3.0, 3.0, 0.0)
+    for bad in ("x:1:2", "x", "x:1-9", "x:a-b:5"):
+        with pytest.raises(UsageError, match="FOLDER:MIN-MAX:MIDPOINT"):
+            ev.parse_rated_set(bad)
+    with pytest.raises(UsageError, match="images/ folder"):
+        ev.read_rated_set(f"{tmp_path}:1-9:5")
+    (tmp_path / "images" / "joy").mkdir(parents=True)
+    (tmp_path / "images" / "joy" / "1.jpg").write_bytes(b"x")
+    (tmp_path / "ground_truth.txt").write_text("[image_filename]\t[valence]\t[arousal]\njoy/1.jpg\t8.0\t3.0\n"
+                                               "joy/2.jpg\t1\t1\n")
+    rated = ev.read_rated_set(f"{tmp_path}:1-9:5:valence")
+    assert rated.ratings.images == ["joy/1.jpg"] and rated.ratings.va.tolist() == [[0.75, -0.5]]
+    assert not rated.arousal and rated.scale == "1-9 midpoint 5"
+    with pytest.raises(UsageError, match="--scale-min < --midpoint"):
+        ev.read_ratings(tmp_path / "ground_truth.txt", tmp_path / "images", 5, 9, 5)
 
 
 @requires_mirror

@@ -1,0 +1,36 @@
+"""EfficientNet-Lite2, the learned method's second eye, run for real on demo photos."""
+
+import numpy as np
+import pytest
+
+from builder.images import read_rgb
+from builder.scene import label_lines
+
+from .conftest import DEMO, requires_mirror
+
+
+@pytest.fixture(scope="module")
+def lite(store):
+    from builder.backbone import Lite2
+
+    return Lite2.from_store(store)
+
+
+@requires_mirror
+def test_lite2_sees_the_demo_photos_with_mobilenets_labels_shifted_by_the_background(lite, store):
+    lines = label_lines(store)  # MobileNetV2's 1001 labels; Lite2's class i is line i + 1
+    for photo, expected in (("cat.jpg", "cat"), ("ladybird.jpg", "ladybug"), ("coffee.jpg", "espresso")):
+        probs, pooled = lite.run(read_rgb(DEMO / photo, 1024)[0])
+        assert probs.shape == (1000,) and pooled.shape == (1280,)
+        assert probs.sum() == pytest.approx(1.0, abs=1e-4) and np.isfinite(pooled).all()
+        assert expected in lines[int(np.argmax(probs)) + 1]
+
+
+@requires_mirror
+def test_lite2_reads_a_picture_and_its_mirror_alike(lite):
+    rgb = read_rgb(DEMO / "storm.jpg", 1024)[0]
+    a, b = lite.run(rgb), lite.run(np.ascontiguousarray(rgb[:, ::-1]))
+    # the same two views, up to the one-pixel shift of a centre crop of odd width and the bicubic resize
+    assert np.abs(a[0] - b[0]).max() < 0.01 and np.corrcoef(a[1], b[1])[0, 1] > 0.999
+    other = lite.run(read_rgb(DEMO / "coffee.jpg", 1024)[0])
+    assert np.corrcoef(a[1], other[1])[0, 1] < 0.9
