@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
@@ -50,6 +51,8 @@ from builder.records import Failure, Gallery, ImageRecord
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "site_template"
 DISPLAY_SIDES, THUMB_SIDES = (1024, 1600), (240, 480)  # srcset widths (longest side); JPEG and WebP each
 PLOT_SIZE = 320
+PAGE_SIZE = 60  # cards per index page: the first screen stays light whatever the collection's size
+SHARD_SIZE = 1000  # pictures per data file of the slideshow and of the name search
 
 
 def slug_for(rel: str) -> str:
@@ -253,16 +256,51 @@ def _audio_name(track) -> str:
 
 def slideshow_order(images) -> list[str]:
     """A walk through the pictures that keeps consecutive tracks close in feeling: start from the calmest
-    picture's first track, then always go to the nearest not yet shown (greedy nearest neighbour)."""
-    points = {im.file: (im.tracks[0].valence, im.tracks[0].arousal) if im.tracks else im.av for im in images}
-    left = sorted(points, key=lambda f: (points[f][1], f))
-    order = [left.pop(0)] if left else []
-    while left:
-        v, a = points[order[-1]]
-        nxt = min(left, key=lambda f: ((points[f][0] - v) ** 2 + (points[f][1] - a) ** 2, f))
-        left.remove(nxt)
-        order.append(nxt)
-    return order
+    picture's first track, then always go to the nearest not yet shown (greedy nearest neighbour; of equal
+    distances the first file name). Pictures at the same point follow one another in name order. A k-d tree of
+    the points not yet shown (rebuilt as it empties) keeps 100,000 pictures to seconds."""
+    from scipy.spatial import cKDTree
+
+    at: dict[tuple[float, float], list[str]] = {}
+    for im in images:
+        point = (im.tracks[0].valence, im.tracks[0].arousal) if im.tracks else tuple(im.av)
+        at.setdefault((float(point[0]), float(point[1])), []).append(im.file)
+    if not at:
+        return []
+    for files in at.values():
+        files.sort()
+    points = sorted(at, key=lambda p: (p[1], at[p][0]))  # the calmest first
+    xy = np.array(points)
+    first_file = [at[p][0] for p in points]
+    shown = np.zeros(len(points), bool)
+    order: list[str] = []
+
+    def rebuild():
+        left = np.flatnonzero(~shown)
+        return left, (cKDTree(xy[left]) if len(left) else None)
+
+    left, tree = rebuild()
+    i = 0
+    while True:
+        shown[i] = True
+        order += at[points[i]]
+        if shown.all():
+            return order
+        if shown[left].sum() * 2 > len(left):  # mostly shown: search only what is left
+            left, tree = rebuild()
+        k = 8
+        while True:
+            d, j = tree.query(xy[i], k=min(k, len(left)))
+            d, j = np.atleast_1d(d), left[np.atleast_1d(j)]
+            free = ~shown[j]
+            # the nearest free point is certain once a farther point was seen (or every point was asked)
+            if free.any() and (d[-1] > d[free].min() or k >= len(left)):
+                best = d[free].min()
+                i = min((c for c, dc in zip(j[free], d[free]) if dc == best), key=lambda c: first_file[c])
+                break
+            if k >= len(left):  # pragma: no cover - every free point was asked for
+                raise AssertionError("no free point left")
+            k *= 4
 
 
 def _renders(im: ImageRecord, input_dir: Path, tmp: Path, cache_dir: Path, sha: str) -> dict | str:
@@ -323,7 +361,8 @@ def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, h
     for f in (TEMPLATE_DIR / "static").iterdir():
         shutil.copyfile(f, tmp / "static" / f.name)
     env = _environment()
-    (tmp / "index.html").write_text(render_index(env, final, renders), encoding="utf-8")
+    write_index_pages(tmp, env, final, renders)
+    write_shards(tmp, final)
     (tmp / "slideshow.html").write_text(render_page(env, "slideshow.html", final), encoding="utf-8")
     (tmp / "credits.html").write_text(render_page(env, "credits.html", final), encoding="utf-8")
     for i, im in enumerate(final.images):
@@ -333,7 +372,7 @@ def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, h
 
 def render_page(env: Environment, template: str, gallery: Gallery) -> str:
     return env.get_template(template).render(root="", gallery=gallery, quadrant_names=affect.QUADRANT_NAMES,
-                                             tracks=used_tracks(gallery))
+                                             tracks=used_tracks(gallery), shard_size=SHARD_SIZE)
 
 
 def used_tracks(gallery: Gallery) -> list:
@@ -345,9 +384,56 @@ def used_tracks(gallery: Gallery) -> list:
     return list(seen.values())
 
 
-def render_index(env: Environment, gallery: Gallery, renders: dict | None = None) -> str:
-    return env.get_template("index.html").render(root="", gallery=gallery, quadrant_names=affect.QUADRANT_NAMES,
-                                                 renders=renders or {})
+def index_name(quadrant: int | None, page: int) -> str:
+    """index.html, index-2.html, ...; one quadrant's pictures: index-q1.html, index-q1-2.html, ..."""
+    stem = "index" if quadrant is None else f"index-q{quadrant}"
+    return f"{stem}.html" if page == 1 else f"{stem}-{page}.html"
+
+
+def write_index_pages(tmp: Path, env: Environment, gallery: Gallery, renders: dict) -> None:
+    """The index in pages of PAGE_SIZE cards, for all pictures and for each quadrant: plain HTML, so paging and
+    the quadrant filter work without scripts; searching by name loads the name shards (write_shards)."""
+    by_quadrant = {q: [im for im in gallery.images if im.quadrant == q] for q in (1, 2, 3, 4)}
+    for quadrant, images in [(None, list(gallery.images)), *by_quadrant.items()]:
+        pages = max(1, -(-len(images) // PAGE_SIZE))
+        for page in range(1, pages + 1):
+            (tmp / index_name(quadrant, page)).write_text(
+                render_index(env, gallery, renders, images[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], quadrant,
+                             page, pages, {q: len(v) for q, v in by_quadrant.items()}), encoding="utf-8")
+
+
+def write_shards(tmp: Path, gallery: Gallery) -> None:
+    """Classic scripts of SHARD_SIZE pictures each, loaded on demand (they work from file://, where fetch does
+    not): data/slides-N.js, the slideshow in its order (what a slide shows and plays); data/names-N.js, every
+    picture's name, page, thumbnail and quadrant for the index's search."""
+    (tmp / "data").mkdir()
+    by_file = {im.file: im for im in gallery.images}
+    slides = []
+    for f in gallery.slideshow:
+        im = by_file[f]
+        t = next((t for t in im.tracks if t.audio), None)
+        first = im.tracks[0] if im.tracks else None
+        slides.append([im.file, im.image, im.caption.text if im.caption else "", first.title if first else "",
+                       first.artist if first else "", t.audio if t else None, t.title if t else "",
+                       t.artist if t else ""])
+    names = [[im.file, im.page, im.thumb, im.quadrant] for im in gallery.images]
+    for kind, rows in (("slides", slides), ("names", names)):
+        for k in range(0, max(len(rows), 1), SHARD_SIZE):
+            body = script_json(orjson.dumps(rows[k:k + SHARD_SIZE]))
+            (tmp / "data" / f"{kind}-{k // SHARD_SIZE}.js").write_text(
+                f'(window.GALLERY_SHARDS = window.GALLERY_SHARDS || {{}})["{kind}-{k // SHARD_SIZE}"] = {body};\n',
+                encoding="utf-8")
+
+
+def render_index(env: Environment, gallery: Gallery, renders: dict | None = None, images=None,
+                 quadrant: int | None = None, page: int = 1, pages: int = 1, counts: dict | None = None) -> str:
+    images = list(gallery.images[:PAGE_SIZE]) if images is None else images
+    counts = counts or {q: sum(im.quadrant == q for im in gallery.images) for q in (1, 2, 3, 4)}
+    return env.get_template("index.html").render(
+        root="", gallery=gallery, quadrant_names=affect.QUADRANT_NAMES, renders=renders or {}, images=images,
+        quadrant=quadrant, page=page, pages=pages, counts=counts, page_name=lambda n: index_name(quadrant, n),
+        filter_name=lambda q: index_name(q, 1), shards=-(-len(gallery.images) // SHARD_SIZE),
+        shard_size=SHARD_SIZE)
 
 
 def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | None = None) -> str:

@@ -143,13 +143,95 @@ def test_the_plane_lists_the_same_tracks_as_the_python_index(site, page, session
 
 def test_the_slideshow_advances_in_its_documented_order(site, page):
     g = orjson.loads((site / "gallery.json").read_bytes())
-    page.goto(url(site, "slideshow.html"))
-    assert page.evaluate("window.gallerySlideshow.order") == g["slideshow"]
     assert sorted(g["slideshow"]) == sorted(im["file"] for im in g["images"])
+    page.goto(url(site, "slideshow.html"))
+    assert page.evaluate("window.gallerySlideshow.total") == len(g["slideshow"])
     page.select_option("#show-interval", "10")
     page.evaluate("document.getElementById('show-interval').value = '1'")  # 1 s, for the test
     page.click("#show-start")
     wait_until(page, "document.body.dataset.slide === '2'", timeout=8)
     page.click("#show-pause")
+    slide, caption = page.evaluate("[document.body.dataset.slide, document.getElementById('show-caption').textContent]")
+    assert caption.startswith(g["slideshow"][int(slide)]) and int(slide) >= 2
     assert page.evaluate("window.gallerySlideshow.state().paused")
+    assert page.problems == []
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory, session_cache):
+    """The demo with pages of 5 cards and shards of 4 pictures: 13 pictures make 3 index pages and 4 shards."""
+    from builder import site as site_module
+
+    out = tmp_path_factory.mktemp("paged") / "dist"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(site_module, "PAGE_SIZE", 5)
+        mp.setattr(site_module, "SHARD_SIZE", 4)
+        result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR),
+                                          "--cache-dir", str(session_cache), "--offline"])
+    assert result.exit_code == 0, result.output
+    return out, orjson.loads((out / "gallery.json").read_bytes())
+
+
+def cards(page) -> list[str]:
+    return page.eval_on_selector_all(".grid .card .name", "els => els.map(e => e.textContent)")
+
+
+def test_the_index_is_paged_and_filtered_by_quadrant_without_scripts(paged, browser):
+    out, g = paged
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    seen = []
+    page.goto(url(out, "index.html"))
+    while True:
+        seen += cards(page)
+        assert len(cards(page)) <= 5
+        nxt = page.locator(".paging a[rel=next]").first
+        if not nxt.count():
+            break
+        nxt.click()
+        page.wait_for_load_state("load")
+    assert seen == [im["file"] for im in g["images"]]  # every picture once, in gallery order, over 3 pages
+    for q in (1, 2, 3, 4):
+        mine = [im["file"] for im in g["images"] if im["quadrant"] == q]
+        if not mine:
+            continue
+        page.goto(url(out, "index.html"))
+        page.click(f".filters a.q{q}")
+        assert cards(page) == mine[:5]
+        assert page.locator(".filters [aria-current]").inner_text().endswith(f"({len(mine)})")
+    context.close()
+
+
+def test_search_by_name_reads_every_shard(paged, page):
+    out, g = paged
+    page.goto(url(out, "index.html"))
+    last = g["images"][-1]["file"]  # in the last shard, on the last page
+    page.fill("#search", last.rsplit(".", 1)[0].upper())
+    wait_until(page, "document.getElementById('search-status').textContent.indexOf('named like') >= 0")
+    links = page.eval_on_selector_all("#search-results a", "els => els.map(e => [e.textContent, e.href])")
+    assert [t for t, _ in links] == [last]
+    page.click("#search-results a")
+    page.wait_for_url(url(out, g["images"][-1]["page"]))
+    page.go_back()
+    page.fill("#search", "no picture has this name")
+    wait_until(page, "document.getElementById('search-status').textContent.indexOf('No picture') >= 0")
+    assert page.locator("#search-results li").count() == 0
+    page.fill("#search", ".jpg")
+    n = len(g["images"])
+    wait_until(page, f"document.getElementById('search-status').textContent.indexOf('{n} pictures named') === 0")
+    assert page.locator("#search-results li").count() == n
+    assert page.problems == []
+
+
+def test_the_slideshow_crosses_shards(paged, page):
+    out, g = paged
+    page.goto(url(out, "slideshow.html"))
+    for i in (0, 3, 4, 9, 12, 5):  # shards of 4: into, across and back over their edges
+        page.evaluate(f"window.gallerySlideshow.go({i})")
+        wait_until(page, f"document.body.dataset.slide === '{i}'")
+        assert page.inner_text("#show-caption").startswith(g["slideshow"][i])
+    page.click("#show-start")  # playing crosses from the last slide back to the first (loop)
+    page.evaluate(f"window.gallerySlideshow.go({len(g['slideshow']) - 1})")
+    page.click("#show-next")
+    wait_until(page, "document.body.dataset.slide === '0'")
     assert page.problems == []

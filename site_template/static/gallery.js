@@ -1,10 +1,73 @@
 /* Classic script (no modules, no fetch): works from file:// and from any static host.
-   Data comes from window.GALLERY (gallery-data.js) and, on picture pages, window.CATALOGUE (catalogue.js). */
+   Data comes from classic scripts: on picture pages window.CATALOGUE (catalogue.js); the slideshow and the
+   index's search load shards of 1000 pictures (data/slides-N.js, data/names-N.js) only when they need them. */
 (function () {
   "use strict";
 
   var announce = document.getElementById("announce");
   function say(text) { if (announce) { announce.textContent = text; } }
+
+  /* ---- shards: a classic script that sets window.GALLERY_SHARDS[name]; loaded once, callbacks queued ---- */
+  var pending = {};
+  function shard(name, done) {
+    var all = window.GALLERY_SHARDS || {};
+    if (all[name]) { done(all[name]); return; }
+    if (pending[name]) { pending[name].push(done); return; }
+    pending[name] = [done];
+    var s = document.createElement("script");
+    s.src = "data/" + name + ".js";
+    function finish() {
+      var rows = (window.GALLERY_SHARDS || {})[name] || null, waiting = pending[name];
+      delete pending[name];
+      waiting.forEach(function (cb) { cb(rows); });
+    }
+    s.onload = finish;
+    s.onerror = finish;
+    document.head.appendChild(s);
+  }
+
+  /* ---- search the index by name: the name shards are loaded on the first search, one after another ---- */
+  var searchForm = document.getElementById("search-form");
+  if (searchForm) {
+    var box = document.getElementById("search"), status = document.getElementById("search-status");
+    var results = document.getElementById("search-results"), shards = Number(searchForm.dataset.shards);
+    var MAX_SHOWN = 60, generation = 0;
+    searchForm.addEventListener("submit", function (ev) { ev.preventDefault(); });
+    function search() {
+      var query = box.value.trim().toLowerCase(), mine = ++generation, found = 0;
+      while (results.firstChild) { results.removeChild(results.firstChild); }
+      if (!query) { status.textContent = ""; return; }
+      function take(k) {
+        if (mine !== generation) { return; }  /* a newer search started */
+        if (k >= shards) {
+          status.textContent = found ? found + " picture" + (found === 1 ? "" : "s") + " named like “" + box.value.trim() + "”" + (found > MAX_SHOWN ? " (the first " + MAX_SHOWN + " shown)" : "") : "No picture is named like “" + box.value.trim() + "”";
+          return;
+        }
+        status.textContent = "Searching… " + Math.round(100 * k / shards) + " %";
+        shard("names-" + k, function (rows) {
+          if (mine !== generation) { return; }
+          (rows || []).forEach(function (row) {
+            if (row[0].toLowerCase().indexOf(query) < 0) { return; }
+            found += 1;
+            if (found > MAX_SHOWN) { return; }
+            var li = document.createElement("li"), a = document.createElement("a"), img = document.createElement("img");
+            a.href = row[1];
+            img.src = row[2];
+            img.alt = "";
+            img.loading = "lazy";
+            a.appendChild(img);
+            a.appendChild(document.createTextNode(row[0]));
+            li.appendChild(a);
+            results.appendChild(li);
+          });
+          take(k + 1);
+        });
+      }
+      take(0);
+    }
+    var debounce = null;
+    box.addEventListener("input", function () { window.clearTimeout(debounce); debounce = window.setTimeout(search, 200); });
+  }
 
   /* ---- nearest tracks: exact search, same order as the Python index (distance, then catalogue order) ---- */
   function nearest(v, a, k) {
@@ -127,15 +190,22 @@
     window.galleryExplore = show;
   }
 
-  /* ---- slideshow ---- */
-  if (document.body.classList.contains("slideshow") && window.GALLERY) {
-    var G = window.GALLERY, byFile = {};
-    G.images.forEach(function (im) { byFile[im.file] = im; });
-    var order = (G.slideshow && G.slideshow.length ? G.slideshow : G.images.map(function (im) { return im.file; }));
+  /* ---- slideshow: slides come from data/slides-N.js, loaded as the show reaches them ---- */
+  var showMain = document.querySelector("main.show");
+  if (document.body.classList.contains("slideshow") && showMain) {
+    var total = Number(showMain.dataset.total), perShard = Number(showMain.dataset.shardSize);
     var img = document.getElementById("show-image"), cap = document.getElementById("show-caption");
     var startBtn = document.getElementById("show-start"), pauseBtn = document.getElementById("show-pause");
     var interval = document.getElementById("show-interval"), loop = document.getElementById("show-loop");
     var index = -1, timer = null, paused = true, current = null, FADE_MS = 2500;
+
+    function slide(i, done) {  /* row: file, image, caption, title, artist, audio, audio title, audio artist */
+      shard("slides-" + Math.floor(i / perShard), function (rows) {
+        var row = rows && rows[i % perShard];
+        if (row) { done({ file: row[0], image: row[1], caption: row[2], title: row[3], artist: row[4], audio: row[5], audioTitle: row[6], audioArtist: row[7] }); }
+        if ((i % perShard) > perShard - 5 && i + 5 < total) { shard("slides-" + (Math.floor(i / perShard) + 1), function () {}); }
+      });
+    }
 
     function fade(el, from, to, ms, done) {
       var t0 = null;
@@ -149,17 +219,16 @@
       window.requestAnimationFrame(step);
     }
     function playTrack(im) {
-      var t = (im.tracks || []).filter(function (x) { return x.audio; })[0];
       var old = current;
       current = null;
       if (old) { fade(old, old.volume, 0, FADE_MS, function () { old.pause(); if (old.parentNode) { old.parentNode.removeChild(old); } }); }
-      if (!t) { say("No audio for " + im.file); return; }
+      if (!im.audio) { say("No audio for " + im.file); return; }
       var el = document.createElement("audio");
-      el.src = t.audio;
+      el.src = im.audio;
       el.loop = true;
       el.volume = 0;
-      el.dataset.title = t.title;
-      el.dataset.artist = t.artist || "";
+      el.dataset.title = im.audioTitle;
+      el.dataset.artist = im.audioArtist || "";
       document.body.appendChild(el);
       current = el;
       var p = el.play();
@@ -167,20 +236,21 @@
       fade(el, 0, 1, FADE_MS);
     }
     function go(i) {
-      if (!order.length) { return; }
-      if (i >= order.length) {
+      if (!total) { return; }
+      if (i >= total) {
         if (!loop.checked) { pause(); return; }
         i = 0;
       }
-      if (i < 0) { i = order.length - 1; }
+      if (i < 0) { i = total - 1; }
       index = i;
-      var im = byFile[order[i]];
-      if (img.getAttribute("src") !== im.image) { img.src = im.image; }
-      img.alt = im.caption && im.caption.text ? im.caption.text : im.file;
-      var t = im.tracks && im.tracks[0];
-      cap.textContent = im.file + (t ? " — " + t.title + (t.artist ? " by " + t.artist : "") : "");
-      document.body.dataset.slide = String(i);
-      if (!paused) { playTrack(im); schedule(); }
+      slide(i, function (im) {
+        if (index !== i) { return; }  /* moved on while the shard loaded */
+        if (img.getAttribute("src") !== im.image) { img.src = im.image; }
+        img.alt = im.caption || im.file;
+        cap.textContent = im.file + (im.title ? " — " + im.title + (im.artist ? " by " + im.artist : "") : "");
+        document.body.dataset.slide = String(i);
+        if (!paused) { playTrack(im); schedule(); }
+      });
     }
     function schedule() {
       window.clearTimeout(timer);
@@ -215,7 +285,7 @@
       else if (ev.key === "Escape") { window.location.href = "index.html"; }
       else if (ev.key === " " && tag !== "BUTTON") { ev.preventDefault(); if (paused) { start(); } else { pause(); } }
     });
-    window.gallerySlideshow = { order: order, go: go, state: function () { return { index: index, paused: paused }; } };
+    window.gallerySlideshow = { total: total, go: go, state: function () { return { index: index, paused: paused }; } };
     go(0);
   }
 })();
