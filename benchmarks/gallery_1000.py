@@ -1,12 +1,13 @@
-"""Page weight and time to first render of a 1000-picture gallery, in headless Chromium.
+"""Page weight and time to first render of a large gallery (1000 pictures, or --n 10000), in headless Chromium.
 
     python benchmarks/gallery_1000.py [--n 1000] [--mirror ../shared/mirror] [--photos ../shared/eval/oasis-dev/images]
 
 Makes a folder of n pictures (links to the OASIS photos, repeated under different names), builds it with the
-default method, opens index.html from file:// in Debian's Chromium (Playwright, executable_path) and prints:
+default method, opens pages from file:// in Debian's Chromium (Playwright, executable_path) and prints for each:
 the bytes of the page itself and its scripts and styles, the bytes of images loaded at first (lazy loading
-keeps the rest away), first contentful paint, DOMContentLoaded and load times. Also times a picture page.
-Writes only to a temporary folder.
+keeps the rest away), first contentful paint, DOMContentLoaded and load times. Pages: the index's first page,
+its last page, one quadrant's first page, the slideshow (with its first data shard) and a picture page. Then
+it searches the index by name (every name shard loaded) and times that. Writes only to a temporary folder.
 """
 
 from __future__ import annotations
@@ -83,20 +84,38 @@ def main() -> None:
         gallery = write_site(gallery, pics, out, settings.cache_dir, stats.hashes, index=ctx.index)
         print(f"built {len(gallery.images)} pictures in {time.perf_counter() - t0:.1f} s "
               f"({stats.cached} cached analyses)")
-        kb = {f: (out / f).stat().st_size / 1024 for f in ("index.html", "gallery-data.js", "catalogue.js")}
+        shards = sorted((out / "data").glob("*.js"))
+        kb = {f: (out / f).stat().st_size / 1024 for f in ("index.html", "catalogue.js")}
         print("on disk: " + ", ".join(f"{f} {v:.0f} kB" for f, v in kb.items())
-              + " (gallery-data.js is loaded by the slideshow only, catalogue.js by picture pages)")
+              + f"; {len(list(out.glob('index*.html')))} index pages; {len(shards)} data shards, "
+              f"{sum(f.stat().st_size for f in shards) / 1024:.0f} kB in all (loaded on demand)")
+        pages = sorted(out.glob("index-[0-9]*.html"), key=lambda f: int(f.stem.split("-")[1]))
+        quadrant = next(out.glob("index-q*.html"))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=[
                 "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"])
-            for label, target in (("index.html", out / "index.html"), ("a picture page", out / gallery.images[0].page)):
+            for label, target in (("index.html", out / "index.html"),
+                                  (pages[-1].name if pages else "(one page)", pages[-1] if pages else out / "index.html"),
+                                  (quadrant.name, quadrant), ("slideshow.html", out / "slideshow.html"),
+                                  ("a picture page", out / gallery.images[0].page)):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})  # a cold page each time
                 m = measure(page, target)
                 page.close()
-                print(f"{label:<15} {m['requests']:4d} files, {m['bytes'] / 1024:6.0f} kB loaded "
-                      f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} kB); first contentful paint {m['fcp'] or float('nan'):.0f} ms, "
-                      f"DOMContentLoaded {m['dcl']:.0f} ms, load {m['load']:.0f} ms")
+                print(f"{label:<17} {m['requests']:4d} files, {m['bytes'] / 1024:6.0f} kB loaded "
+                      f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} kB); first "
+                      f"contentful paint {m['fcp'] or float('nan'):.0f} ms, DOMContentLoaded {m['dcl']:.0f} ms, "
+                      f"load {m['load']:.0f} ms")
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto((out / "index.html").as_uri())
+            name = gallery.images[-1].file.rsplit("/", 1)[-1]
+            t0 = time.perf_counter()
+            page.fill("#search", name)
+            page.wait_for_function("document.getElementById('search-status').textContent.indexOf('named like') >= 0",
+                                   timeout=120_000)
+            found = page.locator("#search-results li").count()
+            print(f"search for {name!r}: {found} shown, {page.inner_text('#search-status')!r}, "
+                  f"{time.perf_counter() - t0:.2f} s (200 ms of it the typing pause)")
             browser.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

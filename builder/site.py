@@ -5,8 +5,9 @@ Layout of OUT:
   pages/<slug>.html        one page per picture (links are relative, so the folder can move)
   img/<slug>.jpg, thumbs/<slug>.jpg   display copy (<= 1600 px) and thumbnail (<= 480 px)
   audio/<id>.mp3           only the audio of tracks actually recommended
+  index-2.html, index-q1.html ...  further pages of the index, and each quadrant's pages (PAGE_SIZE cards each)
   gallery.json             the output contract (README "Output")
-  gallery-data.js          the same data as a classic script: window.GALLERY = {...}
+  data/slides-N.js, data/names-N.js  the slideshow's and the search's data, SHARD_SIZE pictures a classic script
   music-index.hnsw         the hnswlib index of the catalogue used
   static/                  CSS and JS
 
@@ -145,16 +146,29 @@ RENDER_VERSION = "3"  # bump when rendered copies change, so cached ones are not
 
 
 def _valid_image(path: Path) -> bool:
-    """A cached render is served only if it decodes in full (a copy cut short is recomputed, never published)."""
+    """A cached render is served only if it is whole: a JPEG from its start-of-image to its end-of-image marker,
+    a WebP whose RIFF length is the file's, and a header Pillow reads. Renders are written atomically, so this
+    catches a copy cut short or replaced by other bytes without decoding every pixel of every copy."""
     try:
-        with Image.open(path) as im:
-            im.load()
-        return True
+        with open(path, "rb") as f:
+            head = f.read(12)
+            f.seek(-2, os.SEEK_END)
+            tail = f.read(2)
+            size = f.seek(0, os.SEEK_END)
+        if path.suffix == ".jpg":
+            whole = head[:2] == b"\xff\xd8" and tail == b"\xff\xd9"
+        else:
+            whole = head[:4] == b"RIFF" and head[8:12] == b"WEBP" and int.from_bytes(head[4:8], "little") + 8 == size
+        if whole:
+            with Image.open(path) as im:
+                whole = im.size[0] > 0 and im.size[1] > 0  # the header parses
     except FileNotFoundError:
         return False
-    except Exception:  # any decoding error means a damaged cache entry: recompute it
+    except Exception:  # noqa: BLE001 - any reading error means a damaged cache entry: recompute it
+        whole = False
+    if not whole:
         path.unlink(missing_ok=True)
-        return False
+    return whole
 
 
 def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fmt: str = "jpg",
@@ -347,8 +361,6 @@ def _write_into(tmp: Path, gallery: Gallery, input_dir: Path, cache_dir: Path, h
     final = replace(gallery, images=tuple(images), slideshow=tuple(slideshow_order(images)),
                     failed=tuple(sorted(failed, key=lambda f: f.file)))
     (tmp / "gallery.json").write_bytes(orjson.dumps(final, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    (tmp / "gallery-data.js").write_text(f"window.GALLERY = {script_json(orjson.dumps(final))};\n",
-                                         encoding="utf-8")
     if index is not None:
         index.save(tmp / "music-index.hnsw")
         rows = [[t.id, t.valence, t.arousal, t.title, t.artist, t.genre,

@@ -133,7 +133,9 @@ def test_pages_open_from_file_urls(demo_build):
     for js in (out / "static").glob("*.js"):
         text = js.read_text()
         assert "fetch(" not in text and "import " not in text and "export " not in text
-    assert (out / "gallery-data.js").read_text().startswith("window.GALLERY = ")
+    shards = sorted((out / "data").glob("*.js"))
+    assert [f.name for f in shards] == ["names-0.js", "slides-0.js"]
+    assert all(f.read_text().startswith("(window.GALLERY_SHARDS = window.GALLERY_SHARDS || {})[") for f in shards)
 
 
 def test_picture_page_has_the_plane_and_playable_tracks(demo_build):

@@ -171,10 +171,11 @@ def test_no_file_name_becomes_markup(messy_build):
     index = Collect()
     index.feed((out / "index.html").read_text(encoding="utf-8"))
     assert any(HOSTILE in t for t in index.text)  # shown as text
-    js = (out / "gallery-data.js").read_text(encoding="utf-8")
-    assert "<" not in js and "</script" not in js.lower()
-    data = orjson.loads(js[len("window.GALLERY = "):].rstrip().rstrip(";"))
-    assert HOSTILE in {im["file"] for im in data["images"]}
+    for kind in ("names", "slides"):
+        js = (out / "data" / f"{kind}-0.js").read_text(encoding="utf-8")
+        assert "<" not in js and "</script" not in js.lower()
+        rows = orjson.loads(js.split(" = ", 1)[1].rstrip().rstrip(";"))
+        assert HOSTILE in {row[0] for row in rows}
 
 
 @requires_mirror
