@@ -656,6 +656,8 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
     todo: list[Reading] = []
     ray = s.executor == "ray" and not ctx.injected
     workers = s.worker_count() if not ctx.injected else 1
+    if workers == 1 and not ray and not ctx.injected:
+        single_threaded()  # one worker is one core, here as in each worker process (not torch's thread pool)
     for rel in progress(files, "reading pictures", len(files)):
         if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
             results[rel] = (None, Failure(printable(rel), NOT_UTF8), {})
