@@ -121,33 +121,46 @@ def _nearest(targets: np.ndarray, tracks: np.ndarray, k: int) -> np.ndarray:
 
 
 def _sparse_assign(targets: np.ndarray, tracks: np.ndarray, cap: int) -> np.ndarray:
-    """Matching over each picture's nearest candidates (each track copied cap times); greedy if that fails."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+    """The same optimum over each picture's nearest candidates, as a transportation problem (HiGHS dual simplex,
+    whose basic solutions are whole assignments): each picture gets one track; each track is used between
+    floor(n / m) and cap times (as evenly as possible, which is what the dense costs' repeat penalty asks
+    for) when the candidates allow it, else at most cap times; greedy by distance if even that fails. Its size
+    grows with pictures x candidates, not with the repeats (the dense form copies every track cap times)."""
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix, vstack
 
     n, m = len(targets), len(tracks)
     k = min(m, CANDIDATES)
     cand = _nearest(targets, tracks, k)
-    dist = np.linalg.norm(targets[:, None, :] - tracks[cand], axis=2) + 1e-9  # explicit zeros are no edge
-    rows = np.repeat(np.arange(n), k * cap)
-    cols = (cand[:, None, :] + m * np.arange(cap)[None, :, None]).reshape(n, -1).ravel()
-    vals = (np.repeat(dist[:, None, :], cap, axis=1) + _repeat_penalty(n) * np.arange(cap)[None, :, None]
-            ).reshape(n, -1).ravel()
-    try:
-        r, c = min_weight_full_bipartite_matching(csr_matrix((vals, (rows, cols)), shape=(n, m * cap)))
-        first = np.empty(n, dtype=int)
-        first[r] = c % m
-        return first
-    except ValueError:  # no full matching among the candidates: fill greedily, by distance
-        used = np.zeros(m, dtype=int)
-        first = np.full(n, -1)
-        for flat in np.argsort(dist, axis=None, kind="stable"):
-            i, j = divmod(int(flat), k)
-            t = cand[i, j]
-            if first[i] < 0 and used[t] < cap:
-                first[i], used[t] = t, used[t] + 1
-        for i in np.flatnonzero(first < 0):  # left over: the nearest track with room
-            order = _nearest(targets[i:i + 1], tracks, m)[0]
-            t = next(int(t) for t in order if used[t] < cap)
+    dist = np.linalg.norm(targets[:, None, :] - tracks[cand], axis=2)
+    pairs = np.arange(n * k)
+    picture = csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), pairs)), shape=(n, n * k))
+    track = csr_matrix((np.ones(n * k), (cand.ravel(), pairs)), shape=(m, n * k))
+    reachable = np.bincount(cand.ravel(), minlength=m)
+    for low in (np.where(reachable >= n // m, n // m, 0), np.zeros(m)):
+        got = linprog(dist.ravel(), A_ub=vstack([track, -track]), b_ub=np.r_[np.full(m, cap), -low],
+                      A_eq=picture, b_eq=np.ones(n), bounds=(0, 1), method="highs-ds")
+        if got.status == 0:
+            x = got.x.reshape(n, k)
+            first = cand[np.arange(n), np.argmax(x, axis=1)]
+            if x.max(axis=1).min() > 0.5 and np.bincount(first, minlength=m).max() <= cap:
+                return first
+    return _greedy(targets, tracks, cand, dist, cap)
+
+
+def _greedy(targets: np.ndarray, tracks: np.ndarray, cand: np.ndarray, dist: np.ndarray, cap: int) -> np.ndarray:
+    """Fill by distance among the candidates, then the nearest track with room."""
+    n, m = len(targets), len(tracks)
+    k = cand.shape[1]
+    used = np.zeros(m, dtype=int)
+    first = np.full(n, -1)
+    for flat in np.argsort(dist, axis=None, kind="stable"):
+        i, j = divmod(int(flat), k)
+        t = cand[i, j]
+        if first[i] < 0 and used[t] < cap:
             first[i], used[t] = t, used[t] + 1
-        return first
+    for i in np.flatnonzero(first < 0):  # left over: the nearest track with room
+        order = _nearest(targets[i:i + 1], tracks, m)[0]
+        t = next(int(t) for t in order if used[t] < cap)
+        first[i], used[t] = t, used[t] + 1
+    return first

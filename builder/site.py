@@ -52,7 +52,8 @@ from builder.records import Failure, Gallery, ImageRecord
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "site_template"
 DISPLAY_SIDES, THUMB_SIDES = (1024, 1600), (240, 480)  # srcset widths (longest side); JPEG and WebP each
 PLOT_SIZE = 320
-PAGE_SIZE = 60  # cards per index page: the first screen stays light whatever the collection's size
+PAGE_SIZE = 24  # cards per index page: the first screen stays light whatever the collection's size
+THUMB_WEBP_QUALITY = 65  # thumbnails are seen small and many at a time (display copies: 80)
 SHARD_SIZE = 1000  # pictures per data file of the slideshow and of the name search
 
 
@@ -172,12 +173,13 @@ def _valid_image(path: Path) -> bool:
 
 
 def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fmt: str = "jpg",
-                 source=None) -> tuple[int, int]:
+                 source=None, webp_quality: int = 80) -> tuple[int, int]:
     """Scaled copy (JPEG or WebP), cached by content hash, size, format and render version. Returns its size.
 
     source: a callable giving the upright picture already decoded, so a set of sizes decodes it once.
     """
-    cached = cache_dir / "renders" / f"{sha}-{side}-v{RENDER_VERSION}.{fmt}"
+    quality = f"-q{webp_quality}" if fmt == "webp" else ""
+    cached = cache_dir / "renders" / f"{sha}-{side}{quality}-v{RENDER_VERSION}.{fmt}"
     if _valid_image(cached):
         shutil.copyfile(cached, dest)
         with Image.open(dest) as im:
@@ -186,7 +188,7 @@ def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fm
     im.thumbnail((side, side), Image.Resampling.LANCZOS)
     with atomic_path(dest) as tmp:
         if fmt == "webp":
-            im.save(tmp, "WEBP", quality=80, method=2)
+            im.save(tmp, "WEBP", quality=webp_quality, method=2)
         else:
             im.save(tmp, "JPEG", quality=85, progressive=True)
     try:  # keep a copy for the next build; a cache that cannot take it costs speed, never this build
@@ -198,7 +200,7 @@ def _render_copy(src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fm
 
 
 def _render_set(src: Path, folder: Path, slug: str, sides: tuple[int, ...], cache_dir: Path, sha: str,
-                natural: int) -> dict:
+                natural: int, webp_quality: int = 80) -> dict:
     """Every size in JPEG and WebP; returns srcsets (relative to OUT) and the largest JPEG with its size.
 
     natural: the picture's longest side; pictures are never enlarged, so sizes above it collapse into one.
@@ -215,7 +217,7 @@ def _render_set(src: Path, folder: Path, slug: str, sides: tuple[int, ...], cach
     for side in sides:
         for fmt in ("jpg", "webp"):
             name = f"{folder.name}/{slug}-{side}.{fmt}"
-            w, h = _render_copy(src, folder.parent / name, side, cache_dir, sha, fmt, source)
+            w, h = _render_copy(src, folder.parent / name, side, cache_dir, sha, fmt, source, webp_quality)
             out[fmt].append((name, w))
             if fmt == "jpg":
                 out["default"], out["size"] = name, (w, h)
@@ -322,7 +324,8 @@ def _renders(im: ImageRecord, input_dir: Path, tmp: Path, cache_dir: Path, sha: 
     slug, src, natural = slug_for(im.file), input_dir / im.file, max(im.width, im.height)
     try:
         return {"image": _render_set(src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural),
-                "thumb": _render_set(src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural)}
+                "thumb": _render_set(src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural,
+                                     THUMB_WEBP_QUALITY)}
     except ImageError as exc:  # the picture changed or vanished after it was read: leave it out, say why
         for folder in ("img", "thumbs"):
             for p in (tmp / folder).glob(f"{slug}-*"):

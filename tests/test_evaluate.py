@@ -170,3 +170,18 @@ def test_evaluate_and_fit_commands_on_a_small_rated_set(tmp_path, session_cache)
     assert result.exit_code == 0, result.output
     m = feeling.FeelingModel.load(out)
     assert int(m.meta["n"]) == len(rows) and m.meta["fingerprint"] == feeling.ratings_fingerprint([r[0] for r in rows])
+    # two rated sets: the same photos on another scale (0-100, in Emotion6's format), trained on valence only
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "images").symlink_to(DEMO)
+    (other / "ground_truth.txt").write_text("[image_filename]\t[valence]\t[arousal]\n" + "".join(
+        f"{r[0]}\t{(r[2] - 1) / 6 * 100:.1f}\t{(r[3] - 1) / 6 * 100:.1f}\n" for r in rows[:6]))
+    result = CliRunner().invoke(app, ["fit", "--set", f"{tmp_path}/other:0-100:50:valence", str(DEMO),
+                                      str(tmp_path / "ratings.csv"), "--out", str(out), *common])
+    assert result.exit_code == 0, result.output
+    m = feeling.FeelingModel.load(out)
+    assert int(m.meta["n"]) == len(rows) + 6 and m.meta["ratings"] == "ratings.csv+other"
+    assert m.meta["arousal_from"] == "ratings.csv" and m.meta["scale"] == "1-7 midpoint 4; 0-100 midpoint 50"
+    assert m.meta["origin_rule"] in feeling.ORIGIN_RULES
+    result = CliRunner().invoke(app, ["fit", "--out", str(out), *common])
+    assert result.exit_code == 2 and "nothing to fit on" in result.output

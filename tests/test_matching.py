@@ -75,6 +75,20 @@ def test_sparse_matching_is_close_to_the_dense_one(monkeypatch):
     assert len(set(sparse.first)) == 300 and dense.total <= sparse.total <= 1.01 * dense.total
 
 
+def test_many_pictures_on_few_tracks_share_them_evenly_at_the_least_distance(monkeypatch):
+    """The transportation form (no copy of a track per repeat) finds the dense form's optimum when every track
+    is a candidate: 1000 pictures on 8 tracks use each exactly 125 times, at the same summed distance."""
+    from builder import matching
+
+    rng = np.random.default_rng(9)
+    targets, tracks = rng.normal(0, 0.4, (1000, 2)), rng.uniform(-1, 1, (8, 2))
+    dense = assign(targets, tracks)
+    monkeypatch.setattr(matching, "DENSE_LIMIT", 0)
+    sparse = assign(targets, tracks)
+    assert np.bincount(sparse.first, minlength=8).tolist() == [125] * 8 == np.bincount(dense.first).tolist()
+    assert sparse.total == pytest.approx(dense.total, rel=1e-9)
+
+
 @requires_mirror
 def test_a_large_collection_meets_the_whole_catalogue_wide_and_in_order(deam):
     """Readings spread like the learned model's on photos it never saw (drawn from the shipped calibration's own
