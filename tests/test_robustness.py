@@ -174,7 +174,7 @@ def test_no_file_name_becomes_markup(messy_build):
     for kind in ("names", "slides"):
         js = (out / "data" / f"{kind}-0.js").read_text(encoding="utf-8")
         assert "<" not in js and "</script" not in js.lower()
-        rows = orjson.loads(js.split(" = ", 1)[1].rstrip().rstrip(";"))
+        rows = orjson.loads(js.split('"] = ', 1)[1].rstrip().rstrip(";"))
         assert HOSTILE in {row[0] for row in rows}
 
 
