@@ -1,21 +1,22 @@
 """The learned reading of a picture's feeling (the default method, `--method learned`).
 
 A linear model (ridge regression, one for valence and one for arousal) over features that generalise from a
-few hundred rated photos:
+few thousand rated photos (which ones: `Spec`, stored in the model file):
 
-- the MobileNetV2 ImageNet classifier's pooled 1280-d features (averaged over the picture and its mirror
-  image), reduced to 32 principal components;
-- what the classifier sees, read through word ratings: the expected valence/arousal of its labels (all labels
-  weighted by probability, and the top 5), where a label's valence/arousal comes from Warriner et al. (2013),
-  else NRC-VAD, else a ridge map from GloVe vectors to NRC-VAD ratings fitted on the 20k lexicon words;
-  and the probability-weighted GloVe vector of the labels (50-d);
+- the pooled 1280-d features of the MobileNetV2 and EfficientNet-Lite2 ImageNet classifiers (each averaged
+  over the picture and its mirror image), standardised side by side and reduced to 64 principal components;
+- what the classifiers see, read through word ratings: the expected valence/arousal of their labels (the mean
+  of the two classifiers' probabilities; all labels weighted by probability, and the top 5), where a label's
+  valence/arousal comes from Warriner et al. (2013), else NRC-VAD, else a ridge map from GloVe vectors to
+  NRC-VAD ratings fitted on the 20k lexicon words; and the probability-weighted GloVe vector of the labels;
 - the COCO detections read the same way (area-weighted), and whether there were any;
 - colour statistics (mean and spread of HSV brightness and saturation).
 
-Fitted on ../shared/eval/oasis-dev by `builder fit` (the parameters ship as builder/data/feeling-model.npz).
-Quadrants are read relative to the mean feeling of the training photos (the "reference"): the model's
-estimates shrink towards that mean, so reading them against the scale's midpoint would put almost every
-picture in the commonest quadrant. The reference is part of the fitted file.
+Fitted by `builder fit` on rated sets, each mapped to [-1, 1] around its scale's midpoint and weighing as much
+as the others (the shipped file: oasis-dev, and Emotion6 for valence only). Quadrants are read relative to an
+origin (the "reference") drawn by the rule that gave the best balanced agreement under cross-validation
+(`choose_origin`): the model's estimates shrink towards the training photos' mean, so reading them against the
+scale's midpoint would put almost every picture in the commonest quadrant.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class ImageRecord:
     quadrant_rule: str = ""
     target: Point | None = None  # learned: where music was looked for, in the catalogue's frame (README)
     contributions: tuple[Contribution, ...] = ()  # learned: what moved the reading, per feature group
-    seen: tuple[Seen, ...] = ()  # learned: the classifier's top labels
+    seen: tuple[Seen, ...] = ()  # learned: the top labels the word ratings read (both classifiers)
 
 
 @dataclass(frozen=True)

@@ -147,12 +147,13 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
     page.goto(url(site, "slideshow.html"))
     assert page.evaluate("window.gallerySlideshow.total") == len(g["slideshow"])
     page.select_option("#show-interval", "10")
-    page.evaluate("document.getElementById('show-interval').value = '1'")  # 1 s, for the test
+    page.evaluate("(() => { const s = document.getElementById('show-interval'), o = document.createElement('option');"
+                  " o.value = '1'; o.textContent = '1 s'; s.appendChild(o); s.value = '1'; })()")  # 1 s, for the test
     page.click("#show-start")
     wait_until(page, "document.body.dataset.slide === '2'", timeout=8)
     page.click("#show-pause")
     slide, caption = page.evaluate("[document.body.dataset.slide, document.getElementById('show-caption').textContent]")
-    assert caption.startswith(g["slideshow"][int(slide)]) and int(slide) >= 2
+    assert int(slide) in (2, 3) and caption.startswith(g["slideshow"][int(slide)])
     assert page.evaluate("window.gallerySlideshow.state().paused")
     assert page.problems == []
 
