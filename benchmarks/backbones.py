@@ -6,7 +6,7 @@ Reads oasis-dev (OASIS, 1-7, midpoint 4) and Emotion6 (1-9, midpoint 5) through 
 (cold, that is 2362 photos and about 8 minutes on 2 cores; the analysis cache keeps them), maps both to [-1, 1]
 around their midpoints, and fits builder.feeling's model with each feature spec:
 
-- mnv2 / lite2 / both: the backbones whose pooled features are reduced by PCA (32 or 64 components);
+- mnv2 / lite2 / both: the backbones whose pooled features are reduced by PCA (32 to 192 components);
 - the word ratings read the labels of MobileNetV2, of EfficientNet-Lite2, their mean, or none (colour only).
 
 Columns (balanced quadrant agreement / Pearson r valence / r arousal; quadrant origins fitted for balance on
@@ -44,6 +44,9 @@ SPECS = {
     "both 64 mean words": Spec(feeling.BACKBONES, "mean", 64),
     "both 64 no words": Spec(feeling.BACKBONES, "none", 64),
     "both 32 mean words": Spec(feeling.BACKBONES, "mean", 32),
+    "both 96 mean words": Spec(feeling.BACKBONES, "mean", 96),
+    "both 128 mean words": Spec(feeling.BACKBONES, "mean", 128),
+    "both 192 mean words": Spec(feeling.BACKBONES, "mean", 192),
 }
 
 
@@ -60,7 +63,7 @@ def main() -> None:
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev")
     ap.add_argument("--emotion6", type=Path, default=HERE.parent / "shared/eval/emotion6")
     ap.add_argument("--specs", default=",".join(SPECS), help="comma-separated rows of the first table")
-    ap.add_argument("--chosen", default="both 64 mean words", help="the spec whose origin rules are compared")
+    ap.add_argument("--chosen", default="both 128 mean words", help="the spec whose origin rules are compared")
     ap.add_argument("--json", type=Path, help="also write every cell's metrics as JSON")
     args = ap.parse_args()
     tune_allocator()

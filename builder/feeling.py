@@ -4,7 +4,7 @@ A linear model (ridge regression, one for valence and one for arousal) over feat
 few thousand rated photos (which ones: `Spec`, stored in the model file):
 
 - the pooled 1280-d features of the MobileNetV2 and EfficientNet-Lite2 ImageNet classifiers (each averaged
-  over the picture and its mirror image), standardised side by side and reduced to 64 principal components;
+  over the picture and its mirror image), standardised side by side and reduced to 128 principal components;
 - what the classifiers see, read through word ratings: the expected valence/arousal of their labels (the mean
   of the two classifiers' probabilities; all labels weighted by probability, and the top 5), where a label's
   valence/arousal comes from Warriner et al. (2013), else NRC-VAD, else a ridge map from GloVe vectors to
@@ -33,7 +33,7 @@ import numpy as np
 from builder.errors import UsageError
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "feeling-model.npz"
-N_COMPONENTS = 32
+N_COMPONENTS = 32  # of a model file written before Spec (MobileNetV2 only)
 ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 
 
@@ -137,7 +137,7 @@ class Spec:
 
     backbones: tuple[str, ...] = BACKBONES
     lexicon: str = "mean"
-    components: int = 64
+    components: int = 128
 
     @classmethod
     def from_meta(cls, meta: dict) -> Spec:  # a model file without these keys is a MobileNetV2-only model
