@@ -163,7 +163,7 @@ REGISTRY: dict[str, Asset] = {
             "mobilenet-v2",
             f"{CORAL_BASE}/mobilenet_v2_1.0_224_quant.tflite",
             "Apache-2.0 (google-coral/test_data)",
-            "MobileNetV2 ImageNet classifier: the scene label of template captions",
+            "MobileNetV2 ImageNet classifier: one eye of the learned method, and the scene label of template captions",
             "models/mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite",
             sha256="7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776",
         ),

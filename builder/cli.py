@@ -354,7 +354,7 @@ def fit(
                                                       help="Its ratings: OASIS-format CSV or Emotion6's "
                                                            "ground_truth.txt.")] = None,
     rated_sets: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds images/ and ratings.csv or "
+        "--set", metavar="FOLDER:MIN-MAX:MID", help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds images/ and ratings.csv or "
                       "ground_truth.txt); add :valence to train only the valence model on it. Repeatable.")]
     = None,
     out: Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
