@@ -3,8 +3,9 @@
 A linear model (ridge regression, one for valence and one for arousal) over features that generalise from a
 few thousand rated photos (which ones: `Spec`, stored in the model file):
 
-- the pooled 1280-d features of the MobileNetV2 and EfficientNet-Lite2 ImageNet classifiers (each averaged
-  over the picture and its mirror image), standardised side by side and reduced to 128 principal components;
+- the pooled 1280-d features of the MobileNetV2 (averaged over the picture and its mirror image) and
+  EfficientNet-Lite2 (the picture) ImageNet classifiers, standardised side by side and reduced to 128
+  principal components;
 - what the classifiers see, read through word ratings: the expected valence/arousal of their labels (the mean
   of the two classifiers' probabilities; all labels weighted by probability, and the top 5), where a label's
   valence/arousal comes from Warriner et al. (2013), else NRC-VAD, else a ridge map from GloVe vectors to

@@ -44,6 +44,7 @@ PER_BUILD = ("recommend", "site")  # recorded once a build, as milliseconds per 
 
 # Bump when a change makes cached analyses stale (cache keys include it).
 ANALYSIS_VERSION = "5"
+LEARNED_INGREDIENTS = "lite2x1"  # what the learned method's cached ingredients hold (EfficientNet-Lite2, one view)
 CAPTION_METHODS = ("caption", "caption-plain")
 
 
@@ -266,6 +267,8 @@ def _analysis_path(ctx: Context, sha: str) -> Path:
 
 def analysis_path(s: Settings, sha: str) -> Path:
     key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}"  # learned: ingredients, not the fit
+    if s.method == "learned":
+        key += f"-{LEARNED_INGREDIENTS}"
     if s.method in CAPTION_METHODS:
         key += f"-{s.captioner}-{s.colour_space}"
     return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"

@@ -27,10 +27,10 @@ def test_lite2_sees_the_demo_photos_with_mobilenets_labels_shifted_by_the_backgr
 
 
 @requires_mirror
-def test_lite2_reads_a_picture_and_its_mirror_alike(lite):
-    rgb = read_rgb(DEMO / "storm.jpg", 1024)[0]
+def test_lite2_reads_a_picture_and_its_mirror_as_the_same_thing(lite):
+    rgb = read_rgb(DEMO / "cat.jpg", 1024)[0]
     a, b = lite.run(rgb), lite.run(np.ascontiguousarray(rgb[:, ::-1]))
-    # the same two views, up to the one-pixel shift of a centre crop of odd width and the bicubic resize
-    assert np.abs(a[0] - b[0]).max() < 0.01 and np.corrcoef(a[1], b[1])[0, 1] > 0.999
+    # one view (no mirror averaging): close, not equal; another photo is far
+    assert np.argmax(a[0]) == np.argmax(b[0]) and np.corrcoef(a[1], b[1])[0, 1] > 0.9
     other = lite.run(read_rgb(DEMO / "coffee.jpg", 1024)[0])
-    assert np.corrcoef(a[1], other[1])[0, 1] < 0.9
+    assert np.corrcoef(a[1], other[1])[0, 1] < 0.5
