@@ -29,10 +29,10 @@ from sklearn.model_selection import GroupKFold
 
 HERE = Path(__file__).resolve().parent.parent
 from builder import feeling
-from builder.evaluate import metrics, read_ratings
+from builder.evaluate import metrics, read_rated, read_rated_set
 from builder.feeling import Spec
 from builder.files import tune_allocator
-from builder.pipeline import Context, read_all
+from builder.pipeline import Context
 from builder.settings import Settings
 
 SPECS = {
@@ -68,16 +68,14 @@ def main() -> None:
     args = ap.parse_args()
     tune_allocator()
 
-    def rated(images: Path, ratings: Path, lo, hi, mid):
-        ctx = Context(Settings(input=images, out=Path("/nonexistent-out"), mirror=args.mirror.resolve(),
+    def rated(spec: str):  # as `builder fit --set` reads a rated set
+        rated_set = read_rated_set(spec)
+        ctx = Context(Settings(input=rated_set.images, out=Path("/nonexistent-out"), mirror=args.mirror.resolve(),
                                cache_dir=args.cache_dir, offline=True, allow_silent=True))
-        r = read_ratings(ratings, images, lo, hi, mid)
-        readings, failed = read_all(ctx, r.images)
-        assert not failed, failed[:3]
-        return ctx, r, [x.ingredients for x in readings]
+        return ctx, rated_set.ratings, [x.ingredients for x in read_rated(ctx, rated_set.ratings.images)]
 
-    octx, o, o_ing = rated(args.oasis / "images", args.oasis / "ratings.csv", 1, 7, 4)
-    _, e, e_ing = rated(args.emotion6 / "images", args.emotion6 / "ground_truth.txt", 1, 9, 5)
+    octx, o, o_ing = rated(f"{args.oasis}:1-7:4")
+    _, e, e_ing = rated(f"{args.emotion6}:1-9:5")
     tables = octx.feeling.tables
     og, eg = feeling.theme_groups(o.themes), np.array(e.themes)
     both_ing, both_y = o_ing + e_ing, np.vstack([o.va, e.va])

@@ -285,6 +285,8 @@ def recommend(
 ScaleMin = Annotated[float, typer.Option(help="Lowest value of the rating scale.")]
 ScaleMax = Annotated[float, typer.Option(help="Highest value of the rating scale.")]
 Midpoint = Annotated[float, typer.Option(help="Neutral point of the rating scale (people's quadrant boundary).")]
+ModelOut = Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
+                                                  help="Where to write the model (default: the shipped file).")]
 
 
 def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
@@ -357,9 +359,7 @@ def fit(
         "--set", metavar="FOLDER:MIN-MAX:MID", help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds images/ and ratings.csv or "
                       "ground_truth.txt); add :valence to train only the valence model on it. Repeatable.")]
     = None,
-    out: Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
-                                                help="Where to write the model (default: the shipped file).")]
-    = None,
+    out: ModelOut = None,
     scale_min: ScaleMin = 1.0,
     scale_max: ScaleMax = 7.0,
     midpoint: Midpoint = 4.0,
@@ -517,9 +517,7 @@ def _labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: b
 def music_fit(
     audio_dir: AudioDir,
     labels: LabelsArg,
-    out: Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
-                                                help="Where to write the model (default: the shipped file).")]
-    = None,
+    out: ModelOut = None,
     deam: Annotated[bool, typer.Option("--deam/--no-deam", help="Add the DEAM clips that have audio and human "
                                                                 "ratings to the fit.")] = True,
     mirror: MirrorOpt = None,

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from builder import affect
 from builder.errors import UsageError
 from builder.matching import calibration_table
 
@@ -65,7 +64,9 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
 
 
 def quadrants(va: np.ndarray) -> np.ndarray:
-    return np.array([affect.quadrant((float(v), float(a))) for v, a in va])
+    from builder.feeling import quadrant_codes
+
+    return quadrant_codes(np.asarray(va, dtype=float).reshape(-1, 2))
 
 
 def metrics(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarray | None, true_va: np.ndarray) -> dict:

@@ -148,10 +148,6 @@ class Spec:
     def to_meta(self) -> dict:
         return {"backbones": "+".join(self.backbones), "lexicon": self.lexicon, "components": self.components}
 
-    @property
-    def uses_lite(self) -> bool:
-        return "efficientnet_lite2" in self.backbones or self.lexicon in ("efficientnet_lite2", "mean")
-
     def pooled(self, ings: list[Ingredients]) -> np.ndarray:
         parts = {"mobilenet_v2": lambda i: i.pooled, "efficientnet_lite2": lambda i: i.lite_pooled}
         return np.stack([np.concatenate([parts[b](i) for b in self.backbones]) for i in ings])
@@ -200,10 +196,6 @@ class FeelingModel:
     @cached_property
     def spec(self) -> Spec:
         return Spec.from_meta(self.meta)
-
-    @property
-    def uses_lite(self) -> bool:
-        return self.spec.uses_lite
 
     @cached_property
     def coco_va(self) -> dict[str, tuple[float, float]]:

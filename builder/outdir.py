@@ -21,7 +21,6 @@ import ctypes
 import ctypes.util
 import errno
 import os
-import re
 import shutil
 import signal
 from collections.abc import Iterator
@@ -35,8 +34,7 @@ from builder.errors import BuilderError, UsageError
 MARKER = ".gallery-builder.json"
 SIGNATURE = "gallery-builder output folder; safe to replace by the gallery builder"
 LEGACY_NAMES = {"index.html", "gallery.json", "gallery-data.js", "catalogue.js", "music-index.hnsw", "pages", "img",
-                "thumbs", "audio", "static", "slideshow.html", "credits.html", "data"}
-INDEX_PAGE = re.compile(r"index(-q[1-4])?(-\d+)?\.html")  # the paged index (builder.site.index_name)
+                "thumbs", "audio", "static", "slideshow.html", "credits.html"}
 
 
 class OutputBusy(BuilderError):
@@ -62,7 +60,7 @@ def _is_legacy_gallery(out: Path) -> bool:
         names = {p.name for p in out.iterdir()}
     except (OSError, orjson.JSONDecodeError):
         return False
-    return isinstance(data, dict) and {"method", "images", "failed"} <= set(data) and all(n in LEGACY_NAMES or INDEX_PAGE.fullmatch(n) for n in names)
+    return isinstance(data, dict) and {"method", "images", "failed"} <= set(data) and names <= LEGACY_NAMES
 
 
 def written_files(root: Path) -> list[str]:

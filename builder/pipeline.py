@@ -159,12 +159,6 @@ class Context:
 
         return Lite2.from_store(self.store)
 
-    @property
-    def want_lite(self) -> bool:
-        """The learned method's ingredients hold both backbones' readings, whichever the model file uses, so that
-        `builder fit` can choose between them from the cache."""
-        return self.settings.method == "learned"
-
     @cached_property
     def captioner(self):
         from builder.caption import BlipCaptioner
@@ -299,11 +293,11 @@ def stage_read(ctx: Context, r: Reading) -> None:
         ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
         if width <= 0 or height <= 0 or len(colour_av) != 2 or len(colours) not in (0, len(detections)):
             raise ValueError("inconsistent entry")
-        if ctx.settings.method == "learned" and (
+        if ctx.settings.method == "learned" and (  # both classifiers' readings, whichever the model file uses
                 ingredients is None or ingredients.probs.shape != (len(ctx.feeling.tables["label_va"]),)
                 or ingredients.pooled.shape != (1280,)
-                or (ctx.want_lite and (ingredients.lite_pooled is None or ingredients.lite_pooled.shape != (1280,)
-                                       or ingredients.lite_probs is None or ingredients.lite_probs.shape != (1000,)))):
+                or ingredients.lite_pooled is None or ingredients.lite_pooled.shape != (1280,)
+                or ingredients.lite_probs is None or ingredients.lite_probs.shape != (1000,)):
             raise ValueError("the learned method's ingredients are missing or of another model's shape")
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         _forget(path)
@@ -424,7 +418,8 @@ def stage_scene(ctx: Context, r: Reading) -> None:
     # and of the mirror image: averaging the two views steadies the reading (see README)
     probs_m, pooled_m = ctx.scene.run(np.ascontiguousarray(r.rgb[:, ::-1]))
     probs, pooled = (probs + probs_m) / 2, (pooled + pooled_m) / 2
-    lite_probs, lite_pooled = ctx.lite.run(r.rgb) if ctx.want_lite else (None, None)
+    # both classifiers always, whichever the model file reads, so that `builder fit` can choose from the cache
+    lite_probs, lite_pooled = ctx.lite.run(r.rgb)
     r.ingredients = Ingredients.make(pooled, probs, r.colour, [(d.label, d.box) for d in r.detections],
                                      lite_pooled, lite_probs)
     top = np.argsort(-probs)[:3]

@@ -82,7 +82,7 @@ def test_fit_learns_a_linear_signal_and_survives_a_save(tmp_path):
 def test_shipped_model_loads_and_knows_what_it_was_fitted_on():
     model = feeling.FeelingModel.load()
     spec = model.spec
-    assert spec.backbones == feeling.BACKBONES and spec.lexicon == "mean" and model.uses_lite
+    assert spec.backbones == feeling.BACKBONES and spec.lexicon == "mean"
     assert model.components.shape == (spec.components, 2 * 1280)
     assert model.tables["label_va"].shape == (1001, 2) and len(model.tables["coco_labels"]) == 80
     assert model.meta["ratings"] == "oasis-dev+emotion6" and int(model.meta["n"]) >= 2000
