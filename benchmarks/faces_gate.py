@@ -18,7 +18,7 @@ from builder.assets import AssetStore, default_cache_dir
 from builder.detect import make_detector
 from builder.faces import FaceReader
 from builder.images import read_rgb
-from builder.pipeline import person_region
+from builder.methods.caption import person_region
 
 HERE = Path(__file__).resolve().parent.parent
 

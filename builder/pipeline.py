@@ -1,20 +1,20 @@
 """The only orchestrator: named stages in one list, progress around the iterable, one failing picture never
 stops the build.
 
-Per picture: read (hash, cached analysis) -> decode -> detect -> faces -> colours -> caption -> remember
-(cache) -> impressions. Then, over the collection: vote (quadrant means, narrowing) ->
-recommend (clusters, nearest tracks). The site is written by builder.site from the resulting Gallery.
+Per picture: read (hash, cached analysis) -> decode -> detect -> faces -> colours -> caption -> scene ->
+remember (cache) -> impressions. Then, over the collection: recommend (each picture's feeling and music), then
+what the method does once for all (the learned method matches music to the whole collection). At each stage the
+pipeline asks the method (builder.methods) and the method answers. The site is written by builder.site from the
+resulting Gallery.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -22,7 +22,7 @@ from typing import TypeVar
 import numpy as np
 import orjson
 
-from builder import __version__, affect
+from builder import __version__, affect, methods
 from builder.assets import AssetStore
 from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.errors import NOT_UTF8, BuilderError, ImageError, UsageError, printable
@@ -31,21 +31,18 @@ from builder.files import atomic_path, inside, tune_allocator
 from builder.images import list_images, named_bytes, read_picture, read_rgb
 from builder.music import MusicIndex
 from builder.records import (
-    Caption, CaptionToken, CatalogueInfo, Cluster, Colour, Contribution, Detection, Failure, FaceRecord, Gallery,
-    ImageRecord, Impression, Matching, ObjectRecord, Point, Seen, Track,
+    Caption, CatalogueInfo, Colour, Detection, Failure, FaceRecord, Gallery, Impression, ObjectRecord, Point, Track,
 )
 from builder.settings import Settings
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 ALL_AUDIO_BYTES = 64 << 20
-MODEL_STAGES = ("detect", "faces", "colours", "caption", "scene")  # the stages that run models
+MODEL_STAGES = ("detect", "faces", "colours", "caption", "scene")  # the stages that run models (methods.Method)
 PER_BUILD = ("recommend", "site")  # recorded once a build, as milliseconds per picture
 
 # Bump when a change makes cached analyses stale (cache keys include it).
 ANALYSIS_VERSION = "5"
-LEARNED_INGREDIENTS = "lite2x1"  # what the learned method's cached ingredients hold (EfficientNet-Lite2, one view)
-CAPTION_METHODS = ("caption", "caption-plain")
 
 
 def no_progress(items: Iterable[T], label: str, total: int) -> Iterator[T]:
@@ -115,6 +112,10 @@ class Context:
         self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
         self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.__dict__.update(injected)
+
+    @cached_property
+    def method(self) -> methods.Method:
+        return methods.get(self.settings.method)
 
     @cached_property
     def detector(self):
@@ -260,11 +261,7 @@ def _analysis_path(ctx: Context, sha: str) -> Path:
 
 
 def analysis_path(s: Settings, sha: str) -> Path:
-    key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}"  # learned: ingredients, not the fit
-    if s.method == "learned":
-        key += f"-{LEARNED_INGREDIENTS}"
-    if s.method in CAPTION_METHODS:
-        key += f"-{s.captioner}-{s.colour_space}"
+    key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}{methods.get(s.method).cache_key(s)}"
     return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"
 
 
@@ -293,12 +290,7 @@ def stage_read(ctx: Context, r: Reading) -> None:
         ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
         if width <= 0 or height <= 0 or len(colour_av) != 2 or len(colours) not in (0, len(detections)):
             raise ValueError("inconsistent entry")
-        if ctx.settings.method == "learned" and (  # both classifiers' readings, whichever the model file uses
-                ingredients is None or ingredients.probs.shape != (len(ctx.feeling.tables["label_va"]),)
-                or ingredients.pooled.shape != (1280,)
-                or ingredients.lite_pooled is None or ingredients.lite_pooled.shape != (1280,)
-                or ingredients.lite_probs is None or ingredients.lite_probs.shape != (1000,)):
-            raise ValueError("the learned method's ingredients are missing or of another model's shape")
+        ctx.method.check_cached(ctx, ingredients)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         _forget(path)
         return
@@ -352,78 +344,15 @@ def stage_decode(ctx: Context, r: Reading) -> None:
     r.colour_av = colour_feeling(r.colour)
 
 
-def stage_detect(ctx: Context, r: Reading) -> None:
-    if r.cached or ctx.settings.method == "random":
-        return
-    r.detections = ctx.detector.detect(r.rgb)
-    r.masks = getattr(ctx.detector, "last_masks", None) or None
-    r.colours = [None] * len(r.detections)
+def recogniser(name: str) -> Callable[[Context, Reading], None]:
+    """The stage that asks the method's recogniser `name` (one of MODEL_STAGES) about a picture the cache did not
+    hold."""
+    def stage(ctx: Context, r: Reading) -> None:
+        if not r.cached:
+            getattr(ctx.method, name)(ctx, r)
 
-
-def person_region(detections: list[Detection], margin: float = 0.05) -> tuple[float, float, float, float] | None:
-    """The box around every detected person, a little larger (a head can stick out); None without people."""
-    people = [d.box for d in detections if d.label == "person"]
-    if not people:
-        return None
-    return (max(0.0, min(b[0] for b in people) - margin), max(0.0, min(b[1] for b in people) - margin),
-            min(1.0, max(b[2] for b in people) + margin), min(1.0, max(b[3] for b in people) + margin))
-
-
-def stage_faces(ctx: Context, r: Reading) -> None:
-    """Faces are looked for where the detector saw people (the expression words go before person words)."""
-    if r.cached or ctx.settings.method != "caption":
-        return
-    region = person_region(r.detections)
-    if region is None:
-        return
-    r.faces = [FaceRecord(f.box, f.expression, f.confidence, f.probabilities)
-               for f in ctx.faces.read(r.rgb, region)]
-
-
-def stage_colours(ctx: Context, r: Reading) -> None:
-    if r.cached or ctx.settings.method != "caption" or not r.detections:
-        return
-    from builder.colours import COCO_TO_VOC, dominant_colour, object_pixels
-
-    seg = None
-    if any(d.label in COCO_TO_VOC for d in r.detections) and not r.masks:
-        seg = ctx.segmenter.segment(r.rgb)
-    r.colours = []
-    for i, d in enumerate(r.detections):
-        mask = r.masks[i] if r.masks and i < len(r.masks) else None
-        px, how = object_pixels(r.rgb, d.label, d.box, seg, ctx.segmenter.labels if seg is not None else [], mask)
-        rgb = dominant_colour(px, ctx.settings.colour_space)
-        r.colours.append(Colour(ctx.namer.name(rgb).name, rgb, how))
-
-
-def stage_caption(ctx: Context, r: Reading) -> None:
-    s = ctx.settings
-    if r.cached or s.method not in CAPTION_METHODS:
-        return
-    if s.captioner == "blip":
-        r.caption_text, r.caption_source = ctx.captioner.caption(r.rgb), "blip"
-    else:
-        from builder.caption import template_caption
-
-        r.scene = [{"label": lb.label, "score": lb.score} for lb in ctx.scene.top(r.rgb, 3)]
-        scene = r.scene[0]["label"] if r.scene and r.scene[0]["score"] >= 0.2 else None
-        r.caption_text, r.caption_source = template_caption([d.label for d in r.detections], scene), "template"
-
-
-def stage_scene(ctx: Context, r: Reading) -> None:
-    """Learned method: the classifier's probabilities and pooled features, the detections, colour statistics."""
-    if r.cached or ctx.settings.method != "learned":
-        return
-    probs, pooled = ctx.scene.run(r.rgb)
-    # and of the mirror image: averaging the two views steadies the reading (see README)
-    probs_m, pooled_m = ctx.scene.run(np.ascontiguousarray(r.rgb[:, ::-1]))
-    probs, pooled = (probs + probs_m) / 2, (pooled + pooled_m) / 2
-    # both classifiers always, whichever the model file reads, so that `builder fit` can choose from the cache
-    lite_probs, lite_pooled = ctx.lite.run(r.rgb)
-    r.ingredients = Ingredients.make(pooled, probs, r.colour, [(d.label, d.box) for d in r.detections],
-                                     lite_pooled, lite_probs)
-    top = np.argsort(-probs)[:3]
-    r.scene = [{"label": ctx.scene.labels[i], "score": round(float(probs[i]), 4)} for i in top]
+    stage.__name__ = stage.__qualname__ = f"stage_{name}"
+    return stage
 
 
 def stage_remember(ctx: Context, r: Reading) -> None:
@@ -447,53 +376,13 @@ def remember(s: Settings, r: Reading) -> None:
 
 
 def stage_impressions(ctx: Context, r: Reading) -> None:
-    s = ctx.settings
-    if s.method == "random":
-        return
-    weights = affect.class_weights(r.detections)
-    colours = r.colours if len(r.colours) == len(r.detections) else [None] * len(r.detections)
-    r.objects = [ObjectRecord(d.label, d.score, d.box, round(weights[d.label], 4), c)
-                 for d, c in zip(r.detections, colours)]
-    if s.method == "learned":  # no impression word plays a part in the learned reading: none are made
-        return
-    if s.method == "objects":
-        for label in sorted(weights, key=lambda lb: (-weights[lb], lb)):
-            for word, sim in ctx.mapper.top(label, s.top_words):
-                r.impressions.append(Impression(word.word, round(word.valence, 4), round(word.arousal, 4),
-                                                round(weights[label], 4), label, round(sim, 4)))
-        return
-    from builder.caption import content_words, enrich
-
-    if s.method == "caption":
-        faces = sorted(r.faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        largest: dict[str, ObjectRecord] = {}  # one colour per label: that of its largest instance
-        for o in sorted(r.objects, key=lambda o: -(o.box[2] - o.box[0]) * (o.box[3] - o.box[1])):
-            if o.colour and o.label not in largest:
-                largest[o.label] = o
-        tokens = enrich(r.caption_text, [f.expression for f in faces],
-                        [(lb, o.colour.name) for lb, o in largest.items()], ctx.mapper.similarity)
-    else:
-        tokens = enrich(r.caption_text, [], [], ctx.mapper.similarity)
-    enriched = " ".join(t.text for t in tokens)
-    r.caption = Caption(r.caption_text, r.caption_source, enriched,
-                        tuple(CaptionToken(t.text, t.kind) for t in tokens))
-    pairs = [(w, word, sim) for w in content_words(enriched, ctx.tagger) for word, sim in ctx.mapper.top(w, s.top_words)]
-    top = max((sim for _, _, sim in pairs), default=0.0)
-    for source, word, sim in pairs:
-        weight = max(sim, 0.0) / top if top > 0 else 0.0
-        if weight > 0:  # normalised so that the most similar impression word of the caption weighs 1
-            r.impressions.append(Impression(word.word, round(word.valence, 4), round(word.arousal, 4),
-                                            round(weight, 4), source, round(sim, 4)))
+    ctx.method.impressions(ctx, r)
 
 
 PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
     ("read", stage_read),
     ("decode", stage_decode),
-    ("detect", stage_detect),
-    ("faces", stage_faces),
-    ("colours", stage_colours),
-    ("caption", stage_caption),
-    ("scene", stage_scene),
+    *((name, recogniser(name)) for name in MODEL_STAGES),
     ("remember", stage_remember),
     ("impressions", stage_impressions),
 ]
@@ -517,107 +406,6 @@ def read_user_quadrants(path: Path) -> dict[str, int]:
     return out
 
 
-def recommend(ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]) -> ImageRecord:
-    s = ctx.settings
-    if s.method == "random":
-        return _random_record(ctx, r)
-    if s.method == "learned":
-        return _learned_record(ctx, r, user)
-    pts = affect.points(r.impressions)
-    counts = affect.quadrant_counts(pts)
-    av = affect.weighted_mean(r.impressions)
-    fallback = None
-    if av is None:  # nothing detected: read the picture's colours instead, and say so
-        fallback = "nothing recognised: feeling from colour (Valdez & Mehrabian 1994)"
-        av = r.colour_av
-        pts = np.array([av])
-    labels, centres = affect.spherical_kmeans(pts, s.clusters)
-    clusters = []
-    for j, c in enumerate(centres):
-        centre = (round(float(c[0]), 4), round(float(c[1]), 4))
-        track = ctx.index.nearest(centre, 1)[0]
-        members = tuple(int(i) for i in np.flatnonzero(labels == j)) if fallback is None else ()
-        clusters.append(Cluster(centre, len(members) if fallback is None else 0, affect.quadrant(centre), track.id,
-                                members))
-    clusters.sort(key=lambda c: (-c.size, c.quadrant))
-    rule = "av"
-    if s.narrow == "user" and r.file in user:
-        chosen, rule = user[r.file], "user"
-    elif s.narrow == "vote" and fallback is None:
-        voted = affect.vote(counts, means)
-        chosen, rule = (voted, "vote") if voted else (affect.quadrant(av), "av")
-    else:
-        chosen = affect.quadrant(av)
-    kept = clusters if s.narrow == "none" else [c for c in clusters if c.quadrant == chosen]
-    tracks: list[Track] = []
-    for c in kept:
-        if c.track and ctx.tracks_by_id[c.track] not in tracks:
-            tracks.append(ctx.tracks_by_id[c.track])
-    if not tracks:  # no cluster centre in the chosen quadrant: the nearest track to that quadrant's points
-        in_q = [p for p in pts if affect.quadrant((float(p[0]), float(p[1]))) == chosen]
-        target = tuple(np.mean(in_q, axis=0)) if in_q else affect.QUADRANT_CENTRES[chosen]
-        tracks = ctx.index.nearest((float(target[0]), float(target[1])), 1)
-    return ImageRecord(
-        file=r.file, av=(round(av[0], 4), round(av[1], 4)), quadrant=chosen, impressions=tuple(r.impressions),
-        clusters=tuple(clusters), tracks=tuple(tracks), objects=tuple(r.objects), width=r.width,
-        height=r.height, fallback=fallback, quadrant_counts=counts, faces=tuple(r.faces), caption=r.caption,
-        quadrant_rule=rule,
-    )
-
-
-def _learned_record(ctx: Context, r: Reading, user: dict[str, int]) -> ImageRecord:
-    """The learned reading, in the frame its quadrant is read in (relative to the reference), and the point where
-    its music is looked for (builder.matching.calibrate). Tracks are chosen later, for the whole collection."""
-    from builder.matching import calibrate, quadrant_middle
-
-    model = ctx.feeling
-    av = model.relative(model.predict([r.ingredients])[0])
-    chosen, rule = (user[r.file], "user") if ctx.settings.narrow == "user" and r.file in user else \
-        (affect.quadrant(av), "reading")
-    if model.calibration is not None:
-        target = calibrate(av, model.calibration, ctx.catalogue_table)
-    else:
-        target = av
-    if affect.quadrant(target) != chosen:  # a quadrant given by the user: the middle of that quadrant's music
-        target = quadrant_middle(chosen, ctx.catalogue_table)
-    target = (round(target[0], 4), round(target[1], 4))
-    contributions = tuple(Contribution(g, round(v, 4), round(a, 4)) for g, v, a in model.contributions(r.ingredients))
-    probs = model.label_probs(r.ingredients)  # what the word ratings read: both classifiers' labels
-    top = [int(i) for i in np.argsort(-probs, kind="stable")[:6] if i != 0 and probs[i] >= 0.01][:5]
-    seen = tuple(Seen(ctx.imagenet_labels[i], round(float(probs[i]), 4)) for i in top)
-    return ImageRecord(file=r.file, av=av, quadrant=chosen, impressions=(), clusters=(), tracks=(),
-                       objects=tuple(r.objects), width=r.width, height=r.height, quadrant_rule=rule, target=target,
-                       contributions=contributions, seen=seen)
-
-
-def assign_tracks(ctx: Context, records: list[ImageRecord], per_picture: int = 3) -> tuple[list[ImageRecord],
-                                                                                          Matching]:
-    """First tracks for the whole collection at once (builder.matching.assign), then the next nearest ones."""
-    from builder.matching import assign
-
-    tracks = ctx.catalogue.tracks
-    points = ctx.index.points
-    targets = np.array([im.target for im in records], dtype=np.float64).reshape(-1, 2)
-    result = assign(targets, points)
-    out = []
-    for im, first in zip(records, result.first):
-        rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][:per_picture - 1]
-        chosen = (tracks[first], *(tracks[i] for i in rest))
-        out.append(replace(im, tracks=chosen))
-    return out, Matching(len(records), len(set(result.first)), round(result.total, 4),
-                         round(result.nearest_total, 4), result.capacity)
-
-
-def _random_record(ctx: Context, r: Reading) -> ImageRecord:
-    seed = int.from_bytes(hashlib.sha256(f"{ctx.settings.seed}:{r.file}".encode()).digest()[:8], "big")
-    track = random.Random(seed).choice(ctx.catalogue.tracks)
-    av = (track.valence, track.arousal)
-    return ImageRecord(file=r.file, av=av, quadrant=affect.quadrant(av), impressions=(), clusters=(),
-                       tracks=(track,), objects=(), width=r.width, height=r.height,
-                       fallback="random baseline: a random track", quadrant_counts=(0, 0, 0, 0),
-                       quadrant_rule="random")
-
-
 def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None = None,
             files: list[str] | None = None) -> Gallery:
     """Run every stage over the input folder and return the Gallery (nothing is written to OUT here)."""
@@ -628,8 +416,7 @@ def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None 
     if s.music is not None:
         ctx.listen(progress)  # with its own progress bar, before the pictures
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
-    if s.method == "learned":
-        _ = ctx.feeling  # and the fitted model
+    ctx.method.prepare(ctx)  # and the method's models
     readings, failed = read_all(ctx, files, progress, stats)
     return choose_music(ctx, readings, failed, user, stats)
 
@@ -813,24 +600,22 @@ def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], u
     records = []
     for r in readings:
         try:
-            records.append(recommend(ctx, r, means, user))
+            records.append(ctx.method.record(ctx, r, means, user))
         except Exception as exc:
             if s.debug:
                 raise
             failed.append(Failure(r.file, f"unexpected error: {type(exc).__name__}: {exc}"))
-    matching = None
-    if s.method == "learned" and records:
-        records, matching = assign_tracks(ctx, records)
+    records, matching = ctx.method.finish(ctx, records)
     stats.add("recommend", (time.perf_counter() - t0) * 1000 / max(1, len(readings)))
     return Gallery(
-        method=s.method if s.method == "random" else f"{s.method}:{s.detector}",
+        method=ctx.method.label(s),
         narrow=s.narrow,
         quadrant_means=tuple(round(m, 4) for m in means),
         catalogue=CatalogueInfo(ctx.catalogue.name, len(ctx.catalogue.tracks)),
         images=tuple(records),
         failed=tuple(sorted(failed, key=lambda f: f.file)),
         version=__version__,
-        reference=tuple(round(float(x), 4) for x in ctx.feeling.reference) if s.method == "learned" else None,
+        reference=ctx.method.reference(ctx),
         matching=matching,
         silent=ctx.silent,
     )
