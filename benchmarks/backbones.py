@@ -25,7 +25,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import GroupKFold
 
 HERE = Path(__file__).resolve().parent.parent
 from builder import feeling
@@ -81,16 +80,13 @@ def main() -> None:
     both_ing, both_y = o_ing + e_ing, np.vstack([o.va, e.va])
     oasis_only = np.r_[np.ones(len(o_ing), bool), np.zeros(len(e_ing), bool)]
 
+    both_groups = np.r_[og, eg]
+    both_sets = np.r_[np.zeros(len(o_ing), int), np.ones(len(e_ing), int)]
+
     def with_e6(spec, arousal_rows):
         """The OASIS folds, each with all of Emotion6 added to its training photos: OASIS readings, folds."""
-        pred, fold_of = np.zeros_like(o.va), np.zeros(len(o_ing), int)
-        for k, (train, test) in enumerate(GroupKFold(5).split(o.va, groups=og)):
-            idx = np.r_[train, len(o_ing) + np.arange(len(e_ing))]
-            rows = None if arousal_rows is None else arousal_rows[idx]
-            m = feeling.fit([both_ing[i] for i in idx], both_y[idx], tables, spec=spec, arousal_rows=rows,
-                            sets=np.r_[np.zeros(len(train), int), np.ones(len(e_ing), int)])
-            pred[test], fold_of[test] = m.predict([o_ing[i] for i in test]), k
-        return pred, fold_of
+        return feeling.out_of_fold(both_ing, both_y, both_groups, tables, spec=spec, arousal_rows=arousal_rows,
+                                   sets=both_sets, tested=oasis_only)
 
     def runs(spec):
         """Readings of every column: (column, readings, people, folds or None, training readings, training y)."""

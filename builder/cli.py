@@ -289,6 +289,14 @@ ModelOut = Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
                                                   help="Where to write the model (default: the shipped file).")]
 
 
+def _rated_contexts(mirror, cache_dir, offline, debug):
+    """context_for(images folder): the learned method's Context that reads a rated set's photos."""
+    from builder.pipeline import Context
+
+    store = _store(mirror, cache_dir, offline)
+    return lambda folder: Context(_rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store)
+
+
 def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
     from builder.evaluate import temporary_out
     from builder.settings import Settings
@@ -304,8 +312,9 @@ def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
 def evaluate(
     images: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")],
     ratings: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                            help="Ratings CSV in OASIS format (image, theme, valence_mean, "
-                                                 "arousal_mean, ...).")],
+                                            help="Ratings: a CSV in OASIS format (image, theme, valence_mean, "
+                                                 "arousal_mean, ...; or image, valence, arousal) or Emotion6's "
+                                                 "ground_truth.txt.")],
     methods: Annotated[str, typer.Option(help="Comma-separated methods to measure.")]
     = "learned,objects,caption,caption-plain,random",
     scale_min: ScaleMin = 1.0,
@@ -315,6 +324,10 @@ def evaluate(
     = None,
     plot_out: Annotated[Optional[Path], typer.Option("--plot", dir_okay=False,
                                                      help="Also draw balanced agreement per method (PNG).")] = None,
+    with_sets: Annotated[Optional[list[str]], typer.Option(
+        "--with-set", metavar="FOLDER:MIN-MAX:MID",
+        help="When the learned model was fitted on these photos and others: another rated set it was fitted on "
+             "(as given to `builder fit --set`), added to every fold's training. Repeatable.")] = None,
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
@@ -333,7 +346,9 @@ def evaluate(
             raise ev.UsageError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
         _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
         rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
-        results, notes = ev.evaluate(settings_for, rated, wanted, _progress)
+        others = [ev.read_rated_set(text) for text in with_sets or []]
+        results, notes = ev.evaluate(settings_for, rated, wanted, _progress, others,
+                                     _rated_contexts(mirror, cache_dir, offline, debug))
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
@@ -372,7 +387,6 @@ def fit(
     see the README for the command that made the shipped one)."""
     from builder import evaluate as ev
     from builder import feeling
-    from builder.pipeline import Context
 
     try:
         sets = []
@@ -385,12 +399,7 @@ def fit(
         sets += [ev.read_rated_set(text) for text in rated_sets or []]
         if not sets:
             raise ev.UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
-        store = _store(mirror, cache_dir, offline)
-
-        def context_for(folder: Path):
-            return Context(_rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store)
-
-        model = ev.fit_on_sets(context_for, sets, progress=_progress)
+        model = ev.fit_on_sets(_rated_contexts(mirror, cache_dir, offline, debug), sets, progress=_progress)
         target = out or feeling.MODEL_PATH
         model.save(target)
     except BuilderError as exc:

@@ -27,11 +27,19 @@ class Ratings:
     va: np.ndarray  # (n, 2) mapped to [-1, 1]
 
 
+# the names a ratings CSV may give its columns (case and surrounding spaces aside) -> the name used here
+COLUMN_NAMES = {**{n: "image" for n in ("image", "file", "filename", "file_name", "picture", "photo")},
+                **{n: "valence_mean" for n in ("valence_mean", "valence", "mean_valence", "val")},
+                **{n: "arousal_mean" for n in ("arousal_mean", "arousal", "mean_arousal", "aro")},
+                "theme": "theme"}
+
+
 def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: float, midpoint: float) -> Ratings:
     """Ratings of the photos present in images_dir, mapped linearly to [-1, 1] around the scale's midpoint
     ((x - midpoint) / the larger half of the scale). Two formats: OASIS-style CSV (image, theme, valence_mean,
-    arousal_mean, ...) and Emotion6's ground_truth.txt (tab-separated: [image_filename] [valence] [arousal] ...;
-    no themes, so each photo is its own group)."""
+    arousal_mean, ...; comma, semicolon or tab separated; the columns may also be called file, valence,
+    arousal) and Emotion6's ground_truth.txt (tab-separated: [image_filename] [valence] [arousal] ...). Without
+    themes each photo is its own group."""
     half = max(midpoint - scale_min, scale_max - midpoint)
     if half <= 0 or not scale_min < midpoint < scale_max:
         raise UsageError("the rating scale needs --scale-min < --midpoint < --scale-max")
@@ -40,19 +48,35 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
             text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read ratings {path}: {exc}") from exc
+    decimal_comma = False
     if text.startswith("[image_filename]"):  # Emotion6
         rows = [{"image": r[0], "valence_mean": r[1], "arousal_mean": r[2]}
                 for r in csv.reader(text.splitlines()[1:], delimiter="\t") if len(r) >= 3]
     else:
-        rows = list(csv.DictReader(text.splitlines()))
-        need = {"image", "valence_mean", "arousal_mean"}
-        if not rows or not need <= set(rows[0]):
-            raise UsageError(f"{path} needs the columns {', '.join(sorted(need))}")
+        lines = text.splitlines()
+        try:
+            dialect = csv.Sniffer().sniff(lines[0] if lines else "", delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.DictReader(lines, dialect=dialect)
+        decimal_comma = dialect.delimiter != ","  # 4,5 in a semicolon- or tab-separated file is 4.5
+        found: dict[str, str] = {}
+        for name in sorted(reader.fieldnames or [], key=lambda n: (n or "").strip().lower() not in COLUMN_NAMES.values()):
+            key = COLUMN_NAMES.get((name or "").strip().lower())
+            if key:
+                found.setdefault(key, name)  # valence_mean before valence, where a file has both
+        need = ("image", "valence_mean", "arousal_mean")
+        if not set(need) <= set(found):
+            raise UsageError(f"{path} needs the columns {', '.join(need)} (or image/file, valence, arousal)")
+        rows = [{key: row.get(found[key]) for key in (*need, "theme") if key in found} for row in reader]
     images, themes, va = [], [], []
+    def number(x) -> float:
+        return float(x.replace(",", ".") if decimal_comma and isinstance(x, str) else x)
+
     for r in rows:
-        if (images_dir / r["image"]).is_file():
+        if r.get("image") and (images_dir / r["image"]).is_file():
             try:
-                v, a = (float(r["valence_mean"]) - midpoint) / half, (float(r["arousal_mean"]) - midpoint) / half
+                v, a = (number(r["valence_mean"]) - midpoint) / half, (number(r["arousal_mean"]) - midpoint) / half
             except (TypeError, ValueError):
                 raise UsageError(f"{path}: the ratings of {r['image']} are not numbers") from None
             images.append(r["image"])
@@ -234,11 +258,14 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
     return model
 
 
-def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) -> tuple[dict[str, dict], dict]:
+def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, with_sets: list[RatedSet] = (),
+             context_for=None) -> tuple[dict[str, dict], dict]:
     """Run each method over the rated photos. settings_for(method) gives the Settings of that run.
 
     The learned method is cross-validated (5 folds grouped by theme) when the shipped model was fitted on these
-    very photos, so no figure is in-sample. Returns (results, notes).
+    very photos, so no figure is in-sample; with_sets are then in every fold's training, as `builder fit --set`
+    trains with them (context_for(images folder) gives the Context that reads a set's photos). Returns (results,
+    notes).
     """
     from builder.feeling import cross_validate, ratings_fingerprint, theme_groups
     from builder.pipeline import Context, analyse, no_progress
@@ -253,21 +280,22 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) 
         model = ctx.feeling if method == "learned" else None
         if model is not None and ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+"):
             readings = read_rated(ctx, ratings.images, progress)
+            others = [([r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
+                       s.ratings.va, s.arousal) for s in with_sets]
             pred, quads = cross_validate([r.ingredients for r in readings], ratings.va, theme_groups(ratings.themes),
                                          model.tables, spec=model.spec,
-                                         rule=model.meta.get("origin_rule", "mean rating"))
+                                         rule=model.meta.get("origin_rule", "mean rating"), others=others)
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va)
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
             results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
             results["  quadrant by collection median"] = metrics(people, quadrants(pred - np.median(pred, axis=0)),
                                                                  pred, ratings.va)
-            notes["learned"] = ("the shipped model was fitted on these photos, so a model of its kind was refitted "
-                                "on these photos alone in 5 folds grouped by theme, and each photo was read by a "
-                                "model that never saw its theme (its quadrant lines drawn by the model's rule through "
-                                "the other folds' readings); benchmarks/backbones.py measures it with the other "
-                                "training sets added")
+            notes["learned"] = learned_note(model.meta, ratings, with_sets)
             colour_va = np.array([r.colour_av for r in readings])
             continue
+        if method == "learned" and with_sets:
+            notes["learned"] = ("--with-set was not used: the model was not fitted on these photos, so it was "
+                                "measured as it is")
         gallery = analyse(ctx, progress, files=ratings.images)
         by_file = {im.file: im for im in gallery.images}
         missing = [f for f in ratings.images if f not in by_file]
@@ -284,6 +312,26 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None) 
             colour_va = np.array([r.colour_av for r in readings])
     results.update(baselines(ratings, colour_va))
     return results, notes
+
+
+def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str:
+    """What the learned row of a cross-validated evaluation measured, and what it left out."""
+    from builder.feeling import ratings_fingerprint
+
+    added = f" with {', '.join(s.name for s in with_sets)} in every fold's training" if with_sets else " alone"
+    note = (f"the model was fitted on these photos, so a model of its kind was refitted on these photos{added} in 5 "
+            "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
+            "lines drawn by the model's rule through the other folds' readings)")
+    names = meta.get("ratings", "").split("+")
+    scales = meta.get("scale", "").split("; ")
+    arousal_from = set(meta.get("arousal_from", meta.get("ratings", "")).split("+"))
+    used = {ratings_fingerprint(ratings.images)} | {ratings_fingerprint(s.ratings.images) for s in with_sets}
+    missing = [f"{name} ({scale}{'' if name in arousal_from else ', valence only'})"
+               for f, name, scale in zip(meta.get("fingerprint", "").split("+"), names, scales) if f not in used]
+    if missing:
+        note += (f"; the model was also fitted on {', '.join(missing)}: add it with --with-set "
+                 "FOLDER:MIN-MAX:MIDPOINT[:valence] to measure the model as it was fitted")
+    return note
 
 
 def temporary_out() -> Path:

@@ -425,26 +425,44 @@ def theme_groups(themes: list[str]) -> np.ndarray:
 
 
 def out_of_fold(ings: list[Ingredients], targets: np.ndarray, groups: np.ndarray, tables, folds: int = 5,
-                spec: Spec | None = None, arousal_rows: np.ndarray | None = None, sets: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold readings and each photo's fold, folds grouped by theme (no near-duplicate on both sides)."""
+                spec: Spec | None = None, arousal_rows: np.ndarray | None = None, sets: np.ndarray | None = None,
+                tested: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold readings and each photo's fold, folds grouped by theme (no near-duplicate on both sides).
+    tested (boolean): the photos read out of fold (default: all); the others are in every fold's training (another
+    rated set, as `builder fit` trains with it). Readings and folds are of the tested photos, in order."""
     from sklearn.model_selection import GroupKFold
 
-    pred = np.zeros_like(targets)
-    fold_of = np.zeros(len(ings), dtype=int)
-    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(targets, groups=groups)):
-        rows = None if arousal_rows is None else arousal_rows[train]
-        m = fit([ings[i] for i in train], targets[train], tables, spec=spec, arousal_rows=rows,
-                sets=None if sets is None else sets[train])
-        pred[test] = m.predict([ings[i] for i in test])
+    tested = np.ones(len(ings), bool) if tested is None else np.asarray(tested, bool)
+    rows_tested, always = np.flatnonzero(tested), np.flatnonzero(~tested)
+    pred = np.zeros((len(rows_tested), 2))
+    fold_of = np.zeros(len(rows_tested), dtype=int)
+    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(rows_tested, groups=groups[rows_tested])):
+        idx = np.r_[rows_tested[train], always]
+        m = fit([ings[i] for i in idx], targets[idx], tables, spec=spec,
+                arousal_rows=None if arousal_rows is None else arousal_rows[idx],
+                sets=None if sets is None else sets[idx])
+        pred[test] = m.predict([ings[i] for i in rows_tested[test]])
         fold_of[test] = k
     return pred, fold_of
 
 
 def cross_validate(ings: list[Ingredients], targets: np.ndarray, groups: np.ndarray, tables, folds: int = 5,
-                   spec: Spec | None = None, rule: str = "mean rating") -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants)."""
-    pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
+                   spec: Spec | None = None, rule: str = "mean rating",
+                   others: list[tuple[list[Ingredients], np.ndarray, bool]] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants) of one rated set. others: rated
+    sets in every fold's training as (ingredients, ratings, whether their arousal trains), each weighing as much
+    as the tested set (as `builder fit` weighs them)."""
+    if not others:
+        pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
+        return pred, rule_quadrants(rule, pred, targets, fold_of)
+    all_ings = list(ings) + [i for o_ings, _, _ in others for i in o_ings]
+    y = np.vstack([targets] + [o_y for _, o_y, _ in others])
+    sets = np.concatenate([np.zeros(len(ings), int)] + [np.full(len(o_ings), k + 1) for k, (o_ings, _, _)
+                                                        in enumerate(others)])
+    arousal = np.concatenate([np.ones(len(ings), bool)] + [np.full(len(o_ings), a) for o_ings, _, a in others])
+    groups_all = np.concatenate([np.asarray(groups, dtype=object), np.full(len(y) - len(ings), "", dtype=object)])
+    pred, fold_of = out_of_fold(all_ings, y, groups_all, tables, folds, spec, arousal_rows=arousal, sets=sets,
+                                tested=sets == 0)
     return pred, rule_quadrants(rule, pred, targets, fold_of)
 
 

@@ -185,3 +185,49 @@ def test_evaluate_and_fit_commands_on_a_small_rated_set(tmp_path, session_cache)
     assert m.meta["origin_rule"] in feeling.ORIGIN_RULES
     result = CliRunner().invoke(app, ["fit", "--out", str(out), *common])
     assert result.exit_code == 2 and "nothing to fit on" in result.output
+
+
+def test_ratings_files_of_other_shapes_are_read_alike(tmp_path):
+    for name in ("a.bmp", "b.bmp"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "semi.csv").write_text("File; Valence; Arousal\na.bmp;75,5;25\nb.bmp;50;100\n", encoding="utf-8")
+    r = ev.read_ratings(tmp_path / "semi.csv", tmp_path, 0, 100, 50)
+    assert r.images == ["a.bmp", "b.bmp"] and r.va.tolist() == [[0.51, -0.5], [0.0, 1.0]]
+    assert r.themes == ["a", "b"]  # no themes: each photo is its own group
+    # a file with both a summary and a mean column: the mean is the rating
+    (tmp_path / "both.csv").write_text("image,valence,valence_mean,arousal_mean\na.bmp,1,100,0\n", encoding="utf-8")
+    assert ev.read_ratings(tmp_path / "both.csv", tmp_path, 0, 100, 50).va.tolist() == [[1.0, -1.0]]
+    (tmp_path / "bad.csv").write_text("image,pleasure,arousal\na.bmp,1,2\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="needs the columns"):
+        ev.read_ratings(tmp_path / "bad.csv", tmp_path, 0, 100, 50)
+
+
+def test_cross_validation_with_another_set_trains_on_it_in_every_fold_and_never_tests_it(monkeypatch):
+    ings, targets, tables = synthetic_ingredients(160)
+    groups = np.repeat(np.arange(20), 2)
+    seen: list[int] = []
+    real_fit = feeling.fit
+
+    def counting_fit(fold_ings, *args, **kw):
+        seen.append(sum(any(i is o for o in ings[40:]) for i in fold_ings))
+        return real_fit(fold_ings, *args, **kw)
+
+    monkeypatch.setattr(feeling, "fit", counting_fit)
+    pred, quads = feeling.cross_validate(ings[:40], targets[:40], groups, tables, spec=feeling.Spec(components=8),
+                                         others=[(ings[40:], targets[40:], False)])
+    monkeypatch.setattr(feeling, "fit", real_fit)
+    assert seen == [120] * 5  # all of the other set in each of the 5 folds' training
+    assert pred.shape == (40, 2) and quads.shape == (40,)  # readings of the tested set only
+    alone, _ = feeling.cross_validate(ings[:40], targets[:40], groups, tables, spec=feeling.Spec(components=8))
+    # 120 more photos of the same kind read valence better than 32 alone
+    assert np.corrcoef(pred[:, 0], targets[:40, 0])[0, 1] > np.corrcoef(alone[:, 0], targets[:40, 0])[0, 1]
+
+
+def test_the_learned_note_names_the_sets_left_out():
+    ratings = ev.Ratings(["a.jpg"], ["a"], np.zeros((1, 2)))
+    other = ev.Ratings(["b.jpg"], ["b"], np.zeros((1, 2)))
+    meta = {"fingerprint": f"{feeling.ratings_fingerprint(['a.jpg'])}+{feeling.ratings_fingerprint(['b.jpg'])}",
+            "ratings": "mine+theirs", "scale": "1-7 midpoint 4; 1-9 midpoint 5", "arousal_from": "mine"}
+    assert "theirs (1-9 midpoint 5, valence only): add it with --with-set" in ev.learned_note(meta, ratings, [])
+    with_it = ev.learned_note(meta, ratings, [ev.RatedSet("theirs", Path("x"), other, "1-9 midpoint 5", False)])
+    assert "with theirs in every fold's training" in with_it and "--with-set" not in with_it
