@@ -354,6 +354,9 @@ def evaluate(
     _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
          f"midpoint {midpoint:g})")
     _say(ev.format_table(results))
+    _say("95 % intervals (themes resampled with replacement, 1000 draws; each photo its own theme where none is "
+         "given):")
+    _say(ev.format_intervals(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
     if json_out:

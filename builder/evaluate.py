@@ -93,7 +93,9 @@ def quadrants(va: np.ndarray) -> np.ndarray:
     return quadrant_codes(np.asarray(va, dtype=float).reshape(-1, 2))
 
 
-def metrics(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarray | None, true_va: np.ndarray) -> dict:
+def metrics(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarray | None, true_va: np.ndarray,
+            groups: np.ndarray | None = None) -> dict:
+    """The figures of one method; with groups (themes), also their 95 % intervals (`intervals`)."""
     n = len(people)
     recall = [float(np.mean(predicted_q[people == q] == q)) if (people == q).any() else None for q in (1, 2, 3, 4)]
     confusion = [[int(np.sum((people == t) & (predicted_q == p))) for p in (1, 2, 3, 4)] for t in (1, 2, 3, 4)]
@@ -111,7 +113,54 @@ def metrics(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarra
     if predicted_va is not None and np.ptp(predicted_va[:, 0]) > 0 and np.ptp(predicted_va[:, 1]) > 0:
         out["r_valence"] = float(np.corrcoef(predicted_va[:, 0], true_va[:, 0])[0, 1])
         out["r_arousal"] = float(np.corrcoef(predicted_va[:, 1], true_va[:, 1])[0, 1])
+    if groups is not None:
+        out["interval_95"] = intervals(people, predicted_q, predicted_va if out["r_valence"] is not None else None,
+                                       true_va, groups)
     return out
+
+
+def intervals(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarray | None, true_va: np.ndarray,
+              groups: np.ndarray, draws: int = 1000, seed: int = 0) -> dict[str, list[float]]:
+    """95 % intervals of balanced agreement and Pearson r from resampling the groups (themes) with replacement,
+    so near-duplicates are drawn together: how far the figures could move on another draw of such photos."""
+    _, index = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    counts = np.random.default_rng(seed).multinomial(index.max() + 1, np.full(index.max() + 1, 1 / (index.max() + 1)),
+                                                     size=draws)
+    w = counts[:, index].astype(np.float64)  # (draws, photos): how often each photo is drawn
+    recalls = []
+    for q in (1, 2, 3, 4):
+        if (people == q).any():
+            total = w @ (people == q)
+            recalls.append(np.where(total > 0, w @ ((people == q) & (predicted_q == q)) / np.maximum(total, 1), np.nan))
+    balanced_draws = np.nanmean(np.stack(recalls), axis=0)
+
+    def span(x: np.ndarray) -> list[float]:
+        return [round(float(v), 4) for v in np.nanpercentile(x, [2.5, 97.5])]
+
+    out = {"balanced_agreement": span(balanced_draws)}
+    if predicted_va is not None:
+        for j, key in ((0, "r_valence"), (1, "r_arousal")):
+            x, y = predicted_va[:, j], true_va[:, j]
+            sw = w.sum(axis=1, keepdims=True)
+            dx, dy = x - (w @ x)[:, None] / sw, y - (w @ y)[:, None] / sw
+            r = (w * dx * dy).sum(1) / np.sqrt((w * dx * dx).sum(1) * (w * dy * dy).sum(1))
+            out[key] = span(r)
+    return out
+
+
+def format_intervals(results: dict[str, dict]) -> str:
+    """One line per row that has intervals: balanced agreement and Pearson r, 95 % by resampling themes."""
+    lines = []
+    for name, m in results.items():
+        iv = m.get("interval_95")
+        if iv:
+            b = iv["balanced_agreement"]
+            line = f"{name.strip():<32} balanced {100 * b[0]:4.1f}-{100 * b[1]:4.1f} %"
+            for key, label in (("r_valence", "r val"), ("r_arousal", "r aro")):
+                if key in iv:
+                    line += f"  {label} {iv[key][0]:+.2f} to {iv[key][1]:+.2f}"
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def baselines(ratings: Ratings, colour_va: np.ndarray) -> dict[str, dict]:
@@ -272,6 +321,7 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, 
 
     progress = progress or no_progress
     people = quadrants(ratings.va)
+    groups = theme_groups(ratings.themes)
     results: dict[str, dict] = {}
     notes: dict[str, str] = {}
     colour_va = None
@@ -282,10 +332,10 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, 
             readings = read_rated(ctx, ratings.images, progress)
             others = [([r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
                        s.ratings.va, s.arousal) for s in with_sets]
-            pred, quads = cross_validate([r.ingredients for r in readings], ratings.va, theme_groups(ratings.themes),
+            pred, quads = cross_validate([r.ingredients for r in readings], ratings.va, groups,
                                          model.tables, spec=model.spec,
                                          rule=model.meta.get("origin_rule", "mean rating"), others=others)
-            results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va)
+            results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
             results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
             results["  quadrant by collection median"] = metrics(people, quadrants(pred - np.median(pred, axis=0)),
@@ -304,7 +354,7 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, 
         va = np.array([by_file[f].av for f in ratings.images])
         q = np.array([by_file[f].quadrant for f in ratings.images])
         label = {"objects": "objects (published)", "caption": "caption (published)", "random": "random tracks"}
-        results[label.get(method, method)] = metrics(people, q, va, ratings.va)
+        results[label.get(method, method)] = metrics(people, q, va, ratings.va, groups)
         if method in ("objects", "caption"):  # the published vote against the simpler sign of av
             results[f"  {method}, quadrant of av"] = metrics(people, quadrants(va), va, ratings.va)
         if colour_va is None:

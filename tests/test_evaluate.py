@@ -231,3 +231,24 @@ def test_the_learned_note_names_the_sets_left_out():
     assert "theirs (1-9 midpoint 5, valence only): add it with --with-set" in ev.learned_note(meta, ratings, [])
     with_it = ev.learned_note(meta, ratings, [ev.RatedSet("theirs", Path("x"), other, "1-9 midpoint 5", False)])
     assert "with theirs in every fold's training" in with_it and "--with-set" not in with_it
+
+
+def test_intervals_hold_the_figure_and_widen_when_near_duplicates_are_drawn_together():
+    rng = np.random.default_rng(1)
+    true = rng.uniform(-1, 1, (60, 2))
+    pred = true + rng.normal(scale=0.6, size=true.shape)
+    people, q = ev.quadrants(true), ev.quadrants(pred)
+    m = ev.metrics(people, q, pred, true, np.arange(60))
+    iv = m["interval_95"]
+    for key in ("balanced_agreement", "r_valence", "r_arousal"):
+        assert iv[key][0] < m[key] < iv[key][1]
+    perfect = ev.metrics(people, people, true, true, np.arange(60))["interval_95"]
+    assert perfect["balanced_agreement"] == [1.0, 1.0] and perfect["r_valence"] == [1.0, 1.0]
+    # each photo four times: as one theme per photo, or as 240 independent photos (too sure of itself)
+    def four(x):
+        return np.repeat(x, 4, axis=0)
+
+    grouped = ev.intervals(four(people), four(q), four(pred), four(true), np.repeat(np.arange(60), 4))
+    loose = ev.intervals(four(people), four(q), four(pred), four(true), np.arange(240))
+    assert grouped["r_valence"][1] - grouped["r_valence"][0] > 1.5 * (loose["r_valence"][1] - loose["r_valence"][0])
+    assert "balanced" in ev.format_intervals({"x": m}) and ev.format_intervals({"y": {"interval_95": None}}) == ""
