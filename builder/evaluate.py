@@ -329,6 +329,10 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, 
         ctx = Context(settings_for(method))
         model = ctx.feeling if method == "learned" else None
         if model is not None and ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+"):
+            for other in with_sets:  # its photos would be in every fold's training: figures in-sample
+                if ratings_fingerprint(other.ratings.images) == ratings_fingerprint(ratings.images):
+                    raise UsageError(f"--with-set {other.name} is the set being measured; give the other sets the "
+                                     "model was fitted on")
             readings = read_rated(ctx, ratings.images, progress)
             others = [([r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
                        s.ratings.va, s.arousal) for s in with_sets]

@@ -252,3 +252,17 @@ def test_intervals_hold_the_figure_and_widen_when_near_duplicates_are_drawn_toge
     loose = ev.intervals(four(people), four(q), four(pred), four(true), np.arange(240))
     assert grouped["r_valence"][1] - grouped["r_valence"][0] > 1.5 * (loose["r_valence"][1] - loose["r_valence"][0])
     assert "balanced" in ev.format_intervals({"x": m}) and ev.format_intervals({"y": {"interval_95": None}}) == ""
+
+
+@requires_mirror
+def test_evaluate_refuses_the_measured_set_as_a_training_set(tmp_path):
+    oasis = MIRROR.parent / "eval" / "oasis-dev"
+    if not oasis.is_dir():
+        pytest.skip("oasis-dev is not beside the mirror")
+    result = CliRunner().invoke(app, ["evaluate", str(oasis / "images"), str(oasis / "ratings.csv"), "--methods",
+                                      "learned", "--with-set", f"{oasis}:1-7:4", "--mirror", str(MIRROR),
+                                      "--cache-dir", str(tmp_path), "--offline"])
+    assert result.exit_code == 2 and "is the set being measured" in result.output
+    bad = CliRunner().invoke(app, ["evaluate", str(oasis / "images"), str(oasis / "ratings.csv"), "--methods",
+                                   "learned", "--with-set", "nowhere:1-9", "--offline"])
+    assert bad.exit_code == 2 and "FOLDER:MIN-MAX:MIDPOINT" in bad.output
