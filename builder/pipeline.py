@@ -256,10 +256,6 @@ class Context:
 # ---- per-picture stages -------------------------------------------------------------------------------
 
 
-def _analysis_path(ctx: Context, sha: str) -> Path:
-    return analysis_path(ctx.settings, sha)
-
-
 def analysis_path(s: Settings, sha: str) -> Path:
     key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}{methods.get(s.method).cache_key(s)}"
     return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"
@@ -273,7 +269,7 @@ def stage_read(ctx: Context, r: Reading) -> None:
         if path.is_symlink() and not inside(path, ctx.settings.input):
             raise ImageError("is a link to a file outside the input folder; it is not published")
         r.data, r.sha256 = read_picture(path)
-    path = _analysis_path(ctx, r.sha256)
+    path = analysis_path(ctx.settings, r.sha256)
     cached = _load_cached(path)
     if cached is None:
         return

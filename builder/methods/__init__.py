@@ -8,6 +8,7 @@ method or backbone is a module here and a line in `get`; the pipeline does not c
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from builder import affect
@@ -86,6 +87,7 @@ def object_records(r: Reading) -> None:
                  for d, c in zip(r.detections, colours)]
 
 
+@cache  # methods hold no state: one object per name, asked for on every picture's cache path
 def get(name: str) -> Method:
     """The method of that name (builder.settings.METHODS, checked when settings are made)."""
     from builder.methods.caption import Caption
