@@ -4,7 +4,7 @@
 
 Reads oasis-dev (OASIS, 1-7, midpoint 4) and Emotion6 (1-9, midpoint 5) through the builder's learned method
 (cold, that is 2362 photos and about 8 minutes on 2 cores; the analysis cache keeps them), maps both to [-1, 1]
-around their midpoints, and fits builder.feeling's model with each feature spec:
+around their midpoints, and fits builder.picture.feeling's model with each feature spec:
 
 - mnv2 / lite2 / both: the backbones whose pooled features are reduced by PCA (32 to 192 components);
 - the word ratings read the labels of MobileNetV2, of EfficientNet-Lite2, their mean, or none (colour only).
@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent.parent
-from builder import feeling
+from builder.context import Context
 from builder.evaluate import metrics, read_rated, read_rated_set
-from builder.feeling import Spec
 from builder.files import tune_allocator
-from builder.pipeline import Context
+from builder.picture import feeling
+from builder.picture.feeling import Spec
 from builder.settings import Settings
+
+HERE = Path(__file__).resolve().parent.parent
 
 SPECS = {
     "mnv2 32 (before)": Spec(("mobilenet_v2",), "mobilenet_v2", 32),
@@ -56,9 +57,12 @@ def cell(pred, quads, y) -> tuple[str, dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
-    ap.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE",
-                                                                          Path.home() / ".cache/gallery-builder")))
+    ap.add_argument(
+        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    )
+    ap.add_argument(
+        "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
+    )
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev")
     ap.add_argument("--emotion6", type=Path, default=HERE.parent / "shared/eval/emotion6")
     ap.add_argument("--specs", default=",".join(SPECS), help="comma-separated rows of the first table")
@@ -69,8 +73,16 @@ def main() -> None:
 
     def rated(spec: str):  # as `builder fit --set` reads a rated set
         rated_set = read_rated_set(spec)
-        ctx = Context(Settings(input=rated_set.images, out=Path("/nonexistent-out"), mirror=args.mirror.resolve(),
-                               cache_dir=args.cache_dir, offline=True, allow_silent=True))
+        ctx = Context(
+            Settings(
+                input=rated_set.images,
+                out=Path("/nonexistent-out"),
+                mirror=args.mirror.resolve(),
+                cache_dir=args.cache_dir,
+                offline=True,
+                allow_silent=True,
+            )
+        )
         return ctx, rated_set.ratings, [x.ingredients for x in read_rated(ctx, rated_set.ratings.images)]
 
     octx, o, o_ing = rated(f"{args.oasis}:1-7:4")
@@ -85,8 +97,16 @@ def main() -> None:
 
     def with_e6(spec, arousal_rows):
         """The OASIS folds, each with all of Emotion6 added to its training photos: OASIS readings, folds."""
-        return feeling.out_of_fold(both_ing, both_y, both_groups, tables, spec=spec, arousal_rows=arousal_rows,
-                                   sets=both_sets, tested=oasis_only)
+        return feeling.out_of_fold(
+            both_ing,
+            both_y,
+            both_groups,
+            tables,
+            spec=spec,
+            arousal_rows=arousal_rows,
+            sets=both_sets,
+            tested=oasis_only,
+        )
 
     def runs(spec):
         """Readings of every column: (column, readings, people, folds or None, training readings, training y)."""
@@ -107,8 +127,10 @@ def main() -> None:
 
     cols = ["OASIS CV", "E6 CV", "E6->OASIS", "OASIS->E6", "OASIS CV +E6", "OASIS CV +E6 v"]
     out: dict = {"features": {}, "origin rules": {}}
-    print("Features (quadrant origin: the mean reading of the other folds, or of the training set's out-of-fold "
-          "readings)\n")
+    print(
+        "Features (quadrant origin: the mean reading of the other folds, or of the training set's out-of-fold "
+        "readings)\n"
+    )
     print(f"| features | {' | '.join(cols)} |\n|---|{'---|' * len(cols)}")
     for name in args.specs.split(","):
         row = {}

@@ -20,18 +20,28 @@ import tempfile
 import time
 from pathlib import Path
 
+from builder.context import Context
 from builder.files import tune_allocator
-from builder.pipeline import MODEL_STAGES, Context, Stats, analyse
+from builder.gallery.site import write_site
+from builder.pipeline import MODEL_STAGES, Stats, analyse
 from builder.settings import Settings
-from builder.site import write_site
 
 HERE = Path(__file__).resolve().parent.parent
 
 
-def run(label: str, input_dir: Path, files: list[str] | None, mirror: Path, cache: Path, out: Path,
-        method: str, workers: int) -> None:
-    settings = Settings(input=input_dir, out=out, mirror=mirror, cache_dir=cache, offline=True, method=method,
-                        workers=workers)
+def run(
+    label: str,
+    input_dir: Path,
+    files: list[str] | None,
+    mirror: Path,
+    cache: Path,
+    out: Path,
+    method: str,
+    workers: int,
+) -> None:
+    settings = Settings(
+        input=input_dir, out=out, mirror=mirror, cache_dir=cache, offline=True, method=method, workers=workers
+    )
     ctx = Context(settings)
     t0 = time.perf_counter()
     _ = ctx.index, ctx.mapper, ctx.detector  # load everything once, outside the per-picture figures
@@ -52,11 +62,13 @@ def run(label: str, input_dir: Path, files: list[str] | None, mirror: Path, cach
         per = stats.per_picture(n)
         model = sum(v for k, v in per.items() if k in MODEL_STAGES)
         stages = "  ".join(f"{k} {v:6.1f}" for k, v in per.items())
-        print(f"{label:<9} {method:<7} workers {settings.worker_count()} {phase:<4} n={n:<4} load {load_s:4.2f} s | "
-              f"ms/picture: {stages} | model {model:5.1f} other {sum(per.values()) - model:5.1f} | "
-              f"total {t2 - t0:6.2f} s = {n / (t2 - t0):6.1f} pictures/s ({stats.cached} cached, "
-              f"{len(gallery.failed)} failed) | peak RSS main {_peak_mb(resource.RUSAGE_SELF):.0f} MB, "
-              f"largest worker {_peak_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+        print(
+            f"{label:<9} {method:<7} workers {settings.worker_count()} {phase:<4} n={n:<4} load {load_s:4.2f} s | "
+            f"ms/picture: {stages} | model {model:5.1f} other {sum(per.values()) - model:5.1f} | "
+            f"total {t2 - t0:6.2f} s = {n / (t2 - t0):6.1f} pictures/s ({stats.cached} cached, "
+            f"{len(gallery.failed)} failed) | peak RSS main {_peak_mb(resource.RUSAGE_SELF):.0f} MB, "
+            f"largest worker {_peak_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+        )
         load_s = 0.0
 
 
@@ -68,7 +80,9 @@ def _peak_mb(who: int) -> float:
 def main() -> None:
     tune_allocator()  # as the `builder` command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
+    ap.add_argument(
+        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    )
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--n", type=int, default=100, help="how many OASIS photos (the first n by name)")
     ap.add_argument("--methods", default="learned,objects,caption", help="comma-separated methods to time")
@@ -79,13 +93,30 @@ def main() -> None:
         for method in args.methods.split(","):
             for workers in (int(w) for w in args.workers.split(",")):
                 key = f"{method}-{workers}"
-                run("demo", HERE / "images", None, args.mirror.resolve(), tmp / f"cache-demo-{key}",
-                    tmp / f"out-demo-{key}", method, workers)
+                run(
+                    "demo",
+                    HERE / "images",
+                    None,
+                    args.mirror.resolve(),
+                    tmp / f"cache-demo-{key}",
+                    tmp / f"out-demo-{key}",
+                    method,
+                    workers,
+                )
                 if args.oasis.is_dir():
-                    files = sorted(p.name for p in args.oasis.iterdir()
-                                   if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-                    run(f"oasis{args.n}", args.oasis, files[: args.n], args.mirror.resolve(),
-                        tmp / f"cache-oasis-{key}", tmp / f"out-oasis-{key}", method, workers)
+                    files = sorted(
+                        p.name for p in args.oasis.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+                    )
+                    run(
+                        f"oasis{args.n}",
+                        args.oasis,
+                        files[: args.n],
+                        args.mirror.resolve(),
+                        tmp / f"cache-oasis-{key}",
+                        tmp / f"out-oasis-{key}",
+                        method,
+                        workers,
+                    )
                 else:
                     print(f"(no OASIS folder at {args.oasis}; skipped)")
     finally:

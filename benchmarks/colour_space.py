@@ -13,12 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from skimage.color import deltaE_ciede2000
 
-from builder.colours import ColourNamer, colour_names, dominant_colour, object_pixels, to_lab
 from builder.images import read_rgb
-from builder.words import load_glove
+from builder.picture.colours import ColourNamer, colour_names, dominant_colour, object_pixels, to_lab
+from builder.picture.words import load_glove
 
 FAMILIES = {
     "red": {"red", "crimson", "maroon", "tomato"},
@@ -33,9 +32,19 @@ FAMILIES = {
     "grey": {"gray", "grey", "silver"},
     "black": {"black"},
 }
-BASES = {"red": (200, 30, 35), "orange": (235, 130, 20), "yellow": (240, 210, 30), "green": (40, 140, 50),
-         "blue": (30, 70, 190), "purple": (110, 40, 140), "pink": (240, 160, 190), "brown": (120, 70, 40),
-         "white": (245, 245, 240), "grey": (128, 128, 128), "black": (20, 20, 22)}
+BASES = {
+    "red": (200, 30, 35),
+    "orange": (235, 130, 20),
+    "yellow": (240, 210, 30),
+    "green": (40, 140, 50),
+    "blue": (30, 70, 190),
+    "purple": (110, 40, 140),
+    "pink": (240, 160, 190),
+    "brown": (120, 70, 40),
+    "white": (245, 245, 240),
+    "grey": (128, 128, 128),
+    "black": (20, 20, 22),
+}
 DEMO = Path(__file__).resolve().parent.parent / "images"
 PHOTO_CASES = [  # (file, box as fractions, family): regions whose colour is plain to see
     ("astronaut.jpg", (0.02, 0.55, 0.55, 1.0), "orange"),
@@ -77,11 +86,15 @@ def main() -> None:
         for space, n in names.items():
             scores[space] += n in FAMILIES[family]
             if label.startswith("synthetic"):  # distance to the object's true base colour
-                delta[space].append(deltaE_ciede2000(to_lab(np.array(found[space]))[0], to_lab(np.array(BASES[family]))[0]))
+                delta[space].append(
+                    deltaE_ciede2000(to_lab(np.array(found[space]))[0], to_lab(np.array(BASES[family]))[0])
+                )
         print(f"{label:<24} expected {family:<7} rgb -> {names['rgb']:<10} lab -> {names['lab']}")
     for space, s in scores.items():
-        print(f"{space}: {s}/{len(cases)} named in the right family ({100 * s / len(cases):.0f} %); "
-              f"synthetic: dominant colour {np.mean(delta[space]):.1f} CIEDE2000 from the true base colour")
+        print(
+            f"{space}: {s}/{len(cases)} named in the right family ({100 * s / len(cases):.0f} %); "
+            f"synthetic: dominant colour {np.mean(delta[space]):.1f} CIEDE2000 from the true base colour"
+        )
 
 
 if __name__ == "__main__":

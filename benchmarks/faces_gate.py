@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from builder.assets import AssetStore, default_cache_dir
-from builder.detect import make_detector
-from builder.faces import FaceReader
 from builder.images import read_rgb
-from builder.methods.caption import person_region
+from builder.picture.detect import make_detector
+from builder.picture.faces import FaceReader
+from builder.picture.methods.caption import person_region
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,9 @@ HERE = Path(__file__).resolve().parent.parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=40)
-    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
+    ap.add_argument(
+        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    )
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     args = ap.parse_args()
     detector = make_detector("yolo-fastest", AssetStore(default_cache_dir(), args.mirror.resolve(), offline=True))
@@ -42,8 +44,9 @@ def main() -> None:
             if not gated or region is not None:
                 found += len(reader.read(rgb, region))
             spent += time.perf_counter() - t0
-        print(f"{label:<14} {1000 * spent / len(pictures):6.1f} ms a picture, {found} faces "
-              f"in {len(pictures)} pictures")
+        print(
+            f"{label:<14} {1000 * spent / len(pictures):6.1f} ms a picture, {found} faces in {len(pictures)} pictures"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
     python benchmarks/gallery_1000.py [--n 1000] [--mirror ../shared/mirror] [--photos ../shared/eval/oasis-dev/images]
 
-Makes a folder of n pictures (hard links to the OASIS photos, or copies, repeated under different names), builds it with the
+Makes a folder of n pictures (hard links to the OASIS photos, or copies, repeated under different names), builds it
+with the
 default method, opens pages from file:// in Debian's Chromium (Playwright, executable_path) and prints for each:
 the bytes of the page itself and its scripts and styles, the bytes of images loaded at first (lazy loading
 keeps the rest away), first contentful paint, DOMContentLoaded and load times. Pages: the index's first page,
@@ -21,9 +22,10 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from builder.pipeline import Context, Stats, analyse
+from builder.context import Context
+from builder.gallery.site import write_site
+from builder.pipeline import Stats, analyse
 from builder.settings import Settings
-from builder.site import write_site
 
 HERE = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,22 +47,32 @@ def measure(page, target: Path) -> dict:
         " const other = Array.from(document.querySelectorAll('script[src], link[rel=stylesheet]'))"
         "   .map(e => e.src || e.href);"
         " return {fcp: p ? p.startTime : null, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd,"
-        "   images: imgs, other: other, all_images: document.images.length}; })()")
+        "   images: imgs, other: other, all_images: document.images.length}; })()"
+    )
 
     def size(uri: str) -> int:
         return Path(unquote(urlparse(uri).path)).stat().st_size
 
     image_bytes = sum(size(u) for u in got["images"])
     other_bytes = size(target.as_uri()) + sum(size(u) for u in got["other"])
-    return {"requests": 1 + len(got["other"]) + len(got["images"]), "bytes": image_bytes + other_bytes,
-            "image_bytes": image_bytes, "images_loaded": len(got["images"]), "images": got["all_images"],
-            "fcp": got["fcp"], "dcl": got["dcl"], "load": got["load"]}
+    return {
+        "requests": 1 + len(got["other"]) + len(got["images"]),
+        "bytes": image_bytes + other_bytes,
+        "image_bytes": image_bytes,
+        "images_loaded": len(got["images"]),
+        "images": got["all_images"],
+        "fcp": got["fcp"],
+        "dcl": got["dcl"],
+        "load": got["load"],
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
+    ap.add_argument(
+        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    )
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--cache-dir", type=Path, default=None, help="reuse a cache (default: a fresh one)")
     args = ap.parse_args()
@@ -79,38 +91,57 @@ def main() -> None:
             except OSError:
                 shutil.copyfile(src, folder / src.name)
         out = tmp / "dist"
-        settings = Settings(input=pics, out=out, mirror=args.mirror.resolve(), cache_dir=args.cache_dir or tmp / "cache",
-                            offline=True)
+        settings = Settings(
+            input=pics, out=out, mirror=args.mirror.resolve(), cache_dir=args.cache_dir or tmp / "cache", offline=True
+        )
         ctx = Context(settings)
         stats = Stats()
         t0 = time.perf_counter()
         gallery = analyse(ctx, stats=stats)
         gallery = write_site(gallery, pics, out, settings.cache_dir, stats.hashes, index=ctx.index)
-        print(f"built {len(gallery.images)} pictures in {time.perf_counter() - t0:.1f} s "
-              f"({stats.cached} cached analyses, {len(gallery.failed)} failed); peak RSS "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"built {len(gallery.images)} pictures in {time.perf_counter() - t0:.1f} s "
+            f"({stats.cached} cached analyses, {len(gallery.failed)} failed); peak RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
         shards = sorted((out / "data").glob("*.js"))
         kb = {f: (out / f).stat().st_size / 1024 for f in ("index.html", "catalogue.js")}
-        print("on disk: " + ", ".join(f"{f} {v:.0f} kB" for f, v in kb.items())
-              + f"; {len(list(out.glob('index*.html')))} index pages; {len(shards)} data shards, "
-              f"{sum(f.stat().st_size for f in shards) / 1024:.0f} kB in all (loaded on demand)")
+        print(
+            "on disk: "
+            + ", ".join(f"{f} {v:.0f} kB" for f, v in kb.items())
+            + f"; {len(list(out.glob('index*.html')))} index pages; {len(shards)} data shards, "
+            f"{sum(f.stat().st_size for f in shards) / 1024:.0f} kB in all (loaded on demand)"
+        )
         pages = sorted(out.glob("index-[0-9]*.html"), key=lambda f: int(f.stem.split("-")[1]))
         quadrant = next(out.glob("index-q*.html"))
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
-            for label, target in (("index.html", out / "index.html"),
-                                  (pages[-1].name if pages else "(one page)", pages[-1] if pages else out / "index.html"),
-                                  (quadrant.name, quadrant), ("slideshow.html", out / "slideshow.html"),
-                                  ("a picture page", out / gallery.images[0].page)):
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            for label, target in (
+                ("index.html", out / "index.html"),
+                (pages[-1].name if pages else "(one page)", pages[-1] if pages else out / "index.html"),
+                (quadrant.name, quadrant),
+                ("slideshow.html", out / "slideshow.html"),
+                ("a picture page", out / gallery.images[0].page),
+            ):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})  # a cold page each time
                 m = measure(page, target)
                 page.close()
-                print(f"{label:<17} {m['requests']:4d} files, {m['bytes'] / 1024:6.0f} kB loaded "
-                      f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} kB); first "
-                      f"contentful paint {m['fcp'] or float('nan'):.0f} ms, DOMContentLoaded {m['dcl']:.0f} ms, "
-                      f"load {m['load']:.0f} ms")
+                print(
+                    f"{label:<17} {m['requests']:4d} files, {m['bytes'] / 1024:6.0f} kB loaded "
+                    f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} kB); first "
+                    f"contentful paint {m['fcp'] or float('nan'):.0f} ms, DOMContentLoaded {m['dcl']:.0f} ms, "
+                    f"load {m['load']:.0f} ms"
+                )
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto((out / "index.html").as_uri())
             name = gallery.images[-1].file.rsplit("/", 1)[-1]
@@ -119,8 +150,10 @@ def main() -> None:
             while page.evaluate("document.getElementById('search-status').textContent.indexOf('named like') < 0"):
                 page.wait_for_timeout(50)  # polled: the gallery's CSP forbids wait_for_function's eval
             found = page.locator("#search-results li").count()
-            print(f"search for {name!r}: {found} shown, {page.inner_text('#search-status')!r}, "
-                  f"{time.perf_counter() - t0:.2f} s (200 ms of it the typing pause)")
+            print(
+                f"search for {name!r}: {found} shown, {page.inner_text('#search-status')!r}, "
+                f"{time.perf_counter() - t0:.2f} s (200 ms of it the typing pause)"
+            )
             browser.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from builder import affect
-from builder.pipeline import Context, analyse
+from builder import plane
+from builder.context import Context
+from builder.pipeline import analyse
 from builder.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent
@@ -34,42 +35,66 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=Path, default=HERE.parent / "shared/eval/emotion6/images")
-    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
-    ap.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE",
-                                                                          Path.home() / ".cache/gallery-builder")))
+    ap.add_argument(
+        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    )
+    ap.add_argument(
+        "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
+    )
     ap.add_argument("--n", type=int, default=0, help="a seeded random sample of n pictures (0 = all)")
-    ap.add_argument("--allow-silent", action=argparse.BooleanOptionalAction, default=True,
-                    help="the whole catalogue (default), or only tracks with audio")
+    ap.add_argument(
+        "--allow-silent",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the whole catalogue (default), or only tracks with audio",
+    )
     args = ap.parse_args()
     from builder.images import list_images
 
     files = list_images(args.images)
     if args.n:
         files = sorted(np.random.default_rng(0).choice(files, min(args.n, len(files)), replace=False).tolist())
-    settings = Settings(input=args.images, out=Path("/nonexistent-out"), mirror=args.mirror.resolve(),
-                        cache_dir=args.cache_dir, offline=True, allow_silent=args.allow_silent)
+    settings = Settings(
+        input=args.images,
+        out=Path("/nonexistent-out"),
+        mirror=args.mirror.resolve(),
+        cache_dir=args.cache_dir,
+        offline=True,
+        allow_silent=args.allow_silent,
+    )
     ctx = Context(settings)
     g = analyse(ctx, files=files)
     cat = np.array([(t.valence, t.arousal) for t in ctx.catalogue.tracks])
     av = np.array([im.av for im in g.images])
     first = np.array([(im.tracks[0].valence, im.tracks[0].arousal) for im in g.images])
     m = g.matching
-    print(f"{len(g.images)} pictures of {args.images} ({len(g.failed)} failed); catalogue {g.catalogue.name}, "
-          f"{g.catalogue.size} tracks")
+    print(
+        f"{len(g.images)} pictures of {args.images} ({len(g.failed)} failed); catalogue {g.catalogue.name}, "
+        f"{g.catalogue.size} tracks"
+    )
     for k, axis in enumerate(("valence", "arousal")):
-        print(f"{axis:8s} sd: pictures' readings {av[:, k].std():.3f}, first tracks {first[:, k].std():.3f}, "
-              f"catalogue {cat[:, k].std():.3f} -> first tracks / catalogue {first[:, k].std() / cat[:, k].std():.2f}; "
-              f"Spearman(readings, first tracks) {spearman(av[:, k], first[:, k]):.3f}")
+        print(
+            f"{axis:8s} sd: pictures' readings {av[:, k].std():.3f}, first tracks {first[:, k].std():.3f}, "
+            f"catalogue {cat[:, k].std():.3f} -> first tracks / catalogue {first[:, k].std() / cat[:, k].std():.2f}; "
+            f"Spearman(readings, first tracks) {spearman(av[:, k], first[:, k]):.3f}"
+        )
     print(f"distinct first tracks: {m.distinct_first} of {m.pictures} pictures (each track at most {m.capacity}x)")
-    print(f"summed distance to targets: assigned {m.total:.3f}, each picture's nearest {m.nearest_total:.3f} "
-          f"({(m.total / m.nearest_total - 1) * 100:+.1f} %)")
+    print(
+        f"summed distance to targets: assigned {m.total:.3f}, each picture's nearest {m.nearest_total:.3f} "
+        f"({(m.total / m.nearest_total - 1) * 100:+.1f} %)"
+    )
     shares = [np.mean([im.quadrant == q for im in g.images]) for q in (1, 2, 3, 4)]
-    cat_shares = [np.mean([affect.quadrant(tuple(t)) == q for t in cat]) for q in (1, 2, 3, 4)]
-    print("quadrant shares q1-q4: pictures " + " ".join(f"{100 * x:.0f}%" for x in shares) + ", catalogue " +
-          " ".join(f"{100 * x:.0f}%" for x in cat_shares) + f"; valence-arousal correlation: pictures "
-          f"{np.corrcoef(av.T)[0, 1]:+.2f}, catalogue {np.corrcoef(cat.T)[0, 1]:+.2f}")
-    agree = sum(affect.quadrant(im.av) == im.quadrant for im in g.images)
-    target_agree = sum(affect.quadrant(im.target) == im.quadrant for im in g.images)
+    cat_shares = [np.mean([plane.quadrant(tuple(t)) == q for t in cat]) for q in (1, 2, 3, 4)]
+    print(
+        "quadrant shares q1-q4: pictures "
+        + " ".join(f"{100 * x:.0f}%" for x in shares)
+        + ", catalogue "
+        + " ".join(f"{100 * x:.0f}%" for x in cat_shares)
+        + f"; valence-arousal correlation: pictures "
+        f"{np.corrcoef(av.T)[0, 1]:+.2f}, catalogue {np.corrcoef(cat.T)[0, 1]:+.2f}"
+    )
+    agree = sum(plane.quadrant(im.av) == im.quadrant for im in g.images)
+    target_agree = sum(plane.quadrant(im.target) == im.quadrant for im in g.images)
     print(f"quadrant agrees with the signs of av: {agree} of {len(g.images)}; with the target's: {target_agree}")
 
 

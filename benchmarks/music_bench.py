@@ -21,10 +21,10 @@ import numpy as np
 
 from builder.assets import AssetStore
 from builder.files import tune_allocator
-from builder.audio import check_audible, decode, log_mel_and_power, patches
-from builder.audiofeatures import classic_features
-from builder.listen import Listener, list_audio
-from builder.musicnn import load_tagger
+from builder.music.audio import check_audible, decode, log_mel_and_power, patches
+from builder.music.audiofeatures import classic_features
+from builder.music.listen import Listener, list_audio
+from builder.music.musicnn import load_tagger
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,9 @@ def stage_times(files: list[Path], tagger) -> dict[str, float]:
 def main() -> None:
     tune_allocator()  # as the `builder` command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")))
+    ap.add_argument(
+        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    )
     ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
     ap.add_argument("--n", type=int, default=40, help="how many files (the first n by path)")
     args = ap.parse_args()
@@ -71,23 +73,29 @@ def main() -> None:
         busy = t["decode"] + t["mel"] + t["musicnn"] + t["classic"]
         n = len(files)
         print(f"{n} files, {t['audio_s']:.0f} s of audio ({t['audio_s'] / n:.1f} s a file)")
-        print("per file, ms: " + "  ".join(f"{k} {1000 * t[k] / n:6.1f}" for k in ("decode", "mel", "musicnn",
-                                                                                  "classic")))
+        print(
+            "per file, ms: " + "  ".join(f"{k} {1000 * t[k] / n:6.1f}" for k in ("decode", "mel", "musicnn", "classic"))
+        )
         print(f"stages: {busy / n * 1000:.0f} ms a file = {t['audio_s'] / busy:.0f}x real time")
         # the whole command path, with hashing, the cache and tags: cold, then warm
         for phase in ("cold", "warm"):
             t0 = time.perf_counter()
-            scored, failed, cached = Listener(store, tmp / "cache").score(args.audio if args.n >= 10**6 else
-                                                                           _subset(files, args.audio, tmp))
+            scored, failed, cached = Listener(store, tmp / "cache").score(
+                args.audio if args.n >= 10**6 else _subset(files, args.audio, tmp)
+            )
             wall = time.perf_counter() - t0
-            print(f"score {phase}: {len(scored)} files ({cached} cached, {len(failed)} failed) in {wall:.2f} s "
-                  f"= {t['audio_s'] / wall:.0f}x real time")
+            print(
+                f"score {phase}: {len(scored)} files ({cached} cached, {len(failed)} failed) in {wall:.2f} s "
+                f"= {t['audio_s'] / wall:.0f}x real time"
+            )
         long = _long_file(tmp)
         t0 = time.perf_counter()
         d = decode(long)
         tagger(patches(log_mel_and_power(d.samples)[0]))
-        print(f"long file: {d.duration_s / 60:.0f} min read through {d.windows} windows in "
-              f"{time.perf_counter() - t0:.2f} s ({len(d.samples) / 16000:.0f} s of audio analysed)")
+        print(
+            f"long file: {d.duration_s / 60:.0f} min read through {d.windows} windows in "
+            f"{time.perf_counter() - t0:.2f} s ({len(d.samples) / 16000:.0f} s of audio analysed)"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -1,3 +1,3 @@
 """Offline gallery builder that recommends music for pictures by the feeling they give."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

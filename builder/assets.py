@@ -306,7 +306,8 @@ class AssetStore:
         return self.mirror / asset.mirror_path if self.mirror else None
 
     def locate(self, name: str) -> tuple[Path | None, str]:
-        """Where the asset is now, without downloading: (path or None, 'override'|'package'|'cache'|'mirror'|'missing')."""
+        """Where the asset is now, without downloading: (path or None, where), where is 'override', 'package',
+        'cache', 'mirror' or 'missing'."""
         asset = self.entry(name)
         if name in self.overrides:
             path = self.overrides[name]
@@ -316,8 +317,9 @@ class AssetStore:
         packaged = package_path(asset)
         if packaged is not None and packaged.is_file():
             if not self._ok(asset, packaged, remove_bad=False):
-                raise AssetCorrupt(f"asset '{name}' in its package ({packaged}) does not match its sha256; "
-                                   "reinstall the package")
+                raise AssetCorrupt(
+                    f"asset '{name}' in its package ({packaged}) does not match its sha256; reinstall the package"
+                )
             return packaged, "package"
         cached = self.cache_path(asset)
         if cached.exists() and self._ok(asset, cached, remove_bad=True):
@@ -416,8 +418,11 @@ class AssetStore:
         how = (
             f"downloading {asset.url} failed ({reason})"
             if reason
-            else ("downloads are off (--offline)" if self.offline and asset.auto_download else
-                  f"it is not downloaded implicitly; run `builder assets fetch {asset.name}`")
+            else (
+                "downloads are off (--offline)"
+                if self.offline and asset.auto_download
+                else f"it is not downloaded implicitly; run `builder assets fetch {asset.name}`"
+            )
         )
         return (
             f"asset '{asset.name}' ({asset.purpose}) was not found in the cache ({self.cache_path(asset)}) "

@@ -23,30 +23,61 @@ import typer
 from builder.errors import BuilderError, printable
 from builder.settings import documented_fields
 
-app = typer.Typer(help="Build a static photo gallery that plays music matching each picture's feeling.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Build a static photo gallery that plays music matching each picture's feeling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 assets_app = typer.Typer(help="List, verify and fetch the external files the builder uses.", no_args_is_help=True)
 app.add_typer(assets_app, name="assets")
-music_app = typer.Typer(help="Score your own music by feeling, and fit or measure the model that does it.",
-                        no_args_is_help=True)
+music_app = typer.Typer(
+    help="Score your own music by feeling, and fit or measure the model that does it.", no_args_is_help=True
+)
 app.add_typer(music_app, name="music")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from builder import __version__
+
+        typer.echo(f"builder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Build a static photo gallery that plays music matching each picture's feeling."""
+
 
 EXIT_SOME_FAILED, EXIT_NOTHING_BUILT = 1, 4
 
 HELP = dict(documented_fields())
-MirrorOpt = Annotated[Optional[Path], typer.Option("--mirror", envvar="BUILDER_MIRROR", file_okay=False,
-                                                   exists=True, help=HELP["mirror"])]
-CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", envvar="BUILDER_CACHE", file_okay=False,
-                                                  help=HELP["cache_dir"])]
+MirrorOpt = Annotated[
+    Optional[Path], typer.Option("--mirror", envvar="BUILDER_MIRROR", file_okay=False, exists=True, help=HELP["mirror"])
+]
+CacheOpt = Annotated[
+    Optional[Path], typer.Option("--cache-dir", envvar="BUILDER_CACHE", file_okay=False, help=HELP["cache_dir"])
+]
 OfflineOpt = Annotated[bool, typer.Option("--offline", envvar="BUILDER_OFFLINE", help=HELP["offline"])]
-CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", exists=True, dir_okay=False,
-                                                      help=HELP["catalogue"])]
+CatalogueOpt = Annotated[
+    Optional[Path], typer.Option("--catalogue", exists=True, dir_okay=False, help=HELP["catalogue"])
+]
 SwapOpt = Annotated[bool, typer.Option("--deam-2013-swap/--no-deam-2013-swap", help=HELP["deam_2013_swap"])]
 SilentOpt = Annotated[bool, typer.Option("--allow-silent", help=HELP["allow_silent"])]
 # --playable-only was the opt-in to what is now the default; it stays as an accepted, hidden alias
-PlayableOpt = Annotated[bool, typer.Option("--playable-only", hidden=True,
-                                           help="Accepted for compatibility: recommending only tracks with audio "
-                                                "is now the default (see --allow-silent).")]
+PlayableOpt = Annotated[
+    bool,
+    typer.Option(
+        "--playable-only",
+        hidden=True,
+        help="Accepted for compatibility: recommending only tracks with audio is now the default (see --allow-silent).",
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help=HELP["debug"])]
 
 
@@ -66,8 +97,7 @@ def _progress(items, label: str, total: int):
 
 class _DownloadBar:
     def __init__(self, total: int | None, label: str):
-        self.bar = typer.progressbar(length=total or 0, label=f"downloading {label}", file=sys.stderr,
-                                     show_pos=True)
+        self.bar = typer.progressbar(length=total or 0, label=f"downloading {label}", file=sys.stderr, show_pos=True)
         self.bar.__enter__()
 
     def update(self, n: int) -> None:
@@ -113,8 +143,7 @@ def build(
     narrow: Annotated[str, typer.Option(help=HELP["narrow"])] = "vote",
     quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["quadrants"])] = None,
     catalogue: CatalogueOpt = None,
-    audio_root: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["audio_root"])]
-    = None,
+    audio_root: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["audio_root"])] = None,
     music: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["music"])] = None,
     deam_2013_swap: SwapOpt = True,
     allow_silent: SilentOpt = False,
@@ -133,26 +162,48 @@ def build(
     debug: DebugOpt = False,
 ) -> None:
     """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""
-    from builder.outdir import locked
-    from builder.pipeline import Context, Stats, analyse
+    from builder.context import Context
+    from builder.gallery.outdir import locked
+    from builder.gallery.site import prepare_out, write_site
+    from builder.pipeline import Stats, analyse
     from builder.settings import Settings
-    from builder.site import prepare_out, write_site
 
     start = time.perf_counter()
     try:
         with _signals_as_interrupts():
             store = _store(mirror, cache_dir, offline, writable=True)
             out_path = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))  # a link: where it points
-            settings = Settings(input=input, out=out_path, mirror=mirror, cache_dir=store.cache_dir,
-                                offline=offline, method=method, captioner=captioner, colour_space=colour_space,
-                                detector=detector, min_score=min_score, narrow=narrow, quadrants=quadrants,
-                                catalogue=catalogue, audio_root=audio_root, music=music,
-                                deam_2013_swap=deam_2013_swap,
-                                allow_silent=allow_silent and not playable_only, exclude_licence=tuple(exclude_licence),
-                                exclude_genre=tuple(exclude_genre), vectors=vectors, top_words=top_words,
-                                clusters=clusters, analysis_side=analysis_side, seed=seed, workers=workers,
-                                executor=executor, ray_address=ray_address,
-                                stats=stats_file, debug=debug)
+            settings = Settings(
+                input=input,
+                out=out_path,
+                mirror=mirror,
+                cache_dir=store.cache_dir,
+                offline=offline,
+                method=method,
+                captioner=captioner,
+                colour_space=colour_space,
+                detector=detector,
+                min_score=min_score,
+                narrow=narrow,
+                quadrants=quadrants,
+                catalogue=catalogue,
+                audio_root=audio_root,
+                music=music,
+                deam_2013_swap=deam_2013_swap,
+                allow_silent=allow_silent and not playable_only,
+                exclude_licence=tuple(exclude_licence),
+                exclude_genre=tuple(exclude_genre),
+                vectors=vectors,
+                top_words=top_words,
+                clusters=clusters,
+                analysis_side=analysis_side,
+                seed=seed,
+                workers=workers,
+                executor=executor,
+                ray_address=ray_address,
+                stats=stats_file,
+                debug=debug,
+            )
             settings.check_paths()
             with locked(settings.out):
                 kept = prepare_out(settings.out)
@@ -166,13 +217,22 @@ def build(
                     _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
                     raise typer.Exit(EXIT_NOTHING_BUILT)
                 t_site = time.perf_counter()
-                gallery = write_site(gallery, input, settings.out, settings.cache_dir, stats.hashes, index=ctx.index,
-                                     progress=_progress, all_audio=ctx.carry_all_audio,
-                                     workers=settings.worker_count())
+                gallery = write_site(
+                    gallery,
+                    input,
+                    settings.out,
+                    settings.cache_dir,
+                    stats.hashes,
+                    index=ctx.index,
+                    progress=_progress,
+                    all_audio=ctx.carry_all_audio,
+                    workers=settings.worker_count(),
+                )
                 stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
                 if stats_file is not None:
-                    stats_file.write_bytes(stats.to_json(time.perf_counter() - start, len(gallery.images),
-                                                         settings.worker_count()))
+                    stats_file.write_bytes(
+                        stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count())
+                    )
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     except KeyboardInterrupt as exc:
@@ -180,12 +240,18 @@ def build(
     except OSError as exc:
         raise _fail(_os_error(exc, "writing the gallery"), debug) from None
     n, failed = len(gallery.images), len(gallery.failed)
-    _say(f"built {n} picture{'s' * (n != 1)} ({stats.cached} cached, {failed} failed) in "
-         f"{time.perf_counter() - start:.1f} s -> {out / 'index.html'}", err=True)
+    _say(
+        f"built {n} picture{'s' * (n != 1)} ({stats.cached} cached, {failed} failed) in "
+        f"{time.perf_counter() - start:.1f} s -> {out / 'index.html'}",
+        err=True,
+    )
     _say(_music_summary(gallery), err=True)
     if kept:
-        _say(f"kept {len(kept)} file{'s' * (len(kept) != 1)} in {out} that the builder did not write: "
-             f"{', '.join(printable(k) for k in kept[:10])}{' ...' if len(kept) > 10 else ''}", err=True)
+        _say(
+            f"kept {len(kept)} file{'s' * (len(kept) != 1)} in {out} that the builder did not write: "
+            f"{', '.join(printable(k) for k in kept[:10])}{' ...' if len(kept) > 10 else ''}",
+            err=True,
+        )
     for f in gallery.failed:
         _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
@@ -220,8 +286,7 @@ def _signals_as_interrupts():
 
 def _interrupted(exc: KeyboardInterrupt, what: str) -> typer.Exit:
     signum = getattr(exc, "signum", signal.SIGINT)
-    name = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}.get(signum,
-                                                                                                    "stopped")
+    name = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}.get(signum, "stopped")
     _say(f"{name}: {what}", err=True)
     return typer.Exit(128 + int(signum))
 
@@ -244,9 +309,11 @@ def _music_summary(gallery) -> str:
     m = gallery.matching
     if m is not None and m.pictures:
         extra = (m.total / m.nearest_total - 1) * 100 if m.nearest_total > 0 else 0.0
-        line += (f"; first tracks assigned across the collection: {m.distinct_first} different for {m.pictures} "
-                 f"pictures, total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each "
-                 f"picture's own nearest track ({extra:+.0f} %)")
+        line += (
+            f"; first tracks assigned across the collection: {m.distinct_first} different for {m.pictures} "
+            f"pictures, total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each "
+            f"picture's own nearest track ({extra:+.0f} %)"
+        )
     return line
 
 
@@ -265,8 +332,8 @@ def recommend(
     debug: DebugOpt = False,
 ) -> None:
     """Print the catalogue tracks nearest to a point of the valence/arousal plane."""
-    from builder.catalogue import load_csv_catalogue, load_deam
-    from builder.music import MusicIndex
+    from builder.music.catalogue import load_csv_catalogue, load_deam
+    from builder.music.index import MusicIndex
 
     try:
         store = _store(mirror, cache_dir, offline)
@@ -276,8 +343,10 @@ def recommend(
         index = MusicIndex(cat, store.cache_dir)
         for t in index.nearest((valence, arousal), k):
             audio = "audio" if t.audio else "no audio"
-            _say(f"{printable(t.id)}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{printable(t.artist)} — "
-                 f"{printable(t.title)}\t[{audio}]")
+            _say(
+                f"{printable(t.id)}\t{t.valence:+.3f}\t{t.arousal:+.3f}\t{printable(t.artist)} — "
+                f"{printable(t.title)}\t[{audio}]"
+            )
     except BuilderError as exc:
         raise _fail(exc, debug) from None
 
@@ -285,13 +354,14 @@ def recommend(
 ScaleMin = Annotated[float, typer.Option(help="Lowest value of the rating scale.")]
 ScaleMax = Annotated[float, typer.Option(help="Highest value of the rating scale.")]
 Midpoint = Annotated[float, typer.Option(help="Neutral point of the rating scale (people's quadrant boundary).")]
-ModelOut = Annotated[Optional[Path], typer.Option("--out", dir_okay=False,
-                                                  help="Where to write the model (default: the shipped file).")]
+ModelOut = Annotated[
+    Optional[Path], typer.Option("--out", dir_okay=False, help="Where to write the model (default: the shipped file).")
+]
 
 
 def _rated_contexts(mirror, cache_dir, offline, debug):
     """context_for(images folder): the learned method's Context that reads a rated set's photos."""
-    from builder.pipeline import Context
+    from builder.context import Context
 
     store = _store(mirror, cache_dir, offline)
     return lambda folder: Context(_rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store)
@@ -303,31 +373,54 @@ def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
 
     store = _store(mirror, cache_dir, offline)
     # the whole catalogue: evaluation measures readings, not what plays (the random baseline draws from all tracks)
-    return store, (lambda method: Settings(input=images, out=temporary_out(), mirror=mirror,
-                                           cache_dir=store.cache_dir, offline=offline, method=method, debug=debug,
-                                           allow_silent=True))
+    return store, (
+        lambda method: Settings(
+            input=images,
+            out=temporary_out(),
+            mirror=mirror,
+            cache_dir=store.cache_dir,
+            offline=offline,
+            method=method,
+            debug=debug,
+            allow_silent=True,
+        )
+    )
 
 
 @app.command()
 def evaluate(
     images: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")],
-    ratings: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                            help="Ratings: a CSV in OASIS format (image, theme, valence_mean, "
-                                                 "arousal_mean, ...; or image, valence, arousal) or Emotion6's "
-                                                 "ground_truth.txt.")],
-    methods: Annotated[str, typer.Option(help="Comma-separated methods to measure.")]
-    = "learned,objects,caption,caption-plain,random",
+    ratings: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            help="Ratings: a CSV in OASIS format (image, theme, valence_mean, "
+            "arousal_mean, ...; or image, valence, arousal) or Emotion6's "
+            "ground_truth.txt.",
+        ),
+    ],
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated methods to measure.")
+    ] = "learned,objects,caption,caption-plain,random",
     scale_min: ScaleMin = 1.0,
     scale_max: ScaleMax = 7.0,
     midpoint: Midpoint = 4.0,
-    json_out: Annotated[Optional[Path], typer.Option("--json", dir_okay=False, help="Also write the table as JSON.")]
-    = None,
-    plot_out: Annotated[Optional[Path], typer.Option("--plot", dir_okay=False,
-                                                     help="Also draw balanced agreement per method (PNG).")] = None,
-    with_sets: Annotated[Optional[list[str]], typer.Option(
-        "--with-set", metavar="FOLDER:MIN-MAX:MID",
-        help="When the learned model was fitted on these photos and others: another rated set it was fitted on "
-             "(as given to `builder fit --set`), added to every fold's training. Repeatable.")] = None,
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", dir_okay=False, help="Also write the table as JSON.")
+    ] = None,
+    plot_out: Annotated[
+        Optional[Path], typer.Option("--plot", dir_okay=False, help="Also draw balanced agreement per method (PNG).")
+    ] = None,
+    with_sets: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--with-set",
+            metavar="FOLDER:MIN-MAX:MID",
+            help="When the learned model was fitted on these photos and others: another rated set it was fitted on "
+            "(as given to `builder fit --set`), added to every fold's training. Repeatable.",
+        ),
+    ] = None,
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
@@ -347,36 +440,50 @@ def evaluate(
         _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
         rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
         others = [ev.read_rated_set(text) for text in with_sets or []]
-        results, notes = ev.evaluate(settings_for, rated, wanted, _progress, others,
-                                     _rated_contexts(mirror, cache_dir, offline, debug))
+        results, notes = ev.evaluate(
+            settings_for, rated, wanted, _progress, others, _rated_contexts(mirror, cache_dir, offline, debug)
+        )
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
-         f"midpoint {midpoint:g})")
+    _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, midpoint {midpoint:g})")
     _say(ev.format_table(results))
-    _say("95 % intervals (themes resampled with replacement, 1000 draws; each photo its own theme where none is "
-         "given):")
+    _say(
+        "95 % intervals (themes resampled with replacement, 1000 draws; each photo its own theme where none is given):"
+    )
     _say(ev.format_intervals(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
     if json_out:
-        json_out.write_bytes(orjson.dumps({"ratings": str(ratings), "n": len(rated.images), "results": results,
-                                           "notes": notes}, option=orjson.OPT_INDENT_2))
+        json_out.write_bytes(
+            orjson.dumps(
+                {"ratings": str(ratings), "n": len(rated.images), "results": results, "notes": notes},
+                option=orjson.OPT_INDENT_2,
+            )
+        )
     if plot_out:
         ev.plot(results, plot_out)
 
 
 @app.command()
 def fit(
-    images: Annotated[Optional[Path], typer.Argument(exists=True, file_okay=False,
-                                                     help="Folder of rated photos (or use --set).")] = None,
-    ratings: Annotated[Optional[Path], typer.Argument(exists=True, dir_okay=False,
-                                                      help="Its ratings: OASIS-format CSV or Emotion6's "
-                                                           "ground_truth.txt.")] = None,
-    rated_sets: Annotated[Optional[list[str]], typer.Option(
-        "--set", metavar="FOLDER:MIN-MAX:MID", help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds images/ and ratings.csv or "
-                      "ground_truth.txt); add :valence to train only the valence model on it. Repeatable.")]
-    = None,
+    images: Annotated[
+        Optional[Path], typer.Argument(exists=True, file_okay=False, help="Folder of rated photos (or use --set).")
+    ] = None,
+    ratings: Annotated[
+        Optional[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, help="Its ratings: OASIS-format CSV or Emotion6's ground_truth.txt."
+        ),
+    ] = None,
+    rated_sets: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            metavar="FOLDER:MIN-MAX:MID",
+            help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds images/ and ratings.csv or "
+            "ground_truth.txt); add :valence to train only the valence model on it. Repeatable.",
+        ),
+    ] = None,
     out: ModelOut = None,
     scale_min: ScaleMin = 1.0,
     scale_max: ScaleMax = 7.0,
@@ -386,19 +493,24 @@ def fit(
     offline: OfflineOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Fit the learned feeling model on rated photos and write it (regenerates builder/data/feeling-model.npz:
+    """Fit the learned feeling model on rated photos and write it (regenerates builder/picture/data/feeling-model.npz:
     see the README for the command that made the shipped one)."""
     from builder import evaluate as ev
-    from builder import feeling
+    from builder.picture import feeling
 
     try:
         sets = []
         if images is not None:
             if ratings is None:
                 raise ev.UsageError("give the ratings file after the folder of rated photos")
-            sets.append(ev.RatedSet(ratings.name, images, ev.read_ratings(ratings, images, scale_min, scale_max,
-                                                                          midpoint),
-                                    f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}"))
+            sets.append(
+                ev.RatedSet(
+                    ratings.name,
+                    images,
+                    ev.read_ratings(ratings, images, scale_min, scale_max, midpoint),
+                    f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}",
+                )
+            )
         sets += [ev.read_rated_set(text) for text in rated_sets or []]
         if not sets:
             raise ev.UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
@@ -407,9 +519,11 @@ def fit(
         model.save(target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    _say(f"fitted on {model.meta['n']} photos of {len(sets)} rated set(s) (alpha valence "
-         f"{model.meta['alpha_valence']:g}, arousal {model.meta['alpha_arousal']:g}; quadrant origin "
-         f"{model.reference.round(3).tolist()}) -> {target}")
+    _say(
+        f"fitted on {model.meta['n']} photos of {len(sets)} rated set(s) (alpha valence "
+        f"{model.meta['alpha_valence']:g}, arousal {model.meta['alpha_arousal']:g}; quadrant origin "
+        f"{model.reference.round(3).tolist()}) -> {target}"
+    )
 
 
 @assets_app.command("list")
@@ -456,26 +570,42 @@ def assets_fetch(
         raise _fail(exc, debug) from None
 
 
-AudioDir = Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of audio files (searched "
-                                          "recursively: mp3, wav, flac, ogg, opus, m4a, ...).")]
-LabelsArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="Labels CSV: file (relative to AUDIO_DIR), quadrant (1-4), artist.")]
+AudioDir = Annotated[
+    Path,
+    typer.Argument(
+        exists=True,
+        file_okay=False,
+        help="Folder of audio files (searched recursively: mp3, wav, flac, ogg, opus, m4a, ...).",
+    ),
+]
+LabelsArg = Annotated[
+    Path,
+    typer.Argument(
+        exists=True, dir_okay=False, help="Labels CSV: file (relative to AUDIO_DIR), quadrant (1-4), artist."
+    ),
+]
 
 
 @music_app.command("score")
 def music_score(
     audio_dir: AudioDir,
-    out: Annotated[Path, typer.Option("--out", "-o", dir_okay=False,
-                                      help="Catalogue CSV to write (id, title, artist, valence, arousal, audio, "
-                                           "licence, genre, confidence); audio paths relative to it.")]
-    = Path("catalogue.csv"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            dir_okay=False,
+            help="Catalogue CSV to write (id, title, artist, valence, arousal, audio, "
+            "licence, genre, confidence); audio paths relative to it.",
+        ),
+    ] = Path("catalogue.csv"),
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Listen to every audio file in AUDIO_DIR and write a catalogue that places each in valence/arousal."""
-    from builder.listen import Listener, write_catalogue
+    from builder.music.listen import Listener, write_catalogue
 
     start = time.perf_counter()
     try:
@@ -498,10 +628,16 @@ def music_score(
     n = len(scored)
     base, music_dir = out.resolve().parent, audio_dir.resolve()
     if base != music_dir and base not in music_dir.parents:
-        _say(f"note: the audio files lie outside the catalogue's folder; build with --catalogue {out} "
-             f"--audio-root {audio_dir} so that the builder accepts them", err=True)
-    _say(f"scored {n} track{'s' * (n != 1)} ({cached} cached, {len(failed)} failed) in "
-         f"{time.perf_counter() - start:.1f} s -> {out}", err=True)
+        _say(
+            f"note: the audio files lie outside the catalogue's folder; build with --catalogue {out} "
+            f"--audio-root {audio_dir} so that the builder accepts them",
+            err=True,
+        )
+    _say(
+        f"scored {n} track{'s' * (n != 1)} ({cached} cached, {len(failed)} failed) in "
+        f"{time.perf_counter() - start:.1f} s -> {out}",
+        err=True,
+    )
     for f in failed:
         _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
@@ -516,8 +652,8 @@ def _usage(message: str) -> BuilderError:
 
 def _labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bool):
     """What `music fit` and `music evaluate` both start from: the store, the listener, the labels, what was heard."""
-    from builder import musiceval as me
-    from builder.listen import Listener
+    from builder.music import evaluate as me
+    from builder.music.listen import Listener
 
     store = _store(mirror, cache_dir, offline, writable=True)
     listener = Listener(store, store.cache_dir)
@@ -530,18 +666,19 @@ def music_fit(
     audio_dir: AudioDir,
     labels: LabelsArg,
     out: ModelOut = None,
-    deam: Annotated[bool, typer.Option("--deam/--no-deam", help="Add the DEAM clips that have audio and human "
-                                                                "ratings to the fit.")] = True,
+    deam: Annotated[
+        bool, typer.Option("--deam/--no-deam", help="Add the DEAM clips that have audio and human ratings to the fit.")
+    ] = True,
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Fit the music feeling head on labelled clips (regenerates builder/data/music-feeling-model.npz)."""
+    """Fit the music feeling head on labelled clips (regenerates builder/music/data/music-feeling-model.npz)."""
     import numpy as np
 
-    from builder import musiceval as me
-    from builder.musicfeeling import MODEL_PATH
+    from builder.music import evaluate as me
+    from builder.music.feeling import MODEL_PATH
 
     try:
         store, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
@@ -551,18 +688,26 @@ def music_fit(
         model.save(target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    _say(f"fitted on {len(heard)} labelled clips and {len(extra)} DEAM clips "
-         f"(spread {model.learned.spread[0]:.3f}, {model.learned.spread[1]:.3f}) -> {target}")
+    _say(
+        f"fitted on {len(heard)} labelled clips and {len(extra)} DEAM clips "
+        f"(spread {model.learned.spread[0]:.3f}, {model.learned.spread[1]:.3f}) -> {target}"
+    )
 
 
 @music_app.command("evaluate")
 def music_evaluate(
     audio_dir: AudioDir,
     labels: LabelsArg,
-    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds (grouped by artist) when the clips "
-                                                   "are those the shipped model was fitted on.")] = 5,
-    json_out: Annotated[Optional[Path], typer.Option("--json", dir_okay=False, help="Also write the table as JSON.")]
-    = None,
+    folds: Annotated[
+        int,
+        typer.Option(
+            min=2,
+            help="Cross-validation folds (grouped by artist) when the clips are those the shipped model was fitted on.",
+        ),
+    ] = 5,
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", dir_okay=False, help="Also write the table as JSON.")
+    ] = None,
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
@@ -571,7 +716,7 @@ def music_evaluate(
     """Measure the music reading against quadrant labels: agreement per quadrant, sign accuracy, baselines."""
     import orjson
 
-    from builder import musiceval as me
+    from builder.music import evaluate as me
 
     try:
         _, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
@@ -582,8 +727,12 @@ def music_evaluate(
     _say(me.format_table(results))
     _say(f"note: {note}")
     if json_out:
-        json_out.write_bytes(orjson.dumps({"labels": str(labels), "n": len(lab.files), "results": results,
-                                           "note": note}, option=orjson.OPT_INDENT_2))
+        json_out.write_bytes(
+            orjson.dumps(
+                {"labels": str(labels), "n": len(lab.files), "results": results, "note": note},
+                option=orjson.OPT_INDENT_2,
+            )
+        )
 
 
 def main() -> None:
@@ -597,12 +746,18 @@ def main() -> None:
     except OSError as exc:  # an I/O error no command turned into a sentence yet (a --json file, say)
         if "--debug" in sys.argv:
             raise
-        _say(f"error: {printable(exc.strerror or str(exc))}" + (f" ({printable(str(exc.filename))})"
-                                                                 if exc.filename else ""), err=True)
+        _say(
+            f"error: {printable(exc.strerror or str(exc))}"
+            + (f" ({printable(str(exc.filename))})" if exc.filename else ""),
+            err=True,
+        )
         sys.exit(5)
     except Exception as exc:  # the last line of defence against tracebacks
         if "--debug" in sys.argv:
             raise
-        _say(f"internal error: {type(exc).__name__}: {printable(str(exc))} (run again with --debug for the "
-             "traceback, and please report it)", err=True)
+        _say(
+            f"internal error: {type(exc).__name__}: {printable(str(exc))} (run again with --debug for the "
+            "traceback, and please report it)",
+            err=True,
+        )
         sys.exit(70)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.errors import UsageError
-from builder.matching import calibration_table
+from builder.music.matching import calibration_table
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,12 @@ class Ratings:
 
 
 # the names a ratings CSV may give its columns (case and surrounding spaces aside) -> the name used here
-COLUMN_NAMES = {**{n: "image" for n in ("image", "file", "filename", "file_name", "picture", "photo")},
-                **{n: "valence_mean" for n in ("valence_mean", "valence", "mean_valence", "val")},
-                **{n: "arousal_mean" for n in ("arousal_mean", "arousal", "mean_arousal", "aro")},
-                "theme": "theme"}
+COLUMN_NAMES = {
+    **{n: "image" for n in ("image", "file", "filename", "file_name", "picture", "photo")},
+    **{n: "valence_mean" for n in ("valence_mean", "valence", "mean_valence", "val")},
+    **{n: "arousal_mean" for n in ("arousal_mean", "arousal", "mean_arousal", "aro")},
+    "theme": "theme",
+}
 
 
 def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: float, midpoint: float) -> Ratings:
@@ -50,8 +52,11 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
         raise UsageError(f"cannot read ratings {path}: {exc}") from exc
     decimal_comma = False
     if text.startswith("[image_filename]"):  # Emotion6
-        rows = [{"image": r[0], "valence_mean": r[1], "arousal_mean": r[2]}
-                for r in csv.reader(text.splitlines()[1:], delimiter="\t") if len(r) >= 3]
+        rows = [
+            {"image": r[0], "valence_mean": r[1], "arousal_mean": r[2]}
+            for r in csv.reader(text.splitlines()[1:], delimiter="\t")
+            if len(r) >= 3
+        ]
     else:
         lines = text.splitlines()
         try:
@@ -61,7 +66,9 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
         reader = csv.DictReader(lines, dialect=dialect)
         decimal_comma = dialect.delimiter != ","  # 4,5 in a semicolon- or tab-separated file is 4.5
         found: dict[str, str] = {}
-        for name in sorted(reader.fieldnames or [], key=lambda n: (n or "").strip().lower() not in COLUMN_NAMES.values()):
+        for name in sorted(
+            reader.fieldnames or [], key=lambda n: (n or "").strip().lower() not in COLUMN_NAMES.values()
+        ):
             key = COLUMN_NAMES.get((name or "").strip().lower())
             if key:
                 found.setdefault(key, name)  # valence_mean before valence, where a file has both
@@ -70,6 +77,7 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
             raise UsageError(f"{path} needs the columns {', '.join(need)} (or image/file, valence, arousal)")
         rows = [{key: row.get(found[key]) for key in (*need, "theme") if key in found} for row in reader]
     images, themes, va = [], [], []
+
     def number(x) -> float:
         return float(x.replace(",", ".") if decimal_comma and isinstance(x, str) else x)
 
@@ -88,13 +96,18 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
 
 
 def quadrants(va: np.ndarray) -> np.ndarray:
-    from builder.feeling import quadrant_codes
+    from builder.picture.feeling import quadrant_codes
 
     return quadrant_codes(np.asarray(va, dtype=float).reshape(-1, 2))
 
 
-def metrics(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarray | None, true_va: np.ndarray,
-            groups: np.ndarray | None = None) -> dict:
+def metrics(
+    people: np.ndarray,
+    predicted_q: np.ndarray,
+    predicted_va: np.ndarray | None,
+    true_va: np.ndarray,
+    groups: np.ndarray | None = None,
+) -> dict:
     """The figures of one method; with groups (themes), also their 95 % intervals (`intervals`)."""
     n = len(people)
     recall = [float(np.mean(predicted_q[people == q] == q)) if (people == q).any() else None for q in (1, 2, 3, 4)]
@@ -114,18 +127,27 @@ def metrics(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarra
         out["r_valence"] = float(np.corrcoef(predicted_va[:, 0], true_va[:, 0])[0, 1])
         out["r_arousal"] = float(np.corrcoef(predicted_va[:, 1], true_va[:, 1])[0, 1])
     if groups is not None:
-        out["interval_95"] = intervals(people, predicted_q, predicted_va if out["r_valence"] is not None else None,
-                                       true_va, groups)
+        out["interval_95"] = intervals(
+            people, predicted_q, predicted_va if out["r_valence"] is not None else None, true_va, groups
+        )
     return out
 
 
-def intervals(people: np.ndarray, predicted_q: np.ndarray, predicted_va: np.ndarray | None, true_va: np.ndarray,
-              groups: np.ndarray, draws: int = 1000, seed: int = 0) -> dict[str, list[float]]:
+def intervals(
+    people: np.ndarray,
+    predicted_q: np.ndarray,
+    predicted_va: np.ndarray | None,
+    true_va: np.ndarray,
+    groups: np.ndarray,
+    draws: int = 1000,
+    seed: int = 0,
+) -> dict[str, list[float]]:
     """95 % intervals of balanced agreement and Pearson r from resampling the groups (themes) with replacement,
     so near-duplicates are drawn together: how far the figures could move on another draw of such photos."""
     _, index = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
-    counts = np.random.default_rng(seed).multinomial(index.max() + 1, np.full(index.max() + 1, 1 / (index.max() + 1)),
-                                                     size=draws)
+    counts = np.random.default_rng(seed).multinomial(
+        index.max() + 1, np.full(index.max() + 1, 1 / (index.max() + 1)), size=draws
+    )
     w = counts[:, index].astype(np.float64)  # (draws, photos): how often each photo is drawn
     recalls = []
     for q in (1, 2, 3, 4):
@@ -166,9 +188,17 @@ def format_intervals(results: dict[str, dict]) -> str:
 def baselines(ratings: Ratings, colour_va: np.ndarray) -> dict[str, dict]:
     people = quadrants(ratings.va)
     commonest = int(np.bincount(people, minlength=5)[1:].argmax() + 1)
-    chance = {"n": len(people), "people_shares": [float(np.mean(people == q)) for q in (1, 2, 3, 4)],
-              "method_shares": [0.25] * 4, "per_quadrant_agreement": [0.25] * 4, "overall_agreement": 0.25,
-              "balanced_agreement": 0.25, "r_valence": None, "r_arousal": None, "confusion": None}
+    chance = {
+        "n": len(people),
+        "people_shares": [float(np.mean(people == q)) for q in (1, 2, 3, 4)],
+        "method_shares": [0.25] * 4,
+        "per_quadrant_agreement": [0.25] * 4,
+        "overall_agreement": 0.25,
+        "balanced_agreement": 0.25,
+        "r_valence": None,
+        "r_arousal": None,
+        "confusion": None,
+    }
     return {
         "chance (expected)": chance,
         f"always quadrant {commonest}": metrics(people, np.full(len(people), commonest), None, ratings.va),
@@ -183,22 +213,27 @@ def _r(x) -> str:
 R_COLUMNS = (("r val", "r_valence", _r), ("r aro", "r_arousal", _r))
 
 
-def format_table(results: dict[str, dict], label: str = "method", width: int = 32, who: str = "people",
-                 columns: tuple = R_COLUMNS) -> str:
+def format_table(
+    results: dict[str, dict], label: str = "method", width: int = 32, who: str = "people", columns: tuple = R_COLUMNS
+) -> str:
     """The agreement table; columns: the last ones, as (header, key, formatter) (default: Pearson r per axis)."""
+
     def pct(x):
         return "   -" if x is None else f"{100 * x:4.0f}"
 
-    head = (f"{label:<{width}} {who + ' q1-q4 %':<19} {label + ' q1-q4 %':<19} {'agree q1-q4 %':<19} "
-            f"{'overall':>7} {'balanced':>8} " + " ".join(f"{h:>{max(6, len(h))}}" for h, _, _ in columns))
+    head = (
+        f"{label:<{width}} {who + ' q1-q4 %':<19} {label + ' q1-q4 %':<19} {'agree q1-q4 %':<19} "
+        f"{'overall':>7} {'balanced':>8} " + " ".join(f"{h:>{max(6, len(h))}}" for h, _, _ in columns)
+    )
     lines = [head, "-" * len(head)]
     for name, m in results.items():
         lines.append(
             f"{name:<{width}} {' '.join(pct(x) for x in m['people_shares']):<19} "
             f"{' '.join(pct(x) for x in m['method_shares']):<19} "
             f"{' '.join(pct(x) for x in m['per_quadrant_agreement']):<19} "
-            f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% " +
-            " ".join(f"{fmt(m[key]):>{max(6, len(h))}}" for h, key, fmt in columns))
+            f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% "
+            + " ".join(f"{fmt(m[key]):>{max(6, len(h))}}" for h, key, fmt in columns)
+        )
     lines.append("")
     for name, m in results.items():
         if m.get("confusion"):
@@ -226,7 +261,8 @@ def plot(results: dict[str, dict], path: Path) -> None:
 
 def read_rated(ctx, images: list[str], progress=None) -> list:
     """Readings of every rated photo; a photo that cannot be read is an error here (the figures need them all)."""
-    from builder.pipeline import no_progress, read_all
+    from builder.context import no_progress
+    from builder.pipeline import read_all
 
     readings, failed = read_all(ctx, images, progress or no_progress)
     if failed:
@@ -246,8 +282,10 @@ class RatedSet:
     arousal: bool = True  # whether its arousal ratings train the arousal model
 
 
-SET_SPEC = re.compile(r"^(?P<folder>.+):(?P<lo>[-+]?[\d.]+)-(?P<hi>[-+]?[\d.]+):(?P<mid>[-+]?[\d.]+)"
-                      r"(?P<valence>:valence)?$")
+SET_SPEC = re.compile(
+    r"^(?P<folder>.+):(?P<lo>[-+]?[\d.]+)-(?P<hi>[-+]?[\d.]+):(?P<mid>[-+]?[\d.]+)"
+    r"(?P<valence>:valence)?$"
+)
 
 
 def parse_rated_set(text: str) -> tuple[Path, float, float, float, bool]:
@@ -256,8 +294,10 @@ def parse_rated_set(text: str) -> tuple[Path, float, float, float, bool]:
     try:
         return Path(m["folder"]), float(m["lo"]), float(m["hi"]), float(m["mid"]), not m["valence"]
     except (TypeError, ValueError):
-        raise UsageError(f"--set {text!r}: expected FOLDER:MIN-MAX:MIDPOINT, e.g. eval/oasis-dev:1-7:4, "
-                         "and :valence at the end to train only the valence model on it") from None
+        raise UsageError(
+            f"--set {text!r}: expected FOLDER:MIN-MAX:MIDPOINT, e.g. eval/oasis-dev:1-7:4, "
+            "and :valence at the end to train only the valence model on it"
+        ) from None
 
 
 def read_rated_set(text: str) -> RatedSet:
@@ -265,10 +305,16 @@ def read_rated_set(text: str) -> RatedSet:
     images = folder / "images"
     found = [folder / n for n in ("ratings.csv", "ground_truth.txt") if (folder / n).is_file()]
     if not images.is_dir() or not found:
-        raise UsageError(f"{folder} needs an images/ folder and ratings.csv (OASIS format) or ground_truth.txt "
-                         "(Emotion6 format)")
-    return RatedSet(folder.resolve().name, images, read_ratings(found[0], images, lo, hi, mid),
-                    f"{lo:g}-{hi:g} midpoint {mid:g}", arousal)
+        raise UsageError(
+            f"{folder} needs an images/ folder and ratings.csv (OASIS format) or ground_truth.txt (Emotion6 format)"
+        )
+    return RatedSet(
+        folder.resolve().name,
+        images,
+        read_ratings(found[0], images, lo, hi, mid),
+        f"{lo:g}-{hi:g} midpoint {mid:g}",
+        arousal,
+    )
 
 
 def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
@@ -276,8 +322,8 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
     gives the Context that reads a set's photos. Every set's ratings are already in one frame ([-1, 1] around
     its scale's midpoint). The quadrant origin and the calibration of feeling -> music come from out-of-fold
     readings (folds grouped by theme within each set), the origin fitted for balance averaged over the sets."""
-    from builder import feeling
-    from builder.words import load_nrc_vad
+    from builder.picture import feeling
+    from builder.picture.words import load_nrc_vad
 
     ings, targets, groups, set_ids, arousal = [], [], [], [], []
     ctx = None
@@ -291,14 +337,20 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
     y, groups, set_ids, arousal = np.vstack(targets), np.array(groups), np.array(set_ids), np.array(arousal)
     if not arousal.any():
         raise UsageError("no rated set trains the arousal model (all are marked :valence)")
-    reader = feeling.LabelReader(ctx.mapper.vectors, load_nrc_vad(ctx.store.resolve("nrc-vad")),
-                                 feeling.load_warriner(ctx.store.resolve("warriner")))
+    reader = feeling.LabelReader(
+        ctx.mapper.vectors,
+        load_nrc_vad(ctx.store.resolve("nrc-vad")),
+        feeling.load_warriner(ctx.store.resolve("warriner")),
+    )
     names = getattr(ctx.detector, "names", None) or ctx.detector.categories
     tables = feeling.build_tables(ctx.scene.synonyms, list(names), reader)
     rows = None if arousal.all() else arousal
-    meta = {"fingerprint": "+".join(feeling.ratings_fingerprint(s.ratings.images) for s in sets),
-            "ratings": "+".join(s.name for s in sets), "scale": "; ".join(s.scale for s in sets),
-            "arousal_from": "+".join(s.name for s in sets if s.arousal)}
+    meta = {
+        "fingerprint": "+".join(feeling.ratings_fingerprint(s.ratings.images) for s in sets),
+        "ratings": "+".join(s.name for s in sets),
+        "scale": "; ".join(s.scale for s in sets),
+        "arousal_from": "+".join(s.name for s in sets if s.arousal),
+    }
     model = feeling.fit(ings, y, tables, meta, spec, rows, set_ids)
     oof, folds = feeling.out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids)
     rule, model.reference, scores = feeling.choose_origin(oof, y, folds, set_ids, np.c_[np.ones(len(y), bool), arousal])
@@ -307,8 +359,9 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
     return model
 
 
-def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, with_sets: list[RatedSet] = (),
-             context_for=None) -> tuple[dict[str, dict], dict]:
+def evaluate(
+    settings_for, ratings: Ratings, methods: list[str], progress=None, with_sets: list[RatedSet] = (), context_for=None
+) -> tuple[dict[str, dict], dict]:
     """Run each method over the rated photos. settings_for(method) gives the Settings of that run.
 
     The learned method is cross-validated (5 folds grouped by theme) when the shipped model was fitted on these
@@ -316,8 +369,9 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, 
     trains with them (context_for(images folder) gives the Context that reads a set's photos). Returns (results,
     notes).
     """
-    from builder.feeling import cross_validate, ratings_fingerprint, theme_groups
-    from builder.pipeline import Context, analyse, no_progress
+    from builder.context import Context, no_progress
+    from builder.picture.feeling import cross_validate, ratings_fingerprint, theme_groups
+    from builder.pipeline import analyse
 
     progress = progress or no_progress
     people = quadrants(ratings.va)
@@ -331,25 +385,41 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, 
         if model is not None and ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+"):
             for other in with_sets:  # its photos would be in every fold's training: figures in-sample
                 if ratings_fingerprint(other.ratings.images) == ratings_fingerprint(ratings.images):
-                    raise UsageError(f"--with-set {other.name} is the set being measured; give the other sets the "
-                                     "model was fitted on")
+                    raise UsageError(
+                        f"--with-set {other.name} is the set being measured; give the other sets the "
+                        "model was fitted on"
+                    )
             readings = read_rated(ctx, ratings.images, progress)
-            others = [([r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
-                       s.ratings.va, s.arousal) for s in with_sets]
-            pred, quads = cross_validate([r.ingredients for r in readings], ratings.va, groups,
-                                         model.tables, spec=model.spec,
-                                         rule=model.meta.get("origin_rule", "mean rating"), others=others)
+            others = [
+                (
+                    [r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
+                    s.ratings.va,
+                    s.arousal,
+                )
+                for s in with_sets
+            ]
+            pred, quads = cross_validate(
+                [r.ingredients for r in readings],
+                ratings.va,
+                groups,
+                model.tables,
+                spec=model.spec,
+                rule=model.meta.get("origin_rule", "mean rating"),
+                others=others,
+            )
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
             results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
-            results["  quadrant by collection median"] = metrics(people, quadrants(pred - np.median(pred, axis=0)),
-                                                                 pred, ratings.va)
+            results["  quadrant by collection median"] = metrics(
+                people, quadrants(pred - np.median(pred, axis=0)), pred, ratings.va
+            )
             notes["learned"] = learned_note(model.meta, ratings, with_sets)
             colour_va = np.array([r.colour_av for r in readings])
             continue
         if method == "learned" and with_sets:
-            notes["learned"] = ("--with-set was not used: the model was not fitted on these photos, so it was "
-                                "measured as it is")
+            notes["learned"] = (
+                "--with-set was not used: the model was not fitted on these photos, so it was measured as it is"
+            )
         gallery = analyse(ctx, progress, files=ratings.images)
         by_file = {im.file: im for im in gallery.images}
         missing = [f for f in ratings.images if f not in by_file]
@@ -370,21 +440,28 @@ def evaluate(settings_for, ratings: Ratings, methods: list[str], progress=None, 
 
 def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str:
     """What the learned row of a cross-validated evaluation measured, and what it left out."""
-    from builder.feeling import ratings_fingerprint
+    from builder.picture.feeling import ratings_fingerprint
 
     added = f" with {', '.join(s.name for s in with_sets)} in every fold's training" if with_sets else " alone"
-    note = (f"the model was fitted on these photos, so a model of its kind was refitted on these photos{added} in 5 "
-            "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
-            "lines drawn by the model's rule through the other folds' readings)")
+    note = (
+        f"the model was fitted on these photos, so a model of its kind was refitted on these photos{added} in 5 "
+        "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
+        "lines drawn by the model's rule through the other folds' readings)"
+    )
     names = meta.get("ratings", "").split("+")
     scales = meta.get("scale", "").split("; ")
     arousal_from = set(meta.get("arousal_from", meta.get("ratings", "")).split("+"))
     used = {ratings_fingerprint(ratings.images)} | {ratings_fingerprint(s.ratings.images) for s in with_sets}
-    missing = [f"{name} ({scale}{'' if name in arousal_from else ', valence only'})"
-               for f, name, scale in zip(meta.get("fingerprint", "").split("+"), names, scales) if f not in used]
+    missing = [
+        f"{name} ({scale}{'' if name in arousal_from else ', valence only'})"
+        for f, name, scale in zip(meta.get("fingerprint", "").split("+"), names, scales)
+        if f not in used
+    ]
     if missing:
-        note += (f"; the model was also fitted on {', '.join(missing)}: add it with --with-set "
-                 "FOLDER:MIN-MAX:MIDPOINT[:valence] to measure the model as it was fitted")
+        note += (
+            f"; the model was also fitted on {', '.join(missing)}: add it with --with-set "
+            "FOLDER:MIN-MAX:MIDPOINT[:valence] to measure the model as it was fitted"
+        )
     return note
 
 

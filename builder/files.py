@@ -37,8 +37,10 @@ def usable_cache(cache_dir: Path) -> tuple[Path, str | None]:
 
         tmp = Path(tempfile.mkdtemp(prefix="gallery-builder-cache-"))
         atexit.register(shutil.rmtree, tmp, True)
-        return tmp, (f"the cache folder {cache_dir} cannot be written ({exc.strerror or exc}); working without it "
-                     "this time (nothing is reused or kept)")
+        return tmp, (
+            f"the cache folder {cache_dir} cannot be written ({exc.strerror or exc}); working without it "
+            "this time (nothing is reused or kept)"
+        )
 
 
 def inside(path: Path, folder: Path) -> bool:

@@ -25,8 +25,9 @@ def list_images(root: Path, exclude: Path | None = None) -> list[str]:
     exclude = exclude.resolve() if exclude else None
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and (exclude is None or (here / d).resolve() != exclude))
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and (exclude is None or (here / d).resolve() != exclude)
+        )
         for name in filenames:
             if name.startswith("."):
                 continue
@@ -97,8 +98,10 @@ def open_upright(path: Path | io.BytesIO, max_side: int) -> tuple[Image.Image, i
             im.seek(0)
             im.load()
     except Image.DecompressionBombError:
-        raise ImageError("refused: the image claims more pixels than the builder accepts "
-                         f"({Image.MAX_IMAGE_PIXELS * 2:,}); it may be a decompression bomb") from None
+        raise ImageError(
+            "refused: the image claims more pixels than the builder accepts "
+            f"({Image.MAX_IMAGE_PIXELS * 2:,}); it may be a decompression bomb"
+        ) from None
     except UnidentifiedImageError:
         suffix = Path(str(getattr(path, "name", path))).suffix.lower()  # a BytesIO carries its file's name
         if suffix in (".heic", ".heif"):

@@ -4,75 +4,40 @@ stops the build.
 Per picture: read (hash, cached analysis) -> decode -> detect -> faces -> colours -> caption -> scene ->
 remember (cache) -> impressions. Then, over the collection: recommend (each picture's feeling and music), then
 what the method does once for all (the learned method matches music to the whole collection). At each stage the
-pipeline asks the method (builder.methods) and the method answers. The site is written by builder.site from the
-resulting Gallery.
+pipeline asks the method (builder.picture.methods) and the method answers. The site is written by
+builder.gallery.site from the resulting Gallery. This is the one place that joins the wings: the per-picture stages
+use the picture wing, the Context (builder.context) hands the music wing's index to the methods, and uncached
+pictures go to an executor (builder.executors) that is given this module's worker functions.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import orjson
 
-from builder import __version__, affect, methods
-from builder.assets import AssetStore
-from builder.catalogue import Catalogue, load_csv_catalogue, load_deam
+from builder import __version__, executors
+from builder.context import Context, Progress, Reading, no_progress
 from builder.errors import NOT_UTF8, BuilderError, ImageError, UsageError, printable
-from builder.feeling import Ingredients, colour_stats
-from builder.files import atomic_path, inside, tune_allocator
+from builder.files import atomic_path, inside
 from builder.images import list_images, named_bytes, read_picture, read_rgb
-from builder.music import MusicIndex
-from builder.records import (
-    Caption, CatalogueInfo, Colour, Detection, Failure, FaceRecord, Gallery, Impression, ObjectRecord, Point, Track,
-)
+from builder.picture import affect, methods
+from builder.picture.feeling import Ingredients, colour_stats
+from builder.records import CatalogueInfo, Colour, Detection, FaceRecord, Failure, Gallery, Point
 from builder.settings import Settings
 
-T = TypeVar("T")
-Progress = Callable[[Iterable[T], str, int], Iterator[T]]
-ALL_AUDIO_BYTES = 64 << 20
 MODEL_STAGES = ("detect", "faces", "colours", "caption", "scene")  # the stages that run models (methods.Method)
 PER_BUILD = ("recommend", "site")  # recorded once a build, as milliseconds per picture
 
 # Bump when a change makes cached analyses stale (cache keys include it).
 ANALYSIS_VERSION = "5"
-
-
-def no_progress(items: Iterable[T], label: str, total: int) -> Iterator[T]:
-    yield from items
-
-
-@dataclass
-class Reading:
-    """What the per-picture stages learn; the collection stages turn it into an ImageRecord."""
-
-    file: str
-    sha256: str = ""
-    width: int = 0
-    height: int = 0
-    detections: list[Detection] = field(default_factory=list)
-    colours: list[Colour | None] = field(default_factory=list)  # aligned with detections
-    faces: list[FaceRecord] = field(default_factory=list)
-    scene: list[dict] = field(default_factory=list)  # [{label, score}] from the ImageNet classifier
-    caption_text: str = ""
-    caption_source: str = ""
-    objects: list[ObjectRecord] = field(default_factory=list)
-    impressions: list[Impression] = field(default_factory=list)
-    caption: Caption | None = None
-    colour_av: Point = (0.0, 0.0)
-    colour: np.ndarray | None = None  # colour statistics (feeling.colour_stats), only while recognisers run
-    cached: bool = False
-    ingredients: Ingredients | None = None  # learned method: what its features are made from
-    rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
-    masks: list | None = None  # Mask R-CNN masks of the detections, only while recognisers run
-    data: bytes | None = None  # the file's bytes as hashed, only until decoded
 
 
 @dataclass
@@ -97,160 +62,18 @@ class Stats:
         wall time)."""
         per = self.per_picture(pictures)
         model = sum(v for k, v in per.items() if k in MODEL_STAGES)
-        return orjson.dumps({"wall_s": round(wall_s, 3), "pictures": pictures, "cached": self.cached,
-                             "workers": workers, "stage_ms": per, "model_ms": round(model, 3),
-                             "other_ms": round(sum(per.values()) - model, 3)}, option=orjson.OPT_INDENT_2)
-
-
-class Context:
-    """Loads each heavy thing once, on first use. Tests inject fakes by keyword (detector=..., mapper=...)."""
-
-    def __init__(self, settings: Settings, store: AssetStore | None = None, **injected):
-        self.settings = settings
-        self.store = store or settings.store()
-        self.catalogue_problems: list[str] = []
-        self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
-        self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
-        self.__dict__.update(injected)
-
-    @cached_property
-    def method(self) -> methods.Method:
-        return methods.get(self.settings.method)
-
-    @cached_property
-    def detector(self):
-        from builder.detect import make_detector
-
-        return make_detector(self.settings.detector, self.store, conf=self.settings.min_score)
-
-    @cached_property
-    def mapper(self):
-        from builder.words import ImpressionMapper, impression_vocabulary, load_nrc_vad, load_vectors
-
-        lexicon = load_nrc_vad(self.store.resolve("nrc-vad"))
-        return ImpressionMapper(load_vectors(self.settings.vectors), impression_vocabulary(lexicon))
-
-    @cached_property
-    def faces(self):
-        from builder.faces import FaceReader
-
-        return FaceReader()
-
-    @cached_property
-    def segmenter(self):
-        from builder.colours import Segmenter
-
-        return Segmenter.from_store(self.store)
-
-    @cached_property
-    def namer(self):
-        from builder.colours import ColourNamer, colour_names
-
-        return ColourNamer(colour_names(self.mapper.vectors.key_to_index))
-
-    @cached_property
-    def scene(self):
-        from builder.scene import SceneClassifier
-
-        return SceneClassifier.from_store(self.store)
-
-    @cached_property
-    def lite(self):
-        from builder.backbone import Lite2
-
-        return Lite2.from_store(self.store)
-
-    @cached_property
-    def captioner(self):
-        from builder.caption import BlipCaptioner
-
-        return BlipCaptioner.from_store(self.store)
-
-    @cached_property
-    def tagger(self):
-        from builder.caption import load_tagger
-
-        return load_tagger()
-
-    @cached_property
-    def feeling(self):
-        from builder.feeling import FeelingModel
-
-        return FeelingModel.load()
-
-    def listen(self, progress: Progress = no_progress) -> Catalogue:
-        """Score the --music folder (cached by content) into a catalogue; unreadable files become warnings."""
-        if "music_catalogue" not in self.__dict__:
-            from builder.listen import Listener, catalogue_of
-
-            scored, failed, _ = Listener(self.store, self.settings.cache_dir).score(self.settings.music, progress)
-            self.catalogue_problems.extend(f"music {f.file}: {f.reason}" for f in failed)
-            if not scored:
-                raise BuilderError(f"no audio file in {self.settings.music} could be scored "
-                                   f"({'; '.join(f'{f.file}: {f.reason}' for f in failed[:3]) or 'none found'})")
-            self.music_catalogue = catalogue_of(scored, self.settings.music.name or "music")
-        return self.music_catalogue
-
-    @cached_property
-    def catalogue(self) -> Catalogue:
-        """The tracks music is chosen from: audible ones only, unless none has audio or --allow-silent."""
-        s = self.settings
-        if s.music is not None:
-            cat = self.listen()
-        elif s.catalogue is not None:
-            cat, problems = load_csv_catalogue(s.catalogue, s.audio_root)
-            self.catalogue_problems.extend(problems)
-        else:
-            cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
-        cat = cat.without(s.exclude_licence, s.exclude_genre)
-        if not cat.tracks:
-            raise BuilderError("no track of the catalogue is left after --exclude-licence and --exclude-genre; "
-                               "filter less")
-        if not s.allow_silent:
-            playable = cat.playable()
-            if playable.tracks:
-                return playable
-            self.silent = (f"no track of the catalogue {cat.name} has an audio file, so the gallery plays no music; "
-                           "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
-                           "DIR, or a --catalogue whose rows name audio files")
-        return cat
-
-    @property
-    def carry_all_audio(self) -> bool:
-        """Whether the gallery carries the audio of every catalogue track (so exploring the plane plays too): when
-        every track has audio and all of it together is small (the mirror's DEAM clips); else only recommended
-        tracks' audio travels."""
-        tracks = self.catalogue.tracks
-        if not all(t.audio for t in tracks):
-            return False
-        total = 0
-        for t in tracks:
-            try:
-                total += Path(t.audio).stat().st_size
-            except OSError:
-                return False
-        return total <= ALL_AUDIO_BYTES
-
-    @cached_property
-    def catalogue_table(self) -> np.ndarray:
-        """builder.matching.calibration_table of the catalogue's (valence, arousal): where targets are mapped."""
-        from builder.matching import calibration_table
-
-        return calibration_table(np.array([(t.valence, t.arousal) for t in self.catalogue.tracks]))
-
-    @cached_property
-    def imagenet_labels(self) -> list[str]:
-        from builder.scene import first_name, label_lines
-
-        return [first_name(ln) for ln in label_lines(self.store)]
-
-    @cached_property
-    def tracks_by_id(self) -> dict[str, Track]:
-        return self.catalogue.by_id()
-
-    @cached_property
-    def index(self) -> MusicIndex:
-        return MusicIndex(self.catalogue, self.settings.cache_dir)
+        return orjson.dumps(
+            {
+                "wall_s": round(wall_s, 3),
+                "pictures": pictures,
+                "cached": self.cached,
+                "workers": workers,
+                "stage_ms": per,
+                "model_ms": round(model, 3),
+                "other_ms": round(sum(per.values()) - model, 3),
+            },
+            option=orjson.OPT_INDENT_2,
+        )
 
 
 # ---- per-picture stages -------------------------------------------------------------------------------
@@ -263,7 +86,7 @@ def analysis_path(s: Settings, sha: str) -> Path:
 
 def stage_read(ctx: Context, r: Reading) -> None:
     """Hash the picture's bytes and look them up in the cache. A cluster task brings the bytes and their hash
-    along (builder.raycluster): its node need not see the input folder."""
+    along (builder.executors): its node need not see the input folder."""
     if r.data is None:
         path = ctx.settings.input / r.file
         if path.is_symlink() and not inside(path, ctx.settings.input):
@@ -277,10 +100,19 @@ def stage_read(ctx: Context, r: Reading) -> None:
         width, height = int(cached["width"]), int(cached["height"])
         colour_av = tuple(float(x) for x in cached["colour_av"])
         detections = [Detection(str(d["label"]), float(d["score"]), _box(d["box"])) for d in cached["detections"]]
-        colours = [Colour(str(c["name"]), tuple(int(x) for x in c["rgb"]), str(c["mask"])) if c else None
-                   for c in cached["colours"]]
-        faces = [FaceRecord(_box(f["box"]), str(f["expression"]), float(f["confidence"]),
-                            {str(k): float(v) for k, v in f["probabilities"].items()}) for f in cached["faces"]]
+        colours = [
+            Colour(str(c["name"]), tuple(int(x) for x in c["rgb"]), str(c["mask"])) if c else None
+            for c in cached["colours"]
+        ]
+        faces = [
+            FaceRecord(
+                _box(f["box"]),
+                str(f["expression"]),
+                float(f["confidence"]),
+                {str(k): float(v) for k, v in f["probabilities"].items()},
+            )
+            for f in cached["faces"]
+        ]
         scene = [{"label": str(x["label"]), "score": float(x["score"])} for x in cached["scene"]]
         caption = (str(cached["caption_text"]), str(cached["caption_source"]))
         ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
@@ -314,8 +146,17 @@ def _forget(path: Path) -> None:
 def _load_cached(path: Path) -> dict | None:
     try:
         data = orjson.loads(path.read_bytes())
-        missing = {"width", "height", "colour_av", "detections", "colours", "faces", "scene", "caption_text",
-                   "caption_source"} - set(data)
+        missing = {
+            "width",
+            "height",
+            "colour_av",
+            "detections",
+            "colours",
+            "faces",
+            "scene",
+            "caption_text",
+            "caption_source",
+        } - set(data)
         if missing:
             raise ValueError(f"incomplete: {missing}")
         return data
@@ -343,6 +184,7 @@ def stage_decode(ctx: Context, r: Reading) -> None:
 def recogniser(name: str) -> Callable[[Context, Reading], None]:
     """The stage that asks the method's recogniser `name` (one of MODEL_STAGES) about a picture the cache did not
     hold."""
+
     def stage(ctx: Context, r: Reading) -> None:
         if not r.cached:
             getattr(ctx.method, name)(ctx, r)
@@ -360,10 +202,18 @@ def stage_remember(ctx: Context, r: Reading) -> None:
 
 def remember(s: Settings, r: Reading) -> None:
     """Write a reading's analysis to the cache (the recognisers' findings, not the fitted models' output)."""
-    payload = {"width": r.width, "height": r.height, "colour_av": list(r.colour_av), "detections": r.detections,
-               "colours": r.colours, "faces": r.faces, "scene": r.scene, "caption_text": r.caption_text,
-               "caption_source": r.caption_source,
-               "ingredients": r.ingredients.to_json() if r.ingredients is not None else None}
+    payload = {
+        "width": r.width,
+        "height": r.height,
+        "colour_av": list(r.colour_av),
+        "detections": r.detections,
+        "colours": r.colours,
+        "faces": r.faces,
+        "scene": r.scene,
+        "caption_text": r.caption_text,
+        "caption_source": r.caption_source,
+        "ingredients": r.ingredients.to_json() if r.ingredients is not None else None,
+    }
     try:
         with atomic_path(analysis_path(s, r.sha256)) as tmp:
             tmp.write_bytes(orjson.dumps(payload))
@@ -402,8 +252,9 @@ def read_user_quadrants(path: Path) -> dict[str, int]:
     return out
 
 
-def analyse(ctx: Context, progress: Progress = no_progress, stats: Stats | None = None,
-            files: list[str] | None = None) -> Gallery:
+def analyse(
+    ctx: Context, progress: Progress = no_progress, stats: Stats | None = None, files: list[str] | None = None
+) -> Gallery:
     """Run every stage over the input folder and return the Gallery (nothing is written to OUT here)."""
     s = ctx.settings
     stats = stats or Stats()
@@ -425,8 +276,9 @@ def _utf8(name: str) -> bool:
         return False
 
 
-def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, stats: Stats | None = None
-             ) -> tuple[list[Reading], list[Failure]]:
+def read_all(
+    ctx: Context, files: list[str], progress: Progress = no_progress, stats: Stats | None = None
+) -> tuple[list[Reading], list[Failure]]:
     """Run the per-picture stages; a picture that fails is listed with its reason, never fatal.
 
     Each picture is hashed and looked up in the cache here; pictures the cache does not hold are analysed in
@@ -438,7 +290,7 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
     ray = s.executor == "ray" and not ctx.injected
     workers = s.worker_count() if not ctx.injected else 1
     if workers == 1 and not ray and not ctx.injected:
-        single_threaded()  # one worker is one core, here as in each worker process (not torch's thread pool)
+        executors.single_threaded()  # one worker is one core, here as in each worker process (not torch's thread pool)
     for rel in progress(files, "reading pictures", len(files)):
         if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
             results[rel] = (None, Failure(printable(rel), NOT_UTF8), {})
@@ -456,17 +308,16 @@ def read_all(ctx: Context, files: list[str], progress: Progress = no_progress, s
         if outcome[1] is None:  # cached pictures too: their impressions and records are made here
             outcome = _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
         results[rel] = outcome
-    if todo and ray:
-        from builder.raycluster import analyse_on_ray
-
-        for r, outcome in zip(todo, analyse_on_ray(s, todo, progress)):
-            results[r.file] = outcome
-    elif todo and len(todo) < MIN_PER_WORKER * workers:
+    if todo and not ray and len(todo) < MIN_PER_WORKER * workers:
         for r in todo:  # too few to be worth starting workers: analyse the bytes already read and hashed
             results[r.file] = _merge((r, None, {}), _run_stages(ctx, r, PER_PICTURE[1:]))
     elif todo:
-        for r, outcome in zip(todo, analyse_in_workers(s, todo, workers, progress)):
+        executor = executors.make(s, workers, worker_setup, worker_analyse)
+        for r, outcome in zip(todo, executor.map([(r.file, r.sha256) for r in todo], progress)):
             results[r.file] = outcome
+            reading = outcome[0]  # a Ray node's cache may be its own: keep the analysis in this machine's too
+            if ray and reading is not None and not reading.cached and not analysis_path(s, reading.sha256).exists():
+                remember(s, reading)
     readings: list[Reading] = []
     failed: list[Failure] = []
     for rel in files:
@@ -489,7 +340,10 @@ def _merge(a, b):
     return b[0], b[1], {**a[2], **b[2]}
 
 
-def _run_stages(ctx: Context, r: Reading, stages) -> tuple[Reading | None, Failure | None, dict[str, float]]:
+Outcome = tuple[Reading | None, Failure | None, dict[str, float]]
+
+
+def _run_stages(ctx: Context, r: Reading, stages) -> Outcome:
     """Run stages on one picture: (the reading, None, ms per stage) or (None, the failure, ms)."""
     ms: dict[str, float] = {}
     try:
@@ -508,56 +362,27 @@ def _run_stages(ctx: Context, r: Reading, stages) -> tuple[Reading | None, Failu
     return r, None, ms
 
 
-# ---- worker processes ---------------------------------------------------------------------------------------
+# ---- what a worker process runs (builder.executors calls these by name) ------------------------------------
 
 _WORKER: Context | None = None
 
 
-def _worker_init(settings: Settings) -> None:
-    """Each worker loads its models once, runs them on one thread (the workers share the cores), and leaves
-    Ctrl-C to the main process, which stops the workers."""
-    import signal
-
+def worker_setup(settings: Settings) -> None:
+    """Load the models of a worker process once (the executor has made it single-threaded)."""
     global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    single_threaded()
-    tune_allocator()
     _WORKER = Context(settings)
 
 
-def single_threaded() -> None:
-    import builder.colours
-
-    builder.colours.TFLITE_THREADS = 1
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:
-        pass
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+def worker_analyse(job: executors.Job, data: bytes | None = None) -> Outcome:
+    assert _WORKER is not None, "worker_setup was not called in this process"
+    return analyse_one(_WORKER, job[0], job[1], data)
 
 
-def _worker_read(job: tuple[str, str]) -> tuple[Reading | None, Failure | None, dict[str, float]]:
-    rel, sha = job
-    return analyse_one(_WORKER, rel, sha)
-
-
-def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None
-                ) -> tuple[Reading | None, Failure | None, dict[str, float]]:
+def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None) -> Outcome:
     """One uncached picture, away from the main process: read it (or take its bytes: a node of a cluster need
     not see the input folder), check it is the content the main process hashed, and analyse it."""
     r = Reading(rel)
     if data is not None:
-        import hashlib
-
         r.data, r.sha256 = data, hashlib.sha256(data).hexdigest()
     outcome = _run_stages(ctx, r, PER_PICTURE[:1])
     if outcome[1] is None and r.sha256 != sha:
@@ -567,27 +392,9 @@ def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None
     return _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
 
 
-def analyse_in_workers(settings: Settings, todo: list[Reading], workers: int, progress: Progress = no_progress):
-    """The uncached pictures analysed in `workers` processes (spawned: no state is shared), in order."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(settings,))
-    try:
-        jobs = [(r.file, r.sha256) for r in todo]
-        outcomes = list(progress(pool.map(_worker_read, jobs, chunksize=2), "analysing pictures", len(jobs)))
-    except BaseException:
-        for proc in list(getattr(pool, "_processes", {}).values()):  # stop now, not after the queued pictures
-            proc.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return outcomes
-
-
-def choose_music(ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int],
-                 stats: Stats) -> Gallery:
+def choose_music(
+    ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int], stats: Stats
+) -> Gallery:
     """The collection stages: quadrant means, narrowing, clusters and nearest tracks."""
     s = ctx.settings
     t0 = time.perf_counter()

@@ -23,56 +23,86 @@ def _help(text: str, **kw):
 @dataclass(frozen=True)
 class Settings:
     input: Path = _help("folder of pictures (searched recursively)")
-    out: Path = _help("output folder for the gallery; replaced as a whole when the build succeeds",
-                      default=Path("dist"))
+    out: Path = _help(
+        "output folder for the gallery; replaced as a whole when the build succeeds", default=Path("dist")
+    )
     mirror: Path | None = _help("offline mirror folder of external files (env BUILDER_MIRROR)", default=None)
-    cache_dir: Path = _help("cache folder for downloads, the music index and per-picture analysis "
-                            "(env BUILDER_CACHE; default XDG cache)", default_factory=default_cache_dir)
+    cache_dir: Path = _help(
+        "cache folder for downloads, the music index and per-picture analysis (env BUILDER_CACHE; default XDG cache)",
+        default_factory=default_cache_dir,
+    )
     offline: bool = _help("never download; fail with a clear message when a file is missing", default=False)
-    method: str = _help("how a picture is read: learned (default; fitted on rated photos, see README), objects "
-                        "(published object method), caption (caption with expression and colour words), "
-                        "caption-plain (caption only) or random (baseline)", default="learned")
-    captioner: str = _help("caption backend for the caption methods: template (offline, written from "
-                           "detections and the scene label) or blip (needs the BLIP files)", default="template")
-    colour_space: str = _help("space in which object pixels are clustered for their dominant colour: lab or "
-                              "rgb (published)", default="lab")
+    method: str = _help(
+        "how a picture is read: learned (default; fitted on rated photos, see README), objects "
+        "(published object method), caption (caption with expression and colour words), "
+        "caption-plain (caption only) or random (baseline)",
+        default="learned",
+    )
+    captioner: str = _help(
+        "caption backend for the caption methods: template (offline, written from "
+        "detections and the scene label) or blip (needs the BLIP files)",
+        default="template",
+    )
+    colour_space: str = _help(
+        "space in which object pixels are clustered for their dominant colour: lab or rgb (published)", default="lab"
+    )
     detector: str = _help("object detector: yolo-fastest, ssd300 or maskrcnn", default="yolo-fastest")
     min_score: float = _help("minimum detection score", default=0.25)
-    narrow: str = _help("which cluster candidates to keep: none, vote (published quadrant vote) or user",
-                        default="vote")
+    narrow: str = _help(
+        "which cluster candidates to keep: none, vote (published quadrant vote) or user", default="vote"
+    )
     quadrants: Path | None = _help("CSV image,quadrant (1-4) for --narrow user", default=None)
-    catalogue: Path | None = _help("music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; "
-                                   "default DEAM from the asset registry", default=None)
-    audio_root: Path | None = _help("a folder whose audio files a --catalogue may name, besides the catalogue's own "
-                                    "folder (paths that leave both are refused: nothing from elsewhere is "
-                                    "published)", default=None)
-    music: Path | None = _help("a folder of your own audio files: each is listened to (cached by content) and placed "
-                               "in valence/arousal, and they become the catalogue; see `builder music score`",
-                               default=None)
-    deam_2013_swap: bool = _help("swap DEAM's valence/arousal columns back for songs 1-1000 (see README)",
-                                 default=True)
-    allow_silent: bool = _help("also recommend tracks that have no audio file (by default, when any track of the "
-                               "catalogue has audio, only those are recommended)", default=False)
-    exclude_licence: tuple[str, ...] = _help("leave out tracks whose licence contains this text (repeatable, "
-                                             "case-insensitive; e.g. noncommercial); tracks of unknown licence are "
-                                             "then left out too", default=())
-    exclude_genre: tuple[str, ...] = _help("leave out tracks whose genre contains this text (repeatable, "
-                                           "case-insensitive)", default=())
-    vectors: Path | None = _help("word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d",
-                                 default=None)
+    catalogue: Path | None = _help(
+        "music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; default DEAM from the asset registry",
+        default=None,
+    )
+    audio_root: Path | None = _help(
+        "a folder whose audio files a --catalogue may name, besides the catalogue's own "
+        "folder (paths that leave both are refused: nothing from elsewhere is "
+        "published)",
+        default=None,
+    )
+    music: Path | None = _help(
+        "a folder of your own audio files: each is listened to (cached by content) and placed "
+        "in valence/arousal, and they become the catalogue; see `builder music score`",
+        default=None,
+    )
+    deam_2013_swap: bool = _help("swap DEAM's valence/arousal columns back for songs 1-1000 (see README)", default=True)
+    allow_silent: bool = _help(
+        "also recommend tracks that have no audio file (by default, when any track of the "
+        "catalogue has audio, only those are recommended)",
+        default=False,
+    )
+    exclude_licence: tuple[str, ...] = _help(
+        "leave out tracks whose licence contains this text (repeatable, "
+        "case-insensitive; e.g. noncommercial); tracks of unknown licence are "
+        "then left out too",
+        default=(),
+    )
+    exclude_genre: tuple[str, ...] = _help(
+        "leave out tracks whose genre contains this text (repeatable, case-insensitive)", default=()
+    )
+    vectors: Path | None = _help("word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d", default=None)
     top_words: int = _help("impression words per object or caption word", default=5)
     clusters: int = _help("clusters per picture (spherical k-means)", default=4)
     analysis_side: int = _help("longest side, in pixels, a picture is scaled to before analysis", default=1024)
     seed: int = _help("seed of the random baseline", default=0)
-    workers: int = _help("processes that analyse pictures and write their copies at once; 0 = one per core",
-                         default=0)
-    executor: str = _help("where pictures are analysed: local (worker processes on this machine) or ray (tasks on "
-                          "a Ray cluster; pip install -e '.[ray]')", default="local")
-    ray_address: str | None = _help("the Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto); "
-                                    "default: a Ray instance started on this machine", default=None)
-    stats: Path | None = _help("write the build's timings as JSON to this file: wall seconds, pictures, cached "
-                               "pictures, workers, milliseconds per picture per stage, model_ms and other_ms",
-                               default=None)
+    workers: int = _help("processes that analyse pictures and write their copies at once; 0 = one per core", default=0)
+    executor: str = _help(
+        "where pictures are analysed: local (worker processes on this machine) or ray (tasks on "
+        "a Ray cluster; pip install -e '.[ray]')",
+        default="local",
+    )
+    ray_address: str | None = _help(
+        "the Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto); "
+        "default: a Ray instance started on this machine",
+        default=None,
+    )
+    stats: Path | None = _help(
+        "write the build's timings as JSON to this file: wall seconds, pictures, cached "
+        "pictures, workers, milliseconds per picture per stage, model_ms and other_ms",
+        default=None,
+    )
     debug: bool = _help("re-raise the first error with its traceback", default=False)
 
     def __post_init__(self) -> None:
@@ -112,8 +142,10 @@ class Settings:
             raise UsageError(f"the input folder {self.input} must not be inside the output folder {self.out}")
         cwd = Path.cwd().resolve()
         if out == cwd or out in cwd.parents:
-            raise UsageError(f"the output folder {self.out} holds the current folder; a new gallery replaces the "
-                             "output folder as a whole, so give a folder of its own (e.g. --out dist)")
+            raise UsageError(
+                f"the output folder {self.out} holds the current folder; a new gallery replaces the "
+                "output folder as a whole, so give a folder of its own (e.g. --out dist)"
+            )
         if self.music is not None and not self.music.is_dir():
             raise UsageError(f"music folder {self.music} does not exist or is not a folder")
         if self.music is not None and (self.music.resolve() == out or out in self.music.resolve().parents):

@@ -6,12 +6,25 @@ from pathlib import Path
 
 import numpy as np
 
-CODECS = {".wav": "pcm_s16le", ".flac": "flac", ".mp3": "libmp3lame", ".ogg": "vorbis", ".opus": "libopus",
-          ".m4a": "aac"}
+CODECS = {
+    ".wav": "pcm_s16le",
+    ".flac": "flac",
+    ".mp3": "libmp3lame",
+    ".ogg": "vorbis",
+    ".opus": "libopus",
+    ".m4a": "aac",
+}
 
 
-def tone(seconds: float, rate: int = 44100, freq: float = 440.0, beat_hz: float = 0.0, noise: float = 0.0,
-         amp: float = 0.3, seed: int = 0) -> np.ndarray:
+def tone(
+    seconds: float,
+    rate: int = 44100,
+    freq: float = 440.0,
+    beat_hz: float = 0.0,
+    noise: float = 0.0,
+    amp: float = 0.3,
+    seed: int = 0,
+) -> np.ndarray:
     """A stereo test signal: a tone, optionally pulsed (beat_hz) and with noise. Shape (2, n), float32."""
     t = np.arange(int(seconds * rate)) / rate
     x = amp * np.sin(2 * np.pi * freq * t) + amp / 2 * np.sin(2 * np.pi * 1.5 * freq * t)
@@ -43,7 +56,7 @@ def write_audio(path: Path, samples: np.ndarray, rate: int = 44100, tags: dict[s
         data = (data * 32767).astype(np.int16) if s16 else data.astype(np.float32)
         fmt_name = "s16" if s16 else "fltp"
         for start in range(0, data.shape[1], frame_size):
-            chunk = data[:, start:start + frame_size]
+            chunk = data[:, start : start + frame_size]
             if s16:
                 frame = av.AudioFrame.from_ndarray(chunk.T.reshape(1, -1).copy(), format=fmt_name, layout="stereo")
             else:

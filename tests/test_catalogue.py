@@ -3,9 +3,9 @@ import csv
 import numpy as np
 import pytest
 
-from builder.catalogue import deam_scale, load_csv_catalogue, load_deam
 from builder.errors import UsageError
-from builder.music import MusicIndex, exact_nearest_ids
+from builder.music.catalogue import deam_scale, load_csv_catalogue, load_deam
+from builder.music.index import MusicIndex, exact_nearest_ids
 
 from .conftest import MIRROR, requires_mirror
 
@@ -77,12 +77,14 @@ def test_metadata_and_audio_match_the_clip_index(deam):
 def test_user_catalogue_skips_bad_rows_and_says_why(tmp_path):
     (tmp_path / "a.mp3").write_bytes(b"ID3")
     p = tmp_path / "cat.csv"
-    p.write_text("id,title,artist,valence,arousal,audio,licence\n"
-                 "x1,Good,Someone,0.5,-0.2,a.mp3,CC BY\n"
-                 "x2,No number,Someone,,0.1,,\n"
-                 "x3,Too big,Someone,1.5,0.1,,\n"
-                 "x1,Duplicate,Someone,0.1,0.1,,\n"
-                 "x4,Missing audio,Someone,0.1,0.1,nope.mp3,\n")
+    p.write_text(
+        "id,title,artist,valence,arousal,audio,licence\n"
+        "x1,Good,Someone,0.5,-0.2,a.mp3,CC BY\n"
+        "x2,No number,Someone,,0.1,,\n"
+        "x3,Too big,Someone,1.5,0.1,,\n"
+        "x1,Duplicate,Someone,0.1,0.1,,\n"
+        "x4,Missing audio,Someone,0.1,0.1,nope.mp3,\n"
+    )
     cat, problems = load_csv_catalogue(p)
     assert [t.id for t in cat.tracks] == ["x1", "x4"]
     assert cat.tracks[0].audio == str((tmp_path / "a.mp3").resolve()) and cat.tracks[1].audio is None
@@ -109,27 +111,32 @@ def test_hnsw_index_returns_exact_neighbours_on_deam(deam, tmp_path):
 
 
 def test_hnsw_index_matches_exact_search_on_random_catalogue(tmp_path):
-    from builder.catalogue import Catalogue
+    from builder.music.catalogue import Catalogue
     from builder.records import Track
 
     rng = np.random.default_rng(2)
-    cat = Catalogue("rand", tuple(Track(str(i), "t", "a", float(v), float(a))
-                                  for i, (v, a) in enumerate(rng.uniform(-1, 1, (500, 2)))))
+    cat = Catalogue(
+        "rand",
+        tuple(Track(str(i), "t", "a", float(v), float(a)) for i, (v, a) in enumerate(rng.uniform(-1, 1, (500, 2)))),
+    )
     index = MusicIndex(cat, None)
     for q in rng.uniform(-1, 1, size=(200, 2)):
         assert index.nearest_ids(tuple(q), 4) == exact_nearest_ids(index.points, tuple(q), 4)
 
 
 def test_licence_and_genre_filters():
-    from builder.catalogue import Catalogue
+    from builder.music.catalogue import Catalogue
     from builder.records import Track
 
-    cat = Catalogue("c", (
-        Track("1", "a", "x", 0, 0, genre="Rock", licence="Creative Commons Attribution"),
-        Track("2", "b", "x", 0, 0, genre="Blues", licence="Attribution-Noncommercial-Share Alike 3.0"),
-        Track("3", "c", "x", 0, 0, genre="Classical", licence=None),
-        Track("4", "d", "x", 0, 0, genre="Pop-Rock", licence="FMA-Limited"),
-    ))
+    cat = Catalogue(
+        "c",
+        (
+            Track("1", "a", "x", 0, 0, genre="Rock", licence="Creative Commons Attribution"),
+            Track("2", "b", "x", 0, 0, genre="Blues", licence="Attribution-Noncommercial-Share Alike 3.0"),
+            Track("3", "c", "x", 0, 0, genre="Classical", licence=None),
+            Track("4", "d", "x", 0, 0, genre="Pop-Rock", licence="FMA-Limited"),
+        ),
+    )
     assert [t.id for t in cat.without(("noncommercial",)).tracks] == ["1", "4"]  # unknown licence goes too
     assert [t.id for t in cat.without(("NONCOMMERCIAL", "fma-limited")).tracks] == ["1"]
     assert [t.id for t in cat.without(genres=("rock",)).tracks] == ["2", "3"]

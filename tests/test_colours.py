@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from builder.colours import ColourNamer, colour_names, dominant_colour, grabcut_mask, object_pixels
+from builder.picture.colours import ColourNamer, colour_names, dominant_colour, grabcut_mask, object_pixels
 
 from .conftest import DEMO, requires_import, requires_mirror
 
@@ -12,16 +12,25 @@ pytestmark = requires_import("sklearn", "skimage", "matplotlib")
 
 @pytest.fixture(scope="module")
 def namer():
-    from builder.words import load_glove
+    from builder.picture.words import load_glove
 
     names = colour_names(load_glove().key_to_index)
     assert 30 <= len(names) <= 45 and all(" " not in n.name for n in names)
     return ColourNamer(names)
 
 
-@pytest.mark.parametrize("rgb,expected", [((250, 10, 10), "red"), ((10, 10, 240), "blue"), ((20, 160, 30), "green"),
-                                          ((250, 250, 250), "white"), ((5, 5, 5), "black"),
-                                          ((255, 230, 0), "gold"), ((128, 0, 128), "purple")])
+@pytest.mark.parametrize(
+    "rgb,expected",
+    [
+        ((250, 10, 10), "red"),
+        ((10, 10, 240), "blue"),
+        ((20, 160, 30), "green"),
+        ((250, 250, 250), "white"),
+        ((5, 5, 5), "black"),
+        ((255, 230, 0), "gold"),
+        ((128, 0, 128), "purple"),
+    ],
+)
 def test_plain_colours_get_their_names(namer, rgb, expected):
     assert namer.name(rgb).name in {expected, {"gold": "yellow"}.get(expected, expected)}
 
@@ -60,8 +69,8 @@ def test_dominant_colour_is_the_largest_cluster():
 @requires_mirror
 @requires_import("ai_edge_litert")
 def test_deeplab_segments_the_cat(store):
-    from builder.colours import Segmenter
     from builder.images import read_rgb
+    from builder.picture.colours import Segmenter
 
     seg = Segmenter.from_store(store)
     rgb, _, _ = read_rgb(DEMO / "cat.jpg", 1024)
@@ -76,7 +85,7 @@ def test_deeplab_segments_the_cat(store):
 @requires_import("ai_edge_litert")
 def test_scene_classifier_knows_espresso(store):
     from builder.images import read_rgb
-    from builder.scene import SceneClassifier
+    from builder.picture.scene import SceneClassifier
 
     sc = SceneClassifier.from_store(store)
     rgb, _, _ = read_rgb(DEMO / "coffee.jpg", 1024)

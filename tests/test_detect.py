@@ -19,7 +19,7 @@ def check_boxes(dets):
 @requires_mirror
 @requires_import("cv2")
 def test_yolo_fastest_finds_the_astronaut(store):
-    from builder.detect import make_detector
+    from builder.picture.detect import make_detector
 
     det = make_detector("yolo-fastest", store)
     rgb, w, h = read_rgb(DEMO / "astronaut.jpg", 1024)
@@ -34,7 +34,7 @@ def test_yolo_fastest_finds_the_astronaut(store):
 
 @requires_mirror
 def test_yolo_labels_use_official_coco_names(store):
-    from builder.detect import make_detector
+    from builder.picture.detect import make_detector
 
     names = make_detector("yolo-fastest", store).names
     assert len(names) == 80 and "dining table" in names and "diningtable" not in names
@@ -46,7 +46,7 @@ def test_yolo_labels_use_official_coco_names(store):
 def test_torchvision_detectors_run_randomly_initialised_on_a_real_photo(kind):
     import torch
 
-    from builder.detect import TorchvisionDetector
+    from builder.picture.detect import TorchvisionDetector
 
     torch.manual_seed(0)
     det = TorchvisionDetector(kind, None, conf=0.0, random_init=True)
@@ -65,7 +65,7 @@ def test_torchvision_detector_loads_a_state_dict_file(tmp_path):
     import torch
     from torchvision.models import detection as tvd
 
-    from builder.detect import TorchvisionDetector
+    from builder.picture.detect import TorchvisionDetector
 
     torch.manual_seed(0)
     model = tvd.ssd300_vgg16(weights=None, weights_backbone=None, num_classes=91)

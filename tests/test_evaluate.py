@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import evaluate as ev
-from builder import feeling
 from builder.cli import app
 from builder.errors import UsageError
+from builder.picture import feeling
 
 from .conftest import DEMO, MIRROR, requires_mirror
 
@@ -58,11 +58,19 @@ def synthetic_ingredients(n, seed=0):
     latent = rng.normal(size=(n, 4))  # pooled features that vary along a few directions, as real ones do
     pooled = latent @ rng.normal(size=(4, 1280)) + 0.1 * rng.normal(size=(n, 1280))
     lite = latent @ rng.normal(size=(4, 1280)) + 0.1 * rng.normal(size=(n, 1280))  # the second backbone
-    ings = [feeling.Ingredients.make(p, rng.dirichlet(np.ones(1001)), rng.uniform(0, 1, 4), [], q,
-                                     rng.dirichlet(np.ones(1000))) for p, q in zip(pooled, lite)]
+    ings = [
+        feeling.Ingredients.make(
+            p, rng.dirichlet(np.ones(1001)), rng.uniform(0, 1, 4), [], q, rng.dirichlet(np.ones(1000))
+        )
+        for p, q in zip(pooled, lite)
+    ]
     targets = np.tanh(np.c_[latent[:, 0] + latent[:, 1], latent[:, 2] - latent[:, 3]] / 2)
-    tables = {"label_va": rng.uniform(-1, 1, (1001, 2)), "label_vec": rng.normal(size=(1001, 50)),
-              "coco_labels": np.array(["person"]), "coco_va": np.zeros((1, 2))}
+    tables = {
+        "label_va": rng.uniform(-1, 1, (1001, 2)),
+        "label_vec": rng.normal(size=(1001, 50)),
+        "coco_labels": np.array(["person"]),
+        "coco_va": np.zeros((1, 2)),
+    }
     return ings, targets, tables
 
 
@@ -136,8 +144,9 @@ def test_a_rated_set_is_named_by_folder_scale_and_midpoint(tmp_path):
         ev.read_rated_set(f"{tmp_path}:1-9:5")
     (tmp_path / "images" / "joy").mkdir(parents=True)
     (tmp_path / "images" / "joy" / "1.jpg").write_bytes(b"x")
-    (tmp_path / "ground_truth.txt").write_text("[image_filename]\t[valence]\t[arousal]\njoy/1.jpg\t8.0\t3.0\n"
-                                               "joy/2.jpg\t1\t1\n")
+    (tmp_path / "ground_truth.txt").write_text(
+        "[image_filename]\t[valence]\t[arousal]\njoy/1.jpg\t8.0\t3.0\njoy/2.jpg\t1\t1\n"
+    )
     rated = ev.read_rated_set(f"{tmp_path}:1-9:5:valence")
     assert rated.ratings.images == ["joy/1.jpg"] and rated.ratings.va.tolist() == [[0.75, -0.5]]
     assert not rated.arousal and rated.scale == "1-9 midpoint 5"
@@ -147,18 +156,43 @@ def test_a_rated_set_is_named_by_folder_scale_and_midpoint(tmp_path):
 
 @requires_mirror
 def test_evaluate_and_fit_commands_on_a_small_rated_set(tmp_path, session_cache):
-    rows = [["astronaut.jpg", "Astronaut 1", 5.8, 4.6], ["cat.jpg", "Cat 1", 5.5, 3.0],
-            ["storm.jpg", "Storm 1", 3.0, 4.8], ["wood.jpg", "Wood 1", 3.6, 2.0], ["coffee.jpg", "Coffee 1", 5.2, 3.5],
-            ["dune.jpg", "Dune 1", 5.0, 2.5], ["rain-drops.jpg", "Rain 1", 4.5, 2.2],
-            ["rocket-launch.jpg", "Rocket 1", 4.4, 5.5]]
+    rows = [
+        ["astronaut.jpg", "Astronaut 1", 5.8, 4.6],
+        ["cat.jpg", "Cat 1", 5.5, 3.0],
+        ["storm.jpg", "Storm 1", 3.0, 4.8],
+        ["wood.jpg", "Wood 1", 3.6, 2.0],
+        ["coffee.jpg", "Coffee 1", 5.2, 3.5],
+        ["dune.jpg", "Dune 1", 5.0, 2.5],
+        ["rain-drops.jpg", "Rain 1", 4.5, 2.2],
+        ["rocket-launch.jpg", "Rocket 1", 4.4, 5.5],
+    ]
     write_ratings(tmp_path / "ratings.csv", rows)
     common = ["--mirror", str(MIRROR), "--cache-dir", str(session_cache), "--offline"]
-    result = CliRunner().invoke(app, ["evaluate", str(DEMO), str(tmp_path / "ratings.csv"), "--methods",
-                                      "learned,objects,random", "--json", str(tmp_path / "t.json"), "--plot",
-                                      str(tmp_path / "t.png"), *common])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(DEMO),
+            str(tmp_path / "ratings.csv"),
+            "--methods",
+            "learned,objects,random",
+            "--json",
+            str(tmp_path / "t.json"),
+            "--plot",
+            str(tmp_path / "t.png"),
+            *common,
+        ],
+    )
     assert result.exit_code == 0, result.output
-    for name in ("learned", "objects (published)", "random tracks", "chance (expected)", "always quadrant",
-                 "colour (Valdez & Mehrabian)", "balanced"):
+    for name in (
+        "learned",
+        "objects (published)",
+        "random tracks",
+        "chance (expected)",
+        "always quadrant",
+        "colour (Valdez & Mehrabian)",
+        "balanced",
+    ):
         assert name in result.output
     table = orjson.loads((tmp_path / "t.json").read_bytes())
     assert table["n"] == len(rows) and "learned" in table["results"]
@@ -174,10 +208,23 @@ def test_evaluate_and_fit_commands_on_a_small_rated_set(tmp_path, session_cache)
     other = tmp_path / "other"
     other.mkdir()
     (other / "images").symlink_to(DEMO)
-    (other / "ground_truth.txt").write_text("[image_filename]\t[valence]\t[arousal]\n" + "".join(
-        f"{r[0]}\t{(r[2] - 1) / 6 * 100:.1f}\t{(r[3] - 1) / 6 * 100:.1f}\n" for r in rows[:6]))
-    result = CliRunner().invoke(app, ["fit", "--set", f"{tmp_path}/other:0-100:50:valence", str(DEMO),
-                                      str(tmp_path / "ratings.csv"), "--out", str(out), *common])
+    (other / "ground_truth.txt").write_text(
+        "[image_filename]\t[valence]\t[arousal]\n"
+        + "".join(f"{r[0]}\t{(r[2] - 1) / 6 * 100:.1f}\t{(r[3] - 1) / 6 * 100:.1f}\n" for r in rows[:6])
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "fit",
+            "--set",
+            f"{tmp_path}/other:0-100:50:valence",
+            str(DEMO),
+            str(tmp_path / "ratings.csv"),
+            "--out",
+            str(out),
+            *common,
+        ],
+    )
     assert result.exit_code == 0, result.output
     m = feeling.FeelingModel.load(out)
     assert int(m.meta["n"]) == len(rows) + 6 and m.meta["ratings"] == "ratings.csv+other"
@@ -213,8 +260,14 @@ def test_cross_validation_with_another_set_trains_on_it_in_every_fold_and_never_
         return real_fit(fold_ings, *args, **kw)
 
     monkeypatch.setattr(feeling, "fit", counting_fit)
-    pred, quads = feeling.cross_validate(ings[:40], targets[:40], groups, tables, spec=feeling.Spec(components=8),
-                                         others=[(ings[40:], targets[40:], False)])
+    pred, quads = feeling.cross_validate(
+        ings[:40],
+        targets[:40],
+        groups,
+        tables,
+        spec=feeling.Spec(components=8),
+        others=[(ings[40:], targets[40:], False)],
+    )
     monkeypatch.setattr(feeling, "fit", real_fit)
     assert seen == [120] * 5  # all of the other set in each of the 5 folds' training
     assert pred.shape == (40, 2) and quads.shape == (40,)  # readings of the tested set only
@@ -226,8 +279,12 @@ def test_cross_validation_with_another_set_trains_on_it_in_every_fold_and_never_
 def test_the_learned_note_names_the_sets_left_out():
     ratings = ev.Ratings(["a.jpg"], ["a"], np.zeros((1, 2)))
     other = ev.Ratings(["b.jpg"], ["b"], np.zeros((1, 2)))
-    meta = {"fingerprint": f"{feeling.ratings_fingerprint(['a.jpg'])}+{feeling.ratings_fingerprint(['b.jpg'])}",
-            "ratings": "mine+theirs", "scale": "1-7 midpoint 4; 1-9 midpoint 5", "arousal_from": "mine"}
+    meta = {
+        "fingerprint": f"{feeling.ratings_fingerprint(['a.jpg'])}+{feeling.ratings_fingerprint(['b.jpg'])}",
+        "ratings": "mine+theirs",
+        "scale": "1-7 midpoint 4; 1-9 midpoint 5",
+        "arousal_from": "mine",
+    }
     assert "theirs (1-9 midpoint 5, valence only): add it with --with-set" in ev.learned_note(meta, ratings, [])
     with_it = ev.learned_note(meta, ratings, [ev.RatedSet("theirs", Path("x"), other, "1-9 midpoint 5", False)])
     assert "with theirs in every fold's training" in with_it and "--with-set" not in with_it
@@ -244,6 +301,7 @@ def test_intervals_hold_the_figure_and_widen_when_near_duplicates_are_drawn_toge
         assert iv[key][0] < m[key] < iv[key][1]
     perfect = ev.metrics(people, people, true, true, np.arange(60))["interval_95"]
     assert perfect["balanced_agreement"] == [1.0, 1.0] and perfect["r_valence"] == [1.0, 1.0]
+
     # each photo four times: as one theme per photo, or as 240 independent photos (too sure of itself)
     def four(x):
         return np.repeat(x, 4, axis=0)
@@ -259,10 +317,35 @@ def test_evaluate_refuses_the_measured_set_as_a_training_set(tmp_path):
     oasis = MIRROR.parent / "eval" / "oasis-dev"
     if not oasis.is_dir():
         pytest.skip("oasis-dev is not beside the mirror")
-    result = CliRunner().invoke(app, ["evaluate", str(oasis / "images"), str(oasis / "ratings.csv"), "--methods",
-                                      "learned", "--with-set", f"{oasis}:1-7:4", "--mirror", str(MIRROR),
-                                      "--cache-dir", str(tmp_path), "--offline"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(oasis / "images"),
+            str(oasis / "ratings.csv"),
+            "--methods",
+            "learned",
+            "--with-set",
+            f"{oasis}:1-7:4",
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(tmp_path),
+            "--offline",
+        ],
+    )
     assert result.exit_code == 2 and "is the set being measured" in result.output
-    bad = CliRunner().invoke(app, ["evaluate", str(oasis / "images"), str(oasis / "ratings.csv"), "--methods",
-                                   "learned", "--with-set", "nowhere:1-9", "--offline"])
+    bad = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(oasis / "images"),
+            str(oasis / "ratings.csv"),
+            "--methods",
+            "learned",
+            "--with-set",
+            "nowhere:1-9",
+            "--offline",
+        ],
+    )
     assert bad.exit_code == 2 and "FOLDER:MIN-MAX:MIDPOINT" in bad.output

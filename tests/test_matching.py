@@ -8,8 +8,8 @@ import numpy as np
 import orjson
 import pytest
 
-from builder import affect
-from builder.matching import assign, calibrate, calibration_table, quadrant_middle
+from builder import plane
+from builder.music.matching import assign, calibrate, calibration_table, quadrant_middle
 
 from .conftest import MIRROR, requires_mirror
 
@@ -22,9 +22,10 @@ def test_calibration_keeps_signs_and_ranks_and_reaches_the_catalogues_extremes()
     xs = np.linspace(-0.6, 0.6, 61)
     mapped = np.array([calibrate((x, x / 2), training, table) for x in xs])
     assert (np.diff(mapped[:, 0]) >= 0).all() and (np.diff(mapped[:, 1]) >= 0).all()  # monotone per axis
-    assert all(affect.quadrant(tuple(m)) == affect.quadrant((x, x / 2)) for m, x in zip(mapped, xs))
-    assert calibrate((0.0, 0.0), training, table) == pytest.approx((music[:, 0][music[:, 0] >= 0].min(),
-                                                                   music[:, 1][music[:, 1] >= 0].min()))
+    assert all(plane.quadrant(tuple(m)) == plane.quadrant((x, x / 2)) for m, x in zip(mapped, xs))
+    assert calibrate((0.0, 0.0), training, table) == pytest.approx(
+        (music[:, 0][music[:, 0] >= 0].min(), music[:, 1][music[:, 1] >= 0].min())
+    )
     far = calibrate((5.0, -5.0), training, table)  # beyond every training photo: the catalogue's most extreme
     assert far == pytest.approx((music[:, 0].max(), music[:, 1].min()))
     # the widened targets spread as the music does, although the readings spread 3-9 times less
@@ -65,7 +66,7 @@ def test_the_assignment_is_optimal_repeats_first_then_distance(n, m, seed):
 
 def test_sparse_matching_is_close_to_the_dense_one(monkeypatch):
     """Large collections match over each picture's 48 nearest tracks: an approximation, within 1 % here."""
-    from builder import matching
+    from builder.music import matching
 
     rng = np.random.default_rng(4)
     targets, tracks = rng.normal(0, 0.3, (300, 2)), rng.uniform(-1, 1, (700, 2))
@@ -78,7 +79,7 @@ def test_sparse_matching_is_close_to_the_dense_one(monkeypatch):
 def test_many_pictures_on_few_tracks_share_them_evenly_at_the_least_distance(monkeypatch):
     """The transportation form (no copy of a track per repeat) finds the dense form's optimum when every track
     is a candidate: 1000 pictures on 8 tracks use each exactly 125 times, at the same summed distance."""
-    from builder import matching
+    from builder.music import matching
 
     rng = np.random.default_rng(9)
     targets, tracks = rng.normal(0, 0.4, (1000, 2)), rng.uniform(-1, 1, (8, 2))
@@ -96,16 +97,22 @@ def test_a_large_collection_meets_the_whole_catalogue_wide_and_in_order(deam):
     wide, rank-faithful, all different first tracks."""
     from scipy.stats import spearmanr
 
-    from builder.feeling import FeelingModel
+    from builder.picture.feeling import FeelingModel
 
     model = FeelingModel.load()
     cat = np.array([(t.valence, t.arousal) for t in deam.tracks])
     rng = np.random.default_rng(7)
     grid = np.linspace(0, 1, model.calibration.shape[2])
     sides = rng.integers(0, 2, size=(518, 2))
-    readings = np.array([[(1 if sd else -1) * np.interp(u, grid, model.calibration[k, sd])
-                          for k, (sd, u) in enumerate(zip(side, us))]
-                         for side, us in zip(sides, rng.uniform(0, 1, size=(518, 2)))])
+    readings = np.array(
+        [
+            [
+                (1 if sd else -1) * np.interp(u, grid, model.calibration[k, sd])
+                for k, (sd, u) in enumerate(zip(side, us))
+            ]
+            for side, us in zip(sides, rng.uniform(0, 1, size=(518, 2)))
+        ]
+    )
     assert 0.1 < readings.std(axis=0).min() and readings.std(axis=0).max() < 0.5
     targets = np.array([calibrate(tuple(r), model.calibration, calibration_table(cat)) for r in readings])
     a = assign(targets, cat)
@@ -123,19 +130,19 @@ def learned(demo_build):
 
 
 def test_av_target_and_quadrant_share_one_frame(learned):
-    from builder.feeling import FeelingModel
+    from builder.picture.feeling import FeelingModel
 
     _, g, _ = learned
     ref = FeelingModel.load().reference
     assert g["reference"] == pytest.approx(ref.tolist(), abs=1e-4)
     for im in g["images"]:
         assert im["quadrant_rule"] == "reading"
-        assert affect.quadrant(tuple(im["av"])) == im["quadrant"] == affect.quadrant(tuple(im["target"]))
+        assert plane.quadrant(tuple(im["av"])) == im["quadrant"] == plane.quadrant(tuple(im["target"]))
         assert im["impressions"] == [] and im["clusters"] == []  # no impression word played a part
 
 
 def test_contributions_add_up_to_the_reading_and_name_what_was_seen(learned):
-    from builder.feeling import FeelingModel
+    from builder.picture.feeling import FeelingModel
 
     _, g, _ = learned
     for im in g["images"]:
@@ -166,7 +173,7 @@ def test_picture_pages_explain_in_the_frame_of_their_quadrant(learned):
         html = (out / im["page"]).read_text(encoding="utf-8")
         assert f"valence {im['av'][0]:+.2f}, arousal {im['av'][1]:+.2f}" in html
         assert "relative to the average rated photo" in html and "What moved the reading" in html
-        assert "Impression words" not in html and "class=\"word\"" not in html
+        assert "Impression words" not in html and 'class="word"' not in html
         assert f"valence {im['target'][0]:+.2f}, arousal {im['target'][1]:+.2f} of the catalogue" in html
 
 
@@ -178,8 +185,22 @@ def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache)
     from .conftest import DEMO
 
     out = tmp_path / "o"
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
-                                      str(session_cache), "--offline", "--method", "objects"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+            "--offline",
+            "--method",
+            "objects",
+        ],
+    )
     assert result.exit_code == 0, result.output
     g = orjson.loads((out / "gallery.json").read_bytes())
     voted = [im for im in g["images"] if im["quadrant_rule"] == "vote"]
@@ -188,4 +209,4 @@ def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache)
         assert "published vote" in (out / im["page"]).read_text(encoding="utf-8")
     for im in g["images"]:
         if im["quadrant_rule"] == "av":
-            assert affect.quadrant(tuple(im["av"])) == im["quadrant"]
+            assert plane.quadrant(tuple(im["av"])) == im["quadrant"]

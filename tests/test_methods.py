@@ -1,4 +1,4 @@
-"""The pipeline asks, the method answers: every --method is an object of builder.methods, and a new one plugs in
+"""The pipeline asks, the method answers: every --method is an object of builder.picture.methods, and a new one plugs in
 without a change to the pipeline."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builder import methods
+from builder.picture import methods
 from builder.records import ImageRecord
 from builder.settings import METHODS, Settings
 
@@ -72,9 +72,18 @@ class Brightness(methods.Method):
     def record(self, ctx, r, means, user):
         self._ask("record", r)
         av = (round(2 * r.scene[0]["score"] - 1, 4), 0.1)
-        return ImageRecord(file=r.file, av=av, quadrant=1 if av[0] >= 0 else 2, impressions=(), clusters=(),
-                           tracks=tuple(ctx.index.nearest(av, 1)), objects=tuple(r.objects), width=r.width,
-                           height=r.height, quadrant_rule="brightness")
+        return ImageRecord(
+            file=r.file,
+            av=av,
+            quadrant=1 if av[0] >= 0 else 2,
+            impressions=(),
+            clusters=(),
+            tracks=tuple(ctx.index.nearest(av, 1)),
+            objects=tuple(r.objects),
+            width=r.width,
+            height=r.height,
+            quadrant_rule="brightness",
+        )
 
     def finish(self, ctx, records):
         self.asked.append(("finish", str(len(records))))
@@ -86,7 +95,8 @@ class Brightness(methods.Method):
 
 @requires_mirror
 def test_a_new_method_plugs_in_without_touching_the_pipeline(tmp_path):
-    from builder.pipeline import MODEL_STAGES, Context, analyse
+    from builder.context import Context
+    from builder.pipeline import MODEL_STAGES, analyse
 
     pics = tmp_path / "pics"
     pics.mkdir()
@@ -94,8 +104,15 @@ def test_a_new_method_plugs_in_without_touching_the_pipeline(tmp_path):
         img = np.asarray(photo(seed=i)).astype(int)
         img = np.clip(img - img.mean() + level, 0, 255).astype(np.uint8)
         Image.fromarray(img).save(pics / f"p{i}.png")
-    s = Settings(input=pics, out=tmp_path / "site", mirror=MIRROR, cache_dir=tmp_path / "c", offline=True,
-                 method="random", workers=1)
+    s = Settings(
+        input=pics,
+        out=tmp_path / "site",
+        mirror=MIRROR,
+        cache_dir=tmp_path / "c",
+        offline=True,
+        method="random",
+        workers=1,
+    )
     fresh = Brightness()
     g = analyse(Context(s, method=fresh))
     assert g.method == "brightness" and [im.quadrant_rule for im in g.images] == ["brightness"] * 3

@@ -12,7 +12,7 @@ EXAMPLES = MIRROR / "models" / "musicnn" / "examples"
 
 
 def test_mel_filters_follow_the_slaney_scale():
-    from builder.audio import mel_filters
+    from builder.music.audio import mel_filters
 
     w = mel_filters()
     assert w.shape == (96, 257) and (w >= 0).all()
@@ -30,7 +30,7 @@ def test_mel_filters_follow_the_slaney_scale():
 
 
 def test_power_spectrogram_finds_a_tone_at_its_frequency():
-    from builder.audio import HOP, SR, power_spectrogram
+    from builder.music.audio import HOP, SR, power_spectrogram
 
     t = np.arange(SR) / SR
     p = power_spectrogram(np.sin(2 * np.pi * 1000 * t).astype(np.float32))
@@ -42,28 +42,35 @@ def test_power_spectrogram_finds_a_tone_at_its_frequency():
 def test_batch_norm_of_the_maximum_equals_the_maximum_of_the_batch_norm():
     import torch
 
-    from builder.musicnn import _read_h5, build_musicnn
+    from builder.music.musicnn import _read_h5, build_musicnn
 
     net = build_musicnn(_read_h5(MIRROR / "models" / "musicnn" / "MTT_musicnn.h5"))
     layer = net.front_bn[0]
     layer.weight.data[::2] *= -1  # make sure both signs of the scale are exercised
     y = torch.randn(2, 204, 11, 17)
-    full = torch.nn.functional.batch_norm(torch.relu(y), layer.running_mean, layer.running_var, layer.weight,
-                                          layer.bias, False, 0.0, layer.eps).amax(dim=3)
+    full = torch.nn.functional.batch_norm(
+        torch.relu(y), layer.running_mean, layer.running_var, layer.weight, layer.bias, False, 0.0, layer.eps
+    ).amax(dim=3)
     assert torch.allclose(net._bn_max(layer, y), full, atol=1e-5)
 
 
 @requires_mirror
 @pytest.mark.slow
-@pytest.mark.parametrize("clip, published", [
-    # MTT_musicnn, top tags published upstream (mirror PROVENANCE.md): 3 s patches, no overlap, probabilities averaged
-    ("TRWJAZW128F42760DD_test.mp3", ["guitar", "piano", "fast"]),
-    ("joram-moments_of_clarity-08-solipsism-59-88.mp3",
-     ["techno", "electronic", "synth", "fast", "beat", "drums", "no vocals", "no vocal", "dance", "beats"]),
-])
+@pytest.mark.parametrize(
+    "clip, published",
+    [
+        # MTT_musicnn, top tags published upstream (mirror PROVENANCE.md): 3 s patches, no overlap,
+        # probabilities averaged
+        ("TRWJAZW128F42760DD_test.mp3", ["guitar", "piano", "fast"]),
+        (
+            "joram-moments_of_clarity-08-solipsism-59-88.mp3",
+            ["techno", "electronic", "synth", "fast", "beat", "drums", "no vocals", "no vocal", "dance", "beats"],
+        ),
+    ],
+)
 def test_the_port_reproduces_the_published_top_tags(clip, published):
-    from builder.audio import decode, log_mel, patches
-    from builder.musicnn import Tagger
+    from builder.music.audio import decode, log_mel, patches
+    from builder.music.musicnn import Tagger
 
     tagger = Tagger(MIRROR / "models" / "musicnn" / "MTT_musicnn.h5", "MTT")
     probs, emb = tagger(patches(log_mel(decode(EXAMPLES / clip).samples)))
@@ -72,5 +79,5 @@ def test_the_port_reproduces_the_published_top_tags(clip, published):
     # The first nine agree in order. The tenth published tag of the joram clip ('beats') is 11th here, 0.0003
     # below 'ambient' (0.0598 against 0.0595): MP3 decoders differ in the last bits, so the top 11 must hold
     # all ten published tags and the top 9 must match exactly.
-    assert ours[:min(9, len(published))] == published[:9]
+    assert ours[: min(9, len(published))] == published[:9]
     assert set(published) <= set(ours)

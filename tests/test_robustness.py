@@ -19,7 +19,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from builder.cli import app
-from builder.site import script_json, slug_for
+from builder.gallery.site import script_json, slug_for
 
 from .conftest import DEMO, MIRROR, requires_mirror
 
@@ -35,6 +35,7 @@ def photo(size=(320, 240), seed=0) -> Image.Image:
 
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -108,8 +109,9 @@ def messy_build(messy, tmp_path_factory):
     root, _, _ = messy
     out = tmp_path_factory.mktemp("messy-out") / "dist"
     cache = tmp_path_factory.mktemp("messy-cache")
-    result = CliRunner().invoke(app, ["build", str(root), "--out", str(out), "--mirror", str(MIRROR),
-                                      "--cache-dir", str(cache), "--offline"])
+    result = CliRunner().invoke(
+        app, ["build", str(root), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
+    )
     return out, result, cache
 
 
@@ -180,7 +182,7 @@ def test_no_file_name_becomes_markup(messy_build):
 
 @requires_mirror
 def test_interrupted_build_keeps_the_previous_gallery_and_resumes_from_cache(tmp_path, monkeypatch):
-    import builder.site as site
+    import builder.gallery.site as site
 
     cache, out = tmp_path / "cache", tmp_path / "dist"
     args = ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
@@ -222,8 +224,9 @@ def test_corrupt_cache_entries_are_recomputed(messy_build, messy, tmp_path):
     for ix in (cache / "index").glob("*.hnsw"):
         ix.write_bytes(b"garbage")
     out2 = tmp_path / "again"
-    result = CliRunner().invoke(app, ["build", str(root), "--out", str(out2), "--mirror", str(MIRROR),
-                                      "--cache-dir", str(cache), "--offline"])
+    result = CliRunner().invoke(
+        app, ["build", str(root), "--out", str(out2), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
+    )
     assert result.exit_code == 1
     g = orjson.loads((out2 / "gallery.json").read_bytes())
     assert {im["file"] for im in g["images"]} == good
@@ -246,9 +249,13 @@ def test_distinct_names_never_collide(names):
     assert len({slug_for(n) for n in names}) == len(names)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+        max_leaves=20,
+    )
+)
 @settings(max_examples=200, deadline=None)
 def test_inlined_json_cannot_break_out_of_its_script(value):
     text = script_json(orjson.dumps(value))
@@ -256,23 +263,57 @@ def test_inlined_json_cannot_break_out_of_its_script(value):
     assert orjson.loads(text) == value
 
 
-@given(title=st.text(min_size=1, max_size=60), artist=st.text(min_size=1, max_size=60),
-       file=st.text(min_size=1, max_size=60))
+@given(
+    title=st.text(min_size=1, max_size=60),
+    artist=st.text(min_size=1, max_size=60),
+    file=st.text(min_size=1, max_size=60),
+)
 @settings(max_examples=60, deadline=None)
 def test_metadata_strings_render_as_text_only(title, artist, file):
+    from builder.gallery.site import _environment, render_index, render_picture
     from builder.records import CatalogueInfo, Gallery, ImageRecord, Track
-    from builder.site import _environment, render_index, render_picture
 
     track = Track("1", title, artist, 0.1, 0.2, genre=artist, licence=title)
-    im = ImageRecord(file=file, av=(0.1, 0.2), quadrant=1, impressions=(), clusters=(), tracks=(track,), objects=(),
-                     width=10, height=10, page="pages/x.html", image="img/x.jpg", thumb="thumbs/x.jpg")
+    im = ImageRecord(
+        file=file,
+        av=(0.1, 0.2),
+        quadrant=1,
+        impressions=(),
+        clusters=(),
+        tracks=(track,),
+        objects=(),
+        width=10,
+        height=10,
+        page="pages/x.html",
+        image="img/x.jpg",
+        thumb="thumbs/x.jpg",
+    )
     g = Gallery("objects", "vote", (1, 1, 1, 1), CatalogueInfo(title, 1), (im,))
     env = _environment()
-    benign = Gallery("objects", "vote", (1, 1, 1, 1), CatalogueInfo("c", 1), (ImageRecord(
-        file="f", av=(0.1, 0.2), quadrant=1, impressions=(), clusters=(), tracks=(Track("1", "t", "a", 0.1, 0.2, "g",
-                                                                                          None, "l"),),
-        objects=(), width=10, height=10, page="pages/x.html", image="img/x.jpg", thumb="thumbs/x.jpg"),))
+    benign = Gallery(
+        "objects",
+        "vote",
+        (1, 1, 1, 1),
+        CatalogueInfo("c", 1),
+        (
+            ImageRecord(
+                file="f",
+                av=(0.1, 0.2),
+                quadrant=1,
+                impressions=(),
+                clusters=(),
+                tracks=(Track("1", "t", "a", 0.1, 0.2, "g", None, "l"),),
+                objects=(),
+                width=10,
+                height=10,
+                page="pages/x.html",
+                image="img/x.jpg",
+                thumb="thumbs/x.jpg",
+            ),
+        ),
+    )
     for render in (render_index, lambda env, gal: render_picture(env, gal, 0)):
+
         def tags(gal):
             html = render(env, gal)
             p = Collect()

@@ -31,8 +31,10 @@ SECRET = "root:x:0:0:secret-marker-for-tests"
 
 
 def build(src: Path, out: Path, cache: Path, *args: str):
-    return CliRunner().invoke(app, ["build", str(src), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir",
-                                    str(cache), "--offline", *args])
+    return CliRunner().invoke(
+        app,
+        ["build", str(src), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline", *args],
+    )
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_files_the_builder_did_not_write_are_kept_and_named(pics, tmp_path, sess
 
 
 def test_a_user_file_where_the_new_gallery_writes_stops_the_build_unchanged(pics, tmp_path, session_cache):
-    from builder.site import slug_for
+    from builder.gallery.site import slug_for
 
     out = tmp_path / "site"
     (pics / "p3.jpg").rename(tmp_path / "p3.jpg")
@@ -130,11 +132,18 @@ def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path
     music.mkdir(parents=True)
     shutil.copy(MIRROR / "deam/MEMD_audio/2.mp3", music / "ok.mp3")
     os.symlink(secret, music / "link.mp3")  # a link inside pointing outside
-    rows = [("ok", "ok.mp3"), ("up", "../../private/passwd"), ("abs", str(secret)), ("link", "link.mp3"),
-            ("etc", "/etc/passwd")]
+    rows = [
+        ("ok", "ok.mp3"),
+        ("up", "../../private/passwd"),
+        ("abs", str(secret)),
+        ("link", "link.mp3"),
+        ("etc", "/etc/passwd"),
+    ]
     csv = music / "catalogue.csv"
-    csv.write_text("id,title,artist,valence,arousal,audio\n" +
-                   "".join(f"{i},{i},x,{0.1 * n:.1f},0.2,{a}\n" for n, (i, a) in enumerate(rows)))
+    csv.write_text(
+        "id,title,artist,valence,arousal,audio\n"
+        + "".join(f"{i},{i},x,{0.1 * n:.1f},0.2,{a}\n" for n, (i, a) in enumerate(rows))
+    )
     out = tmp_path / "site"
     result = build(pics, out, session_cache, "--catalogue", str(csv), "--allow-silent")
     assert result.exit_code == 0, result.output
@@ -148,8 +157,8 @@ def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path
 
 
 def test_audio_names_in_the_gallery_are_unique_by_construction():
+    from builder.gallery.site import _audio_name
     from builder.records import Track
-    from builder.site import _audio_name
 
     a = _audio_name(Track("a b", "t", "x", 0, 0, audio="/m/1.mp3"))
     b = _audio_name(Track("a_b", "t", "x", 0, 0, audio="/m/2.mp3"))
@@ -160,9 +169,10 @@ def test_audio_names_in_the_gallery_are_unique_by_construction():
 
 
 def test_a_picture_changed_or_removed_after_reading_is_left_out_not_mislabelled(pics, tmp_path):
-    from builder.pipeline import Context, Stats, analyse
+    from builder.context import Context
+    from builder.gallery.site import write_site
+    from builder.pipeline import Stats, analyse
     from builder.settings import Settings
-    from builder.site import write_site
 
     cache = tmp_path / "c"
     s = Settings(input=pics, out=tmp_path / "site", mirror=MIRROR, cache_dir=cache, offline=True, method="random")
@@ -196,14 +206,43 @@ def test_analysis_entries_of_the_wrong_shape_are_recomputed(pics, tmp_path):
     assert build(pics, out, cache).exit_code == 0
     entries = sorted((cache / "analysis").rglob("*.json"))
     assert len(entries) == 4
-    shapes = [{"width": 1, "height": 1, "colour_av": "x", "detections": 5, "colours": [], "faces": [], "scene": [],
-               "caption_text": "", "caption_source": ""},
-              {"width": 10, "height": 10, "colour_av": [0, 0], "detections": [{"label": "cat"}], "colours": [],
-               "faces": [], "scene": [], "caption_text": "", "caption_source": ""},
-              {"width": 10, "height": 10, "colour_av": [0, 0], "detections": [], "colours": [], "faces": [],
-               "scene": [], "caption_text": "", "caption_source": "", "ingredients": {"pooled": [1], "probs": [1],
-                                                                                     "colour": [], "detections": []}},
-              [1, 2, 3]]
+    shapes = [
+        {
+            "width": 1,
+            "height": 1,
+            "colour_av": "x",
+            "detections": 5,
+            "colours": [],
+            "faces": [],
+            "scene": [],
+            "caption_text": "",
+            "caption_source": "",
+        },
+        {
+            "width": 10,
+            "height": 10,
+            "colour_av": [0, 0],
+            "detections": [{"label": "cat"}],
+            "colours": [],
+            "faces": [],
+            "scene": [],
+            "caption_text": "",
+            "caption_source": "",
+        },
+        {
+            "width": 10,
+            "height": 10,
+            "colour_av": [0, 0],
+            "detections": [],
+            "colours": [],
+            "faces": [],
+            "scene": [],
+            "caption_text": "",
+            "caption_source": "",
+            "ingredients": {"pooled": [1], "probs": [1], "colour": [], "detections": []},
+        },
+        [1, 2, 3],
+    ]
     for entry, bad in zip(entries, shapes):
         entry.write_bytes(orjson.dumps(bad))
     result = build(pics, out, cache)
@@ -225,9 +264,8 @@ def test_an_unwritable_cache_is_a_warning_not_a_failure(pics, tmp_path):
 # ---- every failure is a sentence and an exit code ------------------------------------------------------------
 
 
-def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(pics, tmp_path, session_cache,
-                                                                          monkeypatch):
-    from builder import site
+def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(pics, tmp_path, session_cache, monkeypatch):
+    from builder.gallery import site
 
     out = tmp_path / "site"
     assert build(pics, out, session_cache, "--method", "random").exit_code == 0
@@ -247,7 +285,7 @@ def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(pics,
 
 
 def test_a_catalogue_row_with_more_fields_than_its_header_is_skipped(tmp_path):
-    from builder.catalogue import load_csv_catalogue
+    from builder.music.catalogue import load_csv_catalogue
 
     p = tmp_path / "c.csv"
     p.write_text("id,title,artist,valence,arousal\na,A,x,0.1,0.2\nb,B,x,0.1,0.2,extra,more\n")
@@ -283,8 +321,11 @@ def test_a_file_name_that_is_not_utf8_fails_with_a_reason(tmp_path, session_cach
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.binary(min_size=1, max_size=60).filter(lambda b: b"/" not in b and b"\0" not in b
-                                                      and b not in (b".", b"..", b"fine")))
+@given(
+    name=st.binary(min_size=1, max_size=60).filter(
+        lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..", b"fine")
+    )
+)
 def test_any_byte_string_as_a_file_name_builds_or_fails_with_a_reason(name, tmp_path_factory, session_cache):
     d = tmp_path_factory.mktemp("names")
     photo().save(d / "fine.jpg")
@@ -321,9 +362,25 @@ def test_the_gallery_is_readable_by_other_users(pics, tmp_path, session_cache):
 
 
 def run_builder(pics: Path, out: Path, cache: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([str(BUILDER), "build", str(pics), "--out", str(out), "--mirror", str(MIRROR),
-                             "--cache-dir", str(cache), "--offline", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [
+            str(BUILDER),
+            "build",
+            str(pics),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(cache),
+            "--offline",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_for(predicate, timeout: float = 60.0) -> None:
@@ -359,8 +416,10 @@ def test_a_second_build_of_the_same_out_stops_with_a_message(many, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
-@pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up"),
-                                             (signal.SIGINT, 130, "interrupted")])
+@pytest.mark.parametrize(
+    "sig, code, word",
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up"), (signal.SIGINT, 130, "interrupted")],
+)
 def test_signals_end_with_a_message_and_leave_nothing_behind(many, tmp_path, sig, code, word):
     out, cache = tmp_path / "site", tmp_path / "cache"
     (many / "m00.jpg").rename(tmp_path / "m00.jpg")
@@ -382,8 +441,10 @@ def test_signals_end_with_a_message_and_leave_nothing_behind(many, tmp_path, sig
 def test_leftovers_of_a_killed_build_are_removed_by_the_next(many, tmp_path):
     out, cache = tmp_path / "site", tmp_path / "cache"
     proc = run_builder(many, out, cache)
-    wait_for(lambda: any(p.name.startswith(".site.building-") for p in tmp_path.iterdir()) or
-             proc.poll() is not None, timeout=300)
+    wait_for(
+        lambda: any(p.name.startswith(".site.building-") for p in tmp_path.iterdir()) or proc.poll() is not None,
+        timeout=300,
+    )
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert any(n.startswith(".site.building-") for n in leftovers(out))
@@ -437,6 +498,7 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_previous_gallery(many, tmp_path)
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output, output
+
     def gone() -> bool:  # no worker outlives the build (the whole process group goes)
         try:
             os.killpg(proc.pid, 0)

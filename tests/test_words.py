@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from builder.words import ImpressionMapper, impression_vocabulary, load_nrc_vad, lookup_key
+from builder.picture.words import ImpressionMapper, impression_vocabulary, load_nrc_vad, lookup_key
 
 from .conftest import requires_mirror
 
@@ -37,11 +37,20 @@ class TinyVectors:
 
 
 def test_mapper_ranks_by_cosine_similarity_and_averages_phrases():
-    from builder.words import ImpressionWord
+    from builder.picture.words import ImpressionWord
 
     vocab = (ImpressionWord("happy", 0.9, 0.5), ImpressionWord("sad", -0.6, -0.3), ImpressionWord("calm", 0.7, -0.8))
-    vectors = TinyVectors({"happy": [1, 0, 0], "sad": [0, 1, 0], "calm": [0, 0, 1],
-                           "cake": [0.9, 0.1, 0.2], "rain": [0.1, 0.8, 0.3], "teddy": [1, 0, 0], "bear": [0, 0, 1]})
+    vectors = TinyVectors(
+        {
+            "happy": [1, 0, 0],
+            "sad": [0, 1, 0],
+            "calm": [0, 0, 1],
+            "cake": [0.9, 0.1, 0.2],
+            "rain": [0.1, 0.8, 0.3],
+            "teddy": [1, 0, 0],
+            "bear": [0, 0, 1],
+        }
+    )
     m = ImpressionMapper(vectors, vocab)
     top = m.top("cake", 2)
     assert [w.word for w, _ in top] == ["happy", "calm"]
@@ -63,7 +72,7 @@ def test_glove_maps_real_words_to_fitting_impressions(mapper):
 def test_other_word_vectors_load_from_kv_and_word2vec_files(tmp_path):
     from gensim.models import KeyedVectors
 
-    from builder.words import load_vectors
+    from builder.picture.words import load_vectors
 
     kv = KeyedVectors(vector_size=3)
     kv.add_vectors(["happy", "sad", "cake"], np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], dtype=np.float32))

@@ -1,0 +1,5 @@
+"""`python -m builder` is the `builder` command."""
+
+from builder.cli import main
+
+main()

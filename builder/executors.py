@@ -1,0 +1,200 @@
+"""Where the pictures the cache lacks are analysed: worker processes on this machine, or tasks on a Ray cluster.
+
+One small interface (`Executor.map`): given jobs (a picture's path relative to the input and the sha256 the main
+process hashed), return one outcome per job, in order. What runs is given, not imported: `setup(settings)` runs
+once in each worker process (it loads the models), `work(job, data)` once per picture. The pipeline passes its own
+module-level functions (they travel to other processes by name), so this module never imports the pipeline.
+
+Ray (`--executor ray`) is for collections that outgrow one machine. The main process hashes every picture and
+reads the cache, as with local workers; each picture the cache lacks becomes one Ray task that carries the
+picture's bytes (so the nodes need not see the input folder) and returns its reading. Each Ray worker process
+loads the models once and runs them on one thread, as local workers do. At most a few tasks per CPU of the
+cluster are in flight, so the driver never holds the bytes of a whole collection. Ray is an optional extra
+(`pip install -e '.[ray]'`). Without --ray-address a Ray instance is started on this machine; with one, the
+builder joins that cluster (`ray start --head` on one machine, `ray start --address HEAD:6379` on the others;
+then `--ray-address auto` on the head, or `ray://HEAD:10001` from elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from builder.errors import ImageError, MissingDependency
+from builder.images import read_picture
+from builder.records import Failure
+from builder.settings import Settings
+
+Job = tuple[str, str]  # (picture relative to the input folder, sha256 of the bytes the main process read)
+Outcome = tuple[Any, Failure | None, dict[str, float]]  # (the reading or None, its failure or None, ms per stage)
+Setup = Callable[[Settings], None]
+Work = Callable[[Job, "bytes | None"], Outcome]
+Progress = Callable[[Iterable, str, int], Iterator]
+IN_FLIGHT_PER_CPU = 4
+
+
+def _no_progress(items, label: str, total: int):
+    yield from items
+
+
+class Executor(Protocol):
+    def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
+        """One outcome per job, in the jobs' order."""
+        ...
+
+
+def make(settings: Settings, workers: int, setup: Setup, work: Work) -> Executor:
+    """The executor --executor names: Ray tasks, or `workers` local processes."""
+    if settings.executor == "ray":
+        return RayTasks(settings, setup, work)
+    return LocalProcesses(settings, workers, setup, work)
+
+
+def single_threaded() -> None:
+    """Run every model on one thread: one worker is one core (the workers share the cores, not torch's pool)."""
+    import builder.picture.colours
+
+    builder.picture.colours.TFLITE_THREADS = 1
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+
+
+# ---- worker processes on this machine ---------------------------------------------------------------------
+
+_LOCAL_WORK: Work | None = None
+
+
+def _local_init(settings: Settings, setup: Setup, work: Work) -> None:
+    """Each worker loads its models once, runs them on one thread, and leaves Ctrl-C to the main process, which
+    stops the workers."""
+    import signal
+
+    from builder.files import tune_allocator
+
+    global _LOCAL_WORK
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    single_threaded()
+    tune_allocator()
+    setup(settings)
+    _LOCAL_WORK = work
+
+
+def _local_job(job: Job) -> Outcome:
+    assert _LOCAL_WORK is not None, "the worker was not set up"
+    return _LOCAL_WORK(job, None)  # the worker reads the file and checks it against the main process's hash
+
+
+class LocalProcesses:
+    """`workers` processes (spawned: no state is shared), each with its own models."""
+
+    def __init__(self, settings: Settings, workers: int, setup: Setup, work: Work):
+        self.settings, self.workers, self.setup, self.work = settings, workers, setup, work
+
+    def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(jobs)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_local_init,
+            initargs=(self.settings, self.setup, self.work),
+        )
+        try:
+            outcomes = list(progress(pool.map(_local_job, jobs, chunksize=2), "analysing pictures", len(jobs)))
+        except BaseException:
+            for proc in list(getattr(pool, "_processes", {}).values()):  # stop now, not after the queued pictures
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return outcomes
+
+
+# ---- tasks on a Ray cluster -----------------------------------------------------------------------------
+
+_RAY_SETTINGS: Settings | None = None  # per Ray worker process: the settings its models were loaded for
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependency("--executor ray needs Ray: pip install -e '.[ray]' (or pip install ray)") from None
+    return ray
+
+
+def _ray_task(settings: Settings, setup: Setup, work: Work, job: Job, data: bytes) -> Outcome:
+    """The task body: runs in a Ray worker process, which loads the models on its first task."""
+    global _RAY_SETTINGS
+    if _RAY_SETTINGS != settings:
+        from builder.files import tune_allocator
+
+        single_threaded()
+        tune_allocator()
+        setup(settings)
+        _RAY_SETTINGS = settings
+    return work(job, data)
+
+
+class RayTasks:
+    def __init__(self, settings: Settings, setup: Setup, work: Work):
+        self.settings, self.setup, self.work = settings, setup, work
+
+    def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
+        ray = _ray()
+        if not ray.is_initialized():
+            ray.init(
+                address=self.settings.ray_address,
+                include_dashboard=False,
+                log_to_driver=False,
+                ignore_reinit_error=True,
+                configure_logging=False,
+            )
+        task = ray.remote(num_cpus=1)(_ray_task)
+        limit = max(2, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
+        outcomes: list = [None] * len(jobs)
+        pending: dict = {}
+        queue = iter(enumerate(jobs))
+        done_count = 0
+        bar = iter(progress(range(len(jobs)), "analysing pictures on Ray", len(jobs)))
+        try:
+            while done_count < len(jobs):
+                while len(pending) < limit:
+                    nxt = next(queue, None)
+                    if nxt is None:
+                        break
+                    i, job = nxt
+                    try:
+                        data, _ = read_picture(self.settings.input / job[0])
+                    except ImageError as exc:  # gone since it was hashed: that picture's failure
+                        outcomes[i] = (None, Failure(job[0], str(exc)), {})
+                        done_count += 1
+                        next(bar, None)
+                        continue
+                    pending[task.remote(self.settings, self.setup, self.work, job, data)] = i
+                if not pending:
+                    continue
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    i = pending.pop(ref)
+                    outcomes[i] = ray.get(ref)
+                    done_count += 1
+                    next(bar, None)
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+        return outcomes

@@ -1,0 +1,208 @@
+"""The feeling head: from what musicnn heard to valence and arousal, fitted on music with quadrant labels.
+
+Features of a clip (one vector): musicnn's 50 MagnaTagATune tag probabilities and its 200-d penultimate
+embedding, each averaged over the clip's 3 s patches, then the 14 classic features of builder.music.audiofeatures.
+Two logistic regressions with balanced class weights, on standardised features, give P(valence > 0) and
+P(arousal > 0): valence reads tags, embedding and classic features (C = 0.05), arousal reads tags and classic
+features (C = 0.1) — the choice made in artist-grouped cross-validation on music-4q (README, "Your own music").
+A track's valence is (2 P - 1) times a spread factor, likewise arousal, so the signs give its Russell quadrant
+and the spread factor puts the tracks in the frame of DEAM's human ratings (it makes the training clips'
+standard deviation equal DEAM's). Confidence is the probability of the track's own quadrant,
+P(valence sign) x P(arousal sign), rescaled from [0.25, 1] to [0, 1].
+
+The same file holds the baseline of classic features alone, fitted the same way (C = 1), so that
+`builder music evaluate` can compare both on clips neither saw. Fitted by `builder music fit` on
+../shared/eval/music-4q and the DEAM clips that have human ratings (see the README for the terms it inherits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "music-feeling-model.npz"
+DEAM_SPREAD = (0.2, 0.25)  # fallback spread (valence, arousal) when the fit is not told DEAM's
+TAGS, EMBEDDING, CLASSIC = np.arange(0, 50), np.arange(50, 250), np.arange(250, 264)
+# (columns, C) per axis of the learned head, and of the classic baseline
+LEARNED = {
+    "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC]), 0.05),
+    "arousal": (np.concatenate([TAGS, CLASSIC]), 0.1),
+}
+BASELINE = {"valence": (CLASSIC, 1.0), "arousal": (CLASSIC, 1.0)}
+
+
+def quadrant_signs(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Russell quadrant 1-4 -> (valence positive, arousal positive) as booleans."""
+    q = np.asarray(q)
+    return np.isin(q, (1, 4)), np.isin(q, (1, 2))
+
+
+def quadrant_of(va: np.ndarray) -> np.ndarray:
+    """Quadrant 1-4 from the signs of valence and arousal (zero counts as positive)."""
+    v, a = va[:, 0] >= 0, va[:, 1] >= 0
+    return np.where(v, np.where(a, 1, 4), np.where(a, 2, 3))
+
+
+@dataclass
+class AxisModel:
+    """Standardise, then a logistic regression for one sign: numpy only at prediction time."""
+
+    columns: np.ndarray  # which features of the clip's vector it reads
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        z = ((x[:, self.columns] - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_axis(
+    x: np.ndarray, positive: np.ndarray, columns: np.ndarray, c: float, weights: np.ndarray | None = None
+) -> AxisModel:
+    from sklearn.linear_model import LogisticRegression
+
+    x = x[:, columns]
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+    lr.fit((x - mean) / scale, positive.astype(int), sample_weight=weights)
+    return AxisModel(np.asarray(columns), mean, scale, lr.coef_[0].copy(), float(lr.intercept_[0]))
+
+
+@dataclass
+class Head:
+    valence: AxisModel
+    arousal: AxisModel
+    spread: tuple[float, float]
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 2) valence/arousal in [-1, 1] and (n,) confidence in [0, 1]."""
+        pv, pa = self.valence.probability(x), self.arousal.probability(x)
+        va = np.stack([(2 * pv - 1) * self.spread[0], (2 * pa - 1) * self.spread[1]], axis=1)
+        own = np.maximum(pv, 1 - pv) * np.maximum(pa, 1 - pa)
+        return np.clip(va, -1, 1), np.clip((own - 0.25) / 0.75, 0, 1)
+
+
+def fit_head(
+    x: np.ndarray,
+    quadrants: np.ndarray,
+    spec: dict,
+    target_spread: tuple[float, float],
+    weights: np.ndarray | None = None,
+) -> Head:
+    pos_v, pos_a = quadrant_signs(quadrants)
+    v = fit_axis(x, pos_v, *spec["valence"], weights)
+    a = fit_axis(x, pos_a, *spec["arousal"], weights)
+    raw = Head(v, a, (1.0, 1.0)).predict(x)[0]
+    sd = raw.std(axis=0)
+    spread = tuple(float(t / s) if s > 1e-9 else 1.0 for t, s in zip(target_spread, sd))
+    return Head(v, a, spread)
+
+
+@dataclass
+class MusicFeelingModel:
+    learned: Head  # on musicnn tags + embedding
+    classic: Head  # the baseline, on classic features
+    meta: dict = field(default_factory=dict)
+
+    @staticmethod
+    def features_of(heard) -> np.ndarray:
+        """The clip's feature vector: tags (50), embedding (200), classic features (14)."""
+        return np.concatenate(
+            [np.asarray(heard.tag_probs), np.asarray(heard.embedding), np.asarray(heard.classic, dtype=np.float64)]
+        )
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.learned.predict(x)
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        for name, head in (("learned", self.learned), ("classic", self.classic)):
+            for axis in ("valence", "arousal"):
+                m: AxisModel = getattr(head, axis)
+                for k in ("columns", "mean", "scale", "coef"):
+                    arrays[f"{name}_{axis}_{k}"] = getattr(m, k)
+                arrays[f"{name}_{axis}_intercept"] = np.array(m.intercept)
+            arrays[f"{name}_spread"] = np.array(head.spread)
+        meta = np.array(sorted((k, str(v)) for k, v in self.meta.items()))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            np.savez(f, meta=meta, **arrays)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> MusicFeelingModel:
+        from builder.errors import AssetMissing
+
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise AssetMissing(
+                f"the music feeling model {path} cannot be read ({exc}); run `builder music fit` to make it"
+            ) from None
+        heads = {}
+        for name in ("learned", "classic"):
+            axes = {
+                axis: AxisModel(
+                    *(z[f"{name}_{axis}_{k}"] for k in ("columns", "mean", "scale", "coef")),
+                    float(z[f"{name}_{axis}_intercept"]),
+                )
+                for axis in ("valence", "arousal")
+            }
+            heads[name] = Head(axes["valence"], axes["arousal"], tuple(float(s) for s in z[f"{name}_spread"]))
+        meta = {str(k): str(v) for k, v in z["meta"]} if "meta" in z else {}
+        return cls(heads["learned"], heads["classic"], meta)
+
+
+def fit(
+    features: np.ndarray,
+    quadrants: np.ndarray,
+    *,
+    target_spread: tuple[float, float] = DEAM_SPREAD,
+    meta: dict | None = None,
+    weights: np.ndarray | None = None,
+) -> MusicFeelingModel:
+    return MusicFeelingModel(
+        fit_head(features, quadrants, LEARNED, target_spread, weights),
+        fit_head(features, quadrants, BASELINE, target_spread, weights),
+        dict(meta or {}),
+    )
+
+
+def group_folds(groups: np.ndarray, folds: int) -> list[np.ndarray]:
+    """Test indices of each fold; a group (artist) is never split (sklearn's GroupKFold, deterministic)."""
+    from sklearn.model_selection import GroupKFold
+
+    fold_of = np.zeros(len(groups), dtype=int)
+    for i, (_, test) in enumerate(GroupKFold(n_splits=folds).split(np.zeros(len(groups)), groups=groups)):
+        fold_of[test] = i
+    return [np.flatnonzero(fold_of == i) for i in range(folds)]
+
+
+def cross_validate(
+    features: np.ndarray,
+    quadrants: np.ndarray,
+    groups: np.ndarray,
+    folds: int = 5,
+    weights: np.ndarray | None = None,
+    **kw,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold valence/arousal of the learned head and of the classic baseline, folds grouped (by artist)."""
+    learned = np.zeros((len(quadrants), 2))
+    base = np.zeros((len(quadrants), 2))
+    for test in group_folds(groups, folds):
+        train = np.setdiff1d(np.arange(len(quadrants)), test)
+        w = None if weights is None else weights[train]
+        m = fit(features[train], quadrants[train], weights=w, **kw)
+        learned[test] = m.learned.predict(features[test])[0]
+        base[test] = m.classic.predict(features[test])[0]
+    return learned, base
+
+
+def fingerprint(shas: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(shas)).encode()).hexdigest()[:16]

@@ -1,0 +1,234 @@
+"""Listening to a folder of music: decode -> musicnn -> feeling head -> catalogue rows.
+
+Each file is analysed once per content: what musicnn heard (tag probabilities and the mean embedding over the
+file's patches) and the classic features are cached under the file's sha256, so a re-run over a grown library
+only listens to new files, and refitting the feeling head does not invalidate the cache. A file that cannot be
+read is listed with its reason; it never stops the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import orjson
+
+from builder.assets import AssetStore
+from builder.errors import NOT_UTF8, printable
+from builder.files import atomic_path, inside
+from builder.music.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
+from builder.music.catalogue import Catalogue
+from builder.records import Failure, Track
+
+T = TypeVar("T")
+Progress = Callable[[Iterable[T], str, int], Iterator[T]]
+LISTEN_VERSION = 1  # bump when the front end or what is cached changes
+CSV_COLUMNS = ("id", "title", "artist", "valence", "arousal", "audio", "licence", "genre", "confidence")
+
+
+def _no_progress(items, label, total):
+    yield from items
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the listening model took from one file (cached as JSON; plain lists, no numpy)."""
+
+    sha256: str
+    duration_s: float
+    windows: int
+    tag_probs: tuple[float, ...]  # musicnn MTT, averaged over the patches
+    embedding: tuple[float, ...]  # musicnn's penultimate layer, averaged over the patches
+    classic: tuple[float, ...]  # builder.music.audiofeatures.NAMES
+    top_tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scored:
+    file: str  # relative to the folder, POSIX
+    path: Path
+    heard: Heard
+    track: Track  # audio: absolute path
+    confidence: float  # probability of the track's quadrant under the head, rescaled from [0.25, 1] to [0, 1]
+
+
+def list_audio(folder: Path) -> list[str]:
+    """Audio files under folder, recursively, as sorted POSIX paths relative to it; hidden entries skipped."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if not name.startswith(".") and Path(name).suffix.lower() in AUDIO_SUFFIXES:
+                found.append((Path(root) / name).relative_to(folder).as_posix())
+    return sorted(found)
+
+
+class Listener:
+    """Loads the tagger and the feeling head once; `hear` a file (cached), `score` it."""
+
+    def __init__(self, store: AssetStore, cache_dir: Path, **injected):
+        self.store = store
+        self.cache = cache_dir / "music" / f"musicnn-mtt-v{LISTEN_VERSION}"
+        self._tagger_path = store.resolve("musicnn-mtt")  # a missing model fails before any file is read
+        self.__dict__.update(injected)  # tests inject head=...
+
+    @cached_property
+    def head(self):
+        from builder.music.feeling import MusicFeelingModel
+
+        return MusicFeelingModel.load()
+
+    @cached_property
+    def tagger(self):
+        from builder.music.musicnn import load_tagger
+
+        return load_tagger(self._tagger_path, "MTT")
+
+    def hear(self, path: Path) -> tuple[Heard, bool]:
+        """(what was heard, whether it came from the cache); AudioError when the file cannot be read."""
+        sha = _digest(path)
+        entry = self.cache / f"{sha}.json"
+        cached = _load_heard(entry, sha)
+        if cached is not None:
+            return cached, True
+        from builder.music.audiofeatures import classic_features
+
+        decoded = decode(path)
+        check_audible(decoded)
+        mel, power = log_mel_and_power(decoded.samples)
+        probs, emb = self.tagger(patches(mel))
+        heard = Heard(
+            sha,
+            round(decoded.duration_s, 3),
+            decoded.windows,
+            tuple(round(float(x), 6) for x in probs.mean(axis=0)),
+            tuple(round(float(x), 6) for x in emb.mean(axis=0)),
+            tuple(round(float(x), 6) for x in classic_features(decoded.samples, power=power)),
+            tuple(self.tagger.top_tags(probs, 5)),
+        )
+        try:
+            with atomic_path(entry) as tmp:
+                tmp.write_bytes(orjson.dumps(heard))
+        except OSError:
+            pass  # an unwritable cache costs speed, never the result
+        return heard, False
+
+    def score(self, folder: Path, progress: Progress = _no_progress) -> tuple[list[Scored], list[Failure], int]:
+        """Every audio file under folder: (scored, failed, how many came from the cache)."""
+        files = list_audio(folder)
+        scored: list[Scored] = []
+        failed: list[Failure] = []
+        cached = 0
+        heard_all: list[tuple[str, Path, Heard]] = []
+        for rel in progress(files, "listening", len(files)):
+            path = folder / rel
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                failed.append(Failure(printable(rel), NOT_UTF8))
+                continue
+            if path.is_symlink() and not inside(path, folder):
+                failed.append(Failure(rel, "is a link to a file outside the music folder; it is not published"))
+                continue
+            try:
+                heard, was_cached = self.hear(path)
+            except AudioError as exc:
+                failed.append(Failure(rel, str(exc)))
+                continue
+            cached += was_cached
+            heard_all.append((rel, path, heard))
+        if heard_all:
+            va, conf = self.head.predict(np.array([self.head.features_of(h) for _, _, h in heard_all]))
+            for (rel, path, heard), (v, a), c in zip(heard_all, va, conf):
+                tags = read_tags(path)
+                track = Track(
+                    id=rel,
+                    title=tags.title,
+                    artist=tags.artist,
+                    valence=round(float(v), 4),
+                    arousal=round(float(a), 4),
+                    genre=tags.genre,
+                    audio=str(path.resolve()),
+                    licence=tags.licence or None,
+                )
+                scored.append(Scored(rel, path, heard, track, round(float(c), 4)))
+        return scored, failed, cached
+
+
+def _digest(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise AudioError("empty file (0 bytes)")
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        return h.hexdigest()
+    except PermissionError:
+        raise AudioError("cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise AudioError(f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _load_heard(path: Path, sha: str) -> Heard | None:
+    try:
+        d = orjson.loads(path.read_bytes())
+        heard = Heard(
+            d["sha256"],
+            float(d["duration_s"]),
+            int(d["windows"]),
+            tuple(map(float, d["tag_probs"])),
+            tuple(map(float, d["embedding"])),
+            tuple(map(float, d["classic"])),
+            tuple(map(str, d["top_tags"])),
+        )
+        if heard.sha256 != sha or (len(heard.tag_probs), len(heard.embedding), len(heard.classic)) != (50, 200, 14):
+            raise ValueError("entry of the wrong shape")
+        return heard
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError, OSError, orjson.JSONDecodeError):
+        try:
+            path.unlink(missing_ok=True)  # a bad entry is recomputed, never served
+        except OSError:
+            pass
+        return None
+
+
+def catalogue_of(scored: list[Scored], name: str) -> Catalogue:
+    return Catalogue(name, tuple(s.track for s in scored))
+
+
+def write_catalogue(scored: list[Scored], out_csv: Path) -> None:
+    """The catalogue CSV the builder reads (--catalogue), audio paths relative to the CSV; written atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    base = out_csv.resolve().parent
+    for s in scored:
+        t = s.track
+        audio = Path(os.path.relpath(Path(t.audio), base)).as_posix() if t.audio else ""
+        w.writerow(
+            [
+                t.id,
+                t.title,
+                t.artist,
+                f"{t.valence:.4f}",
+                f"{t.arousal:.4f}",
+                audio,
+                t.licence or "",
+                t.genre,
+                f"{s.confidence:.4f}",
+            ]
+        )
+    with atomic_path(out_csv) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")

@@ -1,0 +1,116 @@
+"""The learned reading (`--method learned`, the default): two ImageNet classifiers, the detector and colour
+statistics give a picture's ingredients; the fitted model (builder.picture.feeling) turns them into valence and arousal;
+music is matched to the whole collection at once (through the Context's music index)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from builder import plane
+from builder.picture.feeling import Ingredients
+from builder.picture.methods.base import Method
+from builder.records import Contribution, ImageRecord, Matching, Seen
+
+if TYPE_CHECKING:
+    from builder.context import Context, Reading
+    from builder.settings import Settings
+
+INGREDIENTS = "lite2x1"  # what the cached ingredients hold (EfficientNet-Lite2, one view): part of the cache key
+
+
+class Learned(Method):
+    def cache_key(self, s: Settings) -> str:
+        return f"-{INGREDIENTS}"  # the ingredients, not the fit: a new model file reuses the cache
+
+    def check_cached(self, ctx: Context, ingredients: Ingredients | None) -> None:
+        # both classifiers' readings, whichever the model file uses, so that `builder fit` can choose
+        if (
+            ingredients is None
+            or ingredients.probs.shape != (len(ctx.feeling.tables["label_va"]),)
+            or ingredients.pooled.shape != (1280,)
+            or ingredients.lite_pooled is None
+            or ingredients.lite_pooled.shape != (1280,)
+            or ingredients.lite_probs is None
+            or ingredients.lite_probs.shape != (1000,)
+        ):
+            raise ValueError("the learned method's ingredients are missing or of another model's shape")
+
+    def prepare(self, ctx: Context) -> None:
+        _ = ctx.feeling
+
+    def scene(self, ctx: Context, r: Reading) -> None:
+        """Both classifiers' probabilities and pooled features, with the detections and colour statistics."""
+        probs, pooled = ctx.scene.run(r.rgb)
+        # and of the mirror image: averaging the two views steadies the reading (see README)
+        probs_m, pooled_m = ctx.scene.run(np.ascontiguousarray(r.rgb[:, ::-1]))
+        probs, pooled = (probs + probs_m) / 2, (pooled + pooled_m) / 2
+        lite_probs, lite_pooled = ctx.lite.run(r.rgb)
+        r.ingredients = Ingredients.make(
+            pooled, probs, r.colour, [(d.label, d.box) for d in r.detections], lite_pooled, lite_probs
+        )
+        top = np.argsort(-probs)[:3]
+        r.scene = [{"label": ctx.scene.labels[i], "score": round(float(probs[i]), 4)} for i in top]
+
+    def record(self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]) -> ImageRecord:
+        """The reading in the frame its quadrant is read in (relative to the reference), and the point where its
+        music is looked for (the music index's `target`). Tracks are chosen in `finish`, for the collection."""
+        model = ctx.feeling
+        av = model.relative(model.predict([r.ingredients])[0])
+        chosen, rule = (
+            (user[r.file], "user")
+            if ctx.settings.narrow == "user" and r.file in user
+            else (plane.quadrant(av), "reading")
+        )
+        target = av if model.calibration is None else ctx.index.target(av, model.calibration)
+        if plane.quadrant(target) != chosen:  # a quadrant given by the user: the middle of that quadrant's music
+            target = ctx.index.quadrant_middle(chosen)
+        target = (round(target[0], 4), round(target[1], 4))
+        contributions = tuple(
+            Contribution(g, round(v, 4), round(a, 4)) for g, v, a in model.contributions(r.ingredients)
+        )
+        probs = model.label_probs(r.ingredients)  # what the word ratings read: both classifiers' labels
+        top = [int(i) for i in np.argsort(-probs, kind="stable")[:6] if i != 0 and probs[i] >= 0.01][:5]
+        seen = tuple(Seen(ctx.imagenet_labels[i], round(float(probs[i]), 4)) for i in top)
+        return ImageRecord(
+            file=r.file,
+            av=av,
+            quadrant=chosen,
+            impressions=(),
+            clusters=(),
+            tracks=(),
+            objects=tuple(r.objects),
+            width=r.width,
+            height=r.height,
+            quadrant_rule=rule,
+            target=target,
+            contributions=contributions,
+            seen=seen,
+        )
+
+    def finish(
+        self, ctx: Context, records: list[ImageRecord], per_picture: int = 3
+    ) -> tuple[list[ImageRecord], Matching | None]:
+        """First tracks for the whole collection at once (the music index's `assign`), then the next nearest ones."""
+        from dataclasses import replace
+
+        if not records:
+            return records, None
+        tracks = ctx.catalogue.tracks
+        targets = np.array([im.target for im in records], dtype=np.float64).reshape(-1, 2)
+        result = ctx.index.assign(targets)
+        out = []
+        for im, first in zip(records, result.first):
+            rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][: per_picture - 1]
+            out.append(replace(im, tracks=(tracks[first], *(tracks[i] for i in rest))))
+        return out, Matching(
+            len(records),
+            len(set(result.first)),
+            round(result.total, 4),
+            round(result.nearest_total, 4),
+            result.capacity,
+        )
+
+    def reference(self, ctx: Context) -> tuple[float, float] | None:
+        return tuple(round(float(x), 4) for x in ctx.feeling.reference)
