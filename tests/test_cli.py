@@ -42,3 +42,23 @@ def test_bad_option_values_are_usage_errors(tmp_path):
         app, ["build", str(tmp_path / "pics"), "--narrow", "user", "--offline", "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and "--quadrants" in result.output
+
+
+def test_the_usage_page_lists_every_command_and_option_as_the_cli_has_them():
+    """docs/usage.md's reference block is generated from the Typer app (docs/make_usage.py): a new or changed
+    option fails here until the page is regenerated."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_usage", ROOT / "docs" / "make_usage.py")
+    make_usage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_usage)
+    fresh = make_usage.generated()
+    assert "### `builder build`" in fresh and "`--music`" in fresh and "### `builder music score`" in fresh
+    assert make_usage.current() == fresh, "docs/usage.md is stale: run python docs/make_usage.py"
+
+
+def test_version_comes_from_one_place():
+    from builder import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"builder {__version__}"
