@@ -494,7 +494,7 @@ def fit(
     debug: DebugOpt = False,
 ) -> None:
     """Fit the learned feeling model on rated photos and write it (regenerates builder/picture/data/feeling-model.npz:
-    see the README for the command that made the shipped one)."""
+    docs/pictures.md gives the command that made the shipped one)."""
     from builder import evaluate as ev
     from builder.picture import feeling
 

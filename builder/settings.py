@@ -33,7 +33,7 @@ class Settings:
     )
     offline: bool = _help("never download; fail with a clear message when a file is missing", default=False)
     method: str = _help(
-        "how a picture is read: learned (default; fitted on rated photos, see README), objects "
+        "how a picture is read: learned (default; fitted on rated photos, see docs/pictures.md), objects "
         "(published object method), caption (caption with expression and colour words), "
         "caption-plain (caption only) or random (baseline)",
         default="learned",
@@ -67,7 +67,9 @@ class Settings:
         "in valence/arousal, and they become the catalogue; see `builder music score`",
         default=None,
     )
-    deam_2013_swap: bool = _help("swap DEAM's valence/arousal columns back for songs 1-1000 (see README)", default=True)
+    deam_2013_swap: bool = _help(
+        "swap DEAM's valence/arousal columns back for songs 1-1000 (see docs/music.md)", default=True
+    )
     allow_silent: bool = _help(
         "also recommend tracks that have no audio file (by default, when any track of the "
         "catalogue has audio, only those are recommended)",

@@ -12,7 +12,7 @@ P(valence sign) x P(arousal sign), rescaled from [0.25, 1] to [0, 1].
 
 The same file holds the baseline of classic features alone, fitted the same way (C = 1), so that
 `builder music evaluate` can compare both on clips neither saw. Fitted by `builder music fit` on
-../shared/eval/music-4q and the DEAM clips that have human ratings (see the README for the terms it inherits).
+../shared/eval/music-4q and the DEAM clips that have human ratings (docs/data.md gives the terms it inherits).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ masks when that detector is used.
 
 Dominant colour: k-means with k = 3 on the mask's pixels (as published); the largest cluster's centre is named
 by the nearest colour under CIEDE2000. Clustering runs in CIELAB by default (``space="lab"``; see
-benchmarks/colour_space.py and the README for the measurement); ``space="rgb"`` is the published variant.
+benchmarks/colour_space.py and docs/pictures.md for the measurement); ``space="rgb"`` is the published variant.
 
 Colour names: the CSS4 names that ship in matplotlib, kept when the name is one common English word that the
 word vectors know (rank < 30,000 in GloVe's frequency order), because the name is later read as a word.
