@@ -148,3 +148,27 @@ def test_the_rules_catch_what_they_are_for(tmp_path):
     assert "builder.context imports builder.pipeline back" in problems
     assert len(problems) == 4
     assert cycles(graph) == [["builder.music.ear", "builder.music.tune"]]  # the typing-only import is no cycle
+
+
+def test_every_public_function_of_a_wing_has_type_hints():
+    """What mypy checks (CI runs it on the wings) is only as good as the hints: every public function and method
+    of builder/picture, builder/music and builder/gallery names its arguments' and its result's types."""
+    missing = []
+    for path in sorted((ROOT / "builder").rglob("*.py")):
+        if wing(module_name(path, ROOT)) == "hall":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            owner, functions = "", [node]
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                owner, functions = f"{node.name}.", node.body
+            for f in functions:
+                if not isinstance(f, ast.FunctionDef) or (f.name.startswith("_") and f.name != "__init__"):
+                    continue
+                args = [a for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs if a.arg not in ("self", "cls")]
+                bare = [a.arg for a in args if a.annotation is None]
+                if f.returns is None and f.name != "__init__":
+                    bare.append("return")
+                if bare:
+                    missing.append(f"{path.relative_to(ROOT)}:{f.lineno} {owner}{f.name}: {', '.join(bare)}")
+    assert missing == []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -161,7 +162,7 @@ def _read_h5(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def build_musicnn(weights: dict[str, np.ndarray]):
+def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
     """The torch module with the Keras weights loaded, in eval mode."""
     import torch
     from torch import nn

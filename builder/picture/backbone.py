@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class Lite2:
     def from_store(cls, store: AssetStore) -> Lite2:
         return cls(str(store.resolve("efficientnet-lite2")))
 
-    def tensor(self, rgb: np.ndarray):
+    def tensor(self, rgb: np.ndarray) -> Any:
         from PIL import Image
 
         h, w = rgb.shape[:2]

