@@ -347,3 +347,19 @@ def test_without_the_new_options_the_title_is_the_folders_name(demo_build):
     for im in g["images"]:
         assert (im["title"], im["description"], im["pinned"], im["alt"]) == ("", "", False, Path(im["file"]).name)
     assert f"<h1>{DEMO.name}</h1>" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(curated, session_cache, tmp_path):
+    _, _, g, src = curated
+    entry = next(p for p in (session_cache / "analysis").rglob("*.json") if b"ladybird climbing" in p.read_bytes())
+    old = orjson.loads(entry.read_bytes())
+    del old["meta"]  # as the builder wrote it before it read titles
+    entry.write_bytes(orjson.dumps(old))
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("image,hide\nhidden-wood.jpg,yes\n", encoding="utf-8")
+    out, result = run(tmp_path, "--curation", str(sheet), src=src, cache=session_cache)
+    assert result.exit_code == 0, result.output
+    by = {im["file"]: im for im in orjson.loads((out / "gallery.json").read_bytes())["images"]}
+    assert by["described.jpg"]["description"] == "A ladybird climbing a green stem"
+    assert "built 5 pictures (5 cached" in result.output  # the analysis itself was served, not recomputed
+    assert orjson.loads(entry.read_bytes())["meta"] == ["", "A ladybird climbing a green stem"]
