@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -132,21 +133,20 @@ def _decode(path: Path, what: str, cap: int) -> str:
     return text
 
 
+# NUL and the other control characters (escapes can recolour a terminal, and no caption needs them), lone
+# surrogates, and bidi overrides (text that reads differently from what it says); newlines are handled apart
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
 def clean(text: str, cap: int, one_line: bool = False) -> str:
-    """Text fit for a page: no control characters (newlines kept unless one_line), trimmed, at most cap
-    characters (cut with an ellipsis)."""
-    out = []
-    for ch in unicodedata.normalize("NFC", text):
-        if ch in "\n\t\r":
-            out.append(" " if one_line or ch == "\t" else "\n" if ch == "\n" else "")
-        elif unicodedata.category(ch) in ("Cc", "Cs") or ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
-            continue  # NUL, escapes, bidi overrides: nothing a caption needs, and text that can mislead
-        else:
-            out.append(ch)
-    lines = [" ".join(line.split()) for line in "".join(out).split("\n")]
-    text = "\n".join(lines).strip()
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
+    """Text fit for a page: no control characters (newlines kept unless one_line; a tab is a space), spaces
+    collapsed, at most one blank line in a row, trimmed, at most cap characters (cut with an ellipsis)."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = CONTROL.sub("", text)
+    if one_line:
+        text = text.replace("\n", " ")
+    text = "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+    text = re.sub("\n{3,}", "\n\n", text)
     return text if len(text) <= cap else text[: cap - 1].rstrip() + "…"
 
 

@@ -284,7 +284,8 @@ def analyse(
     files = files if files is not None else list_images(s.input, exclude=s.out)
     if sheet is not None:
         sheet.check_pictures(files)
-        files = [f for f in files if f not in sheet.hidden]
+        hidden = sheet.hidden
+        files = [f for f in files if f not in hidden]
     if s.music is not None:
         ctx.listen(progress)  # with its own progress bar, before the pictures
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
