@@ -263,7 +263,8 @@ def intro_html(text: str) -> str:
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.validateLink = _safe_link
-    text = clean(text, INTRO_CAP)
+    # control characters go, but not indentation or line ends: Markdown's lists and code blocks are made of them
+    text = CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
     tokens = md.parse(text)
     for t in tokens:
         if t.type in ("heading_open", "heading_close"):

@@ -189,6 +189,10 @@ def test_the_intro_is_rendered_without_anything_that_runs():
     assert 'href="https://example.org/about"' in html and 'href="pages/x.html"' in html
     for scheme in ("javascript:", "data:", "vbscript:"):
         assert f'href="{scheme}' not in html.lower()
+    # escapes go, Markdown's own layout (indentation, hard breaks) stays
+    assert curation.intro_html("- one\n  - two\x1b[0m\n\nline  \nbreak") == (
+        "<ul>\n<li>one\n<ul>\n<li>two[0m</li>\n</ul>\n</li>\n</ul>\n<p>line<br />\nbreak</p>\n"
+    )
 
 
 # ---- through the CLI -------------------------------------------------------------------------------------
