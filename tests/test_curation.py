@@ -316,6 +316,10 @@ def test_the_sheet_orders_titles_captions_places_and_pins(curated):
     assert index.index("Before the storm") < index.index("The cat")
     page = (out / cat["page"]).read_text(encoding="utf-8")
     assert "Asleep, &lt;b&gt;sun&lt;/b&gt; on its fur" in page and "<b>sun</b>" not in page
+    slides = (out / "data" / "slides-0.js").read_text(encoding="utf-8")
+    rows = orjson.loads(slides.split('"] = ', 1)[1].rstrip().rstrip(";"))
+    assert [r[0] for r in rows] == list(g["slideshow"])
+    assert rows[1][2] == cat["description"]  # the slideshow shows the curator's caption
 
 
 def test_a_hidden_picture_is_nowhere(curated):

@@ -524,7 +524,7 @@ def write_shards(tmp: Path, gallery: Gallery) -> None:
             [
                 im.file,
                 im.image,
-                im.caption.text if im.caption else "",
+                im.description or (im.caption.text if im.caption else ""),  # the curator's caption first
                 first.title if first else "",
                 first.artist if first else "",
                 t.audio if t else None,
