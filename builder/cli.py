@@ -142,6 +142,10 @@ def build(
     min_score: Annotated[float, typer.Option(help=HELP["min_score"])] = 0.25,
     narrow: Annotated[str, typer.Option(help=HELP["narrow"])] = "vote",
     quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["quadrants"])] = None,
+    title: Annotated[Optional[str], typer.Option(help=HELP["title"])] = None,
+    # no exists=True: a missing --intro or --curation file gets the builder's own sentence (builder.curation)
+    intro: Annotated[Optional[Path], typer.Option(help=HELP["intro"])] = None,
+    curation: Annotated[Optional[Path], typer.Option(help=HELP["curation"])] = None,
     catalogue: CatalogueOpt = None,
     audio_root: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["audio_root"])] = None,
     music: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["music"])] = None,
@@ -186,6 +190,9 @@ def build(
                 min_score=min_score,
                 narrow=narrow,
                 quadrants=quadrants,
+                title=title,
+                intro=intro,
+                curation=curation,
                 catalogue=catalogue,
                 audio_root=audio_root,
                 music=music,
@@ -212,6 +219,8 @@ def build(
                 gallery = analyse(ctx, _progress, stats)
                 for problem in ctx.catalogue_problems:
                     _say(f"warning: catalogue {printable(problem)}", err=True)
+                for warning in ctx.warnings:
+                    _say(f"warning: {printable(warning)}", err=True)
                 if not gallery.images:
                     why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
                     _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)

@@ -62,6 +62,7 @@ class Reading:
     rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
     masks: list | None = None  # Mask R-CNN masks of the detections, only while recognisers run
     data: bytes | None = None  # the file's bytes as hashed, only until decoded
+    meta: tuple[str, str] = ("", "")  # the picture's own title and description, from its metadata
 
 
 class Context:
@@ -71,6 +72,7 @@ class Context:
         self.settings = settings
         self.store = store or settings.store()
         self.catalogue_problems: list[str] = []
+        self.warnings: list[str] = []  # for the person building (the curator's sheet); the CLI prints them
         self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
         self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.__dict__.update(injected)

@@ -131,3 +131,112 @@ def read_rgb(path: Path | io.BytesIO, max_side: int) -> tuple[np.ndarray, int, i
     """Upright RGB uint8 array (downscaled to max_side) and the original upright width and height."""
     im, w, h = open_upright(path, max_side)
     return np.asarray(im, dtype=np.uint8), w, h
+
+
+# ---- the picture's own title and description (metadata) ---------------------------------------------------
+
+# What cameras write into ImageDescription when the photographer wrote nothing: not a description.
+CAMERA_PLACEHOLDERS = {"", "olympus digital camera", "sony dsc", "default", "image", "picture", "dcim", "camera"}
+XMP_DC = "{http://purl.org/dc/elements/1.1/}"
+XMP_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def read_metadata(data: bytes | io.BytesIO) -> tuple[str, str]:
+    """The picture's own (title, description) from its metadata, raw (builder.curation.clean makes them fit for a
+    page); empty where it has none. Read from the header only, no pixel is decoded. Where several are present:
+    XMP dc:title / dc:description, then IPTC object name or headline / caption, then EXIF XPTitle /
+    ImageDescription. A damaged header gives ("", ""): a caption is never worth failing a picture for."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
+                xmp_title, xmp_description = _xmp(_xmp_packet(im))
+                iptc = _iptc(im)
+                exif = im.getexif()
+                exif_title = _xp(exif.get(0x9C9B))
+                exif_description = _text(exif.get(0x010E))
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds on damaged headers; the picture's read says why
+        return "", ""
+    if exif_description.strip().lower() in CAMERA_PLACEHOLDERS:
+        exif_description = ""
+    title = xmp_title or iptc.get((2, 5)) or iptc.get((2, 105)) or exif_title
+    description = xmp_description or iptc.get((2, 120)) or exif_description
+    return title or "", description or ""
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        value = value.split(b"\x00", 1)[0]
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    return value if isinstance(value, str) else ""
+
+
+def _xp(value) -> str:
+    """EXIF XP* tags: UTF-16LE bytes (or a tuple of byte values), NUL-terminated."""
+    if isinstance(value, tuple):
+        value = bytes(value)
+    if not isinstance(value, bytes):
+        return ""
+    return value.decode("utf-16-le", errors="replace").split("\x00", 1)[0]
+
+
+def _iptc(im: Image.Image) -> dict[tuple[int, int], str]:
+    from PIL import IptcImagePlugin
+
+    info = IptcImagePlugin.getiptcinfo(im) or {}
+    utf8 = info.get((1, 90)) in (b"\x1b%G", [b"\x1b%G"])  # the coded character set: ESC % G is UTF-8
+    out = {}
+    for key in ((2, 5), (2, 105), (2, 120)):
+        value = info.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, bytes):
+            try:
+                out[key] = value.decode("utf-8")
+            except UnicodeDecodeError:
+                out[key] = "" if utf8 else value.decode("latin-1")
+    return out
+
+
+def _xmp_packet(im: Image.Image) -> bytes | str | None:
+    """Where each format keeps its XMP packet (JPEG APP1, PNG iTXt, WebP chunk, TIFF tag 700)."""
+    for key in ("xmp", "XML:com.adobe.xmp"):
+        if im.info.get(key):
+            return im.info[key]
+    tags = getattr(im, "tag_v2", None)
+    return tags.get(700) if tags is not None else None
+
+
+def _xmp(packet: bytes | str | None) -> tuple[str, str]:
+    """dc:title and dc:description of an XMP packet (the x-default language, else the first). Parsed with the
+    standard library; a packet that declares a DTD or entities is refused (XMP never needs one, and entity
+    expansion is how XML is made to eat memory)."""
+    import xml.etree.ElementTree as ET
+
+    if not packet:
+        return "", ""
+    try:
+        text = packet if isinstance(packet, str) else bytes(packet).decode("utf-8")
+    except UnicodeDecodeError:
+        return "", ""  # XMP in images is UTF-8; anything else is not worth guessing at
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        return "", ""
+    try:
+        root = ET.fromstring(text.strip("\ufeff\x00 \r\n\t"))
+    except (ET.ParseError, ValueError):
+        return "", ""
+
+    def alt(tag: str) -> str:
+        for el in root.iter(XMP_DC + tag):
+            items = list(el.iter(XMP_RDF + "li"))
+            best = next((li for li in items if li.get(XML_LANG) == "x-default"), items[0] if items else el)
+            text = "".join(best.itertext()).strip()
+            if text:
+                return text
+        return ""
+
+    return alt("title"), alt("description")

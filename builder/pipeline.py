@@ -12,22 +12,21 @@ pictures go to an executor (builder.executors) that is given this module's worke
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from builder import __version__, executors
+from builder import __version__, curation, executors
 from builder.context import Context, Progress, Reading, no_progress
-from builder.errors import NOT_UTF8, BuilderError, ImageError, UsageError, printable
+from builder.errors import NOT_UTF8, BuilderError, ImageError, printable
 from builder.files import atomic_path, inside
-from builder.images import list_images, named_bytes, read_picture, read_rgb
+from builder.images import list_images, named_bytes, read_metadata, read_picture, read_rgb
 from builder.picture import affect, methods
 from builder.picture.feeling import Ingredients, colour_stats
 from builder.records import CatalogueInfo, Colour, Detection, FaceRecord, Failure, Gallery, Point
@@ -126,7 +125,30 @@ def stage_read(ctx: Context, r: Reading) -> None:
     r.detections, r.colours, r.faces, r.scene = detections, colours, faces, scene
     r.caption_text, r.caption_source = caption
     r.ingredients = ingredients
+    meta = cached.get("meta")
+    if isinstance(meta, list) and len(meta) == 2 and all(isinstance(x, str) for x in meta):
+        r.meta = (meta[0], meta[1])
+    else:  # an entry from before titles were read: read them from the bytes at hand, and keep them with it
+        r.meta = picture_metadata(r.data)
+        _add_meta(path, cached, r.meta)
     r.cached, r.data = True, None
+
+
+def picture_metadata(data: bytes) -> tuple[str, str]:
+    """The picture's own title and description (builder.images.read_metadata), fit for a page."""
+    title, description = read_metadata(data)
+    return (
+        curation.clean(title, curation.TITLE_CAP, one_line=True),
+        curation.clean(description, curation.DESCRIPTION_CAP),
+    )
+
+
+def _add_meta(path: Path, entry: dict, meta: tuple[str, str]) -> None:
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(orjson.dumps({**entry, "meta": list(meta)}))
+    except OSError:
+        pass  # read again next time; never this build's concern
 
 
 def _box(b) -> tuple[float, float, float, float]:
@@ -175,6 +197,7 @@ def colour_feeling(stats: np.ndarray) -> Point:
 def stage_decode(ctx: Context, r: Reading) -> None:
     if r.cached:
         return
+    r.meta = picture_metadata(r.data)  # the header, once, where the picture is analysed; cached with the analysis
     r.rgb, r.width, r.height = read_rgb(named_bytes(r.data, r.file), ctx.settings.analysis_side)  # the bytes hashed
     r.data = None
     r.colour = colour_stats(r.rgb)
@@ -213,6 +236,7 @@ def remember(s: Settings, r: Reading) -> None:
         "caption_text": r.caption_text,
         "caption_source": r.caption_source,
         "ingredients": r.ingredients.to_json() if r.ingredients is not None else None,
+        "meta": list(r.meta),
     }
     try:
         with atomic_path(analysis_path(s, r.sha256)) as tmp:
@@ -237,35 +261,70 @@ PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
 # ---- collection stages ----------------------------------------------------------------------------------
 
 
-def read_user_quadrants(path: Path) -> dict[str, int]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as exc:
-        raise UsageError(f"cannot read quadrants file {path}: {exc}") from exc
-    out = {}
-    for line, row in enumerate(rows, start=2):
-        image, q = (row.get("image") or "").strip(), (row.get("quadrant") or "").strip()
-        if not image or q not in ("1", "2", "3", "4"):
-            raise UsageError(f"{path} line {line}: expected image,quadrant with quadrant 1-4")
-        out[image] = int(q)
-    return out
+def read_sheet(s: Settings) -> curation.Sheet | None:
+    """The curator's sheet (--curation), or --quadrants, which is a sheet of image and quadrant columns."""
+    if s.curation is not None:
+        return curation.read_sheet(s.curation)
+    if s.quadrants is not None:
+        return curation.read_sheet(s.quadrants, "quadrants file")
+    return None
 
 
 def analyse(
     ctx: Context, progress: Progress = no_progress, stats: Stats | None = None, files: list[str] | None = None
 ) -> Gallery:
-    """Run every stage over the input folder and return the Gallery (nothing is written to OUT here)."""
+    """Run every stage over the input folder and return the Gallery (nothing is written to OUT here).
+
+    What the curator gives (--intro, --curation) is read and checked first: a malformed file stops the build
+    before any picture or track is read; hidden pictures are not read at all."""
     s = ctx.settings
     stats = stats or Stats()
+    sheet = read_sheet(s)
+    intro = curation.read_intro(s.intro) if s.intro is not None else (None, None)
     files = files if files is not None else list_images(s.input, exclude=s.out)
-    user = read_user_quadrants(s.quadrants) if s.narrow == "user" and s.quadrants else {}
+    if sheet is not None:
+        sheet.check_pictures(files)
+        hidden = sheet.hidden
+        files = [f for f in files if f not in hidden]
     if s.music is not None:
         ctx.listen(progress)  # with its own progress bar, before the pictures
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
+    pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
+    if sheet is not None:
+        ctx.warnings.extend(sheet.warnings)
     ctx.method.prepare(ctx)  # and the method's models
     readings, failed = read_all(ctx, files, progress, stats)
-    return choose_music(ctx, readings, failed, user, stats)
+    gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
+    return curate(ctx, gallery, readings, sheet, pins, intro)
+
+
+def curate(
+    ctx: Context,
+    gallery: Gallery,
+    readings: list[Reading],
+    sheet: curation.Sheet | None,
+    pins: dict,
+    intro: tuple[str | None, str | None],
+) -> Gallery:
+    """The curator's sheet and the pictures' own titles applied after the method chose music for the collection:
+    titles, captions, alt text, pinned first tracks, and the curator's order (which the slideshow follows too:
+    pictures given an order first, then the others in the usual walk, builder.gallery.site.slideshow_order)."""
+    from builder.gallery.site import slideshow_order
+
+    images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)
+    slideshow: tuple[str, ...] = ()
+    if curation.has_order(sheet):
+        given = [im.file for im in images if im.file in sheet.entries and sheet.entries[im.file].order is not None]
+        placed = set(given)
+        slideshow = tuple(given) + tuple(slideshow_order([im for im in images if im.file not in placed]))
+    return replace(
+        gallery,
+        images=tuple(images),
+        slideshow=slideshow,
+        title=curation.exhibition_title(ctx.settings.title, ctx.settings.input),
+        intro=intro[0],
+        intro_html=intro[1],
+    )
 
 
 def _utf8(name: str) -> bool:

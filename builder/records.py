@@ -128,6 +128,10 @@ class ImageRecord:
     target: Point | None = None  # learned: where music was looked for, in the catalogue's frame (README)
     contributions: tuple[Contribution, ...] = ()  # learned: what moved the reading, per feature group
     seen: tuple[Seen, ...] = ()  # learned: the top labels the word ratings read (both classifiers)
+    title: str = ""  # the curator's title (--curation), else the picture's own metadata title
+    description: str = ""  # the curator's caption, else the picture's own metadata description
+    alt: str = ""  # text alternative: the description, else the title, else the file name
+    pinned: bool = False  # its first track was chosen by the curator's sheet
 
 
 @dataclass(frozen=True)
@@ -166,3 +170,6 @@ class Gallery:
     reference: Point | None = None  # learned: the quadrant origin; `av` is the model's reading minus this
     matching: Matching | None = None
     silent: str | None = None  # why the gallery plays no music, when it plays none
+    title: str = ""  # the exhibition's title (--title; the build sets the input folder's name when none is given)
+    intro: str | None = None  # the --intro file's text, as written
+    intro_html: str | None = None  # that text as HTML, made safe (builder.curation.intro_html)

@@ -51,7 +51,24 @@ class Settings:
     narrow: str = _help(
         "which cluster candidates to keep: none, vote (published quadrant vote) or user", default="vote"
     )
-    quadrants: Path | None = _help("CSV image,quadrant (1-4) for --narrow user", default=None)
+    quadrants: Path | None = _help(
+        "CSV image,quadrant (1-4): the quadrant of each listed picture; the same as a --curation sheet with "
+        "only those columns (kept for older commands)",
+        default=None,
+    )
+    title: str | None = _help(
+        "the exhibition's title, shown on the index; default: the input folder's name", default=None
+    )
+    intro: Path | None = _help(
+        "a text or Markdown file shown on the index above the pictures (raw HTML in it is shown as text, never run)",
+        default=None,
+    )
+    curation: Path | None = _help(
+        "the curator's sheet: a CSV (separated by , ; or tab) with column image (path relative to INPUT) and "
+        "any of title, caption, order, quadrant, track (a catalogue id or --music file name: that picture's "
+        "first track), hide (yes: left out of the gallery); see docs/gallery.md",
+        default=None,
+    )
     catalogue: Path | None = _help(
         "music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; default DEAM from the asset registry",
         default=None,
@@ -116,8 +133,13 @@ class Settings:
             raise UsageError(f"--colour-space must be one of {', '.join(COLOUR_SPACES)}, not '{self.colour_space}'")
         if self.narrow not in NARROW:
             raise UsageError(f"--narrow must be one of {', '.join(NARROW)}, not '{self.narrow}'")
-        if self.narrow == "user" and self.quadrants is None:
-            raise UsageError("--narrow user needs --quadrants FILE (a CSV with columns image,quadrant)")
+        if self.narrow == "user" and self.quadrants is None and self.curation is None:
+            raise UsageError(
+                "--narrow user needs --quadrants FILE (a CSV with columns image,quadrant) or a --curation sheet "
+                "with a quadrant column"
+            )
+        if self.quadrants is not None and self.curation is not None:
+            raise UsageError("--quadrants and --curation both give quadrants; put the quadrant column in the sheet")
         if self.music is not None and self.catalogue is not None:
             raise UsageError("--music and --catalogue both name the music; give one of them")
         if not 1 <= self.clusters <= 16:

@@ -421,7 +421,10 @@ def _write_into(
     final = replace(
         gallery,
         images=tuple(images),
-        slideshow=tuple(slideshow_order(images)),
+        # the curator's order when the pipeline gives one (builder.curation), else the walk by feeling
+        slideshow=tuple(f for f in gallery.slideshow if f in renders)
+        if gallery.slideshow
+        else tuple(slideshow_order(images)),
         failed=tuple(sorted(failed, key=lambda f: f.file)),
     )
     (tmp / "gallery.json").write_bytes(orjson.dumps(final, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
@@ -521,7 +524,7 @@ def write_shards(tmp: Path, gallery: Gallery) -> None:
             [
                 im.file,
                 im.image,
-                im.caption.text if im.caption else "",
+                im.description or (im.caption.text if im.caption else ""),  # the curator's caption first
                 first.title if first else "",
                 first.artist if first else "",
                 t.audio if t else None,

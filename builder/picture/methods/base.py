@@ -57,7 +57,7 @@ class Method:
 
     def record(self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]) -> ImageRecord:
         """The picture's feeling and music. means: the collection's mean quadrant shares (the published vote);
-        user: quadrants given by the user (--narrow user)."""
+        user: quadrants given by the curator (--curation or --quadrants), which the method keeps."""
         raise NotImplementedError
 
     def finish(self, ctx: Context, records: list[ImageRecord]) -> tuple[list[ImageRecord], Matching | None]:

@@ -60,7 +60,7 @@ class Learned(Method):
         av = model.relative(model.predict([r.ingredients])[0])
         chosen, rule = (
             (user[r.file], "user")
-            if ctx.settings.narrow == "user" and r.file in user
+            if r.file in user  # the curator's quadrant (--curation or --quadrants), whatever --narrow says
             else (plane.quadrant(av), "reading")
         )
         target = av if model.calibration is None else ctx.index.target(av, model.calibration)

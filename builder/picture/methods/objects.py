@@ -56,7 +56,7 @@ class Objects(Method):
             )
         clusters.sort(key=lambda c: (-c.size, c.quadrant))
         rule = "av"
-        if s.narrow == "user" and r.file in user:
+        if r.file in user:  # the curator's quadrant (--curation or --quadrants), whatever --narrow says
             chosen, rule = user[r.file], "user"
         elif s.narrow == "vote" and fallback is None:
             voted = affect.vote(counts, means)

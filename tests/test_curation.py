@@ -1,0 +1,373 @@
+"""The curator's say: --title, --intro, the --curation sheet, and the pictures' own titles and descriptions."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from builder import curation
+from builder.cli import app
+from builder.errors import UsageError
+from builder.images import read_metadata
+
+from .conftest import DEMO, MIRROR, requires_mirror
+
+XMP = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="fr">Nuit</rdf:li>'
+    '<rdf:li xml:lang="x-default">Night</rdf:li></rdf:Alt></dc:title><dc:description><rdf:Alt>'
+    '<rdf:li xml:lang="x-default">Stars over the dune</rdf:li></rdf:Alt></dc:description></rdf:Description>'
+    '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+).encode()
+
+INTRO = """# A summer of pictures
+
+Photos chosen by the curator. <script>alert("intro")</script>
+<img src=x onerror="alert(1)">
+
+[a bad link](javascript:alert(document.cookie)) and [a good one](https://example.org/about).
+"""
+
+
+def jpeg(exif: Image.Exif | None = None, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (48, 32), (120, 80, 40)).save(buf, "JPEG", exif=exif or Image.Exif(), **kw)
+    return buf.getvalue()
+
+
+def with_iptc(data: bytes, records: dict[int, bytes], utf8: bool = True) -> bytes:
+    """A JPEG with an APP13 Photoshop segment holding IPTC records (2, n) (what photo tools write)."""
+    iptc = b"\x1c\x01\x5a\x00\x03\x1b%G" if utf8 else b""
+    for n, value in records.items():
+        iptc += b"\x1c\x02" + bytes([n]) + len(value).to_bytes(2, "big") + value
+    resource = b"8BIM\x04\x04\x00\x00" + len(iptc).to_bytes(4, "big") + iptc + b"\x00" * (len(iptc) % 2)
+    app13 = b"Photoshop 3.0\x00" + resource
+    return data[:2] + b"\xff\xed" + (len(app13) + 2).to_bytes(2, "big") + app13 + data[2:]
+
+
+# ---- the pictures' own metadata ---------------------------------------------------------------------------
+
+
+def test_exif_description_and_xp_title_are_read():
+    exif = Image.Exif()
+    exif[0x010E] = "A quiet harbour at dawn"
+    exif[0x9C9B] = "Harbour".encode("utf-16-le") + b"\x00\x00"
+    assert read_metadata(jpeg(exif)) == ("Harbour", "A quiet harbour at dawn")
+    exif[0x010E] = "OLYMPUS DIGITAL CAMERA"  # what the camera writes when nobody wrote anything
+    assert read_metadata(jpeg(exif))[1] == ""
+
+
+def test_xmp_wins_over_iptc_over_exif_and_the_default_language_is_taken():
+    exif = Image.Exif()
+    exif[0x010E] = "exif words"
+    data = with_iptc(jpeg(exif), {5: "Café".encode(), 120: "Une tasse au soleil".encode()})
+    assert read_metadata(data) == ("Café", "Une tasse au soleil")
+    assert read_metadata(jpeg(exif, xmp=XMP)) == ("Night", "Stars over the dune")
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "WEBP", xmp=XMP)
+    assert read_metadata(buf.getvalue()) == ("Night", "Stars over the dune")
+
+
+def test_xmp_with_entities_and_damaged_headers_give_nothing():
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&lol2;</x:xmpmeta>'
+    )
+    assert read_metadata(jpeg(xmp=bomb)) == ("", "")
+    assert read_metadata(b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00garbage") == ("", "")
+    assert read_metadata(b"not a picture") == ("", "")
+
+
+def test_control_characters_are_stripped_and_lengths_capped():
+    from builder.pipeline import picture_metadata
+
+    exif = Image.Exif()
+    exif[0x010E] = "line one\x00\x1b[31m red\nline two " + "x" * 5000
+    exif[0x9C9B] = ("T\x07itle\u202e\nwith a break").encode("utf-16-le") + b"\x00\x00"
+    title, description = picture_metadata(jpeg(exif))
+    assert title == "Title with a break"
+    assert description.startswith("line one[31m red\nline two x") and "\x00" not in description
+    assert len(description) == curation.DESCRIPTION_CAP and description.endswith("…")
+
+
+# ---- the sheet, read and checked ---------------------------------------------------------------------------
+
+
+def test_a_sheet_with_semicolons_and_a_bom_or_tabs_reads_the_same(tmp_path):
+    rows = [
+        ["image", "Title", "caption", "order", "quadrant", "track", "hide"],
+        ["a.jpg", "First", "Said; plainly", "2", "1", "17", ""],
+        ["sub\\b.jpg", "", "", "1,5", "", "", "yes"],
+    ]
+    semi = tmp_path / "semi.csv"
+    semi.write_bytes(
+        b"\xef\xbb\xbf" + "\n".join(";".join(f'"{c}"' if ";" in c else c for c in r) for r in rows).encode()
+    )
+    tab = tmp_path / "tab.tsv"
+    tab.write_text("\n".join("\t".join(c.replace(",", ".") for c in r) for r in rows) + "\n\n", encoding="utf-8")
+    for path in (semi, tab):
+        sheet = curation.read_sheet(path)
+        a, b = sheet.entries["a.jpg"], sheet.entries["sub/b.jpg"]
+        assert (a.title, a.caption, a.order, a.quadrant, a.track, a.hide) == (
+            "First",
+            "Said; plainly",
+            2,
+            1,
+            "17",
+            False,
+        )
+        assert (b.order, b.hide, b.row) == (1.5, True, 3)
+        assert sheet.hidden == {"sub/b.jpg"} and sheet.quadrants == {"a.jpg": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "column"),
+    [
+        ("image,order\na.jpg,1\nb.jpg,first\n", 3, "order"),
+        ("image,order\na.jpg,nan\n", 2, "order"),
+        ("image,quadrant\na.jpg,5\n", 2, "quadrant"),
+        ("image,hide\na.jpg,maybe\n", 2, "hide"),
+        ("image,title\n,Untitled\n", 2, "image"),
+    ],
+)
+def test_a_malformed_value_names_its_row_and_column(tmp_path, text, row, column):
+    path = tmp_path / "sheet.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError, match=f"row {row}, column {column}:"):
+        curation.read_sheet(path)
+
+
+def test_sheets_that_are_no_sheets_are_one_sentence(tmp_path):
+    for content, words in (
+        (None, "does not exist"),
+        (b"picture,title\na.jpg,x\n", "no 'image' column"),
+        (b"", "is empty"),
+        (b"image,title\nb\xe9.jpg,caf\xe9\n", "not UTF-8"),
+    ):
+        path = tmp_path / "sheet.csv"
+        path.unlink(missing_ok=True)
+        if content is not None:
+            path.write_bytes(content)
+        with pytest.raises(UsageError, match=words):
+            curation.read_sheet(path)
+
+
+def test_unknown_pictures_tracks_and_columns_are_warnings_naming_the_row(tmp_path, deam):
+    path = tmp_path / "sheet.csv"
+    path.write_text(
+        "image,captions,track\nCat.JPG,,\ndune.jpg,,nosuch\ncat.jpg,,17.mp3\ndune.jpg,,\nstorm.jpg,,1000\n",
+        encoding="utf-8",
+    )
+    sheet = curation.read_sheet(path)
+    sheet.check_pictures(["cat.jpg", "dune.jpg", "storm.jpg"])
+    playable = tuple(t for t in deam.tracks if t.audio)
+    pins = sheet.pins(playable, "DEAM")
+    assert pins["cat.jpg"].id == "17"  # by the audio file's name
+    assert "dune.jpg" not in pins  # row 5 replaced row 3 (its track), with a warning
+    text = "\n".join(sheet.warnings)
+    assert "'captions'" in text
+    assert "row 2: no picture 'Cat.JPG'" in text and "did you mean 'cat.jpg'" in text
+    assert "row 5: 'dune.jpg' was listed already in row 3" in text
+    assert "row 6: no track '1000'" in text  # song 1000 has no audio in the mirror: not a playable track
+    sheet.warnings.clear()
+    assert "storm.jpg" not in sheet.pins(deam.tracks, "DEAM")  # the whole catalogue: there, but silent
+    assert "row 6: track '1000' has no audio file" in sheet.warnings[-1]
+
+
+def test_the_intro_is_rendered_without_anything_that_runs():
+    html = curation.intro_html(INTRO + "\n[data](data:text/html,<b>x</b>) [vb](VBScript:msgbox) [rel](pages/x.html)\n")
+    assert "<h2>A summer of pictures</h2>" in html  # one level under the page's title
+    assert "<script" not in html and "onerror=" not in html.replace("onerror=&quot;", "")
+    assert "<img" not in html and "&lt;script&gt;" in html
+    assert 'href="https://example.org/about"' in html and 'href="pages/x.html"' in html
+    for scheme in ("javascript:", "data:", "vbscript:"):
+        assert f'href="{scheme}' not in html.lower()
+    # escapes go, Markdown's own layout (indentation, hard breaks) stays
+    assert curation.intro_html("- one\n  - two\x1b[0m\n\nline  \nbreak") == (
+        "<ul>\n<li>one\n<ul>\n<li>two[0m</li>\n</ul>\n</li>\n</ul>\n<p>line<br />\nbreak</p>\n"
+    )
+
+
+# ---- through the CLI -------------------------------------------------------------------------------------
+
+
+def run(tmp_path: Path, *args: str, src: Path | None = None, cache: Path | None = None):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(src or DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(cache or tmp_path / "cache"),
+            "--offline",
+            *args,
+        ],
+    )
+    return out, result
+
+
+@requires_mirror
+def test_bad_sheets_and_intros_stop_the_build_before_any_picture(tmp_path):
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("image,title,order\ncat.jpg,Cat,1\ndune.jpg,Dune,second\n", encoding="utf-8")
+    out, result = run(tmp_path, "--curation", str(sheet))
+    assert result.exit_code == 2, result.output
+    assert "row 3, column order: 'second' is not a number" in result.output
+    assert not out.exists() and not (tmp_path / "cache" / "analysis").exists()  # nothing was read or written
+    out, result = run(tmp_path, "--curation", str(tmp_path / "missing.csv"))
+    assert result.exit_code == 2 and "missing.csv does not exist" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    intro = tmp_path / "intro.md"
+    intro.write_bytes(b"caf\xe9 au lait\n")
+    out, result = run(tmp_path, "--intro", str(intro))
+    assert result.exit_code == 2 and "is not UTF-8 text" in result.output
+    out, result = run(tmp_path, "--intro", str(tmp_path / "nope.md"))
+    assert result.exit_code == 2 and "nope.md does not exist" in result.output
+    out, result = run(tmp_path, "--curation", str(sheet), "--quadrants", str(sheet))
+    assert result.exit_code == 2 and "--quadrants and --curation" in result.output
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory, session_cache):
+    """Six demo pictures (one hidden, one carrying its own EXIF description) built with a title, an intro and a
+    sheet that titles, captions, orders, places and pins."""
+    if not MIRROR.is_dir():
+        pytest.skip(f"no mirror at {MIRROR}")
+    tmp = tmp_path_factory.mktemp("curated")
+    src = tmp / "Summer pictures"
+    src.mkdir()
+    for name in ("cat.jpg", "dune.jpg", "storm.jpg", "coffee.jpg"):
+        shutil.copyfile(DEMO / name, src / name)
+    shutil.copyfile(DEMO / "wood.jpg", src / "hidden-wood.jpg")
+    with Image.open(DEMO / "ladybird.jpg") as im:
+        exif = Image.Exif()
+        exif[0x010E] = "A ladybird climbing a green stem"
+        im.save(src / "described.jpg", "JPEG", quality=85, exif=exif)
+    (tmp / "intro.md").write_text(INTRO, encoding="utf-8")
+    (tmp / "sheet.csv").write_text(
+        "image;title;caption;order;quadrant;track;hide\n"
+        "storm.jpg;Before the storm;Dark clouds over the field;1;2;;\n"
+        "cat.jpg;The cat;Asleep, <b>sun</b> on its fur;2;;17;\n"
+        "hidden-wood.jpg;;;;;;yes\n"
+        "nope.jpg;Gone;;;;;\n"
+        "coffee.jpg;;;;;no-such-track;\n",
+        encoding="utf-8",
+    )
+    out, result = run(
+        tmp,
+        "--title",
+        "A summer show",
+        "--intro",
+        str(tmp / "intro.md"),
+        "--curation",
+        str(tmp / "sheet.csv"),
+        src=src,
+        cache=session_cache,
+    )
+    assert result.exit_code == 0, result.output
+    return out, result, orjson.loads((out / "gallery.json").read_bytes()), src
+
+
+def test_the_title_and_intro_reach_the_index(curated):
+    out, _, g, _ = curated
+    assert g["title"] == "A summer show" and g["intro"] == INTRO
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "<h1>A summer show</h1>" in index
+    intro = index.split('<section class="intro">')[1].split("</section>")[0]
+    assert "<h2>A summer of pictures</h2>" in intro and 'href="https://example.org/about"' in intro
+    assert "&lt;script&gt;" in intro and "<script" not in intro and "<img" not in intro  # shown, never run
+    assert "<script>alert" not in index and 'href="javascript' not in index.lower()
+    for other in ("index-2.html", "index-q1.html", "index-q2.html", "index-q3.html", "index-q4.html"):
+        if (out / other).exists():  # the intro belongs to the first page of the whole exhibition only
+            assert 'class="intro"' not in (out / other).read_text(encoding="utf-8")
+
+
+def test_the_sheet_orders_titles_captions_places_and_pins(curated):
+    out, result, g, _ = curated
+    files = [im["file"] for im in g["images"]]
+    assert files[:2] == ["storm.jpg", "cat.jpg"]  # by the sheet's order
+    assert files[2:] == sorted(files[2:])  # the others after, in the usual (name) order
+    assert list(g["slideshow"][:2]) == ["storm.jpg", "cat.jpg"] and sorted(g["slideshow"]) == sorted(files)
+    by = {im["file"]: im for im in g["images"]}
+    cat = by["cat.jpg"]
+    assert cat["title"] == "The cat" and cat["description"] == "Asleep, <b>sun</b> on its fur"
+    assert cat["alt"] == cat["description"] and cat["pinned"] is True
+    assert cat["tracks"][0]["id"] == "17" and cat["tracks"][0]["audio"]  # the pinned track, playable
+    assert len({t["id"] for t in cat["tracks"]}) == len(cat["tracks"])
+    assert [f for f, im in by.items() if im["pinned"]] == ["cat.jpg"]
+    assert by["storm.jpg"]["quadrant"] == 2 and by["storm.jpg"]["quadrant_rule"] == "user"
+    assert by["coffee.jpg"]["alt"] == "coffee.jpg" and by["coffee.jpg"]["title"] == ""
+    assert "row 5: no picture 'nope.jpg'" in result.output
+    assert "row 6: no track 'no-such-track'" in result.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<span class="name">The cat</span>' in index and 'alt="Asleep, &lt;b&gt;sun&lt;/b&gt; on its fur"' in index
+    assert index.index("Before the storm") < index.index("The cat")
+    page = (out / cat["page"]).read_text(encoding="utf-8")
+    assert "Asleep, &lt;b&gt;sun&lt;/b&gt; on its fur" in page and "<b>sun</b>" not in page
+    slides = (out / "data" / "slides-0.js").read_text(encoding="utf-8")
+    rows = orjson.loads(slides.split('"] = ', 1)[1].rstrip().rstrip(";"))
+    assert [r[0] for r in rows] == list(g["slideshow"])
+    assert rows[1][2] == cat["description"]  # the slideshow shows the curator's caption
+
+
+def test_a_hidden_picture_is_nowhere(curated):
+    out, _, g, src = curated
+    assert (src / "hidden-wood.jpg").exists()
+    assert b"hidden-wood" not in (out / "gallery.json").read_bytes()
+    for path in out.rglob("*"):
+        assert "hidden-wood" not in path.name
+        if path.is_file() and path.suffix in (".html", ".js", ".json"):
+            assert "hidden-wood" not in path.read_text(encoding="utf-8"), path
+    assert len(g["images"]) == 5 and not g["failed"]
+
+
+def test_a_pictures_own_description_is_used_and_kept_with_its_analysis(curated, session_cache):
+    out, _, g, _ = curated
+    by = {im["file"]: im for im in g["images"]}
+    assert by["described.jpg"]["description"] == "A ladybird climbing a green stem"
+    assert by["described.jpg"]["alt"] == "A ladybird climbing a green stem"
+    page = (out / by["described.jpg"]["page"]).read_text(encoding="utf-8")
+    assert "A ladybird climbing a green stem" in page
+    kept = [
+        orjson.loads(p.read_bytes()).get("meta")
+        for p in (session_cache / "analysis").rglob("*.json")
+        if b"ladybird climbing" in p.read_bytes()
+    ]
+    assert kept == [["", "A ladybird climbing a green stem"]]  # a warm rebuild need not open the header again
+
+
+def test_without_the_new_options_the_title_is_the_folders_name(demo_build):
+    out, _ = demo_build
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert g["title"] == DEMO.name and g["intro"] is None and g["intro_html"] is None
+    for im in g["images"]:
+        assert (im["title"], im["description"], im["pinned"], im["alt"]) == ("", "", False, Path(im["file"]).name)
+    assert f"<h1>{DEMO.name}</h1>" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(curated, session_cache, tmp_path):
+    _, _, g, src = curated
+    entry = next(p for p in (session_cache / "analysis").rglob("*.json") if b"ladybird climbing" in p.read_bytes())
+    old = orjson.loads(entry.read_bytes())
+    del old["meta"]  # as the builder wrote it before it read titles
+    entry.write_bytes(orjson.dumps(old))
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("image,hide\nhidden-wood.jpg,yes\n", encoding="utf-8")
+    out, result = run(tmp_path, "--curation", str(sheet), src=src, cache=session_cache)
+    assert result.exit_code == 0, result.output
+    by = {im["file"]: im for im in orjson.loads((out / "gallery.json").read_bytes())["images"]}
+    assert by["described.jpg"]["description"] == "A ladybird climbing a green stem"
+    assert "built 5 pictures (5 cached" in result.output  # the analysis itself was served, not recomputed
+    assert orjson.loads(entry.read_bytes())["meta"] == ["", "A ladybird climbing a green stem"]
