@@ -166,3 +166,5 @@ class Gallery:
     reference: Point | None = None  # learned: the quadrant origin; `av` is the model's reading minus this
     matching: Matching | None = None
     silent: str | None = None  # why the gallery plays no music, when it plays none
+    lang: str = "en"  # the language of every word the visitor reads (builder/gallery/messages/<lang>.json)
+    kiosk: bool = False  # the index opens the slideshow in kiosk mode (slideshow.html#kiosk)
