@@ -238,7 +238,7 @@
   var grid = document.querySelector("main[data-viewer]");
   if (grid && grid.dataset.viewer && window.PhotoSwipe) {
     var vTotal = Number(grid.dataset.total), vPer = Number(grid.dataset.shardSize);
-    var musicBox = document.getElementById("music"), music = Music(musicBox), pswp = null, opened = null;
+    var musicBox = document.getElementById("music"), music = Music(musicBox), pswp = null, opened = null, reopen = null;
     var VIEW = { id: 0, page: 1, image: 2, width: 3, height: 4, srcset: 5, title: 6, alt: 7, track: 8, quadrant: 9, why: 10, summary: 11, thumb: 12 };
     var rowAt = function (i) {
       var rows = (window.GALLERY_SHARDS || {})["view-" + Math.floor(i / vPer)];
@@ -324,6 +324,7 @@
     };
     var openAt = function (i, push) {
       if (i < 0 || i >= vTotal) { return; }
+      if (pswp && pswp.isDestroying) { reopen = [i, push]; return; }  /* opens again once the closing one is gone */
       if (pswp) { pswp.goTo(i); return; }
       loadRow(i, function (row) {
         if (!row) { return; }
@@ -357,13 +358,9 @@
         });
         pswp.on("keydown", function (e) {
           var ev = e.originalEvent;
-          if (ownsKeys(ev.target) && ev.key !== "Escape") { e.preventDefault(); return; }  /* a focused control keeps its keys */
-          if (ev.key === " " && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
-            ev.preventDefault();
-            music.toggle();
-            showPlaying();
-          }
+          if (ownsKeys(ev.target) && ev.key !== "Escape") { e.preventDefault(); }  /* a focused control keeps its keys */
         });
+        pswp.on("openingAnimationEnd", function () { if (opened) { opened.shown = true; } });
         pswp.on("close", function () {
           var k = pswp.currIndex, row = rowAt(k), card = row && grid.querySelector("a.card[data-index=\"" + k + "\"]");
           music.pause();
@@ -374,8 +371,13 @@
             if (target) { target.focus(); if (target.scrollIntoView && card) { target.scrollIntoView({ block: "nearest" }); } }
           }, 0);
         });
-        pswp.on("destroy", function () { pswp = null; bar = null; });
+        pswp.on("destroy", function () {
+          pswp = null;
+          bar = null;
+          if (reopen) { var again = reopen; reopen = null; openAt(again[0], again[1]); }
+        });
         pswp.init();
+        pswp.element.setAttribute("aria-label", M("viewer_label"));
         showRow(i);
         address(row[VIEW.id], push);
         opened.ready = true;
@@ -390,11 +392,17 @@
     var fromAddress = function () {
       var id = decodeURIComponent(window.location.hash.replace(/^#/, ""));
       if (!id) { if (pswp) { opened = null; pswp.close(); } return; }
-      findIndex(id, function (i) { if (i >= 0) { if (pswp) { pswp.goTo(i); } else { openAt(i, false); } } });
+      findIndex(id, function (i) { if (i >= 0) { openAt(i, false); } });
     };
+    document.addEventListener("keydown", function (ev) {  /* Space plays or pauses, from the moment it opens */
+      if (!pswp || ev.key !== " " || ev.altKey || ev.ctrlKey || ev.metaKey || ownsKeys(ev.target)) { return; }
+      ev.preventDefault();
+      music.toggle();
+      showPlaying();
+    });
     window.addEventListener("popstate", fromAddress);
     fromAddress();
-    window.galleryViewer = { open: openAt, isOpen: function () { return !!pswp; }, index: function () { return pswp ? pswp.currIndex : -1; } };
+    window.galleryViewer = { open: openAt, isOpen: function () { return !!(pswp && !pswp.isDestroying && opened && opened.shown); }, index: function () { return pswp ? pswp.currIndex : -1; } };
   }
 
   /* ---- explore the plane ---- */
@@ -555,7 +563,7 @@
       loop.checked = true;
       var gate = document.getElementById("kiosk-start"), go1 = document.getElementById("kiosk-go");
       gate.hidden = false;
-      go1.addEventListener("click", function () { gate.hidden = true; fullScreen(); start(); });
+      go1.addEventListener("click", function () { gate.hidden = true; start(); fullScreen(); });  /* play first: full screen uses up the gesture */
       go1.focus();
       var active = function () {
         document.body.classList.remove("idle");
