@@ -8,7 +8,7 @@
   var announce = document.getElementById("announce");
   function say(text) { if (announce) { announce.textContent = text; } }
 
-  /* ---- words: M("key", {name: value}) from the gallery's message catalogue ---- */
+  /* ---- words: M(key, {name: value}) from the gallery's message catalogue ---- */
   var MESSAGES = window.GALLERY_MESSAGES || {};
   function M(key, values) {
     var text = Object.prototype.hasOwnProperty.call(MESSAGES, key) ? MESSAGES[key] : key;
