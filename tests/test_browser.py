@@ -510,3 +510,25 @@ def test_kiosk_starts_on_one_tap_loops_and_hides_its_controls(kiosk, browser):
     wait_until(page, "document.body.dataset.slide === '0'")
     assert not page.evaluate("window.gallerySlideshow.state().paused")
     context.close()
+
+
+def test_reduced_motion_stills_the_viewer_but_the_music_still_crossfades(site, browser):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    first = [im["tracks"][0]["audio"] for im in g["images"]]
+    k = next(k for k in range(len(first) - 1) if first[k] != first[k + 1])  # the next picture plays another track
+    context = browser.new_context(viewport=SCREENS["desktop"], reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(url(site, "index.html"))
+    page.click(f".grid a.card >> nth={k}")
+    wait_until(page, "document.querySelector('.pswp') !== null")
+    # no opening animation: PhotoSwipe gives its root a CSS transition (and fades its opacity) only when it animates
+    root = "document.querySelector('.pswp').style"
+    assert page.evaluate(f"[{root}.transition, {root}.opacity]") == ["", "1"]
+    assert page.evaluate("getComputedStyle(document.querySelector('.card img')).transitionDuration") == "0s"
+    wait_until(page, "window.galleryViewer.isOpen()")
+    page.keyboard.press(" ")
+    playing = "Array.from(document.querySelectorAll('audio')).filter(a => !a.paused"
+    wait_until(page, f"{playing} && a.volume === 1).length === 1")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, f"{playing} && a.volume > 0 && a.volume < 1).length === 2", timeout=1.5)  # out and in at once
+    context.close()
