@@ -65,7 +65,8 @@ PAGE_SIZE = 24  # cards per index page: the first screen stays light whatever th
 THUMB_WEBP_QUALITY = 65  # thumbnails are seen small and many at a time (display copies: 80)
 SHARD_SIZE = 1000  # pictures per data file of the slideshow and of the name search
 VIEW_COLUMNS = (
-    "id", "page", "image", "width", "height", "srcset", "title", "alt", "track", "quadrant", "why", "summary", "thumb"
+    "id", "page", "image", "width", "height", "srcset", "title", "alt", "track", "quadrant", "why", "summary", "thumb",
+    "seen", "moved",
 )  # fmt: skip
 MESSAGES_DIR = Path(__file__).parent / "messages"  # one catalogue per language: en.json is the reference
 # what the viewer needs of the PhotoSwipe npm tarball (asset "photoswipe"): tarball member -> name in static/
@@ -602,6 +603,27 @@ def track_row(t) -> list | None:
     return [t.id, t.title, t.artist, t.licence or "", t.audio, float(getattr(t, "start", 0.0) or 0.0)]
 
 
+def seen_text(im: ImageRecord, w: Words) -> str:
+    """What was seen, in one line: the classifiers' top labels (learned) or the detected objects."""
+    if im.seen:
+        return w.t("classifier_saw") + " " + ", ".join(f"{s.label} ({100 * s.score:.0f} %)" for s in im.seen)
+    if im.objects:
+        return w.t("what_was_seen") + ": " + ", ".join(dict.fromkeys(o.label for o in im.objects))
+    return ""
+
+
+def moved_text(im: ImageRecord, w: Words) -> str:
+    """What moved the reading most (learned): the three largest contributions, in one line."""
+    top = sorted(im.contributions or (), key=lambda c: -(abs(c.valence) + abs(c.arousal)))[:3]
+    if not top:
+        return ""
+    return (
+        w.t("moved_by")
+        + " "
+        + "; ".join(f"{c.group} ({w.t('valence')} {c.valence:+.2f}, {w.t('arousal')} {c.arousal:+.2f})" for c in top)
+    )
+
+
 def write_shards(tmp: Path, gallery: Gallery, renders: dict | None = None, words: Words | None = None) -> None:
     """Classic scripts of SHARD_SIZE pictures each, loaded on demand (they work from file://, where fetch does
     not): data/slides-N.js, the slideshow in its order (what a slide shows and plays); data/names-N.js, every
@@ -651,6 +673,8 @@ def write_shards(tmp: Path, gallery: Gallery, renders: dict | None = None, words
                 explain(im, gallery.method, w).get(t.id, "") if t else "",
                 plot_summary(im, gallery, w),
                 im.thumb,
+                seen_text(im, w),
+                moved_text(im, w),
             ]
         )
     for kind, rows in (("slides", slides), ("names", names), ("view", view)):

@@ -239,7 +239,7 @@
   if (grid && grid.dataset.viewer && window.PhotoSwipe) {
     var vTotal = Number(grid.dataset.total), vPer = Number(grid.dataset.shardSize);
     var musicBox = document.getElementById("music"), music = Music(musicBox), pswp = null, opened = null, reopen = null;
-    var VIEW = { id: 0, page: 1, image: 2, width: 3, height: 4, srcset: 5, title: 6, alt: 7, track: 8, quadrant: 9, why: 10, summary: 11, thumb: 12 };
+    var VIEW = { id: 0, page: 1, image: 2, width: 3, height: 4, srcset: 5, title: 6, alt: 7, track: 8, quadrant: 9, why: 10, summary: 11, thumb: 12, seen: 13, moved: 14 };  /* site.VIEW_COLUMNS */
     var rowAt = function (i) {
       var rows = (window.GALLERY_SHARDS || {})["view-" + Math.floor(i / vPer)];
       return rows ? rows[i % vPer] : null;
@@ -281,13 +281,15 @@
       panel.hidden = true;
       var whyText = document.createElement("p"); panel.appendChild(whyText);
       var summary = document.createElement("p"); summary.className = "summary"; panel.appendChild(summary);
+      var moved = document.createElement("p"); panel.appendChild(moved);
+      var seen = document.createElement("p"); panel.appendChild(seen);
       var more = document.createElement("a"); more.id = "viewer-details"; more.textContent = M("all_details"); panel.appendChild(more);
       play.addEventListener("click", function () { music.toggle(); showPlaying(); });
       why.addEventListener("click", function () {
         panel.hidden = !panel.hidden;
         why.setAttribute("aria-expanded", panel.hidden ? "false" : "true");
       });
-      bar = { el: el, title: title, track: track, play: play, why: why, panel: panel, whyText: whyText, summary: summary, more: more };
+      bar = { el: el, title: title, track: track, play: play, why: why, panel: panel, whyText: whyText, summary: summary, moved: moved, seen: seen, more: more };
     };
     var showPlaying = function () {
       if (!bar) { return; }
@@ -303,6 +305,8 @@
       bar.track.textContent = trackLine(track);
       bar.whyText.textContent = row[VIEW.why] ? M("why_prefix") + " " + row[VIEW.why] + "." : "";
       bar.summary.textContent = row[VIEW.summary] ? row[VIEW.summary] + "." : "";
+      bar.moved.textContent = row[VIEW.moved] ? row[VIEW.moved] + "." : "";
+      bar.seen.textContent = row[VIEW.seen] ? row[VIEW.seen] + "." : "";
       bar.more.href = row[VIEW.page];
       document.body.dataset.viewing = row[VIEW.id];
       music.want(track);
