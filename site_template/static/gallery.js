@@ -288,6 +288,7 @@
       why.addEventListener("click", function () {
         panel.hidden = !panel.hidden;
         why.setAttribute("aria-expanded", panel.hidden ? "false" : "true");
+        if (pswp) { pswp.updateSize(true); }  /* the photo makes room for the reasons, and takes it back */
       });
       bar = { el: el, title: title, track: track, play: play, why: why, panel: panel, whyText: whyText, summary: summary, moved: moved, seen: seen, more: more };
     };
@@ -303,10 +304,11 @@
       var track = trackOf(row[VIEW.track]);
       bar.title.textContent = row[VIEW.title];
       bar.track.textContent = trackLine(track);
-      bar.whyText.textContent = row[VIEW.why] ? M("why_prefix") + " " + row[VIEW.why] + "." : "";
-      bar.summary.textContent = row[VIEW.summary] ? row[VIEW.summary] + "." : "";
-      bar.moved.textContent = row[VIEW.moved] ? row[VIEW.moved] + "." : "";
-      bar.seen.textContent = row[VIEW.seen] ? row[VIEW.seen] + "." : "";
+      var stop = M("full_stop");
+      bar.whyText.textContent = row[VIEW.why] ? M("why_prefix") + " " + row[VIEW.why] + stop : "";
+      bar.summary.textContent = row[VIEW.summary] ? row[VIEW.summary] + stop : "";
+      bar.moved.textContent = row[VIEW.moved] ? row[VIEW.moved] + stop : "";
+      bar.seen.textContent = row[VIEW.seen] ? row[VIEW.seen] + stop : "";
       bar.more.href = row[VIEW.page];
       document.body.dataset.viewing = row[VIEW.id];
       music.want(track);
