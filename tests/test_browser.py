@@ -532,3 +532,20 @@ def test_reduced_motion_stills_the_viewer_but_the_music_still_crossfades(site, b
     page.keyboard.press("ArrowRight")
     wait_until(page, f"{playing} && a.volume > 0 && a.volume < 1).length === 2", timeout=1.5)  # out and in at once
     context.close()
+
+
+def test_the_viewer_crosses_index_pages_and_shards(paged, page):
+    out, g = paged  # pages of 5 cards, shards of 4 pictures
+    page.goto(url(out, "index-2.html"))
+    page.click(".grid a.card >> nth=4")  # picture 9, the last card of page 2, in the third shard
+    wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 9")
+    for k in (10, 11, 12):  # on to page 3 and into the last shard
+        page.keyboard.press("ArrowRight")
+        wait_until(page, f"window.galleryViewer.index() === {k}")
+        wait_until(page, f"document.body.dataset.viewing === {page_id(g['images'][k])!r}")
+        assert page.inner_text("#viewer-title") == (g["images"][k].get("title") or g["images"][k]["file"])
+    assert page.url.endswith("index-2.html#" + page_id(g["images"][12]))
+    # an address naming a picture of another page and shard: found by reading the shards in order
+    page.goto(url(out, "index.html") + "#" + page_id(g["images"][11]))
+    wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 11")
+    assert page.problems == []
