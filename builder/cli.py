@@ -163,6 +163,8 @@ def build(
     executor: Annotated[str, typer.Option(help=HELP["executor"])] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help=HELP["ray_address"])] = None,
     stats_file: Annotated[Optional[Path], typer.Option("--stats", dir_okay=False, help=HELP["stats"])] = None,
+    lang: Annotated[str, typer.Option(help=HELP["lang"])] = "en",
+    kiosk: Annotated[bool, typer.Option("--kiosk", help=HELP["kiosk"])] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""
@@ -209,9 +211,12 @@ def build(
                 executor=executor,
                 ray_address=ray_address,
                 stats=stats_file,
+                lang=lang,
+                kiosk=kiosk,
                 debug=debug,
             )
             settings.check_paths()
+            viewer = store.resolve("photoswipe")  # before the long analysis: a missing viewer is exit 3 now
             with locked(settings.out):
                 kept = prepare_out(settings.out)
                 ctx = Context(settings, store)
@@ -236,6 +241,7 @@ def build(
                     progress=_progress,
                     all_audio=ctx.carry_all_audio,
                     workers=settings.worker_count(),
+                    viewer=viewer,
                 )
                 stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
                 if stats_file is not None:

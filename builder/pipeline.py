@@ -480,4 +480,6 @@ def choose_music(
         reference=ctx.method.reference(ctx),
         matching=matching,
         silent=ctx.silent,
+        lang=s.lang,
+        kiosk=s.kiosk,
     )

@@ -173,3 +173,5 @@ class Gallery:
     title: str = ""  # the exhibition's title (--title; the build sets the input folder's name when none is given)
     intro: str | None = None  # the --intro file's text, as written
     intro_html: str | None = None  # that text as HTML, made safe (builder.curation.intro_html)
+    lang: str = "en"  # the language of every word the visitor reads (builder/gallery/messages/<lang>.json)
+    kiosk: bool = False  # the index opens the slideshow in kiosk mode (slideshow.html#kiosk)

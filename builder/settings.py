@@ -16,6 +16,12 @@ NARROW = ("none", "vote", "user")
 EXECUTORS = ("local", "ray")
 
 
+def languages() -> list[str]:
+    """The visitor's languages: one message catalogue each, package data of the gallery wing (read as files, so
+    the hall does not import the wing)."""
+    return sorted(p.stem for p in (Path(__file__).parent / "gallery" / "messages").glob("*.json"))
+
+
 def _help(text: str, **kw):
     return field(metadata={"help": text}, **kw)
 
@@ -122,6 +128,14 @@ class Settings:
         "pictures, workers, milliseconds per picture per stage, model_ms and other_ms",
         default=None,
     )
+    lang: str = _help(
+        "language of every word the visitor reads: en or ja (a catalogue in builder/gallery/messages/)",
+        default="en",
+    )
+    kiosk: bool = _help(
+        "the index opens the slideshow in kiosk mode: full screen after one tap, loops for ever, hides its controls",
+        default=False,
+    )
     debug: bool = _help("re-raise the first error with its traceback", default=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +166,8 @@ class Settings:
             raise UsageError("--analysis-side must be at least 64")
         if self.workers < 0:
             raise UsageError("--workers must be 0 (one per core) or more")
+        if self.lang not in languages():
+            raise UsageError(f"--lang must be one of {', '.join(languages())}, not '{self.lang}'")
         if self.executor not in EXECUTORS:
             raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, not '{self.executor}'")
 

@@ -161,6 +161,8 @@ def test_the_plane_lists_the_same_tracks_as_the_python_index(site, page, session
         v, a = rng.uniform(-1, 1), rng.uniform(-1, 1)
         assert page.evaluate(f"window.galleryNearest({v}, {a}, 5)") == [t.id for t in index.nearest((v, a), 5)]
     # and through the interface: a click on the plane lists and offers to play the nearest tracks
+    assert not page.locator("#plane").is_visible()  # the reasons wait behind their disclosure
+    page.click("#why > summary")
     page.locator("#plane").scroll_into_view_if_needed()
     box = page.locator("#plane").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
@@ -281,4 +283,269 @@ def test_the_slideshow_crosses_shards(paged, page):
     page.evaluate(f"window.gallerySlideshow.go({len(g['slideshow']) - 1})")
     page.click("#show-next")
     wait_until(page, "document.body.dataset.slide === '0'")
+    assert page.problems == []
+
+
+# ---- the viewer: one page, the music flows (issue 18) ----
+
+SCREENS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+LOUDEST = """(() => {
+  const on = Array.from(document.querySelectorAll('audio')).filter(a => !a.paused);
+  if (!on.length) { return null; }
+  on.sort((x, y) => y.volume - x.volume);
+  return decodeURI(new URL(on[0].src).pathname);
+})()"""
+
+PHOTO = """(() => {
+  const open = '.pswp__item:not([aria-hidden="true"]) ';
+  const img = document.querySelector(open + 'img.pswp__img:not(.pswp__img--placeholder)');
+  if (!img || !img.complete) { return null; }
+  const r = img.getBoundingClientRect();
+  return [r.width, r.height, window.innerWidth, window.innerHeight];
+})()"""
+
+
+def page_id(im: dict) -> str:
+    return Path(im["page"]).stem
+
+
+def open_index(browser, site, screen: str, hash_: str = ""):
+    context = browser.new_context(viewport=SCREENS[screen])
+    pg = context.new_page()
+    pg.problems = []
+    pg.on("console", lambda m: pg.problems.append(m.text) if m.type in ("error", "warning") else None)
+    pg.on("pageerror", lambda e: pg.problems.append(str(e)))
+    pg.goto(url(site, "index.html") + hash_)
+    pg.evaluate("window.sameDocument = 'yes'")  # gone if anything loads a new page
+    return context, pg
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_viewer_moves_between_pictures_and_the_music_never_stops(site, browser, screen):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    images = g["images"]
+    context, page = open_index(browser, site, screen)
+    page.click(".grid a.card >> nth=0")
+    wait_until(page, "window.galleryViewer.isOpen()")
+    assert page.url.endswith("#" + page_id(images[0]))
+    page.keyboard.press(" ")  # the gesture that starts the music
+    for step in range(6):
+        im = images[step % len(images)]
+        if step:
+            page.keyboard.press("ArrowRight")
+        wait_until(page, f"window.galleryViewer.index() === {step % len(images)}")
+        assert page.evaluate("window.sameDocument") == "yes", "a page was loaded"
+        assert page.evaluate(LOUDEST) is not None, f"silence at step {step}"  # some audio plays at every step
+        audio = str((site / im["tracks"][0]["audio"]).resolve())
+        wait_until(page, f"({LOUDEST}) === {audio!r}", timeout=3)  # the crossfade has reached the first track
+        assert page.url.endswith("#" + page_id(im))
+        wait_until(page, f"({PHOTO}) !== null")
+        w, h, vw, vh = page.evaluate(PHOTO)
+        largest = min(vw / im["width"], vh / im["height"], 1.0)  # contained in the screen, never enlarged
+        assert w >= 0.7 * largest * im["width"] and h >= 0.7 * largest * im["height"], (w, h, vw, vh, im["file"])
+        assert w <= im["width"] + 1 and h <= im["height"] + 1
+    assert page.problems == []
+    context.close()
+
+
+def test_an_address_reopens_a_picture_and_escape_gives_focus_back_to_its_card(site, browser):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    k = 3
+    im = g["images"][k]
+    context, page = open_index(browser, site, "desktop", "#" + page_id(im))
+    wait_until(page, f"window.galleryViewer.isOpen() && window.galleryViewer.index() === {k}")
+    assert page.inner_text("#viewer-title") == (im.get("title") or im["file"])
+    assert not page.locator("#viewer-why-panel").is_visible()  # why this music: only on request
+    page.click("#viewer-why")
+    assert page.locator("#viewer-why-panel").is_visible()
+    page.keyboard.press("Escape")
+    wait_until(page, "!window.galleryViewer.isOpen()")
+    wait_until(page, "document.activeElement.classList.contains('card')")
+    assert page.evaluate("document.activeElement.dataset.id") == page_id(im)
+    assert "#" not in page.url
+    # history: the viewer opened by a click is one step of it; back closes it, forward reopens the picture
+    page.click(".grid a.card >> nth=1")
+    wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 1")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "window.galleryViewer.index() === 2")
+    page.go_back()
+    wait_until(page, "!window.galleryViewer.isOpen()")
+    page.go_forward()
+    wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 2")
+    assert page.evaluate("window.sameDocument") == "yes" and page.problems == []
+    context.close()
+
+
+def test_arrow_keys_yield_to_a_focused_control(site, browser):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    context, page = open_index(browser, site, "desktop", "#" + page_id(g["images"][0]))
+    wait_until(page, "window.galleryViewer.isOpen()")
+    page.focus("#viewer-play")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.focus(".pswp")  # the viewer itself: arrows move again
+    page.keyboard.press("ArrowRight")
+    wait_until(page, "window.galleryViewer.index() === 1")  # one move: the two on the button did nothing
+    context.close()
+    page = browser.new_page()
+    page.goto(url(site, g["images"][0]["page"]))
+    page.focus("audio")
+    page.keyboard.press("ArrowRight")  # seeks in the player, never leaves the page
+    page.keyboard.press("ArrowRight")
+    page.locator("body").focus()
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(url(site, g["images"][1]["page"]))
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def axe_source(tmp_path_factory) -> str:
+    """axe-core from the mirror's npm tarball, read at run time (never committed)."""
+    import tarfile
+
+    tgz = MIRROR / "web" / "axe-core-4.14.1.tgz"
+    if not tgz.exists():
+        pytest.skip("no axe-core in the mirror")
+    with tarfile.open(tgz) as tar:
+        return tar.extractfile("package/axe.min.js").read().decode("utf-8")
+
+
+def serious_violations(page, axe_source: str) -> list:
+    page.add_script_tag(content=axe_source)
+    found = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => [v.id, v.impact, v.nodes.map(n => n.html.slice(0, 120))]))"
+    )
+    return found
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_axe_finds_no_serious_violation(site, browser, axe_source, screen):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    context = browser.new_context(viewport=SCREENS[screen], bypass_csp=True)  # axe is injected inline
+    page = context.new_page()
+    for rel in ("index.html", g["images"][0]["page"], "slideshow.html", "credits.html"):
+        page.goto(url(site, rel))
+        assert serious_violations(page, axe_source) == [], rel
+    page.goto(url(site, "index.html"))
+    page.click(".grid a.card >> nth=1")
+    wait_until(page, "window.galleryViewer.isOpen()")
+    assert serious_violations(page, axe_source) == [], "the open viewer"
+    page.click("#viewer-why")
+    assert serious_violations(page, axe_source) == [], "the open viewer with its reasons"
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def japanese(tmp_path_factory, session_cache):
+    out = tmp_path_factory.mktemp("ja") / "dist"
+    result = CliRunner().invoke(
+        app,
+        ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(session_cache)]
+        + ["--offline", "--lang", "ja"],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_a_japanese_gallery_has_no_english_button(japanese, browser):
+    from builder.gallery.site import load_messages
+
+    english = set(load_messages("en").values()) - set(load_messages("ja").values())
+    g = orjson.loads((japanese / "gallery.json").read_bytes())
+    labels = (
+        "Array.from(document.querySelectorAll('button, a.button, summary, [aria-label], [title], label'))"
+        ".filter(e => e.offsetParent !== null || e.getAttribute('aria-label'))"
+        ".map(e => [e.textContent.trim(), e.getAttribute('aria-label') || '', e.getAttribute('title') || ''])"
+    )
+    page = browser.new_page()
+    seen = []
+    for rel in ("index.html", g["images"][0]["page"], "slideshow.html", "credits.html"):
+        page.goto(url(japanese, rel))
+        assert page.evaluate("document.documentElement.lang") == "ja", rel
+        seen += page.evaluate(labels)
+    page.goto(url(japanese, "index.html"))
+    page.click(".grid a.card >> nth=0")
+    wait_until(page, "window.galleryViewer.isOpen()")
+    seen += page.evaluate(labels)
+    texts = {t for row in seen for t in row if t}
+    assert "音楽を再生" in " ".join(texts)  # the viewer's play button, in Japanese
+    assert not texts & english, texts & english
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory, session_cache):
+    out = tmp_path_factory.mktemp("kiosk") / "dist"
+    result = CliRunner().invoke(
+        app,
+        ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(session_cache)]
+        + ["--offline", "--kiosk"],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_kiosk_starts_on_one_tap_loops_and_hides_its_controls(kiosk, browser):
+    g = orjson.loads((kiosk / "gallery.json").read_bytes())
+    assert orjson.loads((kiosk / "gallery.json").read_bytes())["kiosk"] is True
+    context = browser.new_context(viewport=SCREENS["phone"], has_touch=True)
+    page = context.new_page()
+    page.goto(url(kiosk, "index.html"))
+    page.wait_for_url(url(kiosk, "slideshow.html") + "#kiosk")  # the index opens on the kiosk
+    assert page.evaluate("window.gallerySlideshow.state()") == {"index": 0, "paused": True, "kiosk": True}
+    page.tap("#kiosk-go")  # one tap
+    wait_until(page, "!window.gallerySlideshow.state().paused")
+    assert not page.locator("#kiosk-start").is_visible()
+    wait_until(page, "Array.from(document.querySelectorAll('audio')).some(a => !a.paused)")
+    wait_until(page, "document.body.classList.contains('idle')")  # idle: controls and cursor hide
+    assert not page.locator(".controls").is_visible()
+    page.evaluate("document.getElementById('show-loop').checked = false")  # a kiosk loops whatever the box says
+    page.evaluate(f"window.gallerySlideshow.go({len(g['slideshow']) - 1})")
+    wait_until(page, f"document.body.dataset.slide === '{len(g['slideshow']) - 1}'")
+    page.evaluate(f"window.gallerySlideshow.go({len(g['slideshow'])})")
+    wait_until(page, "document.body.dataset.slide === '0'")
+    assert not page.evaluate("window.gallerySlideshow.state().paused")
+    context.close()
+
+
+def test_reduced_motion_stills_the_viewer_but_the_music_still_crossfades(site, browser):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    first = [im["tracks"][0]["audio"] for im in g["images"]]
+    k = next(k for k in range(len(first) - 1) if first[k] != first[k + 1])  # the next picture plays another track
+    context = browser.new_context(viewport=SCREENS["desktop"], reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(url(site, "index.html"))
+    page.click(f".grid a.card >> nth={k}")
+    wait_until(page, "document.querySelector('.pswp') !== null")
+    # no opening animation: PhotoSwipe gives its root a CSS transition (and fades its opacity) only when it animates
+    root = "document.querySelector('.pswp').style"
+    assert page.evaluate(f"[{root}.transition, {root}.opacity]") == ["", "1"]
+    assert page.evaluate("getComputedStyle(document.querySelector('.card img')).transitionDuration") == "0s"
+    wait_until(page, "window.galleryViewer.isOpen()")
+    page.keyboard.press(" ")
+    playing = "Array.from(document.querySelectorAll('audio')).filter(a => !a.paused"
+    wait_until(page, f"{playing} && a.volume === 1).length === 1")
+    page.keyboard.press("ArrowRight")
+    wait_until(page, f"{playing} && a.volume > 0 && a.volume < 1).length === 2", timeout=1.5)  # out and in at once
+    context.close()
+
+
+def test_the_viewer_crosses_index_pages_and_shards(paged, page):
+    out, g = paged  # pages of 5 cards, shards of 4 pictures
+    page.goto(url(out, "index-2.html"))
+    page.click(".grid a.card >> nth=4")  # picture 9, the last card of page 2, in the third shard
+    wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 9")
+    for k in (10, 11, 12):  # on to page 3 and into the last shard
+        page.keyboard.press("ArrowRight")
+        wait_until(page, f"window.galleryViewer.index() === {k}")
+        wait_until(page, f"document.body.dataset.viewing === {page_id(g['images'][k])!r}")
+        assert page.inner_text("#viewer-title") == (g["images"][k].get("title") or g["images"][k]["file"])
+    assert page.url.endswith("index-2.html#" + page_id(g["images"][12]))
+    # an address naming a picture of another page and shard: found by reading the shards in order
+    page.goto(url(out, "index.html") + "#" + page_id(g["images"][11]))
+    wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 11")
     assert page.problems == []

@@ -148,7 +148,7 @@ def test_pages_open_from_file_urls(demo_build):
         text = js.read_text()
         assert "fetch(" not in text and "import " not in text and "export " not in text
     shards = sorted((out / "data").glob("*.js"))
-    assert [f.name for f in shards] == ["names-0.js", "slides-0.js"]
+    assert [f.name for f in shards] == ["names-0.js", "slides-0.js", "view-0.js"]
     assert all(f.read_text().startswith("(window.GALLERY_SHARDS = window.GALLERY_SHARDS || {})[") for f in shards)
 
 

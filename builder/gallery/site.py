@@ -8,8 +8,10 @@ Layout of OUT:
   index-2.html, index-q1.html ...  further pages of the index, and each quadrant's pages (PAGE_SIZE cards each)
   gallery.json             the output contract (README "Output")
   data/slides-N.js, data/names-N.js  the slideshow's and the search's data, SHARD_SIZE pictures a classic script
+  data/view-N.js           the viewer's data (what the in-page viewer shows and plays), in gallery order
   music-index.hnsw         the hnswlib index of the catalogue used
-  static/                  CSS and JS
+  static/                  CSS and JS; messages.js (the visitor's words in the gallery's language, for scripts);
+                           photoswipe.umd.min.js, photoswipe.css (the viewer, copied from the npm tarball)
 
 Everything is written to a temporary folder beside OUT and swapped in at the end, so a failed or interrupted
 build leaves the previous gallery as it was.
@@ -22,16 +24,22 @@ Template context (what templates may use):
   why       dict[str, str]      track id -> why this music (picture pages only)
   quadrant_rule str             how this picture's quadrant was decided, in words (picture pages only)
   root      str                 relative prefix back to OUT ("" on index.html, "../" on picture pages)
-  quadrant_names dict[int, str]
+  quadrant_names dict[int, str] the quadrants' names in the gallery's language
+  t(key, **values) / tn(key, n, **values)   a message of the gallery's language (tn: singular or plural by n)
+  title     str                 the exhibition's title (gallery.title, else the input folder's name)
+  viewer    bool                the viewer's library is in static/ (index pages load it)
+  viewer_licence str            its licence text, for the credits page
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import signal
+import tarfile
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -43,7 +51,6 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
-from builder import plane
 from builder.errors import ImageError
 from builder.files import atomic_path
 from builder.gallery.outdir import carry_foreign, exchange, foreign_files, locked, normal_permissions, write_marker
@@ -57,6 +64,57 @@ PLOT_SIZE = 320
 PAGE_SIZE = 24  # cards per index page: the first screen stays light whatever the collection's size
 THUMB_WEBP_QUALITY = 65  # thumbnails are seen small and many at a time (display copies: 80)
 SHARD_SIZE = 1000  # pictures per data file of the slideshow and of the name search
+VIEW_COLUMNS = (
+    "id", "page", "image", "width", "height", "srcset", "title", "alt", "track", "quadrant", "why", "summary", "thumb",
+    "seen", "moved",
+)  # fmt: skip
+MESSAGES_DIR = Path(__file__).parent / "messages"  # one catalogue per language: en.json is the reference
+# what the viewer needs of the PhotoSwipe npm tarball (asset "photoswipe"): tarball member -> name in static/
+VIEWER_FILES = {
+    "package/dist/umd/photoswipe.umd.min.js": "photoswipe.umd.min.js",
+    "package/dist/photoswipe.css": "photoswipe.css",
+}
+VIEWER_LICENCE = "package/LICENSE"
+
+
+def load_messages(lang: str = "en") -> dict[str, str]:
+    """The visitor's words in one language. A key missing from a catalogue falls back to English (a test keeps
+    every catalogue complete, so this only guards a half-written third language)."""
+    english = json.loads((MESSAGES_DIR / "en.json").read_text(encoding="utf-8"))
+    if lang == "en":
+        return english
+    return {**english, **json.loads((MESSAGES_DIR / f"{lang}.json").read_text(encoding="utf-8"))}
+
+
+class Words:
+    """t("key", name=value) formats a message; tn("key", n) picks key_one or key_other by n."""
+
+    def __init__(self, lang: str = "en"):
+        self.lang = lang
+        self.messages = load_messages(lang)
+
+    def t(self, key: str, **values) -> str:
+        text = self.messages[key]  # a missing key is a bug in a template: fail the build loudly, in tests
+        return text.format(**values) if values else text
+
+    def tn(self, key: str, n: int, **values) -> str:
+        return self.t(f"{key}_one" if n == 1 else f"{key}_other", n=n, **values)
+
+    def quadrant(self, q: int) -> str:
+        return self.t(f"quadrant_{q}")
+
+
+def copy_viewer(tgz: Path, static: Path) -> str:
+    """Copy the viewer's files out of the PhotoSwipe npm tarball into static/; returns its licence text."""
+    with tarfile.open(tgz, "r:gz") as tar:
+        for member, name in VIEWER_FILES.items():
+            src = tar.extractfile(member)
+            if src is None:  # pragma: no cover - the tarball is checked by its sha256
+                raise FileNotFoundError(f"{tgz.name} has no {member}")
+            with src, open(static / name, "wb") as out:
+                shutil.copyfileobj(src, out)
+        licence = tar.extractfile(VIEWER_LICENCE)
+        return licence.read().decode("utf-8") if licence else ""
 
 
 def slug_for(rel: str) -> str:
@@ -117,18 +175,14 @@ class Plot:
         return cls(s, pts, centres, tracks, dict(zip("xy", cls.xy(*(im.target or im.av)))), chosen)
 
 
-def explain(im: ImageRecord, method: str = "") -> dict[str, str]:
-    """Per recommended track, a sentence tracing it back to the words that pulled it there."""
+def explain(im: ImageRecord, method: str = "", words: Words | None = None) -> dict[str, str]:
+    """Per recommended track, a sentence (in the gallery's language) tracing it back to what pulled it there."""
+    w = words or Words()
     notes: dict[str, str] = {}
     if method.startswith("learned"):
         for n, t in enumerate(im.tracks):
-            notes[t.id] = (
-                "chosen for this picture across the whole exhibition: the nearest track to where its "
-                "music was looked for that no other picture had taken first"
-                if n == 0
-                else f"the {'second' if n == 1 else 'third' if n == 2 else f'{n + 1}th'} nearest track to "
-                "where this picture's music was looked for"
-            )
+            ordinal = w.t(f"ordinal_{n + 1}") if n + 1 in (2, 3) else w.t("ordinal_n", n=n + 1)
+            notes[t.id] = w.t("why_learned_first") if n == 0 else w.t("why_learned_other", ordinal=ordinal)
         return notes
     for c in im.clusters:
         if c.track is None or c.track in notes or c.track not in {t.id for t in im.tracks}:
@@ -138,30 +192,46 @@ def explain(im: ImageRecord, method: str = "") -> dict[str, str]:
             continue
         words = list(dict.fromkeys(m.word for m in sorted(members, key=lambda m: -m.weight)))[:5]
         sources = list(dict.fromkeys(m.source for m in sorted(members, key=lambda m: -m.weight)))[:5]
-        notes[c.track] = (
-            f"nearest track to a cluster of {len(members)} impression"
-            f"{'s' * (len(members) != 1)} ({', '.join(words)}) that came from "
-            f"{', '.join(repr(s) for s in sources)}, in the {plane.QUADRANT_NAMES[c.quadrant]} quadrant"
+        notes[c.track] = w.tn(
+            "why_cluster",
+            len(members),
+            words=", ".join(words),
+            sources=", ".join(repr(s) for s in sources),
+            quadrant=w.quadrant(c.quadrant),
         )
     for t in im.tracks:
         if t.id not in notes:
-            notes[t.id] = (
-                (im.fallback + ": nearest track to the picture's feeling")
-                if im.fallback
-                else "nearest track to the impressions in the chosen quadrant"
-            )
+            notes[t.id] = w.t("why_fallback", fallback=im.fallback) if im.fallback else w.t("why_chosen_quadrant")
     return notes
 
 
-def _environment() -> Environment:
+def page_id(page: str) -> str:
+    """The viewer's name for a picture: its page's file stem (index.html#<id> opens it)."""
+    return Path(page).stem
+
+
+def _environment(lang: str = "en", title: str = "", viewer_licence: str | None = None) -> Environment:
+    """Templates with the gallery's words: t/tn/quadrant_names speak its language (builder/gallery/messages/)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html", "svg"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    words = Words(lang)
     env.filters["pct"] = lambda x: f"{100 * x:.0f} %"
     env.filters["srcset"] = lambda items, root="": ", ".join(f"{root}{path} {w}w" for path, w in items)
+    env.filters["page_id"] = page_id
+    env.globals.update(
+        words=words,
+        t=words.t,
+        tn=words.tn,
+        lang=lang,
+        quadrant_names={q: words.quadrant(q) for q in (1, 2, 3, 4)},
+        title=title,
+        viewer=viewer_licence is not None,
+        viewer_licence=viewer_licence or "",
+    )
     return env
 
 
@@ -271,9 +341,12 @@ def write_site(
     progress=None,
     all_audio: bool = False,
     workers: int = 1,
+    viewer: Path | None = None,
 ) -> Gallery:
     """Write the whole gallery into a temporary folder, then swap it in place of OUT. Returns the final Gallery.
 
+    viewer: the PhotoSwipe npm tarball (asset "photoswipe"); without it the index's cards open the picture
+    pages (the CLI always gives it: a missing one is an error before the build starts).
     index: the MusicIndex used (saved into OUT, and its catalogue inlined for exploring the plane);
     all_audio: copy the audio of every catalogue track (a small, playable catalogue), so that tracks found by
     exploring the plane play too. Otherwise only recommended audio is copied. Pictures that vanished or changed
@@ -285,7 +358,7 @@ def write_site(
         foreign = foreign_files(out)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-{os.getpid()}-"))
         try:
-            final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio, workers)
+            final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio, workers, viewer)
             carry_foreign(out, tmp, foreign)
             write_marker(tmp, final.version, foreign)
             normal_permissions(tmp)
@@ -384,6 +457,7 @@ def _write_into(
     progress,
     all_audio: bool,
     workers: int = 1,
+    viewer: Path | None = None,
 ) -> Gallery:
     for sub in ("pages", "img", "thumbs", "audio", "static"):
         (tmp / sub).mkdir()
@@ -452,9 +526,14 @@ def _write_into(
     for f in sorted((TEMPLATE_DIR / "static").iterdir()):
         if f.suffix in STATIC_FILES:
             shutil.copyfile(f, tmp / "static" / f.name)
-    env = _environment()
+    licence = copy_viewer(viewer, tmp / "static") if viewer is not None else None
+    env = _environment(final.lang, getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name, licence)
+    words = env.globals["words"]
+    (tmp / "static" / "messages.js").write_text(
+        f"window.GALLERY_MESSAGES = {script_json(orjson.dumps(words.messages))};\n", encoding="utf-8"
+    )
     write_index_pages(tmp, env, final, renders)
-    write_shards(tmp, final)
+    write_shards(tmp, final, renders, words)
     (tmp / "slideshow.html").write_text(render_page(env, "slideshow.html", final), encoding="utf-8")
     (tmp / "credits.html").write_text(render_page(env, "credits.html", final), encoding="utf-8")
     for i, im in enumerate(final.images):
@@ -466,7 +545,6 @@ def render_page(env: Environment, template: str, gallery: Gallery) -> str:
     return env.get_template(template).render(
         root="",
         gallery=gallery,
-        quadrant_names=plane.QUADRANT_NAMES,
         tracks=used_tracks(gallery),
         shard_size=SHARD_SIZE,
     )
@@ -491,6 +569,7 @@ def write_index_pages(tmp: Path, env: Environment, gallery: Gallery, renders: di
     """The index in pages of PAGE_SIZE cards, for all pictures and for each quadrant: plain HTML, so paging and
     the quadrant filter work without scripts; searching by name loads the name shards (write_shards)."""
     by_quadrant = {q: [im for im in gallery.images if im.quadrant == q] for q in (1, 2, 3, 4)}
+    position = {im.file: i for i, im in enumerate(gallery.images)}
     for quadrant, images in [(None, list(gallery.images)), *by_quadrant.items()]:
         pages = max(1, -(-len(images) // PAGE_SIZE))
         for page in range(1, pages + 1):
@@ -504,36 +583,104 @@ def write_index_pages(tmp: Path, env: Environment, gallery: Gallery, renders: di
                     page,
                     pages,
                     {q: len(v) for q, v in by_quadrant.items()},
+                    position,
                 ),
                 encoding="utf-8",
             )
 
 
-def write_shards(tmp: Path, gallery: Gallery) -> None:
+def alt_text(im: ImageRecord) -> str:
+    """What a picture shows, in words: the curator's (sheet), else the caption, else its file name."""
+    return getattr(im, "alt", "") or (im.caption.text if im.caption and im.caption.text else im.file)
+
+
+def playing(im: ImageRecord):
+    """The track the viewer and the slideshow play for a picture: its first with audio."""
+    return next((t for t in im.tracks if t.audio), None)
+
+
+def track_row(t) -> list | None:
+    """[id, title, artist, licence, audio, start]: start is where the track stops being quiet (Track.start, film)."""
+    if t is None:
+        return None
+    return [t.id, t.title, t.artist, t.licence or "", t.audio, float(getattr(t, "start", 0.0) or 0.0)]
+
+
+def seen_text(im: ImageRecord, w: Words) -> str:
+    """What was seen, in one line: the classifiers' top labels (learned) or the detected objects."""
+    if im.seen:
+        return w.t("classifier_saw") + " " + ", ".join(f"{s.label} ({100 * s.score:.0f} %)" for s in im.seen)
+    if im.objects:
+        return w.t("what_was_seen") + ": " + ", ".join(dict.fromkeys(o.label for o in im.objects))
+    return ""
+
+
+def moved_text(im: ImageRecord, w: Words) -> str:
+    """What moved the reading most (learned): the three largest contributions, in one line."""
+    top = sorted(im.contributions or (), key=lambda c: -(abs(c.valence) + abs(c.arousal)))[:3]
+    if not top:
+        return ""
+    return (
+        w.t("moved_by")
+        + " "
+        + "; ".join(f"{c.group} ({w.t('valence')} {c.valence:+.2f}, {w.t('arousal')} {c.arousal:+.2f})" for c in top)
+    )
+
+
+def write_shards(tmp: Path, gallery: Gallery, renders: dict | None = None, words: Words | None = None) -> None:
     """Classic scripts of SHARD_SIZE pictures each, loaded on demand (they work from file://, where fetch does
     not): data/slides-N.js, the slideshow in its order (what a slide shows and plays); data/names-N.js, every
-    picture's name, page, thumbnail and quadrant for the index's search."""
+    picture's name, page, thumbnail and quadrant for the index's search; data/view-N.js, in gallery order, what
+    the index's in-page viewer shows and plays (columns: VIEW_COLUMNS)."""
     (tmp / "data").mkdir()
+    renders = renders or {}
+    w = words or Words(gallery.lang)
     by_file = {im.file: im for im in gallery.images}
     slides = []
     for f in gallery.slideshow:
         im = by_file[f]
-        t = next((t for t in im.tracks if t.audio), None)
+        t = playing(im)
         first = im.tracks[0] if im.tracks else None
         slides.append(
             [
                 im.file,
                 im.image,
-                im.description or (im.caption.text if im.caption else ""),  # the curator's caption first
+                alt_text(im),
                 first.title if first else "",
                 first.artist if first else "",
                 t.audio if t else None,
                 t.title if t else "",
                 t.artist if t else "",
+                track_row(t),
+                getattr(im, "title", "") or im.file,
             ]
         )
     names = [[im.file, im.page, im.thumb, im.quadrant] for im in gallery.images]
-    for kind, rows in (("slides", slides), ("names", names)):
+    view = []
+    for im in gallery.images:
+        r = renders.get(im.file, {}).get("image")
+        size = r["size"] if r else (im.width, im.height)
+        t = playing(im)
+        view.append(
+            [
+                page_id(im.page),
+                im.page,
+                im.image,
+                size[0],
+                size[1],
+                ", ".join(f"{path} {width}w" for path, width in r["jpg"]) if r else "",
+                getattr(im, "title", "") or im.file,
+                alt_text(im),
+                track_row(t),
+                im.quadrant,
+                explain(im, gallery.method, w).get(t.id, "") if t else "",
+                plot_summary(im, gallery, w),
+                im.thumb,
+                seen_text(im, w),
+                moved_text(im, w),
+            ]
+        )
+    for kind, rows in (("slides", slides), ("names", names), ("view", view)):
         for k in range(0, max(len(rows), 1), SHARD_SIZE):
             body = script_json(orjson.dumps(rows[k : k + SHARD_SIZE]))
             (tmp / "data" / f"{kind}-{k // SHARD_SIZE}.js").write_text(
@@ -551,15 +698,17 @@ def render_index(
     page: int = 1,
     pages: int = 1,
     counts: dict | None = None,
+    position: dict[str, int] | None = None,
 ) -> str:
+    """One page of the index. position: each picture's place in gallery order (the viewer's numbering)."""
     images = list(gallery.images[:PAGE_SIZE]) if images is None else images
     counts = counts or {q: sum(im.quadrant == q for im in gallery.images) for q in (1, 2, 3, 4)}
     return env.get_template("index.html").render(
         root="",
         gallery=gallery,
-        quadrant_names=plane.QUADRANT_NAMES,
         renders=renders or {},
         images=images,
+        position=position if position is not None else {im.file: i for i, im in enumerate(gallery.images)},
         quadrant=quadrant,
         page=page,
         pages=pages,
@@ -572,6 +721,7 @@ def render_index(
 
 
 def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | None = None) -> str:
+    words = env.globals["words"]
     im = gallery.images[i]
     prev = gallery.images[i - 1] if i > 0 else None
     nxt = gallery.images[i + 1] if i + 1 < len(gallery.images) else None
@@ -582,40 +732,39 @@ def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | N
         plot=Plot.of(im),
         prev=prev,
         next=nxt,
-        why=explain(im, gallery.method),
-        quadrant_names=plane.QUADRANT_NAMES,
+        why=explain(im, gallery.method, words),
         renders=renders or {},
-        summary=plot_summary(im, gallery),
-        quadrant_rule=QUADRANT_RULES.get(im.quadrant_rule, "chosen by the method"),
+        summary=plot_summary(im, gallery, words),
+        quadrant_rule=words.t(f"rule_{im.quadrant_rule}" if im.quadrant_rule in QUADRANT_RULES else "rule_other"),
     )
 
 
-def plot_summary(im: ImageRecord, gallery: Gallery) -> str:
+def plot_summary(im: ImageRecord, gallery: Gallery, words: Words | None = None) -> str:
     """The plane in words, for people who cannot see it."""
-    name = plane.QUADRANT_NAMES[im.quadrant].replace("-", "–")
+    w = words or Words()
+    name = w.quadrant(im.quadrant)
     if im.target is not None:
-        return (
-            f"{name} quadrant; music looked for at valence {im.target[0]:+.2f}, arousal {im.target[1]:+.2f} "
-            f"of the catalogue's scale, among {gallery.catalogue.size} tracks"
+        return w.t(
+            "summary_target",
+            quadrant=name,
+            valence=f"{im.target[0]:+.2f}",
+            arousal=f"{im.target[1]:+.2f}",
+            size=gallery.catalogue.size,
         )
     if im.impressions and gallery.method.startswith(("objects", "caption")) and sum(im.quadrant_counts):
         share = im.quadrant_counts[im.quadrant - 1] / sum(im.quadrant_counts)
-        how = f"{100 * share:.0f} % of the impression words fall there"
+        how = w.t("summary_share", share=f"{100 * share:.0f}")
     else:
-        how = im.fallback or "chosen by the method"
-    return (
-        f"{name} quadrant ({how}); feeling valence {im.av[0]:+.2f}, arousal {im.av[1]:+.2f}; "
-        f"{len(im.impressions)} impression words in {len(im.clusters)} cluster{'s' * (len(im.clusters) != 1)}"
+        how = im.fallback or w.t("rule_other")
+    return w.tn(
+        "summary_feeling",
+        len(im.clusters),
+        quadrant=name,
+        how=how,
+        valence=f"{im.av[0]:+.2f}",
+        arousal=f"{im.av[1]:+.2f}",
+        words=len(im.impressions),
     )
 
 
-QUADRANT_RULES = {
-    "reading": "the quadrant of the reading",
-    "vote": (
-        "chosen by the published vote: the quadrant holding the most impression words relative to the "
-        "collection's average, so it can differ from the signs of the mean feeling"
-    ),
-    "av": "the quadrant of the mean feeling",
-    "user": "given by the curator (--quadrants); it can differ from the signs of the reading",
-    "random": "the quadrant of a randomly chosen track (baseline)",
-}
+QUADRANT_RULES = ("reading", "vote", "av", "user", "random")  # each has a message rule_<name>
