@@ -14,14 +14,15 @@ import os
 import signal
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from builder import signals
 from builder.errors import BuilderError, printable
 from builder.settings import documented_fields
+from builder.signals import Interrupted
 
 app = typer.Typer(
     help="Build a static photo gallery that plays music matching each picture's feeling.",
@@ -169,74 +170,76 @@ def build(
     from builder.settings import Settings
 
     start = time.perf_counter()
+    signals.leaves("the previous gallery was left as it was")  # until the swap (builder.gallery.site says after)
     try:
-        with _signals_as_interrupts():
-            store = _store(mirror, cache_dir, offline, writable=True)
-            out_path = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))  # a link: where it points
-            settings = Settings(
-                input=input,
-                out=out_path,
-                mirror=mirror,
-                cache_dir=store.cache_dir,
-                offline=offline,
-                method=method,
-                captioner=captioner,
-                colour_space=colour_space,
-                detector=detector,
-                min_score=min_score,
-                narrow=narrow,
-                quadrants=quadrants,
-                catalogue=catalogue,
-                audio_root=audio_root,
-                music=music,
-                deam_2013_swap=deam_2013_swap,
-                allow_silent=allow_silent and not playable_only,
-                exclude_licence=tuple(exclude_licence),
-                exclude_genre=tuple(exclude_genre),
-                vectors=vectors,
-                top_words=top_words,
-                clusters=clusters,
-                analysis_side=analysis_side,
-                seed=seed,
-                workers=workers,
-                executor=executor,
-                ray_address=ray_address,
-                stats=stats_file,
-                debug=debug,
+        store = _store(mirror, cache_dir, offline, writable=True)
+        out_path = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))  # a link: where it points
+        settings = Settings(
+            input=input,
+            out=out_path,
+            mirror=mirror,
+            cache_dir=store.cache_dir,
+            offline=offline,
+            method=method,
+            captioner=captioner,
+            colour_space=colour_space,
+            detector=detector,
+            min_score=min_score,
+            narrow=narrow,
+            quadrants=quadrants,
+            catalogue=catalogue,
+            audio_root=audio_root,
+            music=music,
+            deam_2013_swap=deam_2013_swap,
+            allow_silent=allow_silent and not playable_only,
+            exclude_licence=tuple(exclude_licence),
+            exclude_genre=tuple(exclude_genre),
+            vectors=vectors,
+            top_words=top_words,
+            clusters=clusters,
+            analysis_side=analysis_side,
+            seed=seed,
+            workers=workers,
+            executor=executor,
+            ray_address=ray_address,
+            stats=stats_file,
+            debug=debug,
+        )
+        settings.check_paths()
+        with locked(settings.out):
+            kept = prepare_out(settings.out)
+            ctx = Context(settings, store)
+            stats = Stats()
+            gallery = analyse(ctx, _progress, stats)
+            for problem in ctx.catalogue_problems:
+                _say(f"warning: catalogue {printable(problem)}", err=True)
+            if not gallery.images:
+                why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
+                _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
+                raise typer.Exit(EXIT_NOTHING_BUILT)
+            t_site = time.perf_counter()
+            gallery = write_site(
+                gallery,
+                input,
+                settings.out,
+                settings.cache_dir,
+                stats.hashes,
+                index=ctx.index,
+                progress=_progress,
+                all_audio=ctx.carry_all_audio,
+                workers=settings.worker_count(),
             )
-            settings.check_paths()
-            with locked(settings.out):
-                kept = prepare_out(settings.out)
-                ctx = Context(settings, store)
-                stats = Stats()
-                gallery = analyse(ctx, _progress, stats)
-                for problem in ctx.catalogue_problems:
-                    _say(f"warning: catalogue {printable(problem)}", err=True)
-                if not gallery.images:
-                    why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
-                    _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
-                    raise typer.Exit(EXIT_NOTHING_BUILT)
-                t_site = time.perf_counter()
-                gallery = write_site(
-                    gallery,
-                    input,
-                    settings.out,
-                    settings.cache_dir,
-                    stats.hashes,
-                    index=ctx.index,
-                    progress=_progress,
-                    all_audio=ctx.carry_all_audio,
-                    workers=settings.worker_count(),
+            stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
+            if stats_file is not None:
+                _write_stats(
+                    stats_file,
+                    stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count()),
+                    out,
                 )
-                stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
-                if stats_file is not None:
-                    stats_file.write_bytes(
-                        stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count())
-                    )
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    except KeyboardInterrupt as exc:
-        raise _interrupted(exc, "the previous gallery was left as it was") from None
+    except STOPS as exc:
+        raise _interrupted(exc) from None
     except OSError as exc:
         raise _fail(_os_error(exc, "writing the gallery"), debug) from None
     n, failed = len(gallery.images), len(gallery.failed)
@@ -258,37 +261,34 @@ def build(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, turned into an interrupt so that every temporary file is removed on the way out."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
+STOPS = (KeyboardInterrupt, Interrupted)  # a signal (Interrupted), or Ctrl-C raised before our handler was in
 
 
-@contextmanager
-def _signals_as_interrupts():
-    def handler(signum, frame):
-        raise Interrupted(signum)
-
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except (ValueError, OSError):  # not the main thread (tests), or no such signal here
-            pass
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _interrupted(exc: KeyboardInterrupt, what: str) -> typer.Exit:
+def _interrupted(exc: BaseException) -> typer.Exit:
+    """The sentence for a stop, saying what it left behind (builder.signals.leaves), and 128 + the signal."""
     signum = getattr(exc, "signum", signal.SIGINT)
-    name = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}.get(signum, "stopped")
-    _say(f"{name}: {what}", err=True)
-    return typer.Exit(128 + int(signum))
+    _say(signals.message(signum), err=True)
+    return typer.Exit(signals.exit_code(signum))
+
+
+def _write_stats(path: Path, data: bytes, out: Path) -> None:
+    """The --stats file, after the gallery is in place: a failure says so, not that the gallery failed."""
+    from builder.files import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise _os_error(exc, f"writing the statistics file {path}", keep=f"the new gallery is in place in {out}")
+
+
+def _write_table(path: Path, data: bytes) -> None:
+    """A --json table (the figures were printed above)."""
+    from builder.files import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise _os_error(exc, f"writing {path}", keep="the figures above were printed; nothing else was written")
 
 
 def _os_error(exc: OSError, doing: str, keep: str = "the previous gallery was left as it was") -> BuilderError:
@@ -432,6 +432,7 @@ def evaluate(
     from builder import evaluate as ev
     from builder.settings import METHODS
 
+    signals.leaves("nothing was written")
     try:
         wanted = [m.strip() for m in methods.split(",") if m.strip()]
         unknown = [m for m in wanted if m not in METHODS]
@@ -453,15 +454,22 @@ def evaluate(
     _say(ev.format_intervals(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
-    if json_out:
-        json_out.write_bytes(
-            orjson.dumps(
-                {"ratings": str(ratings), "n": len(rated.images), "results": results, "notes": notes},
-                option=orjson.OPT_INDENT_2,
+    try:
+        if json_out:
+            _write_table(
+                json_out,
+                orjson.dumps(
+                    {"ratings": str(ratings), "n": len(rated.images), "results": results, "notes": notes},
+                    option=orjson.OPT_INDENT_2,
+                ),
             )
-        )
-    if plot_out:
-        ev.plot(results, plot_out)
+        if plot_out:
+            try:
+                ev.plot(results, plot_out)
+            except OSError as exc:
+                raise _os_error(exc, f"writing {plot_out}", keep="the figures above were printed") from None
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
 
 
 @app.command()
@@ -498,6 +506,7 @@ def fit(
     from builder import evaluate as ev
     from builder.picture import feeling
 
+    signals.leaves("the model file was left as it was")
     try:
         sets = []
         if images is not None:
@@ -516,7 +525,7 @@ def fit(
             raise ev.UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
         model = ev.fit_on_sets(_rated_contexts(mirror, cache_dir, offline, debug), sets, progress=_progress)
         target = out or feeling.MODEL_PATH
-        model.save(target)
+        _save_model(model, target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(
@@ -608,21 +617,21 @@ def music_score(
     from builder.music.listen import Listener, write_catalogue
 
     start = time.perf_counter()
+    signals.leaves("nothing was written")
     try:
-        with _signals_as_interrupts():
-            if out.resolve().is_dir():
-                raise _usage(f"--out {out} is a folder; give the CSV file to write")
-            store = _store(mirror, cache_dir, offline, writable=True)
-            scored, failed, cached = Listener(store, store.cache_dir).score(audio_dir, _progress)
-            if not scored:
-                why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
-                _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
-                raise typer.Exit(EXIT_NOTHING_BUILT)
-            write_catalogue(scored, out)
+        if out.resolve().is_dir():
+            raise _usage(f"--out {out} is a folder; give the CSV file to write")
+        store = _store(mirror, cache_dir, offline, writable=True)
+        scored, failed, cached = Listener(store, store.cache_dir).score(audio_dir, _progress)
+        if not scored:
+            why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
+            _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
+            raise typer.Exit(EXIT_NOTHING_BUILT)
+        write_catalogue(scored, out)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    except KeyboardInterrupt as exc:
-        raise _interrupted(exc, "nothing was written") from None
+    except STOPS as exc:
+        raise _interrupted(exc) from None
     except OSError as exc:
         raise _fail(_os_error(exc, f"writing {out}", keep="nothing was written"), debug) from None
     n = len(scored)
@@ -642,6 +651,14 @@ def music_score(
         _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _save_model(model, target: Path) -> None:
+    """Write a fitted model (atomically: builder.files); a failure names the file and keeps the old model."""
+    try:
+        model.save(target)
+    except OSError as exc:
+        raise _os_error(exc, f"writing the model {target}", keep="the previous model file was left as it was") from None
 
 
 def _usage(message: str) -> BuilderError:
@@ -680,12 +697,13 @@ def music_fit(
     from builder.music import evaluate as me
     from builder.music.feeling import MODEL_PATH
 
+    signals.leaves("the model file was left as it was")
     try:
         store, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
         extra, extra_q = me.deam_rated(listener, store, _progress) if deam else ([], np.zeros(0, dtype=int))
         model = me.fit_model(heard, lab.quadrants, extra, extra_q, me.deam_spread(store), labels.name)
         target = out or MODEL_PATH
-        model.save(target)
+        _save_model(model, target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(
@@ -718,6 +736,7 @@ def music_evaluate(
 
     from builder.music import evaluate as me
 
+    signals.leaves("nothing was written")
     try:
         _, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
         results, note = me.evaluate(listener.head, heard, lab, folds=folds)
@@ -727,12 +746,16 @@ def music_evaluate(
     _say(me.format_table(results))
     _say(f"note: {note}")
     if json_out:
-        json_out.write_bytes(
-            orjson.dumps(
-                {"labels": str(labels), "n": len(lab.files), "results": results, "note": note},
-                option=orjson.OPT_INDENT_2,
+        try:
+            _write_table(
+                json_out,
+                orjson.dumps(
+                    {"labels": str(labels), "n": len(lab.files), "results": results, "note": note},
+                    option=orjson.OPT_INDENT_2,
+                ),
             )
-        )
+        except BuilderError as exc:
+            raise _fail(exc, debug) from None
 
 
 def main() -> None:
@@ -740,9 +763,17 @@ def main() -> None:
     traceback (unless --debug). Click itself handles usage errors, --help and exit codes."""
     from builder.files import tune_allocator
 
+    signals.install()  # again, for an entry point that came straight here (builder.__main__ does it first)
     tune_allocator()
+    signals.start()
     try:
         app()
+    except Interrupted as exc:  # a signal in a command that has nothing more to say than what signals.leaves
+        _say(signals.message(exc.signum), err=True)
+        sys.exit(signals.exit_code(exc.signum))
+    except KeyboardInterrupt:  # Ctrl-C raised by Python's own handler (SIGINT ignored at start, then restored)
+        _say(signals.message(signal.SIGINT), err=True)
+        sys.exit(signals.exit_code(signal.SIGINT))
     except OSError as exc:  # an I/O error no command turned into a sentence yet (a --json file, say)
         if "--debug" in sys.argv:
             raise

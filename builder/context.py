@@ -147,7 +147,8 @@ class Context:
         if "music_catalogue" not in self.__dict__:
             from builder.music.listen import Listener, catalogue_of
 
-            scored, failed, _ = Listener(self.store, self.settings.cache_dir).score(self.settings.music, progress)
+            s = self.settings
+            scored, failed, _ = Listener(self.store, s.cache_dir).score(s.music, progress, exclude=(s.out, s.cache_dir))
             self.catalogue_problems.extend(f"music {f.file}: {f.reason}" for f in failed)
             if not scored:
                 raise BuilderError(

@@ -255,7 +255,10 @@ def plot(results: dict[str, dict], path: Path) -> None:
     ax.set_xlabel("balanced quadrant agreement with people (%)")
     ax.invert_yaxis()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    from builder.files import write_with
+
+    with write_with(path) as fh:
+        fig.savefig(fh, dpi=100, format="png")
     plt.close(fig)
 
 

@@ -31,7 +31,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -43,10 +42,18 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
-from builder import plane
+from builder import plane, signals
 from builder.errors import ImageError
 from builder.files import atomic_path
-from builder.gallery.outdir import carry_foreign, exchange, foreign_files, locked, normal_permissions, write_marker
+from builder.gallery.outdir import (
+    carry_foreign,
+    exchange,
+    foreign_files,
+    locked,
+    normal_permissions,
+    sync_tree,
+    write_marker,
+)
 from builder.images import open_upright, read_verified
 from builder.records import Failure, Gallery, ImageRecord
 
@@ -289,17 +296,19 @@ def write_site(
             carry_foreign(out, tmp, foreign)
             write_marker(tmp, final.version, foreign)
             normal_permissions(tmp)
-            old = exchange(tmp, out)
+            sync_tree(tmp)  # on disk before it replaces the old gallery: a power cut leaves one whole gallery
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        if old is not None:  # the new gallery is in place: a signal now waits until the old one is gone
-            held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        with signals.held():  # the swap and the old gallery's removal: a signal waits, then says which side it is
             try:
+                old = exchange(tmp, out)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            signals.leaves(f"the new gallery was already in place in {out}")
+            if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return final
 
 
