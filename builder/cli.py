@@ -337,7 +337,12 @@ def recommend(
 
     try:
         store = _store(mirror, cache_dir, offline)
-        cat = load_csv_catalogue(catalogue)[0] if catalogue else load_deam(store, swap_2013=deam_2013_swap)
+        if catalogue:
+            cat, problems = load_csv_catalogue(catalogue)
+            for problem in problems:  # as `build` says them: a row left out is never silent
+                _say(f"warning: catalogue {printable(problem)}", err=True)
+        else:
+            cat = load_deam(store, swap_2013=deam_2013_swap)
         if not allow_silent and cat.playable().tracks:
             cat = cat.playable()
         index = MusicIndex(cat, store.cache_dir)
@@ -654,7 +659,19 @@ def music_score(
 
 
 def _save_model(model, target: Path) -> None:
-    """Write a fitted model (atomically: builder.files); a failure names the file and keeps the old model."""
+    """Write a fitted model (atomically: builder.files); a failure names the file and keeps the old model. A model
+    whose numbers are not all finite (degenerate ratings) is refused before anything is written."""
+    import numpy as np
+
+    def arrays(obj, depth=0):
+        for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                yield value
+            elif depth < 2 and hasattr(value, "__dict__") and not isinstance(value, type):
+                yield from arrays(value, depth + 1)
+
+    if not all(np.isfinite(a).all() for a in arrays(model)):
+        raise _usage(f"the fitted model holds numbers that are not finite; {target} was not written")
     try:
         model.save(target)
     except OSError as exc:

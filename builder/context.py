@@ -178,10 +178,18 @@ class Context:
             playable = cat.playable()
             if playable.tracks:
                 return playable
+            if s.catalogue is not None:  # the user's own catalogue: DEAM's audio would not help it
+                how = (
+                    f"give each row of {s.catalogue.name} an audio column naming its file (relative to the "
+                    "catalogue's folder, or under --audio-root), or use your own music with --music DIR"
+                )
+            else:
+                how = (
+                    "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
+                    "DIR, or a --catalogue whose rows name audio files"
+                )
             self.silent = (
-                f"no track of the catalogue {cat.name} has an audio file, so the gallery plays no music; "
-                "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
-                "DIR, or a --catalogue whose rows name audio files"
+                f"no track of the catalogue {cat.name} has an audio file, so the gallery plays no music; {how}"
             )
         return cat
 
