@@ -202,14 +202,17 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
                     f"catalogue {path} lacks the column(s) {', '.join(missing)}; "
                     f"expected {','.join(REQUIRED)}[,audio,licence]"
                 )
+            last = reader.line_num  # where the previous row ended: a bad row starts on the next line
             while True:
                 try:
                     r = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:  # one bad row (a field over csv's limit, say) costs that row only
-                    rows.append((reader.line_num, None, str(exc)))
+                    rows.append((last + 1, None, str(exc)))
+                    last = reader.line_num
                     continue
+                last = reader.line_num
                 extra = r.pop(None, None)  # a row with more fields than the header puts the rest under None
                 row = {(k or "").strip().lower(): _text(v) for k, v in r.items()}
                 rows.append((reader.line_num, row, len(extra) if extra else 0))
