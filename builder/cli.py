@@ -4,8 +4,9 @@ Exit status: 0 every picture built; 1 the gallery was built but some pictures fa
 and in gallery.json "failed"); 2 bad usage; 3 a needed file or package is missing; 4 nothing could be built
 (no readable picture); 5 the output could not be written (disk full, permission denied, ...; the path is named);
 6 another build is writing the same output folder; 70 an internal error (a bug: run again with --debug for the
-traceback); 128 + the signal's number when stopped by a signal: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the
-previous gallery is left as it was, and no temporary file stays behind).
+traceback); 128 + the signal's number when stopped by a signal: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, with a
+sentence that says what the stop left behind (builder.signals: before the swap the previous gallery, after it the
+new one; no temporary file stays behind).
 """
 
 from __future__ import annotations

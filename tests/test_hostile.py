@@ -201,7 +201,7 @@ def test_fit_stopped_by_a_signal_says_so_and_writes_no_model(tmp_path):
     rows = ["image,valence,arousal"]
     for i in range(40):
         photo((300, 220), seed=i).save(rated / f"r{i:02d}.jpg")
-        rows.append(f"r{i:02d}.jpg,{1 + (i * 7) % 7},{1 + (i * 3) % 7}")
+        rows.append(f"r{i:02d}.jpg,{1 + i % 7},{1 + (i * 3) % 5}")
     (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
     cache, model = tmp_path / "cache", tmp_path / "model.npz"
     proc = spawn("fit", str(rated), str(tmp_path / "ratings.csv"), "--out", str(model), "--cache-dir", str(cache))
