@@ -634,6 +634,7 @@ def music_score(
             _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
             raise typer.Exit(EXIT_NOTHING_BUILT)
         write_catalogue(scored, out)
+        signals.leaves(f"the catalogue was written to {out}")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     except STOPS as exc:
@@ -677,6 +678,7 @@ def _save_model(model, target: Path) -> None:
         model.save(target)
     except OSError as exc:
         raise _os_error(exc, f"writing the model {target}", keep="the previous model file was left as it was") from None
+    signals.leaves(f"the new model was written to {target}")
 
 
 def _usage(message: str) -> BuilderError:
