@@ -17,28 +17,34 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_path(path: Path, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(path: Path, mode: int | None = None, durable: bool = True) -> Iterator[Path]:
     """A temporary path beside `path` to write to; put in place of `path` only if the block finishes.
 
     The one way the builder writes a file it owns (models, catalogues, statistics, cache entries, gallery files):
     the bytes are flushed to disk (fsync) before the rename, so a full disk or a crash leaves the old file or the
     new one, never a file cut short that looks valid; the file gets 0666 less the umask (mkstemp makes 0600), like
     any file the user makes, or `mode` when given. The temporary name keeps the target's suffix, so writers that
-    add one (numpy adds .npz to a bare name) should write to an open file instead: see write_with."""
+    add one (numpy adds .npz to a bare name) should write to an open file instead: see write_with.
+
+    durable=False skips the fsyncs, for cache entries (each is checked when read and recomputed if damaged, so
+    losing one to a power cut costs time only) and for files inside a gallery folder that is synced as a whole
+    before its swap (builder.gallery.outdir.sync_tree): a build of thousands of pictures makes as many writes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.tmp-", suffix=path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
         os.replace(tmp, path)  # atomic within one filesystem
-        _sync_folder(path.parent)
+        if durable:
+            _sync_folder(path.parent)
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)

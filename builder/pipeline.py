@@ -228,7 +228,7 @@ def remember(s: Settings, r: Reading) -> None:
         "ingredients": r.ingredients.to_json() if r.ingredients is not None else None,
     }
     try:
-        with atomic_path(analysis_path(s, r.sha256)) as tmp:
+        with atomic_path(analysis_path(s, r.sha256), durable=False) as tmp:  # checked field by field when read
             tmp.write_bytes(orjson.dumps(payload))
     except OSError:
         pass  # a cache that cannot take the entry (full, read-only) costs speed next time, never this build

@@ -216,13 +216,13 @@ def _render_copy(
             return im.size
     im = (source() if source else open_upright(src, side)[0]).copy()
     im.thumbnail((side, side), Image.Resampling.LANCZOS)
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest, durable=False) as tmp:  # synced with the whole gallery before the swap
         if fmt == "webp":
             im.save(tmp, "WEBP", quality=webp_quality, method=2)
         else:
             im.save(tmp, "JPEG", quality=85, progressive=True)
     try:  # keep a copy for the next build; a cache that cannot take it costs speed, never this build
-        with atomic_path(cached) as tmp:
+        with atomic_path(cached, durable=False) as tmp:  # a cache entry: checked when read
             shutil.copyfile(dest, tmp)
     except OSError:
         pass

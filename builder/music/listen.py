@@ -111,7 +111,7 @@ class Listener:
             tuple(self.tagger.top_tags(probs, 5)),
         )
         try:
-            with atomic_path(entry) as tmp:
+            with atomic_path(entry, durable=False) as tmp:  # a cache entry: checked when read
                 tmp.write_bytes(orjson.dumps(heard))
         except OSError:
             pass  # an unwritable cache costs speed, never the result
