@@ -628,7 +628,9 @@ def music_score(
         if out.resolve().is_dir():
             raise _usage(f"--out {out} is a folder; give the CSV file to write")
         store = _store(mirror, cache_dir, offline, writable=True)
-        scored, failed, cached = Listener(store, store.cache_dir).score(audio_dir, _progress)
+        scored, failed, cached = Listener(store, store.cache_dir).score(
+            audio_dir, _progress, exclude=(store.cache_dir,)
+        )
         if not scored:
             why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
             _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)

@@ -143,8 +143,8 @@ def check_rating_rows(rows: list[dict], path: Path, images_dir: Path, lo: float,
 
 def check_trainable(va: np.ndarray, what: str, arousal: bool = True) -> None:
     """Refuse to fit on ratings that cannot make a model: too few photos, or one axis that does not vary."""
-    if len(va) < 10:
-        raise UsageError(f"{what}: only {len(va)} rated photos; at least 10 are needed to fit a model")
+    if len(va) < 5:  # the origin and calibration come from 5 folds
+        raise UsageError(f"{what}: only {len(va)} rated photos; at least 5 are needed to fit a model")
     if not np.isfinite(va).all():
         raise UsageError(f"{what}: the ratings hold values that are not finite numbers")
     for k, axis in enumerate(("valence", "arousal")[: 1 + arousal]):

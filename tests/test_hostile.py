@@ -448,7 +448,7 @@ def test_fit_refuses_ratings_that_cannot_make_a_model():
     with pytest.raises(UsageError, match="same arousal"):
         check_trainable(np.c_[np.linspace(-1, 1, 20), np.zeros(20)], "flat")
     check_trainable(np.c_[np.linspace(-1, 1, 20), np.zeros(20)], "valence only", arousal=False)
-    with pytest.raises(UsageError, match="at least 10"):
+    with pytest.raises(UsageError, match="at least 5"):
         check_trainable(np.zeros((3, 2)), "tiny")
 
 
