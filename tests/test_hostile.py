@@ -493,7 +493,7 @@ def test_the_tracks_artist_beats_the_album_artist_and_a_publisher_is_no_licence(
     tags = ID3()
     tags.add(TPE2(encoding=3, text="Various Artists"))  # first in the file
     tags.add(TPE1(encoding=3, text="The Band"))
-    tags.add(TIT2(encoding=3, text="Song"))
+    tags.add(TIT2(encoding=3, text="So\x00ng"))  # a NUL inside
     tags.add(TPUB(encoding=3, text="Big Label Records"))
     tags.save(clip)
     read = read_tags(clip)

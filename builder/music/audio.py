@@ -281,4 +281,7 @@ def _tag_text(value) -> str:
         value = url
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return " ".join(str(value).split())[:300] if value is not None else ""
+    if value is None:
+        return ""
+    text = "".join(ch for ch in str(value) if ch >= " " or ch in "\t\n")  # NUL and control characters out
+    return " ".join(text.split())[:300]
