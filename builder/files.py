@@ -99,7 +99,7 @@ def over_limit(size: int, kind: str) -> str | None:
     return f"is {size_text(size)}, over the {size_text(limit)} limit for a {kind}"
 
 
-def regular_input(path: Path, what: str, kind: str = "table") -> None:
+def regular_input(path: Path, what: str, kind: str | None = "table") -> None:
     """Refuse, in a sentence, an input file that is not a regular file (a FIFO would block the read for ever, a
     device never end) or is over its kind's size limit. Raises builder.errors.UsageError."""
     import stat
@@ -112,7 +112,7 @@ def regular_input(path: Path, what: str, kind: str = "table") -> None:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{what} {path} is not a regular file ({file_kind(st.st_mode)}); give a file")
-    too_big = over_limit(st.st_size, kind)
+    too_big = over_limit(st.st_size, kind) if kind else None
     if too_big:
         raise UsageError(f"{what} {path} {too_big}")
 

@@ -547,3 +547,13 @@ def test_recommend_warns_of_rows_it_leaves_out(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "warning: catalogue line 3: valence/arousal outside [-1, 1]" in result.output
+
+
+@requires_mirror
+def test_a_named_pipe_as_an_option_file_is_refused_before_the_build(pics, tmp_path, session_cache):
+    for option in ("--catalogue", "--quadrants", "--vectors"):
+        pipe = tmp_path / f"pipe{option[2:]}.csv"
+        os.mkfifo(pipe)
+        result = build(pics, tmp_path / "site", session_cache, "--method", "random", option, str(pipe))
+        assert result.exit_code == 2 and "is not a regular file (a named pipe)" in result.output, result.output
+        assert not (tmp_path / "site").exists()
