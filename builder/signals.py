@@ -90,8 +90,12 @@ def held() -> Iterator[None]:
     _state["held"] += 1
     try:
         yield
-    finally:
+    except BaseException:
         _state["held"] -= 1
+        if not _state["held"]:  # the section failed, and that failure ends the command: no signal left pending
+            _state["pending"] = None
+        raise
+    _state["held"] -= 1
     if not _state["held"] and _state["pending"] is not None:
         signum, _state["pending"] = _state["pending"], None
         raise Interrupted(signum)
