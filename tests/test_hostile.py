@@ -493,11 +493,17 @@ def test_the_tracks_artist_beats_the_album_artist_and_a_publisher_is_no_licence(
     tags = ID3()
     tags.add(TPE2(encoding=3, text="Various Artists"))  # first in the file
     tags.add(TPE1(encoding=3, text="The Band"))
-    tags.add(TIT2(encoding=3, text="So\x00ng"))  # a NUL inside
+    tags.add(TIT2(encoding=3, text="Song"))
     tags.add(TPUB(encoding=3, text="Big Label Records"))
     tags.save(clip)
     read = read_tags(clip)
     assert (read.artist, read.title, read.licence) == ("The Band", "Song", "")
+
+
+def test_control_characters_are_taken_out_of_tags():
+    from builder.music.audio import _tag_text
+
+    assert _tag_text("Na\x00me\x1b[31m red") == "Name[31m red"
 
 
 def test_catalogue_rows_are_judged_one_by_one(tmp_path):
