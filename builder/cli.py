@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -173,70 +174,71 @@ def build(
     start = time.perf_counter()
     signals.leaves("the previous gallery was left as it was")  # until the swap (builder.gallery.site says after)
     try:
-        store = _store(mirror, cache_dir, offline, writable=True)
-        out_path = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))  # a link: where it points
-        settings = Settings(
-            input=input,
-            out=out_path,
-            mirror=mirror,
-            cache_dir=store.cache_dir,
-            offline=offline,
-            method=method,
-            captioner=captioner,
-            colour_space=colour_space,
-            detector=detector,
-            min_score=min_score,
-            narrow=narrow,
-            quadrants=quadrants,
-            catalogue=catalogue,
-            audio_root=audio_root,
-            music=music,
-            deam_2013_swap=deam_2013_swap,
-            allow_silent=allow_silent and not playable_only,
-            exclude_licence=tuple(exclude_licence),
-            exclude_genre=tuple(exclude_genre),
-            vectors=vectors,
-            top_words=top_words,
-            clusters=clusters,
-            analysis_side=analysis_side,
-            seed=seed,
-            workers=workers,
-            executor=executor,
-            ray_address=ray_address,
-            stats=stats_file,
-            debug=debug,
-        )
-        settings.check_paths()
-        with locked(settings.out):
-            kept = prepare_out(settings.out)
-            ctx = Context(settings, store)
-            stats = Stats()
-            gallery = analyse(ctx, _progress, stats)
-            for problem in ctx.catalogue_problems:
-                _say(f"warning: catalogue {printable(problem)}", err=True)
-            if not gallery.images:
-                why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
-                _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
-                raise typer.Exit(EXIT_NOTHING_BUILT)
-            t_site = time.perf_counter()
-            gallery = write_site(
-                gallery,
-                input,
-                settings.out,
-                settings.cache_dir,
-                stats.hashes,
-                index=ctx.index,
-                progress=_progress,
-                all_audio=ctx.carry_all_audio,
-                workers=settings.worker_count(),
+        with _signals_as_interrupts():
+            store = _store(mirror, cache_dir, offline, writable=True)
+            out_path = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))  # a link: where it points
+            settings = Settings(
+                input=input,
+                out=out_path,
+                mirror=mirror,
+                cache_dir=store.cache_dir,
+                offline=offline,
+                method=method,
+                captioner=captioner,
+                colour_space=colour_space,
+                detector=detector,
+                min_score=min_score,
+                narrow=narrow,
+                quadrants=quadrants,
+                catalogue=catalogue,
+                audio_root=audio_root,
+                music=music,
+                deam_2013_swap=deam_2013_swap,
+                allow_silent=allow_silent and not playable_only,
+                exclude_licence=tuple(exclude_licence),
+                exclude_genre=tuple(exclude_genre),
+                vectors=vectors,
+                top_words=top_words,
+                clusters=clusters,
+                analysis_side=analysis_side,
+                seed=seed,
+                workers=workers,
+                executor=executor,
+                ray_address=ray_address,
+                stats=stats_file,
+                debug=debug,
             )
-            stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
-            if stats_file is not None:
-                _write_stats(
-                    stats_file,
-                    stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count()),
-                    out,
+            settings.check_paths()
+            with locked(settings.out):
+                kept = prepare_out(settings.out)
+                ctx = Context(settings, store)
+                stats = Stats()
+                gallery = analyse(ctx, _progress, stats)
+                for problem in ctx.catalogue_problems:
+                    _say(f"warning: catalogue {printable(problem)}", err=True)
+                if not gallery.images:
+                    why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
+                    _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
+                    raise typer.Exit(EXIT_NOTHING_BUILT)
+                t_site = time.perf_counter()
+                gallery = write_site(
+                    gallery,
+                    input,
+                    settings.out,
+                    settings.cache_dir,
+                    stats.hashes,
+                    index=ctx.index,
+                    progress=_progress,
+                    all_audio=ctx.carry_all_audio,
+                    workers=settings.worker_count(),
                 )
+                stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
+                if stats_file is not None:
+                    _write_stats(
+                        stats_file,
+                        stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count()),
+                        out,
+                    )
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     except STOPS as exc:
@@ -260,6 +262,24 @@ def build(
         _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@contextmanager
+def _signals_as_interrupts():
+    """SIGINT, SIGTERM and SIGHUP raise builder.signals.Interrupted in the block also when a command runs without
+    main() (in-process: tests, a script calling the Typer app); main() has installed them for the whole process
+    already. Signals inherited as ignored stay ignored; the previous handlers come back after the block."""
+    previous = {sig: signal.getsignal(sig) for sig in signals.HANDLED}
+    signals.install()
+    signals.start(leaves=None)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            try:
+                signal.signal(sig, old)
+            except (ValueError, OSError, TypeError):  # not the main thread, or a handler set outside Python
+                pass
 
 
 STOPS = (KeyboardInterrupt, Interrupted)  # a signal (Interrupted), or Ctrl-C raised before our handler was in
@@ -625,18 +645,19 @@ def music_score(
     start = time.perf_counter()
     signals.leaves("nothing was written")
     try:
-        if out.resolve().is_dir():
-            raise _usage(f"--out {out} is a folder; give the CSV file to write")
-        store = _store(mirror, cache_dir, offline, writable=True)
-        scored, failed, cached = Listener(store, store.cache_dir).score(
-            audio_dir, _progress, exclude=(store.cache_dir,)
-        )
-        if not scored:
-            why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
-            _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
-            raise typer.Exit(EXIT_NOTHING_BUILT)
-        write_catalogue(scored, out)
-        signals.leaves(f"the catalogue was written to {out}")
+        with _signals_as_interrupts():
+            if out.resolve().is_dir():
+                raise _usage(f"--out {out} is a folder; give the CSV file to write")
+            store = _store(mirror, cache_dir, offline, writable=True)
+            scored, failed, cached = Listener(store, store.cache_dir).score(
+                audio_dir, _progress, exclude=(store.cache_dir,)
+            )
+            if not scored:
+                why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
+                _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
+                raise typer.Exit(EXIT_NOTHING_BUILT)
+            write_catalogue(scored, out)
+            signals.leaves(f"the catalogue was written to {out}")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     except STOPS as exc:

@@ -70,9 +70,12 @@ def install() -> list[int]:
     return handled
 
 
-def start(leaves: str = "nothing was changed") -> None:
-    """The command's own handling has begun: from now on a signal raises Interrupted where the program is."""
-    _state.update(started=True, leaves=leaves, pending=None)
+def start(leaves: str | None = "nothing was changed") -> None:
+    """The command's own handling has begun: from now on a signal raises Interrupted where the program is.
+    leaves: what a stop leaves behind from now on (None: as said before)."""
+    _state.update(started=True, pending=None)
+    if leaves is not None:
+        _state["leaves"] = leaves
 
 
 def leaves(text: str) -> None:
