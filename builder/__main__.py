@@ -1,5 +1,17 @@
-"""`python -m builder` is the `builder` command."""
+"""`python -m builder` and the `builder` command. Signal handlers go in before anything heavy is imported, so a
+Ctrl-C in the first instant ends with a sentence too (see builder.signals)."""
 
-from builder.cli import main
+from __future__ import annotations
 
-main()
+
+def main() -> None:
+    from builder import signals
+
+    signals.install()
+    from builder.cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -4,8 +4,9 @@ Exit status: 0 every picture built; 1 the gallery was built but some pictures fa
 and in gallery.json "failed"); 2 bad usage; 3 a needed file or package is missing; 4 nothing could be built
 (no readable picture); 5 the output could not be written (disk full, permission denied, ...; the path is named);
 6 another build is writing the same output folder; 70 an internal error (a bug: run again with --debug for the
-traceback); 128 + the signal's number when stopped by a signal: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the
-previous gallery is left as it was, and no temporary file stays behind).
+traceback); 128 + the signal's number when stopped by a signal: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, with a
+sentence that says what the stop left behind (builder.signals: before the swap the previous gallery, after it the
+new one; no temporary file stays behind).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from builder import signals
 from builder.errors import BuilderError, printable
 from builder.settings import documented_fields
+from builder.signals import Interrupted
 
 app = typer.Typer(
     help="Build a static photo gallery that plays music matching each picture's feeling.",
@@ -175,6 +178,7 @@ def build(
     from builder.settings import Settings
 
     start = time.perf_counter()
+    signals.leaves("the previous gallery was left as it was")  # until the swap (builder.gallery.site says after)
     try:
         with _signals_as_interrupts():
             store = _store(mirror, cache_dir, offline, writable=True)
@@ -245,13 +249,15 @@ def build(
                 )
                 stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
                 if stats_file is not None:
-                    stats_file.write_bytes(
-                        stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count())
+                    _write_stats(
+                        stats_file,
+                        stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count()),
+                        out,
                     )
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    except KeyboardInterrupt as exc:
-        raise _interrupted(exc, "the previous gallery was left as it was") from None
+    except STOPS as exc:
+        raise _interrupted(exc) from None
     except OSError as exc:
         raise _fail(_os_error(exc, "writing the gallery"), debug) from None
     n, failed = len(gallery.images), len(gallery.failed)
@@ -273,37 +279,52 @@ def build(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, turned into an interrupt so that every temporary file is removed on the way out."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
 @contextmanager
 def _signals_as_interrupts():
-    def handler(signum, frame):
-        raise Interrupted(signum)
-
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except (ValueError, OSError):  # not the main thread (tests), or no such signal here
-            pass
+    """SIGINT, SIGTERM and SIGHUP raise builder.signals.Interrupted in the block also when a command runs without
+    main() (in-process: tests, a script calling the Typer app); main() has installed them for the whole process
+    already. Signals inherited as ignored stay ignored; the previous handlers come back after the block."""
+    previous = {sig: signal.getsignal(sig) for sig in signals.HANDLED}
+    signals.install()
+    signals.start(leaves=None)
     try:
         yield
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            try:
+                signal.signal(sig, old)
+            except (ValueError, OSError, TypeError):  # not the main thread, or a handler set outside Python
+                pass
 
 
-def _interrupted(exc: KeyboardInterrupt, what: str) -> typer.Exit:
+STOPS = (KeyboardInterrupt, Interrupted)  # a signal (Interrupted), or Ctrl-C raised before our handler was in
+
+
+def _interrupted(exc: BaseException) -> typer.Exit:
+    """The sentence for a stop, saying what it left behind (builder.signals.leaves), and 128 + the signal."""
     signum = getattr(exc, "signum", signal.SIGINT)
-    name = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}.get(signum, "stopped")
-    _say(f"{name}: {what}", err=True)
-    return typer.Exit(128 + int(signum))
+    _say(signals.message(signum), err=True)
+    return typer.Exit(signals.exit_code(signum))
+
+
+def _write_stats(path: Path, data: bytes, out: Path) -> None:
+    """The --stats file, after the gallery is in place: a failure says so, not that the gallery failed."""
+    from builder.files import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise _os_error(exc, f"writing the statistics file {path}", keep=f"the new gallery is in place in {out}")
+
+
+def _write_table(path: Path, data: bytes) -> None:
+    """A --json table (the figures were printed above)."""
+    from builder.files import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise _os_error(exc, f"writing {path}", keep="the figures above were printed; nothing else was written")
 
 
 def _os_error(exc: OSError, doing: str, keep: str = "the previous gallery was left as it was") -> BuilderError:
@@ -352,7 +373,12 @@ def recommend(
 
     try:
         store = _store(mirror, cache_dir, offline)
-        cat = load_csv_catalogue(catalogue)[0] if catalogue else load_deam(store, swap_2013=deam_2013_swap)
+        if catalogue:
+            cat, problems = load_csv_catalogue(catalogue)
+            for problem in problems:  # as `build` says them: a row left out is never silent
+                _say(f"warning: catalogue {printable(problem)}", err=True)
+        else:
+            cat = load_deam(store, swap_2013=deam_2013_swap)
         if not allow_silent and cat.playable().tracks:
             cat = cat.playable()
         index = MusicIndex(cat, store.cache_dir)
@@ -447,6 +473,7 @@ def evaluate(
     from builder import evaluate as ev
     from builder.settings import METHODS
 
+    signals.leaves("nothing was written")
     try:
         wanted = [m.strip() for m in methods.split(",") if m.strip()]
         unknown = [m for m in wanted if m not in METHODS]
@@ -468,15 +495,22 @@ def evaluate(
     _say(ev.format_intervals(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
-    if json_out:
-        json_out.write_bytes(
-            orjson.dumps(
-                {"ratings": str(ratings), "n": len(rated.images), "results": results, "notes": notes},
-                option=orjson.OPT_INDENT_2,
+    try:
+        if json_out:
+            _write_table(
+                json_out,
+                orjson.dumps(
+                    {"ratings": str(ratings), "n": len(rated.images), "results": results, "notes": notes},
+                    option=orjson.OPT_INDENT_2,
+                ),
             )
-        )
-    if plot_out:
-        ev.plot(results, plot_out)
+        if plot_out:
+            try:
+                ev.plot(results, plot_out)
+            except OSError as exc:
+                raise _os_error(exc, f"writing {plot_out}", keep="the figures above were printed") from None
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
 
 
 @app.command()
@@ -513,6 +547,7 @@ def fit(
     from builder import evaluate as ev
     from builder.picture import feeling
 
+    signals.leaves("the model file was left as it was")
     try:
         sets = []
         if images is not None:
@@ -531,7 +566,7 @@ def fit(
             raise ev.UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
         model = ev.fit_on_sets(_rated_contexts(mirror, cache_dir, offline, debug), sets, progress=_progress)
         target = out or feeling.MODEL_PATH
-        model.save(target)
+        _save_model(model, target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(
@@ -623,21 +658,25 @@ def music_score(
     from builder.music.listen import Listener, write_catalogue
 
     start = time.perf_counter()
+    signals.leaves("nothing was written")
     try:
         with _signals_as_interrupts():
             if out.resolve().is_dir():
                 raise _usage(f"--out {out} is a folder; give the CSV file to write")
             store = _store(mirror, cache_dir, offline, writable=True)
-            scored, failed, cached = Listener(store, store.cache_dir).score(audio_dir, _progress)
+            scored, failed, cached = Listener(store, store.cache_dir).score(
+                audio_dir, _progress, exclude=(store.cache_dir,)
+            )
             if not scored:
                 why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
                 _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
                 raise typer.Exit(EXIT_NOTHING_BUILT)
             write_catalogue(scored, out)
+            signals.leaves(f"the catalogue was written to {out}")
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    except KeyboardInterrupt as exc:
-        raise _interrupted(exc, "nothing was written") from None
+    except STOPS as exc:
+        raise _interrupted(exc) from None
     except OSError as exc:
         raise _fail(_os_error(exc, f"writing {out}", keep="nothing was written"), debug) from None
     n = len(scored)
@@ -657,6 +696,27 @@ def music_score(
         _say(f"  failed: {printable(f.file)}: {printable(f.reason)}", err=True)
     if failed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _save_model(model, target: Path) -> None:
+    """Write a fitted model (atomically: builder.files); a failure names the file and keeps the old model. A model
+    whose numbers are not all finite (degenerate ratings) is refused before anything is written."""
+    import numpy as np
+
+    def arrays(obj, depth=0):
+        for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                yield value
+            elif depth < 2 and hasattr(value, "__dict__") and not isinstance(value, type):
+                yield from arrays(value, depth + 1)
+
+    if not all(np.isfinite(a).all() for a in arrays(model)):
+        raise _usage(f"the fitted model holds numbers that are not finite; {target} was not written")
+    try:
+        model.save(target)
+    except OSError as exc:
+        raise _os_error(exc, f"writing the model {target}", keep="the previous model file was left as it was") from None
+    signals.leaves(f"the new model was written to {target}")
 
 
 def _usage(message: str) -> BuilderError:
@@ -695,12 +755,13 @@ def music_fit(
     from builder.music import evaluate as me
     from builder.music.feeling import MODEL_PATH
 
+    signals.leaves("the model file was left as it was")
     try:
         store, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
         extra, extra_q = me.deam_rated(listener, store, _progress) if deam else ([], np.zeros(0, dtype=int))
         model = me.fit_model(heard, lab.quadrants, extra, extra_q, me.deam_spread(store), labels.name)
         target = out or MODEL_PATH
-        model.save(target)
+        _save_model(model, target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(
@@ -733,6 +794,7 @@ def music_evaluate(
 
     from builder.music import evaluate as me
 
+    signals.leaves("nothing was written")
     try:
         _, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
         results, note = me.evaluate(listener.head, heard, lab, folds=folds)
@@ -742,12 +804,16 @@ def music_evaluate(
     _say(me.format_table(results))
     _say(f"note: {note}")
     if json_out:
-        json_out.write_bytes(
-            orjson.dumps(
-                {"labels": str(labels), "n": len(lab.files), "results": results, "note": note},
-                option=orjson.OPT_INDENT_2,
+        try:
+            _write_table(
+                json_out,
+                orjson.dumps(
+                    {"labels": str(labels), "n": len(lab.files), "results": results, "note": note},
+                    option=orjson.OPT_INDENT_2,
+                ),
             )
-        )
+        except BuilderError as exc:
+            raise _fail(exc, debug) from None
 
 
 def main() -> None:
@@ -755,9 +821,17 @@ def main() -> None:
     traceback (unless --debug). Click itself handles usage errors, --help and exit codes."""
     from builder.files import tune_allocator
 
+    signals.install()  # again, for an entry point that came straight here (builder.__main__ does it first)
     tune_allocator()
+    signals.start()
     try:
         app()
+    except Interrupted as exc:  # a signal in a command that has nothing more to say than what signals.leaves
+        _say(signals.message(exc.signum), err=True)
+        sys.exit(signals.exit_code(exc.signum))
+    except KeyboardInterrupt:  # Ctrl-C raised by Python's own handler (SIGINT ignored at start, then restored)
+        _say(signals.message(signal.SIGINT), err=True)
+        sys.exit(signals.exit_code(signal.SIGINT))
     except OSError as exc:  # an I/O error no command turned into a sentence yet (a --json file, say)
         if "--debug" in sys.argv:
             raise

@@ -149,7 +149,8 @@ class Context:
         if "music_catalogue" not in self.__dict__:
             from builder.music.listen import Listener, catalogue_of
 
-            scored, failed, _ = Listener(self.store, self.settings.cache_dir).score(self.settings.music, progress)
+            s = self.settings
+            scored, failed, _ = Listener(self.store, s.cache_dir).score(s.music, progress, exclude=(s.out, s.cache_dir))
             self.catalogue_problems.extend(f"music {f.file}: {f.reason}" for f in failed)
             if not scored:
                 raise BuilderError(
@@ -179,10 +180,18 @@ class Context:
             playable = cat.playable()
             if playable.tracks:
                 return playable
+            if s.catalogue is not None:  # the user's own catalogue: DEAM's audio would not help it
+                how = (
+                    f"give each row of {s.catalogue.name} an audio column naming its file (relative to the "
+                    "catalogue's folder, or under --audio-root), or use your own music with --music DIR"
+                )
+            else:
+                how = (
+                    "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
+                    "DIR, or a --catalogue whose rows name audio files"
+                )
             self.silent = (
-                f"no track of the catalogue {cat.name} has an audio file, so the gallery plays no music; "
-                "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
-                "DIR, or a --catalogue whose rows name audio files"
+                f"no track of the catalogue {cat.name} has an audio file, so the gallery plays no music; {how}"
             )
         return cat
 

@@ -45,6 +45,9 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
     half = max(midpoint - scale_min, scale_max - midpoint)
     if half <= 0 or not scale_min < midpoint < scale_max:
         raise UsageError("the rating scale needs --scale-min < --midpoint < --scale-max")
+    from builder.files import regular_input
+
+    regular_input(path, "ratings file")  # a named pipe would block for ever
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
@@ -81,6 +84,7 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
     def number(x) -> float:
         return float(x.replace(",", ".") if decimal_comma and isinstance(x, str) else x)
 
+    check_rating_rows(rows, path, images_dir, scale_min, scale_max, number)
     for r in rows:
         if r.get("image") and (images_dir / r["image"]).is_file():
             try:
@@ -93,6 +97,78 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
     if not images:
         raise UsageError(f"none of the photos named in {path} is in {images_dir}")
     return Ratings(images, themes, np.array(va))
+
+
+def check_rating_rows(rows: list[dict], path: Path, images_dir: Path, lo: float, hi: float, number) -> None:
+    """Refuse a ratings file, naming its rows (line numbers of the file), when a row names a photo outside the
+    folder, repeats a photo, or gives a rating that is not a finite number on the scale: fitted or measured on
+    such rows, a model or a figure would be wrong without a word. Rows naming photos that are not in the folder
+    are left out as before (a folder may hold part of a set)."""
+    import math
+
+    root = images_dir.resolve()
+    problems, first = [], {}
+    for line, r in enumerate(rows, start=2):  # line 1 is the header
+        name = (r.get("image") or "").strip()
+        if not name:
+            continue
+        where = Path(name)
+        try:
+            resolved = (images_dir / where).resolve()
+        except (OSError, RuntimeError, ValueError):
+            resolved = None
+        if where.is_absolute() or ".." in where.parts or resolved is None or root not in resolved.parents:
+            problems.append(f"line {line}: {name!r} lies outside {images_dir}")
+            continue
+        if name in first:
+            problems.append(f"line {line}: {name!r} repeats line {first[name]}")
+            continue
+        first[name] = line
+        for axis in ("valence_mean", "arousal_mean"):
+            try:
+                x = number(r.get(axis))
+            except (TypeError, ValueError):
+                continue  # not a number at all: told below, where the photo is in the folder
+            if not math.isfinite(x):
+                problems.append(f"line {line}: the {axis.split('_')[0]} of {name!r} is {x}, not a finite number")
+            elif not lo <= x <= hi:
+                problems.append(
+                    f"line {line}: the {axis.split('_')[0]} of {name!r} is {x:g}, outside the scale {lo:g}-{hi:g} "
+                    "(give the scale with --scale-min/--scale-max)"
+                )
+    if problems:
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise UsageError(f"ratings {path} refused: {'; '.join(problems[:5])}{more}; nothing was measured or fitted")
+
+
+def check_trainable(va: np.ndarray, what: str, arousal: bool = True) -> None:
+    """Refuse to fit on ratings that cannot make a model: too few photos, or one axis that does not vary."""
+    if len(va) < 5:  # the origin and calibration come from 5 folds
+        raise UsageError(f"{what}: only {len(va)} rated photos; at least 5 are needed to fit a model")
+    if not np.isfinite(va).all():
+        raise UsageError(f"{what}: the ratings hold values that are not finite numbers")
+    for k, axis in enumerate(("valence", "arousal")[: 1 + arousal]):
+        if float(np.ptp(va[:, k])) == 0.0:
+            raise UsageError(f"{what}: every photo has the same {axis}; a model cannot be fitted on that")
+
+
+def photo_digests(readings) -> list[str]:
+    """What a model records of the photos it was fitted on: 64-bit prefixes of their sha256 (by content, so a
+    copy under another name or a subset is still recognised)."""
+    return sorted({r.sha256[:16] for r in readings if r.sha256})
+
+
+def in_training(meta: dict, readings) -> tuple[int | None, str]:
+    """(how many of these photos the model was fitted on, by content; None when the model does not say)."""
+    listed = meta.get("photos_sha256")
+    if not listed:
+        return None, (
+            "this model file does not list the photos it was fitted on; if any of these photos were among them "
+            "the learned row is IN-SAMPLE and flatters the model (refit with `builder fit` to record them)"
+        )
+    known = set(listed.split(","))
+    n = sum(1 for r in readings if r.sha256[:16] in known)
+    return n, f"{n} of these {len(readings)} photos were among the photos the model was fitted on (by content)"
 
 
 def quadrants(va: np.ndarray) -> np.ndarray:
@@ -255,7 +331,10 @@ def plot(results: dict[str, dict], path: Path) -> None:
     ax.set_xlabel("balanced quadrant agreement with people (%)")
     ax.invert_yaxis()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    from builder.files import write_with
+
+    with write_with(path) as fh:
+        fig.savefig(fh, dpi=100, format="png")
     plt.close(fig)
 
 
@@ -327,9 +406,13 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
 
     ings, targets, groups, set_ids, arousal = [], [], [], [], []
     ctx = None
+    digests = []
     for k, rated in enumerate(sets):
+        check_trainable(rated.ratings.va, rated.name, rated.arousal)
         ctx = context_for(rated.images)
-        ings += [r.ingredients for r in read_rated(ctx, rated.ratings.images, progress)]
+        readings = read_rated(ctx, rated.ratings.images, progress)
+        ings += [r.ingredients for r in readings]
+        digests += photo_digests(readings)
         targets.append(rated.ratings.va)
         groups += [f"{k}:{g}" for g in feeling.theme_groups(rated.ratings.themes)]
         set_ids += [k] * len(rated.ratings.images)
@@ -350,6 +433,7 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
         "ratings": "+".join(s.name for s in sets),
         "scale": "; ".join(s.scale for s in sets),
         "arousal_from": "+".join(s.name for s in sets if s.arousal),
+        "photos_sha256": ",".join(sorted(set(digests))),  # what `builder evaluate` checks photos against
     }
     model = feeling.fit(ings, y, tables, meta, spec, rows, set_ids)
     oof, folds = feeling.out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids)
@@ -382,7 +466,10 @@ def evaluate(
     for method in methods:
         ctx = Context(settings_for(method))
         model = ctx.feeling if method == "learned" else None
-        if model is not None and ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+"):
+        seen, seen_note = (None, "") if model is None else in_training(model.meta, read_rated(ctx, ratings.images))
+        if model is not None and (
+            ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+") or seen
+        ):
             for other in with_sets:  # its photos would be in every fold's training: figures in-sample
                 if ratings_fingerprint(other.ratings.images) == ratings_fingerprint(ratings.images):
                     raise UsageError(
@@ -413,13 +500,15 @@ def evaluate(
             results["  quadrant by collection median"] = metrics(
                 people, quadrants(pred - np.median(pred, axis=0)), pred, ratings.va
             )
-            notes["learned"] = learned_note(model.meta, ratings, with_sets)
+            notes["learned"] = learned_note(model.meta, ratings, with_sets) + (f"; {seen_note}" if seen else "")
             colour_va = np.array([r.colour_av for r in readings])
             continue
         if method == "learned" and with_sets:
             notes["learned"] = (
                 "--with-set was not used: the model was not fitted on these photos, so it was measured as it is"
             )
+        if method == "learned" and seen is None:
+            notes["learned"] = (notes.get("learned", "") + "; " if "learned" in notes else "") + seen_note
         gallery = analyse(ctx, progress, files=ratings.images)
         by_file = {im.file: im for im in gallery.images}
         missing = [f for f in ratings.images if f not in by_file]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from builder.errors import ImageError, MissingDependency
+from builder.errors import ImageError, MissingDependency, UsageError
 from builder.images import read_picture
 from builder.records import Failure
 from builder.settings import Settings
@@ -136,6 +136,33 @@ def _ray():
     return ray
 
 
+def _reachable(address: str | None, timeout_s: float = 10.0) -> None:
+    """Refuse in seconds, not minutes, a cluster address nothing answers at (ray.init retries for minutes), and a
+    ray:// address without Ray's client package."""
+    if not address or address == "auto" or address.startswith("local"):
+        return
+    import socket
+
+    if address.startswith("ray://"):
+        try:
+            import grpc  # noqa: F401
+            import ray.util.client  # noqa: F401  (part of ray[client])
+        except ImportError:
+            raise MissingDependency(f"--ray-address {address} needs Ray's client: pip install 'ray[client]'") from None
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        port_number = int(port)
+    except ValueError:
+        raise UsageError(f"--ray-address {address} should be HOST:PORT (or ray://HOST:PORT)") from None
+    try:
+        socket.create_connection((host or "127.0.0.1", port_number), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UsageError(
+            f"nothing answers at the Ray address {address} ({exc.strerror or exc}); start the cluster "
+            "(`ray start --head`) or check the address"
+        ) from None
+
+
 def _ray_task(settings: Settings, setup: Setup, work: Work, job: Job, data: bytes) -> Outcome:
     """The task body: runs in a Ray worker process, which loads the models on its first task."""
     global _RAY_SETTINGS
@@ -156,13 +183,22 @@ class RayTasks:
     def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(
-                address=self.settings.ray_address,
-                include_dashboard=False,
-                log_to_driver=False,
-                ignore_reinit_error=True,
-                configure_logging=False,
-            )
+            import logging
+
+            _reachable(self.settings.ray_address)
+            try:
+                ray.init(
+                    address=self.settings.ray_address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    ignore_reinit_error=True,
+                    configure_logging=False,
+                    logging_level=logging.WARNING,  # no INFO lines on the user's terminal
+                )
+            except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+                raise UsageError(
+                    f"could not join the Ray cluster at {self.settings.ray_address}: {str(exc)[:200]}"
+                ) from None
         task = ray.remote(num_cpus=1)(_ray_task)
         limit = max(2, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
         outcomes: list = [None] * len(jobs)

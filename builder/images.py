@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -12,40 +14,45 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from builder.errors import ImageError
+from builder.files import SIZE_LIMITS, file_kind, over_limit, walk_files
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif"}
 # Pillow refuses images over twice this many pixels as decompression bombs; 150 MP lets a real 100 MP photo
 # through and refuses a header that claims 60000 x 60000.
 Image.MAX_IMAGE_PIXELS = 150_000_000
 
 
-def list_images(root: Path, exclude: Path | None = None) -> list[str]:
-    """Picture files under root, relative POSIX paths, sorted. Symlinked folders are not followed (no loops)."""
-    found = []
-    exclude = exclude.resolve() if exclude else None
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        here = Path(dirpath)
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and (exclude is None or (here / d).resolve() != exclude)
-        )
-        for name in filenames:
-            if name.startswith("."):
-                continue
-            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                found.append((here / name).relative_to(root).as_posix())
-    return sorted(found)
+def list_images(root: Path, exclude: Path | tuple[Path, ...] | None = None) -> list[str]:
+    """Picture files under root, relative POSIX paths, sorted (builder.files.walk_files: links to folders not
+    followed, the builder's own folders in `exclude` skipped). Unreadable sub-folders: see find_images."""
+    return find_images(root, exclude)[0]
+
+
+def find_images(root: Path, exclude: Path | tuple[Path, ...] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """(pictures, [(sub-folder, why it could not be read)]) under root."""
+    excluded = (exclude,) if isinstance(exclude, Path) else tuple(exclude or ())
+    return walk_files(root, IMAGE_SUFFIXES, excluded)
 
 
 def read_picture(path: Path) -> tuple[bytes, str]:
     """The file's bytes and their sha256 (the cache key), read once: what is analysed is what was hashed.
-    Read failures become ImageError."""
+    Only a regular file within the size limit for a picture is read (builder.files.SIZE_LIMITS), so a 3 GB file
+    named .jpg costs nothing and a named pipe does not block the build. Read failures become ImageError."""
     try:
-        if path.stat().st_size == 0:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageError(f"is {file_kind(st.st_mode)}, not a picture file")
+        too_big = over_limit(st.st_size, "picture")
+        if too_big:
+            raise ImageError(too_big)
+        if st.st_size == 0:
             raise ImageError("empty file (0 bytes)")
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(SIZE_LIMITS["picture"] + 1)  # a file that grew since stat is still bounded
         if not data:
             raise ImageError("empty file (0 bytes)")
+        if len(data) > SIZE_LIMITS["picture"]:
+            raise ImageError(over_limit(len(data), "picture") or "is over the size limit for a picture")
         return data, hashlib.sha256(data).hexdigest()
     except PermissionError:
         raise ImageError("cannot be read (permission denied)") from None
@@ -53,7 +60,11 @@ def read_picture(path: Path) -> tuple[bytes, str]:
         raise ImageError("disappeared during the build, or is a broken link") from None
     except IsADirectoryError:
         raise ImageError("is a folder, not a picture") from None
+    except MemoryError:
+        raise ImageError("there was not enough memory to read it") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError("is a link that leads back to itself (a loop of links)") from None
         raise ImageError(f"cannot be read ({exc.strerror or exc})") from None
 
 
@@ -66,12 +77,12 @@ def read_verified(path: Path, sha256: str) -> io.BytesIO:
     """The picture's bytes, checked against the hash it was read with: a picture replaced or removed since is an
     ImageError, so no render of other content is ever stored under that hash."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageError("disappeared after it was read; it is left out") from None
-    except OSError as exc:
-        raise ImageError(f"cannot be read any more ({exc.strerror or exc}); it is left out") from None
-    if hashlib.sha256(data).hexdigest() != sha256:
+        data, digest = read_picture(path)
+    except ImageError as exc:
+        if "disappeared" in str(exc):
+            raise ImageError("disappeared after it was read; it is left out") from None
+        raise ImageError(f"{exc} now; it is left out") from None
+    if digest != sha256:
         raise ImageError("changed after it was read; it is left out (build again to include its new content)")
     return named_bytes(data, path.name)
 
@@ -95,6 +106,8 @@ def open_upright(path: Path | io.BytesIO, max_side: int) -> tuple[Image.Image, i
             w, h = im.size
             if im.format == "JPEG":
                 im.draft("RGB", (max_side, max_side))  # decode at reduced size: bounded memory for huge JPEGs
+            else:
+                _check_decoded_size(im)  # other formats decode whole: look at the header's size first
             im.seek(0)
             im.load()
     except Image.DecompressionBombError:
@@ -107,6 +120,8 @@ def open_upright(path: Path | io.BytesIO, max_side: int) -> tuple[Image.Image, i
         if suffix in (".heic", ".heif"):
             raise ImageError("HEIC/HEIF pictures are not supported; convert it to JPEG") from None
         raise ImageError("not a picture the builder can read (unknown or damaged format)") from None
+    except MemoryError:
+        raise ImageError("there was not enough memory to decode it") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"damaged or truncated picture ({exc})") from None
     orientation = im.getexif().get(0x0112, 1)
@@ -125,6 +140,26 @@ def open_upright(path: Path | io.BytesIO, max_side: int) -> tuple[Image.Image, i
     if max(im.size) > max_side:
         im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return im, w, h
+
+
+DECODE_LIMIT = 600 << 20  # bytes that decoding one picture may take, its conversions to RGB included
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
+
+
+def _check_decoded_size(im: Image.Image) -> None:
+    """Refuse, from the header alone, a picture whose decoding would take more than DECODE_LIMIT (a small TIFF or
+    PNG can claim gigapixels; Pillow's own bomb check lets through up to twice MAX_IMAGE_PIXELS). The estimate:
+    the decoded pixels, an RGBA copy (flattening, conversion), and for 16-bit images the float64 rescaling."""
+    w, h = im.size
+    per_pixel = _MODE_BYTES.get(im.mode, 4) + 4 + (8 if im.mode.startswith("I") else 0)
+    need = w * h * per_pixel
+    if need > DECODE_LIMIT:
+        from builder.files import size_text
+
+        raise ImageError(
+            f"is {w:,} x {h:,} pixels (about {size_text(need)} to decode), over the {size_text(DECODE_LIMIT)} "
+            "the builder spends on one picture in this format; save it as JPEG or smaller"
+        )
 
 
 def read_rgb(path: Path | io.BytesIO, max_side: int) -> tuple[np.ndarray, int, int]:

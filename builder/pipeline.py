@@ -26,7 +26,7 @@ from builder import __version__, curation, executors
 from builder.context import Context, Progress, Reading, no_progress
 from builder.errors import NOT_UTF8, BuilderError, ImageError, printable
 from builder.files import atomic_path, inside
-from builder.images import list_images, named_bytes, read_metadata, read_picture, read_rgb
+from builder.images import find_images, named_bytes, read_metadata, read_picture, read_rgb
 from builder.picture import affect, methods
 from builder.picture.feeling import Ingredients, colour_stats
 from builder.records import CatalogueInfo, Colour, Detection, FaceRecord, Failure, Gallery, Point
@@ -78,6 +78,18 @@ class Stats:
 # ---- per-picture stages -------------------------------------------------------------------------------
 
 
+def _link_loop(path: Path) -> None:
+    """ImageError for a link that leads back to itself (else it would be told as leading outside the folder)."""
+    import errno
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageError("is a link that leads back to itself (a loop of links)") from None
+
+
 def analysis_path(s: Settings, sha: str) -> Path:
     key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}{methods.get(s.method).cache_key(s)}"
     return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"
@@ -89,6 +101,7 @@ def stage_read(ctx: Context, r: Reading) -> None:
     if r.data is None:
         path = ctx.settings.input / r.file
         if path.is_symlink() and not inside(path, ctx.settings.input):
+            _link_loop(path)
             raise ImageError("is a link to a file outside the input folder; it is not published")
         r.data, r.sha256 = read_picture(path)
     path = analysis_path(ctx.settings, r.sha256)
@@ -239,7 +252,7 @@ def remember(s: Settings, r: Reading) -> None:
         "meta": list(r.meta),
     }
     try:
-        with atomic_path(analysis_path(s, r.sha256)) as tmp:
+        with atomic_path(analysis_path(s, r.sha256), durable=False) as tmp:  # checked field by field when read
             tmp.write_bytes(orjson.dumps(payload))
     except OSError:
         pass  # a cache that cannot take the entry (full, read-only) costs speed next time, never this build
@@ -281,7 +294,9 @@ def analyse(
     stats = stats or Stats()
     sheet = read_sheet(s)
     intro = curation.read_intro(s.intro) if s.intro is not None else (None, None)
-    files = files if files is not None else list_images(s.input, exclude=s.out)
+    unreadable: list[tuple[str, str]] = []
+    if files is None:  # the builder's own folders are never input, whatever nests in what
+        files, unreadable = find_images(s.input, exclude=(s.out, s.cache_dir))
     if sheet is not None:
         sheet.check_pictures(files)
         hidden = sheet.hidden
@@ -294,6 +309,7 @@ def analyse(
         ctx.warnings.extend(sheet.warnings)
     ctx.method.prepare(ctx)  # and the method's models
     readings, failed = read_all(ctx, files, progress, stats)
+    failed = [Failure(printable(f), why) for f, why in unreadable] + failed
     gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
     return curate(ctx, gallery, readings, sheet, pins, intro)
 
@@ -414,6 +430,8 @@ def _run_stages(ctx: Context, r: Reading, stages) -> Outcome:
         return None, Failure(r.file, str(exc)), ms
     except BuilderError:
         raise  # a missing model or asset concerns every picture: stop with its message
+    except MemoryError:  # this picture's alone: the next one may well fit
+        return None, Failure(r.file, "there was not enough memory to analyse it"), ms
     except Exception as exc:  # one failing picture never stops the build
         if ctx.settings.debug:
             raise

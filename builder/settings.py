@@ -192,6 +192,15 @@ class Settings:
             raise UsageError(f"the music folder {self.music} must not be inside the output folder {self.out}")
         if self.mirror is not None and not self.mirror.is_dir():
             raise UsageError(f"mirror folder {self.mirror} does not exist")
+        from builder.files import regular_input
+
+        for path, what, kind in (
+            (self.catalogue, "catalogue", "table"),
+            (self.quadrants, "quadrants file", "table"),
+            (self.vectors, "word vectors file", None),
+        ):
+            if path is not None:  # a named pipe would block the build for ever, a device never end
+                regular_input(path, what, kind)
 
     def worker_count(self) -> int:
         """--workers, with 0 meaning one per core this process may use; --debug analyses in this process."""

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from typer.testing import CliRunner
 
+from builder import signals
 from builder.cli import app
 
 from .conftest import MIRROR, requires_mirror
@@ -380,6 +381,8 @@ def run_builder(pics: Path, out: Path, cache: Path, *args: str) -> subprocess.Po
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # the test run may itself be a background job whose children inherit SIGINT ignored: set them explicitly
+        preexec_fn=signals.in_child_default,
     )
 
 
@@ -428,8 +431,8 @@ def test_signals_end_with_a_message_and_leave_nothing_behind(many, tmp_path, sig
     before = tree(out)
     (tmp_path / "m00.jpg").rename(many / "m00.jpg")
     proc = run_builder(many, out, tmp_path / "cold-cache")
-    wait_for(lambda: (tmp_path / ".site.lock").exists() or proc.poll() is not None)
-    time.sleep(1.5)
+    analysed = tmp_path / "cold-cache" / "analysis"
+    wait_for(lambda: any(analysed.rglob("*.json")) or proc.poll() is not None, timeout=300)  # mid-analysis
     proc.send_signal(sig)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == code and word in output and "Traceback" not in output, output
@@ -493,8 +496,8 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_previous_gallery(many, tmp_path)
     before = tree(out)
     (tmp_path / "m00.jpg").rename(many / "m00.jpg")
     proc = run_builder(many, out, tmp_path / "c1", "--workers", "2")
-    wait_for(lambda: (tmp_path / ".site.lock").exists() or proc.poll() is not None)
-    time.sleep(4)  # the workers are up and analysing
+    analysed = tmp_path / "c1" / "analysis"
+    wait_for(lambda: any(analysed.rglob("*.json")) or proc.poll() is not None, timeout=300)  # workers analysing
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output, output

@@ -10,7 +10,8 @@
 - **Leftovers.** The new gallery is written into `.OUT.building-*` beside OUT. Temporary folders of builds that
   died (kill -9, power loss) are removed by the next build of that OUT, under the lock.
 - **The swap.** On Linux the new folder and OUT are exchanged in one atomic step (renameat2 RENAME_EXCHANGE), so
-  OUT is never missing; elsewhere two renames run with SIGINT, SIGTERM and SIGHUP held back between them.
+  OUT is never missing; elsewhere two renames run as one section no signal splits (builder.signals.held), and
+  a failure of the second puts the old gallery back.
 - **Permissions.** Folders get 0777 and files 0666 less the umask, like any file the user makes, so a web server
   running as another user can read the gallery (temporary folders are created 0700).
 """
@@ -22,13 +23,13 @@ import ctypes.util
 import errno
 import os
 import shutil
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 
+from builder import signals
 from builder.errors import BuilderError, UsageError
 
 MARKER = ".gallery-builder.json"
@@ -185,6 +186,22 @@ def write_marker(tmp: Path, version: str, foreign: list[str]) -> None:
     )
 
 
+def sync_tree(root: Path) -> None:
+    """fsync every file and folder under root (a gallery is swapped in only once all of it is on disk)."""
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames + ["."]:
+            p = os.path.join(dirpath, name)
+            if os.path.islink(p):
+                continue
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            except OSError:  # a file system that cannot sync a folder
+                pass
+            finally:
+                os.close(fd)
+
+
 def normal_permissions(root: Path) -> None:
     """0777 / 0666 less the umask for the folder tree (tempfile.mkdtemp makes 0700, mkstemp 0600)."""
     mask = os.umask(0)
@@ -227,11 +244,11 @@ def exchange(tmp: Path, out: Path) -> Path | None:
         if err not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
             raise OSError(err, os.strerror(err), str(out))
     old = out.parent / f".{out.name}.old-{os.getpid()}"
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
+    with signals.held():  # no file system gives two renames at once: a signal between them would leave no OUT
         os.replace(out, old)
-        os.replace(tmp, out)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(old, out)  # put the old gallery back rather than leave none
+            raise
     return old

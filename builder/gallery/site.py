@@ -38,7 +38,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import tarfile
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -51,9 +50,18 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
+from builder import signals
 from builder.errors import ImageError
 from builder.files import atomic_path
-from builder.gallery.outdir import carry_foreign, exchange, foreign_files, locked, normal_permissions, write_marker
+from builder.gallery.outdir import (
+    carry_foreign,
+    exchange,
+    foreign_files,
+    locked,
+    normal_permissions,
+    sync_tree,
+    write_marker,
+)
 from builder.images import open_upright, read_verified
 from builder.records import Failure, Gallery, ImageRecord
 
@@ -279,13 +287,13 @@ def _render_copy(
             return im.size
     im = (source() if source else open_upright(src, side)[0]).copy()
     im.thumbnail((side, side), Image.Resampling.LANCZOS)
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest, durable=False) as tmp:  # synced with the whole gallery before the swap
         if fmt == "webp":
             im.save(tmp, "WEBP", quality=webp_quality, method=2)
         else:
             im.save(tmp, "JPEG", quality=85, progressive=True)
     try:  # keep a copy for the next build; a cache that cannot take it costs speed, never this build
-        with atomic_path(cached) as tmp:
+        with atomic_path(cached, durable=False) as tmp:  # a cache entry: checked when read
             shutil.copyfile(dest, tmp)
     except OSError:
         pass
@@ -362,17 +370,19 @@ def write_site(
             carry_foreign(out, tmp, foreign)
             write_marker(tmp, final.version, foreign)
             normal_permissions(tmp)
-            old = exchange(tmp, out)
+            sync_tree(tmp)  # on disk before it replaces the old gallery: a power cut leaves one whole gallery
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        if old is not None:  # the new gallery is in place: a signal now waits until the old one is gone
-            held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        with signals.held():  # the swap and the old gallery's removal: a signal waits, then says which side it is
             try:
+                old = exchange(tmp, out)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            signals.leaves(f"the new gallery was already in place in {out}")
+            if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return final
 
 

@@ -45,6 +45,9 @@ WHOLE_UP_TO_S = 60.0  # read files up to this long whole
 WINDOWS = 6  # longer files: this many windows ...
 WINDOW_S = 10.0  # ... of this many seconds each, spread evenly
 SILENCE_RMS = 1e-4  # about -80 dBFS
+# The most audio decoded from one file read "whole": a stream whose container states no duration (a 2-hour
+# recording of a radio stream, say) or states a false one is read this far and no further (18 MB of samples).
+DECODE_BUDGET_S = 300.0
 
 
 class AudioError(Exception):
@@ -76,8 +79,8 @@ def decode(path: Path) -> Decoded:
             stream = streams[0]
             duration = _duration(container, stream)
             if duration is None or duration <= WHOLE_UP_TO_S:
-                samples = _read(container, stream, start=None, seconds=None)
-                duration = len(samples) / SR
+                samples = _read(container, stream, start=None, seconds=DECODE_BUDGET_S)
+                duration = len(samples) / SR  # of what was read, when the file does not say
                 return Decoded(samples, duration, 1)
             step = (duration * 0.9 - WINDOW_S) / max(WINDOWS - 1, 1)
             parts = [
@@ -90,6 +93,8 @@ def decode(path: Path) -> Decoded:
         raise AudioError(f"not a readable audio file ({_short(exc)})") from None
     except (av.error.FFmpegError, ValueError, IndexError) as exc:
         raise AudioError(f"cannot decode ({_short(exc)})") from None
+    except MemoryError:
+        raise AudioError("there was not enough memory to decode it") from None
     except OSError as exc:
         raise AudioError(f"cannot read ({exc.strerror or exc})") from None
 
@@ -230,14 +235,16 @@ def read_tags(path: Path) -> Tags:
 
         f = mutagen.File(str(path), easy=False)
         tags = getattr(f, "tags", None) or {}
+        rank: dict[str, int] = {}  # of each field, the most fitting tag wins, whatever the file's order
         for key in list(tags.keys()):
             value = _tag_text(tags[key])
             if not value:
                 continue
             k = str(key).lower()
             for field, names in _TAG_NAMES.items():
-                if field not in found and any(k == n or k.startswith(n + ":") for n in names):
-                    found[field] = value
+                at = next((i for i, n in enumerate(names) if k == n or k.startswith(n + ":")), None)
+                if at is not None and at < rank.get(field, len(names)):
+                    found[field], rank[field] = value, at
     except Exception:  # noqa: BLE001 - a tag library that trips over a file must not stop scoring it
         found = {}
     stem = " ".join(path.stem.replace("_", " ").split())
@@ -252,12 +259,14 @@ def read_tags(path: Path) -> Tags:
     )
 
 
-# ID3 frames, Vorbis comments, MP4 atoms and ASF names for each field, lower-case
+# ID3 frames, Vorbis comments, MP4 atoms and ASF names for each field, lower-case, the most fitting first: the
+# track's artist before the album artist (a compilation's is "Various Artists"). A publisher (TPUB) is not a
+# licence: it names a company, not what the listener may do.
 _TAG_NAMES = {
     "title": ("tit2", "title", "\xa9nam", "©nam"),
-    "artist": ("tpe1", "artist", "\xa9art", "©art", "author", "tpe2", "albumartist", "aart"),
+    "artist": ("tpe1", "artist", "\xa9art", "©art", "author", "tpe2", "albumartist", "album artist", "aart"),
     "genre": ("tcon", "genre", "\xa9gen", "©gen", "gnre"),
-    "licence": ("tcop", "wcop", "copyright", "license", "licence", "cprt", "tpub"),
+    "licence": ("tcop", "wcop", "copyright", "license", "licence", "cprt"),
 }
 
 
@@ -272,4 +281,7 @@ def _tag_text(value) -> str:
         value = url
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return " ".join(str(value).split())[:300] if value is not None else ""
+    if value is None:
+        return ""
+    text = "".join(ch for ch in str(value) if ch >= " " or ch in "\t\n")  # NUL and control characters out
+    return " ".join(text.split())[:300]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from builder.assets import AssetStore
 from builder.errors import UsageError
+from builder.files import regular_input, spreadsheet_text
 from builder.records import Track
 
 SWAP_2013_LAST_ID = 1000
@@ -110,6 +111,15 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def _text(value) -> str:
+    """A catalogue cell as the builder keeps it: NUL and other control characters out (they cut strings short in
+    C libraries and confuse terminals), surrounding space off, and a spreadsheet's protective quote removed."""
+    if not isinstance(value, str):
+        return ""
+    cleaned = "".join(ch for ch in value if ch >= " " or ch == "\t").replace("\x7f", "")
+    return spreadsheet_text(cleaned.strip())
+
+
 def _clip_licences(audio_dir: Path) -> dict[str, str]:
     index = audio_dir / "clips_index.csv"
     if not index.exists():
@@ -180,6 +190,8 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
     (second return value); audio paths are relative to the CSV's folder and must stay inside it or inside
     audio_root (the user's --audio-root).
     """
+    regular_input(path, "catalogue")  # a named pipe would block for ever, a huge file fill the memory
+    rows = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
@@ -190,16 +202,28 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
                     f"catalogue {path} lacks the column(s) {', '.join(missing)}; "
                     f"expected {','.join(REQUIRED)}[,audio,licence]"
                 )
-            rows = []
-            for r in reader:  # a row with more fields than the header puts the rest under the key None
-                extra = r.pop(None, None)
-                row = {(k or "").strip().lower(): (v if isinstance(v, str) else "").strip() for k, v in r.items()}
+            last = reader.line_num  # where the previous row ended: a bad row starts on the next line
+            while True:
+                try:
+                    r = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # one bad row (a field over csv's limit, say) costs that row only
+                    rows.append((last + 1, None, str(exc)))
+                    last = reader.line_num
+                    continue
+                last = reader.line_num
+                extra = r.pop(None, None)  # a row with more fields than the header puts the rest under None
+                row = {(k or "").strip().lower(): _text(v) for k, v in r.items()}
                 rows.append((reader.line_num, row, len(extra) if extra else 0))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"cannot read catalogue {path}: {exc}") from exc
     roots = (path.resolve().parent,) + ((audio_root.resolve(),) if audio_root is not None else ())
     tracks, problems, seen = [], [], set()
     for line, r, extra in rows:
+        if r is None:
+            problems.append(f"line {line}: {extra}; row skipped")
+            continue
         if extra:
             problems.append(f"line {line}: {extra} more field{'s' * (extra != 1)} than the header; row skipped")
             continue

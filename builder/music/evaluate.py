@@ -27,6 +27,11 @@ class Labelled:
 
 
 def read_labels(path: Path, audio_dir: Path) -> Labelled:
+    """The labelled clips present in audio_dir. A file naming clips outside the folder or the same clip twice is
+    refused with its line numbers (like a ratings file: builder.evaluate.check_rating_rows)."""
+    from builder.files import regular_input
+
+    regular_input(path, "labels file")  # a named pipe would block for ever
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
@@ -35,6 +40,7 @@ def read_labels(path: Path, audio_dir: Path) -> Labelled:
     need = {"file", "quadrant"}
     if not rows or not need <= set(rows[0]):
         raise UsageError(f"{path} needs the columns file, quadrant (1-4) and, for grouped folds, artist")
+    _check_label_rows(rows, path, audio_dir)
     files, quads, artists = [], [], []
     for line, r in enumerate(rows, start=2):
         try:
@@ -50,6 +56,33 @@ def read_labels(path: Path, audio_dir: Path) -> Labelled:
     if not files:
         raise UsageError(f"none of the files named in {path} is in {audio_dir}")
     return Labelled(files, np.array(quads), artists)
+
+
+def _check_label_rows(rows: list[dict], path: Path, audio_dir: Path) -> None:
+    root = audio_dir.resolve()
+    problems, first = [], {}
+    for line, r in enumerate(rows, start=2):
+        name = (r.get("file") or "").strip()
+        if not name:
+            continue
+        try:
+            resolved = (audio_dir / name).resolve()
+        except (OSError, RuntimeError, ValueError):
+            resolved = None
+        if Path(name).is_absolute() or ".." in Path(name).parts or resolved is None or root not in resolved.parents:
+            problems.append(f"line {line}: {name!r} lies outside {audio_dir}")
+        elif name in first:
+            problems.append(f"line {line}: {name!r} repeats line {first[name]}")
+        else:
+            first[name] = line
+    if problems:
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise UsageError(f"labels {path} refused: {'; '.join(problems[:5])}{more}; nothing was measured or fitted")
+
+
+def clip_digests(heard: list) -> str:
+    """What a model records of the clips it was fitted on: 64-bit prefixes of their sha256, by content."""
+    return ",".join(sorted({h.sha256[:16] for h in heard}))
 
 
 def hear_all(listener, audio_dir: Path, files: list[str], progress) -> list:
@@ -102,6 +135,7 @@ def fit_model(
         "n": len(q),
         "n_deam": len(extra),
         "fingerprint": fingerprint([h.sha256 for h in heard]),
+        "clips_sha256": clip_digests(heard),  # what `music evaluate` checks clips against, one by one
         "spread": f"{spread[0]:.4f},{spread[1]:.4f}",
     }
     return fit(feats, q, target_spread=spread, meta=meta)
@@ -123,18 +157,30 @@ def evaluate(model: MusicFeelingModel, heard: list, labels: Labelled, folds: int
     feats = np.array([model.features_of(h) for h in heard])
     q = labels.quadrants
     seen = fingerprint([h.sha256 for h in heard]) == model.meta.get("fingerprint")
+    listed = set(filter(None, model.meta.get("clips_sha256", "").split(",")))
+    overlap = sum(1 for h in heard if h.sha256[:16] in listed)
+    if overlap and not seen:  # some of these clips trained the model: only cross-validated figures are honest
+        seen = True
     if seen:
         spread = tuple(float(x) for x in model.meta.get("spread", "0.2,0.25").split(","))
         learned, base = cross_validate(feats, q, np.array(labels.artists), folds=folds, target_spread=spread)
         tag = f" ({folds}-fold CV by artist)"
+        which = "these" if not overlap or overlap == len(heard) else f"{overlap} of these {len(heard)}"
         note = (
-            f"the shipped model was fitted on these clips, so both models were refitted in {folds} folds "
-            "grouped by artist and each clip was read by a model that never heard its artist"
+            f"the shipped model was fitted on {which} clips, so both models were refitted on these clips in "
+            f"{folds} folds grouped by artist and each clip was read by a model that never heard its artist"
         )
     else:
         learned, base = model.learned.predict(feats)[0], model.classic.predict(feats)[0]
         tag = ""
-        note = "the shipped models, fitted on other clips, read these clips as a build would"
+        note = (
+            "the shipped models, fitted on other clips (checked clip by clip, by content), read these clips as a "
+            "build would"
+            if listed
+            else "the shipped models read these clips as a build would; the model file does not list the clips it "
+            "was fitted on, so if some of these were among them these figures are IN-SAMPLE and flatter it (refit "
+            "with `builder music fit` to record them)"
+        )
     commonest = int(np.bincount(q, minlength=5)[1:].argmax() + 1)
     results = {
         f"musicnn + feeling head{tag}": sign_metrics(q, learned),

@@ -131,8 +131,9 @@ class MusicFeelingModel:
                 arrays[f"{name}_{axis}_intercept"] = np.array(m.intercept)
             arrays[f"{name}_spread"] = np.array(head.spread)
         meta = np.array(sorted((k, str(v)) for k, v in self.meta.items()))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
+        from builder.files import write_with
+
+        with write_with(path) as f:  # a full disk leaves the old model, never one cut short
             np.savez(f, meta=meta, **arrays)
 
     @classmethod

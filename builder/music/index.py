@@ -49,7 +49,7 @@ class MusicIndex:
 
     def save(self, path: Path) -> None:
         """Write the index atomically (temporary file, then rename)."""
-        with atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:  # durable: a native reader may not survive a file cut short
             self.index.save_index(str(tmp))
 
     # What a method asks of the music (it reaches music through the Context's index, never by import).

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +24,7 @@ import orjson
 
 from builder.assets import AssetStore
 from builder.errors import NOT_UTF8, printable
-from builder.files import atomic_path, inside
+from builder.files import atomic_path, file_kind, inside, over_limit, spreadsheet_safe, walk_files
 from builder.music.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
 from builder.music.catalogue import Catalogue
 from builder.records import Failure, Track
@@ -60,15 +61,10 @@ class Scored:
     confidence: float  # probability of the track's quadrant under the head, rescaled from [0.25, 1] to [0, 1]
 
 
-def list_audio(folder: Path) -> list[str]:
-    """Audio files under folder, recursively, as sorted POSIX paths relative to it; hidden entries skipped."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if not name.startswith(".") and Path(name).suffix.lower() in AUDIO_SUFFIXES:
-                found.append((Path(root) / name).relative_to(folder).as_posix())
-    return sorted(found)
+def list_audio(folder: Path, exclude: tuple[Path, ...] = ()) -> list[str]:
+    """Audio files under folder, as sorted POSIX paths relative to it (builder.files.walk_files: hidden entries
+    and the builder's own folders in `exclude` skipped)."""
+    return walk_files(folder, AUDIO_SUFFIXES, exclude)[0]
 
 
 class Listener:
@@ -115,17 +111,20 @@ class Listener:
             tuple(self.tagger.top_tags(probs, 5)),
         )
         try:
-            with atomic_path(entry) as tmp:
+            with atomic_path(entry, durable=False) as tmp:  # a cache entry: checked when read
                 tmp.write_bytes(orjson.dumps(heard))
         except OSError:
             pass  # an unwritable cache costs speed, never the result
         return heard, False
 
-    def score(self, folder: Path, progress: Progress = _no_progress) -> tuple[list[Scored], list[Failure], int]:
-        """Every audio file under folder: (scored, failed, how many came from the cache)."""
-        files = list_audio(folder)
+    def score(
+        self, folder: Path, progress: Progress = _no_progress, exclude: tuple[Path, ...] = ()
+    ) -> tuple[list[Scored], list[Failure], int]:
+        """Every audio file under folder: (scored, failed, how many came from the cache). exclude: folders to skip
+        (a gallery written inside the music folder must not come back as tracks)."""
+        files, unreadable = walk_files(folder, AUDIO_SUFFIXES, exclude)
         scored: list[Scored] = []
-        failed: list[Failure] = []
+        failed: list[Failure] = [Failure(printable(f), why) for f, why in unreadable]
         cached = 0
         heard_all: list[tuple[str, Path, Heard]] = []
         for rel in progress(files, "listening", len(files)):
@@ -165,8 +164,13 @@ class Listener:
 
 def _digest(path: Path) -> str:
     try:
-        size = path.stat().st_size
-        if size == 0:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise AudioError(f"is {file_kind(st.st_mode)}, not an audio file")
+        too_big = over_limit(st.st_size, "audio file")
+        if too_big:
+            raise AudioError(too_big)
+        if st.st_size == 0:
             raise AudioError("empty file (0 bytes)")
         h = hashlib.sha256()
         with open(path, "rb") as f:
@@ -217,16 +221,15 @@ def write_catalogue(scored: list[Scored], out_csv: Path) -> None:
     for s in scored:
         t = s.track
         audio = Path(os.path.relpath(Path(t.audio), base)).as_posix() if t.audio else ""
+        text = [spreadsheet_safe(c) for c in (t.id, t.title, t.artist)]  # tags are anyone's text
         w.writerow(
             [
-                t.id,
-                t.title,
-                t.artist,
+                *text,
                 f"{t.valence:.4f}",
                 f"{t.arousal:.4f}",
-                audio,
-                t.licence or "",
-                t.genre,
+                spreadsheet_safe(audio),
+                spreadsheet_safe(t.licence or ""),
+                spreadsheet_safe(t.genre),
                 f"{s.confidence:.4f}",
             ]
         )

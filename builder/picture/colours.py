@@ -16,6 +16,7 @@ word vectors know (rank < 30,000 in GloVe's frequency order), because the name i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,13 +118,43 @@ def _tflite(path: str, preserve_all_tensors: bool = False):
         raise MissingDependency("this stage needs ai-edge-litert (TFLite runtime); install it") from exc
     import warnings
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _without_native_info():
         warnings.simplefilter("ignore")  # preserving tensors is called a debugging aid; we need one of them
         it = Interpreter(
             model_path=path, num_threads=TFLITE_THREADS, experimental_preserve_all_tensors=preserve_all_tensors
         )
-    it.allocate_tensors()
+        it.allocate_tensors()
     return it
+
+
+@contextmanager
+def _without_native_info():
+    """TFLite's C++ writes "INFO: Created TensorFlow Lite XNNPACK delegate" straight to file descriptor 2, and no
+    setting of the Python package turns it off: hold fd 2 in a temporary file while the interpreter is made,
+    then pass on every line but the INFO ones (warnings and errors still reach the user)."""
+    import os
+    import sys
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except OSError:  # no stderr to speak of
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [
+                line for line in held.read().decode("utf-8", "replace").splitlines(True) if not line.startswith("INFO:")
+            ]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 class Segmenter:

@@ -279,12 +279,19 @@ class FeelingModel:
         return out
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the model through builder.files (a full disk leaves the old model, never one without its tables;
+        an open file, so numpy writes exactly `path` and adds no .npz)."""
+        from builder.files import write_with
+
         arrays = {f"table_{k}": v for k, v in self.tables.items()}
         if self.calibration is not None:
             arrays["calibration"] = self.calibration
+        with write_with(path) as fh:
+            self._savez(fh, arrays)
+
+    def _savez(self, fh, arrays: dict) -> None:
         np.savez_compressed(
-            path,
+            fh,
             pooled_mean=self.pooled_mean.astype(np.float32),
             pooled_scale=self.pooled_scale.astype(np.float32),
             components=self.components.astype(np.float32),
