@@ -150,6 +150,7 @@ def build(
     playable_only: PlayableOpt = False,
     exclude_licence: Annotated[list[str], typer.Option(help=HELP["exclude_licence"])] = [],  # noqa: B006
     exclude_genre: Annotated[list[str], typer.Option(help=HELP["exclude_genre"])] = [],  # noqa: B006
+    repeats: Annotated[int, typer.Option(min=0, help=HELP["repeats"])] = 0,
     vectors: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["vectors"])] = None,
     top_words: Annotated[int, typer.Option(help=HELP["top_words"])] = 5,
     clusters: Annotated[int, typer.Option(help=HELP["clusters"])] = 4,
@@ -193,6 +194,7 @@ def build(
                 allow_silent=allow_silent and not playable_only,
                 exclude_licence=tuple(exclude_licence),
                 exclude_genre=tuple(exclude_genre),
+                repeats=repeats,
                 vectors=vectors,
                 top_words=top_words,
                 clusters=clusters,
@@ -309,10 +311,19 @@ def _music_summary(gallery) -> str:
     m = gallery.matching
     if m is not None and m.pictures:
         extra = (m.total / m.nearest_total - 1) * 100 if m.nearest_total > 0 else 0.0
+        repeated = m.pictures - m.distinct_first
         line += (
             f"; first tracks assigned across the collection: {m.distinct_first} different for {m.pictures} "
-            f"pictures, total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each "
-            f"picture's own nearest track ({extra:+.0f} %)"
+            f"pictures ({repeated} repeat{'s' * (repeated != 1)}, a track at most {m.capacity} time"
+            f"{'s' * (m.capacity != 1)}{f', capped at {m.repeats} by --repeats' if m.repeats else ''}), "
+            f"{m.in_quadrant} of {m.pictures} in their picture's quadrant"
+            + (
+                f" ({m.off_quadrant} whose quadrant has no track in the catalogue got the nearest track elsewhere)"
+                if m.off_quadrant
+                else ""
+            )
+            + f", total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each picture's "
+            f"nearest track in its quadrant ({extra:+.0f} %)"
         )
     return line
 
