@@ -378,7 +378,7 @@ def _rated_contexts(mirror, cache_dir, offline, debug):
     return lambda folder: Context(_rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store)
 
 
-def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
+def _rated_settings(images: Path, mirror, cache_dir, offline, debug, music: Optional[Path] = None):
     from builder.evaluate import temporary_out
     from builder.settings import Settings
 
@@ -394,6 +394,7 @@ def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
             method=method,
             debug=debug,
             allow_silent=True,
+            music=music,
         )
     )
 
@@ -432,12 +433,32 @@ def evaluate(
             "(as given to `builder fit --set`), added to every fold's training. Repeatable.",
         ),
     ] = None,
+    music: Annotated[
+        Optional[Path],
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="Also choose each picture's first track from this folder of audio files, read by listening as "
+            "`build --music` reads it, and measure how often the track's label (--music-labels) agrees with "
+            "people's quadrant of the picture.",
+        ),
+    ] = None,
+    music_labels: Annotated[
+        Optional[Path],
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Labels of the --music files: a CSV with the columns file (relative to the folder) and quadrant "
+            "(1-4), as the 4Q dataset's annotations.csv.",
+        ),
+    ] = None,
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Measure each method against people's valence/arousal ratings (quadrant agreement, Pearson r)."""
+    """Measure each method against people's valence/arousal ratings (quadrant agreement, Pearson r); with --music,
+    also how often the music chosen for a picture is labelled with people's quadrant of it."""
     import orjson
 
     from builder import evaluate as ev
@@ -448,12 +469,22 @@ def evaluate(
         unknown = [m for m in wanted if m not in METHODS]
         if unknown:
             raise ev.UsageError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
-        _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
+        if (music is None) != (music_labels is None):
+            raise ev.UsageError("--music and --music-labels go together: the folder and the labels of its files")
+        _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug, music)
         rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
         others = [ev.read_rated_set(text) for text in with_sets or []]
+        labels = ev.read_music_labels(music_labels, music) if music is not None else None
         results, notes = ev.evaluate(
-            settings_for, rated, wanted, _progress, others, _rated_contexts(mirror, cache_dir, offline, debug)
+            settings_for,
+            rated,
+            wanted,
+            _progress,
+            others,
+            _rated_contexts(mirror, cache_dir, offline, debug),
+            music_labels=labels,
         )
+        music_results = results.pop("music", None)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, midpoint {midpoint:g})")
@@ -464,10 +495,28 @@ def evaluate(
     _say(ev.format_intervals(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
+    if music_results is not None:
+        _say("")
+        _say(
+            f"music: each picture's first track from {music} ({len(labels)} labelled files), as a build chooses "
+            f"it; agreement of the track's label with people's quadrant of the picture"
+        )
+        _say(ev.format_table(music_results, who="people", columns=()))
+        _say("95 % intervals (themes resampled with replacement, 1000 draws):")
+        _say(ev.format_intervals(music_results))
+        unlabelled = sum(m.get("unlabelled_first", 0) for m in music_results.values())
+        if unlabelled:
+            _say(f"note: {unlabelled} first tracks have no label in {music_labels}; they count as disagreeing")
     if json_out:
         json_out.write_bytes(
             orjson.dumps(
-                {"ratings": str(ratings), "n": len(rated.images), "results": results, "notes": notes},
+                {
+                    "ratings": str(ratings),
+                    "n": len(rated.images),
+                    "results": results,
+                    "notes": notes,
+                    "music": music_results,
+                },
                 option=orjson.OPT_INDENT_2,
             )
         )
