@@ -785,6 +785,8 @@ def music_evaluate(
         raise _fail(exc, debug) from None
     _say(f"{len(lab.files)} labelled clips from {labels} ({len(set(lab.artists))} artists)")
     _say(me.format_table(results))
+    _say("95 % intervals (artists resampled with replacement, 1000 draws):")
+    _say(me.format_intervals(results))
     _say(f"note: {note}")
     if json_out:
         json_out.write_bytes(
