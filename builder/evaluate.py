@@ -360,11 +360,25 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
 
 
 def read_music_labels(path: Path, music: Path) -> dict[str, int]:
-    """Track id (file relative to the --music folder, as the listener names tracks) -> labelled quadrant."""
-    from builder.music.evaluate import read_labels
-
-    labels = read_labels(path, music)
-    return {Path(f).as_posix(): int(q) for f, q in zip(labels.files, labels.quadrants)}
+    """Track id (file relative to the --music folder, as the listener names tracks) -> labelled quadrant. The
+    columns are those `builder music evaluate` reads (file, quadrant 1-4); files not in the folder are skipped."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"cannot read music labels {path}: {exc}") from None
+    if not rows or not {"file", "quadrant"} <= set(rows[0]):
+        raise UsageError(f"{path} needs the columns file and quadrant (1-4)")
+    out = {}
+    for line, r in enumerate(rows, start=2):
+        q = (r["quadrant"] or "").strip()
+        if q not in ("1", "2", "3", "4"):
+            raise UsageError(f"{path} line {line}: quadrant must be 1, 2, 3 or 4, not {q!r}")
+        if (music / r["file"]).is_file():
+            out[Path(r["file"]).as_posix()] = int(q)
+    if not out:
+        raise UsageError(f"none of the files named in {path} is in {music}")
+    return out
 
 
 def folds_of(groups: np.ndarray, folds: int = 5) -> np.ndarray:
