@@ -21,12 +21,13 @@ quadrants allow). Because a larger penalty never lowers the summed distance, the
 value within the bound. An optional cap (--repeats N) bounds the uses of any track; a quadrant with fewer tracks
 than pictures raises its own cap to the least that seats them, since the quadrant is kept first.
 
-The flow is one linear programme (scipy's HiGHS dual simplex; its matrix is a network's, so basic solutions are
-whole assignments): x[i, j] sends picture i to candidate track j (every track of its quadrant, or its CANDIDATES
-nearest ones when the whole would be large), y[j, u] opens the u-th use of track j at its penalty, and an
-overflow use per track at a prohibitive cost keeps the programme feasible when candidates or caps cannot seat
-every picture. Its size grows with pictures x candidates plus the uses the penalty can make worth having, not
-with the whole repeat count: 10,000 pictures on 10 tracks take about a second.
+The flow is solved exactly by linear_sum_assignment over one column per use of a track worth opening (each
+quadrant on its own), while that matrix is small; else as a linear programme (scipy's HiGHS dual simplex; its
+matrix is a network's, so basic solutions are whole assignments): x[i, j] sends picture i to candidate track j
+(every track of its quadrant, or its CANDIDATES nearest ones when the whole would be large), y opens blocks of
+uses of track j at their penalty, and an overflow use per track at a prohibitive cost keeps the programme
+feasible when candidates or caps cannot seat every picture. Its size grows with pictures x candidates plus at
+most BLOCKS blocks per track, not with the repeat count: 10,000 pictures on 10 tracks stay a small programme.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def assign(
     tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
     cand, dist, off, fair, groups, complete = _candidates(targets, tracks, pq, tq)
     nearest_total = float(dist[:, 0].sum())
-    caps = _caps(pq, tq, m, repeats)
+    caps = _caps(pq, tq, m, repeats, cand[off, 0])
     solve = _Flow(targets, tracks, cand, dist, caps, fair, groups, complete)
     best = None if penalty is None else (solve(penalty), penalty)
     if best is None and n > 1:
@@ -213,9 +214,10 @@ def _candidates(
     return cand, dist, off, fair, groups, pairs <= DENSE_LIMIT
 
 
-def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int) -> np.ndarray:
+def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarray) -> np.ndarray:
     """Per track: the most uses it may have. With --repeats N that is N, raised in a quadrant with fewer tracks
-    than pictures to the least that seats them (quadrants are kept first); without, every picture."""
+    than pictures to the least that seats them, and by the pictures whose quadrant has no music and who take it
+    as their nearest (stray: their tracks), since quadrants are kept first; without a cap, every picture."""
     if not repeats:
         return np.full(m, len(pq))
     caps = np.full(m, repeats)
@@ -223,7 +225,7 @@ def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int) -> np.ndarray:
         here = tq == q
         if here.any() and (pq == q).any():
             caps[here] = max(repeats, math.ceil((pq == q).sum() / here.sum()))
-    return caps
+    return caps + np.bincount(stray, minlength=m)
 
 
 class _Flow:
@@ -254,7 +256,8 @@ class _Flow:
     def __call__(self, lam: float) -> np.ndarray:
         spare = self.spare(lam)
         parts = self.parts or [(np.arange(self.n), np.arange(self.m), False)]
-        if self.dense and sum(len(r) * spare[a].sum() for r, a, _ in parts) <= DENSE_CELLS:
+        small = sum(len(r) * spare[a].sum() for r, a, _ in parts) <= DENSE_CELLS
+        if self.dense and small and all(spare[a].sum() >= len(r) for r, a, _ in parts):
             first = np.empty(self.n, dtype=int)
             for rows, allowed, _ in parts:
                 first[rows] = self._dense(rows, allowed, spare, lam)
@@ -267,9 +270,7 @@ class _Flow:
         cols = np.repeat(allowed, spare[allowed])
         use = np.concatenate([np.arange(s) for s in spare[allowed]])
         cost = np.linalg.norm(self.targets[rows, None, :] - self.tracks[None, cols, :], axis=2) + lam * use
-        if len(rows) < self.n or len(allowed) < self.m:
-            pass  # one quadrant: every column is allowed
-        else:  # one joint problem: a picture may only take its own candidates (its quadrant's tracks)
+        if len(rows) == self.n and len(allowed) == self.m:  # one joint problem: only a picture's own candidates
             allowed_pairs = np.zeros((self.n, self.m), dtype=bool)
             allowed_pairs[self.pic, self.trk] = True
             cost = np.where(allowed_pairs[rows][:, cols], cost, OVERFLOW * (1 + len(rows)))
