@@ -337,3 +337,32 @@ def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache)
     for im in g["images"]:
         if im["quadrant_rule"] == "av":
             assert plane.quadrant(tuple(im["av"])) == im["quadrant"]
+
+
+def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(tmp_path, session_cache, deam):
+    """The demo's pictures on DEAM's mirrored clips (more pictures than clips in some quadrants): with --repeats 1
+    a track is used twice only in a quadrant with fewer tracks than pictures, as little as seats them there."""
+    from typer.testing import CliRunner
+
+    from builder.cli import app
+
+    from .conftest import DEMO
+
+    out = tmp_path / "o"
+    common = ["--mirror", str(MIRROR), "--cache-dir", str(session_cache), "--offline"]
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--repeats", "1", *common])
+    assert result.exit_code == 0, result.output
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    m = g["matching"]
+    assert m["repeats"] == 1 and "capped at 1 by --repeats" in result.output
+    firsts = [im["tracks"][0] for im in g["images"]]
+    playable = [plane.quadrant((t.valence, t.arousal)) for t in deam.playable().tracks]
+    assert g["catalogue"]["size"] == len(playable)
+    for q in (1, 2, 3, 4):
+        used = [t["id"] for t, im in zip(firsts, g["images"]) if im["quadrant"] == q and not im["off_quadrant"]]
+        assert all(plane.quadrant((t["valence"], t["arousal"])) == q for t in firsts if t["id"] in used)
+        if len(set(used)) < len(used):  # repeats only where the quadrant's tracks cannot seat its pictures once
+            assert playable.count(q) < len(used)
+            assert max(used.count(i) for i in used) == -(-len(used) // playable.count(q))
+    bad = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--repeats", "-1", *common])
+    assert bad.exit_code == 2
