@@ -44,7 +44,7 @@ BOUND = 1.5  # the fitted penalty keeps the summed distance within this many tim
 MAX_PENALTY = 2 * math.sqrt(2)  # the plane's diagonal: a repeat dearer than any single move
 HALVINGS = 8  # the penalty grid: MAX_PENALTY / 2**k, k = 0..HALVINGS, then 0
 OVERFLOW = 100.0  # cost of a use beyond a track's slots (only when nothing else can seat a picture)
-DENSE_CELLS = 3_000_000  # cost-matrix cells (pictures x possible uses) solved by linear_sum_assignment
+DENSE_CELLS = 4_000_000  # cost-matrix cells (pictures x possible uses) of one quadrant for linear_sum_assignment
 BLOCKS = 64  # the linear programme charges the penalty in at most this many blocks of uses per track
 
 
@@ -245,6 +245,7 @@ class _Flow:
         # quadrants share no track unless some picture's quadrant has none (it may take any track)
         self.parts = groups if all(len(a) < len(tracks) or len(groups) == 1 for _, a, _ in groups) else None
         self.dense = complete  # every track of a picture's quadrant is its candidate
+        self.distances: dict[tuple, np.ndarray] = {}
 
     def spare(self, lam: float) -> np.ndarray:
         """Uses worth opening per track: more than its fair share plus MAX_PENALTY / lam would give one of its
@@ -256,7 +257,7 @@ class _Flow:
     def __call__(self, lam: float) -> np.ndarray:
         spare = self.spare(lam)
         parts = self.parts or [(np.arange(self.n), np.arange(self.m), False)]
-        small = sum(len(r) * spare[a].sum() for r, a, _ in parts) <= DENSE_CELLS
+        small = all(len(r) * spare[a].sum() <= DENSE_CELLS for r, a, _ in parts)
         if self.dense and small and all(spare[a].sum() >= len(r) for r, a, _ in parts):
             first = np.empty(self.n, dtype=int)
             for rows, allowed, _ in parts:
@@ -267,9 +268,13 @@ class _Flow:
     def _dense(self, rows: np.ndarray, allowed: np.ndarray, spare: np.ndarray, lam: float) -> np.ndarray:
         from scipy.optimize import linear_sum_assignment
 
-        cols = np.repeat(allowed, spare[allowed])
+        key = (rows[0], len(rows), len(allowed))
+        if key not in self.distances:  # a part's distances serve every penalty tried
+            self.distances[key] = np.linalg.norm(self.targets[rows, None, :] - self.tracks[None, allowed, :], axis=2)
+        local = np.repeat(np.arange(len(allowed)), spare[allowed])
+        cols = allowed[local]
         use = np.concatenate([np.arange(s) for s in spare[allowed]])
-        cost = np.linalg.norm(self.targets[rows, None, :] - self.tracks[None, cols, :], axis=2) + lam * use
+        cost = self.distances[key][:, local] + lam * use
         if len(rows) == self.n and len(allowed) == self.m:  # one joint problem: only a picture's own candidates
             allowed_pairs = np.zeros((self.n, self.m), dtype=bool)
             allowed_pairs[self.pic, self.trk] = True
