@@ -501,9 +501,9 @@ def evaluate(
             f"music: each picture's first track from {music} ({len(labels)} labelled files), as a build chooses "
             f"it; agreement of the track's label with people's quadrant of the picture"
         )
-        _say(ev.format_table(music_results, who="people", columns=()))
+        _say(ev.format_table(music_results, width=46, who="people", columns=()))
         _say("95 % intervals (themes resampled with replacement, 1000 draws):")
-        _say(ev.format_intervals(music_results))
+        _say(ev.format_intervals(music_results, width=46))
         unlabelled = sum(m.get("unlabelled_first", 0) for m in music_results.values())
         if unlabelled:
             _say(f"note: {unlabelled} first tracks have no label in {music_labels}; they count as disagreeing")

@@ -170,14 +170,14 @@ def intervals(
     return out
 
 
-def format_intervals(results: dict[str, dict]) -> str:
+def format_intervals(results: dict[str, dict], width: int = 32) -> str:
     """One line per row that has intervals: balanced agreement and Pearson r, 95 % by resampling themes."""
     lines = []
     for name, m in results.items():
         iv = m.get("interval_95")
         if iv:
             b = iv["balanced_agreement"]
-            line = f"{name.strip():<32} balanced {100 * b[0]:4.1f}-{100 * b[1]:4.1f} %"
+            line = f"{name.strip():<{width}} balanced {100 * b[0]:4.1f}-{100 * b[1]:4.1f} %"
             for key, label in (("r_valence", "r val"), ("r_arousal", "r aro")):
                 if key in iv:
                     line += f"  {label} {iv[key][0]:+.2f} to {iv[key][1]:+.2f}"
