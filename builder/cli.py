@@ -157,6 +157,7 @@ def build(
     playable_only: PlayableOpt = False,
     exclude_licence: Annotated[list[str], typer.Option(help=HELP["exclude_licence"])] = [],  # noqa: B006
     exclude_genre: Annotated[list[str], typer.Option(help=HELP["exclude_genre"])] = [],  # noqa: B006
+    repeats: Annotated[int, typer.Option(min=0, help=HELP["repeats"])] = 0,
     vectors: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["vectors"])] = None,
     top_words: Annotated[int, typer.Option(help=HELP["top_words"])] = 5,
     clusters: Annotated[int, typer.Option(help=HELP["clusters"])] = 4,
@@ -206,6 +207,7 @@ def build(
                 allow_silent=allow_silent and not playable_only,
                 exclude_licence=tuple(exclude_licence),
                 exclude_genre=tuple(exclude_genre),
+                repeats=repeats,
                 vectors=vectors,
                 top_words=top_words,
                 clusters=clusters,
@@ -345,10 +347,19 @@ def _music_summary(gallery) -> str:
     m = gallery.matching
     if m is not None and m.pictures:
         extra = (m.total / m.nearest_total - 1) * 100 if m.nearest_total > 0 else 0.0
+        repeated = m.pictures - m.distinct_first
         line += (
             f"; first tracks assigned across the collection: {m.distinct_first} different for {m.pictures} "
-            f"pictures, total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each "
-            f"picture's own nearest track ({extra:+.0f} %)"
+            f"pictures ({repeated} repeat{'s' * (repeated != 1)}, a track at most {m.capacity} time"
+            f"{'s' * (m.capacity != 1)}{f', capped at {m.repeats} by --repeats' if m.repeats else ''}), "
+            f"{m.in_quadrant} of {m.pictures} in their picture's quadrant"
+            + (
+                f" ({m.off_quadrant} whose quadrant has no track in the catalogue got the nearest track elsewhere)"
+                if m.off_quadrant
+                else ""
+            )
+            + f", total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each picture's "
+            f"nearest track in its quadrant ({extra:+.0f} %)"
         )
     return line
 
@@ -408,7 +419,7 @@ def _rated_contexts(mirror, cache_dir, offline, debug):
     return lambda folder: Context(_rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store)
 
 
-def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
+def _rated_settings(images: Path, mirror, cache_dir, offline, debug, music: Optional[Path] = None):
     from builder.evaluate import temporary_out
     from builder.settings import Settings
 
@@ -424,6 +435,7 @@ def _rated_settings(images: Path, mirror, cache_dir, offline, debug):
             method=method,
             debug=debug,
             allow_silent=True,
+            music=music,
         )
     )
 
@@ -462,12 +474,32 @@ def evaluate(
             "(as given to `builder fit --set`), added to every fold's training. Repeatable.",
         ),
     ] = None,
+    music: Annotated[
+        Optional[Path],
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="Also choose each picture's first track from this folder of audio files, read by listening as "
+            "`build --music` reads it, and measure how often the track's label (--music-labels) agrees with "
+            "people's quadrant of the picture.",
+        ),
+    ] = None,
+    music_labels: Annotated[
+        Optional[Path],
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Labels of the --music files: a CSV with the columns file (relative to the folder) and quadrant "
+            "(1-4), as the 4Q dataset's annotations.csv.",
+        ),
+    ] = None,
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Measure each method against people's valence/arousal ratings (quadrant agreement, Pearson r)."""
+    """Measure each method against people's valence/arousal ratings (quadrant agreement, Pearson r); with --music,
+    also how often the music chosen for a picture is labelled with people's quadrant of it."""
     import orjson
 
     from builder import evaluate as ev
@@ -479,12 +511,22 @@ def evaluate(
         unknown = [m for m in wanted if m not in METHODS]
         if unknown:
             raise ev.UsageError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
-        _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug)
+        if (music is None) != (music_labels is None):
+            raise ev.UsageError("--music and --music-labels go together: the folder and the labels of its files")
+        _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug, music)
         rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
         others = [ev.read_rated_set(text) for text in with_sets or []]
+        labels = ev.read_music_labels(music_labels, music) if music is not None else None
         results, notes = ev.evaluate(
-            settings_for, rated, wanted, _progress, others, _rated_contexts(mirror, cache_dir, offline, debug)
+            settings_for,
+            rated,
+            wanted,
+            _progress,
+            others,
+            _rated_contexts(mirror, cache_dir, offline, debug),
+            music_labels=labels,
         )
+        music_results = results.pop("music", None)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, midpoint {midpoint:g})")
@@ -495,12 +537,30 @@ def evaluate(
     _say(ev.format_intervals(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
+    if music_results is not None:
+        _say("")
+        _say(
+            f"music: each picture's first track from {music} ({len(labels)} labelled files), as a build chooses "
+            f"it; agreement of the track's label with people's quadrant of the picture"
+        )
+        _say(ev.format_table(music_results, width=46, who="people", columns=()))
+        _say("95 % intervals (themes resampled with replacement, 1000 draws):")
+        _say(ev.format_intervals(music_results, width=46))
+        unlabelled = sum(m.get("unlabelled_first", 0) for m in music_results.values())
+        if unlabelled:
+            _say(f"note: {unlabelled} first tracks have no label in {music_labels}; they count as disagreeing")
     try:
         if json_out:
             _write_table(
                 json_out,
                 orjson.dumps(
-                    {"ratings": str(ratings), "n": len(rated.images), "results": results, "notes": notes},
+                    {
+                        "ratings": str(ratings),
+                        "n": len(rated.images),
+                        "results": results,
+                        "notes": notes,
+                        "music": music_results,
+                    },
                     option=orjson.OPT_INDENT_2,
                 ),
             )
@@ -802,6 +862,8 @@ def music_evaluate(
         raise _fail(exc, debug) from None
     _say(f"{len(lab.files)} labelled clips from {labels} ({len(set(lab.artists))} artists)")
     _say(me.format_table(results))
+    _say("95 % intervals (artists resampled with replacement, 1000 draws):")
+    _say(me.format_intervals(results))
     _say(f"note: {note}")
     if json_out:
         try:

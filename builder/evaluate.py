@@ -246,14 +246,14 @@ def intervals(
     return out
 
 
-def format_intervals(results: dict[str, dict]) -> str:
+def format_intervals(results: dict[str, dict], width: int = 32) -> str:
     """One line per row that has intervals: balanced agreement and Pearson r, 95 % by resampling themes."""
     lines = []
     for name, m in results.items():
         iv = m.get("interval_95")
         if iv:
             b = iv["balanced_agreement"]
-            line = f"{name.strip():<32} balanced {100 * b[0]:4.1f}-{100 * b[1]:4.1f} %"
+            line = f"{name.strip():<{width}} balanced {100 * b[0]:4.1f}-{100 * b[1]:4.1f} %"
             for key, label in (("r_valence", "r val"), ("r_arousal", "r aro")):
                 if key in iv:
                     line += f"  {label} {iv[key][0]:+.2f} to {iv[key][1]:+.2f}"
@@ -443,8 +443,99 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
     return model
 
 
+def read_music_labels(path: Path, music: Path) -> dict[str, int]:
+    """Track id (file relative to the --music folder, as the listener names tracks) -> labelled quadrant. The
+    columns are those `builder music evaluate` reads (file, quadrant 1-4); files not in the folder are skipped."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"cannot read music labels {path}: {exc}") from None
+    if not rows or not {"file", "quadrant"} <= set(rows[0]):
+        raise UsageError(f"{path} needs the columns file and quadrant (1-4)")
+    out = {}
+    for line, r in enumerate(rows, start=2):
+        q = (r["quadrant"] or "").strip()
+        if q not in ("1", "2", "3", "4"):
+            raise UsageError(f"{path} line {line}: quadrant must be 1, 2, 3 or 4, not {q!r}")
+        if (music / r["file"]).is_file():
+            out[Path(r["file"]).as_posix()] = int(q)
+    if not out:
+        raise UsageError(f"none of the files named in {path} is in {music}")
+    return out
+
+
+def folds_of(groups: np.ndarray, folds: int = 5) -> np.ndarray:
+    """Each photo's fold, as builder.picture.feeling.out_of_fold draws them (GroupKFold over the themes)."""
+    from sklearn.model_selection import GroupKFold
+
+    fold_of = np.zeros(len(groups), dtype=int)
+    for k, (_, test) in enumerate(GroupKFold(n_splits=folds).split(np.arange(len(groups)), groups=groups)):
+        fold_of[test] = k
+    return fold_of
+
+
+def out_of_fold_targets(
+    pred: np.ndarray, y: np.ndarray, groups: np.ndarray, rule: str, catalogue_table: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, quadrants) of out-of-fold readings as a build would make them (learned.record): each fold's
+    readings relative to the origin drawn by `rule` through the other folds' readings (so the quadrants are those
+    of the cross-validated row), mapped onto the catalogue by the calibration of the other folds' readings, and
+    sent to the middle of the quadrant's music where the mapping leaves the quadrant."""
+    from builder import plane
+    from builder.music.matching import calibrate, quadrant_middle
+    from builder.picture.feeling import origin
+
+    fold_of = folds_of(groups)
+    targets, quads = np.zeros_like(pred), np.zeros(len(pred), dtype=int)
+    for k in np.unique(fold_of):
+        here, other = fold_of == k, fold_of != k
+        o = origin(rule, pred[other], y[other])
+        training = calibration_table(pred[other] - o)
+        for i in np.flatnonzero(here):
+            rel = tuple(pred[i] - o)
+            quads[i] = plane.quadrant(rel)
+            t = calibrate(rel, training, catalogue_table)
+            targets[i] = t if plane.quadrant(t) == quads[i] else quadrant_middle(quads[i], catalogue_table)
+    return targets, quads
+
+
+def music_metrics(people: np.ndarray, first_ids: list[str], labels: dict[str, int], va, groups) -> dict:
+    """How often the first track's label agrees with people's quadrant of the picture (per quadrant, balanced,
+    with 95 % intervals from resampling themes); a first track without a label counts as disagreeing."""
+    got = np.array([labels.get(i, 0) for i in first_ids])
+    m = metrics(people, got, None, va, groups)
+    m["unlabelled_first"] = int(np.sum(got == 0))
+    m["method_shares"] = [float(np.mean(got == q)) for q in (1, 2, 3, 4)]
+    return m
+
+
+def music_baseline(people: np.ndarray, catalogue_ids: list[str], labels: dict[str, int]) -> dict:
+    """A track drawn at random from the catalogue: per quadrant, the share of the catalogue labelled so."""
+    lab = np.array([labels.get(i, 0) for i in catalogue_ids])
+    shares = [float(np.mean(lab == q)) for q in (1, 2, 3, 4)]
+    present = [q for q in (1, 2, 3, 4) if (people == q).any()]
+    return {
+        "n": len(people),
+        "people_shares": [float(np.mean(people == q)) for q in (1, 2, 3, 4)],
+        "method_shares": shares,
+        "per_quadrant_agreement": shares,
+        "overall_agreement": float(sum(np.mean(people == q) * shares[q - 1] for q in (1, 2, 3, 4))),
+        "balanced_agreement": float(np.mean([shares[q - 1] for q in present])),
+        "r_valence": None,
+        "r_arousal": None,
+        "confusion": None,
+    }
+
+
 def evaluate(
-    settings_for, ratings: Ratings, methods: list[str], progress=None, with_sets: list[RatedSet] = (), context_for=None
+    settings_for,
+    ratings: Ratings,
+    methods: list[str],
+    progress=None,
+    with_sets: list[RatedSet] = (),
+    context_for=None,
+    music_labels: dict[str, int] | None = None,
 ) -> tuple[dict[str, dict], dict]:
     """Run each method over the rated photos. settings_for(method) gives the Settings of that run.
 
@@ -452,6 +543,11 @@ def evaluate(
     very photos, so no figure is in-sample; with_sets are then in every fold's training, as `builder fit --set`
     trains with them (context_for(images folder) gives the Context that reads a set's photos). Returns (results,
     notes).
+
+    music_labels (track id -> labelled quadrant; the settings then name a --music folder): the pictures' first
+    tracks are chosen as a build would choose them, from that folder read by listening, and results["music"]
+    holds, per method, how often the first track's label agrees with people's quadrant of the picture. The learned
+    method's tracks are assigned from its out-of-fold readings (out_of_fold_targets), with the build's assignment.
     """
     from builder.context import Context, no_progress
     from builder.picture.feeling import cross_validate, ratings_fingerprint, theme_groups
@@ -461,10 +557,13 @@ def evaluate(
     people = quadrants(ratings.va)
     groups = theme_groups(ratings.themes)
     results: dict[str, dict] = {}
+    music: dict[str, dict] = {}
     notes: dict[str, str] = {}
     colour_va = None
     for method in methods:
         ctx = Context(settings_for(method))
+        if music_labels is not None:
+            ctx.listen(progress)  # with its own progress bar, before the pictures (as a build does)
         model = ctx.feeling if method == "learned" else None
         seen, seen_note = (None, "") if model is None else in_training(model.meta, read_rated(ctx, ratings.images))
         if model is not None and (
@@ -495,6 +594,8 @@ def evaluate(
                 others=others,
             )
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
+            if music_labels is not None:
+                music.update(learned_music(ctx, pred, ratings, groups, model, people, music_labels))
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
             results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
             results["  quadrant by collection median"] = metrics(
@@ -518,13 +619,41 @@ def evaluate(
         q = np.array([by_file[f].quadrant for f in ratings.images])
         label = {"objects": "objects (published)", "caption": "caption (published)", "random": "random tracks"}
         results[label.get(method, method)] = metrics(people, q, va, ratings.va, groups)
+        if music_labels is not None:
+            firsts = [by_file[f].tracks[0].id if by_file[f].tracks else "" for f in ratings.images]
+            music[label.get(method, method)] = music_metrics(people, firsts, music_labels, ratings.va, groups)
         if method in ("objects", "caption"):  # the published vote against the simpler sign of av
             results[f"  {method}, quadrant of av"] = metrics(people, quadrants(va), va, ratings.va)
         if colour_va is None:
             readings = read_rated(ctx, ratings.images)  # all cached by now
             colour_va = np.array([r.colour_av for r in readings])
     results.update(baselines(ratings, colour_va))
+    if music_labels is not None:
+        ids = [t.id for t in ctx.catalogue.tracks]
+        music["a catalogue track at random (expected)"] = music_baseline(people, ids, music_labels)
+        results["music"] = music
     return results, notes
+
+
+def learned_music(ctx, pred, ratings: Ratings, groups, model, people, labels: dict[str, int]) -> dict[str, dict]:
+    """The learned method's first tracks from its out-of-fold readings: assigned for the whole collection as a
+    build assigns them, and, for comparison, each picture's nearest track in its quadrant (no variety)."""
+    from builder.music.matching import assign
+
+    targets, quads = out_of_fold_targets(
+        pred, ratings.va, groups, model.meta.get("origin_rule", "mean rating"), ctx.index.table
+    )
+    ids = [t.id for t in ctx.catalogue.tracks]
+    built = ctx.index.assign(targets, quadrants=quads.tolist(), repeats=ctx.settings.repeats)
+    nearest = assign(targets, ctx.index.points, quadrants=quads.tolist(), penalty=0.0)
+    return {
+        "learned (5-fold CV by theme), as built": music_metrics(
+            people, [ids[i] for i in built.first], labels, ratings.va, groups
+        ),
+        "  each picture's nearest track in its quadrant": music_metrics(
+            people, [ids[i] for i in nearest.first], labels, ratings.va, groups
+        ),
+    }
 
 
 def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str:

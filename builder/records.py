@@ -132,6 +132,8 @@ class ImageRecord:
     description: str = ""  # the curator's caption, else the picture's own metadata description
     alt: str = ""  # text alternative: the description, else the title, else the file name
     pinned: bool = False  # its first track was chosen by the curator's sheet
+    # learned: the first track lies outside the picture's quadrant because the catalogue has no track there
+    off_quadrant: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,13 @@ class Matching:
     pictures: int
     distinct_first: int  # how many different first tracks
     total: float  # summed distance of the first tracks to the targets
-    nearest_total: float  # the same if each picture took its own nearest track
-    capacity: int  # how often one track may be a first track
+    nearest_total: float  # the same if each picture took its own nearest track in its quadrant
+    capacity: int  # how often the most used track is a first track
+    repeats: int = 0  # the cap asked for (--repeats; 0 = automatic)
+    repeat_penalty: float = 0.0  # distance charged per earlier use of the same track, fitted to the bound
+    bound: float = 1.5  # the summed distance the penalty may reach, as a multiple of nearest_total
+    in_quadrant: int = 0  # pictures whose first track lies in their own quadrant
+    off_quadrant: int = 0  # pictures whose quadrant has no track in the catalogue (first track elsewhere)
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,13 @@ class Settings:
     exclude_genre: tuple[str, ...] = _help(
         "leave out tracks whose genre contains this text (repeatable, case-insensitive)", default=()
     )
+    repeats: int = _help(
+        "how often one track may be the first track of pictures: 0 = automatic (repeats are traded against "
+        "distance so the summed distance stays within 1.5 times each picture's nearest track's), 1 = never "
+        "repeat; a picture's quadrant is kept first, so a quadrant with fewer tracks than pictures repeats "
+        "its tracks as little as it can",
+        default=0,
+    )
     vectors: Path | None = _help("word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d", default=None)
     top_words: int = _help("impression words per object or caption word", default=5)
     clusters: int = _help("clusters per picture (spherical k-means)", default=4)
@@ -156,6 +163,8 @@ class Settings:
             raise UsageError("--quadrants and --curation both give quadrants; put the quadrant column in the sheet")
         if self.music is not None and self.catalogue is not None:
             raise UsageError("--music and --catalogue both name the music; give one of them")
+        if self.repeats < 0:
+            raise UsageError("--repeats must be 0 (automatic) or a positive number of uses")
         if not 1 <= self.clusters <= 16:
             raise UsageError("--clusters must be between 1 and 16")
         if not 1 <= self.top_words <= 28:

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import evaluate as ev
+from builder import plane
 from builder.cli import app
 from builder.errors import UsageError
 from builder.picture import feeling
@@ -349,3 +350,85 @@ def test_evaluate_refuses_the_measured_set_as_a_training_set(tmp_path):
         ],
     )
     assert bad.exit_code == 2 and "FOLDER:MIN-MAX:MIDPOINT" in bad.output
+
+
+def test_music_agreement_counts_the_first_tracks_labels_per_peoples_quadrant():
+    people = np.array([1, 1, 2, 3, 4, 4])
+    labels = {"a": 1, "b": 2, "c": 3, "d": 4}
+    m = ev.music_metrics(people, ["a", "b", "b", "x", "d", "c"], labels, np.zeros((6, 2)), np.arange(6))
+    # q1: a yes, b no -> 0.5; q2: b yes -> 1; q3: unlabelled x -> 0; q4: d yes, c no -> 0.5
+    assert m["per_quadrant_agreement"] == [0.5, 1.0, 0.0, 0.5] and m["balanced_agreement"] == pytest.approx(0.5)
+    assert m["unlabelled_first"] == 1 and m["method_shares"] == pytest.approx([1 / 6, 2 / 6, 1 / 6, 1 / 6])
+    lo, hi = m["interval_95"]["balanced_agreement"]
+    assert 0 <= lo <= 0.5 <= hi <= 1 and hi - lo > 0.1  # six photos: a wide interval
+    base = ev.music_baseline(people, ["a", "b", "c", "d", "a", "a"], labels)
+    assert base["per_quadrant_agreement"] == pytest.approx([0.5, 1 / 6, 1 / 6, 1 / 6])
+    assert base["balanced_agreement"] == pytest.approx(0.25)
+
+
+def test_out_of_fold_targets_lie_in_the_cross_validated_quadrants():
+    from builder.music.matching import calibration_table
+
+    rng = np.random.default_rng(3)
+    y = rng.uniform(-1, 1, (60, 2))
+    pred = 0.4 * y + rng.normal(0, 0.15, (60, 2)) + [0.1, -0.05]  # shrunk, noisy, off-centre readings
+    groups = np.array([f"theme {i // 3}" for i in range(60)])
+    music = rng.uniform(-1, 1, (80, 2))
+    targets, quads = ev.out_of_fold_targets(pred, y, groups, "mean rating", calibration_table(music))
+    folds = ev.folds_of(groups)
+    assert (feeling.rule_quadrants("mean rating", pred, y, folds) == quads).all()
+    assert all(plane.quadrant(tuple(t)) == q for t, q in zip(targets, quads))
+    assert targets.std(axis=0).min() > pred.std(axis=0).max()  # widened onto the music's spread
+    for k in np.unique(folds):  # no theme in two folds
+        assert not set(groups[folds == k]) & set(groups[folds != k])
+
+
+def test_evaluate_with_music_chooses_tracks_as_a_build_and_scores_their_labels(tmp_path, session_cache):
+    """Clips made in code, all labelled quadrant 1: every first track agrees exactly with the pictures people
+    put in quadrant 1 and with no other, whichever the method."""
+    from .audio_fixtures import tone, write_audio
+
+    rows = [
+        ["astronaut.jpg", "Astronaut 1", 5.8, 4.6],
+        ["cat.jpg", "Cat 1", 5.5, 3.0],
+        ["storm.jpg", "Storm 1", 3.0, 4.8],
+        ["wood.jpg", "Wood 1", 3.6, 2.0],
+        ["rocket-launch.jpg", "Rocket 1", 4.4, 5.5],
+    ]
+    write_ratings(tmp_path / "ratings.csv", rows)
+    music = tmp_path / "music"
+    for k, (freq, beat) in enumerate([(220, 0), (880, 4), (330, 2), (523, 0)]):
+        write_audio(music / f"clip{k}.wav", tone(4, freq=freq, beat_hz=beat, noise=0.1 * k, seed=k))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,quadrant,artist\n" + "".join(f"clip{k}.wav,1,a{k}\n" for k in range(4)))
+    common = ["--mirror", str(MIRROR), "--cache-dir", str(session_cache), "--offline"]
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            str(DEMO),
+            str(tmp_path / "ratings.csv"),
+            "--methods",
+            "learned,random",
+            "--music",
+            str(music),
+            "--music-labels",
+            str(labels),
+            "--json",
+            str(tmp_path / "t.json"),
+            *common,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "agreement of the track's label with people's quadrant" in result.output
+    table = orjson.loads((tmp_path / "t.json").read_bytes())
+    # people: astronaut, rocket in q1; storm q2; wood q3; cat q4
+    rows_music = table["music"]
+    assert {"learned", "random tracks", "a catalogue track at random (expected)"} <= set(rows_music)
+    for m in rows_music.values():
+        assert m["per_quadrant_agreement"] == [1.0, 0.0, 0.0, 0.0] and m["balanced_agreement"] == 0.25
+    assert "music" not in table["results"]  # the picture table is unchanged
+    bad = CliRunner().invoke(
+        app, ["evaluate", str(DEMO), str(tmp_path / "ratings.csv"), "--music", str(music), *common]
+    )
+    assert bad.exit_code == 2 and "go together" in bad.output

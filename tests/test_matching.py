@@ -42,52 +42,171 @@ def test_a_side_without_music_maps_to_zero_and_quadrant_middle_is_the_sides_medi
     assert quadrant_middle(3, table) == pytest.approx((-0.5, -0.5))  # no music there: the quadrant's middle
 
 
-def brute_force(targets, tracks, cap):
+def brute_force(targets, tracks, lam, quadrants, cap=None):
+    """The least distance + lam x (earlier uses of the same track) over every assignment that keeps each
+    picture's quadrant where the catalogue has a track there, else gives it its nearest track (and, with cap,
+    uses no track j more than cap[j] times)."""
+    tq = [plane.quadrant(tuple(t)) for t in tracks]
+    options = [  # a picture whose quadrant has no music: its nearest track
+        [j for j in range(len(tracks)) if tq[j] == q] or [int(np.argmin(np.linalg.norm(tracks - t, axis=1)))]
+        for q, t in zip(quadrants, targets)
+    ]
     best = None
-    slots = [j for j in range(len(tracks)) for _ in range(cap)]
-    for perm in itertools.permutations(slots, len(targets)):
-        repeats = len(perm) - len(set(perm))
-        cost = sum(np.linalg.norm(targets[i] - tracks[j]) for i, j in enumerate(perm))
-        key = (repeats, round(cost, 9))
-        best = key if best is None or key < best else best
+    for choice in itertools.product(*options):
+        uses = np.bincount(choice, minlength=len(tracks))
+        if cap is not None and (uses > cap).any():
+            continue
+        cost = sum(np.linalg.norm(targets[i] - tracks[j]) for i, j in enumerate(choice)) + lam * sum(
+            u * (u - 1) / 2 for u in uses
+        )
+        best = cost if best is None or cost < best else best
     return best
 
 
-@pytest.mark.parametrize("n, m, seed", [(4, 6, 0), (5, 5, 1), (6, 3, 2), (5, 2, 3)])
-def test_the_assignment_is_optimal_repeats_first_then_distance(n, m, seed):
+def objective(a, targets, tracks, lam):
+    uses = np.bincount(a.first, minlength=len(tracks))
+    return a.total + lam * sum(u * (u - 1) / 2 for u in uses)
+
+
+def random_case(seed, n, m, empty=None):
+    """Targets spread over the plane; tracks too, but none in quadrant `empty` (when given)."""
     rng = np.random.default_rng(seed)
     targets, tracks = rng.uniform(-1, 1, (n, 2)), rng.uniform(-1, 1, (m, 2))
+    if empty is not None:
+        v, a = {1: (1, 1), 2: (-1, 1), 3: (-1, -1), 4: (1, -1)}[empty]
+        inside = np.array([plane.quadrant(tuple(t)) == empty for t in tracks])
+        tracks[inside] *= [-1, 1] if rng.random() < 0.5 else [1, -1]  # mirrored into a neighbouring quadrant
+    return targets, tracks
+
+
+@pytest.mark.parametrize("dense", [True, False])
+@pytest.mark.parametrize("n, m, seed, lam, empty", [(5, 6, 0, 0.3, None), (6, 4, 1, 0.1, None), (6, 5, 2, 2.0, 2)])
+def test_the_assignment_is_optimal_for_its_penalty(n, m, seed, lam, empty, dense, monkeypatch):
+    """Distance plus lam per earlier use of a track, least over all quadrant-keeping assignments (brute force),
+    by linear_sum_assignment and by the linear programme alike."""
+    from builder.music import matching
+
+    if not dense:
+        monkeypatch.setattr(matching, "DENSE_CELLS", 0)
+    targets, tracks = random_case(seed, n, m, empty)
+    quadrants = [plane.quadrant(tuple(t)) for t in targets]
+    a = assign(targets, tracks, penalty=lam)
+    assert objective(a, targets, tracks, lam) == pytest.approx(brute_force(targets, tracks, lam, quadrants), abs=1e-6)
+    capped = assign(targets, tracks, penalty=lam, repeats=2)
+    # the cap of 2, raised in a quadrant with more than twice as many pictures as tracks to seat them there
+    tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
+    cap = np.array([max(2, -(-quadrants.count(q) // (tq == q).sum())) for q in tq])
+    cap += np.bincount([a.first[i] for i in range(n) if a.off_quadrant[i]], minlength=m).astype(int)
+    assert (np.bincount(capped.first, minlength=m) <= cap).all()
+    assert objective(capped, targets, tracks, lam) == pytest.approx(
+        brute_force(targets, tracks, lam, quadrants, cap=cap), abs=1e-6
+    )
+
+
+@pytest.mark.parametrize("repeats", [0, 1])
+@pytest.mark.parametrize("seed", range(6))
+def test_first_tracks_keep_the_pictures_quadrant_where_the_catalogue_has_music_there(seed, repeats):
+    rng = np.random.default_rng(100 + seed)
+    empty = [None, 1, 2, 3, 4, 2][seed]
+    targets, tracks = random_case(seed, int(rng.integers(20, 120)), int(rng.integers(8, 60)), empty)
+    a = assign(targets, tracks, repeats=repeats)
+    tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
+    for i, (t, f) in enumerate(zip(targets, a.first)):
+        q = plane.quadrant(tuple(t))
+        if (tq == q).any():
+            assert tq[f] == q and not a.off_quadrant[i]
+        else:  # no music in its quadrant: the nearest track anywhere, and the flag that says so
+            assert a.off_quadrant[i] and q == empty
+            assert np.linalg.norm(t - tracks[f]) == pytest.approx(np.linalg.norm(tracks - t, axis=1).min())
+    assert a.kept == sum(plane.quadrant(tuple(t)) != empty for t in targets)
+    # the picture's quadrant is the one given, not its target's
+    flipped = [(plane.quadrant(tuple(t)) % 4) + 1 for t in targets]
+    b = assign(targets, tracks, quadrants=flipped)
+    assert all(tq[f] == q or b.off_quadrant[i] for i, (f, q) in enumerate(zip(b.first, flipped)))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_fitted_penalty_keeps_the_summed_distance_within_the_bound(seed):
+    """Crowded quadrants (many pictures where few tracks lie): fewest repeats would cost far more distance, so
+    the penalty falls until the summed distance is within 1.5 times the nearest-track total, and not lower
+    than it must (one halving more would still be within it only if it were the last grid value)."""
+    from builder.music import matching
+
+    rng = np.random.default_rng(seed)
+    targets = rng.normal([-0.4, 0.5], 0.2, (150, 2)).clip(-1, 1)  # excited-unpleasant pictures, mostly
+    tracks = np.r_[rng.uniform(-1, 1, (120, 2)), rng.uniform([-1, 0], [0, 1], (15, 2))]
     a = assign(targets, tracks)
-    repeats = n - len(set(a.first))
-    assert repeats == max(0, n - m)  # as few repeats as the catalogue allows
-    assert (repeats, round(a.total, 9)) == brute_force(targets, tracks, a.capacity)
-    assert a.total >= a.nearest_total - 1e-12
+    assert a.total <= 1.5 * a.nearest_total + 1e-9
+    fewest = assign(targets, tracks, penalty=matching.MAX_PENALTY)
+    assert fewest.total > 1.5 * fewest.nearest_total  # the case is one where variety had to give way
+    assert a.penalty < matching.MAX_PENALTY and len(set(a.first)) > len(set(assign(targets, tracks, penalty=0).first))
+    if a.penalty > 0:  # twice the penalty would break the bound
+        assert assign(targets, tracks, penalty=2 * a.penalty).total > 1.5 * a.nearest_total
+    assert a.nearest_total == pytest.approx(
+        sum(
+            min(np.linalg.norm(t - x) for x in tracks if plane.quadrant(tuple(x)) == plane.quadrant(tuple(t)))
+            for t in targets
+        )
+    )
+
+
+def test_a_spread_out_collection_repeats_nothing():
+    targets, tracks = random_case(7, 60, 200)
+    a = assign(targets, tracks)
+    assert len(set(a.first)) == 60 and a.capacity == 1 and a.total <= 1.5 * a.nearest_total
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_repeats_1_never_repeats_and_keeps_quadrants(seed):
+    targets, tracks = random_case(seed, 40, 400)
+    a = assign(targets, tracks, repeats=1)
+    assert len(set(a.first)) == 40 and a.capacity == 1 and a.kept == 40
+    # a quadrant with fewer tracks than pictures repeats there, as little as it can, and nowhere else
+    q2 = np.array([plane.quadrant(tuple(t)) == 2 for t in tracks])
+    few = np.r_[tracks[~q2], tracks[q2][:2]]
+    b = assign(targets, few, repeats=1)
+    fq = np.array([plane.quadrant(tuple(t)) for t in few])
+    uses = np.bincount(b.first, minlength=len(few))
+    pictures_q2 = sum(plane.quadrant(tuple(t)) == 2 for t in targets)
+    assert b.kept == 40 and uses[fq != 2].max() <= 1 and uses[fq == 2].max() == -(-pictures_q2 // 2)
 
 
 def test_sparse_matching_is_close_to_the_dense_one(monkeypatch):
-    """Large collections match over each picture's 48 nearest tracks: an approximation, within 1 % here."""
+    """Large collections match over each picture's 48 nearest tracks of its quadrant as a linear programme:
+    an approximation, within 1 % here, quadrants kept alike."""
     from builder.music import matching
 
     rng = np.random.default_rng(4)
     targets, tracks = rng.normal(0, 0.3, (300, 2)), rng.uniform(-1, 1, (700, 2))
-    dense = assign(targets, tracks)
+    dense = assign(targets, tracks, penalty=matching.MAX_PENALTY)
     monkeypatch.setattr(matching, "DENSE_LIMIT", 0)
-    sparse = assign(targets, tracks)
+    monkeypatch.setattr(matching, "DENSE_CELLS", 0)
+    sparse = assign(targets, tracks, penalty=matching.MAX_PENALTY)
     assert len(set(sparse.first)) == 300 and dense.total <= sparse.total <= 1.01 * dense.total
+    assert sparse.kept == dense.kept == 300
 
 
-def test_many_pictures_on_few_tracks_share_them_evenly_at_the_least_distance(monkeypatch):
-    """The transportation form (no copy of a track per repeat) finds the dense form's optimum when every track
-    is a candidate: 1000 pictures on 8 tracks use each exactly 125 times, at the same summed distance."""
+def test_many_pictures_on_few_tracks_share_them_evenly_within_each_quadrant(monkeypatch):
+    """1000 pictures on 8 tracks, two per quadrant: the linear programme (uses charged in blocks) seats them
+    within their quadrants about as evenly as the exact solution, at nearly the same summed distance."""
     from builder.music import matching
 
     rng = np.random.default_rng(9)
-    targets, tracks = rng.normal(0, 0.4, (1000, 2)), rng.uniform(-1, 1, (8, 2))
-    dense = assign(targets, tracks)
-    monkeypatch.setattr(matching, "DENSE_LIMIT", 0)
-    sparse = assign(targets, tracks)
-    assert np.bincount(sparse.first, minlength=8).tolist() == [125] * 8 == np.bincount(dense.first).tolist()
-    assert sparse.total == pytest.approx(dense.total, rel=1e-9)
+    targets = rng.normal(0, 0.4, (1000, 2))
+    tracks = np.array(
+        [[0.3, 0.4], [0.7, 0.2], [-0.3, 0.5], [-0.6, 0.2], [-0.4, -0.3], [-0.2, -0.7], [0.5, -0.5], [0.2, -0.2]]
+    )
+    dense = assign(targets, tracks, penalty=matching.MAX_PENALTY)
+    monkeypatch.setattr(matching, "DENSE_CELLS", 0)
+    sparse = assign(targets, tracks, penalty=matching.MAX_PENALTY)
+    pq = np.array([plane.quadrant(tuple(t)) for t in targets])
+    for a in (dense, sparse):
+        uses = np.bincount(a.first, minlength=8)
+        assert a.kept == 1000
+        for q in (1, 2, 3, 4):
+            pair = uses[2 * q - 2 : 2 * q]
+            assert pair.sum() == (pq == q).sum() and abs(pair[0] - pair[1]) <= max(2, 0.05 * pair.sum())
+    assert sparse.total == pytest.approx(dense.total, rel=0.02)
 
 
 @requires_mirror
@@ -156,15 +275,23 @@ def test_contributions_add_up_to_the_reading_and_name_what_was_seen(learned):
         assert [s["score"] for s in im["seen"]] == sorted((s["score"] for s in im["seen"]), reverse=True)
 
 
-def test_first_tracks_are_different_and_the_summary_prints_both_totals(learned):
-    _, g, result = learned
+def test_first_tracks_keep_quadrants_and_the_summary_says_so(learned):
+    out, g, result = learned
     m = g["matching"]
     n = len(g["images"])
-    firsts = [im["tracks"][0]["id"] for im in g["images"]]
-    assert m["pictures"] == n and m["distinct_first"] == len(set(firsts)) == min(n, g["catalogue"]["size"])
-    assert m["total"] >= m["nearest_total"] > 0
+    firsts = [im["tracks"][0] for im in g["images"]]
+    assert m["pictures"] == n and m["distinct_first"] == len({t["id"] for t in firsts})
+    kept = [plane.quadrant((t["valence"], t["arousal"])) == im["quadrant"] for t, im in zip(firsts, g["images"])]
+    assert m["in_quadrant"] == sum(kept) and m["off_quadrant"] == sum(im["off_quadrant"] for im in g["images"])
+    assert all(k or im["off_quadrant"] for k, im in zip(kept, g["images"]))
+    assert m["nearest_total"] - 1e-3 <= m["total"] <= m["bound"] * m["nearest_total"] + 1e-3
+    assert m["capacity"] == max(firsts.count(t) for t in firsts)
     assert f"{m['distinct_first']} different for {n} pictures" in result.output
+    assert f"{m['in_quadrant']} of {n} in their picture's quadrant" in result.output
     assert f"{m['total']:.3f} against {m['nearest_total']:.3f}" in result.output
+    for im in g["images"]:  # the page says so when (and only when) the catalogue had no music in its quadrant
+        html = (out / im["page"]).read_text(encoding="utf-8")
+        assert ("has no track in this picture's quadrant" in html) == im["off_quadrant"]
 
 
 def test_picture_pages_explain_in_the_frame_of_their_quadrant(learned):
@@ -210,3 +337,32 @@ def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache)
     for im in g["images"]:
         if im["quadrant_rule"] == "av":
             assert plane.quadrant(tuple(im["av"])) == im["quadrant"]
+
+
+def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(tmp_path, session_cache, deam):
+    """The demo's pictures on DEAM's mirrored clips (more pictures than clips in some quadrants): with --repeats 1
+    a track is used twice only in a quadrant with fewer tracks than pictures, as little as seats them there."""
+    from typer.testing import CliRunner
+
+    from builder.cli import app
+
+    from .conftest import DEMO
+
+    out = tmp_path / "o"
+    common = ["--mirror", str(MIRROR), "--cache-dir", str(session_cache), "--offline"]
+    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--repeats", "1", *common])
+    assert result.exit_code == 0, result.output
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    m = g["matching"]
+    assert m["repeats"] == 1 and "capped at 1 by --repeats" in result.output
+    firsts = [im["tracks"][0] for im in g["images"]]
+    playable = [plane.quadrant((t.valence, t.arousal)) for t in deam.playable().tracks]
+    assert g["catalogue"]["size"] == len(playable)
+    for q in (1, 2, 3, 4):
+        used = [t["id"] for t, im in zip(firsts, g["images"]) if im["quadrant"] == q and not im["off_quadrant"]]
+        assert all(plane.quadrant((t["valence"], t["arousal"])) == q for t in firsts if t["id"] in used)
+        if len(set(used)) < len(used):  # repeats only where the quadrant's tracks cannot seat its pictures once
+            assert playable.count(q) < len(used)
+            assert max(used.count(i) for i in used) == -(-len(used) // playable.count(q))
+    bad = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--repeats", "-1", *common])
+    assert bad.exit_code == 2

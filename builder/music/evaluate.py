@@ -141,15 +141,61 @@ def fit_model(
     return fit(feats, q, target_spread=spread, meta=meta)
 
 
-def sign_metrics(true_q: np.ndarray, va: np.ndarray) -> dict:
-    """Quadrant agreement (builder.evaluate.metrics) plus the accuracy of each sign."""
+def sign_metrics(true_q: np.ndarray, va: np.ndarray, artists: np.ndarray | None = None) -> dict:
+    """Quadrant agreement (builder.evaluate.metrics) plus the accuracy of each sign; with artists, their 95 %
+    intervals from resampling artists (`interval_95`)."""
     pred_q = quadrant_of(va)
     m = metrics(true_q, pred_q, None, np.zeros((len(true_q), 2)))
     tv, ta = quadrant_signs(true_q)
     pv, pa = quadrant_signs(pred_q)
     m["valence_sign_accuracy"] = float(np.mean(tv == pv))
     m["arousal_sign_accuracy"] = float(np.mean(ta == pa))
+    if artists is not None:
+        m["interval_95"] = sign_intervals(true_q, pred_q, artists)
     return m
+
+
+def sign_intervals(
+    true_q: np.ndarray, pred_q: np.ndarray, artists: np.ndarray, draws: int = 1000, seed: int = 0
+) -> dict[str, list[float]]:
+    """95 % intervals of balanced agreement and of each sign's accuracy, drawing artists with replacement (an
+    artist's clips sound alike, so they are drawn together): how far the figures could move on other artists."""
+    _, index = np.unique(np.asarray(artists, dtype=str), return_inverse=True)
+    k = index.max() + 1
+    w = np.random.default_rng(seed).multinomial(k, np.full(k, 1 / k), size=draws)[:, index].astype(np.float64)
+    tv, ta = quadrant_signs(true_q)
+    pv, pa = quadrant_signs(pred_q)
+    recalls = []
+    for q in (1, 2, 3, 4):
+        if (true_q == q).any():
+            total = w @ (true_q == q)
+            recalls.append(np.where(total > 0, w @ ((true_q == q) & (pred_q == q)) / np.maximum(total, 1), np.nan))
+
+    def span(x: np.ndarray) -> list[float]:
+        return [round(float(v), 4) for v in np.nanpercentile(x, [2.5, 97.5])]
+
+    sw = w.sum(axis=1)
+    return {
+        "balanced_agreement": span(np.nanmean(np.stack(recalls), axis=0)),
+        "valence_sign_accuracy": span(w @ (tv == pv) / sw),
+        "arousal_sign_accuracy": span(w @ (ta == pa) / sw),
+    }
+
+
+def format_intervals(results: dict[str, dict]) -> str:
+    """One line per row with intervals: balanced agreement and each sign's accuracy, 95 % by resampling artists."""
+    keys = (
+        ("balanced", "balanced_agreement"),
+        ("val sign", "valence_sign_accuracy"),
+        ("aro sign", "arousal_sign_accuracy"),
+    )
+    lines = []
+    for name, m in results.items():
+        iv = m.get("interval_95")
+        if iv:
+            spans = "  ".join(f"{label} {100 * iv[k][0]:4.1f}-{100 * iv[k][1]:4.1f} %" for label, k in keys)
+            lines.append(f"{name:<46} {spans}")
+    return "\n".join(lines)
 
 
 def evaluate(model: MusicFeelingModel, heard: list, labels: Labelled, folds: int = 5) -> tuple[dict, str]:
@@ -182,9 +228,10 @@ def evaluate(model: MusicFeelingModel, heard: list, labels: Labelled, folds: int
             "with `builder music fit` to record them)"
         )
     commonest = int(np.bincount(q, minlength=5)[1:].argmax() + 1)
+    artists = np.array(labels.artists)
     results = {
-        f"musicnn + feeling head{tag}": sign_metrics(q, learned),
-        f"classic features{tag}": sign_metrics(q, base),
+        f"musicnn + feeling head{tag}": sign_metrics(q, learned, artists),
+        f"classic features{tag}": sign_metrics(q, base, artists),
         "chance (expected)": {
             **sign_metrics(q, np.ones((len(q), 2))),
             "per_quadrant_agreement": [0.25] * 4,

@@ -68,9 +68,12 @@ class MusicIndex:
         """The middle of this catalogue's music in quadrant q (matching.quadrant_middle)."""
         return matching.quadrant_middle(q, self.table)
 
-    def assign(self, targets: np.ndarray) -> matching.Assignment:
-        """First tracks for a whole collection's targets at once (matching.assign)."""
-        return matching.assign(targets, self.points)
+    def assign(
+        self, targets: np.ndarray, *, quadrants: list[int] | None = None, repeats: int = 0
+    ) -> matching.Assignment:
+        """First tracks for a whole collection's targets at once, each in its picture's quadrant where this
+        catalogue has a track there, a track a first track at most `repeats` times (0: automatic; matching.assign)."""
+        return matching.assign(targets, self.points, quadrants=quadrants, repeats=repeats)
 
     def nearest(self, point: Point, k: int = 1) -> list[Track]:
         return [self.catalogue.tracks[i] for i in self.nearest_ids(point, k)]

@@ -9,11 +9,25 @@ the catalogue's pleasant tracks (valence > 0); likewise below the reference, and
 monotone (ranks are kept), the reference goes to 0, and signs are kept, so the point where music is looked for
 (the `target`) lies in the picture's own quadrant, and the most excited pictures meet the most excited music.
 
-Assignment. First tracks are chosen for the whole collection at once: a minimum-cost assignment of pictures to
-tracks (Euclidean distance from each target) that first repeats tracks as little as possible (each at most
-ceil(pictures / tracks) times, and as many different tracks as the catalogue allows) and then minimises the
-summed distance. Dense for moderate sizes
-(scipy's linear_sum_assignment); for large ones, a sparse matching over each picture's nearest candidates.
+Assignment. First tracks are chosen for the whole collection at once, as a minimum-cost flow of pictures to
+tracks. Quadrants first: a picture's first track lies in the picture's quadrant whenever the catalogue has a
+track there (a picture whose quadrant has none takes the nearest track anywhere, and is flagged off-quadrant: a
+curator would rather hear a fitting track twice than a wrong one once). Within its quadrant each picture costs its
+track's distance from the target, and the u-th use of one track costs a repeat penalty of lam x (u - 1) more. The
+penalty is fitted per collection: the largest lam (most variety) whose assignment keeps the summed distance within
+BOUND (1.5) times the nearest-track total (every picture's nearest track in its quadrant, which is lam = 0), found
+by halving lam from MAX_PENALTY (a repeat dearer than any one move across the plane: repeats as few as the
+quadrants allow). Because a larger penalty never lowers the summed distance, the halving finds the largest grid
+value within the bound. An optional cap (--repeats N) bounds the uses of any track; a quadrant with fewer tracks
+than pictures raises its own cap to the least that seats them, since the quadrant is kept first.
+
+The flow is solved exactly by linear_sum_assignment over one column per use of a track worth opening (each
+quadrant on its own), while that matrix is small; else as a linear programme (scipy's HiGHS dual simplex; its
+matrix is a network's, so basic solutions are whole assignments): x[i, j] sends picture i to candidate track j
+(every track of its quadrant, or its CANDIDATES nearest ones when the whole would be large), y opens blocks of
+uses of track j at their penalty, and an overflow use per track at a prohibitive cost keeps the programme
+feasible when candidates or caps cannot seat every picture. Its size grows with pictures x candidates plus at
+most BLOCKS blocks per track, not with the repeat count: 10,000 pictures on 10 tracks stay a small programme.
 """
 
 from __future__ import annotations
@@ -24,8 +38,14 @@ from dataclasses import dataclass
 import numpy as np
 
 QUANTILES = 101
-DENSE_LIMIT = 8_000_000  # cost-matrix cells solved exactly (about 6 s for 2000 pictures x 1802 tracks x 2)
-CANDIDATES = 48  # nearest tracks per picture considered by the sparse matching
+DENSE_LIMIT = 400_000  # picture-track pairs up to which every track of a picture's quadrant is a candidate
+CANDIDATES = 48  # nearest tracks per picture considered beyond DENSE_LIMIT
+BOUND = 1.5  # the fitted penalty keeps the summed distance within this many times the nearest-track total
+MAX_PENALTY = 2 * math.sqrt(2)  # the plane's diagonal: a repeat dearer than any single move
+HALVINGS = 8  # the penalty grid: MAX_PENALTY / 2**k, k = 0..HALVINGS, then 0
+OVERFLOW = 100.0  # cost of a use beyond a track's slots (only when nothing else can seat a picture)
+DENSE_CELLS = 4_000_000  # cost-matrix cells (pictures x possible uses) of one quadrant for linear_sum_assignment
+BLOCKS = 64  # the linear programme charges the penalty in at most this many blocks of uses per track
 
 
 def side_quantiles(values: np.ndarray, n: int = QUANTILES) -> np.ndarray:
@@ -76,36 +96,228 @@ def quadrant_middle(q: int, catalogue: np.ndarray) -> tuple[float, float]:
 class Assignment:
     first: list[int]  # track index per picture
     total: float  # summed distance of the first tracks to the targets
-    nearest_total: float  # the same with every picture's own nearest track (no variety)
-    capacity: int  # how often a track may be a first track
+    nearest_total: float  # the same with every picture's nearest track in its quadrant (no variety)
+    capacity: int  # how often the most used track is a first track
+    off_quadrant: list[bool]  # per picture: its first track lies outside its quadrant (no track there)
+    penalty: float = 0.0  # the repeat penalty used (distance units per earlier use of the same track)
+    cap: int = 0  # the --repeats cap asked for (0: none)
+    bound: float = BOUND  # the summed distance the penalty was fitted to, as a multiple of nearest_total
+
+    @property
+    def kept(self) -> int:
+        """Pictures whose first track lies in their own quadrant."""
+        return len(self.first) - sum(self.off_quadrant)
 
 
-def assign(targets: np.ndarray, tracks: np.ndarray) -> Assignment:
-    """Minimum-cost first tracks for all pictures at once, each track used at most `capacity` times."""
-    from scipy.optimize import linear_sum_assignment
+def assign(
+    targets: np.ndarray,
+    tracks: np.ndarray,
+    *,
+    quadrants: np.ndarray | list[int] | None = None,
+    repeats: int = 0,
+    bound: float = BOUND,
+    penalty: float | None = None,
+) -> Assignment:
+    """First tracks for all pictures at once (see the module docstring).
 
+    quadrants: each picture's quadrant (default: its target's); repeats: the most uses of one track (0: no cap,
+    the penalty alone decides); bound: the summed distance the fitted penalty may reach, as a multiple of the
+    nearest-track total; penalty: a repeat penalty to use instead of fitting one."""
+    from builder import plane
+
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+    tracks = np.asarray(tracks, dtype=np.float64).reshape(-1, 2)
     n, m = len(targets), len(tracks)
     if n == 0:
-        return Assignment([], 0.0, 0.0, 1)
-    cap = max(1, math.ceil(n / m))
-    nearest = _nearest(targets, tracks, 1)[:, 0]
-    nearest_total = float(np.linalg.norm(targets - tracks[nearest], axis=1).sum())
-    if n * m * cap <= DENSE_LIMIT:
-        cost = np.linalg.norm(targets[:, None, :] - tracks[None, :, :], axis=2)
-        # the c-th use of a track costs c x (more than any assignment's whole distance): repeats come first
-        # to be minimised, distance second
-        penalty = _repeat_penalty(n)
-        rows, cols = linear_sum_assignment(np.hstack([cost + c * penalty for c in range(cap)]))
-        first = np.empty(n, dtype=int)
-        first[rows] = cols % m
-    else:
-        first = _sparse_assign(targets, tracks, cap)
-    total = float(np.linalg.norm(targets - tracks[first], axis=1).sum())
-    return Assignment([int(i) for i in first], total, nearest_total, cap)
+        return Assignment([], 0.0, 0.0, 0, [], 0.0, repeats, bound)
+    pq = (
+        np.array([plane.quadrant(tuple(t)) for t in targets])
+        if quadrants is None
+        else np.asarray(quadrants, dtype=int).reshape(n)
+    )
+    tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
+    cand, dist, off, fair, groups, complete = _candidates(targets, tracks, pq, tq)
+    nearest_total = float(dist[:, 0].sum())
+    caps = _caps(pq, tq, m, repeats, cand[off, 0])
+    solve = _Flow(targets, tracks, cand, dist, caps, fair, groups, complete)
+    best = None if penalty is None else (solve(penalty), penalty)
+    if best is None and n > 1:
+        limit = bound * nearest_total + 1e-9
+        grid = [MAX_PENALTY / 2**k for k in range(HALVINGS + 1)]  # descending: the first within the bound wins
+        first = solve(grid[0])  # the common case: fewest repeats already within the bound, one solve
+        if _total(targets, tracks, first) <= limit:
+            best = (first, grid[0])
+        else:  # a binary search for the first (largest) grid value whose total is within the limit
+            lo, hi = 1, len(grid) - 1
+            while lo <= hi:
+                mid = (lo + hi) // 2
+                first = solve(grid[mid])
+                if _total(targets, tracks, first) <= limit:
+                    best, hi = (first, grid[mid]), mid - 1
+                else:
+                    lo = mid + 1
+    if best is None:  # no penalty at all: every picture its nearest track, unless the cap stands in the way
+        nearest = cand[:, 0]
+        capped = (np.bincount(nearest, minlength=m) > caps).any()
+        best = (solve(0.0) if capped else nearest, 0.0)
+    first, lam = best
+    total = _total(targets, tracks, first)
+    uses = np.bincount(first, minlength=m)
+    return Assignment(
+        [int(i) for i in first],
+        total,
+        nearest_total,
+        int(uses.max()),
+        [bool(o or tq[f] != q) for o, f, q in zip(off, first, pq)],
+        lam,
+        repeats,
+        bound,
+    )
 
 
-def _repeat_penalty(n: int) -> float:
-    return 3.0 * n + 1.0  # any distance in [-1, 1]^2 is below 2.83, so a whole assignment costs less than 3 n
+def _total(targets: np.ndarray, tracks: np.ndarray, first: np.ndarray) -> float:
+    return float(np.linalg.norm(targets - tracks[first], axis=1).sum())
+
+
+def _candidates(
+    targets: np.ndarray, tracks: np.ndarray, pq: np.ndarray, tq: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list, bool]:
+    """(candidates, their distances, whether the picture's quadrant has no track, each track's fair share of
+    uses: its groups' pictures per track, summed; the groups as (pictures, allowed tracks, no track there);
+    whether every track of a picture's quadrant is its candidate), candidates nearest first. A picture's
+    candidates are the tracks of its quadrant (all of them up to DENSE_LIMIT pairs, else the CANDIDATES nearest);
+    where its quadrant has none, only the nearest track anywhere. Rows are padded with their last candidate."""
+    n, m = len(targets), len(tracks)
+    groups = []
+    for q in (1, 2, 3, 4):
+        rows = np.flatnonzero(pq == q)
+        if len(rows):
+            allowed = np.flatnonzero(tq == q)
+            groups.append((rows, allowed if len(allowed) else np.arange(m), not len(allowed)))
+    pairs = sum(len(r) * len(a) for r, a, empty in groups if not empty)
+    width = max(1 if e else len(a) if pairs <= DENSE_LIMIT else min(len(a), CANDIDATES) for _, a, e in groups)
+    cand = np.empty((n, width), dtype=int)
+    off = np.zeros(n, dtype=bool)
+    fair = np.zeros(m, dtype=int)
+    for rows, allowed, empty in groups:
+        # a picture whose quadrant has no music takes the nearest track anywhere: no variety is worth a second
+        # step away from its feeling
+        k = 1 if empty else len(allowed) if pairs <= DENSE_LIMIT else min(len(allowed), CANDIDATES)
+        local = allowed[_nearest(targets[rows], tracks[allowed], k)]
+        cand[rows] = np.pad(local, ((0, 0), (0, width - k)), mode="edge")
+        off[rows] = empty
+        if empty:
+            fair += np.bincount(local[:, 0], minlength=m)
+        else:
+            fair[allowed] += math.ceil(len(rows) / len(allowed))
+    dist = np.linalg.norm(targets[:, None, :] - tracks[cand], axis=2)
+    return cand, dist, off, fair, groups, pairs <= DENSE_LIMIT
+
+
+def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarray) -> np.ndarray:
+    """Per track: the most uses it may have. With --repeats N that is N, raised in a quadrant with fewer tracks
+    than pictures to the least that seats them, and by the pictures whose quadrant has no music and who take it
+    as their nearest (stray: their tracks), since quadrants are kept first; without a cap, every picture."""
+    if not repeats:
+        return np.full(m, len(pq))
+    caps = np.full(m, repeats)
+    for q in (1, 2, 3, 4):
+        here = tq == q
+        if here.any() and (pq == q).any():
+            caps[here] = max(repeats, math.ceil((pq == q).sum() / here.sum()))
+    return caps + np.bincount(stray, minlength=m)
+
+
+class _Flow:
+    """The minimum-cost flow of the module docstring for one set of candidates, solved for a given penalty:
+    exactly by linear_sum_assignment over one column per possible use of a track while that matrix is small
+    (each quadrant on its own when no picture lacks a track in its quadrant), else as a linear programme."""
+
+    def __init__(self, targets, tracks, cand, dist, caps, fair, groups, complete):
+        n, k = cand.shape
+        keep = np.ones((n, k), dtype=bool)
+        keep[:, 1:] = cand[:, 1:] != cand[:, :-1]  # padding repeats the last candidate: drop it
+        self.pic, self.trk, self.dist = np.nonzero(keep)[0], cand[keep], dist[keep]
+        self.targets, self.tracks = targets, tracks
+        self.n, self.m, self.caps, self.fair, self.cand = n, len(tracks), caps, fair, cand
+        reach = np.bincount(self.trk, minlength=self.m)
+        self.reach = np.maximum(1, np.minimum(caps, reach))
+        # quadrants share no track unless some picture's quadrant has none (it may take any track)
+        self.parts = groups if all(len(a) < len(tracks) or len(groups) == 1 for _, a, _ in groups) else None
+        self.dense = complete  # every track of a picture's quadrant is its candidate
+        self.distances: dict[tuple, np.ndarray] = {}
+
+    def spare(self, lam: float) -> np.ndarray:
+        """Uses worth opening per track: more than its fair share plus MAX_PENALTY / lam would give one of its
+        pictures a move that pays (to a less used track of its quadrant)."""
+        if lam <= 0:
+            return self.reach
+        return np.minimum(self.reach, self.fair + 1 + int(MAX_PENALTY / lam))
+
+    def __call__(self, lam: float) -> np.ndarray:
+        spare = self.spare(lam)
+        parts = self.parts or [(np.arange(self.n), np.arange(self.m), False)]
+        small = all(len(r) * spare[a].sum() <= DENSE_CELLS for r, a, _ in parts)
+        if self.dense and small and all(spare[a].sum() >= len(r) for r, a, _ in parts):
+            first = np.empty(self.n, dtype=int)
+            for rows, allowed, _ in parts:
+                first[rows] = self._dense(rows, allowed, spare, lam)
+            return first
+        return self._programme(spare, lam)
+
+    def _dense(self, rows: np.ndarray, allowed: np.ndarray, spare: np.ndarray, lam: float) -> np.ndarray:
+        from scipy.optimize import linear_sum_assignment
+
+        key = (rows[0], len(rows), len(allowed))
+        if key not in self.distances:  # a part's distances serve every penalty tried
+            self.distances[key] = np.linalg.norm(self.targets[rows, None, :] - self.tracks[None, allowed, :], axis=2)
+        local = np.repeat(np.arange(len(allowed)), spare[allowed])
+        cols = allowed[local]
+        use = np.concatenate([np.arange(s) for s in spare[allowed]])
+        cost = self.distances[key][:, local] + lam * use
+        if len(rows) == self.n and len(allowed) == self.m:  # one joint problem: only a picture's own candidates
+            allowed_pairs = np.zeros((self.n, self.m), dtype=bool)
+            allowed_pairs[self.pic, self.trk] = True
+            cost = np.where(allowed_pairs[rows][:, cols], cost, OVERFLOW * (1 + len(rows)))
+        r, c = linear_sum_assignment(cost)
+        out = np.empty(len(rows), dtype=int)
+        out[r] = cols[c]
+        return out
+
+    def _programme(self, spare: np.ndarray, lam: float) -> np.ndarray:
+        """x[i, j] for each candidate pair, y per block of uses of a track (blocks of `size` uses past the first
+        ones, so the programme stays small when tracks are used hundreds of times: the penalty is then charged
+        per block, within lam x size / 2 of the exact one), an overflow per track."""
+        from scipy.optimize import linprog
+        from scipy.sparse import coo_matrix, hstack
+
+        n, m = self.n, self.m
+        size = max(1, int(spare.max()) // BLOCKS)
+        counts = -(-spare // size)  # blocks per track
+        block_track = np.repeat(np.arange(m), counts)
+        block_index = np.concatenate([np.arange(c) for c in counts])
+        block_cap = np.minimum(size, spare[block_track] - block_index * size)
+        block_cost = lam * (block_index * size + (block_cap - 1) / 2)  # the mean penalty of the block's uses
+        nx, ny = len(self.dist), len(block_track)
+        a = hstack(
+            [
+                coo_matrix((np.ones(2 * nx), (np.r_[self.pic, n + self.trk], np.r_[np.arange(nx), np.arange(nx)]))),
+                coo_matrix((-np.ones(ny), (n + block_track, np.arange(ny))), shape=(n + m, ny)),
+                coo_matrix((-np.ones(m), (n + np.arange(m), np.arange(m))), shape=(n + m, m)),
+            ]
+        ).tocsr()
+        got = linprog(
+            np.r_[self.dist, block_cost, np.full(m, OVERFLOW + lam * n)],
+            A_eq=a,
+            b_eq=np.r_[np.ones(n), np.zeros(m)],
+            bounds=np.c_[np.zeros(nx + ny + m), np.r_[np.ones(nx), block_cap, np.full(m, n)]],
+            method="highs-ds",
+        )
+        if got.status != 0:  # not expected (the overflow seats everyone): each picture its nearest candidate
+            return self.cand[:, 0].copy()
+        order = np.lexsort((-got.x[:nx], self.pic))  # per picture, its largest x first
+        starts = np.r_[0, np.flatnonzero(np.diff(self.pic[order])) + 1]
+        return self.trk[order[starts]]
 
 
 def _nearest(targets: np.ndarray, tracks: np.ndarray, k: int) -> np.ndarray:
@@ -121,56 +333,3 @@ def _nearest(targets: np.ndarray, tracks: np.ndarray, k: int) -> np.ndarray:
         order = np.lexsort((idx, np.take_along_axis(d, idx, axis=1)), axis=1)
         out[start : start + 2048] = np.take_along_axis(idx, order, axis=1)
     return out
-
-
-def _sparse_assign(targets: np.ndarray, tracks: np.ndarray, cap: int) -> np.ndarray:
-    """The same optimum over each picture's nearest candidates, as a transportation problem (HiGHS dual simplex,
-    whose basic solutions are whole assignments): each picture gets one track; each track is used between
-    floor(n / m) and cap times (as evenly as possible, which is what the dense costs' repeat penalty asks
-    for) when the candidates allow it, else at most cap times; greedy by distance if even that fails. Its size
-    grows with pictures x candidates, not with the repeats (the dense form copies every track cap times)."""
-    from scipy.optimize import linprog
-    from scipy.sparse import csr_matrix, vstack
-
-    n, m = len(targets), len(tracks)
-    k = min(m, CANDIDATES)
-    cand = _nearest(targets, tracks, k)
-    dist = np.linalg.norm(targets[:, None, :] - tracks[cand], axis=2)
-    pairs = np.arange(n * k)
-    picture = csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), pairs)), shape=(n, n * k))
-    track = csr_matrix((np.ones(n * k), (cand.ravel(), pairs)), shape=(m, n * k))
-    reachable = np.bincount(cand.ravel(), minlength=m)
-    for low in (np.where(reachable >= n // m, n // m, 0), np.zeros(m)):
-        got = linprog(
-            dist.ravel(),
-            A_ub=vstack([track, -track]),
-            b_ub=np.r_[np.full(m, cap), -low],
-            A_eq=picture,
-            b_eq=np.ones(n),
-            bounds=(0, 1),
-            method="highs-ds",
-        )
-        if got.status == 0:
-            x = got.x.reshape(n, k)
-            first = cand[np.arange(n), np.argmax(x, axis=1)]
-            if x.max(axis=1).min() > 0.5 and np.bincount(first, minlength=m).max() <= cap:
-                return first
-    return _greedy(targets, tracks, cand, dist, cap)
-
-
-def _greedy(targets: np.ndarray, tracks: np.ndarray, cand: np.ndarray, dist: np.ndarray, cap: int) -> np.ndarray:
-    """Fill by distance among the candidates, then the nearest track with room."""
-    n, m = len(targets), len(tracks)
-    k = cand.shape[1]
-    used = np.zeros(m, dtype=int)
-    first = np.full(n, -1)
-    for flat in np.argsort(dist, axis=None, kind="stable"):
-        i, j = divmod(int(flat), k)
-        t = cand[i, j]
-        if first[i] < 0 and used[t] < cap:
-            first[i], used[t] = t, used[t] + 1
-    for i in np.flatnonzero(first < 0):  # left over: the nearest track with room
-        order = _nearest(targets[i : i + 1], tracks, m)[0]
-        t = next(int(t) for t in order if used[t] < cap)
-        first[i], used[t] = t, used[t] + 1
-    return first

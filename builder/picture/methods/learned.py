@@ -92,24 +92,31 @@ class Learned(Method):
     def finish(
         self, ctx: Context, records: list[ImageRecord], per_picture: int = 3
     ) -> tuple[list[ImageRecord], Matching | None]:
-        """First tracks for the whole collection at once (the music index's `assign`), then the next nearest ones."""
+        """First tracks for the whole collection at once (the music index's `assign`: each in its picture's
+        quadrant where the catalogue has a track there, repeats traded against distance), then the next nearest
+        ones."""
         from dataclasses import replace
 
         if not records:
             return records, None
         tracks = ctx.catalogue.tracks
         targets = np.array([im.target for im in records], dtype=np.float64).reshape(-1, 2)
-        result = ctx.index.assign(targets)
+        result = ctx.index.assign(targets, quadrants=[im.quadrant for im in records], repeats=ctx.settings.repeats)
         out = []
-        for im, first in zip(records, result.first):
+        for im, first, off in zip(records, result.first, result.off_quadrant):
             rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][: per_picture - 1]
-            out.append(replace(im, tracks=(tracks[first], *(tracks[i] for i in rest))))
+            out.append(replace(im, tracks=(tracks[first], *(tracks[i] for i in rest)), off_quadrant=off))
         return out, Matching(
             len(records),
             len(set(result.first)),
             round(result.total, 4),
             round(result.nearest_total, 4),
             result.capacity,
+            repeats=result.cap,
+            repeat_penalty=round(result.penalty, 4),
+            bound=result.bound,
+            in_quadrant=result.kept,
+            off_quadrant=sum(result.off_quadrant),
         )
 
     def reference(self, ctx: Context) -> tuple[float, float] | None:
