@@ -10,6 +10,7 @@ previous gallery is left as it was, and no temporary file stays behind).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -205,6 +206,11 @@ def build(
                 debug=debug,
             )
             settings.check_paths()
+            too_many = settings.worker_warning()
+            if too_many:
+                _say(f"warning: {too_many}", err=True)
+            # the count fixed once for the whole build (the available memory changes as it runs)
+            settings = dataclasses.replace(settings, workers=settings.worker_count())
             with locked(settings.out):
                 kept = prepare_out(settings.out)
                 ctx = Context(settings, store)
