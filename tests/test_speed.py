@@ -172,6 +172,34 @@ def test_every_copy_of_a_picture_comes_from_one_decode(tmp_path, monkeypatch):
     assert opened == []  # every copy from the cache: the picture is not decoded at all
 
 
+def test_a_size_close_below_a_copy_already_made_is_served_by_it(tmp_path):
+    photo((500, 400), seed=5).save(tmp_path / "small.jpg")
+    sha = __import__("hashlib").sha256((tmp_path / "small.jpg").read_bytes()).hexdigest()
+    for folder in ("img", "thumbs"):
+        (tmp_path / "out" / folder).mkdir(parents=True, exist_ok=True)
+    from builder.records import ImageRecord
+
+    im = ImageRecord(
+        file="small.jpg",
+        av=(0, 0),
+        quadrant=1,
+        impressions=(),
+        clusters=(),
+        tracks=(),
+        objects=(),
+        width=500,
+        height=400,
+    )
+    made = site._renders(im, tmp_path, tmp_path / "out", tmp_path / "cache", sha)
+    slug = site.slug_for("small.jpg")
+    assert made["image"]["jpg"] == [(f"img/{slug}-500.jpg", 500)] and made["image"]["size"] == (500, 400)
+    # no browser needs a 480 px copy of a 500 px picture: the display copy serves as the larger thumbnail
+    assert made["thumb"]["webp"] == [(f"thumbs/{slug}-240.webp", 240), (f"img/{slug}-500.webp", 500)]
+    assert made["thumb"]["jpg"] == [(f"img/{slug}-500.jpg", 500)] and made["thumb"]["default"] == f"img/{slug}-500.jpg"
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*"))
+    assert written == [f"img/{slug}-500.jpg", f"img/{slug}-500.webp", f"thumbs/{slug}-240.webp"]
+
+
 def wide_gamut_profile() -> bytes:
     """A Display-P3 ICC profile (v2, matrix and gamma 2.2 curves) written out field by field: Pillow's ImageCms
     builds only sRGB, LAB and XYZ profiles."""
