@@ -57,11 +57,11 @@ class TreeMemory:
         while todo:
             pid = todo.pop()
             out.append(pid)
-            for task in Path(f"/proc/{pid}/task").glob("*"):
-                try:
+            try:  # a process may end while it is read
+                for task in Path(f"/proc/{pid}/task").iterdir():
                     todo += [int(c) for c in (task / "children").read_text().split()]
-                except OSError:
-                    pass
+            except OSError:
+                pass
         return out
 
     def stop(self) -> None:
