@@ -191,14 +191,16 @@ class Settings:
 
 
 # Peak memory of a build, MB: (the main process with the method's models, each further worker forked from it),
-# proportional set size, so weights the workers share with the main process count once. Measured with
-# `python benchmarks/bench.py --methods METHOD --n 382 --workers 1,2` (docs/speed.md).
+# as proportional set size, so the weights the workers share with the main process count once. Measured on 12-60
+# oasis-dev photos, rounded up (docs/speed.md "Memory that fits"): the tree's PSS with one worker, and the largest
+# private memory of a forked worker (learned 569-593 MB and 84 MB, objects 612 and 41, caption 886-920 and 123,
+# random 477 and 24). caption-plain was not measured: it loads fewer models than caption, whose figures it takes.
 MEMORY_MB = {
-    "learned": (900, 250),
-    "objects": (700, 200),
-    "caption": (1100, 300),
-    "caption-plain": (1000, 250),
-    "random": (400, 50),
+    "learned": (600, 100),
+    "objects": (650, 100),
+    "caption": (950, 150),
+    "caption-plain": (950, 150),
+    "random": (500, 50),
 }
 
 
