@@ -103,7 +103,8 @@ def main() -> None:
                 )
         for who, ms in times.items():
             print(
-                f"median {who:<5} {statistics.median(ms):6.1f} ms a picture (runs {', '.join(f'{m:.1f}' for m in ms)}); "
+                f"median {who:<5} {statistics.median(ms):6.1f} ms a picture "
+                f"(runs {', '.join(f'{m:.1f}' for m in ms)}); "
                 f"CPU {statistics.median(cpus[who]):.1f} ms (runs {', '.join(f'{m:.1f}' for m in cpus[who])})"
             )
     finally:
