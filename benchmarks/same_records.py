@@ -1,10 +1,11 @@
 """Whether builds read the same: compares the gallery.json of two or more galleries (every field of every
 picture's record, the failures and the collection's figures; the builder's version is left out).
 
-    python benchmarks/same_records.py OUT_A/gallery.json OUT_B/gallery.json [...]
+    python benchmarks/same_records.py [--ignore image,thumb] OUT_A/gallery.json OUT_B/gallery.json [...]
 
 Prints one line per gallery against the first and exits 1 when any differs (and where: the first few fields).
 Used to check that worker counts and speed changes leave readings, quadrants and tracks as they were.
+--ignore: fields of each picture's record left out (e.g. the paths of its copies, when the copies changed).
 """
 
 from __future__ import annotations
@@ -27,13 +28,20 @@ def differences(a, b, where: str = "") -> list[str]:
 
 
 def main() -> int:
-    paths = [Path(p) for p in sys.argv[1:]]
+    args = sys.argv[1:]
+    ignore: set[str] = set()
+    if args[:1] == ["--ignore"] and len(args) > 1:
+        ignore, args = set(args[1].split(",")), args[2:]
+    paths = [Path(p) for p in args]
     if len(paths) < 2:
         print(__doc__)
         return 2
     galleries = [orjson.loads(p.read_bytes()) for p in paths]
     for g in galleries:
         g.pop("version", None)
+        for im in g.get("images", []):
+            for key in ignore:
+                im.pop(key, None)
     status = 0
     for p, g in zip(paths[1:], galleries[1:]):
         diff = differences(galleries[0], g)
