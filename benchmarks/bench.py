@@ -1,84 +1,160 @@
-"""Build speed: per-stage milliseconds per picture and pictures per second, cold and warm, 1 and N workers.
+"""Build speed and memory: per-stage milliseconds per picture and pictures per second, cold and warm, 1 and N
+workers, with the peak memory of the whole process tree.
 
     python benchmarks/bench.py [--mirror ../shared/mirror] [--oasis ../shared/eval/oasis-dev/images] [--n 100]
-                               [--workers 1,0]
+                               [--methods learned] [--workers 1,0] [--repeat 1]
 
-Cold = a fresh, empty cache folder (every picture decoded, detected, rendered). Warm = the same build again
-on that cache (analyses and rendered copies reused). Model loading is reported apart from the per-picture
-figures (in the main process; workers load their own, inside the wall time). Workers 0 = one per core; with
-several workers the stage figures are summed over the workers (work, not wall time). Prints a table; writes
-nothing outside a temporary folder.
+Each build runs in a fresh process, as `builder build` does: cold = an empty cache folder (models loaded, every
+picture decoded, analysed and rendered), warm = the same build again in a new process on that cache (analyses
+and rendered copies reused). The total is the whole build's wall time, model loading included. Workers 0 = the
+default (one per core, as many as the memory holds); with several workers the stage figures are summed over the
+workers (work, not wall time). Memory is sampled every 50 ms over the build's process and its workers: "tree
+RSS" adds their resident sizes (weights shared by forked workers counted in each), "tree PSS" their proportional
+sizes (shared pages split between the processes that share them: what the build takes from the machine), and
+"per worker" is the largest private (unshared) memory of one worker process. The last line gives the cold
+speed-up of each worker count over the first, measured under the same load. Writes nothing outside a
+temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-
-from builder.context import Context
-from builder.files import tune_allocator
-from builder.gallery.site import write_site
-from builder.pipeline import MODEL_STAGES, Stats, analyse
-from builder.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent
 
 
-def run(
-    label: str,
-    input_dir: Path,
-    files: list[str] | None,
-    mirror: Path,
-    cache: Path,
-    out: Path,
-    method: str,
-    workers: int,
-) -> None:
+class TreeMemory:
+    """Samples, in a thread, the memory of a process and all its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int, every_s: float = 0.05):
+        self.pid, self.every_s = pid, every_s
+        self.rss = self.pss = self.worker_private = 0  # peaks, kB
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            rss = pss = 0
+            for pid in self._tree():
+                figures = _rollup(pid)
+                rss, pss = rss + figures.get("Rss", 0), pss + figures.get("Pss", 0)
+                if pid != self.pid:
+                    private = figures.get("Private_Clean", 0) + figures.get("Private_Dirty", 0)
+                    self.worker_private = max(self.worker_private, private)
+            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+
+    def _tree(self) -> list[int]:
+        out, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            try:  # a process may end while it is read
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return out
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join()
+
+
+def _rollup(pid: int) -> dict[str, int]:
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    except OSError:
+        return {}
+    return {k.rstrip(":"): int(v) for k, v, *_ in (ln.split() for ln in lines)}
+
+
+def one(args) -> None:
+    """One build in this process (the child of `main`): prints one line of figures as key=value."""
+    from builder.context import Context
+    from builder.files import tune_allocator
+    from builder.gallery.site import write_site
+    from builder.pipeline import MODEL_STAGES, Stats, analyse
+    from builder.settings import Settings
+
+    tune_allocator()  # as the `builder` command does
+    files = sorted(args.files.split("\n")) if args.files else None
     settings = Settings(
-        input=input_dir, out=out, mirror=mirror, cache_dir=cache, offline=True, method=method, workers=workers
+        input=args.input,
+        out=args.out,
+        mirror=args.mirror,
+        cache_dir=args.cache,
+        offline=True,
+        method=args.method,
+        workers=args.workers,
     )
-    ctx = Context(settings)
+    import dataclasses
+
+    settings = dataclasses.replace(settings, workers=settings.worker_count())  # as the `builder` command does
     t0 = time.perf_counter()
-    _ = ctx.index, ctx.mapper, ctx.detector  # load everything once, outside the per-picture figures
-    if method == "caption":
-        _ = ctx.faces, ctx.segmenter, ctx.namer, ctx.scene, ctx.tagger
-    if method == "learned":
-        _ = ctx.scene, ctx.feeling
-    load_s = time.perf_counter() - t0
-    for phase in ("cold", "warm"):
-        stats = Stats()
-        t0 = time.perf_counter()
-        gallery = analyse(ctx, stats=stats, files=files)
-        t1 = time.perf_counter()
-        write_site(gallery, input_dir, out, cache, stats.hashes, index=ctx.index, workers=settings.worker_count())
-        t2 = time.perf_counter()
-        n = len(gallery.images)
-        stats.add("site", (t2 - t1) * 1000 / max(n, 1))
-        per = stats.per_picture(n)
-        model = sum(v for k, v in per.items() if k in MODEL_STAGES)
-        stages = "  ".join(f"{k} {v:6.1f}" for k, v in per.items())
-        print(
-            f"{label:<9} {method:<7} workers {settings.worker_count()} {phase:<4} n={n:<4} load {load_s:4.2f} s | "
-            f"ms/picture: {stages} | model {model:5.1f} other {sum(per.values()) - model:5.1f} | "
-            f"total {t2 - t0:6.2f} s = {n / (t2 - t0):6.1f} pictures/s ({stats.cached} cached, "
-            f"{len(gallery.failed)} failed) | peak RSS main {_peak_mb(resource.RUSAGE_SELF):.0f} MB, "
-            f"largest worker {_peak_mb(resource.RUSAGE_CHILDREN):.0f} MB"
-        )
-        load_s = 0.0
+    ctx = Context(settings)
+    stats = Stats()
+    gallery = analyse(ctx, stats=stats, files=files)
+    t1 = time.perf_counter()
+    write_site(gallery, args.input, args.out, args.cache, stats.hashes, index=ctx.index, workers=settings.workers)
+    t2 = time.perf_counter()
+    n = len(gallery.images)
+    stats.add("site", (t2 - t1) * 1000 / max(n, 1))
+    per = stats.per_picture(n)
+    model = sum(v for k, v in per.items() if k in MODEL_STAGES)
+    stages = "  ".join(f"{k} {v:6.1f}" for k, v in per.items())
+    print(
+        f"workers {settings.workers} n={n:<4} | ms/picture: {stages} | model {model:5.1f} other "
+        f"{sum(per.values()) - model:5.1f} | total {t2 - t0:6.2f} s = {n / (t2 - t0):6.1f} pictures/s "
+        f"({stats.cached} cached, {len(gallery.failed)} failed)"
+    )
+    print(f"TOTAL {t2 - t0}")
 
 
-def _peak_mb(who: int) -> float:
-    """Peak resident memory so far (RUSAGE_CHILDREN: the largest finished child, here a worker)."""
-    return resource.getrusage(who).ru_maxrss / 1024
+def build(label: str, phase: str, method: str, workers: int, input_dir: Path, files, args, tmp: Path, key: str):
+    cmd = [
+        sys.executable,
+        __file__,
+        "--one",
+        "--input",
+        str(input_dir),
+        "--out",
+        str(tmp / f"out-{key}"),
+        "--cache",
+        str(tmp / f"cache-{key}"),
+        "--mirror",
+        str(args.mirror.resolve()),
+        "--method",
+        method,
+        "--workers",
+        str(workers),
+        "--files",
+        "\n".join(files or []),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    memory = TreeMemory(proc.pid)
+    output, _ = proc.communicate()
+    memory.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"the build failed ({proc.returncode}): {output}")
+    line, total = output.strip().splitlines()[-2:]
+    print(
+        f"{label:<9} {method:<7} {phase:<4} {line} | peak tree RSS {memory.rss / 1024:.0f} MB, tree PSS "
+        f"{memory.pss / 1024:.0f} MB, per worker {memory.worker_private / 1024:.0f} MB",
+        flush=True,
+    )
+    return float(total.split()[1])
 
 
 def main() -> None:
-    tune_allocator()  # as the `builder` command does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
@@ -86,39 +162,43 @@ def main() -> None:
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--n", type=int, default=100, help="how many OASIS photos (the first n by name)")
     ap.add_argument("--methods", default="learned,objects,caption", help="comma-separated methods to time")
-    ap.add_argument("--workers", default="1,0", help="comma-separated worker counts to time (0 = one per core)")
+    ap.add_argument("--workers", default="1,0", help="comma-separated worker counts to time (0 = the default)")
+    ap.add_argument("--repeat", type=int, default=1, help="time each configuration this many times")
+    ap.add_argument("--no-demo", action="store_true", help="only the OASIS photos")
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    for name in ("input", "out", "cache"):
+        ap.add_argument(f"--{name}", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--method", help=argparse.SUPPRESS)
+    ap.add_argument("--files", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one:
+        args.workers = int(args.workers)
+        return one(args)
+    sets = [] if args.no_demo else [("demo", HERE / "images", None)]
+    if args.oasis.is_dir():
+        files = sorted(p.name for p in args.oasis.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        sets.append((f"oasis{args.n}", args.oasis, files[: args.n]))
+    else:
+        print(f"(no OASIS folder at {args.oasis}; skipped)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
         for method in args.methods.split(","):
-            for workers in (int(w) for w in args.workers.split(",")):
-                key = f"{method}-{workers}"
-                run(
-                    "demo",
-                    HERE / "images",
-                    None,
-                    args.mirror.resolve(),
-                    tmp / f"cache-demo-{key}",
-                    tmp / f"out-demo-{key}",
-                    method,
-                    workers,
-                )
-                if args.oasis.is_dir():
-                    files = sorted(
-                        p.name for p in args.oasis.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
-                    )
-                    run(
-                        f"oasis{args.n}",
-                        args.oasis,
-                        files[: args.n],
-                        args.mirror.resolve(),
-                        tmp / f"cache-oasis-{key}",
-                        tmp / f"out-oasis-{key}",
-                        method,
-                        workers,
-                    )
-                else:
-                    print(f"(no OASIS folder at {args.oasis}; skipped)")
+            for label, input_dir, files in sets:
+                cold: dict[str, list[float]] = {}
+                for rep in range(args.repeat):
+                    for workers in args.workers.split(","):
+                        key = f"{label}-{method}-{workers}-{rep}"
+                        t = build(label, "cold", method, int(workers), input_dir, files, args, tmp, key)
+                        cold.setdefault(workers, []).append(t)
+                        build(label, "warm", method, int(workers), input_dir, files, args, tmp, key)
+                first = args.workers.split(",")[0]
+                for workers, times in cold.items():
+                    if workers != first:
+                        ratios = sorted(a / b for a, b in zip(cold[first], times))
+                        print(
+                            f"{label:<9} {method:<7} cold speed-up of --workers {workers} over --workers {first}: "
+                            + ", ".join(f"{r:.2f}x" for r in ratios)
+                        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -11,6 +11,7 @@ new one; no temporary file stays behind).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -223,6 +224,11 @@ def build(
             )
             settings.check_paths()
             viewer = store.resolve("photoswipe")  # before the long analysis: a missing viewer is exit 3 now
+            too_many = settings.worker_warning()
+            if too_many:
+                _say(f"warning: {too_many}", err=True)
+            # the count fixed once for the whole build (the available memory changes as it runs)
+            settings = dataclasses.replace(settings, workers=settings.worker_count())
             with locked(settings.out):
                 kept = prepare_out(settings.out)
                 ctx = Context(settings, store)

@@ -43,11 +43,11 @@ class Executor(Protocol):
         ...
 
 
-def make(settings: Settings, workers: int, setup: Setup, work: Work) -> Executor:
-    """The executor --executor names: Ray tasks, or `workers` local processes."""
+def make(settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False) -> Executor:
+    """The executor --executor names: Ray tasks, or `workers` local processes (here: see LocalProcesses)."""
     if settings.executor == "ray":
         return RayTasks(settings, setup, work)
-    return LocalProcesses(settings, workers, setup, work)
+    return LocalProcesses(settings, workers, setup, work, here)
 
 
 def single_threaded() -> None:
@@ -75,8 +75,8 @@ _LOCAL_WORK: Work | None = None
 
 
 def _local_init(settings: Settings, setup: Setup, work: Work) -> None:
-    """Each worker loads its models once, runs them on one thread, and leaves Ctrl-C to the main process, which
-    stops the workers."""
+    """Each worker loads its models once (a forked one has them from the main process already), runs them on one
+    thread, and leaves Ctrl-C to the main process, which stops the workers."""
     import signal
 
     from builder.files import tune_allocator
@@ -96,13 +96,31 @@ def _local_job(job: Job) -> Outcome:
     return _LOCAL_WORK(job, None)  # the worker reads the file and checks it against the main process's hash
 
 
-class LocalProcesses:
-    """`workers` processes (spawned: no state is shared), each with its own models."""
+def can_fork() -> bool:
+    """Whether worker processes can be forked from a main process that has loaded the models (Linux): they then
+    share its read-only weights (copy-on-write pages) instead of each loading its own, and start in milliseconds.
+    Elsewhere (macOS, Windows) fork is unsafe or absent, and workers are spawned and load their own models."""
+    import multiprocessing
+    import sys
 
-    def __init__(self, settings: Settings, workers: int, setup: Setup, work: Work):
-        self.settings, self.workers, self.setup, self.work = settings, workers, setup, work
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+class LocalProcesses:
+    """`workers` processes on this machine.
+
+    here=True: the caller has loaded the models in this process (and run `setup`'s work here, single-threaded);
+    `workers - 1` processes are forked from it, sharing its weights, and this process analyses too, taking the
+    next picture whenever the workers have enough queued. So every core works from the first picture, and a
+    handful of pictures never waits for workers to start. here=False: `workers` spawned processes, each loading
+    its own models (platforms without a safe fork)."""
+
+    def __init__(self, settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False):
+        self.settings, self.workers, self.setup, self.work, self.here = settings, workers, setup, work, here
 
     def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
+        if self.here:
+            return self._map_here(jobs, progress)
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -115,12 +133,58 @@ class LocalProcesses:
         try:
             outcomes = list(progress(pool.map(_local_job, jobs, chunksize=2), "analysing pictures", len(jobs)))
         except BaseException:
-            for proc in list(getattr(pool, "_processes", {}).values()):  # stop now, not after the queued pictures
-                proc.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
+            _stop(pool)
             raise
         pool.shutdown(wait=True)
         return outcomes
+
+    def _map_here(self, jobs: list[Job], progress: Progress) -> list[Outcome]:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        outcomes: list = [None] * len(jobs)
+        helpers = min(self.workers - 1, len(jobs) - 1)
+        pool = None
+        if helpers > 0:
+            pool = ProcessPoolExecutor(
+                max_workers=helpers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_local_init,
+                initargs=(self.settings, self.setup, self.work),
+            )
+        bar = iter(progress(range(len(jobs)), "analysing pictures", len(jobs)))
+        pending: dict = {}
+        nxt = 0
+        try:
+            while nxt < len(jobs) or pending:
+                # two pictures queued per worker: none idles while this process analyses one of its own
+                while pool is not None and nxt < len(jobs) and len(pending) < 2 * helpers:
+                    pending[pool.submit(_local_job, jobs[nxt])] = nxt
+                    nxt += 1
+                if nxt < len(jobs):
+                    outcomes[nxt] = self.work(jobs[nxt], None)
+                    nxt += 1
+                    next(bar, None)
+                    done = [f for f in pending if f.done()]
+                else:
+                    done = wait(pending, return_when=FIRST_COMPLETED).done
+                for f in done:
+                    outcomes[pending.pop(f)] = f.result()
+                    next(bar, None)
+        except BaseException:
+            if pool is not None:
+                _stop(pool)
+            raise
+        if pool is not None:
+            pool.shutdown(wait=True)
+        return outcomes
+
+
+def _stop(pool) -> None:
+    """Stop now, not after the queued pictures."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ---- tasks on a Ray cluster -----------------------------------------------------------------------------

@@ -94,10 +94,12 @@ def named_bytes(data: bytes, name: str) -> io.BytesIO:
     return buf
 
 
-def open_upright(path: Path | io.BytesIO, max_side: int) -> tuple[Image.Image, int, int]:
+def open_upright(path: Path | io.BytesIO, max_side: int, srgb: bool = False) -> tuple[Image.Image, int, int]:
     """Open, take the first frame, apply EXIF orientation, convert to RGB, downscale to max_side.
 
-    Returns (image, original upright width, original upright height).
+    srgb: convert the colours from the picture's embedded ICC profile to sRGB (what the gallery's copies are
+    shown as: a Display-P3 or Adobe RGB photo would otherwise look duller). The analysis reads the pixels as
+    stored, as its models were fitted. Returns (image, original upright width, original upright height).
     """
     try:
         with warnings.catch_warnings():
@@ -128,6 +130,8 @@ def open_upright(path: Path | io.BytesIO, max_side: int) -> tuple[Image.Image, i
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     im = ImageOps.exif_transpose(im)
+    if srgb:
+        im = to_srgb(im)
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
         flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
@@ -160,6 +164,35 @@ def _check_decoded_size(im: Image.Image) -> None:
             f"is {w:,} x {h:,} pixels (about {size_text(need)} to decode), over the {size_text(DECODE_LIMIT)} "
             "the builder spends on one picture in this format; save it as JPEG or smaller"
         )
+
+
+def to_srgb(im: Image.Image) -> Image.Image:
+    """The picture in sRGB, converted from its embedded ICC profile (RGB and CMYK pictures); unchanged when it has
+    none, when the profile is sRGB already, or when the profile cannot be read (the pixels are then taken as
+    sRGB, as browsers do with an untagged picture)."""
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "CMYK"):
+        return im
+    from PIL import ImageCms
+
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
+            return im
+        return ImageCms.profileToProfile(im, profile, _srgb_profile(), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
+
+
+_SRGB = []
+
+
+def _srgb_profile():
+    if not _SRGB:
+        from PIL import ImageCms
+
+        _SRGB.append(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")))
+    return _SRGB[0]
 
 
 def read_rgb(path: Path | io.BytesIO, max_side: int) -> tuple[np.ndarray, int, int]:

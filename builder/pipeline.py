@@ -356,16 +356,21 @@ def read_all(
 ) -> tuple[list[Reading], list[Failure]]:
     """Run the per-picture stages; a picture that fails is listed with its reason, never fatal.
 
-    Each picture is hashed and looked up in the cache here; pictures the cache does not hold are analysed in
-    worker processes (--workers) when there are enough of them to pay for starting the workers, else here."""
+    Each picture is hashed and looked up in the cache here. With one worker the pictures the cache lacks are
+    analysed here as they come. With several on Linux, the method's models start loading (in a thread) at the
+    first picture the cache lacks, while the rest are hashed; then workers are forked from this process, sharing
+    its weights, and this process analyses too (builder.executors.LocalProcesses, here=True). Elsewhere workers
+    are spawned, each loading its own models, when there are enough pictures to pay for that."""
     s = ctx.settings
     stats = stats if stats is not None else Stats()
-    results: dict[str, tuple[Reading | None, Failure | None, dict[str, float]]] = {}
+    results: dict[str, Outcome] = {}
     todo: list[Reading] = []
     ray = s.executor == "ray" and not ctx.injected
     workers = s.worker_count() if not ctx.injected else 1
-    if workers == 1 and not ray and not ctx.injected:
+    here = workers > 1 and not ray and executors.can_fork()  # models loaded here, workers forked from here
+    if (workers == 1 or here) and not ray and not ctx.injected:
         executors.single_threaded()  # one worker is one core, here as in each worker process (not torch's thread pool)
+    loader: _Loader | None = None
     for rel in progress(files, "reading pictures", len(files)):
         if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
             results[rel] = (None, Failure(printable(rel), NOT_UTF8), {})
@@ -373,22 +378,28 @@ def read_all(
         r = Reading(rel)
         outcome = _run_stages(ctx, r, PER_PICTURE[:1])  # read: hash, and the cache
         if outcome[1] is None and not r.cached and (workers > 1 or ray):
-            todo.append(r)  # kept with its bytes while there are too few to start workers for
-            if len(todo) == MIN_PER_WORKER * workers or ray:
-                for t in todo:  # workers read the file again and check it against this hash
-                    t.data = None
-            elif len(todo) > MIN_PER_WORKER * workers:
-                r.data = None
+            todo.append(r)
+            r.data = None  # the worker that analyses it reads the file again and checks it against this hash
+            if here and loader is None:
+                loader = _Loader(ctx)
             continue
         if outcome[1] is None:  # cached pictures too: their impressions and records are made here
             outcome = _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
         results[rel] = outcome
-    if todo and not ray and len(todo) < MIN_PER_WORKER * workers:
-        for r in todo:  # too few to be worth starting workers: analyse the bytes already read and hashed
-            results[r.file] = _merge((r, None, {}), _run_stages(ctx, r, PER_PICTURE[1:]))
+    if todo and not (here or ray) and len(todo) < MIN_PER_WORKER * workers:
+        for r in todo:  # too few to be worth spawning workers that load their own models: analyse them here
+            results[r.file] = analyse_one(ctx, r.file, r.sha256)
     elif todo:
-        executor = executors.make(s, workers, worker_setup, worker_analyse)
-        for r, outcome in zip(todo, executor.map([(r.file, r.sha256) for r in todo], progress)):
+        global _WORKER
+        if loader is not None:
+            loader.wait()
+            _WORKER = ctx  # this process's models: the forked workers inherit them, and it analyses too
+        try:
+            executor = executors.make(s, workers, worker_setup, worker_analyse, here=here)
+            outcomes = executor.map([(r.file, r.sha256) for r in todo], progress)
+        finally:
+            _WORKER = None
+        for r, outcome in zip(todo, outcomes):
             results[r.file] = outcome
             reading = outcome[0]  # a Ray node's cache may be its own: keep the analysis in this machine's too
             if ray and reading is not None and not reading.cached and not analysis_path(s, reading.sha256).exists():
@@ -408,7 +419,30 @@ def read_all(
     return readings, failed
 
 
-MIN_PER_WORKER = 8  # uncached pictures per worker below which analysing here beats starting workers
+MIN_PER_WORKER = 8  # uncached pictures per spawned worker below which analysing here beats starting workers
+
+
+class _Loader:
+    """The method's models, loading in a thread while the main thread hashes the other pictures (hashing and
+    reading files release the GIL, and so does most of the models' loading)."""
+
+    def __init__(self, ctx: Context):
+        import threading
+
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._load, args=(ctx,), name="load-models", daemon=True)
+        self.thread.start()
+
+    def _load(self, ctx: Context) -> None:
+        try:
+            ctx.method.load(ctx)
+        except BaseException as exc:  # noqa: BLE001 - raised in the main thread by wait()
+            self.error = exc
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _merge(a, b):
@@ -445,9 +479,11 @@ _WORKER: Context | None = None
 
 
 def worker_setup(settings: Settings) -> None:
-    """Load the models of a worker process once (the executor has made it single-threaded)."""
+    """Load the models of a worker process once (the executor has made it single-threaded). A worker forked from
+    the main process has its Context, models loaded, already."""
     global _WORKER
-    _WORKER = Context(settings)
+    if _WORKER is None or _WORKER.settings != settings:
+        _WORKER = Context(settings)
 
 
 def worker_analyse(job: executors.Job, data: bytes | None = None) -> Outcome:

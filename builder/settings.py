@@ -119,7 +119,11 @@ class Settings:
     clusters: int = _help("clusters per picture (spherical k-means)", default=4)
     analysis_side: int = _help("longest side, in pixels, a picture is scaled to before analysis", default=1024)
     seed: int = _help("seed of the random baseline", default=0)
-    workers: int = _help("processes that analyse pictures and write their copies at once; 0 = one per core", default=0)
+    workers: int = _help(
+        "processes that analyse pictures and write their copies at once; 0 = one per core, as many as the "
+        "available memory holds",
+        default=0,
+    )
     executor: str = _help(
         "where pictures are analysed: local (worker processes on this machine) or ray (tasks on "
         "a Ray cluster; pip install -e '.[ray]')",
@@ -211,19 +215,82 @@ class Settings:
             if path is not None:  # a named pipe would block the build for ever, a device never end
                 regular_input(path, what, kind)
 
-    def worker_count(self) -> int:
-        """--workers, with 0 meaning one per core this process may use; --debug analyses in this process."""
+    def worker_count(self, cores: int | None = None, available_mb: float | None = None) -> int:
+        """--workers, with 0 meaning one per core this process may use, as many as the available memory holds
+        (memory_workers); --debug analyses in this process. cores and available_mb: the machine's figures
+        (measured when not given)."""
         if self.debug:
             return 1
         if self.workers:
             return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:
-            return max(1, os.cpu_count() or 1)
+        cores = cores if cores is not None else usable_cores()
+        available_mb = available_mb if available_mb is not None else available_memory_mb()
+        return min(cores, memory_workers(self.method, available_mb))
+
+    def worker_warning(self, available_mb: float | None = None) -> str | None:
+        """A sentence when --workers asks for more workers than the available memory holds, else None."""
+        if self.debug or not self.workers or self.executor != "local":
+            return None
+        available_mb = available_mb if available_mb is not None else available_memory_mb()
+        fits = memory_workers(self.method, available_mb)
+        if available_mb is None or self.workers <= fits:
+            return None
+        main, each = MEMORY_MB.get(self.method, MEMORY_MB["learned"])
+        need = main + (self.workers - 1) * each
+        return (
+            f"--workers {self.workers} may need about {need / 1024:.1f} GB ({main} MB for the main process and "
+            f"{each} MB for each further worker with --method {self.method}), and {available_mb / 1024:.1f} GB is "
+            f"available; {fits} worker{'s' * (fits != 1)} would fit (the default, --workers 0, takes the smaller "
+            "of that and the cores)"
+        )
 
     def store(self) -> AssetStore:
         return AssetStore(self.cache_dir, self.mirror.resolve() if self.mirror else None, offline=self.offline)
+
+
+# Peak memory of a build, MB: (the main process with the method's models, each further worker forked from it),
+# as proportional set size, so the weights the workers share with the main process count once. Measured on 12-60
+# oasis-dev photos, rounded up (docs/speed.md "Memory that fits"): the tree's PSS with one worker, and the largest
+# private memory of a forked worker (learned 569-593 MB and 84 MB, objects 612 and 41, caption 886-920 and 123,
+# random 477 and 24). caption-plain was not measured: it loads fewer models than caption, whose figures it takes.
+MEMORY_MB = {
+    "learned": (600, 100),
+    "objects": (650, 100),
+    "caption": (950, 150),
+    "caption-plain": (950, 150),
+    "random": (500, 50),
+}
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def available_memory_mb() -> float | None:
+    """Memory available to new work (Linux's MemAvailable), in MB; None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_workers(method: str, available_mb: float | None) -> int:
+    """How many workers the available memory holds: the main process (which analyses too) and as many forked
+    workers as fit beside it; at least one. Unknown memory: no limit from it."""
+    if available_mb is None:
+        return 1 << 16
+    main, each = MEMORY_MB.get(method, MEMORY_MB["learned"])
+    return max(1, 1 + int((available_mb - main) // each))
 
 
 def documented_fields() -> list[tuple[str, str]]:

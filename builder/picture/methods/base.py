@@ -30,6 +30,12 @@ class Method:
     def prepare(self, ctx: Context) -> None:
         """Load what every picture needs, before the first one: a missing model fails before any picture."""
 
+    def load(self, ctx: Context) -> None:
+        """Load the models the recogniser stages (and impressions) use, and only those: the pipeline calls this
+        before worker processes fork from the main process, so that they share these weights rather than each
+        loading its own copy. Anything not loaded here is still loaded on first use."""
+        _ = ctx.detector
+
     # The recogniser stages (pipeline.MODEL_STAGES), asked only for a decoded picture the cache did not hold.
 
     def detect(self, ctx: Context, r: Reading) -> None:

@@ -37,6 +37,12 @@ class Caption(Objects):
     def cache_key(self, s: Settings) -> str:
         return f"-{s.captioner}-{s.colour_space}"
 
+    def load(self, ctx: Context) -> None:
+        super().load(ctx)
+        _ = ctx.tagger, ctx.captioner if ctx.settings.captioner == "blip" else ctx.scene
+        if self.enriched:
+            _ = ctx.faces, ctx.segmenter, ctx.namer
+
     def faces(self, ctx: Context, r: Reading) -> None:
         """Faces are looked for where the detector saw people (the expression words go before person words)."""
         region = person_region(r.detections) if self.enriched else None

@@ -40,6 +40,9 @@ class Learned(Method):
     def prepare(self, ctx: Context) -> None:
         _ = ctx.feeling
 
+    def load(self, ctx: Context) -> None:
+        _ = ctx.detector, ctx.scene, ctx.lite  # the mapper, faces and colour models are not this method's
+
     def scene(self, ctx: Context, r: Reading) -> None:
         """Both classifiers' probabilities and pooled features, with the detections and colour statistics."""
         probs, pooled = ctx.scene.run(r.rgb)

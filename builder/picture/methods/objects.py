@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 
 class Objects(Method):
+    def load(self, ctx: Context) -> None:
+        _ = ctx.detector, ctx.mapper
+
     def impressions(self, ctx: Context, r: Reading) -> None:
         object_records(r)
         weights = affect.class_weights(r.detections)

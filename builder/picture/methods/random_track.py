@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 
 class RandomTrack(Method):
+    def load(self, ctx: Context) -> None:
+        pass  # reads nothing from the picture: no model
+
     def detect(self, ctx: Context, r: Reading) -> None:
         pass
 
