@@ -265,7 +265,31 @@ def analyse(
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
     ctx.method.prepare(ctx)  # and the method's models
     readings, failed = read_all(ctx, files, progress, stats)
-    return choose_music(ctx, readings, failed, user, stats)
+    return with_starts(ctx, choose_music(ctx, readings, failed, user, stats), progress)
+
+
+def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress) -> Gallery:
+    """Set Track.start (where each track stops being quiet) on every recommended track with audio, so the
+    slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
+    decoded keeps 0 (it is the player's problem to report, not the build's)."""
+    from dataclasses import replace
+
+    from builder.music.excerpt import ExcerptError, cached_loud_start
+
+    paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
+    starts: dict[str, float] = {}
+    for path in progress(paths, "finding where the music starts", len(paths)):
+        try:
+            starts[path] = cached_loud_start(Path(path), ctx.settings.cache_dir)
+        except (ExcerptError, OSError):
+            continue
+    if not starts:
+        return gallery
+    images = tuple(
+        replace(im, tracks=tuple(replace(t, start=starts[t.audio]) if t.audio in starts else t for t in im.tracks))
+        for im in gallery.images
+    )
+    return replace(gallery, images=images)
 
 
 def _utf8(name: str) -> bool:
