@@ -75,6 +75,17 @@ def _is_legacy_gallery(out: Path) -> bool:
     return isinstance(data, dict) and {"method", "images", "failed"} <= set(data) and names <= LEGACY_NAMES
 
 
+def owned(out: Path) -> bool:
+    """Whether out is a gallery this builder wrote (its marker, or a gallery of a version before markers)."""
+    return out.is_dir() and (_read_marker(out) is not None or _is_legacy_gallery(out))
+
+
+def built_files(out: Path) -> set[str]:
+    """The files the build wrote into out, as its marker lists them (empty for a folder without one)."""
+    marker = _read_marker(out)
+    return set(marker["files"]) | {MARKER, "gallery.json"} if marker else {"gallery.json"}
+
+
 def written_files(root: Path) -> list[str]:
     """Every file under root, as sorted POSIX paths relative to it (what the marker records)."""
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
