@@ -7,6 +7,20 @@
   var announce = document.getElementById("announce");
   function say(text) { if (announce) { announce.textContent = text; } }
 
+  /* ---- film (issue 23): "Download the film" when `builder film` wrote one into this gallery (film.js) ---- */
+  var film = window.GALLERY_FILM, filmActions = document.querySelector(".index .actions");
+  if (film && film.href && filmActions) {
+    var filmLink = document.createElement("a");
+    filmLink.href = film.href;
+    filmLink.id = "download-film";
+    filmLink.setAttribute("download", "");
+    var filmSecs = Math.round(film.duration || 0);
+    filmLink.textContent = "Download the film (" + Math.floor(filmSecs / 60) + ":" + ("0" + filmSecs % 60).slice(-2) +
+      ", " + Math.max(1, Math.round(film.size / 1048576)) + " MB)";
+    filmActions.appendChild(document.createTextNode(" "));
+    filmActions.appendChild(filmLink);
+  }
+
   /* ---- shards: a classic script that sets window.GALLERY_SHARDS[name]; loaded once, callbacks queued ---- */
   var pending = {};
   function shard(name, done) {
