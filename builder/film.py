@@ -327,6 +327,13 @@ def _fit_text(draw, text: str, font, width: int) -> str:
     return text + "…"
 
 
+def picture_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the area a picture is contained in; the caption line is below it."""
+    w, h = size
+    margin, band = round(h * 0.035), round(h * 0.085)
+    return margin, margin, w - 2 * margin, h - 2 * margin - band
+
+
 class Looks:
     """Each chapter's look, prepared when first needed and dropped once the film has passed it."""
 
@@ -383,8 +390,8 @@ class Looks:
         from PIL import Image, ImageDraw
 
         w, h = self.w, self.h
-        margin, band = round(h * 0.035), round(h * 0.085)
-        box_w, box_h = w - 2 * margin, h - 2 * margin - band
+        margin, _, box_w, box_h = picture_box((w, h))
+        band = h - 2 * margin - box_h
         canvas = self._canvas()
         draw = ImageDraw.Draw(canvas)
         font = _font(round(h * 0.03))
