@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -45,7 +47,11 @@ PRE_ZOOM = 1.08  # the gentle motion zooms within this much of the picture
 TARGET_LUFS = -16.0  # integrated loudness of every excerpt (a common level for films shared online)
 PEAK = 10 ** (-1 / 20)  # the gain never lifts an excerpt's sample peak above -1 dBFS
 AUDIO_BLOCK = 1024 * 45  # samples mixed at a time (AAC frames are 1024 samples)
+LOOKAHEAD = 3  # frames composed ahead of the encoder
 PRESET, CRF = "veryfast", "23"
+# veryfast with a lighter motion search: the pictures move slowly and smoothly, so a diamond search and less
+# sub-pixel refinement find the motion as well; x264's CPU a 720p frame 12.4 -> 8.8 ms for a file 12 % larger
+X264_PARAMS = "rc-lookahead=10:subme=1:me=dia:trellis=0"
 BACKGROUND = (16, 16, 18)
 TEXT, DIM = (235, 235, 235), (160, 160, 165)
 MOTIONS = ("gentle", "none")
@@ -566,19 +572,35 @@ def render(plan: Plan, path: Path, progress=_no_progress) -> None:
                 for n, c in enumerate(plan.chapters)
             ]
         )
-        video = container.add_stream("libx264", rate=o.fps, options={"preset": PRESET, "crf": CRF})
+        video = container.add_stream(
+            "libx264", rate=o.fps, options={"preset": PRESET, "crf": CRF, "x264-params": X264_PARAMS}
+        )
         video.width, video.height, video.pix_fmt = w, h, "yuv420p"
         audio = container.add_stream("aac", rate=RATE, layout="stereo")
         audio.bit_rate = 160_000
         done = 0
-        for n in progress(range(frames), "making the film", frames):
-            rgb = looks.frame(n / o.fps)
-            vf = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            vf.pts, vf.time_base = n, Fraction(1, o.fps)
-            container.mux(video.encode(vf))
-            ahead = min(total_samples, round((n + 1) / o.fps * RATE) + AUDIO_BLOCK)
-            while done < ahead:  # keep the sound a little ahead of the pictures, interleaved in the file
-                done = _encode_audio(container, audio, mixer, done, min(AUDIO_BLOCK, total_samples - done))
+
+        def compose(k: int):
+            vf = av.VideoFrame.from_ndarray(looks.frame(k / o.fps), format="rgb24").reformat(format="yuv420p")
+            vf.pts, vf.time_base = k, Fraction(1, o.fps)
+            return vf
+
+        # one thread composes the next frames (Pillow and numpy let go of the GIL) while this one converts and
+        # hands frames to x264, whose own threads encode: the two cores stay busy
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="film-frames") as pool:
+            pending = deque(pool.submit(compose, k) for k in range(min(LOOKAHEAD, frames)))
+            try:
+                for n in progress(range(frames), "making the film", frames):
+                    vf = pending.popleft().result()
+                    if n + LOOKAHEAD < frames:
+                        pending.append(pool.submit(compose, n + LOOKAHEAD))
+                    container.mux(video.encode(vf))
+                    ahead = min(total_samples, round((n + 1) / o.fps * RATE) + AUDIO_BLOCK)
+                    while done < ahead:  # keep the sound a little ahead of the pictures, interleaved in the file
+                        done = _encode_audio(container, audio, mixer, done, min(AUDIO_BLOCK, total_samples - done))
+            finally:
+                for f in pending:
+                    f.cancel()
         while done < total_samples:
             done = _encode_audio(container, audio, mixer, done, min(AUDIO_BLOCK, total_samples - done))
         container.mux(video.encode(None))
