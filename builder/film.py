@@ -419,10 +419,10 @@ class Looks:
         except OSError as exc:
             raise FilmFileMissing(f"cannot read the picture copy {c.image} ({exc}); build the gallery again") from None
         x, y = margin + (box_w - fw) // 2, margin + (box_h - fh) // 2
-        look = {"bg": np.asarray(canvas).copy(), "base": base, "rect": (x, y, fw, fh), "index": index}
+        look = {"bg": np.asarray(canvas).copy(), "base": np.asarray(base), "rect": (x, y, fw, fh), "index": index}
         if zoom == 1.0:
             frame = look["bg"].copy()
-            frame[y : y + fh, x : x + fw] = np.asarray(base)
+            frame[y : y + fh, x : x + fw] = look["base"]
             look["still"] = frame
         return look
 
@@ -439,20 +439,25 @@ class Looks:
         look = self.look(i)
         if "still" in look:
             return look["still"]
-        from PIL import Image
+        import cv2
 
         c = self.plan.chapters[i]
         x, y, fw, fh = look["rect"]
         base = look["base"]
+        bh, bw = base.shape[:2]
         u = min(1.0, max(0.0, (t - (c.start - self.xf / 2)) / (c.end - c.start + self.xf)))
         inward = look["index"] % 2 == 1  # alternate zooming in and out, and the drift's direction
         z = 1 + (PRE_ZOOM - 1) * (u if inward else 1 - u)
-        cw, ch = base.width / z, base.height / z
+        cw, ch = bw / z, bh / z
         drift = 0.3 + 0.4 * (u if inward else 1 - u)
-        x0, y0 = (base.width - cw) * drift, (base.height - ch) * 0.5
-        moved = base.resize((fw, fh), Image.Resampling.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+        x0, y0 = (bw - cw) * drift, (bh - ch) * 0.5
+        # the crop (x0, y0, cw, ch) of the base, scaled to (fw, fh): one bilinear warp with sub-pixel position, so
+        # the motion is smooth (OpenCV's SIMD warp: a third of Pillow's resize time at 720p)
+        m = np.array([[cw / fw, 0.0, x0], [0.0, ch / fh, y0]], np.float32)
         frame = look["bg"].copy()
-        frame[y : y + fh, x : x + fw] = np.asarray(moved)
+        frame[y : y + fh, x : x + fw] = cv2.warpAffine(
+            base, m, (fw, fh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+        )
         return frame
 
     def frame(self, t: float) -> np.ndarray:
@@ -551,6 +556,7 @@ def _no_progress(items, label, total):
 def render(plan: Plan, path: Path, progress=_no_progress) -> None:
     """Encode the plan into an MP4 at path: H.264 (yuv420p) + AAC, moov atom first, with chapter markers."""
     import av
+    import cv2
 
     o = plan.options
     w, h = o.size
@@ -576,12 +582,18 @@ def render(plan: Plan, path: Path, progress=_no_progress) -> None:
             "libx264", rate=o.fps, options={"preset": PRESET, "crf": CRF, "x264-params": X264_PARAMS}
         )
         video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        # say which conversion made the pixels, so players do not guess BT.709 for HD sizes and shift the colours
+        cc = video.codec_context
+        cc.colorspace = cc.color_primaries = cc.color_trc = 6  # FFmpeg's SMPTE170M (BT.601), stable numbers
+        cc.color_range = 1  # MPEG (limited) range
         audio = container.add_stream("aac", rate=RATE, layout="stereo")
         audio.bit_rate = 160_000
         done = 0
 
         def compose(k: int):
-            vf = av.VideoFrame.from_ndarray(looks.frame(k / o.fps), format="rgb24").reformat(format="yuv420p")
+            # RGB to 4:2:0 with BT.601 limited-range coefficients, as swscale's default (and the stream's tags)
+            yuv = cv2.cvtColor(looks.frame(k / o.fps), cv2.COLOR_RGB2YUV_I420)
+            vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             vf.pts, vf.time_base = k, Fraction(1, o.fps)
             return vf
 
