@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -278,3 +279,105 @@ def test_a_film_inside_the_gallery_is_linked_from_its_index(demo_build, tmp_path
     assert js.startswith("window.GALLERY_FILM = ") and js.rstrip().endswith(";")
     info = orjson.loads(js[len("window.GALLERY_FILM = ") :].rstrip().rstrip(";"))
     assert info["href"] == "exhibition.mp4" and info["size"] == out.stat().st_size and info["duration"] > 13
+
+
+# ---- small galleries made in code (no models): silence, own music, missing files, a full disk ----------------------
+
+
+def _fake_gallery(root: Path, tracks: list[dict], catalogue: str = "DEAM (playable)", silent: str | None = None):
+    """A folder shaped as `builder build` writes it: the marker, gallery.json, two display copies, audio."""
+    from PIL import Image
+
+    from builder.gallery.outdir import MARKER, SIGNATURE
+
+    (root / "img").mkdir(parents=True)
+    (root / "audio").mkdir()
+    images = []
+    for k, colour in enumerate([(200, 40, 40), (40, 40, 200)]):
+        name = f"img/p{k}-1600.jpg"
+        pic = Image.new("RGB", (320, 200), colour)
+        pic.paste((250, 250, 250), (40 + 100 * k, 40, 120 + 100 * k, 160))
+        pic.save(root / name)
+        images.append({"file": f"p{k}.jpg", "image": name, "tracks": tracks})
+    for t in tracks:
+        if t.get("audio"):
+            write_audio(root / t["audio"], tone(6, 44100), 44100)
+    data = {
+        "method": "learned",
+        "images": images,
+        "failed": [],
+        "slideshow": ["p0.jpg", "p1.jpg"],
+        "catalogue": {"name": catalogue, "size": len(tracks)},
+        "silent": silent,
+    }
+    (root / "gallery.json").write_bytes(orjson.dumps(data))
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    (root / MARKER).write_bytes(orjson.dumps({"signature": SIGNATURE, "version": "test", "files": files}))
+    return root
+
+
+SMALL = ["--size", "160x90", "--seconds", "1", "--fps", "10"]
+
+
+def _track(tid: str, licence: str | None, audio: str | None) -> dict:
+    return {"id": tid, "title": f"T{tid}", "artist": "A", "licence": licence, "audio": audio, "start": 0.0}
+
+
+def test_a_gallery_without_music_makes_a_silent_film_that_says_so(tmp_path):
+    import av
+
+    gallery = _fake_gallery(tmp_path / "g", [_track("1", None, None)], silent="the catalogue has no audio")
+    out = tmp_path / "film.mp4"
+    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    assert result.exit_code == 0, result.output
+    assert "silent" in result.output
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
+        sound = np.concatenate([f.to_ndarray().ravel() for f in c.decode(audio=0)])
+    assert sound.size > 0 and float(np.abs(sound).max()) < 1e-3
+    assert orjson.loads(out.with_suffix(".json").read_bytes())["silent"]
+
+
+def test_own_music_plays_and_an_unknown_licence_is_left_out(tmp_path):
+    own = _fake_gallery(tmp_path / "own", [_track("song.wav", None, "audio/song.wav")], catalogue="holiday")
+    result = CliRunner().invoke(app, ["film", str(own), "--out", str(tmp_path / "own.mp4"), *SMALL])
+    assert result.exit_code == 0, result.output
+    chapters = orjson.loads((tmp_path / "own.json").read_bytes())
+    assert [t["id"] for t in chapters["credits"]] == ["song.wav"]
+    csv_rows = _fake_gallery(tmp_path / "csv", [_track("7", "All rights reserved", "audio/7.wav")], catalogue="mine")
+    result = CliRunner().invoke(app, ["film", str(csv_rows), "--out", str(tmp_path / "csv.mp4"), *SMALL])
+    assert result.exit_code == 0, result.output
+    chapters = orjson.loads((tmp_path / "csv.json").read_bytes())
+    assert chapters["credits"] == [] and [t["id"] for t in chapters["left_out"]] == ["7"]
+    assert "left out: T7" in result.output
+    allowed = CliRunner().invoke(
+        app, ["film", str(csv_rows), "--out", str(tmp_path / "ok.mp4"), "--allow-licence", "rights reserved", *SMALL]
+    )
+    assert allowed.exit_code == 0 and orjson.loads((tmp_path / "ok.json").read_bytes())["credits"]
+
+
+def test_a_missing_audio_file_is_one_sentence_and_exit_3(tmp_path):
+    gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
+    (gallery / "audio" / "3.wav").unlink()
+    out = tmp_path / "film.mp4"
+    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    assert result.exit_code == 3, result.output
+    assert "audio/3.wav is missing" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
+    import errno
+
+    gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
+
+    def full(plan, path, progress=None):
+        Path(path).write_bytes(b"\0" * 1000)  # part of a film, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(fm, "render", full)
+    out = tmp_path / "out" / "film.mp4"
+    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    assert result.exit_code == 5, result.output
+    assert "No space left on device" in result.output and "no film was written" in result.output
+    assert not list((tmp_path / "out").iterdir())
