@@ -21,6 +21,7 @@ resize of a crop of that base; crossfades are uint16 blends. x264 runs its own t
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import re
@@ -348,6 +349,7 @@ class Looks:
         self.w, self.h = plan.options.size
         self.xf = min(XFADE_S, plan.options.seconds / 3)
         self.ready: dict[int, dict] = {}
+        self.ends = [c.end for c in plan.chapters]
 
     def _canvas(self):
         from PIL import Image
@@ -463,7 +465,7 @@ class Looks:
     def frame(self, t: float) -> np.ndarray:
         chapters = self.plan.chapters
         h = self.xf / 2
-        i = next((k for k, c in enumerate(chapters) if t < c.end), len(chapters) - 1)
+        i = min(bisect.bisect_right(self.ends, t), len(chapters) - 1)  # the chapter t lies in
         c = chapters[i]
         if i + 1 < len(chapters) and t >= c.end - h:  # crossfading into the next chapter
             a, b, alpha = i, i + 1, (t - (c.end - h)) / self.xf
@@ -490,6 +492,7 @@ class Mixer:
     def __init__(self, plan: Plan):
         self.segments = plan.segments
         self.data: dict[int, np.ndarray] = {}
+        self.first = 0  # segments before this one have been heard to their end
 
     def _load(self, k: int) -> np.ndarray:
         from builder.music.excerpt import MAX_DECODE_S
@@ -523,12 +526,16 @@ class Mixer:
 
     def block(self, s0: int, n: int) -> np.ndarray:
         out = np.zeros((n, 2), np.float32)
-        for k, seg in enumerate(self.segments):
+        for k in range(self.first, len(self.segments)):  # segments are in time order: look only at those near s0
+            seg = self.segments[k]
             b0, b1 = round(seg.a0 * RATE), round(seg.a1 * RATE)
+            if b0 >= s0 + n:
+                break
             lo, hi = max(s0, b0), min(s0 + n, b1)
-            if lo >= hi:
-                if s0 >= b1:
-                    self.data.pop(k, None)
+            if s0 >= b1:  # passed for good (blocks come in order): free its samples
+                self.data.pop(k, None)
+                if k == self.first:
+                    self.first += 1
                 continue
             if k not in self.data:
                 self.data[k] = self._load(k)
