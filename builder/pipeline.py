@@ -283,6 +283,10 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
             starts[path] = cached_loud_start(Path(path), ctx.settings.cache_dir)
         except (ExcerptError, OSError):
             continue
+        except Exception:  # noqa: BLE001 - a track the decoder trips over keeps start 0; it never stops the build
+            if ctx.settings.debug:
+                raise
+            continue
     if not starts:
         return gallery
     images = tuple(
