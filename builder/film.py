@@ -194,6 +194,9 @@ def licence_verdict(licence: str | None, own: bool = False, allow: tuple[str, ..
 
 def short_licence(licence: str | None) -> str:
     """The licence's name without its URL ('Creative Commons Attribution: http://...' -> the name)."""
+    m = re.search(r"creativecommons\.org/licenses/([a-z-]+)/(\d+(?:\.\d+)?)", licence or "", re.I)
+    if m:  # the URL names it exactly and briefly: 'CC BY-NC-SA 3.0'
+        return f"CC {m[1].upper()} {m[2]}"
     text = (licence or "").split(": http")[0].split(" http")[0].strip()
     return text or "licence not given"
 

@@ -391,3 +391,12 @@ def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
     assert result.exit_code == 5, result.output
     assert "No space left on device" in result.output and "no film was written" in result.output
     assert not list((tmp_path / "out").iterdir())
+
+
+def test_licences_are_named_briefly_on_the_end_card():
+    text = (
+        "Attribution-Noncommercial-Share Alike 3.0 United States: http://creativecommons.org/licenses/by-nc-sa/3.0/us/"
+    )
+    assert fm.short_licence(text) == "CC BY-NC-SA 3.0"
+    assert fm.short_licence("FMA-Limited: http://freemusicarchive.org/FMA_License") == "FMA-Limited"
+    assert fm.short_licence(None) == "licence not given"
