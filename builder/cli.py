@@ -317,7 +317,7 @@ def film(
         err=True,
     )
     for note in plan.notes:
-        _say(note, err=True)
+        _say(note + (f" ({plan.silent})" if plan.silent else ""), err=True)
     for warning in plan.warnings:
         _say(f"warning: {warning}", err=True)
     if plan.credited:

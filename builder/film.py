@@ -14,9 +14,10 @@ The sound: each picture plays the first of its tracks whose licence allows synch
 plays on; consecutive tracks crossfade (equal power); each track's excerpt is brought to TARGET_LUFS of integrated
 loudness (BS.1770, builder.music.excerpt) with its peak kept under -1 dBFS.
 
-Speed: frames are composed with numpy and Pillow at the output size. Each picture is decoded once, at the size it
-is shown (JPEG draft mode), into a base PRE_ZOOM larger than it is shown; each frame of the zoom is one bilinear
-resize of a crop of that base; crossfades are uint16 blends. x264 runs its own threads beside the composing.
+Speed: frames are composed with numpy, Pillow and OpenCV at the output size. Each picture is decoded once, at the
+size it is shown (JPEG draft mode), into a base PRE_ZOOM larger than it is shown; each frame of the zoom is one
+bilinear warp of a crop of that base; crossfades are uint16 blends; one thread composes frames ahead while x264
+encodes on its own threads (docs/film.md has the figures).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import os
 import re
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -237,12 +238,12 @@ def make_plan(folder: Path, data: dict, options: Options) -> Plan:
                 str(tr.get("title") or ""),
                 str(tr.get("artist") or ""),
                 tr.get("licence"),
-                _file_in(folder, tr.get("audio"), "audio file"),
+                folder / str(tr.get("audio")),
                 max(0.0, float(tr.get("start") or 0.0)),
             )
             ok, why = licence_verdict(music.licence, is_own_music(catalogue, music.id), options.allow_licences)
-            if ok:
-                chosen = music
+            if ok:  # only a track that will be heard must be there
+                chosen = replace(music, audio=_file_in(folder, tr.get("audio"), "audio file"))
                 break
             left_out.setdefault(music.id, (music, why))
         heading = str(im.get("title") or "") or str(f)
@@ -269,8 +270,8 @@ def make_plan(folder: Path, data: dict, options: Options) -> Plan:
     left = [v for k, v in left_out.items() if k not in {m.id for m in credited}]
     silent = data.get("silent")
     notes = []
-    if silent:
-        notes.append(f"This film is silent: {silent}")
+    if silent:  # the reason (gallery.json `silent`) is long and for the curator: the summary and chapters have it
+        notes.append("This film is silent: the gallery plays no music")
     elif not credited:
         notes.append("This film is silent: no track of the gallery may be put to pictures (see the end)")
     end_s = min(END_MAX_S, max(END_MIN_S, 3.0 + 0.5 * (len(credited) + len(left))))
