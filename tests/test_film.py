@@ -400,3 +400,39 @@ def test_licences_are_named_briefly_on_the_end_card():
     assert fm.short_licence(text) == "CC BY-NC-SA 3.0"
     assert fm.short_licence("FMA-Limited: http://freemusicarchive.org/FMA_License") == "FMA-Limited"
     assert fm.short_licence(None) == "licence not given"
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
+    """A real process and a real SIGTERM, sent once the film is being written (its temporary file has grown)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "film.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "builder", "film", str(gallery), "--out", str(out), "--size", "640x360"]
+        + ["--seconds", "120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def writing() -> bool:
+        return any(p.name.startswith(".tmp-") and p.stat().st_size > 20_000 for p in folder.iterdir())
+
+    end = time.monotonic() + 120
+    while not writing() and proc.poll() is None:
+        assert time.monotonic() < end, "the film never started to be written"
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[0]
+    os.kill(proc.pid, signal.SIGTERM)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "terminated: no film was written" in output, output
+    assert "Traceback" not in output
+    assert list(folder.iterdir()) == []
