@@ -46,6 +46,7 @@ LEGACY_NAMES = {
     "static",
     "slideshow.html",
     "credits.html",
+    "film.js",  # written by every build since the film link (a gallery whose marker was lost still has it)
 }
 
 
