@@ -287,6 +287,84 @@ def build(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
+@app.command()
+def film(
+    gallery: Annotated[Path, typer.Argument(help="A gallery folder written by `builder build` (its --out).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            dir_okay=False,
+            help="The MP4 to write; its chapters go beside it (same name, .json). Inside the gallery, its index "
+            "links to the film.",
+        ),
+    ] = Path("exhibition.mp4"),
+    size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT, even numbers: 1920x1080, 1280x720, ...")] = (
+        "1920x1080"
+    ),
+    fps: Annotated[int, typer.Option(min=1, max=120, help="Frames per second.")] = 25,
+    seconds: Annotated[float, typer.Option(min=1.0, max=600.0, help="Seconds each picture is shown.")] = 8.0,
+    motion: Annotated[str, typer.Option(help="gentle: a slow zoom and drift on each picture; none: still.")] = (
+        "gentle"
+    ),
+    allow_licence: Annotated[
+        list[str],
+        typer.Option(
+            help="Also use tracks whose licence contains TEXT (case-insensitive), e.g. one you have the artist's "
+            "permission for. Repeatable."
+        ),
+    ] = [],  # noqa: B006
+    debug: DebugOpt = False,
+) -> None:
+    """Make a video of a built gallery: title card, every picture in the slideshow's order with its music,
+    crossfades, and an end card crediting the music (docs/film.md)."""
+    from builder import film as fm
+
+    start = time.perf_counter()
+    try:
+        with _signals_as_interrupts():
+            options = fm.Options(
+                size=fm.parse_size(size),
+                fps=fps,
+                seconds=seconds,
+                motion=motion,
+                allow_licences=tuple(allow_licence),
+            )
+            plan = fm.make_film(gallery, out, options, progress=_progress)
+    except BuilderError as exc:
+        raise _fail(exc, debug) from None
+    except KeyboardInterrupt as exc:
+        raise _interrupted(exc, f"no film was written ({out} was left as it was)") from None
+    except OSError as exc:
+        raise _fail(_os_error(exc, f"writing {out}", keep="no film was written"), debug) from None
+    pictures = sum(c.kind == "picture" for c in plan.chapters)
+    minutes, secs = divmod(round(plan.duration), 60)
+    _say(
+        f"made a film of {pictures} picture{'s' * (pictures != 1)} ({minutes}:{secs:02d}) in "
+        f"{time.perf_counter() - start:.1f} s -> {out} (chapters: {out.with_suffix('.json')})",
+        err=True,
+    )
+    for note in plan.notes:
+        _say(note + (f" ({plan.silent})" if plan.silent else ""), err=True)
+    for warning in plan.warnings:
+        _say(f"warning: {warning}", err=True)
+    if plan.credited:
+        _say(f"music: {len(plan.credited)} track{'s' * (len(plan.credited) != 1)} credited on the end card", err=True)
+    for m, why in plan.left_out:
+        _say(f"  left out: {printable(m.title or m.id)} — {printable(m.artist)}: {why}", err=True)
+    if plan.left_out:
+        _say("  (--allow-licence TEXT uses tracks whose licence you know allows it)", err=True)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, turned into an interrupt so that every temporary file is removed on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 @contextmanager
 def _signals_as_interrupts():
     """SIGINT, SIGTERM and SIGHUP raise builder.signals.Interrupted in the block also when a command runs without

@@ -311,7 +311,8 @@ def analyse(
     readings, failed = read_all(ctx, files, progress, stats)
     failed = [Failure(printable(f), why) for f, why in unreadable] + failed
     gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
-    return curate(ctx, gallery, readings, sheet, pins, intro)
+    # where each played track stops being quiet: after the sheet, so that a pinned track has its start too
+    return with_starts(ctx, curate(ctx, gallery, readings, sheet, pins, intro), progress)
 
 
 def curate(
@@ -341,6 +342,34 @@ def curate(
         intro=intro[0],
         intro_html=intro[1],
     )
+
+
+def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress) -> Gallery:
+    """Set Track.start (where each track stops being quiet) on every recommended track with audio, so the
+    slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
+    decoded keeps 0 (it is the player's problem to report, not the build's)."""
+    from dataclasses import replace
+
+    from builder.music.excerpt import ExcerptError, cached_loud_start
+
+    paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
+    starts: dict[str, float] = {}
+    for path in progress(paths, "finding where the music starts", len(paths)):
+        try:
+            starts[path] = cached_loud_start(Path(path), ctx.settings.cache_dir)
+        except (ExcerptError, OSError):
+            continue
+        except Exception:  # noqa: BLE001 - a track the decoder trips over keeps start 0; it never stops the build
+            if ctx.settings.debug:
+                raise
+            continue
+    if not starts:
+        return gallery
+    images = tuple(
+        replace(im, tracks=tuple(replace(t, start=starts[t.audio]) if t.audio in starts else t for t in im.tracks))
+        for im in gallery.images
+    )
+    return replace(gallery, images=images)
 
 
 def _utf8(name: str) -> bool:

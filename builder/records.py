@@ -23,6 +23,7 @@ class Track:
     genre: str = ""
     audio: str | None = None  # source path in the catalogue; in gallery.json: path inside OUT, or None
     licence: str | None = None
+    start: float = 0.0  # seconds into the audio where it stops being quiet (builder.music.excerpt); players start here
 
 
 @dataclass(frozen=True)

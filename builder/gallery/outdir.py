@@ -47,6 +47,7 @@ LEGACY_NAMES = {
     "static",
     "slideshow.html",
     "credits.html",
+    "film.js",  # written by every build since the film link (a gallery whose marker was lost still has it)
 }
 
 
@@ -74,6 +75,17 @@ def _is_legacy_gallery(out: Path) -> bool:
     except (OSError, orjson.JSONDecodeError):
         return False
     return isinstance(data, dict) and {"method", "images", "failed"} <= set(data) and names <= LEGACY_NAMES
+
+
+def owned(out: Path) -> bool:
+    """Whether out is a gallery this builder wrote (its marker, or a gallery of a version before markers)."""
+    return out.is_dir() and (_read_marker(out) is not None or _is_legacy_gallery(out))
+
+
+def built_files(out: Path) -> set[str]:
+    """The files the build wrote into out, as its marker lists them (empty for a folder without one)."""
+    marker = _read_marker(out)
+    return set(marker["files"]) | {MARKER, "gallery.json"} if marker else {"gallery.json"}
 
 
 def written_files(root: Path) -> list[str]:

@@ -8,6 +8,7 @@ Layout of OUT:
   audio/<id>.mp3           only the audio of tracks actually recommended
   index-2.html, index-q1.html ...  further pages of the index, and each quadrant's pages (PAGE_SIZE cards each)
   gallery.json             the output contract (README "Output")
+  film.js                  `window.GALLERY_FILM = null;` until `builder film` writes a film into the gallery
   data/slides-N.js, data/names-N.js  the slideshow's and the search's data, SHARD_SIZE pictures a classic script
   data/view-N.js           the viewer's data (what the in-page viewer shows and plays), in gallery order
   music-index.hnsw         the hnswlib index of the catalogue used
@@ -575,6 +576,8 @@ def _write_into(
             "tracks": rows,
         }
         (tmp / "catalogue.js").write_text(f"window.CATALOGUE = {script_json(orjson.dumps(table))};\n", encoding="utf-8")
+    # the index's film link: none until `builder film` writes a film into the gallery and overwrites this
+    (tmp / "film.js").write_text("window.GALLERY_FILM = null;\n", encoding="utf-8")
     for f in sorted((TEMPLATE_DIR / "static").iterdir()):
         if f.suffix in STATIC_FILES:
             shutil.copyfile(f, tmp / "static" / f.name)

@@ -28,6 +28,20 @@
     return /^(AUDIO|VIDEO|BUTTON|SELECT|INPUT|TEXTAREA|SUMMARY)$/.test(el.tagName) || el.isContentEditable;
   }
 
+  /* ---- film (issue 23): "Download the film" when `builder film` wrote one into this gallery (film.js) ---- */
+  var film = window.GALLERY_FILM, filmActions = document.querySelector(".index .actions");
+  if (film && film.href && filmActions) {
+    var filmLink = document.createElement("a");
+    filmLink.href = film.href;
+    filmLink.id = "download-film";
+    filmLink.setAttribute("download", "");
+    var filmSecs = Math.round(film.duration || 0);
+    filmLink.textContent = M("download_film", { length: Math.floor(filmSecs / 60) + ":" + ("0" + filmSecs % 60).slice(-2),
+      mb: Math.max(1, Math.round(film.size / 1048576)) });
+    filmActions.appendChild(document.createTextNode(" "));
+    filmActions.appendChild(filmLink);
+  }
+
   /* ---- shards: a classic script that sets window.GALLERY_SHARDS[name]; loaded once, callbacks queued ---- */
   var pending = {};
   function shard(name, done) {
