@@ -322,6 +322,7 @@ def film(
     from builder import film as fm
 
     start = time.perf_counter()
+    signals.leaves(f"no film was written ({out} was left as it was)")
     try:
         with _signals_as_interrupts():
             options = fm.Options(
@@ -334,8 +335,8 @@ def film(
             plan = fm.make_film(gallery, out, options, progress=_progress)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    except KeyboardInterrupt as exc:
-        raise _interrupted(exc, f"no film was written ({out} was left as it was)") from None
+    except STOPS as exc:
+        raise _interrupted(exc) from None
     except OSError as exc:
         raise _fail(_os_error(exc, f"writing {out}", keep="no film was written"), debug) from None
     pictures = sum(c.kind == "picture" for c in plan.chapters)
@@ -355,14 +356,6 @@ def film(
         _say(f"  left out: {printable(m.title or m.id)} — {printable(m.artist)}: {why}", err=True)
     if plan.left_out:
         _say("  (--allow-licence TEXT uses tracks whose licence you know allows it)", err=True)
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, turned into an interrupt so that every temporary file is removed on the way out."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
 
 
 @contextmanager
