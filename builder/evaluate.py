@@ -457,6 +457,7 @@ def evaluate(
                 spec=model.spec,
                 rule=model.meta.get("origin_rule", "mean rating"),
                 others=others,
+                arousal=trains_arousal(model.meta, ratings),
             )
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
@@ -489,6 +490,15 @@ def evaluate(
     return results, notes
 
 
+def trains_arousal(meta: dict, ratings: Ratings) -> bool:
+    """Whether the model was fitted on these photos' arousal ratings too (not a set given as :valence)."""
+    from builder.picture.feeling import ratings_fingerprint
+
+    names = dict(zip(meta.get("fingerprint", "").split("+"), meta.get("ratings", "").split("+")))
+    name = names.get(ratings_fingerprint(ratings.images))
+    return name is None or name in meta.get("arousal_from", meta.get("ratings", "")).split("+")
+
+
 def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str:
     """What the learned row of a cross-validated evaluation measured, and what it left out."""
     from builder.picture.feeling import ratings_fingerprint
@@ -499,6 +509,8 @@ def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str
         "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
         "lines drawn by the model's rule through the other folds' readings)"
     )
+    if not trains_arousal(meta, ratings):
+        note += "; as in the model, their arousal ratings did not train (valence only)"
     names = meta.get("ratings", "").split("+")
     scales = meta.get("scale", "").split("; ")
     arousal_from = set(meta.get("arousal_from", meta.get("ratings", "")).split("+"))

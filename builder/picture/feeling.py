@@ -576,10 +576,14 @@ def cross_validate(
     spec: Spec | None = None,
     rule: str = "mean rating",
     others: list[tuple[list[Ingredients], np.ndarray, bool]] = (),
+    arousal: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants) of one rated set. others: rated
     sets in every fold's training as (ingredients, ratings, whether their arousal trains), each weighing as much
-    as the tested set (as `builder fit` weighs them)."""
+    as the tested set (as `builder fit` weighs them); arousal: whether the tested set's own arousal ratings train
+    (False for a set the model was fitted on for valence only: its arousal is then read as the others taught)."""
+    if not others and not arousal:
+        raise UsageError("a set that does not train arousal needs another rated set that does")
     if not others:
         pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
         return pred, rule_quadrants(rule, pred, targets, fold_of)
@@ -588,10 +592,10 @@ def cross_validate(
     sets = np.concatenate(
         [np.zeros(len(ings), int)] + [np.full(len(o_ings), k + 1) for k, (o_ings, _, _) in enumerate(others)]
     )
-    arousal = np.concatenate([np.ones(len(ings), bool)] + [np.full(len(o_ings), a) for o_ings, _, a in others])
+    rows = np.concatenate([np.full(len(ings), arousal)] + [np.full(len(o_ings), a) for o_ings, _, a in others])
     groups_all = np.concatenate([np.asarray(groups, dtype=object), np.full(len(y) - len(ings), "", dtype=object)])
     pred, fold_of = out_of_fold(
-        all_ings, y, groups_all, tables, folds, spec, arousal_rows=arousal, sets=sets, tested=sets == 0
+        all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets, tested=sets == 0
     )
     return pred, rule_quadrants(rule, pred, targets, fold_of)
 
