@@ -82,6 +82,8 @@ def test_fit_learns_a_linear_signal_and_survives_a_save(tmp_path):
     model = feeling.fit(ings, targets, tables, {"fingerprint": "abc"})
     model.save(tmp_path / "m.npz")
     again = feeling.FeelingModel.load(tmp_path / "m.npz")
+    again.save(tmp_path / "again.npz")  # the same parameters written later: the same bytes (no time stamps)
+    assert (tmp_path / "again.npz").read_bytes() == (tmp_path / "m.npz").read_bytes()
     np.testing.assert_allclose(again.predict(ings[:10]), model.predict(ings[:10]), atol=1e-5)
     assert again.meta["fingerprint"] == "abc" and np.allclose(again.reference, targets.mean(axis=0))
     assert model.quadrant(model.reference + [0.01, 0.01]) == 1 and model.quadrant(model.reference - 0.01) == 3

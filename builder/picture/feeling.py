@@ -283,7 +283,7 @@ class FeelingModel:
         arrays = {f"table_{k}": v for k, v in self.tables.items()}
         if self.calibration is not None:
             arrays["calibration"] = self.calibration
-        np.savez_compressed(
+        save_npz(
             path,
             pooled_mean=self.pooled_mean.astype(np.float32),
             pooled_scale=self.pooled_scale.astype(np.float32),
@@ -322,6 +322,22 @@ class FeelingModel:
         from builder.plane import quadrant
 
         return quadrant((float(av[0] - self.reference[0]), float(av[1] - self.reference[1])))
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """np.savez_compressed with every zip entry stamped 1980-01-01, in name order: the same arrays give the same
+    bytes, so refitting the shipped model with the same command reproduces the file bit for bit (savez stamps
+    entries with the time of writing). np.load reads it as any .npz."""
+    import zipfile
+
+    from builder.files import atomic_path
+
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with z.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(arrays[name]), allow_pickle=False)
 
 
 def build_tables(labels: list[str], coco_labels: list[str], reader: LabelReader) -> dict[str, np.ndarray]:
