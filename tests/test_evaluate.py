@@ -95,12 +95,14 @@ def test_shipped_model_loads_and_knows_what_it_was_fitted_on():
     assert spec.backbones == feeling.BACKBONES and spec.lexicon == "mean"
     assert model.components.shape == (spec.components, 2 * 1280)
     assert model.tables["label_va"].shape == (1001, 2) and len(model.tables["coco_labels"]) == 80
-    assert model.meta["ratings"] == "oasis-dev+emotion6" and int(model.meta["n"]) >= 2000
+    assert model.meta["ratings"] == "oasis-dev+emotion6+gaped-dev" and int(model.meta["n"]) >= 2700
     assert model.meta["origin_rule"] in feeling.ORIGIN_RULES and model.meta["arousal_from"] == "oasis-dev"
-    oasis = MIRROR.parent / "eval" / "oasis-dev"
-    if oasis.is_dir():
-        images = [r["image"] for r in csv.DictReader(open(oasis / "ratings.csv"))]
-        assert feeling.ratings_fingerprint(images) in model.meta["fingerprint"].split("+")
+    assert "smallest" in model.meta["origin_criterion"] and model.meta["origin_recalls"].startswith("oasis-dev: ")
+    for name, column in (("oasis-dev", "image"), ("gaped-dev", "file")):
+        folder = MIRROR.parent / "eval" / name
+        if folder.is_dir():
+            images = [r[column] for r in csv.DictReader(open(folder / "ratings.csv"))]
+            assert feeling.ratings_fingerprint(images) in model.meta["fingerprint"].split("+")
 
 
 def test_two_rated_sets_weigh_alike_and_a_valence_only_set_leaves_arousal_alone():
