@@ -14,10 +14,11 @@ few thousand rated photos (which ones: `Spec`, stored in the model file):
 - colour statistics (mean and spread of HSV brightness and saturation).
 
 Fitted by `builder fit` on rated sets, each mapped to [-1, 1] around its scale's midpoint and weighing as much
-as the others (the shipped file: oasis-dev, and Emotion6 for valence only). Quadrants are read relative to an
-origin (the "reference") drawn by the rule that gave the best balanced agreement under cross-validation
-(`choose_origin`): the model's estimates shrink towards the training photos' mean, so reading them against the
-scale's midpoint would put almost every picture in the commonest quadrant.
+as the others (the shipped file: oasis-dev, and Emotion6 and GAPED for valence only). Quadrants are read
+relative to an origin (the "reference") drawn by the rule that gave the best balanced agreement and smallest
+per-quadrant recall under cross-validation (`choose_origin`, `decision_score`): the model's estimates shrink
+towards the training photos' mean, so reading them against the scale's midpoint would put almost every picture
+in the commonest quadrant, and balance alone may give up a rare quadrant.
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ class FeelingModel:
     x_scale: np.ndarray
     coef: np.ndarray  # (2, n_features): valence, arousal
     intercept: np.ndarray  # (2,)
-    # the quadrant origin, drawn by the rule (meta "origin_rule") that gave the best balanced agreement under
+    # the quadrant origin, drawn by the rule (meta "origin_rule") that gave the best decision_score under
     # cross-validation (choose_origin); the mean rating of the training photos until then
     reference: np.ndarray
     meta: dict
