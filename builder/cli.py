@@ -607,9 +607,10 @@ def evaluate(
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, midpoint {midpoint:g})")
-    _say(ev.format_table(results))
+    _say(ev.format_table(results, smallest=True))
     _say(
-        "95 % intervals (themes resampled with replacement, 1000 draws; each photo its own theme where none is given):"
+        "95 % intervals of balanced agreement, per-quadrant and smallest recall, and r (themes resampled with "
+        "replacement, 1000 draws; each photo its own theme where none is given):"
     )
     _say(ev.format_intervals(results))
     for method, note in notes.items():
@@ -666,8 +667,9 @@ def fit(
         typer.Option(
             "--set",
             metavar="FOLDER:MIN-MAX:MID",
-            help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds images/ and ratings.csv or "
-            "ground_truth.txt); add :valence to train only the valence model on it. Repeatable.",
+            help="A rated set as FOLDER:MIN-MAX:MIDPOINT (FOLDER holds ratings.csv or ground_truth.txt, and the "
+            "photos in images/ or beside it; a category column groups the folds); add :valence to train only "
+            "the valence model on it. Repeatable.",
         ),
     ] = None,
     out: ModelOut = None,

@@ -33,6 +33,9 @@ COLUMN_NAMES = {
     **{n: "valence_mean" for n in ("valence_mean", "valence", "mean_valence", "val")},
     **{n: "arousal_mean" for n in ("arousal_mean", "arousal", "mean_arousal", "aro")},
     "theme": "theme",
+    # GAPED's categories (A animals, Sp spiders, ...) are its grouping unit: photos of one share subjects. OASIS
+    # has both columns; its finer themes win (canonical names are looked for first)
+    "category": "theme",
 }
 
 
@@ -40,8 +43,8 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
     """Ratings of the photos present in images_dir, mapped linearly to [-1, 1] around the scale's midpoint
     ((x - midpoint) / the larger half of the scale). Two formats: OASIS-style CSV (image, theme, valence_mean,
     arousal_mean, ...; comma, semicolon or tab separated; the columns may also be called file, valence,
-    arousal) and Emotion6's ground_truth.txt (tab-separated: [image_filename] [valence] [arousal] ...). Without
-    themes each photo is its own group."""
+    arousal, and category stands for theme where there is no theme) and Emotion6's ground_truth.txt
+    (tab-separated: [image_filename] [valence] [arousal] ...). Without themes each photo is its own group."""
     half = max(midpoint - scale_min, scale_max - midpoint)
     if half <= 0 or not scale_min < midpoint < scale_max:
         raise UsageError("the rating scale needs --scale-min < --midpoint < --scale-max")
@@ -195,6 +198,8 @@ def metrics(
         "per_quadrant_agreement": recall,
         "overall_agreement": float(np.mean(people == predicted_q)),
         "balanced_agreement": float(np.mean([r for r in recall if r is not None])),
+        # the quadrant people used that the method finds least often: whether every quadrant is reachable
+        "smallest_recall": float(min(r for r in recall if r is not None)),
         "r_valence": None,
         "r_arousal": None,
         "confusion": confusion,  # rows: people's quadrant 1-4; columns: the method's
@@ -218,24 +223,32 @@ def intervals(
     draws: int = 1000,
     seed: int = 0,
 ) -> dict[str, list[float]]:
-    """95 % intervals of balanced agreement and Pearson r from resampling the groups (themes) with replacement,
-    so near-duplicates are drawn together: how far the figures could move on another draw of such photos."""
+    """95 % intervals of balanced agreement, of each quadrant's recall (None for a quadrant people did not use),
+    of the smallest recall and of Pearson r, from resampling the groups (themes) with replacement, so
+    near-duplicates are drawn together: how far the figures could move on another draw of such photos."""
     _, index = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
     counts = np.random.default_rng(seed).multinomial(
         index.max() + 1, np.full(index.max() + 1, 1 / (index.max() + 1)), size=draws
     )
     w = counts[:, index].astype(np.float64)  # (draws, photos): how often each photo is drawn
-    recalls = []
+    recalls = {}
     for q in (1, 2, 3, 4):
         if (people == q).any():
             total = w @ (people == q)
-            recalls.append(np.where(total > 0, w @ ((people == q) & (predicted_q == q)) / np.maximum(total, 1), np.nan))
-    balanced_draws = np.nanmean(np.stack(recalls), axis=0)
+            recalls[q] = np.where(total > 0, w @ ((people == q) & (predicted_q == q)) / np.maximum(total, 1), np.nan)
+    stacked = np.stack(list(recalls.values()))
+    # a draw without any photo of a quadrant has no recall for it: the mean and minimum skip it
+    balanced_draws = np.nanmean(stacked, axis=0)
+    smallest_draws = np.nanmin(stacked, axis=0)
 
     def span(x: np.ndarray) -> list[float]:
         return [round(float(v), 4) for v in np.nanpercentile(x, [2.5, 97.5])]
 
-    out = {"balanced_agreement": span(balanced_draws)}
+    out = {
+        "balanced_agreement": span(balanced_draws),
+        "per_quadrant_agreement": [span(recalls[q]) if q in recalls else None for q in (1, 2, 3, 4)],
+        "smallest_recall": span(smallest_draws),
+    }
     if predicted_va is not None:
         for j, key in ((0, "r_valence"), (1, "r_arousal")):
             x, y = predicted_va[:, j], true_va[:, j]
@@ -247,13 +260,21 @@ def intervals(
 
 
 def format_intervals(results: dict[str, dict], width: int = 32) -> str:
-    """One line per row that has intervals: balanced agreement and Pearson r, 95 % by resampling themes."""
+    """One line per row that has intervals: balanced agreement, each quadrant's recall, the smallest recall and
+    Pearson r, 95 % by resampling themes."""
     lines = []
+
+    def pct(span) -> str:
+        return "-" if span is None else f"{100 * span[0]:.0f}-{100 * span[1]:.0f}"
+
     for name, m in results.items():
         iv = m.get("interval_95")
         if iv:
             b = iv["balanced_agreement"]
             line = f"{name.strip():<{width}} balanced {100 * b[0]:4.1f}-{100 * b[1]:4.1f} %"
+            if "per_quadrant_agreement" in iv:
+                line += "  q1-q4 " + " ".join(pct(x) for x in iv["per_quadrant_agreement"]) + " %"
+                line += f"  smallest {pct(iv['smallest_recall'])} %"
             for key, label in (("r_valence", "r val"), ("r_arousal", "r aro")):
                 if key in iv:
                     line += f"  {label} {iv[key][0]:+.2f} to {iv[key][1]:+.2f}"
@@ -271,6 +292,7 @@ def baselines(ratings: Ratings, colour_va: np.ndarray) -> dict[str, dict]:
         "per_quadrant_agreement": [0.25] * 4,
         "overall_agreement": 0.25,
         "balanced_agreement": 0.25,
+        "smallest_recall": 0.25,
         "r_valence": None,
         "r_arousal": None,
         "confusion": None,
@@ -290,16 +312,24 @@ R_COLUMNS = (("r val", "r_valence", _r), ("r aro", "r_arousal", _r))
 
 
 def format_table(
-    results: dict[str, dict], label: str = "method", width: int = 32, who: str = "people", columns: tuple = R_COLUMNS
+    results: dict[str, dict],
+    label: str = "method",
+    width: int = 32,
+    who: str = "people",
+    columns: tuple = R_COLUMNS,
+    smallest: bool = False,
 ) -> str:
-    """The agreement table; columns: the last ones, as (header, key, formatter) (default: Pearson r per axis)."""
+    """The agreement table; columns: the last ones, as (header, key, formatter) (default: Pearson r per axis);
+    smallest: the smallest per-quadrant recall beside balanced agreement."""
 
     def pct(x):
         return "   -" if x is None else f"{100 * x:4.0f}"
 
     head = (
         f"{label:<{width}} {who + ' q1-q4 %':<19} {label + ' q1-q4 %':<19} {'agree q1-q4 %':<19} "
-        f"{'overall':>7} {'balanced':>8} " + " ".join(f"{h:>{max(6, len(h))}}" for h, _, _ in columns)
+        f"{'overall':>7} {'balanced':>8} "
+        + (f"{'smallest':>8} " if smallest else "")
+        + " ".join(f"{h:>{max(6, len(h))}}" for h, _, _ in columns)
     )
     lines = [head, "-" * len(head)]
     for name, m in results.items():
@@ -308,6 +338,7 @@ def format_table(
             f"{' '.join(pct(x) for x in m['method_shares']):<19} "
             f"{' '.join(pct(x) for x in m['per_quadrant_agreement']):<19} "
             f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% "
+            + (f"{100 * min(x for x in m['per_quadrant_agreement'] if x is not None):7.1f}% " if smallest else "")
             + " ".join(f"{fmt(m[key]):>{max(6, len(h))}}" for h, key, fmt in columns)
         )
     lines.append("")
@@ -351,8 +382,8 @@ def read_rated(ctx, images: list[str], progress=None) -> list:
 
 @dataclass(frozen=True)
 class RatedSet:
-    """A folder of rated photos: images/ and a ratings file (ratings.csv in OASIS format, or Emotion6's
-    ground_truth.txt), on a scale given by the curator."""
+    """A folder of rated photos: a ratings file (ratings.csv in OASIS format, or Emotion6's ground_truth.txt) and
+    the photos in images/ or beside it (GAPED), on a scale given by the curator."""
 
     name: str
     images: Path
@@ -381,11 +412,12 @@ def parse_rated_set(text: str) -> tuple[Path, float, float, float, bool]:
 
 def read_rated_set(text: str) -> RatedSet:
     folder, lo, hi, mid, arousal = parse_rated_set(text)
-    images = folder / "images"
+    images = folder / "images" if (folder / "images").is_dir() else folder
     found = [folder / n for n in ("ratings.csv", "ground_truth.txt") if (folder / n).is_file()]
-    if not images.is_dir() or not found:
+    if not found:
         raise UsageError(
-            f"{folder} needs an images/ folder and ratings.csv (OASIS format) or ground_truth.txt (Emotion6 format)"
+            f"{folder} needs ratings.csv (OASIS format) or ground_truth.txt (Emotion6 format), and its photos "
+            "in an images/ folder or beside the ratings"
         )
     return RatedSet(
         folder.resolve().name,
@@ -437,8 +469,27 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
     }
     model = feeling.fit(ings, y, tables, meta, spec, rows, set_ids)
     oof, folds = feeling.out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids)
-    rule, model.reference, scores = feeling.choose_origin(oof, y, folds, set_ids, np.c_[np.ones(len(y), bool), arousal])
-    model.meta.update(origin_rule=rule, origin_scores=", ".join(f"{r}: {v:.3f}" for r, v in scores.items()))
+    trained = np.c_[np.ones(len(y), bool), arousal]
+    rule, model.reference, scores = feeling.choose_origin(oof, y, folds, set_ids, trained)
+    # what the chosen rule gave each set whose quadrants were scored, out of fold: every quadrant reachable?
+    quads = feeling.rule_quadrants(rule, oof, y, folds, set_ids, trained)
+    people_q = feeling.quadrant_codes(y)
+    model.meta.update(
+        origin_rule=rule,
+        origin_criterion="(balanced agreement + smallest per-quadrant recall) / 2, mean over the sets training arousal",
+        origin_scores=", ".join(f"{r}: {v:.3f}" for r, v in scores.items()),
+        origin_recalls="; ".join(
+            f"{rated.name}: "
+            + " ".join(
+                f"{100 * np.mean(quads[(set_ids == k) & (people_q == q)] == q):.0f}"
+                if ((set_ids == k) & (people_q == q)).any()
+                else "-"
+                for q in (1, 2, 3, 4)
+            )
+            for k, rated in enumerate(sets)
+            if rated.arousal
+        ),
+    )
     model.calibration = calibration_table(oof - model.reference)
     return model
 
@@ -592,6 +643,7 @@ def evaluate(
                 spec=model.spec,
                 rule=model.meta.get("origin_rule", "mean rating"),
                 others=others,
+                arousal=trains_arousal(model.meta, ratings),
             )
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
             if music_labels is not None:
@@ -656,6 +708,15 @@ def learned_music(ctx, pred, ratings: Ratings, groups, model, people, labels: di
     }
 
 
+def trains_arousal(meta: dict, ratings: Ratings) -> bool:
+    """Whether the model was fitted on these photos' arousal ratings too (not a set given as :valence)."""
+    from builder.picture.feeling import ratings_fingerprint
+
+    names = dict(zip(meta.get("fingerprint", "").split("+"), meta.get("ratings", "").split("+")))
+    name = names.get(ratings_fingerprint(ratings.images))
+    return name is None or name in meta.get("arousal_from", meta.get("ratings", "")).split("+")
+
+
 def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str:
     """What the learned row of a cross-validated evaluation measured, and what it left out."""
     from builder.picture.feeling import ratings_fingerprint
@@ -666,6 +727,8 @@ def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str
         "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
         "lines drawn by the model's rule through the other folds' readings)"
     )
+    if not trains_arousal(meta, ratings):
+        note += "; as in the model, their arousal ratings did not train (valence only)"
     names = meta.get("ratings", "").split("+")
     scales = meta.get("scale", "").split("; ")
     arousal_from = set(meta.get("arousal_from", meta.get("ratings", "")).split("+"))

@@ -83,6 +83,8 @@ def test_fit_learns_a_linear_signal_and_survives_a_save(tmp_path):
     model = feeling.fit(ings, targets, tables, {"fingerprint": "abc"})
     model.save(tmp_path / "m.npz")
     again = feeling.FeelingModel.load(tmp_path / "m.npz")
+    again.save(tmp_path / "again.npz")  # the same parameters written later: the same bytes (no time stamps)
+    assert (tmp_path / "again.npz").read_bytes() == (tmp_path / "m.npz").read_bytes()
     np.testing.assert_allclose(again.predict(ings[:10]), model.predict(ings[:10]), atol=1e-5)
     assert again.meta["fingerprint"] == "abc" and np.allclose(again.reference, targets.mean(axis=0))
     assert model.quadrant(model.reference + [0.01, 0.01]) == 1 and model.quadrant(model.reference - 0.01) == 3
@@ -94,12 +96,14 @@ def test_shipped_model_loads_and_knows_what_it_was_fitted_on():
     assert spec.backbones == feeling.BACKBONES and spec.lexicon == "mean"
     assert model.components.shape == (spec.components, 2 * 1280)
     assert model.tables["label_va"].shape == (1001, 2) and len(model.tables["coco_labels"]) == 80
-    assert model.meta["ratings"] == "oasis-dev+emotion6" and int(model.meta["n"]) >= 2000
+    assert model.meta["ratings"] == "oasis-dev+emotion6+gaped-dev" and int(model.meta["n"]) >= 2700
     assert model.meta["origin_rule"] in feeling.ORIGIN_RULES and model.meta["arousal_from"] == "oasis-dev"
-    oasis = MIRROR.parent / "eval" / "oasis-dev"
-    if oasis.is_dir():
-        images = [r["image"] for r in csv.DictReader(open(oasis / "ratings.csv"))]
-        assert feeling.ratings_fingerprint(images) in model.meta["fingerprint"].split("+")
+    assert "smallest" in model.meta["origin_criterion"] and model.meta["origin_recalls"].startswith("oasis-dev: ")
+    for name, column in (("oasis-dev", "image"), ("gaped-dev", "file")):
+        folder = MIRROR.parent / "eval" / name
+        if folder.is_dir():
+            images = [r[column] for r in csv.DictReader(open(folder / "ratings.csv"))]
+            assert feeling.ratings_fingerprint(images) in model.meta["fingerprint"].split("+")
 
 
 def test_two_rated_sets_weigh_alike_and_a_valence_only_set_leaves_arousal_alone():
@@ -128,9 +132,13 @@ def test_the_origin_rule_is_chosen_for_balance_under_cross_validation():
     rule, origin, scores = feeling.choose_origin(pred, y, folds, sets)
     assert set(scores) == set(feeling.ORIGIN_RULES) and scores[rule] == max(scores.values())
     q = feeling.rule_quadrants(rule, pred, y, folds, sets)
-    assert feeling.balanced(feeling.quadrant_codes(y), q) == pytest.approx(scores[rule])
+    people = feeling.quadrant_codes(y)
+    assert feeling.decision_score(people, q) == pytest.approx(scores[rule])
+    assert feeling.decision_score(people, q) == pytest.approx(
+        (feeling.balanced(people, q) + min(feeling.recalls(people, q))) / 2
+    )
     # drawing the lines through (0, 0) of the shrunk readings is worse than the chosen rule
-    assert scores[rule] > feeling.balanced(feeling.quadrant_codes(y), feeling.quadrant_codes(pred)) + 0.02
+    assert scores[rule] > feeling.decision_score(people, feeling.quadrant_codes(pred)) + 0.02
     assert np.allclose(origin, feeling.origin(rule, pred, y), atol=1e-4)
 
 
@@ -193,6 +201,8 @@ def test_evaluate_and_fit_commands_on_a_small_rated_set(tmp_path, session_cache)
         "always quadrant",
         "colour (Valdez & Mehrabian)",
         "balanced",
+        "smallest",
+        "q1-q4",
     ):
         assert name in result.output
     table = orjson.loads((tmp_path / "t.json").read_bytes())
@@ -289,6 +299,10 @@ def test_the_learned_note_names_the_sets_left_out():
     assert "theirs (1-9 midpoint 5, valence only): add it with --with-set" in ev.learned_note(meta, ratings, [])
     with_it = ev.learned_note(meta, ratings, [ev.RatedSet("theirs", Path("x"), other, "1-9 midpoint 5", False)])
     assert "with theirs in every fold's training" in with_it and "--with-set" not in with_it
+    # measuring the set that trained valence only: its folds leave its arousal ratings out too
+    assert ev.trains_arousal(meta, ratings) and not ev.trains_arousal(meta, other)
+    assert "valence only" in ev.learned_note(meta, other, [])
+    assert ev.trains_arousal(meta, ev.Ratings(["c.jpg"], ["c"], np.zeros((1, 2))))  # not fitted on: read as is
 
 
 def test_intervals_hold_the_figure_and_widen_when_near_duplicates_are_drawn_together():
@@ -300,8 +314,18 @@ def test_intervals_hold_the_figure_and_widen_when_near_duplicates_are_drawn_toge
     iv = m["interval_95"]
     for key in ("balanced_agreement", "r_valence", "r_arousal"):
         assert iv[key][0] < m[key] < iv[key][1]
+    for recall, span in zip(m["per_quadrant_agreement"], iv["per_quadrant_agreement"]):
+        assert span[0] <= recall <= span[1] and span[0] < span[1]
+    assert iv["smallest_recall"][0] <= m["smallest_recall"] <= iv["smallest_recall"][1]
+    assert m["smallest_recall"] == min(m["per_quadrant_agreement"])
+    line = ev.format_intervals({"x": m})
+    assert "q1-q4 " in line and "smallest" in line
     perfect = ev.metrics(people, people, true, true, np.arange(60))["interval_95"]
     assert perfect["balanced_agreement"] == [1.0, 1.0] and perfect["r_valence"] == [1.0, 1.0]
+    assert perfect["smallest_recall"] == [1.0, 1.0]
+    # a quadrant nobody chose has no recall and no interval
+    no_q2 = np.where(people == 2, 1, people)
+    assert ev.metrics(no_q2, q, pred, true, np.arange(60))["interval_95"]["per_quadrant_agreement"][1] is None
 
     # each photo four times: as one theme per photo, or as 240 independent photos (too sure of itself)
     def four(x):
@@ -432,3 +456,69 @@ def test_evaluate_with_music_chooses_tracks_as_a_build_and_scores_their_labels(t
         app, ["evaluate", str(DEMO), str(tmp_path / "ratings.csv"), "--music", str(music), *common]
     )
     assert bad.exit_code == 2 and "go together" in bad.output
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_max_min_decision_reaches_a_rare_quadrant_that_balance_alone_gives_up(seed):
+    # GAPED-like ratings: arousal falls as valence rises, so excited-pleasant photos are few
+    rng = np.random.default_rng(seed)
+    v = 0.5 * rng.normal(size=400)
+    y = np.c_[v, -0.8 * v + 0.3 * rng.normal(size=400)]
+    pred = 0.5 * y + 0.15 * rng.normal(size=y.shape)  # shrunk, noisy readings
+    people, sets = feeling.quadrant_codes(y), np.zeros(400, int)
+    assert np.bincount(people, minlength=5)[1:].min() < 0.15 * 400
+
+    def recall_of(rule):
+        return feeling.recalls(people, feeling.quadrant_codes(pred - feeling.origin(rule, pred, y, sets)))
+
+    by_balance, by_max_min = recall_of("balanced grid"), recall_of("max-min grid")
+    assert min(by_max_min) > min(by_balance) + 0.02  # the rarest quadrant is found more often...
+    assert np.mean(by_max_min) > np.mean(by_balance) - 0.02  # ...for at most a little balance
+    # under cross-validation the chosen rule keeps the smallest recall at least where balance alone puts it
+    folds = np.arange(400) % 5
+    rule, _, scores = feeling.choose_origin(pred, y, folds, sets)
+    chosen = feeling.recalls(people, feeling.rule_quadrants(rule, pred, y, folds, sets))
+    balanced_only = feeling.recalls(people, feeling.rule_quadrants("balanced grid", pred, y, folds, sets))
+    assert min(chosen) >= min(balanced_only) and scores[rule] >= scores["balanced grid"]
+
+
+def test_quadrants_are_scored_on_the_sets_whose_arousal_trains():
+    sets = np.r_[np.zeros(3, int), np.ones(2, int)]
+    trained = np.c_[np.ones(5, bool), sets == 0]
+    assert feeling.quadrant_sets(sets, trained).tolist() == [True, True, True, False, False]
+    assert feeling.quadrant_sets(sets, np.c_[np.ones(5, bool), np.zeros(5, bool)]).all()
+
+
+def test_a_set_with_categories_beside_its_photos_folds_by_category(tmp_path, monkeypatch):
+    # GAPED's layout: photos beside ratings.csv, a category per photo (spiders with spiders), a 0-100 scale
+    categories = ["A", "H", "N", "P", "Sn", "Sp"]
+    rng = np.random.default_rng(0)
+    with open(tmp_path / "ratings.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "category", "valence", "arousal"])
+        for c in categories:
+            for i in range(8):
+                (tmp_path / f"{c}{i:03d}.jpg").write_bytes(b"x")
+                w.writerow([f"{c}{i:03d}.jpg", c, *rng.uniform(0, 100, 2).round(2)])
+    rated = ev.read_rated_set(f"{tmp_path}:0-100:50")
+    assert rated.images == tmp_path and len(rated.ratings.images) == 48
+    assert rated.ratings.themes[:9] == ["A"] * 8 + ["H"]
+    groups = feeling.theme_groups(rated.ratings.themes)
+    assert sorted(set(groups)) == ["a", "h", "n", "p", "sn", "sp"]
+
+    ings, _, tables = synthetic_ingredients(48)
+    position = {id(i): k for k, i in enumerate(ings)}
+    trained_on: list[set] = []
+    real_fit = feeling.fit
+
+    def recording_fit(fold_ings, *args, **kw):
+        trained_on.append({groups[position[id(i)]] for i in fold_ings})
+        return real_fit(fold_ings, *args, **kw)
+
+    monkeypatch.setattr(feeling, "fit", recording_fit)
+    pred, folds = feeling.out_of_fold(ings, rated.ratings.va, groups, tables, spec=feeling.Spec(components=8))
+    assert len(trained_on) == 5 and pred.shape == (48, 2)
+    for k, seen in enumerate(trained_on):
+        tested = set(groups[folds == k])
+        assert tested and not tested & seen  # no category on both sides of a fold
+        assert tested | seen == set(groups)

@@ -14,10 +14,11 @@ few thousand rated photos (which ones: `Spec`, stored in the model file):
 - colour statistics (mean and spread of HSV brightness and saturation).
 
 Fitted by `builder fit` on rated sets, each mapped to [-1, 1] around its scale's midpoint and weighing as much
-as the others (the shipped file: oasis-dev, and Emotion6 for valence only). Quadrants are read relative to an
-origin (the "reference") drawn by the rule that gave the best balanced agreement under cross-validation
-(`choose_origin`): the model's estimates shrink towards the training photos' mean, so reading them against the
-scale's midpoint would put almost every picture in the commonest quadrant.
+as the others (the shipped file: oasis-dev, and Emotion6 and GAPED for valence only). Quadrants are read
+relative to an origin (the "reference") drawn by the rule that gave the best balanced agreement and smallest
+per-quadrant recall under cross-validation (`choose_origin`, `decision_score`): the model's estimates shrink
+towards the training photos' mean, so reading them against the scale's midpoint would put almost every picture
+in the commonest quadrant, and balance alone may give up a rare quadrant.
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ class FeelingModel:
     x_scale: np.ndarray
     coef: np.ndarray  # (2, n_features): valence, arousal
     intercept: np.ndarray  # (2,)
-    # the quadrant origin, drawn by the rule (meta "origin_rule") that gave the best balanced agreement under
+    # the quadrant origin, drawn by the rule (meta "origin_rule") that gave the best decision_score under
     # cross-validation (choose_origin); the mean rating of the training photos until then
     reference: np.ndarray
     meta: dict
@@ -279,19 +280,13 @@ class FeelingModel:
         return out
 
     def save(self, path: Path) -> None:
-        """Write the model through builder.files (a full disk leaves the old model, never one without its tables;
-        an open file, so numpy writes exactly `path` and adds no .npz)."""
-        from builder.files import write_with
-
+        """Write the model through builder.files (a full disk leaves the old model, never one without its tables),
+        as exactly `path` (no .npz added) and with the same bytes for the same arrays (save_npz)."""
         arrays = {f"table_{k}": v for k, v in self.tables.items()}
         if self.calibration is not None:
             arrays["calibration"] = self.calibration
-        with write_with(path) as fh:
-            self._savez(fh, arrays)
-
-    def _savez(self, fh, arrays: dict) -> None:
-        np.savez_compressed(
-            fh,
+        save_npz(
+            path,
             pooled_mean=self.pooled_mean.astype(np.float32),
             pooled_scale=self.pooled_scale.astype(np.float32),
             components=self.components.astype(np.float32),
@@ -329,6 +324,22 @@ class FeelingModel:
         from builder.plane import quadrant
 
         return quadrant((float(av[0] - self.reference[0]), float(av[1] - self.reference[1])))
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """np.savez_compressed with every zip entry stamped 1980-01-01, in name order: the same arrays give the same
+    bytes, so refitting the shipped model with the same command reproduces the file bit for bit (savez stamps
+    entries with the time of writing). np.load reads it as any .npz."""
+    import zipfile
+
+    from builder.files import atomic_path
+
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with z.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(arrays[name]), allow_pickle=False)
 
 
 def build_tables(labels: list[str], coco_labels: list[str], reader: LabelReader) -> dict[str, np.ndarray]:
@@ -399,9 +410,22 @@ def fit(
     return model
 
 
+def recalls(people_q: np.ndarray, predicted_q: np.ndarray) -> list[float]:
+    """Per-quadrant agreement (recall) of each quadrant people used."""
+    return [float(np.mean(predicted_q[people_q == q] == q)) for q in (1, 2, 3, 4) if (people_q == q).any()]
+
+
 def balanced(people_q: np.ndarray, predicted_q: np.ndarray) -> float:
     """Mean per-quadrant agreement (the quadrants people used)."""
-    return float(np.mean([np.mean(predicted_q[people_q == q] == q) for q in (1, 2, 3, 4) if (people_q == q).any()]))
+    return float(np.mean(recalls(people_q, predicted_q)))
+
+
+def decision_score(people_q: np.ndarray, predicted_q: np.ndarray) -> float:
+    """What the quadrant decision is fitted for: the mean of balanced agreement and the smallest per-quadrant
+    recall. Balance alone lets a rule give up a rare quadrant (GAPED's few excited-pleasant photos) for a
+    few points on the common ones; the smallest recall keeps every quadrant reachable."""
+    r = recalls(people_q, predicted_q)
+    return float((np.mean(r) + min(r)) / 2)
 
 
 def quadrant_codes(va: np.ndarray) -> np.ndarray:
@@ -424,19 +448,33 @@ def _balanced_axis(p: np.ndarray, y: np.ndarray) -> float:
     return best_t
 
 
-def _balanced_grid(
-    p: np.ndarray, y: np.ndarray, sets: np.ndarray, step: float = 0.02, reach: float = 0.3
+def _grid(
+    p: np.ndarray, y: np.ndarray, sets: np.ndarray, score=balanced, step: float = 0.02, reach: float = 0.3
 ) -> np.ndarray:
+    """The origin on a grid around the mean reading with the best `score`, averaged over the rated sets."""
     people_q, centre = quadrant_codes(y), p.mean(axis=0)
     offsets = np.arange(-reach, reach + step / 2, step)
     best, best_score = centre, -1.0
     for dv in offsets:
         for da in offsets:
             q = quadrant_codes(p - centre - (dv, da))
-            score = np.mean([balanced(people_q[sets == s], q[sets == s]) for s in np.unique(sets)])
-            if score > best_score + 1e-12:
-                best, best_score = centre + (dv, da), score
+            value = np.mean([score(people_q[sets == s], q[sets == s]) for s in np.unique(sets)])
+            if value > best_score + 1e-12:
+                best, best_score = centre + (dv, da), value
     return best
+
+
+def quadrant_sets(sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """The photos whose people's quadrant a decision is scored on: those of the sets whose arousal ratings train
+    the model (a valence-only set's arousal is another notion of arousal, so its quadrants are too); all photos
+    when no set trains arousal."""
+    scored = np.isin(sets, np.unique(sets[trained[:, 1]]))
+    return scored if scored.any() else np.ones(len(sets), bool)
+
+
+def _max_min_grid(p: np.ndarray, y: np.ndarray, sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    rows = quadrant_sets(sets, trained)
+    return _grid(p[rows], y[rows], sets[rows], decision_score)
 
 
 def _axis_means(v: np.ndarray, sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
@@ -454,7 +492,8 @@ ORIGIN_RULES = {
         [np.quantile(p[:, j], 1 - np.mean(y[:, j] >= 0)) for j in range(2)]
     ),
     "balanced per axis": lambda p, y, sets, trained: np.array([_balanced_axis(p[:, j], y[:, j]) for j in range(2)]),
-    "balanced grid": lambda p, y, sets, trained: _balanced_grid(p, y, sets),
+    "balanced grid": lambda p, y, sets, trained: _grid(p, y, sets),
+    "max-min grid": _max_min_grid,
 }
 
 
@@ -490,14 +529,18 @@ def rule_quadrants(
 def choose_origin(
     pred: np.ndarray, y: np.ndarray, folds: np.ndarray, sets: np.ndarray, trained: np.ndarray | None = None
 ) -> tuple[str, np.ndarray, dict[str, float]]:
-    """The origin rule with the best balanced agreement under cross-validation (mean over the rated sets, so
-    that no set's mix of quadrants rules), and the origin it draws through all the out-of-fold readings.
-    Ties go to the simpler rule (the order of ORIGIN_RULES)."""
-    people_q = quadrant_codes(y)
+    """The origin rule with the best decision_score (balanced agreement and the smallest per-quadrant recall)
+    under cross-validation, averaged over the rated sets whose arousal trains (quadrant_sets; so that no set's
+    mix of quadrants rules), and the origin it draws through all the out-of-fold readings. Ties go to the
+    simpler rule (the order of ORIGIN_RULES)."""
+    trained = np.ones(y.shape, bool) if trained is None else trained
+    people_q, scored = quadrant_codes(y), quadrant_sets(sets, trained)
     scores = {}
     for rule in ORIGIN_RULES:
         q = rule_quadrants(rule, pred, y, folds, sets, trained)
-        scores[rule] = float(np.mean([balanced(people_q[sets == s], q[sets == s]) for s in np.unique(sets)]))
+        scores[rule] = float(
+            np.mean([decision_score(people_q[sets == s], q[sets == s]) for s in np.unique(sets[scored])])
+        )
     rule = max(ORIGIN_RULES, key=lambda r: (round(scores[r], 6), -list(ORIGIN_RULES).index(r)))
     return rule, np.round(origin(rule, pred, y, sets, trained), 4), scores
 
@@ -551,10 +594,14 @@ def cross_validate(
     spec: Spec | None = None,
     rule: str = "mean rating",
     others: list[tuple[list[Ingredients], np.ndarray, bool]] = (),
+    arousal: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants) of one rated set. others: rated
     sets in every fold's training as (ingredients, ratings, whether their arousal trains), each weighing as much
-    as the tested set (as `builder fit` weighs them)."""
+    as the tested set (as `builder fit` weighs them); arousal: whether the tested set's own arousal ratings train
+    (False for a set the model was fitted on for valence only: its arousal is then read as the others taught)."""
+    if not others and not arousal:
+        raise UsageError("a set that does not train arousal needs another rated set that does")
     if not others:
         pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
         return pred, rule_quadrants(rule, pred, targets, fold_of)
@@ -563,10 +610,10 @@ def cross_validate(
     sets = np.concatenate(
         [np.zeros(len(ings), int)] + [np.full(len(o_ings), k + 1) for k, (o_ings, _, _) in enumerate(others)]
     )
-    arousal = np.concatenate([np.ones(len(ings), bool)] + [np.full(len(o_ings), a) for o_ings, _, a in others])
+    rows = np.concatenate([np.full(len(ings), arousal)] + [np.full(len(o_ings), a) for o_ings, _, a in others])
     groups_all = np.concatenate([np.asarray(groups, dtype=object), np.full(len(y) - len(ings), "", dtype=object)])
     pred, fold_of = out_of_fold(
-        all_ings, y, groups_all, tables, folds, spec, arousal_rows=arousal, sets=sets, tested=sets == 0
+        all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets, tested=sets == 0
     )
     return pred, rule_quadrants(rule, pred, targets, fold_of)
 
