@@ -42,10 +42,12 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -65,7 +67,7 @@ from builder.gallery.outdir import (
     write_marker,
 )
 from builder.images import open_upright, read_verified
-from builder.records import Failure, Gallery, ImageRecord
+from builder.records import Failure, Gallery, ImageRecord, Track
 
 TEMPLATE_DIR = Path(str(resources.files("builder.site_template")))  # package data: wheel or source tree
 STATIC_FILES = (".css", ".js")  # what of site_template/static/ is copied into a gallery
@@ -384,8 +386,8 @@ def write_site(
     out: Path,
     cache_dir: Path,
     hashes: dict[str, str],
-    index=None,
-    progress=None,
+    index: Any = None,
+    progress: Callable[..., Iterable] | None = None,
     all_audio: bool = False,
     workers: int = 1,
     viewer: Path | None = None,
@@ -432,7 +434,7 @@ def _audio_name(track) -> str:
     return f"audio/{safe}-{hashlib.sha256(track.id.encode()).hexdigest()[:8]}{suffix}"
 
 
-def slideshow_order(images) -> list[str]:
+def slideshow_order(images: Iterable[ImageRecord]) -> list[str]:
     """A walk through the pictures that keeps consecutive tracks close in feeling: start from the calmest
     picture's first track, then always go to the nearest not yet shown (greedy nearest neighbour; of equal
     distances the first file name). Pictures at the same point follow one another in name order. A k-d tree of
@@ -649,12 +651,12 @@ def alt_text(im: ImageRecord) -> str:
     return getattr(im, "alt", "") or (im.caption.text if im.caption and im.caption.text else im.file)
 
 
-def playing(im: ImageRecord):
+def playing(im: ImageRecord) -> Track | None:
     """The track the viewer and the slideshow play for a picture: its first with audio."""
     return next((t for t in im.tracks if t.audio), None)
 
 
-def track_row(t) -> list | None:
+def track_row(t: Track | None) -> list | None:
     """[id, title, artist, licence, audio, start]: start is where the track stops being quiet (Track.start, film)."""
     if t is None:
         return None
@@ -748,7 +750,7 @@ def render_index(
     env: Environment,
     gallery: Gallery,
     renders: dict | None = None,
-    images=None,
+    images: list[ImageRecord] | None = None,
     quadrant: int | None = None,
     page: int = 1,
     pages: int = 1,

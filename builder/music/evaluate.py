@@ -8,8 +8,10 @@ The DEAM clips with human ratings join the fit with the quadrant of their rating
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +19,10 @@ from builder.errors import UsageError
 from builder.evaluate import format_table as evaluate_table
 from builder.evaluate import metrics
 from builder.music.feeling import MusicFeelingModel, cross_validate, fingerprint, fit, quadrant_of, quadrant_signs
+
+if TYPE_CHECKING:
+    from builder.assets import AssetStore
+    from builder.music.listen import Listener
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def clip_digests(heard: list) -> str:
     return ",".join(sorted({h.sha256[:16] for h in heard}))
 
 
-def hear_all(listener, audio_dir: Path, files: list[str], progress) -> list:
+def hear_all(listener: Listener, audio_dir: Path, files: list[str], progress: Callable[..., Iterable]) -> list:
     """What the listener heard of every labelled file; a file that cannot be read is an error here."""
     from builder.music.audio import AudioError
 
@@ -98,7 +104,7 @@ def hear_all(listener, audio_dir: Path, files: list[str], progress) -> list:
     return heard
 
 
-def deam_rated(listener, store, progress) -> tuple[list, np.ndarray]:
+def deam_rated(listener: Listener, store: AssetStore, progress: Callable[..., Iterable]) -> tuple[list, np.ndarray]:
     """The DEAM clips that have audio here, with the quadrant of their (2013-corrected) human ratings."""
     from builder.music.catalogue import deam_scale, load_deam_annotations
 
@@ -117,7 +123,7 @@ def deam_rated(listener, store, progress) -> tuple[list, np.ndarray]:
     return heard, np.array(quads, dtype=int)
 
 
-def deam_spread(store) -> tuple[float, float]:
+def deam_spread(store: AssetStore) -> tuple[float, float]:
     from builder.music.catalogue import load_deam
 
     cat = load_deam(store)
@@ -126,7 +132,7 @@ def deam_spread(store) -> tuple[float, float]:
 
 
 def fit_model(
-    heard: list, quads: np.ndarray, extra: list, extra_quads: np.ndarray, spread, name: str
+    heard: list, quads: np.ndarray, extra: list, extra_quads: np.ndarray, spread: tuple[float, float], name: str
 ) -> MusicFeelingModel:
     feats = np.array([MusicFeelingModel.features_of(h) for h in heard + extra])
     q = np.concatenate([quads, extra_quads]).astype(int)

@@ -35,7 +35,9 @@ class ExcerptError(Exception):
     """A track cannot be decoded; the message is the reason shown to the user."""
 
 
-def read_audio(path: Path, start: float = 0.0, seconds: float = MAX_DECODE_S, rate: int = 48000, channels: int = 2):
+def read_audio(
+    path: Path, start: float = 0.0, seconds: float = MAX_DECODE_S, rate: int = 48000, channels: int = 2
+) -> np.ndarray:
     """(samples, channels) float32 at `rate` from `start` seconds for at most `seconds` (fewer if the file ends)."""
     import av
 

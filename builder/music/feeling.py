@@ -18,8 +18,10 @@ The same file holds the baseline of classic features alone, fitted the same way 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +114,7 @@ class MusicFeelingModel:
     meta: dict = field(default_factory=dict)
 
     @staticmethod
-    def features_of(heard) -> np.ndarray:
+    def features_of(heard: Sequence[Any]) -> np.ndarray:
         """The clip's feature vector: tags (50), embedding (200), classic features (14)."""
         return np.concatenate(
             [np.asarray(heard.tag_probs), np.asarray(heard.embedding), np.asarray(heard.classic, dtype=np.float64)]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -27,6 +27,7 @@ from builder.errors import NOT_UTF8, printable
 from builder.files import atomic_path, file_kind, inside, over_limit, spreadsheet_safe, walk_files
 from builder.music.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
 from builder.music.catalogue import Catalogue
+from builder.music.feeling import MusicFeelingModel
 from builder.records import Failure, Track
 
 T = TypeVar("T")
@@ -77,13 +78,13 @@ class Listener:
         self.__dict__.update(injected)  # tests inject head=...
 
     @cached_property
-    def head(self):
+    def head(self) -> MusicFeelingModel:
         from builder.music.feeling import MusicFeelingModel
 
         return MusicFeelingModel.load()
 
     @cached_property
-    def tagger(self):
+    def tagger(self) -> Any:
         from builder.music.musicnn import load_tagger
 
         return load_tagger(self._tagger_path, "MTT")

@@ -26,9 +26,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +53,15 @@ class Ingredients:
     lite_probs: np.ndarray | None = None  # (1000,) EfficientNet-Lite2: MobileNetV2's labels without background
 
     @classmethod
-    def make(cls, pooled, probs, colour, detections, lite_pooled=None, lite_probs=None) -> Ingredients:
+    def make(
+        cls,
+        pooled: np.ndarray,
+        probs: np.ndarray,
+        colour: np.ndarray,
+        detections: Sequence[tuple[str, Sequence[float]]],
+        lite_pooled: np.ndarray | None = None,
+        lite_probs: np.ndarray | None = None,
+    ) -> Ingredients:
         """Rounded as they are cached, so a fresh reading and a cached one give the same estimate."""
         return cls(
             np.round(pooled, 4),
@@ -107,7 +117,7 @@ def load_warriner(path: Path) -> dict[str, tuple[float, float]]:
 class LabelReader:
     """Valence/arousal and a unit GloVe vector for any label ("great white shark, white shark, ...")."""
 
-    def __init__(self, vectors, nrc: dict[str, tuple[float, float]], warriner: dict[str, tuple[float, float]]):
+    def __init__(self, vectors: Any, nrc: dict[str, tuple[float, float]], warriner: dict[str, tuple[float, float]]):
         from sklearn.linear_model import Ridge
 
         self.kv, self.nrc, self.warriner = vectors, nrc, warriner
@@ -240,7 +250,7 @@ class FeelingModel:
         x = (self.features(ings) - self.x_mean) / self.x_scale
         return np.clip(x @ self.coef.T + self.intercept, -1.0, 1.0)
 
-    def relative(self, av) -> tuple[float, float]:
+    def relative(self, av: Sequence[float] | np.ndarray) -> tuple[float, float]:
         """A reading in the frame its quadrant is read in: relative to the reference (the quadrant origin)."""
         return (round(float(av[0] - self.reference[0]), 4), round(float(av[1] - self.reference[1]), 4))
 
@@ -320,7 +330,7 @@ class FeelingModel:
             z["calibration"] if "calibration" in z.files else None,
         )
 
-    def quadrant(self, av) -> int:
+    def quadrant(self, av: Sequence[float] | np.ndarray) -> int:
         from builder.plane import quadrant
 
         return quadrant((float(av[0] - self.reference[0]), float(av[1] - self.reference[1])))
@@ -554,7 +564,7 @@ def out_of_fold(
     ings: list[Ingredients],
     targets: np.ndarray,
     groups: np.ndarray,
-    tables,
+    tables: dict[str, np.ndarray],
     folds: int = 5,
     spec: Spec | None = None,
     arousal_rows: np.ndarray | None = None,
@@ -589,7 +599,7 @@ def cross_validate(
     ings: list[Ingredients],
     targets: np.ndarray,
     groups: np.ndarray,
-    tables,
+    tables: dict[str, np.ndarray],
     folds: int = 5,
     spec: Spec | None = None,
     rule: str = "mean rating",
