@@ -298,13 +298,16 @@ def apply(
         own_title, own_description = metadata.get(im.file, ("", ""))
         title = (e.title if e else "") or own_title
         description = (e.caption if e else "") or own_description
+        # the caption methods' own sentence says more than a file name to someone who cannot see the picture
+        said = im.caption.text if im.caption and im.caption.text else ""
         changes: dict = dict(
-            title=title, description=description, alt=description or title or PurePosixPath(im.file).name
+            title=title, description=description, alt=description or title or said or PurePosixPath(im.file).name
         )
         pin = pins.get(im.file)
         if pin is not None:
             rest = tuple(t for t in im.tracks if t.id != pin.id)
-            changes.update(tracks=(pin, *rest)[: max(1, len(im.tracks))], pinned=True)
+            # the curator's choice: no note that the music left the picture's quadrant
+            changes.update(tracks=(pin, *rest)[: max(1, len(im.tracks))], pinned=True, off_quadrant=False)
         out.append(replace(im, **changes))
     ordered = sorted(
         (im for im in out if im.file in entries and entries[im.file].order is not None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -168,7 +168,7 @@ def usable_cache(cache_dir: Path) -> tuple[Path, str | None]:
 
 
 def walk_files(
-    root: Path, suffixes: set[str], exclude: tuple[Path, ...] = ()
+    root: Path, suffixes: Collection[str], exclude: tuple[Path, ...] = ()
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Files under root whose suffix (lower-cased) is in suffixes, as sorted POSIX paths relative to root, and the
     sub-folders that could not be read with the reason: (files, [(folder, reason)]).

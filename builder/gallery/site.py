@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -202,12 +202,12 @@ def explain(im: ImageRecord, method: str = "", words: Words | None = None) -> di
         members = [im.impressions[i] for i in c.members if i < len(im.impressions)]
         if not members:
             continue
-        words = list(dict.fromkeys(m.word for m in sorted(members, key=lambda m: -m.weight)))[:5]
+        top_words = list(dict.fromkeys(m.word for m in sorted(members, key=lambda m: -m.weight)))[:5]
         sources = list(dict.fromkeys(m.source for m in sorted(members, key=lambda m: -m.weight)))[:5]
         notes[c.track] = w.tn(
             "why_cluster",
             len(members),
-            words=", ".join(words),
+            words=", ".join(top_words),
             sources=", ".join(repr(s) for s in sources),
             quadrant=w.quadrant(c.quadrant),
         )
@@ -287,8 +287,9 @@ def _render_copy(
     cached = cache_dir / "renders" / f"{sha}-{side}{quality}-v{RENDER_VERSION}.{fmt}"
     if _valid_image(cached):
         shutil.copyfile(cached, dest)
-        with Image.open(dest) as im:
-            return im.size
+        with Image.open(dest) as done:
+            return done.size
+    im: Image.Image
     if source is not None:
         im = source(side)
     else:
@@ -528,9 +529,8 @@ def _write_into(
 
     failed = list(gallery.failed)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        made = pool.map(lambda im: _renders(im, input_dir, tmp, cache_dir, hashes[im.file]), gallery.images)
-        made = made if progress is None else progress(made, "writing pages", len(gallery.images))
-        made = list(made)
+        mapped = pool.map(lambda im: _renders(im, input_dir, tmp, cache_dir, hashes[im.file]), gallery.images)
+        made = list(mapped if progress is None else progress(mapped, "writing pages", len(gallery.images)))
     for im, result in zip(gallery.images, made):
         if isinstance(result, str):
             failed.append(Failure(im.file, result))
@@ -585,7 +585,7 @@ def _write_into(
             shutil.copyfile(f, tmp / "static" / f.name)
     licence = copy_viewer(viewer, tmp / "static") if viewer is not None else None
     env = _environment(final.lang, getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name, licence)
-    words = env.globals["words"]
+    words = cast(Words, env.globals["words"])
     (tmp / "static" / "messages.js").write_text(
         f"window.GALLERY_MESSAGES = {script_json(orjson.dumps(words.messages))};\n", encoding="utf-8"
     )
@@ -778,7 +778,7 @@ def render_index(
 
 
 def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | None = None) -> str:
-    words = env.globals["words"]
+    words = cast(Words, env.globals["words"])
     im = gallery.images[i]
     prev = gallery.images[i - 1] if i > 0 else None
     nxt = gallery.images[i + 1] if i + 1 < len(gallery.images) else None

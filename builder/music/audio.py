@@ -146,7 +146,7 @@ def _read(container, stream, start: float | None, seconds: float | None) -> np.n
     return samples[:want] if want is not None else samples
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale: linear to 1 kHz, logarithmic above (librosa's htk=False)."""
     f = np.asarray(f, dtype=np.float64)
     mel = f / (200.0 / 3)

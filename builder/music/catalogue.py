@@ -191,7 +191,7 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
     audio_root (the user's --audio-root).
     """
     regular_input(path, "catalogue")  # a named pipe would block for ever, a huge file fill the memory
-    rows = []
+    rows: list[tuple[int, dict[str, str] | None, int | str]] = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
@@ -205,7 +205,7 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
             last = reader.line_num  # where the previous row ended: a bad row starts on the next line
             while True:
                 try:
-                    r = next(reader)
+                    raw = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:  # one bad row (a field over csv's limit, say) costs that row only
@@ -213,8 +213,8 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
                     last = reader.line_num
                     continue
                 last = reader.line_num
-                extra = r.pop(None, None)  # a row with more fields than the header puts the rest under None
-                row = {(k or "").strip().lower(): _text(v) for k, v in r.items()}
+                extra = raw.pop(None, None)  # a row with more fields than the header puts the rest under None
+                row = {(k or "").strip().lower(): _text(v) for k, v in raw.items()}
                 rows.append((reader.line_num, row, len(extra) if extra else 0))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"cannot read catalogue {path}: {exc}") from exc

@@ -66,7 +66,8 @@ def read_labels(path: Path, audio_dir: Path) -> Labelled:
 
 def _check_label_rows(rows: list[dict], path: Path, audio_dir: Path) -> None:
     root = audio_dir.resolve()
-    problems, first = [], {}
+    problems: list[str] = []
+    first: dict[str, int] = {}
     for line, r in enumerate(rows, start=2):
         name = (r.get("file") or "").strip()
         if not name:

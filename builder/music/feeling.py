@@ -18,7 +18,6 @@ The same file holds the baseline of classic features alone, fitted the same way 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,12 +98,12 @@ def fit_head(
     weights: np.ndarray | None = None,
 ) -> Head:
     pos_v, pos_a = quadrant_signs(quadrants)
-    v = fit_axis(x, pos_v, *spec["valence"], weights)
-    a = fit_axis(x, pos_a, *spec["arousal"], weights)
+    v = fit_axis(x, pos_v, spec["valence"][0], spec["valence"][1], weights)
+    a = fit_axis(x, pos_a, spec["arousal"][0], spec["arousal"][1], weights)
     raw = Head(v, a, (1.0, 1.0)).predict(x)[0]
     sd = raw.std(axis=0)
-    spread = tuple(float(t / s) if s > 1e-9 else 1.0 for t, s in zip(target_spread, sd))
-    return Head(v, a, spread)
+    sv, sa = (float(t / s) if s > 1e-9 else 1.0 for t, s in zip(target_spread, sd))
+    return Head(v, a, (sv, sa))
 
 
 @dataclass
@@ -114,7 +113,7 @@ class MusicFeelingModel:
     meta: dict = field(default_factory=dict)
 
     @staticmethod
-    def features_of(heard: Sequence[Any]) -> np.ndarray:
+    def features_of(heard: Any) -> np.ndarray:
         """The clip's feature vector: tags (50), embedding (200), classic features (14)."""
         return np.concatenate(
             [np.asarray(heard.tag_probs), np.asarray(heard.embedding), np.asarray(heard.classic, dtype=np.float64)]
@@ -136,7 +135,8 @@ class MusicFeelingModel:
         from builder.files import write_with
 
         with write_with(path) as f:  # a full disk leaves the old model, never one cut short
-            np.savez(f, meta=meta, **arrays)
+            contents: dict[str, Any] = {"meta": meta, **arrays}
+            np.savez(f, **contents)
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> MusicFeelingModel:
@@ -152,12 +152,16 @@ class MusicFeelingModel:
         for name in ("learned", "classic"):
             axes = {
                 axis: AxisModel(
-                    *(z[f"{name}_{axis}_{k}"] for k in ("columns", "mean", "scale", "coef")),
+                    z[f"{name}_{axis}_columns"],
+                    z[f"{name}_{axis}_mean"],
+                    z[f"{name}_{axis}_scale"],
+                    z[f"{name}_{axis}_coef"],
                     float(z[f"{name}_{axis}_intercept"]),
                 )
                 for axis in ("valence", "arousal")
             }
-            heads[name] = Head(axes["valence"], axes["arousal"], tuple(float(s) for s in z[f"{name}_spread"]))
+            sv, sa = (float(s) for s in z[f"{name}_spread"])
+            heads[name] = Head(axes["valence"], axes["arousal"], (sv, sa))
         meta = {str(k): str(v) for k, v in z["meta"]} if "meta" in z else {}
         return cls(heads["learned"], heads["classic"], meta)
 

@@ -178,6 +178,7 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
         k = weights[f"{name}/kernel"]  # Keras: (kh, kw, in, out)
         layer = nn.Conv2d(k.shape[2], k.shape[3], k.shape[:2])
         layer.weight.data.copy_(torch.from_numpy(k.transpose(3, 2, 0, 1).copy()))
+        assert layer.bias is not None  # made with a bias
         layer.bias.data.copy_(torch.from_numpy(weights[f"{name}/bias"]))
         return layer
 
@@ -186,6 +187,7 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
         k = weights[f"{name}/kernel"][:, :, 0, :]
         layer = nn.Conv1d(k.shape[1], k.shape[2], k.shape[0])
         layer.weight.data.copy_(torch.from_numpy(k.transpose(2, 1, 0).copy()))
+        assert layer.bias is not None  # made with a bias
         layer.bias.data.copy_(torch.from_numpy(weights[f"{name}/bias"]))
         return layer
 
@@ -223,6 +225,7 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
             """max over the mel axis of batch_norm(relu(y)), reduced first: batch norm is a per-channel affine map,
             so its maximum is the map of the maximum where the scale is positive and of the minimum where it is
             negative, and ReLU commutes with both. Same numbers, without two passes over the (B, C, T, F) map."""
+            assert layer.running_var is not None and layer.running_mean is not None  # tracked statistics
             scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
             top, bottom = y.amax(dim=3), y.amin(dim=3)
             pick = torch.where((scale >= 0)[None, :, None], top, bottom)

@@ -67,7 +67,8 @@ def colour_names(word_rank: Mapping[str, int] | None = None, max_rank: int = 300
     for name, hexcode in CSS4_COLORS.items():
         if name in EXCLUDED_NAMES or (word_rank is not None and word_rank.get(name, max_rank) >= max_rank):
             continue
-        out.append(NamedColour(name, tuple(int(round(255 * c)) for c in to_rgb(hexcode))))
+        r, g, b = (int(round(255 * c)) for c in to_rgb(hexcode))
+        out.append(NamedColour(name, (r, g, b)))
     return out
 
 

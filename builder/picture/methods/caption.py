@@ -60,6 +60,7 @@ class Caption(Objects):
         if any(d.label in COCO_TO_VOC for d in r.detections) and not r.masks:
             seg = ctx.segmenter.segment(r.rgb)
         r.colours = []
+        assert r.rgb is not None  # recognisers run on decoded pictures only
         for i, d in enumerate(r.detections):
             mask = r.masks[i] if r.masks and i < len(r.masks) else None
             px, how = object_pixels(r.rgb, d.label, d.box, seg, ctx.segmenter.labels if seg is not None else [], mask)
@@ -89,7 +90,7 @@ class Caption(Objects):
             tokens = enrich(
                 r.caption_text,
                 [f.expression for f in faces],
-                [(lb, o.colour.name) for lb, o in largest.items()],
+                [(lb, o.colour.name) for lb, o in largest.items() if o.colour],
                 ctx.mapper.similarity,
             )
         else:

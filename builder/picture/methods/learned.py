@@ -45,6 +45,7 @@ class Learned(Method):
 
     def scene(self, ctx: Context, r: Reading) -> None:
         """Both classifiers' probabilities and pooled features, with the detections and colour statistics."""
+        assert r.rgb is not None and r.colour is not None  # recognisers run on decoded pictures only
         probs, pooled = ctx.scene.run(r.rgb)
         # and of the mirror image: averaging the two views steadies the reading (see README)
         probs_m, pooled_m = ctx.scene.run(np.ascontiguousarray(r.rgb[:, ::-1]))
@@ -107,6 +108,7 @@ class Learned(Method):
         result = ctx.index.assign(targets, quadrants=[im.quadrant for im in records], repeats=ctx.settings.repeats)
         out = []
         for im, first, off in zip(records, result.first, result.off_quadrant):
+            assert im.target is not None  # record() gives every picture its target
             rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][: per_picture - 1]
             out.append(replace(im, tracks=(tracks[first], *(tracks[i] for i in rest)), off_quadrant=off))
         return out, Matching(
@@ -123,4 +125,5 @@ class Learned(Method):
         )
 
     def reference(self, ctx: Context) -> tuple[float, float] | None:
-        return tuple(round(float(x), 4) for x in ctx.feeling.reference)
+        v, a = (round(float(x), 4) for x in ctx.feeling.reference)
+        return v, a
