@@ -131,9 +131,8 @@ class ImageRecord:
     seen: tuple[Seen, ...] = ()  # learned: the top labels the word ratings read (both classifiers)
     title: str = ""  # the curator's title (--curation), else the picture's own metadata title
     description: str = ""  # the curator's caption, else the picture's own metadata description
-    alt: str = ""  # text alternative: the description, else the title, else the caption method's caption, else the name
-        ""  # text alternative: the description, else the title, else the caption method's caption, else the file name
-    )
+    # text alternative: the description, else the title, else the caption method's caption, else the file name
+    alt: str = ""
     pinned: bool = False  # its first track was chosen by the curator's sheet
     # learned: the first track lies outside the picture's quadrant because the catalogue has no track there
     off_quadrant: bool = False
