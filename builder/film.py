@@ -67,7 +67,9 @@ MOTIONS = ("gentle", "none")
 _ND = re.compile(r"\bnd\b|no[ -]?deriv|noderiv|by-nc-nd|by-nd", re.I)
 _FMA_LIMITED = re.compile(r"fma[ _-]?limited|fma_license", re.I)
 _FREE = re.compile(r"\bcc0\b|public ?domain|publicdomain|/zero/", re.I)
-_CC = re.compile(r"creative ?commons|creativecommons\.org/licenses/by|\bcc[ -]by\b|\battribution\b", re.I)
+_CC = re.compile(
+    r"creative ?commons|creativecommons\.org/licenses/by|\bcc[ -]by\b|\battribution\b|^\s*by(-nc)?(-sa)?\b", re.I
+)
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".mp4", ".wma", ".aif", ".aiff")
 
 

@@ -96,6 +96,7 @@ def test_licence_rule():
     assert fm.licence_verdict("CC0 1.0 Universal")[0]
     assert fm.licence_verdict("Attribution-ShareAlike 4.0 International (CC BY-SA 4.0)")[0]
     assert not fm.licence_verdict("CC BY-ND 4.0")[0]
+    assert fm.licence_verdict("BY-NC-SA 4.0")[0] and not fm.licence_verdict("BY-NC-ND 4.0")[0]
     assert not fm.licence_verdict(None)[0]  # unknown: left out
     assert not fm.licence_verdict("All rights reserved")[0]
     assert fm.licence_verdict("All rights reserved", allow=("all rights",))[0]  # the curator's word
