@@ -425,7 +425,7 @@ def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
     )
 
     def writing() -> bool:
-        return any(p.name.startswith(".tmp-") and p.stat().st_size > 20_000 for p in folder.iterdir())
+        return any(".tmp-" in p.name and p.stat().st_size > 20_000 for p in folder.iterdir())  # files.atomic_path
 
     end = time.monotonic() + 120
     while not writing() and proc.poll() is None:
