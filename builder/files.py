@@ -99,6 +99,18 @@ def over_limit(size: int, kind: str) -> str | None:
     return f"is {size_text(size)}, over the {size_text(limit)} limit for a {kind}"
 
 
+def unreadable_input(st: os.stat_result, kind: str) -> str | None:
+    """Why a picture or audio file (kind, as in SIZE_LIMITS) is not read, from its stat alone: not a regular file
+    (a named pipe would block the read for ever), over its size limit, or empty. None when it may be read."""
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        return f"is {file_kind(st.st_mode)}, not {'a picture' if kind == 'picture' else 'an audio'} file"
+    if st.st_size == 0:
+        return "empty file (0 bytes)"
+    return over_limit(st.st_size, kind)
+
+
 def regular_input(path: Path, what: str, kind: str | None = "table") -> None:
     """Refuse, in a sentence, an input file that is not a regular file (a FIFO would block the read for ever, a
     device never end) or is over its kind's size limit. Raises builder.errors.UsageError."""

@@ -6,7 +6,6 @@ import errno
 import hashlib
 import io
 import os
-import stat
 import warnings
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from builder.errors import ImageError
-from builder.files import SIZE_LIMITS, file_kind, over_limit, walk_files
+from builder.files import SIZE_LIMITS, over_limit, unreadable_input, walk_files
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif"}
 # Pillow refuses images over twice this many pixels as decompression bombs; 150 MP lets a real 100 MP photo
@@ -40,13 +39,9 @@ def read_picture(path: Path) -> tuple[bytes, str]:
     named .jpg costs nothing and a named pipe does not block the build. Read failures become ImageError."""
     try:
         st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise ImageError(f"is {file_kind(st.st_mode)}, not a picture file")
-        too_big = over_limit(st.st_size, "picture")
-        if too_big:
-            raise ImageError(too_big)
-        if st.st_size == 0:
-            raise ImageError("empty file (0 bytes)")
+        why = unreadable_input(st, "picture")
+        if why:
+            raise ImageError(why)
         with open(path, "rb") as f:
             data = f.read(SIZE_LIMITS["picture"] + 1)  # a file that grew since stat is still bounded
         if not data:

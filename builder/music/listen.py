@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +23,7 @@ import orjson
 
 from builder.assets import AssetStore
 from builder.errors import NOT_UTF8, printable
-from builder.files import atomic_path, file_kind, inside, over_limit, spreadsheet_safe, walk_files
+from builder.files import atomic_path, inside, spreadsheet_safe, unreadable_input, walk_files
 from builder.music.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
 from builder.music.catalogue import Catalogue
 from builder.music.feeling import MusicFeelingModel
@@ -166,13 +165,9 @@ class Listener:
 def _digest(path: Path) -> str:
     try:
         st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise AudioError(f"is {file_kind(st.st_mode)}, not an audio file")
-        too_big = over_limit(st.st_size, "audio file")
-        if too_big:
-            raise AudioError(too_big)
-        if st.st_size == 0:
-            raise AudioError("empty file (0 bytes)")
+        why = unreadable_input(st, "audio file")
+        if why:
+            raise AudioError(why)
         h = hashlib.sha256()
         with open(path, "rb") as f:
             while block := f.read(1 << 20):
