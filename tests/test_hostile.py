@@ -395,8 +395,15 @@ def test_a_tree_1200_folders_deep_is_walked(tmp_path):
         deep = os.path.join(deep, part)
         os.mkdir(deep)
     Image.new("RGB", (8, 8)).save(os.path.join(deep, "x.jpg"))
-    files, problems = walk_files(here, {".jpg"})
-    assert files == ["/".join(parts) + "/x.jpg"] and problems == []
+    try:
+        files, problems = walk_files(here, {".jpg"})
+        assert files == ["/".join(parts) + "/x.jpg"] and problems == []
+    finally:  # taken down here, one level at a time: pytest's own clean-up of old runs recurses and would overflow
+        os.remove(os.path.join(deep, "x.jpg"))
+        while deep != str(here):
+            os.rmdir(deep)
+            deep = os.path.dirname(deep)
+        os.rmdir(here)
 
 
 def test_an_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
