@@ -26,7 +26,6 @@ from builder.settings import Settings
 
 if TYPE_CHECKING:
     from builder.picture.feeling import Ingredients
-    from builder.picture.methods import Method
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
@@ -76,12 +75,6 @@ class Context:
         self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
         self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.__dict__.update(injected)
-
-    @cached_property
-    def method(self) -> Method:
-        from builder.picture import methods
-
-        return methods.get(self.settings.method)
 
     @cached_property
     def detector(self):

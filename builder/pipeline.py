@@ -90,6 +90,14 @@ def _link_loop(path: Path) -> None:
             raise ImageError("is a link that leads back to itself (a loop of links)") from None
 
 
+def method_of(ctx: Context) -> methods.Method:
+    """The method the settings name, or one a test injected into the Context (Context(settings, method=...)).
+    Looked up here, not by the Context: the methods import builder.context for their types, so the context never
+    imports them back."""
+    injected = ctx.__dict__.get("method")
+    return injected if injected is not None else methods.get(ctx.settings.method)
+
+
 def analysis_path(s: Settings, sha: str) -> Path:
     key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}{methods.get(s.method).cache_key(s)}"
     return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"
@@ -130,7 +138,7 @@ def stage_read(ctx: Context, r: Reading) -> None:
         ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
         if width <= 0 or height <= 0 or len(colour_av) != 2 or len(colours) not in (0, len(detections)):
             raise ValueError("inconsistent entry")
-        ctx.method.check_cached(ctx, ingredients)
+        method_of(ctx).check_cached(ctx, ingredients)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         _forget(path)
         return
@@ -223,7 +231,7 @@ def recogniser(name: str) -> Callable[[Context, Reading], None]:
 
     def stage(ctx: Context, r: Reading) -> None:
         if not r.cached:
-            getattr(ctx.method, name)(ctx, r)
+            getattr(method_of(ctx), name)(ctx, r)
 
     stage.__name__ = stage.__qualname__ = f"stage_{name}"
     return stage
@@ -259,7 +267,7 @@ def remember(s: Settings, r: Reading) -> None:
 
 
 def stage_impressions(ctx: Context, r: Reading) -> None:
-    ctx.method.impressions(ctx, r)
+    method_of(ctx).impressions(ctx, r)
 
 
 PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
@@ -307,7 +315,7 @@ def analyse(
     pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
     if sheet is not None:
         ctx.warnings.extend(sheet.warnings)
-    ctx.method.prepare(ctx)  # and the method's models
+    method_of(ctx).prepare(ctx)  # and the method's models
     readings, failed = read_all(ctx, files, progress, stats)
     failed = [Failure(printable(f), why) for f, why in unreadable] + failed
     gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
@@ -464,7 +472,7 @@ class _Loader:
 
     def _load(self, ctx: Context) -> None:
         try:
-            ctx.method.load(ctx)
+            method_of(ctx).load(ctx)
         except BaseException as exc:  # noqa: BLE001 - raised in the main thread by wait()
             self.error = exc
 
@@ -545,22 +553,22 @@ def choose_music(
     records = []
     for r in readings:
         try:
-            records.append(ctx.method.record(ctx, r, means, user))
+            records.append(method_of(ctx).record(ctx, r, means, user))
         except Exception as exc:
             if s.debug:
                 raise
             failed.append(Failure(r.file, f"unexpected error: {type(exc).__name__}: {exc}"))
-    records, matching = ctx.method.finish(ctx, records)
+    records, matching = method_of(ctx).finish(ctx, records)
     stats.add("recommend", (time.perf_counter() - t0) * 1000 / max(1, len(readings)))
     return Gallery(
-        method=ctx.method.label(s),
+        method=method_of(ctx).label(s),
         narrow=s.narrow,
         quadrant_means=tuple(round(m, 4) for m in means),
         catalogue=CatalogueInfo(ctx.catalogue.name, len(ctx.catalogue.tracks)),
         images=tuple(records),
         failed=tuple(sorted(failed, key=lambda f: f.file)),
         version=__version__,
-        reference=ctx.method.reference(ctx),
+        reference=method_of(ctx).reference(ctx),
         matching=matching,
         silent=ctx.silent,
         lang=s.lang,
