@@ -3,7 +3,8 @@
 A wing may import the hall (builder.records and the rest); no wing imports another wing; outside the hall no module
 imports the CLI or the pipeline; the context and the executors never import the pipeline back; and no import
 cycle runs through builder/. Imports are read with `ast` (every import, also those inside functions, which run
-too); imports under `if TYPE_CHECKING:` name types only, so they count for the wing rule but not as cycles.
+too). Imports under `if TYPE_CHECKING:` name types only: they count for the wing rule, and builder/ has no cycle
+even with them, though `cycles` can leave them out (its self-test shows both).
 """
 
 from __future__ import annotations
