@@ -231,6 +231,8 @@ def test_fit_stopped_by_a_signal_says_so_and_writes_no_model(tmp_path):
 def handled():
     """builder.signals installed in this (the test's main) thread, the previous handlers restored after."""
     before = {sig: signal.getsignal(sig) for sig in signals.HANDLED}
+    for sig in signals.HANDLED:  # the test run may itself be a background job that inherited "ignore"
+        signal.signal(sig, signal.SIG_DFL)
     signals.install()
     signals.start()
     yield
