@@ -232,6 +232,7 @@ def build(
             with locked(settings.out):
                 kept = prepare_out(settings.out)
                 ctx = Context(settings, store)
+                ctx.copies = True  # the pictures' copies are made where each is analysed, on every core
                 stats = Stats()
                 gallery = analyse(ctx, _progress, stats)
                 for problem in ctx.catalogue_problems:

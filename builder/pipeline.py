@@ -220,7 +220,8 @@ def stage_decode(ctx: Context, r: Reading) -> None:
         return
     r.meta = picture_metadata(r.data)  # the header, once, where the picture is analysed; cached with the analysis
     r.rgb, r.width, r.height = read_rgb(named_bytes(r.data, r.file), ctx.settings.analysis_side)  # the bytes hashed
-    r.data = None
+    if not ctx.copies:
+        r.data = None  # otherwise kept for the copies, made once the pixels read here are freed
     r.colour = colour_stats(r.rgb)
     r.colour_av = colour_feeling(r.colour)
 
@@ -266,6 +267,31 @@ def remember(s: Settings, r: Reading) -> None:
         pass  # a cache that cannot take the entry (full, read-only) costs speed next time, never this build
 
 
+def stage_copies(ctx: Context, r: Reading) -> None:
+    """The picture's copies for the gallery (builder.gallery.site.cache_copies), made here from the bytes at hand
+    after the analysis freed its pixels: on every core, so the site stage only copies them out. Never this
+    picture's failure: a copy that cannot be made now is made, or its failure reported, by the site stage."""
+    data, r.data = r.data, None
+    if r.cached or data is None or not ctx.copies:
+        return
+    _copies(ctx, r.file, r.sha256, max(r.width, r.height), data)
+
+
+def _copies(ctx: Context, rel: str, sha: str, natural: int | None = None, data: bytes | None = None) -> None:
+    from builder.gallery.site import cache_copies
+
+    try:
+        if natural is None:  # the picture's longest side, from its header, as the analysis reads it
+            from PIL import Image
+
+            with Image.open(ctx.settings.input / rel) as im:
+                natural = max(im.size)
+        cache_copies(ctx.settings.input / rel, sha, ctx.settings.cache_dir, natural, data)
+    except Exception:  # noqa: BLE001 - the site stage makes it again, and says why it cannot
+        if ctx.settings.debug:
+            raise
+
+
 def stage_impressions(ctx: Context, r: Reading) -> None:
     method_of(ctx).impressions(ctx, r)
 
@@ -275,6 +301,7 @@ PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
     ("decode", stage_decode),
     *((name, recogniser(name)) for name in MODEL_STAGES),
     ("remember", stage_remember),
+    ("copies", stage_copies),
     ("impressions", stage_impressions),
 ]
 
@@ -356,21 +383,27 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
     """Set Track.start (where each track stops being quiet) on every recommended track with audio, so the
     slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
     decoded keeps 0 (it is the player's problem to report, not the build's)."""
+    from concurrent.futures import ThreadPoolExecutor
     from dataclasses import replace
 
     from builder.music.excerpt import ExcerptError, cached_loud_start
 
-    paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
-    starts: dict[str, float] = {}
-    for path in progress(paths, "finding where the music starts", len(paths)):
+    def start(path: str) -> float | None:
         try:
-            starts[path] = cached_loud_start(Path(path), ctx.settings.cache_dir)
+            return cached_loud_start(Path(path), ctx.settings.cache_dir)
         except (ExcerptError, OSError):
-            continue
+            return None
         except Exception:  # noqa: BLE001 - a track the decoder trips over keeps start 0; it never stops the build
             if ctx.settings.debug:
                 raise
-            continue
+            return None
+
+    paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
+    starts: dict[str, float] = {}
+    threads = 1 if ctx.injected else ctx.settings.worker_count()  # the decoder works without the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(paths)))) as pool:
+        found = progress(pool.map(start, paths), "finding where the music starts", len(paths))
+        starts = {path: value for path, value in zip(paths, found) if value is not None}
     if not starts:
         return gallery
     images = tuple(
@@ -405,8 +438,9 @@ def read_all(
     ray = s.executor == "ray" and not ctx.injected
     workers = s.worker_count() if not ctx.injected else 1
     here = workers > 1 and not ray and executors.can_fork()  # models loaded here, workers forked from here
-    if (workers == 1 or here) and not ray and not ctx.injected:
-        executors.single_threaded()  # one worker is one core, here as in each worker process (not torch's thread pool)
+    # one worker is one core, here as in each worker process (not torch's thread pool); set at the first picture
+    # the cache lacks, as its models load: a build the cache serves whole never imports torch
+    one_thread = (workers == 1 or here) and not ray and not ctx.injected
     loader: _Loader | None = None
     for rel in progress(files, "reading pictures", len(files)):
         if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
@@ -414,11 +448,14 @@ def read_all(
             continue
         r = Reading(rel)
         outcome = _run_stages(ctx, r, PER_PICTURE[:1])  # read: hash, and the cache
+        if one_thread and outcome[1] is None and not r.cached and not here:
+            executors.single_threaded()
+            one_thread = False
         if outcome[1] is None and not r.cached and (workers > 1 or ray):
             todo.append(r)
             r.data = None  # the worker that analyses it reads the file again and checks it against this hash
             if here and loader is None:
-                loader = _Loader(ctx)
+                loader = _Loader(ctx, one_thread)
             continue
         if outcome[1] is None:  # cached pictures too: their impressions and records are made here
             outcome = _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
@@ -429,6 +466,11 @@ def read_all(
     elif todo:
         global _WORKER
         if loader is not None:
+            if ctx.copies:  # while the models load, the other cores make the pictures' copies (without the GIL)
+                for r in todo:
+                    if not loader.loading():
+                        break
+                    _copies(ctx, r.file, r.sha256)
             loader.wait()
             _WORKER = ctx  # this process's models: the forked workers inherit them, and it analyses too
         try:
@@ -463,18 +505,23 @@ class _Loader:
     """The method's models, loading in a thread while the main thread hashes the other pictures (hashing and
     reading files release the GIL, and so does most of the models' loading)."""
 
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, one_thread: bool):
         import threading
 
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._load, args=(ctx,), name="load-models", daemon=True)
+        self.thread = threading.Thread(target=self._load, args=(ctx, one_thread), name="load-models", daemon=True)
         self.thread.start()
 
-    def _load(self, ctx: Context) -> None:
+    def _load(self, ctx: Context, one_thread: bool) -> None:
         try:
+            if one_thread:
+                executors.single_threaded()
             method_of(ctx).load(ctx)
         except BaseException as exc:  # noqa: BLE001 - raised in the main thread by wait()
             self.error = exc
+
+    def loading(self) -> bool:
+        return self.thread.is_alive()
 
     def wait(self) -> None:
         self.thread.join()

@@ -4,6 +4,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 from typer.testing import CliRunner
@@ -430,6 +431,33 @@ def test_slideshow_order_walks_to_the_nearest_feeling():
 
     pics = [im("calm", 0.0, -0.9), im("far", 0.9, 0.9), im("near", 0.1, -0.7), im("mid", 0.3, 0.0)]
     assert slideshow_order(pics) == ["calm", "near", "mid", "far"]
+
+
+def test_the_plain_walk_and_the_tree_walk_agree(monkeypatch):
+    """Up to FEW_POINTS distinct points the walk searches them all; beyond, a k-d tree: the same order either way,
+    ties (many pictures on DEAM's 0.1 grid) included."""
+    from builder.gallery import site
+    from builder.records import ImageRecord, Track
+
+    rng = np.random.default_rng(3)
+    points = np.round(rng.uniform(-1, 1, (400, 2)), 1)  # on a grid: many ties and shared points
+    pics = [
+        ImageRecord(
+            file=f"p{i:03d}",
+            av=(0.0, 0.0),
+            quadrant=1,
+            impressions=(),
+            clusters=(),
+            tracks=(Track(f"t{i}", "t", "a", float(v), float(a)),),
+            objects=(),
+            width=1,
+            height=1,
+        )
+        for i, (v, a) in enumerate(points)
+    ]
+    plain = site.slideshow_order(pics)
+    monkeypatch.setattr(site, "FEW_POINTS", 0)
+    assert site.slideshow_order(pics) == plain and sorted(plain) == sorted(p.file for p in pics)
 
 
 def test_catalogue_is_inlined_for_exploring(demo_build):

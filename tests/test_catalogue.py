@@ -141,3 +141,34 @@ def test_licence_and_genre_filters():
     assert [t.id for t in cat.without(("NONCOMMERCIAL", "fma-limited")).tracks] == ["1"]
     assert [t.id for t in cat.without(genres=("rock",)).tracks] == ["2", "3"]
     assert cat.without() is cat
+
+
+def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(tmp_path, monkeypatch):
+    from builder.music import index as index_module
+    from builder.music import matching
+    from builder.music.catalogue import Catalogue
+    from builder.records import Track
+
+    rng = np.random.default_rng(4)
+    cat = Catalogue(
+        "rand",
+        tuple(Track(str(i), "t", "a", float(v), float(a)) for i, (v, a) in enumerate(rng.uniform(-1, 1, (40, 2)))),
+    )
+    targets = rng.uniform(-1, 1, (30, 2))
+    solved = MusicIndex(cat, tmp_path).assign(targets, repeats=2)
+    assert solved == matching.assign(targets, MusicIndex(cat, None).points, repeats=2)
+
+    def unsolvable(*a, **k):
+        raise AssertionError("solved again")
+
+    monkeypatch.setattr(index_module.matching, "assign", unsolvable)
+    assert MusicIndex(cat, tmp_path).assign(targets, repeats=2) == solved  # remembered, in a new process's index
+    with pytest.raises(AssertionError, match="solved again"):
+        MusicIndex(cat, tmp_path).assign(targets, repeats=3)  # another cap: another question
+    with pytest.raises(AssertionError, match="solved again"):
+        MusicIndex(cat, tmp_path).assign(targets[:-1], repeats=2)  # another collection
+    (entry,) = (tmp_path / "assign").iterdir()
+    entry.write_bytes(entry.read_bytes().replace(b'"first":[', b'"first":[99,'))  # a track the catalogue lacks
+    with pytest.raises(AssertionError, match="solved again"):
+        MusicIndex(cat, tmp_path).assign(targets, repeats=2)
+    assert not entry.exists()  # the damaged entry is dropped, never served

@@ -172,6 +172,60 @@ def test_every_copy_of_a_picture_comes_from_one_decode(tmp_path, monkeypatch):
     assert opened == []  # every copy from the cache: the picture is not decoded at all
 
 
+@requires_mirror
+def test_the_analysis_makes_every_copy_and_the_site_only_copies_them_out(tmp_path, monkeypatch):
+    """Each picture's copies are made where it is analysed (on every core, from the bytes already read); the
+    site stage, alone in the main process at the end, encodes nothing."""
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    photo((2000, 1500), seed=1).save(pics / "wide.jpg")
+    photo((500, 400), seed=2).save(pics / "small.jpg")
+    phase, made = ["analysis"], {"analysis": 0, "site": 0}
+    encode, write_site = site._encode, site.write_site
+
+    def counting(*a, **k):
+        made[phase[0]] += 1
+        return encode(*a, **k)
+
+    def writing(*a, **k):
+        phase[0] = "site"
+        return write_site(*a, **k)
+
+    monkeypatch.setattr(site, "_encode", counting)
+    monkeypatch.setattr(site, "write_site", writing)
+    result = build(pics, tmp_path / "site", tmp_path / "cache", "--method", "random", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert made == {"analysis": 6 + 3, "site": 0}  # six copies of the wide one, three of the small one
+    assert len([p for d in ("img", "thumbs") for p in (tmp_path / "site" / d).iterdir()]) == 9
+
+
+@requires_mirror
+def test_a_build_the_cache_serves_whole_loads_no_model_library(tmp_path):
+    """A rebuild of analysed pictures imports neither torch nor the other models' libraries (seconds each)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import DEMO
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    for p in sorted(DEMO.glob("*.jpg"))[:2]:
+        shutil.copy(p, pics / p.name)
+    args = ["build", str(pics), "--out", str(tmp_path / "site"), "--cache-dir", str(tmp_path / "cache")]
+    args += ["--mirror", str(MIRROR), "--offline"]
+    assert CliRunner().invoke(app, args + ["--workers", "1"]).exit_code == 0  # cold, in this process
+    code = (
+        "import atexit, runpy, sys; "
+        "models = ('torch', 'cv2', 'ai_edge_litert'); "
+        "atexit.register(lambda: print('loaded:', [m for m in models if m in sys.modules])); "
+        "sys.argv = ['builder', *sys.argv[1:]]; runpy.run_module('builder', run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "(2 cached, 0 failed)" in done.stdout + done.stderr and "loaded: []" in done.stdout, done.stdout
+
+
 def test_a_size_close_below_a_copy_already_made_is_served_by_it(tmp_path):
     photo((500, 400), seed=5).save(tmp_path / "small.jpg")
     sha = __import__("hashlib").sha256((tmp_path / "small.jpg").read_bytes()).hexdigest()

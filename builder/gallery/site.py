@@ -51,7 +51,7 @@ from typing import Any, cast
 
 import numpy as np
 import orjson
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape
 from PIL import Image
 
 from builder import signals
@@ -66,7 +66,7 @@ from builder.gallery.outdir import (
     sync_tree,
     write_marker,
 )
-from builder.images import open_upright, read_verified
+from builder.images import named_bytes, open_upright, read_verified
 from builder.records import Failure, Gallery, ImageRecord, Track
 
 TEMPLATE_DIR = Path(str(resources.files("builder.site_template")))  # package data: wheel or source tree
@@ -222,10 +222,25 @@ def page_id(page: str) -> str:
     return Path(page).stem
 
 
-def _environment(lang: str = "en", title: str = "", viewer_licence: str | None = None) -> Environment:
-    """Templates with the gallery's words: t/tn/quadrant_names speak its language (builder/gallery/messages/)."""
+class _TemplateCache(FileSystemBytecodeCache):
+    """Compiled templates kept between builds (each checked against its source by Jinja); a cache that cannot
+    take them costs the compilation next time, never the build."""
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _environment(
+    lang: str = "en", title: str = "", viewer_licence: str | None = None, cache_dir: Path | None = None
+) -> Environment:
+    """Templates with the gallery's words: t/tn/quadrant_names speak its language (builder/gallery/messages/).
+    cache_dir: where the compiled templates are kept between builds (Jinja checks each against its source)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
+        bytecode_cache=_TemplateCache(str(cache_dir / "templates")) if cache_dir else None,
         autoescape=select_autoescape(["html", "svg"]),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -277,17 +292,28 @@ def _valid_image(path: Path) -> bool:
 
 
 def _render_copy(
-    src: Path, dest: Path, side: int, cache_dir: Path, sha: str, fmt: str = "jpg", source=None, webp_quality: int = 80
+    src: Path,
+    dest: Path | None,
+    side: int,
+    cache_dir: Path,
+    sha: str,
+    fmt: str = "jpg",
+    source=None,
+    webp_quality: int = 80,
 ) -> tuple[int, int]:
     """Scaled copy (JPEG or WebP), cached by content hash, size, format and render version. Returns its size.
 
+    The copy is made in the cache, then copied to dest (dest None: only the cache, as the analysis workers make
+    copies ahead of the site, see cache_copies). A cache that cannot take it costs speed, never the build: the
+    copy is then written straight to dest.
     source: a callable giving the upright picture at this size (a _Decoded), so a picture's copies decode it once.
     """
     quality = f"-q{webp_quality}" if fmt == "webp" else ""
     cached = cache_dir / "renders" / f"{sha}-{side}{quality}-v{RENDER_VERSION}.{fmt}"
     if _valid_image(cached):
-        shutil.copyfile(cached, dest)
-        with Image.open(dest) as done:
+        if dest is not None:
+            shutil.copyfile(cached, dest)
+        with Image.open(cached) as done:
             return done.size
     im: Image.Image
     if source is not None:
@@ -295,17 +321,25 @@ def _render_copy(
     else:
         im = open_upright(src, side, srgb=True)[0]
         im.thumbnail((side, side), Image.Resampling.LANCZOS)
-    with atomic_path(dest, durable=False) as tmp:  # synced with the whole gallery before the swap
-        if fmt == "webp":
-            im.save(tmp, "WEBP", quality=webp_quality, method=1)  # 2: 20 % slower for 5 % fewer bytes
-        else:
-            im.save(tmp, "JPEG", quality=85)  # baseline: a fifth of progressive's time, for a fallback copy
-    try:  # keep a copy for the next build; a cache that cannot take it costs speed, never this build
+    try:
         with atomic_path(cached, durable=False) as tmp:  # a cache entry: checked when read
-            shutil.copyfile(dest, tmp)
+            _encode(im, tmp, fmt, webp_quality)
     except OSError:
-        pass
+        if dest is None:
+            return im.size
+        with atomic_path(dest, durable=False) as tmp:  # synced with the whole gallery before the swap
+            _encode(im, tmp, fmt, webp_quality)
+        return im.size
+    if dest is not None:
+        shutil.copyfile(cached, dest)
     return im.size
+
+
+def _encode(im: Image.Image, path: Path, fmt: str, webp_quality: int) -> None:
+    if fmt == "webp":
+        im.save(path, "WEBP", quality=webp_quality, method=1)  # 2: 20 % slower for 5 % fewer bytes
+    else:
+        im.save(path, "JPEG", quality=85)  # baseline: a fifth of progressive's time, for a fallback copy
 
 
 class _Decoded:
@@ -313,15 +347,16 @@ class _Decoded:
     any copy needs (a JPEG is decoded scaled down already: Pillow's draft), converted to sRGB; each smaller size
     is then made from the smallest larger one already made (cheaper than from the full decode, and as sharp)."""
 
-    def __init__(self, src: Path, sha: str, largest: int):
-        self.src, self.sha, self.largest = src, sha, largest
+    def __init__(self, src: Path, sha: str, largest: int, data: bytes | None = None):
+        self.src, self.sha, self.largest, self.data = src, sha, largest, data
         self.sizes: dict[int, Image.Image] = {}  # longest side -> the picture at that size
 
     def __call__(self, side: int) -> Image.Image:
         if side in self.sizes:
             return self.sizes[side]
         if not self.sizes:
-            full = open_upright(read_verified(self.src, self.sha), self.largest, srgb=True)[0]
+            raw = read_verified(self.src, self.sha) if self.data is None else named_bytes(self.data, self.src.name)
+            full = open_upright(raw, self.largest, srgb=True)[0]
             self.sizes[max(full.size)] = full
         base = min((s for s in self.sizes if s >= side), default=max(self.sizes))
         im = self.sizes[base].copy()
@@ -335,7 +370,7 @@ NEAR = 1.25  # a copy this close above a size serves for it: no browser needs a 
 
 def _render_set(
     src: Path,
-    folder: Path,
+    folder: Path | None,
     slug: str,
     sides: tuple[int, ...],
     cache_dir: Path,
@@ -350,6 +385,7 @@ def _render_set(
     a browser that does not, and the copy gallery.json, the slideshow and the search name (the `renders` shape
     the templates read is kept: "jpg" is a one-element list).
 
+    folder None: the copies are only made in the cache (cache_copies).
     natural: the picture's longest side; pictures are never enlarged, so sizes above it collapse into one.
     made: the copies of this picture made so far ({side: {fmt: (name, (w, h))}}, shared between the display and
     thumbnail sets): a size for which one of them is at most NEAR times larger is served by that one.
@@ -365,8 +401,9 @@ def _render_set(
             if near:
                 name, (w, h) = made[min(near)][fmt]
             else:
-                name = f"{folder.name}/{slug}-{side}.{fmt}"
-                w, h = _render_copy(src, folder.parent / name, side, cache_dir, sha, fmt, source, webp_quality)
+                name = f"{folder.name if folder else '-'}/{slug}-{side}.{fmt}"
+                dest = folder.parent / name if folder else None
+                w, h = _render_copy(src, dest, side, cache_dir, sha, fmt, source, webp_quality)
                 made.setdefault(side, {})[fmt] = (name, (w, h))
             if (name, w) not in out[fmt]:
                 out[fmt].insert(0, (name, w))
@@ -400,8 +437,9 @@ def write_site(
     index: the MusicIndex used (saved into OUT, and its catalogue inlined for exploring the plane);
     all_audio: copy the audio of every catalogue track (a small, playable catalogue), so that tracks found by
     exploring the plane play too. Otherwise only recommended audio is copied. Pictures that vanished or changed
-    since they were read are moved to `failed`. workers: threads that render the picture copies (Pillow decodes,
-    scales and encodes without holding the GIL). See builder.gallery.outdir for ownership, the lock and the swap.
+    since they were read are moved to `failed`. workers: threads that render the picture copies the analysis did
+    not make (Pillow decodes, scales and encodes without holding the GIL). See builder.gallery.outdir for
+    ownership, the lock and the swap.
     """
     out = Path(os.path.abspath(out))
     with locked(out):
@@ -435,13 +473,14 @@ def _audio_name(track) -> str:
     return f"audio/{safe}-{hashlib.sha256(track.id.encode()).hexdigest()[:8]}{suffix}"
 
 
+FEW_POINTS = 2000  # distinct points up to which the slideshow's walk searches them all at each step
+
+
 def slideshow_order(images: Iterable[ImageRecord]) -> list[str]:
     """A walk through the pictures that keeps consecutive tracks close in feeling: start from the calmest
     picture's first track, then always go to the nearest not yet shown (greedy nearest neighbour; of equal
     distances the first file name). Pictures at the same point follow one another in name order. A k-d tree of
     the points not yet shown (rebuilt as it empties) keeps 100,000 pictures to seconds."""
-    from scipy.spatial import cKDTree
-
     at: dict[tuple[float, float], list[str]] = {}
     for im in images:
         point = (im.tracks[0].valence, im.tracks[0].arousal) if im.tracks else tuple(im.av)
@@ -455,6 +494,18 @@ def slideshow_order(images: Iterable[ImageRecord]) -> list[str]:
     first_file = [at[p][0] for p in points]
     shown = np.zeros(len(points), bool)
     order: list[str] = []
+    if len(points) <= FEW_POINTS:  # a plain search is quicker than loading the k-d tree (a catalogue's few tracks)
+        i = 0
+        while True:
+            shown[i] = True
+            order += at[points[i]]
+            left = np.flatnonzero(~shown)
+            if not len(left):
+                return order
+            d = np.sqrt(((xy[left] - xy[i]) ** 2).sum(axis=1))
+            i = min(left[d == d.min()], key=lambda c: first_file[c])
+
+    from scipy.spatial import cKDTree
 
     def rebuild():
         left = np.flatnonzero(~shown)
@@ -482,6 +533,18 @@ def slideshow_order(images: Iterable[ImageRecord]) -> list[str]:
             if k >= len(left):  # pragma: no cover - every free point was asked for
                 raise AssertionError("no free point left")
             k *= 4
+
+
+def cache_copies(src: Path, sha: str, cache_dir: Path, natural: int, data: bytes | None = None) -> None:
+    """Make one picture's copies in the cache, exactly those write_site will want, without writing a gallery.
+
+    The build calls this while it analyses the picture (in the worker processes, and in the main process while
+    the models load), so the copies are made on every core and from bytes already read, and the site stage only
+    copies them out. natural: the picture's longest side; data: its bytes, whose sha256 the caller checked."""
+    decoded = _Decoded(src, sha, min(max(DISPLAY_SIDES), max(1, natural)), data)
+    made: dict = {}
+    _render_set(src, None, "", DISPLAY_SIDES, cache_dir, sha, natural, 80, decoded, made)
+    _render_set(src, None, "", THUMB_SIDES, cache_dir, sha, natural, THUMB_WEBP_QUALITY, decoded, made)
 
 
 def _renders(im: ImageRecord, input_dir: Path, tmp: Path, cache_dir: Path, sha: str) -> dict | str:
@@ -584,7 +647,14 @@ def _write_into(
         if f.suffix in STATIC_FILES:
             shutil.copyfile(f, tmp / "static" / f.name)
     licence = copy_viewer(viewer, tmp / "static") if viewer is not None else None
-    env = _environment(final.lang, getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name, licence)
+    try:
+        (cache_dir / "templates").mkdir(parents=True, exist_ok=True)
+        compiled: Path | None = cache_dir
+    except OSError:
+        compiled = None  # the templates are compiled every build
+    env = _environment(
+        final.lang, getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name, licence, compiled
+    )
     words = cast(Words, env.globals["words"])
     (tmp / "static" / "messages.js").write_text(
         f"window.GALLERY_MESSAGES = {script_json(orjson.dumps(words.messages))};\n", encoding="utf-8"

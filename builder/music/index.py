@@ -7,11 +7,14 @@ test compares against.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from functools import cached_property
 from pathlib import Path
 
 import hnswlib
 import numpy as np
+import orjson
 
 from builder.files import atomic_path
 from builder.music import matching
@@ -27,6 +30,7 @@ class MusicIndex:
         # float64 for the exact re-ranking, so the gallery's JavaScript (doubles) ranks exactly the same way
         self.points = np.array([(t.valence, t.arousal) for t in catalogue.tracks], dtype=np.float64)
         self.ef = ef
+        self.cache_dir = cache_dir
         self.index = hnswlib.Index(space="l2", dim=2)
         path = cache_dir / "index" / f"{catalogue.content_hash}.hnsw" if cache_dir else None
         self.cached = False
@@ -73,7 +77,33 @@ class MusicIndex:
     ) -> matching.Assignment:
         """First tracks for a whole collection's targets at once, each in its picture's quadrant where this
         catalogue has a track there, a track a first track at most `repeats` times (0: automatic; matching.assign)."""
-        return matching.assign(targets, self.points, quadrants=quadrants, repeats=repeats)
+        targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+        path = self._assignment_path(targets, quadrants, repeats)
+        if path is not None:
+            found = _load_assignment(path, len(targets), len(self.points))
+            if found is not None:
+                return found
+        result = matching.assign(targets, self.points, quadrants=quadrants, repeats=repeats)
+        if path is not None:
+            try:
+                with atomic_path(path, durable=False) as tmp:  # checked when read
+                    tmp.write_bytes(orjson.dumps(result))
+            except OSError:
+                pass  # an unwritable cache costs the assignment's time next build, nothing else
+        return result
+
+    def _assignment_path(self, targets: np.ndarray, quadrants: list[int] | None, repeats: int) -> Path | None:
+        """Where the assignment of these targets is remembered: a rebuild of the same collection (the same readings,
+        catalogue and --repeats) reuses it instead of solving it again (and loading the solver). The key holds
+        matching.py's own source, so a changed rule never serves an old answer."""
+        source = Path(matching.__file__)
+        if self.cache_dir is None or not source.is_file():
+            return None
+        h = hashlib.sha256(source.read_bytes())
+        for part in (targets, self.points, np.asarray(quadrants if quadrants is not None else [], dtype=np.int64)):
+            h.update(np.ascontiguousarray(part).tobytes() + b"|")
+        h.update(str(int(repeats)).encode())
+        return self.cache_dir / "assign" / f"{h.hexdigest()}.json"
 
     def nearest(self, point: Point, k: int = 1) -> list[Track]:
         return [self.catalogue.tracks[i] for i in self.nearest_ids(point, k)]
@@ -88,6 +118,22 @@ class MusicIndex:
         d = dv * dv + da * da
         order = np.lexsort((cand, d))
         return [int(i) for i in cand[order[:k]]]
+
+
+def _load_assignment(path: Path, n: int, m: int) -> matching.Assignment | None:
+    """A remembered assignment, checked field by field: anything of the wrong shape is solved again."""
+    try:
+        d = orjson.loads(path.read_bytes())
+        found = matching.Assignment(**d)
+        first, off = [int(i) for i in found.first], [bool(x) for x in found.off_quadrant]
+        if len(first) != n or len(off) != n or not all(0 <= i < m for i in first):
+            raise ValueError("another collection's assignment")
+        return dataclasses.replace(found, first=first, off_quadrant=off)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, orjson.JSONDecodeError):
+        path.unlink(missing_ok=True)
+        return None
 
 
 def exact_nearest_ids(points: np.ndarray, point: Point, k: int) -> list[int]:
