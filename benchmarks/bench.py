@@ -8,8 +8,9 @@ Each build runs in a fresh process, as `builder build` does: cold = an empty cac
 picture decoded, analysed and rendered), warm = the same build again in a new process on that cache (analyses
 and rendered copies reused). The total is the whole build's wall time, model loading included. Workers 0 = the
 default (one per core, as many as the memory holds); with several workers the stage figures are summed over the
-workers (work, not wall time). Memory is sampled every 50 ms over the build's process and its workers: "tree
-RSS" adds their resident sizes (weights shared by forked workers counted in each), "tree PSS" their proportional
+workers (work, not wall time). Memory is sampled over the build's process and its workers (resident sizes
+every 50 ms; proportional and private sizes every 0.5 s, as reading those slows the process read): "tree RSS"
+adds their resident sizes (weights shared by forked workers counted in each), "tree PSS" their proportional
 sizes (shared pages split between the processes that share them: what the build takes from the machine), and
 "per worker" is the largest private (unshared) memory of one worker process. The last line gives the cold
 speed-up of each worker count over the first, measured under the same load. Writes nothing outside a
@@ -42,15 +43,21 @@ class TreeMemory:
         self.thread.start()
 
     def _run(self) -> None:
+        tick = 0
         while not self._stop.wait(self.every_s):
-            rss = pss = 0
-            for pid in self._tree():
+            tree = self._tree()
+            self.rss = max(self.rss, sum(_rss(pid) for pid in tree))
+            tick += 1
+            if tick % ROLLUP_EVERY:  # smaps_rollup walks every page of a process under its memory lock:
+                continue  # read every 50 ms it slowed the build it measured (most with several workers)
+            pss = 0
+            for pid in tree:
                 figures = _rollup(pid)
-                rss, pss = rss + figures.get("Rss", 0), pss + figures.get("Pss", 0)
+                pss += figures.get("Pss", 0)
                 if pid != self.pid:
                     private = figures.get("Private_Clean", 0) + figures.get("Private_Dirty", 0)
                     self.worker_private = max(self.worker_private, private)
-            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+            self.pss = max(self.pss, pss)
 
     def _tree(self) -> list[int]:
         out, todo = [], [self.pid]
@@ -67,6 +74,18 @@ class TreeMemory:
     def stop(self) -> None:
         self._stop.set()
         self.thread.join()
+
+
+ROLLUP_EVERY = 10  # the proportional and private figures are read every 10th sample (0.5 s), the RSS every one
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _rss(pid: int) -> int:
+    """Resident size in kB from /proc/PID/statm (cheap: no page walk)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _rollup(pid: int) -> dict[str, int]:
@@ -101,6 +120,7 @@ def one(args) -> None:
     settings = dataclasses.replace(settings, workers=settings.worker_count())  # as the `builder` command does
     t0 = time.perf_counter()
     ctx = Context(settings)
+    ctx.copies = True  # as the `builder` command does: each picture's copies made where it is analysed
     stats = Stats()
     gallery = analyse(ctx, stats=stats, files=files)
     t1 = time.perf_counter()

@@ -19,6 +19,11 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".ti
 # Pillow refuses images over twice this many pixels as decompression bombs; 150 MP lets a real 100 MP photo
 # through and refuses a header that claims 60000 x 60000.
 Image.MAX_IMAGE_PIXELS = 150_000_000
+# Pillow's warnings (a large picture, a damaged EXIF block) are never the user's to read: what matters about a
+# picture the builder says itself. One filter for the whole process, set once, rather than
+# warnings.catch_warnings() around each read: that swaps the process's filters, and pictures are read while
+# another thread imports torch, whose import briefly hides a warning of its own that the swap brought back.
+warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
 
 
 def list_images(root: Path, exclude: Path | tuple[Path, ...] | None = None) -> list[str]:
@@ -97,16 +102,14 @@ def open_upright(path: Path | io.BytesIO, max_side: int, srgb: bool = False) -> 
     stored, as its models were fitted. Returns (image, original upright width, original upright height).
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-            w, h = im.size
-            if im.format == "JPEG":
-                im.draft("RGB", (max_side, max_side))  # decode at reduced size: bounded memory for huge JPEGs
-            else:
-                _check_decoded_size(im)  # other formats decode whole: look at the header's size first
-            im.seek(0)
-            im.load()
+        im = Image.open(path)
+        w, h = im.size
+        if im.format == "JPEG":
+            im.draft("RGB", (max_side, max_side))  # decode at reduced size: bounded memory for huge JPEGs
+        else:
+            _check_decoded_size(im)  # other formats decode whole: look at the header's size first
+        im.seek(0)
+        im.load()
     except Image.DecompressionBombError:
         raise ImageError(
             "refused: the image claims more pixels than the builder accepts "
@@ -211,14 +214,12 @@ def read_metadata(data: bytes | io.BytesIO) -> tuple[str, str]:
     XMP dc:title / dc:description, then IPTC object name or headline / caption, then EXIF XPTitle /
     ImageDescription. A damaged header gives ("", ""): a caption is never worth failing a picture for."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
-                xmp_title, xmp_description = _xmp(_xmp_packet(im))
-                iptc = _iptc(im)
-                exif = im.getexif()
-                exif_title = _xp(exif.get(0x9C9B))
-                exif_description = _text(exif.get(0x010E))
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
+            xmp_title, xmp_description = _xmp(_xmp_packet(im))
+            iptc = _iptc(im)
+            exif = im.getexif()
+            exif_title = _xp(exif.get(0x9C9B))
+            exif_description = _text(exif.get(0x010E))
     except Exception:  # noqa: BLE001 - Pillow raises many kinds on damaged headers; the picture's read says why
         return "", ""
     if exif_description.strip().lower() in CAMERA_PLACEHOLDERS:

@@ -344,3 +344,25 @@ def test_a_built_gallery_has_webp_at_every_size_and_one_jpeg(tmp_path):
     assert names == ["1024.webp", "1600.jpg", "1600.webp", "240.webp", "480.jpg", "480.webp"]
     page = (tmp_path / "site" / image["page"]).read_text(encoding="utf-8")
     assert "-1024.webp 1024w" in page and "-1600.jpg 1600w" in page
+
+
+def test_reading_and_copying_a_picture_leaves_the_warning_filters_alone(tmp_path):
+    """Pictures are read and copied while another thread imports torch (the models load during the copies):
+    warnings.catch_warnings() there would swap the process's filters under that import, and its own hidden
+    warning came out on the user's terminal (seen in a two-worker build). Pillow's warnings are filtered once."""
+    import hashlib
+    import warnings
+
+    from builder import images
+
+    photo((900, 600), seed=3).save(tmp_path / "p.jpg", exif=Image.Exif())
+    data = (tmp_path / "p.jpg").read_bytes()
+    swapped, real = [], warnings.catch_warnings
+    warnings.catch_warnings = lambda *a, **k: swapped.append(1)  # type: ignore[assignment]
+    try:  # (not monkeypatch: pytest itself calls catch_warnings between the test's phases)
+        images.read_rgb(images.named_bytes(data, "p.jpg"), 320)
+        images.read_metadata(data)
+        site.cache_copies(tmp_path / "p.jpg", hashlib.sha256(data).hexdigest(), tmp_path / "cache", 900, data)
+    finally:
+        warnings.catch_warnings = real  # type: ignore[misc]
+    assert swapped == [] and len(list((tmp_path / "cache" / "renders").iterdir())) == 5  # 900 and 480 px twice, 240
