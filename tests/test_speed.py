@@ -366,3 +366,24 @@ def test_reading_and_copying_a_picture_leaves_the_warning_filters_alone(tmp_path
     finally:
         warnings.catch_warnings = real  # type: ignore[misc]
     assert swapped == [] and len(list((tmp_path / "cache" / "renders").iterdir())) == 5  # 900 and 480 px twice, 240
+
+
+@requires_mirror
+def test_the_gallerys_copies_are_links_to_the_cache_where_the_file_system_allows(tmp_path, monkeypatch):
+    import errno
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    photo((500, 400), seed=4).save(pics / "p.jpg")
+    assert build(pics, tmp_path / "a", tmp_path / "cache", "--method", "random").exit_code == 0
+    linked = sorted((tmp_path / "a" / "img").iterdir())
+    assert linked and all(p.stat().st_nlink == 2 for p in linked)  # one file, named in the cache and the gallery
+
+    def elsewhere(src, dst, *a, **k):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(site.os, "link", elsewhere)  # a cache on another file system: the copies are copied
+    assert build(pics, tmp_path / "b", tmp_path / "cache", "--method", "random").exit_code == 0
+    copied = sorted((tmp_path / "b" / "img").iterdir())
+    assert [p.name for p in copied] == [p.name for p in linked] and all(p.stat().st_nlink == 1 for p in copied)
+    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(copied, linked))

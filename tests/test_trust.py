@@ -271,14 +271,18 @@ def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(pics,
     out = tmp_path / "site"
     assert build(pics, out, session_cache, "--method", "random").exit_code == 0
     before = tree(out)
-    real = site.shutil.copyfile
+    real_copy, real_link = site.shutil.copyfile, site.os.link
 
-    def full(src, dst, *a, **k):
-        if "/img/" in str(dst):
-            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
-        return real(src, dst, *a, **k)
+    def full(real):
+        def write(src, dst, *a, **k):
+            if "/img/" in str(dst):
+                raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+            return real(src, dst, *a, **k)
 
-    monkeypatch.setattr(site.shutil, "copyfile", full)
+        return write
+
+    monkeypatch.setattr(site.shutil, "copyfile", full(real_copy))  # a copy from the cache
+    monkeypatch.setattr(site.os, "link", full(real_link))  # or a link to it: a full folder refuses both
     result = build(pics, out, session_cache, "--method", "random")
     assert result.exit_code == 5, result.output
     assert "No space left on device" in result.output and "/img/" in result.output

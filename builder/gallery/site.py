@@ -265,30 +265,32 @@ def _environment(
 RENDER_VERSION = "4"  # bump when rendered copies change, so cached ones are not reused
 
 
-def _valid_image(path: Path) -> bool:
-    """A cached render is served only if it is whole: a JPEG from its start-of-image to its end-of-image marker,
-    a WebP whose RIFF length is the file's, and a header Pillow reads. Renders are written atomically, so this
-    catches a copy cut short or replaced by other bytes without decoding every pixel of every copy."""
+def _valid_image(path: Path) -> tuple[int, int] | None:
+    """A cached render's size, if it is whole: a JPEG from its start-of-image to its end-of-image marker, a WebP
+    whose RIFF length is the file's, and a header Pillow reads; None (and the entry removed) otherwise. Renders
+    are written atomically, so this catches a copy cut short or replaced by other bytes without decoding every
+    pixel of every copy."""
+    size = None
     try:
         with open(path, "rb") as f:
             head = f.read(12)
             f.seek(-2, os.SEEK_END)
             tail = f.read(2)
-            size = f.seek(0, os.SEEK_END)
+            length = f.seek(0, os.SEEK_END)
         if path.suffix == ".jpg":
             whole = head[:2] == b"\xff\xd8" and tail == b"\xff\xd9"
         else:
-            whole = head[:4] == b"RIFF" and head[8:12] == b"WEBP" and int.from_bytes(head[4:8], "little") + 8 == size
+            whole = head[:4] == b"RIFF" and head[8:12] == b"WEBP" and int.from_bytes(head[4:8], "little") + 8 == length
         if whole:
             with Image.open(path) as im:
-                whole = im.size[0] > 0 and im.size[1] > 0  # the header parses
+                size = im.size if im.size[0] > 0 and im.size[1] > 0 else None  # the header parses
     except FileNotFoundError:
-        return False
+        return None
     except Exception:  # noqa: BLE001 - any reading error means a damaged cache entry: recompute it
-        whole = False
-    if not whole:
+        size = None
+    if size is None:
         path.unlink(missing_ok=True)
-    return whole
+    return size
 
 
 def _render_copy(
@@ -310,11 +312,11 @@ def _render_copy(
     """
     quality = f"-q{webp_quality}" if fmt == "webp" else ""
     cached = cache_dir / "renders" / f"{sha}-{side}{quality}-v{RENDER_VERSION}.{fmt}"
-    if _valid_image(cached):
+    size = _valid_image(cached)
+    if size is not None:
         if dest is not None:
-            shutil.copyfile(cached, dest)
-        with Image.open(cached) as done:
-            return done.size
+            _link_or_copy(cached, dest)
+        return size
     im: Image.Image
     if source is not None:
         im = source(side)
@@ -331,8 +333,18 @@ def _render_copy(
             _encode(im, tmp, fmt, webp_quality)
         return im.size
     if dest is not None:
-        shutil.copyfile(cached, dest)
+        _link_or_copy(cached, dest)
     return im.size
+
+
+def _link_or_copy(cached: Path, dest: Path) -> None:
+    """The gallery's copy of a cached render: a hard link where the cache and the gallery share a file system (no
+    bytes copied, and none left to sync before the swap), else a copy. A cache entry is never written in place
+    (atomic_path makes a new file), so a gallery linked to an old entry keeps that entry's bytes."""
+    try:
+        os.link(cached, dest)
+    except OSError:  # another file system, a file system without links, or a cache owned by someone else
+        shutil.copyfile(cached, dest)
 
 
 def _encode(im: Image.Image, path: Path, fmt: str, webp_quality: int) -> None:
