@@ -732,7 +732,8 @@ def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str
     note = (
         f"the model was fitted on these photos, so a model of its kind was refitted on these photos{added} in 5 "
         "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
-        "lines drawn by the model's rule through the other folds' readings)"
+        "lines drawn by the model's rule through the other folds' readings"
+        + (", of every set read out of fold, as `builder fit` draws them)" if with_sets else ")")
     )
     if not trains_arousal(meta, ratings):
         note += "; as in the model, their arousal ratings did not train (valence only)"
