@@ -99,6 +99,8 @@ def test_shipped_model_loads_and_knows_what_it_was_fitted_on():
     assert model.meta["ratings"] == "oasis-dev+emotion6+gaped-dev" and int(model.meta["n"]) >= 2700
     assert model.meta["origin_rule"] in feeling.ORIGIN_RULES and model.meta["arousal_from"] == "oasis-dev"
     assert "smallest" in model.meta["origin_criterion"] and model.meta["origin_recalls"].startswith("oasis-dev: ")
+    # round 2: the lines were drawn on every set, each by its own people's quadrants
+    assert model.meta["origin_decided_on"] == "every set" and "gaped-dev: " in model.meta["origin_recalls"]
     for name, column in (("oasis-dev", "image"), ("gaped-dev", "file")):
         folder = MIRROR.parent / "eval" / name
         if folder.is_dir():
@@ -271,6 +273,14 @@ def test_cross_validation_with_another_set_trains_on_it_in_every_fold_and_never_
         return real_fit(fold_ings, *args, **kw)
 
     monkeypatch.setattr(feeling, "fit", counting_fit)
+    drawn: list[tuple] = []  # which sets each fold's quadrant lines were drawn through, and on whose quadrants
+    real_origin = feeling.origin
+
+    def spying_origin(rule, pred, y, sets=None, trained=None, decide_on="every set"):
+        drawn.append((len(y), tuple(np.unique(sets)), decide_on))
+        return real_origin(rule, pred, y, sets, trained, decide_on)
+
+    monkeypatch.setattr(feeling, "origin", spying_origin)
     pred, quads = feeling.cross_validate(
         ings[:40],
         targets[:40],
@@ -280,6 +290,10 @@ def test_cross_validation_with_another_set_trains_on_it_in_every_fold_and_never_
         others=[(ings[40:], targets[40:], False)],
     )
     monkeypatch.setattr(feeling, "fit", real_fit)
+    monkeypatch.setattr(feeling, "origin", real_origin)
+    # each fold's lines: through both sets' out-of-fold readings, none of this fold's photos (4/5 of 160)
+    assert len(drawn) == 5 and all(sets == (0, 1) and mode == "every set" for _, sets, mode in drawn)
+    assert sum(n for n, _, _ in drawn) == 4 * 160
     # all of the other set in each of the 5 folds' training of the readings; the lines are drawn through readings
     # of both sets out of fold, as `builder fit` draws them (5 more fits, each without a fold of either set)
     assert seen.count(120) == 5 and len(seen) == 10 and all(n < 120 for n in seen if n != 120)

@@ -16,7 +16,8 @@ few thousand rated photos (which ones: `Spec`, stored in the model file):
 Fitted by `builder fit` on rated sets, each mapped to [-1, 1] around its scale's midpoint and weighing as much
 as the others (the shipped file: oasis-dev, and Emotion6 and GAPED for valence only). Quadrants are read
 relative to an origin (the "reference") drawn by the rule that gave the best balanced agreement and smallest
-per-quadrant recall under cross-validation (`choose_origin`, `decision_score`): the model's estimates shrink
+per-quadrant recall under cross-validation, every rated set scored by its own people's quadrants and weighing the
+same (`choose_origin`, `decision_score`, `quadrant_sets`): the model's estimates shrink
 towards the training photos' mean, so reading them against the scale's midpoint would put almost every picture
 in the commonest quadrant, and balance alone may give up a rare quadrant.
 """
