@@ -10,7 +10,8 @@ at once, grouped by OASIS theme, Emotion6 photo and GAPED category, as `builder 
 quadrant lines. Each candidate decision is then judged as a build would use it: for each fold, the decision is
 fitted on the other folds' readings of every set (the rule chosen there too, by `choose_origin`) and applied to
 this fold's readings. Cells: balanced agreement / smallest per-quadrant recall / r valence / r arousal, then the
-recalls of quadrants 1-4 (%), each set by its own people's quadrants.
+recalls of quadrants 1-4 (%), each set by its own people's quadrants, and the valence sign agreement (the share
+of photos on people's side of the valence line: the third lab's second target).
 
 The candidates, fixed before any was run:
 
@@ -56,8 +57,10 @@ def head_quadrants(train_p, train_y, train_sets, test_p) -> np.ndarray:
     return clf.predict(test_p)
 
 
-def judged(oof, folds, y, sets, trained, decide) -> np.ndarray:
-    """Each fold's quadrants by the decision fitted on the other folds (its rule chosen there too)."""
+def judged(oof, folds, y, sets, trained, decide) -> tuple[np.ndarray, np.ndarray]:
+    """Each fold's quadrants by the decision fitted on the other folds (its rule chosen there too), and whether
+    each photo's valence reading lies on people's side of the valence line (for a 4-class head: whether its
+    quadrant is on people's side of valence)."""
     quads = np.zeros(len(y), dtype=int)
     for k in np.unique(folds):
         here, other = folds == k, folds != k
@@ -66,10 +69,11 @@ def judged(oof, folds, y, sets, trained, decide) -> np.ndarray:
             continue
         _, o, _ = feeling.choose_origin(oof[other], y[other], folds[other], sets[other], trained[other], decide)
         quads[here] = feeling.quadrant_codes(oof[here] - o)
-    return quads
+    pleasant = np.isin(quads, (1, 4))
+    return quads, pleasant == (y[:, 0] >= 0)
 
 
-def cells(oof, quads, y, sets, names) -> dict[str, dict]:
+def cells(oof, quads, sign, y, sets, names) -> dict[str, dict]:
     people = feeling.quadrant_codes(y)
     out = {}
     for name in SHOWN:
@@ -82,6 +86,7 @@ def cells(oof, quads, y, sets, names) -> dict[str, dict]:
             "r_valence": float(np.corrcoef(oof[m, 0], y[m, 0])[0, 1]),
             "r_arousal": float(np.corrcoef(oof[m, 1], y[m, 1])[0, 1]),
             "recalls": r,
+            "valence_sign_agreement": float(np.mean(sign[m])),
         }
     return out
 
@@ -106,7 +111,8 @@ def paired(people, base_q, quads, groups, draws: int = 1000) -> list[float]:
 
 def text(c: dict) -> str:
     rec = " ".join("-" if x is None else f"{100 * x:.0f}" for x in c["recalls"])
-    return f"{c['balanced']:.3f}/{c['smallest']:.2f}/{c['r_valence']:.2f}/{c['r_arousal']:.2f} ({rec})"
+    head = f"{c['balanced']:.3f}/{c['smallest']:.2f}/{c['r_valence']:.2f}/{c['r_arousal']:.2f}"
+    return f"{head} ({rec}) sign {c['valence_sign_agreement']:.2f}"
 
 
 def main() -> None:
@@ -174,8 +180,8 @@ def main() -> None:
         rows.append((f"GAPED valence x{w:g}, every set", readings(w)[0], "every set"))
     people, base = feeling.quadrant_codes(y), None
     for label, pred, decide in rows:
-        quads = judged(pred, folds, y, sets, trained, decide)
-        out[label] = cells(pred, quads, y, sets, names)
+        quads, sign = judged(pred, folds, y, sets, trained, decide)
+        out[label] = cells(pred, quads, sign, y, sets, names)
         base = quads if base is None else base
         for name in SHOWN:
             m = sets == names.index(name)
