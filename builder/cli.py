@@ -549,7 +549,8 @@ def evaluate(
             "--with-set",
             metavar="FOLDER:MIN-MAX:MID",
             help="When the learned model was fitted on these photos and others: another rated set it was fitted on "
-            "(as given to `builder fit --set`), added to every fold's training. Repeatable.",
+            "(as given to `builder fit --set`), added to every fold's training and read out of fold to draw each "
+            "fold's quadrant lines, as `builder fit` draws them. Repeatable.",
         ),
     ] = None,
     music: Annotated[

@@ -428,11 +428,13 @@ def read_rated_set(text: str) -> RatedSet:
     )
 
 
-def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
+def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None, decide_on: str = "every set"):
     """Fit the learned feeling model on one or more rated sets (what `builder fit` runs). context_for(images)
     gives the Context that reads a set's photos. Every set's ratings are already in one frame ([-1, 1] around
     its scale's midpoint). The quadrant origin and the calibration of feeling -> music come from out-of-fold
-    readings (folds grouped by theme within each set), the origin fitted for balance averaged over the sets."""
+    readings (folds grouped by theme within each set), the origin fitted for balance and the smallest recall
+    averaged over the sets (decide_on: every set by its own people's quadrants, or the sets whose arousal trains,
+    as in round 1 of issue 22; builder.picture.feeling.DECIDE_ON)."""
     from builder.picture import feeling
     from builder.picture.words import load_nrc_vad
 
@@ -470,13 +472,15 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
     model = feeling.fit(ings, y, tables, meta, spec, rows, set_ids)
     oof, folds = feeling.out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids)
     trained = np.c_[np.ones(len(y), bool), arousal]
-    rule, model.reference, scores = feeling.choose_origin(oof, y, folds, set_ids, trained)
+    rule, model.reference, scores = feeling.choose_origin(oof, y, folds, set_ids, trained, decide_on)
     # what the chosen rule gave each set whose quadrants were scored, out of fold: every quadrant reachable?
-    quads = feeling.rule_quadrants(rule, oof, y, folds, set_ids, trained)
-    people_q = feeling.quadrant_codes(y)
+    quads = feeling.rule_quadrants(rule, oof, y, folds, set_ids, trained, decide_on)
+    people_q, scored = feeling.quadrant_codes(y), feeling.quadrant_sets(set_ids, trained, decide_on)
     model.meta.update(
         origin_rule=rule,
-        origin_criterion="(balanced agreement + smallest per-quadrant recall) / 2, mean over the sets training arousal",
+        origin_decided_on=decide_on,
+        origin_criterion="(balanced agreement + smallest per-quadrant recall) / 2, mean over "
+        + ("every set, by its own people's quadrants" if decide_on == "every set" else "the sets training arousal"),
         origin_scores=", ".join(f"{r}: {v:.3f}" for r, v in scores.items()),
         origin_recalls="; ".join(
             f"{rated.name}: "
@@ -487,7 +491,7 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None):
                 for q in (1, 2, 3, 4)
             )
             for k, rated in enumerate(sets)
-            if rated.arousal
+            if scored[set_ids == k].any()
         ),
     )
     model.calibration = calibration_table(oof - model.reference)
@@ -632,6 +636,7 @@ def evaluate(
                     [r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
                     s.ratings.va,
                     s.arousal,
+                    theme_groups(s.ratings.themes),
                 )
                 for s in with_sets
             ]
@@ -644,6 +649,8 @@ def evaluate(
                 rule=model.meta.get("origin_rule", "mean rating"),
                 others=others,
                 arousal=trains_arousal(model.meta, ratings),
+                # a model fitted before round 2 of issue 22 drew its lines on the sets whose arousal trains
+                decide_on=model.meta.get("origin_decided_on", "arousal sets"),
             )
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
             if music_labels is not None:
@@ -725,7 +732,8 @@ def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str
     note = (
         f"the model was fitted on these photos, so a model of its kind was refitted on these photos{added} in 5 "
         "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
-        "lines drawn by the model's rule through the other folds' readings)"
+        "lines drawn by the model's rule through the other folds' readings"
+        + (", of every set read out of fold, as `builder fit` draws them)" if with_sets else ")")
     )
     if not trains_arousal(meta, ratings):
         note += "; as in the model, their arousal ratings did not train (valence only)"

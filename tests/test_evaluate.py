@@ -99,6 +99,8 @@ def test_shipped_model_loads_and_knows_what_it_was_fitted_on():
     assert model.meta["ratings"] == "oasis-dev+emotion6+gaped-dev" and int(model.meta["n"]) >= 2700
     assert model.meta["origin_rule"] in feeling.ORIGIN_RULES and model.meta["arousal_from"] == "oasis-dev"
     assert "smallest" in model.meta["origin_criterion"] and model.meta["origin_recalls"].startswith("oasis-dev: ")
+    # round 2: the lines were drawn on every set, each by its own people's quadrants
+    assert model.meta["origin_decided_on"] == "every set" and "gaped-dev: " in model.meta["origin_recalls"]
     for name, column in (("oasis-dev", "image"), ("gaped-dev", "file")):
         folder = MIRROR.parent / "eval" / name
         if folder.is_dir():
@@ -271,6 +273,14 @@ def test_cross_validation_with_another_set_trains_on_it_in_every_fold_and_never_
         return real_fit(fold_ings, *args, **kw)
 
     monkeypatch.setattr(feeling, "fit", counting_fit)
+    drawn: list[tuple] = []  # which sets each fold's quadrant lines were drawn through, and on whose quadrants
+    real_origin = feeling.origin
+
+    def spying_origin(rule, pred, y, sets=None, trained=None, decide_on="every set"):
+        drawn.append((len(y), tuple(np.unique(sets)), decide_on))
+        return real_origin(rule, pred, y, sets, trained, decide_on)
+
+    monkeypatch.setattr(feeling, "origin", spying_origin)
     pred, quads = feeling.cross_validate(
         ings[:40],
         targets[:40],
@@ -280,7 +290,13 @@ def test_cross_validation_with_another_set_trains_on_it_in_every_fold_and_never_
         others=[(ings[40:], targets[40:], False)],
     )
     monkeypatch.setattr(feeling, "fit", real_fit)
-    assert seen == [120] * 5  # all of the other set in each of the 5 folds' training
+    monkeypatch.setattr(feeling, "origin", real_origin)
+    # each fold's lines: through both sets' out-of-fold readings, none of this fold's photos (4/5 of 160)
+    assert len(drawn) == 5 and all(sets == (0, 1) and mode == "every set" for _, sets, mode in drawn)
+    assert sum(n for n, _, _ in drawn) == 4 * 160
+    # all of the other set in each of the 5 folds' training of the readings; the lines are drawn through readings
+    # of both sets out of fold, as `builder fit` draws them (5 more fits, each without a fold of either set)
+    assert seen.count(120) == 5 and len(seen) == 10 and all(n < 120 for n in seen if n != 120)
     assert pred.shape == (40, 2) and quads.shape == (40,)  # readings of the tested set only
     alone, _ = feeling.cross_validate(ings[:40], targets[:40], groups, tables, spec=feeling.Spec(components=8))
     # 120 more photos of the same kind read valence better than 32 alone
@@ -482,11 +498,60 @@ def test_the_max_min_decision_reaches_a_rare_quadrant_that_balance_alone_gives_u
     assert min(chosen) >= min(balanced_only) and scores[rule] >= scores["balanced grid"]
 
 
-def test_quadrants_are_scored_on_the_sets_whose_arousal_trains():
+def test_quadrants_are_scored_on_every_set_or_on_the_sets_whose_arousal_trains():
     sets = np.r_[np.zeros(3, int), np.ones(2, int)]
     trained = np.c_[np.ones(5, bool), sets == 0]
-    assert feeling.quadrant_sets(sets, trained).tolist() == [True, True, True, False, False]
-    assert feeling.quadrant_sets(sets, np.c_[np.ones(5, bool), np.zeros(5, bool)]).all()
+    assert feeling.quadrant_sets(sets, trained).all()  # the default since issue 22 round 2
+    assert feeling.quadrant_sets(sets, trained, "arousal sets").tolist() == [True, True, True, False, False]
+    assert feeling.quadrant_sets(sets, np.c_[np.ones(5, bool), np.zeros(5, bool)], "arousal sets").all()
+
+
+def two_labs(seed: int, n: int = 400):
+    """Readings of two labs' photos: OASIS-like (arousal rises with distance from neutral) and GAPED-like (arousal
+    falls as valence rises: excited-pleasant photos are rare), the second read partly with the first's notion of
+    arousal, as a model trained on the first lab's arousal reads it; the second lab trains valence only."""
+    rng = np.random.default_rng(seed)
+    v0, v1 = 0.5 * rng.normal(size=n), 0.5 * rng.normal(size=n)
+    y = np.r_[
+        np.c_[v0, 0.8 * np.abs(v0) - 0.35 + 0.25 * rng.normal(size=n)], np.c_[v1, -0.8 * v1 + 0.3 * rng.normal(size=n)]
+    ]
+    pred = 0.5 * y + 0.15 * rng.normal(size=y.shape)
+    pred[n:, 1] = 0.5 * (0.8 * np.abs(v1) - 0.35) + 0.15 * rng.normal(size=n) + 0.2
+    sets = np.r_[np.zeros(n, int), np.ones(n, int)]
+    return pred, y, sets, np.c_[np.ones(2 * n, bool), sets == 0]
+
+
+def test_lines_drawn_on_every_set_reach_the_other_labs_rare_quadrant():
+    gains = []
+    for seed in range(8):
+        pred, y, sets, trained = two_labs(seed)
+        people = feeling.quadrant_codes(y)
+        smallest = {}  # the second lab's smallest recall, lines drawn by the max-min grid on each mode's photos
+        for mode in feeling.DECIDE_ON:
+            q = feeling.quadrant_codes(pred - feeling.origin("max-min grid", pred, y, sets, trained, mode))
+            smallest[mode] = min(feeling.recalls(people[sets == 1], q[sets == 1]))
+        gains.append(smallest["every set"] - smallest["arousal sets"])
+    assert np.mean(gains) > 0.03 and np.mean(np.array(gains) > 0) >= 0.75
+
+
+def test_each_set_weighs_the_same_in_the_lines_however_many_photos_it_has():
+    rng = np.random.default_rng(0)
+    small = 0.5 * rng.normal(size=(100, 2))  # read as rated
+    large = 0.5 * rng.normal(size=(1000, 2))
+    pred = np.r_[small, large + [0.4, 0.4]] + 0.3 * rng.normal(size=(1100, 2))  # the large set reads 0.4 too high
+    y, sets = np.r_[small, large], np.r_[np.zeros(100, int), np.ones(1000, int)]
+    for rule in ("balanced per axis", "balanced grid"):
+        weighted = feeling.origin(rule, pred, y, sets)
+        pooled = feeling.origin(rule, pred, y, np.zeros(1100, int))  # one set: the large one rules
+        assert np.all(pooled > 0.3), rule  # where the large set's lines belong
+        assert np.all(np.abs(weighted - 0.2) < np.abs(pooled - 0.2)), rule  # between the two sets' own lines
+    # people's shares: the share of pleasant photos is the mean of the sets' shares (all of the small set's, none of
+    # the large set's: a half), not the pooled share (100 of 1100)
+    y2 = np.c_[np.r_[np.full(100, 0.5), np.full(1000, -0.5)], y[:, 1]]
+    for s, share in ((sets, 0.5), (np.zeros(1100, int), 100 / 1100)):
+        assert np.mean(pred[:, 0] >= feeling.origin("people's shares", pred, y2, s)[0]) == pytest.approx(
+            share, abs=0.01
+        )
 
 
 def test_a_set_with_categories_beside_its_photos_folds_by_category(tmp_path, monkeypatch):

@@ -16,7 +16,8 @@ few thousand rated photos (which ones: `Spec`, stored in the model file):
 Fitted by `builder fit` on rated sets, each mapped to [-1, 1] around its scale's midpoint and weighing as much
 as the others (the shipped file: oasis-dev, and Emotion6 and GAPED for valence only). Quadrants are read
 relative to an origin (the "reference") drawn by the rule that gave the best balanced agreement and smallest
-per-quadrant recall under cross-validation (`choose_origin`, `decision_score`): the model's estimates shrink
+per-quadrant recall under cross-validation, every rated set scored by its own people's quadrants and weighing the
+same (`choose_origin`, `decision_score`, `quadrant_sets`): the model's estimates shrink
 towards the training photos' mean, so reading them against the scale's midpoint would put almost every picture
 in the commonest quadrant, and balance alone may give up a rare quadrant.
 """
@@ -445,15 +446,20 @@ def quadrant_codes(va: np.ndarray) -> np.ndarray:
     return np.where(a, np.where(v, 1, 2), np.where(v, 4, 3))
 
 
-def _balanced_axis(p: np.ndarray, y: np.ndarray) -> float:
+def _balanced_axis(p: np.ndarray, y: np.ndarray, sets: np.ndarray | None = None) -> float:
     """Per axis: the threshold (a quantile of the readings) where the sign agrees best with people's, each sign
-    weighing as much as the other."""
+    weighing as much as the other, and each rated set as much as the others (the mean of the sets' scores)."""
+    sets = np.zeros(len(p), int) if sets is None else sets
     best, best_t = -1.0, float(np.median(p))
     pos = y >= 0
     for q in np.arange(0.2, 0.801, 0.02):
         t = float(np.quantile(p, q))
         s = p >= t
-        score = float((np.mean(s[pos]) if pos.any() else 0.0) + (np.mean(~s[~pos]) if (~pos).any() else 0.0))
+        score = 0.0
+        for k in np.unique(sets):
+            m = sets == k
+            score += float(np.mean(s[m & pos]) if (m & pos).any() else 0.0)
+            score += float(np.mean(~s[m & ~pos]) if (m & ~pos).any() else 0.0)
         if score > best + 1e-12:
             best, best_t = score, t
     return best_t
@@ -475,17 +481,44 @@ def _grid(
     return best
 
 
-def quadrant_sets(sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
-    """The photos whose people's quadrant a decision is scored on: those of the sets whose arousal ratings train
-    the model (a valence-only set's arousal is another notion of arousal, so its quadrants are too); all photos
-    when no set trains arousal."""
+# Whose quadrants the decision is drawn and scored on. "every set" (issue 22, round 2): each rated set's photos
+# by that set's own people's quadrants, each set weighing the same; the photos kept apart are judged by their own
+# lab's quadrants (GAPED's arousal falls as valence rises, OASIS's rises with distance from neutral), so the lines
+# are drawn where they serve every lab seen. "arousal sets" (round 1): only the sets whose arousal ratings train.
+DECIDE_ON = ("every set", "arousal sets")
+
+
+def quadrant_sets(sets: np.ndarray, trained: np.ndarray, decide_on: str = "every set") -> np.ndarray:
+    """The photos whose people's quadrant a decision is drawn and scored on (DECIDE_ON); all photos when no set
+    trains arousal."""
+    if decide_on == "every set":
+        return np.ones(len(sets), bool)
     scored = np.isin(sets, np.unique(sets[trained[:, 1]]))
     return scored if scored.any() else np.ones(len(sets), bool)
 
 
-def _max_min_grid(p: np.ndarray, y: np.ndarray, sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
-    rows = quadrant_sets(sets, trained)
-    return _grid(p[rows], y[rows], sets[rows], decision_score)
+def _weighted_share(x: np.ndarray, sets: np.ndarray) -> float:
+    w = set_weights(sets, np.ones(len(x), bool))
+    return float(np.average(x, weights=w))
+
+
+# How the quadrant origin may be drawn through readings `p` of rated photos `y`, from rated sets `sets`;
+# trained[:, j]: whether a photo's rating of axis j trains the model (a set may train valence only); d: the photos
+# whose quadrants the decision is drawn on (quadrant_sets). The rules that read people's ratings for the lines
+# read them there, each set weighing the same.
+ORIGIN_RULES = {
+    "mean rating": lambda p, y, sets, trained, d: _axis_means(y, sets, trained),
+    "mean reading": lambda p, y, sets, trained, d: _axis_means(p, sets, trained),
+    "median reading": lambda p, y, sets, trained, d: np.median(p, axis=0),
+    "people's shares": lambda p, y, sets, trained, d: np.array(
+        [np.quantile(p[d, j], 1 - _weighted_share(y[d, j] >= 0, sets[d])) for j in range(2)]
+    ),
+    "balanced per axis": lambda p, y, sets, trained, d: np.array(
+        [_balanced_axis(p[d, j], y[d, j], sets[d]) for j in range(2)]
+    ),
+    "balanced grid": lambda p, y, sets, trained, d: _grid(p[d], y[d], sets[d]),
+    "max-min grid": lambda p, y, sets, trained, d: _grid(p[d], y[d], sets[d], decision_score),
+}
 
 
 def _axis_means(v: np.ndarray, sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
@@ -493,27 +526,17 @@ def _axis_means(v: np.ndarray, sets: np.ndarray, trained: np.ndarray) -> np.ndar
     return np.array([np.average(v[trained[:, j], j], weights=set_weights(sets, trained[:, j])) for j in range(2)])
 
 
-# How the quadrant origin may be drawn through readings `p` of rated photos `y`, from rated sets `sets`;
-# trained[:, j]: whether a photo's rating of axis j trains the model (a set may train valence only).
-ORIGIN_RULES = {
-    "mean rating": lambda p, y, sets, trained: _axis_means(y, sets, trained),
-    "mean reading": lambda p, y, sets, trained: _axis_means(p, sets, trained),
-    "median reading": lambda p, y, sets, trained: np.median(p, axis=0),
-    "people's shares": lambda p, y, sets, trained: np.array(
-        [np.quantile(p[:, j], 1 - np.mean(y[:, j] >= 0)) for j in range(2)]
-    ),
-    "balanced per axis": lambda p, y, sets, trained: np.array([_balanced_axis(p[:, j], y[:, j]) for j in range(2)]),
-    "balanced grid": lambda p, y, sets, trained: _grid(p, y, sets),
-    "max-min grid": _max_min_grid,
-}
-
-
 def origin(
-    rule: str, pred: np.ndarray, y: np.ndarray, sets: np.ndarray | None = None, trained: np.ndarray | None = None
+    rule: str,
+    pred: np.ndarray,
+    y: np.ndarray,
+    sets: np.ndarray | None = None,
+    trained: np.ndarray | None = None,
+    decide_on: str = "every set",
 ) -> np.ndarray:
     sets = np.zeros(len(y), int) if sets is None else sets
     trained = np.ones(y.shape, bool) if trained is None else trained
-    return ORIGIN_RULES[rule](pred, y, sets, trained)
+    return ORIGIN_RULES[rule](pred, y, sets, trained, quadrant_sets(sets, trained, decide_on))
 
 
 def rule_quadrants(
@@ -523,6 +546,7 @@ def rule_quadrants(
     folds: np.ndarray,
     sets: np.ndarray | None = None,
     trained: np.ndarray | None = None,
+    decide_on: str = "every set",
 ) -> np.ndarray:
     """Quadrants of out-of-fold readings, each fold's origin drawn by `rule` through the other folds' readings:
     neither the reading nor the lines through it have seen the photo."""
@@ -532,28 +556,33 @@ def rule_quadrants(
     for k in np.unique(folds):
         other = folds != k
         quads[folds == k] = quadrant_codes(
-            pred[folds == k] - origin(rule, pred[other], y[other], sets[other], trained[other])
+            pred[folds == k] - origin(rule, pred[other], y[other], sets[other], trained[other], decide_on)
         )
     return quads
 
 
 def choose_origin(
-    pred: np.ndarray, y: np.ndarray, folds: np.ndarray, sets: np.ndarray, trained: np.ndarray | None = None
+    pred: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    sets: np.ndarray,
+    trained: np.ndarray | None = None,
+    decide_on: str = "every set",
 ) -> tuple[str, np.ndarray, dict[str, float]]:
     """The origin rule with the best decision_score (balanced agreement and the smallest per-quadrant recall)
-    under cross-validation, averaged over the rated sets whose arousal trains (quadrant_sets; so that no set's
-    mix of quadrants rules), and the origin it draws through all the out-of-fold readings. Ties go to the
-    simpler rule (the order of ORIGIN_RULES)."""
+    under cross-validation, averaged over the rated sets the decision is drawn on (quadrant_sets: by default
+    every set, by its own people's quadrants; so that no set's mix of quadrants rules), and the origin it draws
+    through all the out-of-fold readings. Ties go to the simpler rule (the order of ORIGIN_RULES)."""
     trained = np.ones(y.shape, bool) if trained is None else trained
-    people_q, scored = quadrant_codes(y), quadrant_sets(sets, trained)
+    people_q, scored = quadrant_codes(y), quadrant_sets(sets, trained, decide_on)
     scores = {}
     for rule in ORIGIN_RULES:
-        q = rule_quadrants(rule, pred, y, folds, sets, trained)
+        q = rule_quadrants(rule, pred, y, folds, sets, trained, decide_on)
         scores[rule] = float(
             np.mean([decision_score(people_q[sets == s], q[sets == s]) for s in np.unique(sets[scored])])
         )
     rule = max(ORIGIN_RULES, key=lambda r: (round(scores[r], 6), -list(ORIGIN_RULES).index(r)))
-    return rule, np.round(origin(rule, pred, y, sets, trained), 4), scores
+    return rule, np.round(origin(rule, pred, y, sets, trained, decide_on), 4), scores
 
 
 def theme_groups(themes: list[str]) -> np.ndarray:
@@ -604,29 +633,51 @@ def cross_validate(
     folds: int = 5,
     spec: Spec | None = None,
     rule: str = "mean rating",
-    others: Sequence[tuple[list[Ingredients], np.ndarray, bool]] = (),
+    others: Sequence[tuple] = (),
     arousal: bool = True,
+    decide_on: str = "every set",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants) of one rated set. others: rated
-    sets in every fold's training as (ingredients, ratings, whether their arousal trains), each weighing as much
-    as the tested set (as `builder fit` weighs them); arousal: whether the tested set's own arousal ratings train
-    (False for a set the model was fitted on for valence only: its arousal is then read as the others taught)."""
+    sets in every fold's training as (ingredients, ratings, whether their arousal trains[, fold groups]), each
+    weighing as much as the tested set (as `builder fit` weighs them); arousal: whether the tested set's own arousal
+    ratings train (False for a set the model was fitted on for valence only: its arousal is then read as the
+    others taught).
+
+    With others, each fold's quadrant lines are drawn as `builder fit` draws the model's: by `rule` through
+    out-of-fold readings of every set (folds grouped over all the sets at once; decide_on: whose quadrants they are
+    drawn on), none of them of this fold's photos. Drawn through the tested set alone, they would be fitted to its
+    own people's quadrants, which the shipped model's lines never saw in that form (GAPED's, round 1)."""
     if not others and not arousal:
         raise UsageError("a set that does not train arousal needs another rated set that does")
     if not others:
         pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
         return pred, rule_quadrants(rule, pred, targets, fold_of)
-    all_ings = list(ings) + [i for o_ings, _, _ in others for i in o_ings]
-    y = np.vstack([targets] + [o_y for _, o_y, _ in others])
-    sets = np.concatenate(
-        [np.zeros(len(ings), int)] + [np.full(len(o_ings), k + 1) for k, (o_ings, _, _) in enumerate(others)]
+    all_ings = list(ings) + [i for o in others for i in o[0]]
+    y = np.vstack([targets] + [o[1] for o in others])
+    sets = np.concatenate([np.zeros(len(ings), int)] + [np.full(len(o[0]), k + 1) for k, o in enumerate(others)])
+    rows = np.concatenate([np.full(len(ings), arousal)] + [np.full(len(o[0]), o[2]) for o in others])
+    groups_all = np.concatenate(
+        [np.array([f"0:{g}" for g in groups], dtype=object)]
+        + [
+            np.array([f"{k + 1}:{g}" for g in (o[3] if len(o) > 3 else range(len(o[0])))], dtype=object)
+            for k, o in enumerate(others)
+        ]
     )
-    rows = np.concatenate([np.full(len(ings), arousal)] + [np.full(len(o_ings), a) for o_ings, _, a in others])
-    groups_all = np.concatenate([np.asarray(groups, dtype=object), np.full(len(y) - len(ings), "", dtype=object)])
-    pred, fold_of = out_of_fold(
-        all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets, tested=sets == 0
-    )
-    return pred, rule_quadrants(rule, pred, targets, fold_of)
+    trained = np.c_[np.ones(len(y), bool), rows]
+    # every set read out of fold, folds grouped over all of them: where the lines are drawn, as in `builder fit`
+    lines_oof, fold_all = out_of_fold(all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets)
+    tested, rest = np.flatnonzero(sets == 0), np.flatnonzero(sets != 0)
+    pred, quads = np.zeros((len(ings), 2)), np.zeros(len(ings), dtype=int)
+    for k in np.unique(fold_all):
+        here, other = tested[fold_all[tested] == k], fold_all != k
+        if not len(here):
+            continue
+        idx = np.r_[tested[fold_all[tested] != k], rest]  # the other sets whole, as the model was fitted
+        m = fit([all_ings[i] for i in idx], y[idx], tables, spec=spec, arousal_rows=rows[idx], sets=sets[idx])
+        pred[here] = m.predict([all_ings[i] for i in here])
+        o = origin(rule, lines_oof[other], y[other], sets[other], trained[other], decide_on)
+        quads[here] = quadrant_codes(pred[here] - o)
+    return pred, quads
 
 
 def ratings_fingerprint(images: list[str]) -> str:
