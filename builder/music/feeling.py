@@ -27,6 +27,10 @@ import numpy as np
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "music-feeling-model.npz"
 DEAM_SPREAD = (0.2, 0.25)  # fallback spread (valence, arousal) when the fit is not told DEAM's
 TAGS, EMBEDDING, CLASSIC = np.arange(0, 50), np.arange(50, 250), np.arange(250, 264)
+# what the listener hears beyond version 1 (builder.music.listen.LISTEN_VERSION 2): the MSD tagger's tags and
+# embedding (NaN when not heard: a head reading them must be given them) and the harmonic features
+MSD_TAGS, MSD_EMBEDDING, HARMONIC = np.arange(264, 314), np.arange(314, 514), np.arange(514, 537)
+N_FEATURES = 537
 # (columns, C) per axis of the learned head, and of the classic baseline
 LEARNED = {
     "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC]), 0.05),
@@ -114,10 +118,31 @@ class MusicFeelingModel:
 
     @staticmethod
     def features_of(heard: Any) -> np.ndarray:
-        """The clip's feature vector: tags (50), embedding (200), classic features (14)."""
-        return np.concatenate(
-            [np.asarray(heard.tag_probs), np.asarray(heard.embedding), np.asarray(heard.classic, dtype=np.float64)]
+        """The clip's feature vector: MTT tags (50), MTT embedding (200), classic features (14), MSD tags (50),
+        MSD embedding (200), harmonic features (23); the MSD part NaN when it was not heard."""
+        msd = (
+            [np.asarray(heard.msd_probs), np.asarray(heard.msd_embedding)]
+            if len(heard.msd_probs)
+            else [np.full(len(MSD_TAGS) + len(MSD_EMBEDDING), np.nan)]
         )
+        harmonic = (
+            np.asarray(heard.harmonic, dtype=np.float64) if len(heard.harmonic) else np.full(len(HARMONIC), np.nan)
+        )
+        return np.concatenate(
+            [
+                np.asarray(heard.tag_probs),
+                np.asarray(heard.embedding),
+                np.asarray(heard.classic, dtype=np.float64),
+                *msd,
+                harmonic,
+            ]
+        )
+
+    @property
+    def needs_msd(self) -> bool:
+        """Whether the learned head reads the MSD tagger (the listener then runs it: twice the listening time)."""
+        used = np.concatenate([self.learned.valence.columns, self.learned.arousal.columns])
+        return bool(np.isin(used, np.concatenate([MSD_TAGS, MSD_EMBEDDING])).any())
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.learned.predict(x)
