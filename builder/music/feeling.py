@@ -39,6 +39,12 @@ LEARNED = {
 BASELINE = {"valence": (CLASSIC, 1.0), "arousal": (CLASSIC, 1.0)}
 
 
+def spec_needs_msd(spec: dict) -> bool:
+    """Whether a head of this spec (axis -> (columns, C)) reads the MSD tagger."""
+    used = np.concatenate([np.asarray(columns) for columns, _ in spec.values()])
+    return bool(np.isin(used, np.concatenate([MSD_TAGS, MSD_EMBEDDING])).any())
+
+
 def quadrant_signs(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Russell quadrant 1-4 -> (valence positive, arousal positive) as booleans."""
     q = np.asarray(q)
@@ -141,8 +147,7 @@ class MusicFeelingModel:
     @property
     def needs_msd(self) -> bool:
         """Whether the learned head reads the MSD tagger (the listener then runs it: twice the listening time)."""
-        used = np.concatenate([self.learned.valence.columns, self.learned.arousal.columns])
-        return bool(np.isin(used, np.concatenate([MSD_TAGS, MSD_EMBEDDING])).any())
+        return spec_needs_msd({axis: (getattr(self.learned, axis).columns, 0) for axis in ("valence", "arousal")})
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.learned.predict(x)
