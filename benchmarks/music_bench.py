@@ -3,7 +3,7 @@
     python benchmarks/music_bench.py [--mirror ../shared/mirror] [--audio ../shared/eval/music-4q] [--n 40]
 
 Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the MTT model,
-and the MSD one when the shipped feeling head reads it, or with --msd), its classic and harmonic features
+and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its classic and harmonic features
 computed; per-stage seconds are summed over the files. Warm = the same folder again on that cache.
 Also times one long file (made here: 20 minutes of noise and tones, WAV) to show that long files cost a bounded
 number of windows. Prints a table; writes nothing outside a temporary folder.
@@ -66,7 +66,12 @@ def main() -> None:
     )
     ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
     ap.add_argument("--n", type=int, default=40, help="how many files (the first n by path)")
-    ap.add_argument("--msd", action="store_true", help="hear with the MSD tagger too, whatever the head reads")
+    ap.add_argument(
+        "--msd",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="hear with the MSD tagger too: as the shipped head needs (auto), always, or never (the version-1 cost)",
+    )
     args = ap.parse_args()
     import torch
 
@@ -77,7 +82,8 @@ def main() -> None:
         tagger = load_tagger(store.resolve("musicnn-mtt"), "MTT")
         files = [args.audio / f for f in list_audio(args.audio)[: args.n]]
         tagger(np.zeros((1, 187, 96), np.float32))  # warm the kernels once
-        msd = args.msd or Listener(store, tmp / "cache").msd  # what a build would hear with the shipped head
+        # auto: what a build would hear with the shipped head
+        msd = {"on": True, "off": False}.get(args.msd, Listener(store, tmp / "cache").msd)
         msd_tagger = load_tagger(store.resolve("musicnn-msd"), "MSD") if msd else None
         if msd_tagger is not None:
             msd_tagger(np.zeros((1, 187, 96), np.float32))

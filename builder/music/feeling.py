@@ -1,10 +1,12 @@
 """The feeling head: from what musicnn heard to valence and arousal, fitted on music with quadrant labels.
 
 Features of a clip (one vector): musicnn's 50 MagnaTagATune tag probabilities and its 200-d penultimate
-embedding, each averaged over the clip's 3 s patches, then the 14 classic features of builder.music.audiofeatures.
+embedding, each averaged over the clip's 3 s patches, the 14 classic features of builder.music.audiofeatures, the
+Million-Song-Dataset musicnn's 50 tags and 200-d embedding (same patches), and the 23 harmonic features.
 Two logistic regressions with balanced class weights, on standardised features, give P(valence > 0) and
-P(arousal > 0): valence reads tags, embedding and classic features (C = 0.05), arousal reads tags and classic
-features (C = 0.1) — the choice made in artist-grouped cross-validation on music-4q (README, "Your own music").
+P(arousal > 0): valence reads all of them (C = 0.02), arousal the MTT tags, the classic features and the MSD
+tags (C = 0.05) — the choice made per axis in artist-grouped cross-validation on music-4q (docs/music.md,
+"How well it reads music's feeling"; benchmarks/music_heads.py).
 A track's valence is (2 P - 1) times a spread factor, likewise arousal, so the signs give its Russell quadrant
 and the spread factor puts the tracks in the frame of DEAM's human ratings (it makes the training clips'
 standard deviation equal DEAM's). Confidence is the probability of the track's own quadrant,
@@ -31,10 +33,12 @@ TAGS, EMBEDDING, CLASSIC = np.arange(0, 50), np.arange(50, 250), np.arange(250, 
 # embedding (NaN when not heard: a head reading them must be given them) and the harmonic features
 MSD_TAGS, MSD_EMBEDDING, HARMONIC = np.arange(264, 314), np.arange(314, 514), np.arange(514, 537)
 N_FEATURES = 537
-# (columns, C) per axis of the learned head, and of the classic baseline
+# (columns, C) per axis of the learned head, and of the classic baseline. Chosen per axis in artist-grouped CV on
+# music-4q among a candidate list declared beforehand (benchmarks/music_heads.py; docs/music.md, issue 24):
+# valence gains most from the MSD-trained musicnn (tags and embedding), arousal a little from its tags.
 LEARNED = {
-    "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC]), 0.05),
-    "arousal": (np.concatenate([TAGS, CLASSIC]), 0.1),
+    "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC, MSD_TAGS, MSD_EMBEDDING, HARMONIC]), 0.02),
+    "arousal": (np.concatenate([TAGS, CLASSIC, MSD_TAGS]), 0.05),
 }
 BASELINE = {"valence": (CLASSIC, 1.0), "arousal": (CLASSIC, 1.0)}
 
