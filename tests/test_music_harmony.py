@@ -112,7 +112,9 @@ def test_a_head_fitted_per_axis_saves_loads_predicts_and_says_whether_it_needs_t
     assert np.allclose(va, model.predict(x)[0]) and np.isfinite(conf).all()
     assert np.mean((va[:, 0] >= 0) == v) > 0.9 and np.mean((va[:, 1] >= 0) == a) > 0.9
     # an MTT-only head predicts from a vector whose MSD part was never heard (NaN there)
-    mtt_only = mf.fit_head(x, q, mf.LEARNED, (0.2, 0.25))
+    mtt_spec = {"valence": (np.concatenate([mf.TAGS, mf.EMBEDDING, mf.HARMONIC]), 0.05), "arousal": (mf.TAGS, 0.1)}
+    assert not mf.spec_needs_msd(mtt_spec) and mf.spec_needs_msd(spec)
+    mtt_only = mf.fit_head(x, q, mtt_spec, (0.2, 0.25))
     no_msd = x.copy()
     no_msd[:, mf.MSD_TAGS] = np.nan
     no_msd[:, mf.MSD_EMBEDDING] = np.nan
@@ -153,3 +155,21 @@ def test_the_version_2_cache_neither_misreads_old_entries_nor_skips_the_msd_tagg
     assert np.allclose(full.tag_probs, heard.tag_probs) and full.harmonic == heard.harmonic
     assert both.hear(song) == (full, True)
     assert plain.hear(song) == (full, True)  # an entry with more than asked serves a plain listener too
+
+
+@requires_mirror
+def test_the_shipped_head_reads_per_axis_what_its_spec_says_and_the_listener_hears_it(tmp_path):
+    from builder.assets import AssetStore
+    from builder.music import feeling as mf
+    from builder.music.listen import Listener
+
+    model = mf.MusicFeelingModel.load()
+    for axis in ("valence", "arousal"):
+        assert np.array_equal(getattr(model.learned, axis).columns, mf.LEARNED[axis][0]), axis
+    assert model.needs_msd == mf.spec_needs_msd(mf.LEARNED)
+    assert Listener(AssetStore(tmp_path, MIRROR, offline=True), tmp_path).msd == model.needs_msd
+    x = np.zeros((2, mf.N_FEATURES))
+    x[1, mf.MSD_TAGS] = 1.0  # the clips differ only in what the MSD tagger heard
+    va, conf = model.predict(x)
+    assert np.isfinite(va).all() and np.isfinite(conf).all()
+    assert va[0, 0] != va[1, 0]  # valence listens to the MSD tags
