@@ -1,9 +1,10 @@
 """Listening to a folder of music: decode -> musicnn -> feeling head -> catalogue rows.
 
 Each file is analysed once per content: what musicnn heard (tag probabilities and the mean embedding over the
-file's patches) and the classic features are cached under the file's sha256, so a re-run over a grown library
-only listens to new files, and refitting the feeling head does not invalidate the cache. A file that cannot be
-read is listed with its reason; it never stops the run.
+file's patches; the MSD-trained musicnn's too when the head reads it), the classic and the harmonic features are
+cached under the file's sha256, so a re-run over a grown library only listens to new files, and refitting the
+feeling head does not invalidate the cache (unless the new head reads the MSD tagger and the entry lacks it). A
+file that cannot be read is listed with its reason; it never stops the run.
 """
 
 from __future__ import annotations
