@@ -35,7 +35,8 @@ MSD_TAGS, MSD_EMBEDDING, HARMONIC = np.arange(264, 314), np.arange(314, 514), np
 N_FEATURES = 537
 # (columns, C) per axis of the learned head, and of the classic baseline. Chosen per axis in artist-grouped CV on
 # music-4q among a candidate list declared beforehand (benchmarks/music_heads.py; docs/music.md, issue 24):
-# valence gains most from the MSD-trained musicnn (tags and embedding), arousal a little from its tags.
+# valence gains from the MSD-trained musicnn (tags and embedding; picked in every fold of the nested run too);
+# arousal's MSD tags and valence's harmonic features were picked by the rule but their gain is within noise.
 LEARNED = {
     "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC, MSD_TAGS, MSD_EMBEDDING, HARMONIC]), 0.02),
     "arousal": (np.concatenate([TAGS, CLASSIC, MSD_TAGS]), 0.05),
