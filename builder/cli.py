@@ -869,10 +869,12 @@ def _usage(message: str) -> BuilderError:
 def _labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bool):
     """What `music fit` and `music evaluate` both start from: the store, the listener, the labels, what was heard."""
     from builder.music import evaluate as me
+    from builder.music.feeling import LEARNED, spec_needs_msd
     from builder.music.listen import Listener
 
     store = _store(mirror, cache_dir, offline, writable=True)
-    listener = Listener(store, store.cache_dir)
+    # fitting (and cross-validating) a head of the LEARNED spec needs what it reads, whatever the shipped one read
+    listener = Listener(store, store.cache_dir, msd=spec_needs_msd(LEARNED) or None)
     lab = me.read_labels(labels, audio_dir)
     return store, listener, lab, me.hear_all(listener, audio_dir, lab.files, _progress)
 

@@ -81,3 +81,27 @@ def test_the_port_reproduces_the_published_top_tags(clip, published):
     # all ten published tags and the top 9 must match exactly.
     assert ours[: min(9, len(published))] == published[:9]
     assert set(published) <= set(ours)
+
+
+@requires_mirror
+@pytest.mark.slow
+def test_the_msd_tagger_reads_the_example_clips_with_the_same_port():
+    """The MSD musicnn has the MTT graph with other weights (the HDF5 files list the same layers). Upstream publishes
+    no MSD tags for the example clips, so this checks the port against what the clips plainly are, on the MSD
+    vocabulary: the joram clip is electronic music without singing, the other a guitar-and-piano instrumental; and
+    the MSD model, given the same patches, is not the MTT one (its tags differ)."""
+    from builder.music.audio import decode, log_mel, patches
+    from builder.music.musicnn import MSD_TAGS, Tagger
+
+    msd = Tagger(MIRROR / "models" / "musicnn" / "MSD_musicnn.h5", "MSD")
+    mtt = Tagger(MIRROR / "models" / "musicnn" / "MTT_musicnn.h5", "MTT")
+    electronic = patches(log_mel(decode(EXAMPLES / "joram-moments_of_clarity-08-solipsism-59-88.mp3").samples))
+    probs, emb = msd(electronic)
+    assert probs.shape == (len(electronic), len(MSD_TAGS)) and emb.shape == (len(electronic), 200)
+    assert msd.top_tags(probs, 1) == ["electronic"]
+    assert "instrumental" in msd.top_tags(probs, 3)
+    mean = dict(zip(MSD_TAGS, probs.mean(axis=0)))
+    assert mean["electronic"] > 3 * mean["female vocalists"] and mean["instrumental"] > mean["male vocalists"]
+    guitar, _ = msd(patches(log_mel(decode(EXAMPLES / "TRWJAZW128F42760DD_test.mp3").samples)))
+    assert "guitar" in msd.top_tags(guitar, 6) and "electronic" not in msd.top_tags(guitar, 10)
+    assert not np.allclose(mtt(electronic)[1], emb, atol=0.1)

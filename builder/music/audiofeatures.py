@@ -114,3 +114,108 @@ def classic_features(samples: np.ndarray, power: np.ndarray | None = None) -> np
         ],
         np.float64,
     )
+
+
+# Harmonic features (issue 24 item 2: what valence may hear that the taggers do not). Their own STFT: the
+# musicnn one (512 points at 16 kHz, 31 Hz a bin) cannot tell neighbouring semitones apart below about 500 Hz,
+# where most harmony lies; 4096 points (3.9 Hz a bin, 256 ms) can from about 65 Hz up.
+HARMONIC_NAMES = (
+    *(f"chroma_{p}" for p in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")),
+    "key_clarity",  # the best correlation of the mean chroma with the 24 Krumhansl-Kessler key profiles
+    "mode",  # at the tonic of the best of the 24 keys, major minus minor correlation: > 0 sounds major
+    "mode_frames",  # the same, per frame, averaged: how major the moments are, whatever the global key
+    "key_clarity_frames",  # the best key correlation per frame, averaged: how tonal the moments are
+    *(f"tonal_centroid_{i}" for i in range(6)),  # Harte et al. (2006): fifths, minor thirds, major thirds
+    "harmonic_change",  # mean distance between successive tonal centroids (Harte's harmonic change)
+)
+HARMONIC_FFT = 4096
+HARMONIC_HOP = 2048
+_HANN_H = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(HARMONIC_FFT) / HARMONIC_FFT)).astype(np.float32)
+
+
+def _fine_chroma_map() -> np.ndarray:
+    """(12, bins) weights: each FFT bin from 65 Hz to 2.1 kHz to its nearest pitch class (0 = C), bins far from
+    any semitone (more than a quarter tone off) weighted down, so leakage between notes counts less."""
+    freqs = np.fft.rfftfreq(HARMONIC_FFT, 1 / SR)
+    out = np.zeros((12, len(freqs)), np.float32)
+    ok = np.flatnonzero((freqs >= 65.0) & (freqs <= 2100.0))
+    semis = 12 * np.log2(freqs[ok] / 440.0)
+    near = np.round(semis)
+    weight = np.cos(np.pi * (semis - near)) ** 2  # 1 on the note, 0.5 a quarter tone off
+    out[(near.astype(int) + 9) % 12, ok] = weight
+    return out
+
+
+_FINE_CHROMA = _fine_chroma_map()
+_KEYS = np.stack(
+    [np.roll(p, k) - p.mean() for p in (MAJOR, MINOR) for k in range(12)]
+)  # (24, 12): 12 major keys then 12 minor, tonic C..B
+_KEYS /= np.linalg.norm(_KEYS, axis=1, keepdims=True)
+# Harte, Sandler & Gasser (2006): the 6-d tonal centroid, pitch classes on three circles
+_TC_ANGLES = np.arange(12)
+_TONAL = np.stack(
+    [
+        np.sin(_TC_ANGLES * 7 * np.pi / 6),
+        np.cos(_TC_ANGLES * 7 * np.pi / 6),
+        0.5 * np.sin(_TC_ANGLES * 3 * np.pi / 2),
+        0.5 * np.cos(_TC_ANGLES * 3 * np.pi / 2),
+        np.sin(_TC_ANGLES * 2 * np.pi / 3),
+        np.cos(_TC_ANGLES * 2 * np.pi / 3),
+    ]
+)  # (6, 12)
+
+
+def chroma_frames(samples: np.ndarray) -> np.ndarray:
+    """(frames, 12) chroma, each frame summing to 1 (silent frames all zero); 0 = C."""
+    x = samples.astype(np.float32)
+    if len(x) < HARMONIC_FFT:
+        x = np.pad(x, (0, HARMONIC_FFT - len(x)))
+    n = 1 + (len(x) - HARMONIC_FFT) // HARMONIC_HOP
+    frames = np.lib.stride_tricks.as_strided(x, (n, HARMONIC_FFT), (x.strides[0] * HARMONIC_HOP, x.strides[0]))
+    spec = np.abs(np.fft.rfft(frames * _HANN_H, axis=1))
+    # magnitude, not power (a loud bass note should not drown the rest of the chord) and not log-compressed: the
+    # compression lifts the noise floor, spread over hundreds of bins, above the few bins of the notes
+    c = spec @ _FINE_CHROMA.T
+    total = c.sum(axis=1, keepdims=True)
+    return np.where(total > 1e-9, c / np.maximum(total, 1e-9), 0.0)
+
+
+def _key_correlations(chroma: np.ndarray) -> np.ndarray:
+    """(n, 24) Pearson correlation of each chroma row with the 24 key profiles (0 for a flat row)."""
+    c = chroma - chroma.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(c, axis=1, keepdims=True)
+    return np.where(norm > 1e-12, (c / np.maximum(norm, 1e-12)) @ _KEYS.T, 0.0)
+
+
+def _mode(keys: np.ndarray) -> np.ndarray:
+    """(n,) major minus parallel-minor correlation at the tonic of each row's best key. (Best major minus best
+    minor would not do: a major triad fits its relative minor about as well as its own major key.)"""
+    tonic = keys.argmax(axis=1) % 12
+    rows = np.arange(len(keys))
+    return keys[rows, tonic] - keys[rows, 12 + tonic]
+
+
+def harmonic_features(samples: np.ndarray) -> np.ndarray:
+    """The len(HARMONIC_NAMES) = 23 features of HARMONIC_NAMES for 16 kHz mono samples."""
+    frames = chroma_frames(samples)
+    voiced = frames[frames.sum(axis=1) > 0]
+    if len(voiced) == 0:
+        return np.zeros(len(HARMONIC_NAMES))
+    mean = voiced.mean(axis=0)
+    keys = _key_correlations(mean[None])[0]
+    per = _key_correlations(voiced)
+    centroid = voiced @ _TONAL.T  # (n, 6)
+    change = np.linalg.norm(np.diff(centroid, axis=0), axis=1).mean() if len(centroid) > 1 else 0.0
+    return np.concatenate(
+        [
+            mean,
+            [
+                keys.max(),
+                _mode(keys[None])[0],
+                _mode(per).mean(),
+                per.max(axis=1).mean(),
+            ],
+            centroid.mean(axis=0),
+            [change],
+        ]
+    ).astype(np.float64)

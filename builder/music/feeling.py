@@ -1,10 +1,12 @@
 """The feeling head: from what musicnn heard to valence and arousal, fitted on music with quadrant labels.
 
 Features of a clip (one vector): musicnn's 50 MagnaTagATune tag probabilities and its 200-d penultimate
-embedding, each averaged over the clip's 3 s patches, then the 14 classic features of builder.music.audiofeatures.
+embedding, each averaged over the clip's 3 s patches, the 14 classic features of builder.music.audiofeatures, the
+Million-Song-Dataset musicnn's 50 tags and 200-d embedding (same patches), and the 23 harmonic features.
 Two logistic regressions with balanced class weights, on standardised features, give P(valence > 0) and
-P(arousal > 0): valence reads tags, embedding and classic features (C = 0.05), arousal reads tags and classic
-features (C = 0.1) — the choice made in artist-grouped cross-validation on music-4q (README, "Your own music").
+P(arousal > 0): valence reads all of them (C = 0.02), arousal the MTT tags, the classic features and the MSD
+tags (C = 0.05) — the choice made per axis in artist-grouped cross-validation on music-4q (docs/music.md,
+"How well it reads music's feeling"; benchmarks/music_heads.py).
 A track's valence is (2 P - 1) times a spread factor, likewise arousal, so the signs give its Russell quadrant
 and the spread factor puts the tracks in the frame of DEAM's human ratings (it makes the training clips'
 standard deviation equal DEAM's). Confidence is the probability of the track's own quadrant,
@@ -27,12 +29,25 @@ import numpy as np
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "music-feeling-model.npz"
 DEAM_SPREAD = (0.2, 0.25)  # fallback spread (valence, arousal) when the fit is not told DEAM's
 TAGS, EMBEDDING, CLASSIC = np.arange(0, 50), np.arange(50, 250), np.arange(250, 264)
-# (columns, C) per axis of the learned head, and of the classic baseline
+# what the listener hears beyond version 1 (builder.music.listen.LISTEN_VERSION 2): the MSD tagger's tags and
+# embedding (NaN when not heard: a head reading them must be given them) and the harmonic features
+MSD_TAGS, MSD_EMBEDDING, HARMONIC = np.arange(264, 314), np.arange(314, 514), np.arange(514, 537)
+N_FEATURES = 537
+# (columns, C) per axis of the learned head, and of the classic baseline. Chosen per axis in artist-grouped CV on
+# music-4q among a candidate list declared beforehand (benchmarks/music_heads.py; docs/music.md, issue 24):
+# valence gains from the MSD-trained musicnn (tags and embedding; picked in every fold of the nested run too);
+# arousal's MSD tags and valence's harmonic features were picked by the rule but their gain is within noise.
 LEARNED = {
-    "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC]), 0.05),
-    "arousal": (np.concatenate([TAGS, CLASSIC]), 0.1),
+    "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC, MSD_TAGS, MSD_EMBEDDING, HARMONIC]), 0.02),
+    "arousal": (np.concatenate([TAGS, CLASSIC, MSD_TAGS]), 0.05),
 }
 BASELINE = {"valence": (CLASSIC, 1.0), "arousal": (CLASSIC, 1.0)}
+
+
+def spec_needs_msd(spec: dict) -> bool:
+    """Whether a head of this spec (axis -> (columns, C)) reads the MSD tagger."""
+    used = np.concatenate([np.asarray(columns) for columns, _ in spec.values()])
+    return bool(np.isin(used, np.concatenate([MSD_TAGS, MSD_EMBEDDING])).any())
 
 
 def quadrant_signs(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,10 +129,30 @@ class MusicFeelingModel:
 
     @staticmethod
     def features_of(heard: Any) -> np.ndarray:
-        """The clip's feature vector: tags (50), embedding (200), classic features (14)."""
-        return np.concatenate(
-            [np.asarray(heard.tag_probs), np.asarray(heard.embedding), np.asarray(heard.classic, dtype=np.float64)]
+        """The clip's feature vector: MTT tags (50), MTT embedding (200), classic features (14), MSD tags (50),
+        MSD embedding (200), harmonic features (23); the MSD part NaN when it was not heard."""
+        msd = (
+            [np.asarray(heard.msd_probs), np.asarray(heard.msd_embedding)]
+            if len(heard.msd_probs)
+            else [np.full(len(MSD_TAGS) + len(MSD_EMBEDDING), np.nan)]
         )
+        harmonic = (
+            np.asarray(heard.harmonic, dtype=np.float64) if len(heard.harmonic) else np.full(len(HARMONIC), np.nan)
+        )
+        return np.concatenate(
+            [
+                np.asarray(heard.tag_probs),
+                np.asarray(heard.embedding),
+                np.asarray(heard.classic, dtype=np.float64),
+                *msd,
+                harmonic,
+            ]
+        )
+
+    @property
+    def needs_msd(self) -> bool:
+        """Whether the learned head reads the MSD tagger (the listener then runs it: twice the listening time)."""
+        return spec_needs_msd({axis: (getattr(self.learned, axis).columns, 0) for axis in ("valence", "arousal")})
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.learned.predict(x)

@@ -1,9 +1,10 @@
 """Listening to a folder of music: decode -> musicnn -> feeling head -> catalogue rows.
 
 Each file is analysed once per content: what musicnn heard (tag probabilities and the mean embedding over the
-file's patches) and the classic features are cached under the file's sha256, so a re-run over a grown library
-only listens to new files, and refitting the feeling head does not invalidate the cache. A file that cannot be
-read is listed with its reason; it never stops the run.
+file's patches; the MSD-trained musicnn's too when the head reads it), the classic and the harmonic features are
+cached under the file's sha256, so a re-run over a grown library only listens to new files, and refitting the
+feeling head does not invalidate the cache (unless the new head reads the MSD tagger and the entry lacks it). A
+file that cannot be read is listed with its reason; it never stops the run.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ from builder.assets import AssetStore
 from builder.errors import NOT_UTF8, printable
 from builder.files import atomic_path, inside, spreadsheet_safe, unreadable_input, walk_files
 from builder.music.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
+from builder.music.audiofeatures import HARMONIC_NAMES
 from builder.music.catalogue import Catalogue
 from builder.music.feeling import MusicFeelingModel
 from builder.records import Failure, Track
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
-LISTEN_VERSION = 1  # bump when the front end or what is cached changes
+# Bump when the front end or what is cached changes. 2: the harmonic features, and room for the MSD tagger's
+# reading; entries go to a folder of their own, so a version-1 entry (MTT only) is never read as a version-2 one.
+LISTEN_VERSION = 2
 CSV_COLUMNS = ("id", "title", "artist", "valence", "arousal", "audio", "licence", "genre", "confidence")
 
 
@@ -50,6 +54,11 @@ class Heard:
     embedding: tuple[float, ...]  # musicnn's penultimate layer, averaged over the patches
     classic: tuple[float, ...]  # builder.music.audiofeatures.NAMES
     top_tags: tuple[str, ...]
+    harmonic: tuple[float, ...] = ()  # builder.music.audiofeatures.HARMONIC_NAMES
+    # musicnn trained on the Million Song Dataset, on the same patches; empty when the head did not need it (it
+    # costs as much again as the MTT tagger)
+    msd_probs: tuple[float, ...] = ()
+    msd_embedding: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,11 +79,14 @@ def list_audio(folder: Path, exclude: tuple[Path, ...] = ()) -> list[str]:
 class Listener:
     """Loads the tagger and the feeling head once; `hear` a file (cached), `score` it."""
 
-    def __init__(self, store: AssetStore, cache_dir: Path, **injected):
+    def __init__(self, store: AssetStore, cache_dir: Path, msd: bool | None = None, **injected):
+        """msd: whether to hear with the MSD tagger too; None: when the feeling head reads it."""
         self.store = store
-        self.cache = cache_dir / "music" / f"musicnn-mtt-v{LISTEN_VERSION}"
+        self.cache = cache_dir / "music" / f"musicnn-v{LISTEN_VERSION}"
         self._tagger_path = store.resolve("musicnn-mtt")  # a missing model fails before any file is read
         self.__dict__.update(injected)  # tests inject head=...
+        self.msd = self.head.needs_msd if msd is None else msd
+        self._msd_path = store.resolve("musicnn-msd") if self.msd else None
 
     @cached_property
     def head(self) -> MusicFeelingModel:
@@ -88,19 +100,28 @@ class Listener:
 
         return load_tagger(self._tagger_path, "MTT")
 
+    @cached_property
+    def msd_tagger(self) -> Any:
+        from builder.music.musicnn import load_tagger
+
+        assert self._msd_path is not None  # resolved when msd was asked for
+        return load_tagger(self._msd_path, "MSD")
+
     def hear(self, path: Path) -> tuple[Heard, bool]:
         """(what was heard, whether it came from the cache); AudioError when the file cannot be read."""
         sha = _digest(path)
         entry = self.cache / f"{sha}.json"
         cached = _load_heard(entry, sha)
-        if cached is not None:
+        if cached is not None and (cached.msd_probs or not self.msd):
             return cached, True
-        from builder.music.audiofeatures import classic_features
+        from builder.music.audiofeatures import classic_features, harmonic_features
 
         decoded = decode(path)
         check_audible(decoded)
         mel, power = log_mel_and_power(decoded.samples)
-        probs, emb = self.tagger(patches(mel))
+        cut = patches(mel)  # one mel for both taggers
+        probs, emb = self.tagger(cut)
+        msd_probs, msd_emb = self.msd_tagger(cut) if self.msd else (np.zeros((1, 0)), np.zeros((1, 0)))
         heard = Heard(
             sha,
             round(decoded.duration_s, 3),
@@ -109,6 +130,9 @@ class Listener:
             tuple(round(float(x), 6) for x in emb.mean(axis=0)),
             tuple(round(float(x), 6) for x in classic_features(decoded.samples, power=power)),
             tuple(self.tagger.top_tags(probs, 5)),
+            tuple(round(float(x), 6) for x in harmonic_features(decoded.samples)),
+            tuple(round(float(x), 6) for x in msd_probs.mean(axis=0)),
+            tuple(round(float(x), 6) for x in msd_emb.mean(axis=0)),
         )
         try:
             with atomic_path(entry, durable=False) as tmp:  # a cache entry: checked when read
@@ -190,8 +214,13 @@ def _load_heard(path: Path, sha: str) -> Heard | None:
             tuple(map(float, d["embedding"])),
             tuple(map(float, d["classic"])),
             tuple(map(str, d["top_tags"])),
+            tuple(map(float, d["harmonic"])),
+            tuple(map(float, d["msd_probs"])),
+            tuple(map(float, d["msd_embedding"])),
         )
-        if heard.sha256 != sha or (len(heard.tag_probs), len(heard.embedding), len(heard.classic)) != (50, 200, 14):
+        shape = (len(heard.tag_probs), len(heard.embedding), len(heard.classic), len(heard.harmonic))
+        msd = (len(heard.msd_probs), len(heard.msd_embedding))
+        if heard.sha256 != sha or shape != (50, 200, 14, len(HARMONIC_NAMES)) or msd not in ((0, 0), (50, 200)):
             raise ValueError("entry of the wrong shape")
         return heard
     except FileNotFoundError:
