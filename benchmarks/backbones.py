@@ -36,12 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.context import Context
-from builder.evaluate import metrics, read_rated, read_rated_set
+from builder.evaluate import metrics, read_offline, read_rated_set
 from builder.files import tune_allocator
 from builder.picture import feeling
 from builder.picture.feeling import Spec
-from builder.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -112,18 +110,8 @@ def main() -> None:
 
     def rated(spec: str):  # as `builder fit --set` reads a rated set
         rated_set = read_rated_set(spec)
-        ctx = Context(
-            Settings(
-                input=rated_set.images,
-                out=Path("/nonexistent-out"),
-                mirror=args.mirror.resolve(),
-                cache_dir=args.cache_dir,
-                offline=True,
-                allow_silent=True,
-            )
-        )
-        ings = [x.ingredients for x in read_rated(ctx, rated_set.ratings.images)]
-        return ctx, rated_set.ratings, ings
+        ctx, readings = read_offline(rated_set.images, rated_set.ratings.images, args.mirror, args.cache_dir)
+        return ctx, rated_set.ratings, [x.ingredients for x in readings]
 
     octx, o, o_ing = rated(f"{args.oasis}:1-7:4")
     _, e, e_ing = rated(f"{args.emotion6}:1-9:5")

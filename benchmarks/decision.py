@@ -32,11 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.context import Context
-from builder.evaluate import read_rated, read_rated_set
+from builder.evaluate import read_offline, read_rated_set
 from builder.files import tune_allocator
 from builder.picture import feeling
-from builder.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent
 SETS = (("oasis-dev", "1-7:4", True), ("emotion6", "1-9:5", False), ("gaped-dev", "0-100:50", False))
@@ -133,17 +131,8 @@ def main() -> None:
     tables = None
     for k, (name, scale, aro) in enumerate(SETS):
         rated = read_rated_set(f"{args.eval / name}:{scale}")
-        ctx = Context(
-            Settings(
-                input=rated.images,
-                out=Path("/nonexistent-out"),
-                mirror=args.mirror.resolve(),
-                cache_dir=args.cache_dir,
-                offline=True,
-                allow_silent=True,
-            )
-        )
-        ings += [r.ingredients for r in read_rated(ctx, rated.ratings.images)]
+        ctx, readings = read_offline(rated.images, rated.ratings.images, args.mirror, args.cache_dir)
+        ings += [r.ingredients for r in readings]
         ys.append(rated.ratings.va)
         groups += [f"{k}:{g}" for g in feeling.theme_groups(rated.ratings.themes)]
         set_ids += [k] * len(rated.ratings.images)

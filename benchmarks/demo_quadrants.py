@@ -11,10 +11,8 @@ import argparse
 import os
 from pathlib import Path
 
-from builder.context import Context
-from builder.evaluate import read_rated
+from builder.evaluate import read_offline
 from builder.picture.feeling import FeelingModel
-from builder.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -31,18 +29,9 @@ def main() -> None:
         "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
     )
     args = ap.parse_args()
-    ctx = Context(
-        Settings(
-            input=args.images,
-            out=Path("/nonexistent-out"),
-            mirror=args.mirror.resolve(),
-            cache_dir=args.cache_dir,
-            offline=True,
-            allow_silent=True,
-        )
-    )
     files = sorted(p.name for p in args.images.glob("*.jpg"))
-    ings = [r.ingredients for r in read_rated(ctx, files)]
+    _, readings = read_offline(args.images, files, args.mirror, args.cache_dir)
+    ings = [r.ingredients for r in readings]
     models = [FeelingModel.load(args.before), FeelingModel.load(args.after)]
     for name, ing in zip(files, ings):
         cells = []
