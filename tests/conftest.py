@@ -21,6 +21,14 @@ def requires_import(*modules: str):
 requires_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no mirror at {MIRROR}")
 
 
+def picture_record(file: str, *, av=(0.0, 0.0), tracks=(), width: int = 1, height: int = 1, **fields):
+    """An ImageRecord whose fields the test does not look at are left empty (quadrant 1, no words or objects)."""
+    from builder.records import ImageRecord
+
+    empty = {"quadrant": 1, "impressions": (), "clusters": (), "objects": ()}
+    return ImageRecord(file=file, av=av, tracks=tracks, width=width, height=height, **{**empty, **fields})
+
+
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from builder.cli import app
 
-from .conftest import DEMO, MIRROR, requires_mirror
+from .conftest import DEMO, MIRROR, picture_record, requires_mirror
 from .test_catalogue import raw_deam
 
 pytestmark = requires_mirror
@@ -414,20 +414,10 @@ def test_caption_plain_switches_off_faces_and_colours(caption_builds):
 
 def test_slideshow_order_walks_to_the_nearest_feeling():
     from builder.gallery.site import slideshow_order
-    from builder.records import ImageRecord, Track
+    from builder.records import Track
 
     def im(name, v, a):
-        return ImageRecord(
-            file=name,
-            av=(v, a),
-            quadrant=1,
-            impressions=(),
-            clusters=(),
-            tracks=(Track(name, "t", "a", v, a),),
-            objects=(),
-            width=1,
-            height=1,
-        )
+        return picture_record(name, av=(v, a), tracks=(Track(name, "t", "a", v, a),))
 
     pics = [im("calm", 0.0, -0.9), im("far", 0.9, 0.9), im("near", 0.1, -0.7), im("mid", 0.3, 0.0)]
     assert slideshow_order(pics) == ["calm", "near", "mid", "far"]
@@ -437,22 +427,12 @@ def test_the_plain_walk_and_the_tree_walk_agree(monkeypatch):
     """Up to FEW_POINTS distinct points the walk searches them all; beyond, a k-d tree: the same order either way,
     ties (many pictures on DEAM's 0.1 grid) included."""
     from builder.gallery import site
-    from builder.records import ImageRecord, Track
+    from builder.records import Track
 
     rng = np.random.default_rng(3)
     points = np.round(rng.uniform(-1, 1, (400, 2)), 1)  # on a grid: many ties and shared points
     pics = [
-        ImageRecord(
-            file=f"p{i:03d}",
-            av=(0.0, 0.0),
-            quadrant=1,
-            impressions=(),
-            clusters=(),
-            tracks=(Track(f"t{i}", "t", "a", float(v), float(a)),),
-            objects=(),
-            width=1,
-            height=1,
-        )
+        picture_record(f"p{i:03d}", tracks=(Track(f"t{i}", "t", "a", float(v), float(a)),))
         for i, (v, a) in enumerate(points)
     ]
     plain = site.slideshow_order(pics)

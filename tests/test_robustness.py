@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from builder.cli import app
 from builder.gallery.site import script_json, slug_for
 
-from .conftest import DEMO, MIRROR, requires_mirror
+from .conftest import DEMO, MIRROR, picture_record, requires_mirror
 
 HOSTILE = '<img src=x onerror=alert(1)> & "quoted".jpg'
 
@@ -271,23 +271,11 @@ def test_inlined_json_cannot_break_out_of_its_script(value):
 @settings(max_examples=60, deadline=None)
 def test_metadata_strings_render_as_text_only(title, artist, file):
     from builder.gallery.site import _environment, render_index, render_picture
-    from builder.records import CatalogueInfo, Gallery, ImageRecord, Track
+    from builder.records import CatalogueInfo, Gallery, Track
 
     track = Track("1", title, artist, 0.1, 0.2, genre=artist, licence=title)
-    im = ImageRecord(
-        file=file,
-        av=(0.1, 0.2),
-        quadrant=1,
-        impressions=(),
-        clusters=(),
-        tracks=(track,),
-        objects=(),
-        width=10,
-        height=10,
-        page="pages/x.html",
-        image="img/x.jpg",
-        thumb="thumbs/x.jpg",
-    )
+    shown = {"page": "pages/x.html", "image": "img/x.jpg", "thumb": "thumbs/x.jpg"}
+    im = picture_record(file, av=(0.1, 0.2), tracks=(track,), width=10, height=10, **shown)
     g = Gallery("objects", "vote", (1, 1, 1, 1), CatalogueInfo(title, 1), (im,))
     env = _environment()
     benign = Gallery(
@@ -296,19 +284,13 @@ def test_metadata_strings_render_as_text_only(title, artist, file):
         (1, 1, 1, 1),
         CatalogueInfo("c", 1),
         (
-            ImageRecord(
-                file="f",
+            picture_record(
+                "f",
                 av=(0.1, 0.2),
-                quadrant=1,
-                impressions=(),
-                clusters=(),
                 tracks=(Track("1", "t", "a", 0.1, 0.2, "g", None, "l"),),
-                objects=(),
                 width=10,
                 height=10,
-                page="pages/x.html",
-                image="img/x.jpg",
-                thumb="thumbs/x.jpg",
+                **shown,
             ),
         ),
     )

@@ -18,7 +18,7 @@ from builder import executors, settings
 from builder.cli import app
 from builder.gallery import site
 from builder.settings import MEMORY_MB, Settings, memory_workers
-from tests.conftest import MIRROR, requires_mirror
+from tests.conftest import MIRROR, picture_record, requires_mirror
 
 
 def photo(size=(320, 240), seed=0) -> Image.Image:
@@ -140,19 +140,7 @@ def test_every_copy_of_a_picture_comes_from_one_decode(tmp_path, monkeypatch):
     monkeypatch.setattr(site, "open_upright", counting)
     (tmp_path / "out" / "img").mkdir(parents=True)
     (tmp_path / "out" / "thumbs").mkdir()
-    from builder.records import ImageRecord
-
-    im = ImageRecord(
-        file="big.jpg",
-        av=(0, 0),
-        quadrant=1,
-        impressions=(),
-        clusters=(),
-        tracks=(),
-        objects=(),
-        width=2400,
-        height=1800,
-    )
+    im = picture_record("big.jpg", width=2400, height=1800)
     made = site._renders(im, tmp_path, tmp_path / "out", tmp_path / "cache", sha)
     assert opened == [1600]  # once, at the largest size a copy needs
     slug = site.slug_for("big.jpg")
@@ -231,19 +219,7 @@ def test_a_size_close_below_a_copy_already_made_is_served_by_it(tmp_path):
     sha = __import__("hashlib").sha256((tmp_path / "small.jpg").read_bytes()).hexdigest()
     for folder in ("img", "thumbs"):
         (tmp_path / "out" / folder).mkdir(parents=True, exist_ok=True)
-    from builder.records import ImageRecord
-
-    im = ImageRecord(
-        file="small.jpg",
-        av=(0, 0),
-        quadrant=1,
-        impressions=(),
-        clusters=(),
-        tracks=(),
-        objects=(),
-        width=500,
-        height=400,
-    )
+    im = picture_record("small.jpg", width=500, height=400)
     made = site._renders(im, tmp_path, tmp_path / "out", tmp_path / "cache", sha)
     slug = site.slug_for("small.jpg")
     assert made["image"]["jpg"] == [(f"img/{slug}-500.jpg", 500)] and made["image"]["size"] == (500, 400)
