@@ -21,6 +21,17 @@ def requires_import(*modules: str):
 requires_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no mirror at {MIRROR}")
 
 
+def cli_build(src: Path, out: Path, cache: Path, *args: str):
+    """`builder build SRC --out OUT` offline from the mirror with its own cache, run in this process (CliRunner);
+    the Result. Extra arguments go after."""
+    from typer.testing import CliRunner
+
+    from builder.cli import app
+
+    cmd = ["build", str(src), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
+    return CliRunner().invoke(app, [*cmd, *args])
+
+
 def picture_record(file: str, *, av=(0.0, 0.0), tracks=(), width: int = 1, height: int = 1, **fields):
     """An ImageRecord whose fields the test does not look at are left empty (quadrant 1, no words or objects)."""
     from builder.records import ImageRecord

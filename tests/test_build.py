@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from builder.cli import app
 
-from .conftest import DEMO, MIRROR, picture_record, requires_mirror
+from .conftest import DEMO, MIRROR, cli_build, picture_record, requires_mirror
 from .test_catalogue import raw_deam
 
 pytestmark = requires_mirror
@@ -189,22 +189,7 @@ def test_second_build_is_cached_and_identical(demo_build, session_cache, tmp_pat
 
 def build(tmp_path, *args, images=DEMO, cache=None):
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(images),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(cache or tmp_path / "cache"),
-            "--offline",
-            *args,
-        ],
-    )
-    return out, result
+    return out, cli_build(images, out, cache or tmp_path / "cache", *args)
 
 
 def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, session_cache):

@@ -9,14 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from builder import curation
-from builder.cli import app
 from builder.errors import UsageError
 from builder.images import read_metadata
 
-from .conftest import DEMO, MIRROR, requires_mirror
+from .conftest import DEMO, MIRROR, cli_build, requires_mirror
 
 XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -200,22 +198,7 @@ def test_the_intro_is_rendered_without_anything_that_runs():
 
 def run(tmp_path: Path, *args: str, src: Path | None = None, cache: Path | None = None):
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(src or DEMO),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(cache or tmp_path / "cache"),
-            "--offline",
-            *args,
-        ],
-    )
-    return out, result
+    return out, cli_build(src or DEMO, out, cache or tmp_path / "cache", *args)
 
 
 @requires_mirror

@@ -18,7 +18,7 @@ from builder import executors, settings
 from builder.cli import app
 from builder.gallery import site
 from builder.settings import MEMORY_MB, Settings, memory_workers
-from tests.conftest import MIRROR, picture_record, requires_mirror
+from tests.conftest import MIRROR, cli_build, picture_record, requires_mirror
 
 
 def photo(size=(320, 240), seed=0) -> Image.Image:
@@ -28,11 +28,7 @@ def photo(size=(320, 240), seed=0) -> Image.Image:
     return Image.fromarray(base // 2 + noise)
 
 
-def build(src: Path, out: Path, cache: Path, *args: str):
-    return CliRunner().invoke(
-        app,
-        ["build", str(src), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline", *args],
-    )
+build = cli_build
 
 
 # ---- how many workers ------------------------------------------------------------------------------------------

@@ -18,12 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from typer.testing import CliRunner
 
 from builder import signals
-from builder.cli import app
 
-from .conftest import MIRROR, requires_mirror
+from .conftest import MIRROR, cli_build, requires_mirror
 from .test_robustness import photo
 
 pytestmark = requires_mirror
@@ -31,11 +29,7 @@ BUILDER = Path(sys.executable).with_name("builder")
 SECRET = "root:x:0:0:secret-marker-for-tests"
 
 
-def build(src: Path, out: Path, cache: Path, *args: str):
-    return CliRunner().invoke(
-        app,
-        ["build", str(src), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline", *args],
-    )
+build = cli_build
 
 
 @pytest.fixture
