@@ -6,7 +6,9 @@ import importlib.util
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 MIRROR = Path(os.environ.get("BUILDER_MIRROR") or ROOT.parent / "shared" / "mirror").resolve()
@@ -38,6 +40,24 @@ def picture_record(file: str, *, av=(0.0, 0.0), tracks=(), width: int = 1, heigh
 
     empty = {"quadrant": 1, "impressions": (), "clusters": (), "objects": ()}
     return ImageRecord(file=file, av=av, tracks=tracks, width=width, height=height, **{**empty, **fields})
+
+
+def photo(size=(320, 240), seed=0) -> Image.Image:
+    """A photo-like picture made in code: a horizontal gradient with noise (a different one for each seed)."""
+    rng = np.random.default_rng(seed)
+    base = np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None].repeat(size[1], 0).repeat(3, 2)
+    noise = rng.integers(0, 40, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(base // 2 + noise)
+
+
+@pytest.fixture
+def pics(tmp_path) -> Path:
+    """Four small pictures (fast to build with any method)."""
+    d = tmp_path / "pics"
+    d.mkdir()
+    for i in range(4):
+        photo(seed=i).save(d / f"p{i}.jpg")
+    return d
 
 
 @pytest.fixture

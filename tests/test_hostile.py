@@ -23,20 +23,10 @@ from builder.cli import app
 from builder.errors import ImageError, UsageError
 from builder.files import atomic_path, spreadsheet_safe, walk_files, write_atomic
 
-from .conftest import MIRROR, requires_mirror
-from .test_robustness import photo
+from .conftest import MIRROR, photo, requires_mirror
 from .test_trust import build, leftovers, wait_for
 
 BUILDER = Path(sys.executable).with_name("builder")
-
-
-@pytest.fixture
-def pics(tmp_path) -> Path:
-    d = tmp_path / "pics"
-    d.mkdir()
-    for i in range(4):
-        photo(seed=i).save(d / f"p{i}.jpg")
-    return d
 
 
 def with_umask(mask: int):

@@ -13,8 +13,7 @@ from builder.picture import methods
 from builder.records import ImageRecord
 from builder.settings import METHODS, Settings
 
-from .conftest import MIRROR, requires_mirror
-from .test_robustness import photo
+from .conftest import MIRROR, photo, requires_mirror
 
 
 def test_every_method_name_is_a_method_and_nothing_else_is():

@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from builder.cli import app
 
-from .conftest import MIRROR, requires_import, requires_mirror
-from .test_robustness import photo
+from .conftest import MIRROR, photo, requires_import, requires_mirror
 
 pytestmark = [requires_mirror, requires_import("ray"), pytest.mark.slow]
 

@@ -21,16 +21,9 @@ from typer.testing import CliRunner
 from builder.cli import app
 from builder.gallery.site import script_json, slug_for
 
-from .conftest import DEMO, MIRROR, picture_record, requires_mirror
+from .conftest import DEMO, MIRROR, photo, picture_record, requires_mirror
 
 HOSTILE = '<img src=x onerror=alert(1)> & "quoted".jpg'
-
-
-def photo(size=(320, 240), seed=0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    base = np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None].repeat(size[1], 0).repeat(3, 2)
-    noise = rng.integers(0, 40, (size[1], size[0], 3), dtype=np.uint8)
-    return Image.fromarray(base // 2 + noise)
 
 
 def png_claiming(width: int, height: int) -> bytes:

@@ -18,15 +18,7 @@ from builder import executors, settings
 from builder.cli import app
 from builder.gallery import site
 from builder.settings import MEMORY_MB, Settings, memory_workers
-from tests.conftest import MIRROR, cli_build, picture_record, requires_mirror
-
-
-def photo(size=(320, 240), seed=0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    base = np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None].repeat(size[1], 0).repeat(3, 2)
-    noise = rng.integers(0, 40, (size[1], size[0], 3), dtype=np.uint8)
-    return Image.fromarray(base // 2 + noise)
-
+from tests.conftest import MIRROR, cli_build, photo, picture_record, requires_mirror
 
 build = cli_build
 

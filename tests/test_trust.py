@@ -21,8 +21,7 @@ from PIL import Image
 
 from builder import signals
 
-from .conftest import MIRROR, cli_build, requires_mirror
-from .test_robustness import photo
+from .conftest import MIRROR, cli_build, photo, requires_mirror
 
 pytestmark = requires_mirror
 BUILDER = Path(sys.executable).with_name("builder")
@@ -30,16 +29,6 @@ SECRET = "root:x:0:0:secret-marker-for-tests"
 
 
 build = cli_build
-
-
-@pytest.fixture
-def pics(tmp_path) -> Path:
-    """Four small pictures (fast to build with any method)."""
-    d = tmp_path / "pics"
-    d.mkdir()
-    for i in range(4):
-        photo(seed=i).save(d / f"p{i}.jpg")
-    return d
 
 
 def tree(root: Path) -> dict[str, bytes]:
