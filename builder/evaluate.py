@@ -254,8 +254,9 @@ def intervals(
             x, y = predicted_va[:, j], true_va[:, j]
             sw = w.sum(axis=1, keepdims=True)
             dx, dy = x - (w @ x)[:, None] / sw, y - (w @ y)[:, None] / sw
-            r = (w * dx * dy).sum(1) / np.sqrt((w * dx * dx).sum(1) * (w * dy * dy).sum(1))
-            out[key] = span(r)
+            with np.errstate(invalid="ignore", divide="ignore"):  # a draw of one theme has no spread: r undefined
+                r = (w * dx * dy).sum(1) / np.sqrt((w * dx * dx).sum(1) * (w * dy * dy).sum(1))
+            out[key] = span(r)  # nanpercentile: the undefined draws are left out
     return out
 
 
@@ -538,39 +539,24 @@ def read_music_labels(path: Path, music: Path) -> dict[str, int]:
     return out
 
 
-def folds_of(groups: np.ndarray, folds: int = 5) -> np.ndarray:
-    """Each photo's fold, as builder.picture.feeling.out_of_fold draws them (GroupKFold over the themes)."""
-    from sklearn.model_selection import GroupKFold
-
-    fold_of = np.zeros(len(groups), dtype=int)
-    for k, (_, test) in enumerate(GroupKFold(n_splits=folds).split(np.arange(len(groups)), groups=groups)):
-        fold_of[test] = k
-    return fold_of
-
-
-def out_of_fold_targets(
-    pred: np.ndarray, y: np.ndarray, groups: np.ndarray, rule: str, catalogue_table: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(targets, quadrants) of out-of-fold readings as a build would make them (learned.record): each fold's
-    readings relative to the origin drawn by `rule` through the other folds' readings (so the quadrants are those
-    of the cross-validated row), mapped onto the catalogue by the calibration of the other folds' readings, and
-    sent to the middle of the quadrant's music where the mapping leaves the quadrant."""
+def out_of_fold_targets(pred: np.ndarray, quads: np.ndarray, lines: dict, catalogue_table: np.ndarray) -> np.ndarray:
+    """Where a build would look for music for each out-of-fold reading (learned.record): the reading relative to
+    its fold's origin, mapped onto the catalogue by the calibration of the readings that fold's lines were drawn
+    through (lines, as feeling.cross_validate fills it), and sent to the middle of the quadrant's music where the
+    mapping leaves the picture's quadrant (quads: the cross-validated row's, so the music row and the picture
+    row judge the same quadrants)."""
     from builder import plane
     from builder.music.matching import calibrate, quadrant_middle
-    from builder.picture.feeling import origin
 
-    fold_of = folds_of(groups)
-    targets, quads = np.zeros_like(pred), np.zeros(len(pred), dtype=int)
-    for k in np.unique(fold_of):
-        here, other = fold_of == k, fold_of != k
-        o = origin(rule, pred[other], y[other])
-        training = calibration_table(pred[other] - o)
-        for i in np.flatnonzero(here):
-            rel = tuple(pred[i] - o)
-            quads[i] = plane.quadrant(rel)
-            t = calibrate(rel, training, catalogue_table)
-            targets[i] = t if plane.quadrant(t) == quads[i] else quadrant_middle(quads[i], catalogue_table)
-    return targets, quads
+    targets = np.zeros_like(pred)
+    tables: dict[int, np.ndarray] = {}  # one calibration per fold: its photos share the readings seen
+    for i in range(len(pred)):
+        seen = lines["through"][i]
+        if id(seen) not in tables:
+            tables[id(seen)] = calibration_table(seen)
+        t = calibrate(tuple(pred[i] - lines["origin"][i]), tables[id(seen)], catalogue_table)
+        targets[i] = t if plane.quadrant(t) == quads[i] else quadrant_middle(int(quads[i]), catalogue_table)
+    return targets
 
 
 def music_metrics(people: np.ndarray, first_ids: list[str], labels: dict[str, int], va, groups) -> dict:
@@ -658,6 +644,7 @@ def evaluate(
                 )
                 for s in with_sets
             ]
+            lines: dict = {}
             pred, quads = cross_validate(
                 [r.ingredients for r in readings],
                 ratings.va,
@@ -669,10 +656,11 @@ def evaluate(
                 arousal=trains_arousal(model.meta, ratings),
                 # a model fitted before round 2 of issue 22 drew its lines on the sets whose arousal trains
                 decide_on=model.meta.get("origin_decided_on", "arousal sets"),
+                lines=lines,
             )
             results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
             if music_labels is not None:
-                music.update(learned_music(ctx, pred, ratings, groups, model, people, music_labels))
+                music.update(learned_music(ctx, pred, quads, lines, ratings, groups, people, music_labels))
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
             results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
             results["  quadrant by collection median"] = metrics(
@@ -712,14 +700,15 @@ def evaluate(
     return results, notes
 
 
-def learned_music(ctx, pred, ratings: Ratings, groups, model, people, labels: dict[str, int]) -> dict[str, dict]:
-    """The learned method's first tracks from its out-of-fold readings: assigned for the whole collection as a
+def learned_music(
+    ctx, pred, quads, lines: dict, ratings: Ratings, groups, people, labels: dict[str, int]
+) -> dict[str, dict]:
+    """The learned method's first tracks from its out-of-fold readings and the cross-validated row's quadrants
+    (lines: where each fold's lines were drawn, feeling.cross_validate): assigned for the whole collection as a
     build assigns them, and, for comparison, each picture's nearest track in its quadrant (no variety)."""
     from builder.music.matching import assign
 
-    targets, quads = out_of_fold_targets(
-        pred, ratings.va, groups, model.meta.get("origin_rule", "mean rating"), ctx.index.table
-    )
+    targets = out_of_fold_targets(pred, quads, lines, ctx.index.table)
     ids = [t.id for t in ctx.catalogue.tracks]
     built = ctx.index.assign(targets, quadrants=quads.tolist(), repeats=ctx.settings.repeats)
     nearest = assign(targets, ctx.index.points, quadrants=quads.tolist(), penalty=0.0)
