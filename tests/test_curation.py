@@ -392,3 +392,5 @@ def test_a_pinned_track_is_no_other_pictures_first_track(tmp_path, session_cache
     m = g["matching"]  # the pinned picture counts among the pictures, not among those solved for
     assert m["pictures"] == 4 and m["in_quadrant"] + m["off_quadrant"] == 3
     assert m["distinct_first"] == len({im["tracks"][0]["id"] for im in by.values()})
+    assert "1 pinned by the curation sheet" in result.output
+    assert f"{m['in_quadrant']} of 3 in their picture's quadrant" in result.output
