@@ -107,7 +107,7 @@ class Learned(Method):
         tracks = ctx.catalogue.tracks
         pinned = [ctx.pins.get(im.file) for im in records]
         solved = [im for im, p in zip(records, pinned) if p is None]
-        used = np.bincount([p for p in pinned if p is not None], minlength=len(tracks))
+        used = np.bincount(np.array([p for p in pinned if p is not None], dtype=int), minlength=len(tracks))
         targets = np.array([im.target for im in solved], dtype=np.float64).reshape(-1, 2)
         result = ctx.index.assign(
             targets, quadrants=[im.quadrant for im in solved], repeats=ctx.settings.repeats, used=used
