@@ -426,18 +426,21 @@ def _music_summary(gallery) -> str:
     if m is not None and m.pictures:
         extra = (m.total / m.nearest_total - 1) * 100 if m.nearest_total > 0 else 0.0
         repeated = m.pictures - m.distinct_first
+        solved = m.in_quadrant + m.off_quadrant  # the others' first tracks were pinned by the curator's sheet
+        pinned = m.pictures - solved
         line += (
             f"; first tracks assigned across the collection: {m.distinct_first} different for {m.pictures} "
             f"pictures ({repeated} repeat{'s' * (repeated != 1)}, a track at most {m.capacity} time"
-            f"{'s' * (m.capacity != 1)}{f', capped at {m.repeats} by --repeats' if m.repeats else ''}), "
-            f"{m.in_quadrant} of {m.pictures} in their picture's quadrant"
+            f"{'s' * (m.capacity != 1)}{f', capped at {m.repeats} by --repeats' if m.repeats else ''}"
+            f"{f', {pinned} pinned by the curation sheet' if pinned else ''}), "
+            f"{m.in_quadrant} of {solved} in their picture's quadrant"
             + (
                 f" ({m.off_quadrant} whose quadrant has no track in the catalogue got the nearest track elsewhere)"
                 if m.off_quadrant
                 else ""
             )
-            + f", total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each picture's "
-            f"nearest track in its quadrant ({extra:+.0f} %)"
+            + f", total distance to the targets {m.total:.3f} against {m.nearest_total:.3f} for each "
+            f"{'unpinned ' if pinned else ''}picture's nearest track in its quadrant ({extra:+.0f} %)"
         )
     return line
 

@@ -75,6 +75,9 @@ class Context:
         self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
         self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.copies = False  # make each analysed picture's gallery copies as it is read (`builder build` sets it)
+        # picture -> catalogue index of the track the curator's sheet pins as its first track (the pipeline sets
+        # it): a method choosing music for the whole collection counts these uses and solves only the others
+        self.pins: dict[str, int] = {}
         self.__dict__.update(injected)
 
     @cached_property

@@ -3,8 +3,9 @@ captions, orders, hides, places (quadrant) and pins music to pictures.
 
 Everything the curator gives is read and checked here before any picture is analysed: a malformed sheet stops
 the build with the row and column named (nothing half-applied); a row about a picture or a track that does not
-exist is a warning naming the row, and the rest of the sheet still applies. The pipeline applies the sheet to
-the records after the method has chosen music for the whole collection (`apply`).
+exist is a warning naming the row, and the rest of the sheet still applies. The pipeline hands the pins to the
+method before it chooses music for the whole collection (Context.pins: the learned method counts them as uses
+of their tracks), and applies the sheet to the records after it (`apply`).
 """
 
 from __future__ import annotations

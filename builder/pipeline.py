@@ -340,6 +340,9 @@ def analyse(
         ctx.listen(progress)  # with its own progress bar, before the pictures
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
     pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
+    # the method's collection-wide assignment takes the pins as given (by catalogue index: the index's numbering)
+    position = {id(t): i for i, t in enumerate(ctx.catalogue.tracks)}
+    ctx.pins = {f: position[id(t)] for f, t in pins.items()}
     if sheet is not None:
         ctx.warnings.extend(sheet.warnings)
     method_of(ctx).prepare(ctx)  # and the method's models
@@ -358,9 +361,10 @@ def curate(
     pins: dict,
     intro: tuple[str | None, str | None],
 ) -> Gallery:
-    """The curator's sheet and the pictures' own titles applied after the method chose music for the collection:
-    titles, captions, alt text, pinned first tracks, and the curator's order (which the slideshow follows too:
-    pictures given an order first, then the others in the usual walk, builder.gallery.site.slideshow_order)."""
+    """The curator's sheet and the pictures' own titles applied after the method chose music for the collection
+    (which counted the pins already, ctx.pins): titles, captions, alt text, pinned first tracks, and the curator's
+    order (which the slideshow follows too: pictures given an order first, then the others in the usual walk,
+    builder.gallery.site.slideshow_order)."""
     from builder.gallery.site import slideshow_order
 
     images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)

@@ -167,6 +167,11 @@ def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(
         MusicIndex(cat, tmp_path).assign(targets, repeats=3)  # another cap: another question
     with pytest.raises(AssertionError, match="solved again"):
         MusicIndex(cat, tmp_path).assign(targets[:-1], repeats=2)  # another collection
+    pinned = np.zeros(40, dtype=int)
+    pinned[int(solved.first[0])] = 1
+    with pytest.raises(AssertionError, match="solved again"):
+        MusicIndex(cat, tmp_path).assign(targets, repeats=2, used=pinned)  # a pin: another question
+    assert MusicIndex(cat, tmp_path).assign(targets, repeats=2, used=np.zeros(40)) == solved  # no pin is none
     (entry,) = (tmp_path / "assign").iterdir()
     entry.write_bytes(entry.read_bytes().replace(b'"first":[', b'"first":[99,'))  # a track the catalogue lacks
     with pytest.raises(AssertionError, match="solved again"):

@@ -354,3 +354,43 @@ def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(
     assert by["described.jpg"]["description"] == "A ladybird climbing a green stem"
     assert "built 5 pictures (5 cached" in result.output  # the analysis itself was served, not recomputed
     assert orjson.loads(entry.read_bytes())["meta"] == ["", "A ladybird climbing a green stem"]
+
+
+@requires_mirror
+def test_a_pinned_track_is_no_other_pictures_first_track(tmp_path, session_cache):
+    """Pin the first track the assignment gave one picture (A) to another picture (B): the assignment counts the
+    pin as that track's use, so A, whose quadrant has a track to spare, now gets another track of it, and no
+    picture but B has the pinned track first."""
+    from builder import plane
+
+    src = tmp_path / "pics"
+    src.mkdir()
+    for name in ("cat.jpg", "dune.jpg", "storm.jpg", "coffee.jpg"):
+        shutil.copyfile(DEMO / name, src / name)
+    out, result = run(tmp_path, src=src, cache=session_cache)
+    assert result.exit_code == 0, result.output
+    before = {im["file"]: im for im in orjson.loads((out / "gallery.json").read_bytes())["images"]}
+    catalogue = orjson.loads((out / "catalogue.js").read_text(encoding="utf-8").split(" = ", 1)[1].rstrip("; \n"))
+    tracks_in = [plane.quadrant((t[1], t[2])) for t in catalogue["tracks"]]
+    pictures_in = [im["quadrant"] for im in before.values()]
+    # A: a picture whose quadrant seats its pictures and a pin without a repeat; B: a picture of another quadrant
+    a = next(
+        f for f, im in sorted(before.items()) if tracks_in.count(im["quadrant"]) > pictures_in.count(im["quadrant"])
+    )
+    b = next(f for f, im in sorted(before.items()) if im["quadrant"] != before[a]["quadrant"])
+    taken = before[a]["tracks"][0]["id"]
+    (tmp_path / "sheet.csv").write_text(f"image,track\n{b},{taken}\n", encoding="utf-8")
+    out, result = run(tmp_path, "--curation", str(tmp_path / "sheet.csv"), src=src, cache=session_cache)
+    assert result.exit_code == 0, result.output
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    by = {im["file"]: im for im in g["images"]}
+    assert by[b]["pinned"] is True and by[b]["tracks"][0]["id"] == taken and by[b]["off_quadrant"] is False
+    assert len({t["id"] for t in by[b]["tracks"]}) == len(by[b]["tracks"])
+    assert [f for f, im in by.items() if im["tracks"][0]["id"] == taken] == [b]
+    assert [f for f, im in by.items() if im["pinned"]] == [b]
+    assert plane.quadrant((by[a]["tracks"][0]["valence"], by[a]["tracks"][0]["arousal"])) == by[a]["quadrant"]
+    m = g["matching"]  # the pinned picture counts among the pictures, not among those solved for
+    assert m["pictures"] == 4 and m["in_quadrant"] + m["off_quadrant"] == 3
+    assert m["distinct_first"] == len({im["tracks"][0]["id"] for im in by.values()})
+    assert "1 pinned by the curation sheet" in result.output
+    assert f"{m['in_quadrant']} of 3 in their picture's quadrant" in result.output

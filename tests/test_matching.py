@@ -367,3 +367,93 @@ def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(tmp_pat
             assert max(used.count(i) for i in used) == -(-len(used) // playable.count(q))
     bad = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--repeats", "-1", *common])
     assert bad.exit_code == 2
+
+
+def brute_force_pinned(targets, tracks, lam, used, cap=None):
+    """brute_force with pins: track j starts at used[j] uses, so its s further uses cost lam x (used[j] + ... +
+    used[j] + s - 1); with cap, no track's uses (pins included) exceed cap[j]."""
+    tq = [plane.quadrant(tuple(t)) for t in tracks]
+    options = [
+        [j for j in range(len(tracks)) if tq[j] == plane.quadrant(tuple(t))]
+        or [int(np.argmin(np.linalg.norm(tracks - t, axis=1)))]
+        for t in targets
+    ]
+    best = None
+    for choice in itertools.product(*options):
+        s = np.bincount(choice, minlength=len(tracks))
+        if cap is not None and (s + used > cap).any():
+            continue
+        cost = sum(np.linalg.norm(targets[i] - tracks[j]) for i, j in enumerate(choice)) + lam * sum(
+            k * u + k * (k - 1) / 2 for k, u in zip(s, used)
+        )
+        best = cost if best is None or cost < best else best
+    return best
+
+
+@pytest.mark.parametrize("dense", [True, False])
+@pytest.mark.parametrize("n, m, seed, lam, empty", [(5, 6, 3, 0.3, None), (6, 4, 4, 0.1, None), (5, 5, 5, 2.0, 2)])
+def test_pinned_uses_are_charged_first_and_the_assignment_stays_optimal(n, m, seed, lam, empty, dense, monkeypatch):
+    """With pins (used[j] uses of track j already made), each further use is charged after them: the least
+    distance plus penalty over every quadrant-keeping assignment (brute force), by either solver."""
+    from builder.music import matching
+
+    if not dense:
+        monkeypatch.setattr(matching, "DENSE_CELLS", 0)
+    targets, tracks = random_case(seed, n, m, empty)
+    used = np.random.default_rng(seed).integers(0, 3, m)
+    a = assign(targets, tracks, penalty=lam, used=used)
+    s = np.bincount(a.first, minlength=m)
+    got = a.total + lam * sum(k * u + k * (k - 1) / 2 for k, u in zip(s, used))
+    assert got == pytest.approx(brute_force_pinned(targets, tracks, lam, used), abs=1e-6)
+    assert a.capacity == (s + used).max()  # the pins' uses count in how often a track is first
+
+
+# Five tracks: two pleasant-excited (quadrant 1), one in each other quadrant.
+PIN_TRACKS = np.array([[0.5, 0.5], [0.58, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
+# Five pictures, one per quadrant and a second in quadrant 2, each a little off its quadrant's track.
+PIN_TARGETS = np.array([[0.53, 0.5], [-0.4, 0.4], [-0.6, -0.4], [0.4, -0.6], [-0.6, 0.6]])
+
+
+def test_a_pinned_track_is_not_another_pictures_first_where_its_quadrant_offers_another():
+    """Picture 0's nearest track is track 0. A pin of track 0 (another picture's) sends it to track 1, the
+    other track of its quadrant; track 2, pinned too, is the only track of quadrant 2, so pictures 1 and 4
+    still take it (quadrant first)."""
+    plain = assign(PIN_TARGETS, PIN_TRACKS)
+    assert plain.first[0] == 0 and plain.first[1] == plain.first[4] == 2  # without pins: the nearest
+    used = [1, 0, 1, 0, 0]
+    a = assign(PIN_TARGETS, PIN_TRACKS, used=used)
+    assert a.first == [1, 2, 3, 4, 2] and a.kept == 5 and not any(a.off_quadrant)
+    assert a.capacity == 3  # track 2: its pin and two pictures of the quadrant
+    # the distances are the solved pictures' own: the pins are the curator's, not traded against distance
+    assert a.nearest_total == plain.nearest_total and a.total > plain.total
+    assert a.total <= 1.5 * a.nearest_total
+
+
+def test_the_fitted_bound_still_lets_a_picture_keep_a_pinned_track_far_nearer_than_any_other():
+    """The pin is a use like any other: where the quadrant's other track is much farther than the summed
+    distance's bound allows, the picture keeps the pinned track, as it would keep a repeated one."""
+    tracks = PIN_TRACKS.copy()
+    tracks[1] = (0.95, 0.95)
+    a = assign(PIN_TARGETS, tracks, used=[1, 0, 0, 0, 0])
+    assert a.first[0] == 0 and a.penalty < assign(PIN_TARGETS, PIN_TRACKS, used=[1, 0, 0, 0, 0]).penalty
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_repeats_1_counts_the_pin(dense, monkeypatch):
+    """--repeats 1: a pinned track is used up by its pin, whatever the distance (track 1 is far); a quadrant
+    whose only track is pinned still seats its pictures there, its cap raised to the least that does."""
+    from builder.music import matching
+
+    if not dense:
+        monkeypatch.setattr(matching, "DENSE_CELLS", 0)
+    tracks = PIN_TRACKS.copy()
+    tracks[1] = (0.95, 0.95)
+    used = np.array([1, 0, 1, 0, 0])
+    a = assign(PIN_TARGETS, tracks, repeats=1, used=used)
+    assert a.first == [1, 2, 3, 4, 2] and a.kept == 5 and a.capacity == 3
+    uses = np.bincount(a.first, minlength=5) + used
+    assert uses[[0, 1, 3, 4]].max() == 1
+    assert a.total == pytest.approx(brute_force_pinned(PIN_TARGETS, tracks, 0.0, used, cap=[1, 1, 3, 1, 1]))
+    # every picture pinned: nothing to solve, and the pins alone say how often a track is first
+    none = assign(np.empty((0, 2)), tracks, repeats=1, used=used)
+    assert none.first == [] and none.capacity == 1

@@ -73,17 +73,24 @@ class MusicIndex:
         return matching.quadrant_middle(q, self.table)
 
     def assign(
-        self, targets: np.ndarray, *, quadrants: list[int] | None = None, repeats: int = 0
+        self,
+        targets: np.ndarray,
+        *,
+        quadrants: list[int] | None = None,
+        repeats: int = 0,
+        used: np.ndarray | list[int] | None = None,
     ) -> matching.Assignment:
         """First tracks for a whole collection's targets at once, each in its picture's quadrant where this
-        catalogue has a track there, a track a first track at most `repeats` times (0: automatic; matching.assign)."""
+        catalogue has a track there, a track a first track at most `repeats` times (0: automatic); used: per
+        catalogue track, the uses the curator's pins already make of it (matching.assign)."""
         targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
-        path = self._assignment_path(targets, quadrants, repeats)
+        used = np.zeros(len(self.points), dtype=np.int64) if used is None else np.asarray(used, dtype=np.int64)
+        path = self._assignment_path(targets, quadrants, repeats, used)
         if path is not None:
             found = _load_assignment(path, len(targets), len(self.points))
             if found is not None:
                 return found
-        result = matching.assign(targets, self.points, quadrants=quadrants, repeats=repeats)
+        result = matching.assign(targets, self.points, quadrants=quadrants, repeats=repeats, used=used)
         if path is not None:
             try:
                 with atomic_path(path, durable=False) as tmp:  # checked when read
@@ -92,15 +99,18 @@ class MusicIndex:
                 pass  # an unwritable cache costs the assignment's time next build, nothing else
         return result
 
-    def _assignment_path(self, targets: np.ndarray, quadrants: list[int] | None, repeats: int) -> Path | None:
+    def _assignment_path(
+        self, targets: np.ndarray, quadrants: list[int] | None, repeats: int, used: np.ndarray
+    ) -> Path | None:
         """Where the assignment of these targets is remembered: a rebuild of the same collection (the same readings,
-        catalogue and --repeats) reuses it instead of solving it again (and loading the solver). The key holds
-        matching.py's own source, so a changed rule never serves an old answer."""
+        catalogue, --repeats and pinned uses) reuses it instead of solving it again (and loading the solver). The
+        key holds matching.py's own source, so a changed rule never serves an old answer."""
         source = Path(matching.__file__)
         if self.cache_dir is None or not source.is_file():
             return None
         h = hashlib.sha256(source.read_bytes())
-        for part in (targets, self.points, np.asarray(quadrants if quadrants is not None else [], dtype=np.int64)):
+        quads = np.asarray(quadrants if quadrants is not None else [], dtype=np.int64)
+        for part in (targets, self.points, quads, np.asarray(used, dtype=np.int64).reshape(len(self.points))):
             h.update(np.ascontiguousarray(part).tobytes() + b"|")
         h.update(str(int(repeats)).encode())
         return self.cache_dir / "assign" / f"{h.hexdigest()}.json"

@@ -21,6 +21,14 @@ quadrants allow). Because a larger penalty never lowers the summed distance, the
 value within the bound. An optional cap (--repeats N) bounds the uses of any track; a quadrant with fewer tracks
 than pictures raises its own cap to the least that seats them, since the quadrant is kept first.
 
+Pins. A picture whose first track the curator pinned (--curation's track column) is not solved for: its first
+track is the pin. Each pinned track starts with the uses its pins make of it (`used`), so the next use of that
+track is charged as the (used + 1)-th: another picture takes a pinned track only where it would also have taken
+a track that many uses deep (e.g. its quadrant has no other track), and --repeats N counts the pins among the N
+(a quadrant's raised cap is the least that seats its pictures beside the pins on its tracks). The summed
+distances (and so the fitted penalty's bound) are those of the pictures solved for: a pin is the curator's
+choice, not a distance to trade.
+
 The flow is solved exactly by linear_sum_assignment over one column per use of a track worth opening (each
 quadrant on its own), while that matrix is small; else as a linear programme (scipy's HiGHS dual simplex; its
 matrix is a network's, so basic solutions are whole assignments): x[i, j] sends picture i to candidate track j
@@ -102,6 +110,8 @@ class Assignment:
     penalty: float = 0.0  # the repeat penalty used (distance units per earlier use of the same track)
     cap: int = 0  # the --repeats cap asked for (0: none)
     bound: float = BOUND  # the summed distance the penalty was fitted to, as a multiple of nearest_total
+    # first, total, nearest_total, off_quadrant and kept are of the pictures solved for (pinned ones are not);
+    # capacity counts the pins' uses too
 
     @property
     def kept(self) -> int:
@@ -117,31 +127,35 @@ def assign(
     repeats: int = 0,
     bound: float = BOUND,
     penalty: float | None = None,
+    used: np.ndarray | list[int] | None = None,
 ) -> Assignment:
     """First tracks for all pictures at once (see the module docstring).
 
     quadrants: each picture's quadrant (default: its target's); repeats: the most uses of one track (0: no cap,
     the penalty alone decides); bound: the summed distance the fitted penalty may reach, as a multiple of the
-    nearest-track total; penalty: a repeat penalty to use instead of fitting one."""
+    nearest-track total; penalty: a repeat penalty to use instead of fitting one; used: per track, the uses
+    already made of it as a first track (the curator's pins; their pictures are not among the targets)."""
     from builder import plane
 
     targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
     tracks = np.asarray(tracks, dtype=np.float64).reshape(-1, 2)
     n, m = len(targets), len(tracks)
+    used = np.zeros(m, dtype=int) if used is None else np.asarray(used, dtype=int).reshape(m)
     if n == 0:
-        return Assignment([], 0.0, 0.0, 0, [], 0.0, repeats, bound)
+        return Assignment([], 0.0, 0.0, int(used.max(initial=0)), [], 0.0, repeats, bound)
     pq = (
         np.array([plane.quadrant(tuple(t)) for t in targets])
         if quadrants is None
         else np.asarray(quadrants, dtype=int).reshape(n)
     )
     tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
-    cand, dist, off, fair, groups, complete = _candidates(targets, tracks, pq, tq)
+    cand, dist, off, fair, groups, complete = _candidates(targets, tracks, pq, tq, used)
     nearest_total = float(dist[:, 0].sum())
-    caps = _caps(pq, tq, m, repeats, cand[off, 0])
-    solve = _Flow(targets, tracks, cand, dist, caps, fair, groups, complete)
+    stray = np.bincount(cand[off, 0], minlength=m)
+    caps = _caps(pq, tq, m, repeats, stray, used)
+    solve = _Flow(targets, tracks, cand, dist, caps, fair, groups, complete, used, stray)
     best = None if penalty is None else (solve(penalty), penalty)
-    if best is None and n > 1:
+    if best is None and (n > 1 or used.any()):  # one picture alone has no repeat to trade, unless against a pin
         limit = bound * nearest_total + 1e-9
         grid = [MAX_PENALTY / 2**k for k in range(HALVINGS + 1)]  # descending: the first within the bound wins
         first = solve(grid[0])  # the common case: fewest repeats already within the bound, one solve
@@ -162,7 +176,7 @@ def assign(
         best = (solve(0.0) if capped else nearest, 0.0)
     first, lam = best
     total = _total(targets, tracks, first)
-    uses = np.bincount(first, minlength=m)
+    uses = np.bincount(first, minlength=m) + used
     return Assignment(
         [int(i) for i in first],
         total,
@@ -180,11 +194,11 @@ def _total(targets: np.ndarray, tracks: np.ndarray, first: np.ndarray) -> float:
 
 
 def _candidates(
-    targets: np.ndarray, tracks: np.ndarray, pq: np.ndarray, tq: np.ndarray
+    targets: np.ndarray, tracks: np.ndarray, pq: np.ndarray, tq: np.ndarray, used: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list, bool]:
     """(candidates, their distances, whether the picture's quadrant has no track, each track's fair share of
-    uses: its groups' pictures per track, summed; the groups as (pictures, allowed tracks, no track there);
-    whether every track of a picture's quadrant is its candidate), candidates nearest first. A picture's
+    uses: its groups' pictures and pinned uses per track, summed; the groups as (pictures, allowed tracks, no
+    track there); whether every track of a picture's quadrant is its candidate), candidates nearest first. A picture's
     candidates are the tracks of its quadrant (all of them up to DENSE_LIMIT pairs, else the CANDIDATES nearest);
     where its quadrant has none, only the nearest track anywhere. Rows are padded with their last candidate."""
     n, m = len(targets), len(tracks)
@@ -209,23 +223,29 @@ def _candidates(
         if empty:
             fair += np.bincount(local[:, 0], minlength=m)
         else:
-            fair[allowed] += math.ceil(len(rows) / len(allowed))
+            # the pins on the quadrant's tracks share it too: the least used track has at most this many uses
+            fair[allowed] += math.ceil((len(rows) + used[allowed].sum()) / len(allowed))
     dist = np.linalg.norm(targets[:, None, :] - tracks[cand], axis=2)
     return cand, dist, off, fair, groups, pairs <= DENSE_LIMIT
 
 
-def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarray) -> np.ndarray:
-    """Per track: the most uses it may have. With --repeats N that is N, raised in a quadrant with fewer tracks
-    than pictures to the least that seats them, and by the pictures whose quadrant has no music and who take it
-    as their nearest (stray: their tracks), since quadrants are kept first; without a cap, every picture."""
+def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Per track: the most uses the pictures solved for may make of it. With --repeats N that is N less its
+    pinned uses (used), the N raised in a quadrant with too few free uses to the least that seats its pictures
+    beside the pins, and by the pictures whose quadrant has no music and who take it as their nearest (stray:
+    their count per track), since quadrants are kept first; without a cap, every picture."""
     if not repeats:
         return np.full(m, len(pq))
     caps = np.full(m, repeats)
     for q in (1, 2, 3, 4):
-        here = tq == q
-        if here.any() and (pq == q).any():
-            caps[here] = max(repeats, math.ceil((pq == q).sum() / here.sum()))
-    return caps + np.bincount(stray, minlength=m)
+        here, k = tq == q, int((pq == q).sum())
+        if here.any() and k:
+            lo, hi = repeats, repeats + k + int(used[here].max())  # hi seats them all on one track
+            while lo < hi:  # the least cap c whose free uses, sum of max(0, c - used), seat the k pictures
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if np.maximum(0, mid - used[here]).sum() >= k else (mid + 1, hi)
+            caps[here] = lo
+    return np.maximum(0, caps - used) + stray
 
 
 class _Flow:
@@ -233,26 +253,29 @@ class _Flow:
     exactly by linear_sum_assignment over one column per possible use of a track while that matrix is small
     (each quadrant on its own when no picture lacks a track in its quadrant), else as a linear programme."""
 
-    def __init__(self, targets, tracks, cand, dist, caps, fair, groups, complete):
+    def __init__(self, targets, tracks, cand, dist, caps, fair, groups, complete, used, stray):
         n, k = cand.shape
         keep = np.ones((n, k), dtype=bool)
         keep[:, 1:] = cand[:, 1:] != cand[:, :-1]  # padding repeats the last candidate: drop it
         self.pic, self.trk, self.dist = np.nonzero(keep)[0], cand[keep], dist[keep]
         self.targets, self.tracks = targets, tracks
         self.n, self.m, self.caps, self.fair, self.cand = n, len(tracks), caps, fair, cand
+        self.used, self.stray = used, stray  # pinned uses per track; pictures that can take only that track
         reach = np.bincount(self.trk, minlength=self.m)
-        self.reach = np.maximum(1, np.minimum(caps, reach))
+        self.reach = np.minimum(caps, np.maximum(1, reach))  # a track its pins filled to the cap opens no use
         # quadrants share no track unless some picture's quadrant has none (it may take any track)
         self.parts = groups if all(len(a) < len(tracks) or len(groups) == 1 for _, a, _ in groups) else None
         self.dense = complete  # every track of a picture's quadrant is its candidate
         self.distances: dict[tuple, np.ndarray] = {}
 
     def spare(self, lam: float) -> np.ndarray:
-        """Uses worth opening per track: more than its fair share plus MAX_PENALTY / lam would give one of its
-        pictures a move that pays (to a less used track of its quadrant)."""
+        """Uses worth opening per track: more uses (pinned ones included) than its fair share plus
+        MAX_PENALTY / lam would give one of its pictures a move that pays (to a less used track of its quadrant);
+        never fewer than the pictures that can take no other track."""
         if lam <= 0:
             return self.reach
-        return np.minimum(self.reach, self.fair + 1 + int(MAX_PENALTY / lam))
+        worth = np.maximum(self.stray, self.fair + 1 + int(MAX_PENALTY / lam) - self.used)
+        return np.minimum(self.reach, worth)
 
     def __call__(self, lam: float) -> np.ndarray:
         spare = self.spare(lam)
@@ -274,7 +297,7 @@ class _Flow:
         local = np.repeat(np.arange(len(allowed)), spare[allowed])
         cols = allowed[local]
         use = np.concatenate([np.arange(s) for s in spare[allowed]])
-        cost = self.distances[key][:, local] + lam * use
+        cost = self.distances[key][:, local] + lam * (use + self.used[cols])  # a pin's uses come first
         if len(rows) == self.n and len(allowed) == self.m:  # one joint problem: only a picture's own candidates
             allowed_pairs = np.zeros((self.n, self.m), dtype=bool)
             allowed_pairs[self.pic, self.trk] = True
@@ -297,17 +320,21 @@ class _Flow:
         block_track = np.repeat(np.arange(m), counts)
         block_index = np.concatenate([np.arange(c) for c in counts])
         block_cap = np.minimum(size, spare[block_track] - block_index * size)
-        block_cost = lam * (block_index * size + (block_cap - 1) / 2)  # the mean penalty of the block's uses
+        # the mean penalty of the block's uses, counted after the track's pinned uses
+        block_cost = lam * (self.used[block_track] + block_index * size + (block_cap - 1) / 2)
         nx, ny = len(self.dist), len(block_track)
         a = hstack(
             [
-                coo_matrix((np.ones(2 * nx), (np.r_[self.pic, n + self.trk], np.r_[np.arange(nx), np.arange(nx)]))),
+                coo_matrix(  # shaped: the last tracks may be no picture's candidate
+                    (np.ones(2 * nx), (np.r_[self.pic, n + self.trk], np.r_[np.arange(nx), np.arange(nx)])),
+                    shape=(n + m, nx),
+                ),
                 coo_matrix((-np.ones(ny), (n + block_track, np.arange(ny))), shape=(n + m, ny)),
                 coo_matrix((-np.ones(m), (n + np.arange(m), np.arange(m))), shape=(n + m, m)),
             ]
         ).tocsr()
         got = linprog(
-            np.r_[self.dist, block_cost, np.full(m, OVERFLOW + lam * n)],
+            np.r_[self.dist, block_cost, np.full(m, OVERFLOW + lam * (n + self.used.max(initial=0)))],
             A_eq=a,
             b_eq=np.r_[np.ones(n), np.zeros(m)],
             bounds=np.c_[np.zeros(nx + ny + m), np.r_[np.ones(nx), block_cap, np.full(m, n)]],

@@ -98,22 +98,34 @@ class Learned(Method):
     ) -> tuple[list[ImageRecord], Matching | None]:
         """First tracks for the whole collection at once (the music index's `assign`: each in its picture's
         quadrant where the catalogue has a track there, repeats traded against distance), then the next nearest
-        ones."""
+        ones. A picture the curator pinned a track to (ctx.pins) has it first and is not solved for; its pin
+        counts as a use of that track, so no other picture takes it first where the quadrant offers another."""
         from dataclasses import replace
 
         if not records:
             return records, None
         tracks = ctx.catalogue.tracks
-        targets = np.array([im.target for im in records], dtype=np.float64).reshape(-1, 2)
-        result = ctx.index.assign(targets, quadrants=[im.quadrant for im in records], repeats=ctx.settings.repeats)
-        out = []
-        for im, first, off in zip(records, result.first, result.off_quadrant):
+        pinned = [ctx.pins.get(im.file) for im in records]
+        solved = [im for im, p in zip(records, pinned) if p is None]
+        used = np.bincount(np.array([p for p in pinned if p is not None], dtype=int), minlength=len(tracks))
+        targets = np.array([im.target for im in solved], dtype=np.float64).reshape(-1, 2)
+        result = ctx.index.assign(
+            targets, quadrants=[im.quadrant for im in solved], repeats=ctx.settings.repeats, used=used
+        )
+        chosen = iter(zip(result.first, result.off_quadrant))
+        out, firsts = [], []
+        for im, pin in zip(records, pinned):
             assert im.target is not None  # record() gives every picture its target
+            # the curator's pin is no note that the music left the picture's quadrant
+            first, off = (pin, False) if pin is not None else next(chosen)
+            firsts.append(first)
             rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][: per_picture - 1]
             out.append(replace(im, tracks=(tracks[first], *(tracks[i] for i in rest)), off_quadrant=off))
+        # pictures, distinct_first and capacity count the pinned pictures too; the distances and the quadrant
+        # counts are of the pictures solved for (pictures - in_quadrant - off_quadrant were pinned)
         return out, Matching(
             len(records),
-            len(set(result.first)),
+            len(set(firsts)),
             round(result.total, 4),
             round(result.nearest_total, 4),
             result.capacity,
