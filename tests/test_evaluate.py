@@ -406,21 +406,36 @@ def test_music_agreement_counts_the_first_tracks_labels_per_peoples_quadrant():
     assert base["balanced_agreement"] == pytest.approx(0.25)
 
 
-def test_out_of_fold_targets_lie_in_the_cross_validated_quadrants():
-    from builder.music.matching import calibration_table
+@pytest.mark.parametrize("with_other", [False, True])
+def test_out_of_fold_targets_lie_in_the_cross_validated_quadrants(with_other):
+    """The music row of `builder evaluate` looks for each picture's music in the quadrant of the cross-validated
+    picture row, with the origin and calibration of that photo's fold; with another rated set in training too,
+    whose readings the lines are then drawn through (a set judged alone would get other lines)."""
+    from builder.music.matching import calibrate, calibration_table
 
-    rng = np.random.default_rng(3)
-    y = rng.uniform(-1, 1, (60, 2))
-    pred = 0.4 * y + rng.normal(0, 0.15, (60, 2)) + [0.1, -0.05]  # shrunk, noisy, off-centre readings
-    groups = np.array([f"theme {i // 3}" for i in range(60)])
-    music = rng.uniform(-1, 1, (80, 2))
-    targets, quads = ev.out_of_fold_targets(pred, y, groups, "mean rating", calibration_table(music))
-    folds = ev.folds_of(groups)
-    assert (feeling.rule_quadrants("mean rating", pred, y, folds) == quads).all()
-    assert all(plane.quadrant(tuple(t)) == q for t, q in zip(targets, quads))
-    assert targets.std(axis=0).min() > pred.std(axis=0).max()  # widened onto the music's spread
-    for k in np.unique(folds):  # no theme in two folds
-        assert not set(groups[folds == k]) & set(groups[folds != k])
+    ings, targets, tables = synthetic_ingredients(100, seed=3)
+    groups = np.repeat(np.arange(20), 3)  # themes of three near-duplicates
+    others = [(ings[60:], targets[60:], True)] if with_other else []
+    ings, targets = ings[:60], targets[:60]
+    lines: dict = {}
+    pred, quads = feeling.cross_validate(
+        ings, targets, groups, tables, spec=feeling.Spec(components=8), others=others, lines=lines
+    )
+    music = calibration_table(np.random.default_rng(3).uniform(-1, 1, (80, 2)))
+    got = ev.out_of_fold_targets(pred, quads, lines, music)
+    assert (feeling.quadrant_codes(pred - lines["origin"]) == quads).all()  # the row's own lines
+    assert all(plane.quadrant(tuple(t)) == q for t, q in zip(got, quads))
+    n_seen = {len(s) for s in lines["through"]}
+    assert all(n < len(ings) + (40 if with_other else 0) for n in n_seen)  # a fold never sees its own photos
+    if with_other:
+        assert min(n_seen) > len(ings)  # the other set's readings drew the lines too
+    kept = 0
+    for i in range(len(pred)):  # each picture: its fold's origin and its fold's calibration, as a build reads it
+        t = calibrate(tuple(pred[i] - lines["origin"][i]), calibration_table(lines["through"][i]), music)
+        if plane.quadrant(t) == quads[i]:
+            assert got[i] == pytest.approx(t)
+            kept += 1
+    assert kept > len(pred) / 2
 
 
 def test_evaluate_with_music_chooses_tracks_as_a_build_and_scores_their_labels(tmp_path, session_cache):

@@ -636,6 +636,7 @@ def cross_validate(
     others: Sequence[tuple] = (),
     arousal: bool = True,
     decide_on: str = "every set",
+    lines: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants) of one rated set. others: rated
     sets in every fold's training as (ingredients, ratings, whether their arousal trains[, fold groups]), each
@@ -646,12 +647,28 @@ def cross_validate(
     With others, each fold's quadrant lines are drawn as `builder fit` draws the model's: by `rule` through
     out-of-fold readings of every set (folds grouped over all the sets at once; decide_on: whose quadrants they are
     drawn on), none of them of this fold's photos. Drawn through the tested set alone, they would be fitted to its
-    own people's quadrants, which the shipped model's lines never saw in that form (GAPED's, round 1)."""
+    own people's quadrants, which the shipped model's lines never saw in that form (GAPED's, round 1).
+
+    lines (a dict, filled when given): where each photo's lines were drawn, as a build of these photos would read
+    them: "origin", per photo its fold's origin; "through", per photo the readings its fold's lines were drawn
+    through (of the other folds), relative to that origin, as the model's calibration is made from its training
+    photos' readings (one array per fold, shared by the fold's photos)."""
     if not others and not arousal:
         raise UsageError("a set that does not train arousal needs another rated set that does")
     if not others:
         pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
-        return pred, rule_quadrants(rule, pred, targets, fold_of)
+        quads = np.zeros(len(pred), dtype=int)
+        origins, through = np.zeros_like(pred), [None] * len(pred)
+        for k in np.unique(fold_of):
+            here, other = fold_of == k, fold_of != k
+            origins[here] = origin(rule, pred[other], targets[other])
+            quads[here] = quadrant_codes(pred[here] - origins[here])
+            seen = pred[other] - origins[here][0]
+            for i in np.flatnonzero(here):
+                through[i] = seen
+        if lines is not None:
+            lines.update(origin=origins, through=through)
+        return pred, quads
     all_ings = list(ings) + [i for o in others for i in o[0]]
     y = np.vstack([targets] + [o[1] for o in others])
     sets = np.concatenate([np.zeros(len(ings), int)] + [np.full(len(o[0]), k + 1) for k, o in enumerate(others)])
@@ -668,6 +685,7 @@ def cross_validate(
     lines_oof, fold_all = out_of_fold(all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets)
     tested, rest = np.flatnonzero(sets == 0), np.flatnonzero(sets != 0)
     pred, quads = np.zeros((len(ings), 2)), np.zeros(len(ings), dtype=int)
+    origins, through = np.zeros((len(ings), 2)), [None] * len(ings)
     for k in np.unique(fold_all):
         here, other = tested[fold_all[tested] == k], fold_all != k
         if not len(here):
@@ -677,6 +695,12 @@ def cross_validate(
         pred[here] = m.predict([all_ings[i] for i in here])
         o = origin(rule, lines_oof[other], y[other], sets[other], trained[other], decide_on)
         quads[here] = quadrant_codes(pred[here] - o)
+        origins[here] = o
+        seen = lines_oof[other] - o
+        for i in here:
+            through[i] = seen
+    if lines is not None:
+        lines.update(origin=origins, through=through)
     return pred, quads
 
 
