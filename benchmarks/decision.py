@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -113,8 +114,9 @@ def text(c: dict) -> str:
     return f"{head} ({rec}) sign {c['valence_sign_agreement']:.2f}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every benchmark over the three rated sets takes: where the mirror, the cache and the sets are."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
     )
@@ -122,13 +124,31 @@ def main() -> None:
         "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
     )
     ap.add_argument("--eval", type=Path, default=HERE.parent / "shared/eval", help="the folder of the rated sets")
-    ap.add_argument("--gaped-weight", default="2", help="comma-separated weights of GAPED's valence to try (besides 1)")
     ap.add_argument("--json", type=Path, help="also write every cell as JSON")
-    args = ap.parse_args()
-    tune_allocator()
+    return ap
 
-    ings, ys, groups, set_ids, arousal, names = [], [], [], [], [], []
-    tables = None
+
+@dataclass
+class ThreeSets:
+    """oasis-dev, Emotion6 and gaped-dev read as `builder fit --set` reads them, one row per photo."""
+
+    ings: list
+    y: np.ndarray  # ratings on [-1, 1]
+    groups: np.ndarray  # fold groups: "set:theme" (OASIS theme, Emotion6 photo, GAPED category)
+    sets: np.ndarray  # which set (index into names)
+    arousal: np.ndarray  # whether the photo's arousal rating trains, as shipped
+    names: list[str]
+    files: list[str]
+    ctx: object  # the Context of the last set (its tables, scene labels and lexicons)
+
+    @property
+    def trained(self) -> np.ndarray:
+        return np.c_[np.ones(len(self.y), bool), self.arousal]
+
+
+def read_three(args: argparse.Namespace) -> ThreeSets:
+    ings, ys, groups, set_ids, arousal, names, files = [], [], [], [], [], [], []
+    ctx = None
     for k, (name, scale, aro) in enumerate(SETS):
         rated = read_rated_set(f"{args.eval / name}:{scale}")
         ctx, readings = read_offline(rated.images, rated.ratings.images, args.mirror, args.cache_dir)
@@ -137,10 +157,20 @@ def main() -> None:
         groups += [f"{k}:{g}" for g in feeling.theme_groups(rated.ratings.themes)]
         set_ids += [k] * len(rated.ratings.images)
         arousal += [aro] * len(rated.ratings.images)
+        files += [str(rated.images / f) for f in rated.ratings.images]
         names.append(name)
-        tables = ctx.feeling.tables
-    y, groups, sets, arousal = np.vstack(ys), np.array(groups), np.array(set_ids), np.array(arousal)
-    trained = np.c_[np.ones(len(y), bool), arousal]
+    return ThreeSets(ings, np.vstack(ys), np.array(groups), np.array(set_ids), np.array(arousal), names, files, ctx)
+
+
+def main() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--gaped-weight", default="2", help="comma-separated weights of GAPED's valence to try (besides 1)")
+    args = ap.parse_args()
+    tune_allocator()
+
+    data = read_three(args)
+    ings, y, groups, sets, arousal, names = data.ings, data.y, data.groups, data.sets, data.arousal, data.names
+    tables, trained = data.ctx.feeling.tables, data.trained
 
     def readings(gaped_weight: float):
         if gaped_weight == 1.0:
