@@ -548,13 +548,10 @@ def out_of_fold_targets(pred: np.ndarray, quads: np.ndarray, lines: dict, catalo
     from builder import plane
     from builder.music.matching import calibrate, quadrant_middle
 
+    tables = {k: calibration_table(seen) for k, seen in lines["through"].items()}
     targets = np.zeros_like(pred)
-    tables: dict[int, np.ndarray] = {}  # one calibration per fold: its photos share the readings seen
-    for i in range(len(pred)):
-        seen = lines["through"][i]
-        if id(seen) not in tables:
-            tables[id(seen)] = calibration_table(seen)
-        t = calibrate(tuple(pred[i] - lines["origin"][i]), tables[id(seen)], catalogue_table)
+    for i, k in enumerate(lines["fold"].tolist()):
+        t = calibrate(tuple(pred[i] - lines["origin"][k]), tables[k], catalogue_table)
         targets[i] = t if plane.quadrant(t) == quads[i] else quadrant_middle(int(quads[i]), catalogue_table)
     return targets
 

@@ -341,8 +341,8 @@ def analyse(
     _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
     pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
     # the method's collection-wide assignment takes the pins as given (by catalogue index: the index's numbering)
-    position = {id(t): i for i, t in enumerate(ctx.catalogue.tracks)}
-    ctx.pins = {f: position[id(t)] for f, t in pins.items()}
+    position = {t.id: i for i, t in enumerate(ctx.catalogue.tracks)}  # ids are unique in a catalogue
+    ctx.pins = {f: position[t.id] for f, t in pins.items()}
     if sheet is not None:
         ctx.warnings.extend(sheet.warnings)
     method_of(ctx).prepare(ctx)  # and the method's models

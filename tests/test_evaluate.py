@@ -423,15 +423,21 @@ def test_out_of_fold_targets_lie_in_the_cross_validated_quadrants(with_other):
     )
     music = calibration_table(np.random.default_rng(3).uniform(-1, 1, (80, 2)))
     got = ev.out_of_fold_targets(pred, quads, lines, music)
-    assert (feeling.quadrant_codes(pred - lines["origin"]) == quads).all()  # the row's own lines
+    origin = np.array([lines["origin"][k] for k in lines["fold"].tolist()])
+    assert (feeling.quadrant_codes(pred - origin) == quads).all()  # the row's own lines
     assert all(plane.quadrant(tuple(t)) == q for t, q in zip(got, quads))
-    n_seen = {len(s) for s in lines["through"]}
-    assert all(n < len(ings) + (40 if with_other else 0) for n in n_seen)  # a fold never sees its own photos
+    n_seen = {k: len(seen) for k, seen in lines["through"].items()}
+    assert set(n_seen) == set(lines["fold"].tolist()) and len(n_seen) == 5
+    everyone = len(ings) + (40 if with_other else 0)
+    for k, n in n_seen.items():  # a fold's lines are drawn through the other folds' photos, never its own
+        assert n <= everyone - np.sum(lines["fold"] == k) and (
+            with_other or n == len(ings) - np.sum(lines["fold"] == k)
+        )
     if with_other:
-        assert min(n_seen) > len(ings)  # the other set's readings drew the lines too
+        assert min(n_seen.values()) > len(ings)  # the other set's readings drew the lines too
     kept = 0
-    for i in range(len(pred)):  # each picture: its fold's origin and its fold's calibration, as a build reads it
-        t = calibrate(tuple(pred[i] - lines["origin"][i]), calibration_table(lines["through"][i]), music)
+    for i, k in enumerate(lines["fold"].tolist()):  # each picture: its fold's origin and calibration, as a build
+        t = calibrate(tuple(pred[i] - lines["origin"][k]), calibration_table(lines["through"][k]), music)
         if plane.quadrant(t) == quads[i]:
             assert got[i] == pytest.approx(t)
             kept += 1

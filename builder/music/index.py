@@ -84,7 +84,8 @@ class MusicIndex:
         catalogue has a track there, a track a first track at most `repeats` times (0: automatic); used: per
         catalogue track, the uses the curator's pins already make of it (matching.assign)."""
         targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
-        used = np.zeros(len(self.points), dtype=np.int64) if used is None else np.asarray(used, dtype=np.int64)
+        m = len(self.points)
+        used = np.zeros(m, dtype=np.int64) if used is None else np.asarray(used, dtype=np.int64).reshape(m)
         path = self._assignment_path(targets, quadrants, repeats, used)
         if path is not None:
             found = _load_assignment(path, len(targets), len(self.points))
@@ -110,7 +111,7 @@ class MusicIndex:
             return None
         h = hashlib.sha256(source.read_bytes())
         quads = np.asarray(quadrants if quadrants is not None else [], dtype=np.int64)
-        for part in (targets, self.points, quads, np.asarray(used, dtype=np.int64).reshape(len(self.points))):
+        for part in (targets, self.points, quads, used):
             h.update(np.ascontiguousarray(part).tobytes() + b"|")
         h.update(str(int(repeats)).encode())
         return self.cache_dir / "assign" / f"{h.hexdigest()}.json"

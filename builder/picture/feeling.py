@@ -650,25 +650,22 @@ def cross_validate(
     own people's quadrants, which the shipped model's lines never saw in that form (GAPED's, round 1).
 
     lines (a dict, filled when given): where each photo's lines were drawn, as a build of these photos would read
-    them: "origin", per photo its fold's origin; "through", per photo the readings its fold's lines were drawn
-    through (of the other folds), relative to that origin, as the model's calibration is made from its training
-    photos' readings (one array per fold, shared by the fold's photos)."""
+    them: "fold", each photo's fold; "origin", each fold's origin; "through", each fold's readings the lines were
+    drawn through (of the other folds), relative to that origin, as the model's calibration is made from its
+    training photos' readings."""
     if not others and not arousal:
         raise UsageError("a set that does not train arousal needs another rated set that does")
+    origins: dict[int, np.ndarray] = {}
+    through: dict[int, np.ndarray] = {}
     if not others:
         pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
-        quads = np.zeros(len(pred), dtype=int)
-        origins, through = np.zeros_like(pred), [None] * len(pred)
-        for k in np.unique(fold_of):
-            here, other = fold_of == k, fold_of != k
-            origins[here] = origin(rule, pred[other], targets[other])
-            quads[here] = quadrant_codes(pred[here] - origins[here])
-            seen = pred[other] - origins[here][0]
-            for i in np.flatnonzero(here):
-                through[i] = seen
+        for k in np.unique(fold_of).tolist():
+            other = fold_of != k
+            origins[k] = origin(rule, pred[other], targets[other])
+            through[k] = pred[other] - origins[k]
         if lines is not None:
-            lines.update(origin=origins, through=through)
-        return pred, quads
+            lines.update(fold=fold_of, origin=origins, through=through)
+        return pred, quadrant_codes(pred - np.array([origins[k] for k in fold_of.tolist()]))
     all_ings = list(ings) + [i for o in others for i in o[0]]
     y = np.vstack([targets] + [o[1] for o in others])
     sets = np.concatenate([np.zeros(len(ings), int)] + [np.full(len(o[0]), k + 1) for k, o in enumerate(others)])
@@ -684,24 +681,17 @@ def cross_validate(
     # every set read out of fold, folds grouped over all of them: where the lines are drawn, as in `builder fit`
     lines_oof, fold_all = out_of_fold(all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets)
     tested, rest = np.flatnonzero(sets == 0), np.flatnonzero(sets != 0)
-    pred, quads = np.zeros((len(ings), 2)), np.zeros(len(ings), dtype=int)
-    origins, through = np.zeros((len(ings), 2)), [None] * len(ings)
-    for k in np.unique(fold_all):
-        here, other = tested[fold_all[tested] == k], fold_all != k
-        if not len(here):
-            continue
-        idx = np.r_[tested[fold_all[tested] != k], rest]  # the other sets whole, as the model was fitted
+    pred, fold_of = np.zeros((len(ings), 2)), fold_all[tested]
+    for k in np.unique(fold_of).tolist():
+        here, other = tested[fold_of == k], fold_all != k
+        idx = np.r_[tested[fold_of != k], rest]  # the other sets whole, as the model was fitted
         m = fit([all_ings[i] for i in idx], y[idx], tables, spec=spec, arousal_rows=rows[idx], sets=sets[idx])
         pred[here] = m.predict([all_ings[i] for i in here])
-        o = origin(rule, lines_oof[other], y[other], sets[other], trained[other], decide_on)
-        quads[here] = quadrant_codes(pred[here] - o)
-        origins[here] = o
-        seen = lines_oof[other] - o
-        for i in here:
-            through[i] = seen
+        origins[k] = origin(rule, lines_oof[other], y[other], sets[other], trained[other], decide_on)
+        through[k] = lines_oof[other] - origins[k]
     if lines is not None:
-        lines.update(origin=origins, through=through)
-    return pred, quads
+        lines.update(fold=fold_of, origin=origins, through=through)
+    return pred, quadrant_codes(pred - np.array([origins[k] for k in fold_of.tolist()]))
 
 
 def ratings_fingerprint(images: list[str]) -> str:
