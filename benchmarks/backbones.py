@@ -91,26 +91,40 @@ MIXES = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
+    )
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
     )
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev")
     ap.add_argument("--emotion6", type=Path, default=HERE.parent / "shared/eval/emotion6")
     ap.add_argument("--gaped", type=Path, default=HERE.parent / "shared/eval/gaped-dev")
-    ap.add_argument("--specs", default=",".join(SPECS), help="comma-separated rows of the features table")
-    ap.add_argument("--mixes", default=",".join(MIXES), help="comma-separated rows of the training-sets table")
-    ap.add_argument("--chosen", default="both 128 mean words", help="the spec of the second and third tables")
+    ap.add_argument(
+        "--specs", default=",".join(SPECS), help="comma-separated rows of the features table"
+    )
+    ap.add_argument(
+        "--mixes", default=",".join(MIXES), help="comma-separated rows of the training-sets table"
+    )
+    ap.add_argument(
+        "--chosen", default="both 128 mean words", help="the spec of the second and third tables"
+    )
     ap.add_argument("--json", type=Path, help="also write every cell's metrics as JSON")
     args = ap.parse_args()
     tune_allocator()
 
     def rated(spec: str):  # as `builder fit --set` reads a rated set
         rated_set = read_rated_set(spec)
-        ctx, readings = read_offline(rated_set.images, rated_set.ratings.images, args.mirror, args.cache_dir)
+        ctx, readings = read_offline(
+            rated_set.images, rated_set.ratings.images, args.mirror, args.cache_dir
+        )
         return ctx, rated_set.ratings, [x.ingredients for x in readings]
 
     octx, o, o_ing = rated(f"{args.oasis}:1-7:4")
@@ -155,7 +169,9 @@ def main() -> None:
     def mix_oof(spec, mix):
         ings, y, groups, sets, arousal = stack(mix)
         rows, multi = None if arousal.all() else arousal, sets if len(mix) > 1 else None
-        return feeling.out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=multi)[0]
+        return feeling.out_of_fold(
+            ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=multi
+        )[0]
 
     def cross(spec, mix, tested: str, train_oof=None):
         """Readings of `tested` by a model fitted on the whole mix, and the mix's out-of-fold readings (where the
@@ -166,7 +182,12 @@ def main() -> None:
         model = feeling.fit(ings, y, tables, spec=spec, arousal_rows=rows, sets=multi)
         if train_oof is None:
             train_oof = mix_oof(spec, mix)
-        return model.predict(data[tested][0]), (train_oof, y, sets, np.c_[np.ones(len(y), bool), arousal])
+        return model.predict(data[tested][0]), (
+            train_oof,
+            y,
+            sets,
+            np.c_[np.ones(len(y), bool), arousal],
+        )
 
     def runs(spec):
         """Readings of every column: (column, readings, people, folds or None, (training readings, y, sets,
@@ -174,7 +195,13 @@ def main() -> None:
         alone = {name: cv(spec, name, (), True) for name in data}
         for name in data:
             yield f"{name} CV", alone[name][0], data[name][1], alone[name][1], None
-        for a, b in (("E6", "OASIS"), ("OASIS", "E6"), ("OASIS", "GAPED"), ("GAPED", "OASIS"), ("E6", "GAPED")):
+        for a, b in (
+            ("E6", "OASIS"),
+            ("OASIS", "E6"),
+            ("OASIS", "GAPED"),
+            ("GAPED", "OASIS"),
+            ("E6", "GAPED"),
+        ):
             pred, train = cross(spec, ((a, True),), b, alone[a][0])
             yield f"{a}->{b}", pred, data[b][1], None, train
         for b in data:
@@ -227,7 +254,10 @@ def main() -> None:
                 got = list(runs(SPECS[name]))
                 if name == args.chosen:
                     chosen_runs = got
-                row = {col: cell(pred, quads("mean reading", pred, y, folds, tr), y) for col, pred, y, folds, tr in got}
+                row = {
+                    col: cell(pred, quads("mean reading", pred, y, folds, tr), y)
+                    for col, pred, y, folds, tr in got
+                }
                 out["features"][name] = row
             row = out["features"][name]
             print(f"| {name} | {' | '.join(row[c][0] for c in part)} |", flush=True)
@@ -244,7 +274,9 @@ def main() -> None:
         for rule in feeling.ORIGIN_RULES:
             table[rule][col] = cell(pred, quads(rule, pred, y, folds, tr), y, smallest=True)
     for rule, row in table.items():
-        print(f"| {rule} | {' | '.join('/'.join(row[c][0].split('/')[:2]) if c in row else '-' for c in COLS)} |")
+        print(
+            f"| {rule} | {' | '.join('/'.join(row[c][0].split('/')[:2]) if c in row else '-' for c in COLS)} |"
+        )
         out["origin rules"][rule] = {c: v[1] for c, v in row.items()}
     if args.json:
         import orjson

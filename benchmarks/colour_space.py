@@ -16,7 +16,13 @@ import numpy as np
 from skimage.color import deltaE_ciede2000
 
 from builder.images import read_rgb
-from builder.picture.colours import ColourNamer, colour_names, dominant_colour, object_pixels, to_lab
+from builder.picture.colours import (
+    ColourNamer,
+    colour_names,
+    dominant_colour,
+    object_pixels,
+    to_lab,
+)
 from builder.picture.words import load_glove
 
 FAMILIES = {
@@ -73,7 +79,9 @@ def synthetic(base, seed):
 
 def main() -> None:
     namer = ColourNamer(colour_names(load_glove().key_to_index))
-    cases = [(synthetic(BASES[f], seed), f, f"synthetic {f} #{seed}") for f in BASES for seed in range(3)]
+    cases = [
+        (synthetic(BASES[f], seed), f, f"synthetic {f} #{seed}") for f in BASES for seed in range(3)
+    ]
     for name, box, family in PHOTO_CASES:
         rgb, _, _ = read_rgb(DEMO / name, 512)
         cases.append(((rgb, box), family, name))
@@ -87,7 +95,9 @@ def main() -> None:
             scores[space] += n in FAMILIES[family]
             if label.startswith("synthetic"):  # distance to the object's true base colour
                 delta[space].append(
-                    deltaE_ciede2000(to_lab(np.array(found[space]))[0], to_lab(np.array(BASES[family]))[0])
+                    deltaE_ciede2000(
+                        to_lab(np.array(found[space]))[0], to_lab(np.array(BASES[family]))[0]
+                    )
                 )
         print(f"{label:<24} expected {family:<7} rgb -> {names['rgb']:<10} lab -> {names['lab']}")
     for space, s in scores.items():

@@ -24,12 +24,18 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--n", type=int, default=100)
     args = ap.parse_args()
-    files = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[: args.n]
-    cost = dict.fromkeys(("decode", "webp display", "jpeg display", "scale thumbnail", "webp thumbnail"), 0.0)
+    files = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[
+        : args.n
+    ]
+    cost = dict.fromkeys(
+        ("decode", "webp display", "jpeg display", "scale thumbnail", "webp thumbnail"), 0.0
+    )
 
     def timed(part: str, work):
         t = time.process_time()
@@ -43,10 +49,15 @@ def main() -> None:
         timed("jpeg display", lambda: im.save(io.BytesIO(), "JPEG", quality=85))
         small = im.copy()
         timed("scale thumbnail", lambda: small.thumbnail((240, 240), Image.Resampling.LANCZOS))
-        timed("webp thumbnail", lambda: small.save(io.BytesIO(), "WEBP", quality=THUMB_WEBP_QUALITY, method=1))
+        timed(
+            "webp thumbnail",
+            lambda: small.save(io.BytesIO(), "WEBP", quality=THUMB_WEBP_QUALITY, method=1),
+        )
     for part, s in cost.items():
         print(f"{part:<16} {s * 1000 / len(files):6.2f} ms a picture")
-    print(f"{'all':<16} {sum(cost.values()) * 1000 / len(files):6.2f} ms a picture ({len(files)} photos)")
+    print(
+        f"{'all':<16} {sum(cost.values()) * 1000 / len(files):6.2f} ms a picture ({len(files)} photos)"
+    )
 
 
 if __name__ == "__main__":

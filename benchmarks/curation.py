@@ -49,7 +49,9 @@ def sheet_s(rows: int) -> tuple[float, float]:
         sheet.check_pictures(files)
         read = time.perf_counter() - t0
     hidden = sheet.hidden
-    records = [ImageRecord(f, (0.0, 0.0), 1, (), (), (), (), 10, 10) for f in files if f not in hidden]
+    records = [
+        ImageRecord(f, (0.0, 0.0), 1, (), (), (), (), 10, 10) for f in files if f not in hidden
+    ]
     t0 = time.perf_counter()
     curation.apply(records, sheet, {}, {})
     return read, time.perf_counter() - t0
@@ -63,7 +65,9 @@ def main() -> None:
     n, ms = metadata_ms(args.images)
     print(f"metadata: {n} pictures, {ms:.3f} ms per picture (header only, best of 5)")
     read, applied = sheet_s(args.rows)
-    print(f"sheet of {args.rows} rows: read and checked in {read:.2f} s, applied in {applied:.2f} s")
+    print(
+        f"sheet of {args.rows} rows: read and checked in {read:.2f} s, applied in {applied:.2f} s"
+    )
 
 
 if __name__ == "__main__":

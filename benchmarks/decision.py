@@ -38,7 +38,11 @@ from builder.files import tune_allocator
 from builder.picture import feeling
 
 HERE = Path(__file__).resolve().parent.parent
-SETS = (("oasis-dev", "1-7:4", True), ("emotion6", "1-9:5", False), ("gaped-dev", "0-100:50", False))
+SETS = (
+    ("oasis-dev", "1-7:4", True),
+    ("emotion6", "1-9:5", False),
+    ("gaped-dev", "0-100:50", False),
+)
 SHOWN = ("oasis-dev", "gaped-dev", "emotion6")
 
 
@@ -66,7 +70,9 @@ def judged(oof, folds, y, sets, trained, decide) -> tuple[np.ndarray, np.ndarray
         if decide == "4-class head":
             quads[here] = head_quadrants(oof[other], y[other], sets[other], oof[here])
             continue
-        _, o, _ = feeling.choose_origin(oof[other], y[other], folds[other], sets[other], trained[other], decide)
+        _, o, _ = feeling.choose_origin(
+            oof[other], y[other], folds[other], sets[other], trained[other], decide
+        )
         quads[here] = feeling.quadrant_codes(oof[here] - o)
     pleasant = np.isin(quads, (1, 4))
     return quads, pleasant == (y[:, 0] >= 0)
@@ -77,7 +83,10 @@ def cells(oof, quads, sign, y, sets, names) -> dict[str, dict]:
     out = {}
     for name in SHOWN:
         m = sets == names.index(name)
-        r = [float(np.mean(quads[m & (people == q)] == q)) if (m & (people == q)).any() else None for q in (1, 2, 3, 4)]
+        r = [
+            float(np.mean(quads[m & (people == q)] == q)) if (m & (people == q)).any() else None
+            for q in (1, 2, 3, 4)
+        ]
         used = [x for x in r if x is not None]
         out[name] = {
             "balanced": float(np.mean(used)),
@@ -95,14 +104,22 @@ def paired(people, base_q, quads, groups, draws: int = 1000) -> list[float]:
     both read on the same draws: how far the difference could move on another draw of such photos."""
     _, index = np.unique(groups, return_inverse=True)
     n = index.max() + 1
-    w = np.random.default_rng(0).multinomial(n, np.full(n, 1 / n), size=draws)[:, index].astype(float)
+    w = (
+        np.random.default_rng(0)
+        .multinomial(n, np.full(n, 1 / n), size=draws)[:, index]
+        .astype(float)
+    )
 
     def bal(q):
         per = []
         for c in (1, 2, 3, 4):
             if (people == c).any():
                 total = w @ (people == c)
-                per.append(np.where(total > 0, w @ ((people == c) & (q == c)) / np.maximum(total, 1), np.nan))
+                per.append(
+                    np.where(
+                        total > 0, w @ ((people == c) & (q == c)) / np.maximum(total, 1), np.nan
+                    )
+                )
         return np.nanmean(np.stack(per), axis=0)
 
     return [round(float(x), 3) for x in np.nanpercentile(bal(quads) - bal(base_q), [2.5, 97.5])]
@@ -116,14 +133,25 @@ def text(c: dict) -> str:
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
     """The options every benchmark over the three rated sets takes: where the mirror, the cache and the sets are."""
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+    ap = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
-    ap.add_argument("--eval", type=Path, default=HERE.parent / "shared/eval", help="the folder of the rated sets")
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
+    )
+    ap.add_argument(
+        "--eval",
+        type=Path,
+        default=HERE.parent / "shared/eval",
+        help="the folder of the rated sets",
+    )
     ap.add_argument("--json", type=Path, help="also write every cell as JSON")
     return ap
 
@@ -151,7 +179,9 @@ def read_three(args: argparse.Namespace) -> ThreeSets:
     ctx = None
     for k, (name, scale, aro) in enumerate(SETS):
         rated = read_rated_set(f"{args.eval / name}:{scale}")
-        ctx, readings = read_offline(rated.images, rated.ratings.images, args.mirror, args.cache_dir)
+        ctx, readings = read_offline(
+            rated.images, rated.ratings.images, args.mirror, args.cache_dir
+        )
         ings += [r.ingredients for r in readings]
         ys.append(rated.ratings.va)
         groups += [f"{k}:{g}" for g in feeling.theme_groups(rated.ratings.themes)]
@@ -159,17 +189,37 @@ def read_three(args: argparse.Namespace) -> ThreeSets:
         arousal += [aro] * len(rated.ratings.images)
         files += [str(rated.images / f) for f in rated.ratings.images]
         names.append(name)
-    return ThreeSets(ings, np.vstack(ys), np.array(groups), np.array(set_ids), np.array(arousal), names, files, ctx)
+    return ThreeSets(
+        ings,
+        np.vstack(ys),
+        np.array(groups),
+        np.array(set_ids),
+        np.array(arousal),
+        names,
+        files,
+        ctx,
+    )
 
 
 def main() -> None:
     ap = parser(__doc__)
-    ap.add_argument("--gaped-weight", default="2", help="comma-separated weights of GAPED's valence to try (besides 1)")
+    ap.add_argument(
+        "--gaped-weight",
+        default="2",
+        help="comma-separated weights of GAPED's valence to try (besides 1)",
+    )
     args = ap.parse_args()
     tune_allocator()
 
     data = read_three(args)
-    ings, y, groups, sets, arousal, names = data.ings, data.y, data.groups, data.sets, data.arousal, data.names
+    ings, y, groups, sets, arousal, names = (
+        data.ings,
+        data.y,
+        data.groups,
+        data.sets,
+        data.arousal,
+        data.names,
+    )
     tables, trained = data.ctx.feeling.tables, data.trained
 
     def readings(gaped_weight: float):
@@ -177,7 +227,9 @@ def main() -> None:
             return feeling.out_of_fold(ings, y, groups, tables, arousal_rows=arousal, sets=sets)
         plain = feeling.set_weights
 
-        def heavier(s, rows):  # GAPED's photos weigh gaped_weight times another set's, the mean weight still 1
+        def heavier(
+            s, rows
+        ):  # GAPED's photos weigh gaped_weight times another set's, the mean weight still 1
             w = plain(s, rows)
             if w is None:
                 return None
@@ -206,7 +258,9 @@ def main() -> None:
             m = sets == names.index(name)
             out[label][name]["difference_95"] = paired(people[m], base[m], quads[m], groups[m])
         print(f"| {label} | {' | '.join(text(out[label][n]) for n in SHOWN)} |", flush=True)
-    print("\n95 % intervals of each row's balanced agreement minus round 1's (groups resampled, 1000 draws):")
+    print(
+        "\n95 % intervals of each row's balanced agreement minus round 1's (groups resampled, 1000 draws):"
+    )
     for label in out:
         print(f"{label}: " + "  ".join(f"{n} {out[label][n]['difference_95']}" for n in SHOWN))
     if args.json:

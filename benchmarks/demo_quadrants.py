@@ -18,15 +18,21 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
     ap.add_argument("--images", type=Path, default=HERE / "images")
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument(
-        "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
     )
     args = ap.parse_args()
     files = sorted(p.name for p in args.images.glob("*.jpg"))

@@ -20,7 +20,9 @@ from pathlib import Path
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--until", type=float, default=0.3)
     ap.add_argument("--step", type=float, default=0.01)
     ap.add_argument("--signal", default="INT", help="INT, TERM or HUP")
@@ -41,7 +43,13 @@ def main() -> None:
         time.sleep(delay)
         proc.send_signal(sig)
         _, err = proc.communicate()
-        what = "traceback" if "Traceback" in err else "sentence" if ": nothing was changed" in err else "nothing"
+        what = (
+            "traceback"
+            if "Traceback" in err
+            else "sentence"
+            if ": nothing was changed" in err
+            else "nothing"
+        )
         print(f"{delay:.2f} {proc.returncode} {what}")
 
 

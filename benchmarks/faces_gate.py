@@ -24,16 +24,24 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     args = ap.parse_args()
-    detector = make_detector("yolo-fastest", AssetStore(default_cache_dir(), args.mirror.resolve(), offline=True))
+    detector = make_detector(
+        "yolo-fastest", AssetStore(default_cache_dir(), args.mirror.resolve(), offline=True)
+    )
     reader = FaceReader()
-    files = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[: args.n]
+    files = sorted(
+        p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+    )[: args.n]
     pictures = [read_rgb(f, 1024)[0] for f in files + [HERE / "images" / "astronaut.jpg"]]
     reader.read(pictures[0])  # warm up
     for label, gated in (("whole picture", False), ("person region", True)):

@@ -78,7 +78,10 @@ def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
     lite = ctx.lite
     blocks = lite.net._blocks
     # the last block of each wanted stage: the stage's output
-    wanted = [max(i for i, b in enumerate(blocks) if b._block_args.output_filters == c) for c in MID_STAGES]
+    wanted = [
+        max(i for i, b in enumerate(blocks) if b._block_args.output_filters == c)
+        for c in MID_STAGES
+    ]
     outs: dict[int, torch.Tensor] = {}
     for i in wanted:
         blocks[i].register_forward_hook(lambda m, inp, out, i=i: outs.__setitem__(i, out))
@@ -88,7 +91,12 @@ def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
         with torch.inference_mode():
             lite.net.extract_features(lite.tensor(rgb)[None])
         rows.append(
-            np.concatenate([torch.cat([outs[i][0].mean((1, 2)), outs[i][0].std((1, 2))]).numpy() for i in wanted])
+            np.concatenate(
+                [
+                    torch.cat([outs[i][0].mean((1, 2)), outs[i][0].std((1, 2))]).numpy()
+                    for i in wanted
+                ]
+            )
         )
         if n % 250 == 0:
             print(f"  Lite2 mid-level features: {n}/{len(files)}", file=sys.stderr, flush=True)
@@ -107,7 +115,9 @@ def replica_oof(ings, y, folds, sets, trained, tables, extra=None, kernel=False)
     from sklearn.linear_model import RidgeCV
 
     spec = feeling.Spec()
-    shell = feeling.fit(ings[:8], y[:8], tables)  # only for its tables: features() below refits everything else
+    shell = feeling.fit(
+        ings[:8], y[:8], tables
+    )  # only for its tables: features() below refits everything else
     pooled = spec.pooled(ings)
     rest = shell.features(ings)[:, len(shell.components) :]
     pred = np.zeros((len(y), 2))
@@ -116,9 +126,14 @@ def replica_oof(ings, y, folds, sets, trained, tables, extra=None, kernel=False)
 
         def reduce(a, n):
             m, s = a[tr].mean(0), a[tr].std(0) + 1e-6
-            return ((a - m) / s) @ PCA(n_components=n, random_state=0).fit((a[tr] - m) / s).components_.T
+            return ((a - m) / s) @ PCA(n_components=n, random_state=0).fit(
+                (a[tr] - m) / s
+            ).components_.T
 
-        x = np.hstack([reduce(pooled, spec.components), rest] + ([reduce(extra, 32)] if extra is not None else []))
+        x = np.hstack(
+            [reduce(pooled, spec.components), rest]
+            + ([reduce(extra, 32)] if extra is not None else [])
+        )
         x = (x - x[tr].mean(0)) / (x[tr].std(0) + 1e-9)
         for j in range(2):
             rows = tr & trained[:, j]
@@ -130,21 +145,34 @@ def replica_oof(ings, y, folds, sets, trained, tables, extra=None, kernel=False)
                 )
                 pred[te, j] = kr.predict(x[te]) + mu
             else:
-                r = RidgeCV(alphas=np.array(feeling.ALPHAS)).fit(x[rows], y[rows, j], sample_weight=w)
+                r = RidgeCV(alphas=np.array(feeling.ALPHAS)).fit(
+                    x[rows], y[rows, j], sample_weight=w
+                )
                 pred[te, j] = r.predict(x[te])
     return np.clip(pred, -1.0, 1.0)
 
 
 def main() -> None:
     ap = decision.parser(__doc__)
-    ap.add_argument("--no-mid", action="store_true", help="skip the Lite2 mid-level candidate (a pass over the photos)")
+    ap.add_argument(
+        "--no-mid",
+        action="store_true",
+        help="skip the Lite2 mid-level candidate (a pass over the photos)",
+    )
     args = ap.parse_args()
     tune_allocator()
 
     from builder.picture.words import load_nrc_vad
 
     data = decision.read_three(args)
-    ings, y, groups, sets, arousal, names = data.ings, data.y, data.groups, data.sets, data.arousal, data.names
+    ings, y, groups, sets, arousal, names = (
+        data.ings,
+        data.y,
+        data.groups,
+        data.sets,
+        data.arousal,
+        data.names,
+    )
     ctx, files, trained = data.ctx, data.files, data.trained
     tables = ctx.feeling.tables
     base = feeling.LabelReader(
@@ -164,31 +192,50 @@ def main() -> None:
     for label, first in (("head noun", False), ("head noun, first name only", True)):
         t = with_reader(HeadNounReader(base, first))
         readers.append((label, t))
-        rows.append((label, feeling.out_of_fold(ings, y, groups, t, arousal_rows=arousal, sets=sets)[0]))
+        rows.append(
+            (label, feeling.out_of_fold(ings, y, groups, t, arousal_rows=arousal, sets=sets)[0])
+        )
     if not args.no_mid:
         mid = mid_features(ctx, files, args.cache_dir)
-        rows.append(("Lite2 mid-level", replica_oof(ings, y, folds, sets, trained, tables, extra=mid)))
+        rows.append(
+            ("Lite2 mid-level", replica_oof(ings, y, folds, sets, trained, tables, extra=mid))
+        )
     rows.append(("kernel ridge", replica_oof(ings, y, folds, sets, trained, tables, kernel=True)))
 
     out, people, base_q = {}, feeling.quadrant_codes(y), None
-    print(f"| candidate | {' | '.join(decision.SHOWN)} |\n|---|{'---|' * len(decision.SHOWN)}", flush=True)
+    print(
+        f"| candidate | {' | '.join(decision.SHOWN)} |\n|---|{'---|' * len(decision.SHOWN)}",
+        flush=True,
+    )
     for label, pred in rows:
         quads, sign = decision.judged(pred, folds, y, sets, trained, "every set")
         out[label] = decision.cells(pred, quads, sign, y, sets, names)
         base_q = quads if base_q is None else base_q
         for name in decision.SHOWN:
             m = sets == names.index(name)
-            out[label][name]["difference_95"] = decision.paired(people[m], base_q[m], quads[m], groups[m])
-        print(f"| {label} | {' | '.join(decision.text(out[label][n]) for n in decision.SHOWN)} |", flush=True)
-    print("\n95 % intervals of each candidate's balanced agreement minus the shipped model's (groups resampled):")
+            out[label][name]["difference_95"] = decision.paired(
+                people[m], base_q[m], quads[m], groups[m]
+            )
+        print(
+            f"| {label} | {' | '.join(decision.text(out[label][n]) for n in decision.SHOWN)} |",
+            flush=True,
+        )
+    print(
+        "\n95 % intervals of each candidate's balanced agreement minus the shipped model's (groups resampled):"
+    )
     for label in list(out)[1:]:
-        print(f"{label}: " + "  ".join(f"{n} {out[label][n]['difference_95']}" for n in decision.SHOWN))
+        print(
+            f"{label}: "
+            + "  ".join(f"{n} {out[label][n]['difference_95']}" for n in decision.SHOWN)
+        )
     print("\nA lab never seen: fitted on oasis-dev and Emotion6 valence, read on all of gaped-dev")
     seen = sets != names.index("gaped-dev")
     idx = np.flatnonzero(seen)
     for label, t in readers:
         part = [ings[i] for i in idx]
-        oof, f = feeling.out_of_fold(part, y[idx], groups[idx], t, arousal_rows=arousal[idx], sets=sets[idx])
+        oof, f = feeling.out_of_fold(
+            part, y[idx], groups[idx], t, arousal_rows=arousal[idx], sets=sets[idx]
+        )
         _, o, _ = feeling.choose_origin(oof, y[idx], f, sets[idx], trained[idx])
         model = feeling.fit(part, y[idx], t, arousal_rows=arousal[idx], sets=sets[idx])
         p = model.predict([ings[i] for i in np.flatnonzero(~seen)])

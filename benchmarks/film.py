@@ -22,7 +22,9 @@ from builder import film as fm
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("gallery", type=Path)
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--seconds", type=float, default=8.0)
@@ -30,7 +32,9 @@ def main() -> None:
     ap.add_argument("--fps", type=int, default=25)
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
-    options = fm.Options(size=fm.parse_size(args.size), fps=args.fps, seconds=args.seconds, motion=args.motion)
+    options = fm.Options(
+        size=fm.parse_size(args.size), fps=args.fps, seconds=args.seconds, motion=args.motion
+    )
 
     composing = [0.0]
     frame = fm.Looks.frame
@@ -50,7 +54,9 @@ def main() -> None:
             r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
             plan = fm.make_film(args.gallery, Path(tmp) / "bench.mp4", options)
             wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
-            cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)  # every thread: x264's too
+            cpu = (r1.ru_utime - r0.ru_utime) + (
+                r1.ru_stime - r0.ru_stime
+            )  # every thread: x264's too
             if best is None or wall < best[0]:
                 best = (wall, composing[0], plan, cpu)
     wall, compose, plan, cpu = best

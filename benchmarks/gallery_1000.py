@@ -68,19 +68,27 @@ def measure(page, target: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
-    ap.add_argument("--cache-dir", type=Path, default=None, help="reuse a cache (default: a fresh one)")
+    ap.add_argument(
+        "--cache-dir", type=Path, default=None, help="reuse a cache (default: a fresh one)"
+    )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-1000-"))
     try:
-        photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        photos = sorted(
+            p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+        )
         pics = tmp / "pictures"
         for i in range(args.n):
             src = photos[i % len(photos)]
@@ -92,7 +100,11 @@ def main() -> None:
                 shutil.copyfile(src, folder / src.name)
         out = tmp / "dist"
         settings = Settings(
-            input=pics, out=out, mirror=args.mirror.resolve(), cache_dir=args.cache_dir or tmp / "cache", offline=True
+            input=pics,
+            out=out,
+            mirror=args.mirror.resolve(),
+            cache_dir=args.cache_dir or tmp / "cache",
+            offline=True,
         )
         ctx = Context(settings)
         stats = Stats()
@@ -128,12 +140,17 @@ def main() -> None:
             )
             for label, target in (
                 ("index.html", out / "index.html"),
-                (pages[-1].name if pages else "(one page)", pages[-1] if pages else out / "index.html"),
+                (
+                    pages[-1].name if pages else "(one page)",
+                    pages[-1] if pages else out / "index.html",
+                ),
                 (quadrant.name, quadrant),
                 ("slideshow.html", out / "slideshow.html"),
                 ("a picture page", out / gallery.images[0].page),
             ):
-                page = browser.new_page(viewport={"width": 1280, "height": 800})  # a cold page each time
+                page = browser.new_page(
+                    viewport={"width": 1280, "height": 800}
+                )  # a cold page each time
                 m = measure(page, target)
                 page.close()
                 print(
@@ -147,8 +164,12 @@ def main() -> None:
             name = gallery.images[-1].file.rsplit("/", 1)[-1]
             t0 = time.perf_counter()
             page.fill("#search", name)
-            while page.evaluate("document.getElementById('search-status').textContent.indexOf('named like') < 0"):
-                page.wait_for_timeout(50)  # polled: the gallery's CSP forbids wait_for_function's eval
+            while page.evaluate(
+                "document.getElementById('search-status').textContent.indexOf('named like') < 0"
+            ):
+                page.wait_for_timeout(
+                    50
+                )  # polled: the gallery's CSP forbids wait_for_function's eval
             found = page.locator("#search-results li").count()
             print(
                 f"search for {name!r}: {found} shown, {page.inner_text('#search-status')!r}, "

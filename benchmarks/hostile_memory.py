@@ -26,10 +26,20 @@ from PIL import Image
 
 def png_claiming(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def tiff_claiming(width: int, height: int) -> bytes:
@@ -45,19 +55,32 @@ def tiff_claiming(width: int, height: int) -> bytes:
         (278, 4, 1, height),
         (279, 4, 1, width * height * 3),
     ]
-    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + b"\0\0\0\0"
+    ifd = (
+        struct.pack("<H", len(entries))
+        + b"".join(struct.pack("<HHII", *e) for e in entries)
+        + b"\0\0\0\0"
+    )
     return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\0" * 64
 
 
 def make_cases(work: Path) -> dict[str, Path]:
     cases = {}
-    for name in ("baseline", "sparse-3gb-jpg", "png-144mp-header", "tiff-144mp-header", "fifo", "link-loop"):
+    for name in (
+        "baseline",
+        "sparse-3gb-jpg",
+        "png-144mp-header",
+        "tiff-144mp-header",
+        "fifo",
+        "link-loop",
+    ):
         d = work / name
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
         rng = np.random.default_rng(0)
         for i in range(2):
-            Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(d / f"good{i}.jpg")
+            Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(
+                d / f"good{i}.jpg"
+            )
         cases[name] = d
     with open(cases["sparse-3gb-jpg"] / "huge.jpg", "wb") as f:
         f.truncate(3 << 30)
@@ -81,15 +104,21 @@ def run(folder: Path, work: Path, method: str) -> tuple[int, float, float, str]:
         "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter()-t);"
         "print(p.stderr)"
     )
-    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, timeout=400).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *cmd], capture_output=True, text=True, timeout=400
+    ).stdout
     head, _, rest = out.partition("\n")
     code, kb, seconds = head.split()
-    failed = " | ".join(line.strip() for line in rest.splitlines() if "failed:" in line or "error" in line)
+    failed = " | ".join(
+        line.strip() for line in rest.splitlines() if "failed:" in line or "error" in line
+    )
     return int(code), int(kb) / 1024, float(seconds), failed
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/hostile-memory"))
     ap.add_argument("--method", default="random")
     args = ap.parse_args()

@@ -41,23 +41,35 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--images", type=Path, default=HERE.parent / "shared/eval/emotion6/images")
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument(
-        "--cache-dir", type=Path, default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder"))
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
     )
-    ap.add_argument("--n", type=int, default=0, help="a seeded random sample of n pictures (0 = all)")
+    ap.add_argument(
+        "--n", type=int, default=0, help="a seeded random sample of n pictures (0 = all)"
+    )
     ap.add_argument(
         "--allow-silent",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="the whole catalogue (default), or only tracks with audio",
     )
-    ap.add_argument("--small-seed", type=int, default=0, help="seed of the sample as large as the collection")
-    ap.add_argument("--speed", action="store_true", help="time the assignment of 10,000 targets on 10 tracks")
+    ap.add_argument(
+        "--small-seed", type=int, default=0, help="seed of the sample as large as the collection"
+    )
+    ap.add_argument(
+        "--speed", action="store_true", help="time the assignment of 10,000 targets on 10 tracks"
+    )
     args = ap.parse_args()
     if args.speed:
         return speed()
@@ -65,7 +77,9 @@ def main() -> None:
 
     files = list_images(args.images)
     if args.n:
-        files = sorted(np.random.default_rng(0).choice(files, min(args.n, len(files)), replace=False).tolist())
+        files = sorted(
+            np.random.default_rng(0).choice(files, min(args.n, len(files)), replace=False).tolist()
+        )
     settings = Settings(
         input=args.images,
         out=Path("/nonexistent-out"),
@@ -90,7 +104,9 @@ def main() -> None:
             f"catalogue {cat[:, k].std():.3f} -> first tracks / catalogue {first[:, k].std() / cat[:, k].std():.2f}; "
             f"Spearman(readings, first tracks) {spearman(av[:, k], first[:, k]):.3f}"
         )
-    print(f"distinct first tracks: {m.distinct_first} of {m.pictures} pictures (each track at most {m.capacity}x)")
+    print(
+        f"distinct first tracks: {m.distinct_first} of {m.pictures} pictures (each track at most {m.capacity}x)"
+    )
     print(
         f"summed distance to targets: assigned {m.total:.3f}, each picture's nearest {m.nearest_total:.3f} "
         f"({(m.total / m.nearest_total - 1) * 100:+.1f} %)"
@@ -107,7 +123,9 @@ def main() -> None:
     )
     agree = sum(plane.quadrant(im.av) == im.quadrant for im in g.images)
     target_agree = sum(plane.quadrant(im.target) == im.quadrant for im in g.images)
-    print(f"quadrant agrees with the signs of av: {agree} of {len(g.images)}; with the target's: {target_agree}")
+    print(
+        f"quadrant agrees with the signs of av: {agree} of {len(g.images)}; with the target's: {target_agree}"
+    )
     quads = [im.quadrant for im in g.images]
     targets = np.array([im.target for im in g.images])
     report(f"whole catalogue ({len(cat)} tracks)", targets, cat, quads)
@@ -118,8 +136,15 @@ def main() -> None:
     small_targets = []
     for im in g.images:  # as learned.record maps a reading onto a catalogue
         t = matching.calibrate(im.av, model.calibration, table)
-        small_targets.append(t if plane.quadrant(t) == im.quadrant else matching.quadrant_middle(im.quadrant, table))
-    report(f"a sample as large as the collection ({len(small)} tracks)", np.array(small_targets), small, quads)
+        small_targets.append(
+            t if plane.quadrant(t) == im.quadrant else matching.quadrant_middle(im.quadrant, table)
+        )
+    report(
+        f"a sample as large as the collection ({len(small)} tracks)",
+        np.array(small_targets),
+        small,
+        quads,
+    )
 
 
 def speed() -> None:
@@ -129,7 +154,9 @@ def speed() -> None:
     tracks = np.array([[0.3, 0.4], [0.7, 0.2], [0.5, 0.8], [-0.3, 0.5], [-0.6, 0.2], [-0.4, -0.3]])
     tracks = np.r_[tracks, [[-0.2, -0.7], [-0.8, -0.5], [0.5, -0.5], [0.2, -0.2]]]
     matching.assign(targets[:50], tracks)  # imports and first calls out of the timing
-    report("10,000 pictures on 10 tracks", targets, tracks, [plane.quadrant(tuple(t)) for t in targets])
+    report(
+        "10,000 pictures on 10 tracks", targets, tracks, [plane.quadrant(tuple(t)) for t in targets]
+    )
 
 
 def report(name: str, targets: np.ndarray, tracks: np.ndarray, quads: list[int]) -> None:

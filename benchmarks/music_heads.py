@@ -29,7 +29,13 @@ import numpy as np
 from builder.assets import AssetStore
 from builder.music import feeling as mf
 from builder.music.evaluate import deam_spread, read_labels, sign_intervals
-from builder.music.feeling import MusicFeelingModel, fit_head, group_folds, quadrant_of, quadrant_signs
+from builder.music.feeling import (
+    MusicFeelingModel,
+    fit_head,
+    group_folds,
+    quadrant_of,
+    quadrant_signs,
+)
 from builder.music.listen import Listener
 
 HERE = Path(__file__).resolve().parent.parent
@@ -85,14 +91,20 @@ def oof_head(x, q, spec, splits, spread) -> np.ndarray:
 
 
 def balanced(true_q, pred_q) -> float:
-    return float(np.mean([np.mean(pred_q[true_q == k] == k) for k in (1, 2, 3, 4) if (true_q == k).any()]))
+    return float(
+        np.mean([np.mean(pred_q[true_q == k] == k) for k in (1, 2, 3, 4) if (true_q == k).any()])
+    )
 
 
 def paired(true_q, a_q, b_q, artists, draws=1000, seed=0) -> dict[str, tuple[float, float, float]]:
     """(difference, 2.5 %, 97.5 %) of b minus a, artists resampled together for both."""
     _, index = np.unique(artists, return_inverse=True)
     k = index.max() + 1
-    w = np.random.default_rng(seed).multinomial(k, np.full(k, 1 / k), size=draws)[:, index].astype(np.float64)
+    w = (
+        np.random.default_rng(seed)
+        .multinomial(k, np.full(k, 1 / k), size=draws)[:, index]
+        .astype(np.float64)
+    )
     tv, ta = quadrant_signs(true_q)
     out = {}
     for name, f in (
@@ -110,7 +122,10 @@ def paired(true_q, a_q, b_q, artists, draws=1000, seed=0) -> dict[str, tuple[flo
             rec.append(w @ ((true_q == q) & (p == q)) / np.maximum(total, 1))
         return np.mean(rec, axis=0)
 
-    out["balanced"] = (balanced(true_q, b_q) - balanced(true_q, a_q), *np.percentile(bal(b_q) - bal(a_q), [2.5, 97.5]))
+    out["balanced"] = (
+        balanced(true_q, b_q) - balanced(true_q, a_q),
+        *np.percentile(bal(b_q) - bal(a_q), [2.5, 97.5]),
+    )
     return out
 
 
@@ -121,7 +136,9 @@ def choose(x, q, groups, folds) -> dict:
     for axis, col in (("valence", 0), ("arousal", 1)):
         positive = quadrant_signs(q)[col]
         scores = {
-            (name, c): float(np.mean((oof_probability(x, positive, columns, c, splits) >= 0.5) == positive))
+            (name, c): float(
+                np.mean((oof_probability(x, positive, columns, c, splits) >= 0.5) == positive)
+            )
             for name, columns in SETS[axis].items()
             for c in CS
         }
@@ -138,31 +155,47 @@ def nested(x, q, artists, splits, spread, shipped_q) -> None:
     for i, test in enumerate(splits):
         train = np.setdiff1d(np.arange(len(q)), test)
         spec = choose(x[train], q[train], artists[train], 4)
-        print(f"  fold {i + 1}: " + "; ".join(f"{axis} {spec[axis][2]}, C = {spec[axis][1]}" for axis in spec))
+        print(
+            f"  fold {i + 1}: "
+            + "; ".join(f"{axis} {spec[axis][2]}, C = {spec[axis][1]}" for axis in spec)
+        )
         head = fit_head(x[train], q[train], {a: spec[a][:2] for a in spec}, spread)
         va[test] = head.predict(x[test])[0]
     pq = quadrant_of(va)
     tv, ta = quadrant_signs(q)
     vs, as_ = (100 * np.mean(quadrant_signs(pq)[k] == t) for k, t in ((0, tv), (1, ta)))
-    print(f"  nested           balanced {100 * balanced(q, pq):5.1f}%  val sign {vs:5.1f}%  aro sign {as_:5.1f}%")
+    print(
+        f"  nested           balanced {100 * balanced(q, pq):5.1f}%  val sign {vs:5.1f}%  aro sign {as_:5.1f}%"
+    )
     d = paired(q, shipped_q, pq, artists)
     print(
         "  nested minus former, paired: "
-        + "  ".join(f"{k} {100 * v[0]:+.1f} pts ({100 * v[1]:+.1f} to {100 * v[2]:+.1f})" for k, v in d.items())
+        + "  ".join(
+            f"{k} {100 * v[0]:+.1f} pts ({100 * v[1]:+.1f} to {100 * v[2]:+.1f})"
+            for k, v in d.items()
+        )
     )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
     ap.add_argument("--labels", type=Path, default=None, help="default: AUDIO/annotations.csv")
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "builder")
-    ap.add_argument("--repeats", type=int, default=5, help="other random artist-grouped splits to check on")
     ap.add_argument(
-        "--nested", action="store_true", help="also choose the candidates inside each fold (no selection optimism)"
+        "--repeats", type=int, default=5, help="other random artist-grouped splits to check on"
+    )
+    ap.add_argument(
+        "--nested",
+        action="store_true",
+        help="also choose the candidates inside each fold (no selection optimism)",
     )
     args = ap.parse_args()
     store = AssetStore(args.cache_dir, args.mirror, offline=True)
@@ -178,7 +211,9 @@ def main() -> None:
     artists = np.array(lab.artists)
     spread = deam_spread(store)
     splits = group_folds(artists, 5)
-    print(f"{len(q)} clips, {len(set(lab.artists))} artists; 5 folds grouped by artist (builder music evaluate's)")
+    print(
+        f"{len(q)} clips, {len(set(lab.artists))} artists; 5 folds grouped by artist (builder music evaluate's)"
+    )
 
     best = {}
     for axis, col in (("valence", 0), ("arousal", 1)):
@@ -218,12 +253,17 @@ def main() -> None:
     d = paired(q, preds["former head"], preds["chosen per axis"], artists)
     print(
         "  chosen minus former, paired: "
-        + "  ".join(f"{k} {100 * v[0]:+.1f} pts ({100 * v[1]:+.1f} to {100 * v[2]:+.1f})" for k, v in d.items())
+        + "  ".join(
+            f"{k} {100 * v[0]:+.1f} pts ({100 * v[1]:+.1f} to {100 * v[2]:+.1f})"
+            for k, v in d.items()
+        )
     )
     if args.nested:
         nested(x, q, artists, splits, spread, preds["former head"])
     if args.repeats:
-        print(f"\n{args.repeats} other random artist-grouped 5-fold splits (seeds 1-{args.repeats}): former -> chosen")
+        print(
+            f"\n{args.repeats} other random artist-grouped 5-fold splits (seeds 1-{args.repeats}): former -> chosen"
+        )
         for seed in range(1, args.repeats + 1):
             other = random_group_folds(artists, 5, seed)
             a = quadrant_of(oof_head(x, q, shipped, other, spread))

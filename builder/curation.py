@@ -26,7 +26,9 @@ SEPARATORS = (",", ";", "\t")
 TRUE = {"1", "yes", "y", "true", "x", "hide", "hidden"}
 FALSE = {"", "0", "no", "n", "false"}
 TITLE_CAP, DESCRIPTION_CAP = 200, 2000  # characters; longer text is cut with an ellipsis
-INTRO_CAP = 64 * 1024  # bytes: an introduction, not a catalogue essay (and a guard against a wrong file)
+INTRO_CAP = (
+    64 * 1024
+)  # bytes: an introduction, not a catalogue essay (and a guard against a wrong file)
 SHEET_CAP = 32 << 20  # bytes: a sheet for a million pictures is far below this
 
 
@@ -47,7 +49,9 @@ class Entry:
 @dataclass
 class Sheet:
     path: Path | None = None
-    entries: dict[str, Entry] = field(default_factory=dict)  # picture (relative POSIX path) -> its row
+    entries: dict[str, Entry] = field(
+        default_factory=dict
+    )  # picture (relative POSIX path) -> its row
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -65,8 +69,14 @@ class Sheet:
         folded = {f.casefold(): f for f in files}
         for name, e in self.entries.items():
             if name not in known:
-                hint = f" (did you mean '{folded[name.casefold()]}'?)" if name.casefold() in folded else ""
-                self.warnings.append(f"{self._where(e)}: no picture '{name}' in the input folder{hint}; row ignored")
+                hint = (
+                    f" (did you mean '{folded[name.casefold()]}'?)"
+                    if name.casefold() in folded
+                    else ""
+                )
+                self.warnings.append(
+                    f"{self._where(e)}: no picture '{name}' in the input folder{hint}; row ignored"
+                )
 
     def pins(self, tracks: tuple[Track, ...], catalogue_name: str) -> dict[str, Track]:
         """Picture -> the track its row pins, found among the catalogue's tracks by id or audio file name. A
@@ -75,7 +85,9 @@ class Sheet:
         by_name: dict[str, list[Track]] = {}
         for t in tracks:
             if t.audio:
-                by_name.setdefault(PurePosixPath(Path(t.audio).as_posix()).name.casefold(), []).append(t)
+                by_name.setdefault(
+                    PurePosixPath(Path(t.audio).as_posix()).name.casefold(), []
+                ).append(t)
         out = {}
         for name, e in self.entries.items():
             if not e.track or e.hide:
@@ -130,7 +142,9 @@ def _decode(path: Path, what: str, cap: int) -> str:
             f"{what} {path} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8"
         ) from None
     if "\x00" in text:
-        raise UsageError(f"{what} {path} holds NUL bytes, so it is not a text file; is it the right file?")
+        raise UsageError(
+            f"{what} {path} holds NUL bytes, so it is not a text file; is it the right file?"
+        )
     return text
 
 
@@ -142,7 +156,12 @@ CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u20
 def clean(text: str, cap: int, one_line: bool = False) -> str:
     """Text fit for a page: no control characters (newlines kept unless one_line; a tab is a space), spaces
     collapsed, at most one blank line in a row, trimmed, at most cap characters (cut with an ellipsis)."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = (
+        unicodedata.normalize("NFC", text)
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\t", " ")
+    )
     text = CONTROL.sub("", text)
     if one_line:
         text = text.replace("\n", " ")
@@ -222,7 +241,9 @@ def read_sheet(path: Path, what: str = "curation sheet") -> Sheet:
             quadrant = int(cell("quadrant"))
         hide = cell("hide").lower()
         if hide not in TRUE | FALSE:
-            raise bad("hide", f"'{cell('hide')}' is neither yes nor no (use yes, 1, x or true to hide)")
+            raise bad(
+                "hide", f"'{cell('hide')}' is neither yes nor no (use yes, 1, x or true to hide)"
+            )
         entry = Entry(
             row=row,
             image=image,
@@ -302,13 +323,17 @@ def apply(
         # the caption methods' own sentence says more than a file name to someone who cannot see the picture
         said = im.caption.text if im.caption and im.caption.text else ""
         changes: dict = dict(
-            title=title, description=description, alt=description or title or said or PurePosixPath(im.file).name
+            title=title,
+            description=description,
+            alt=description or title or said or PurePosixPath(im.file).name,
         )
         pin = pins.get(im.file)
         if pin is not None:
             rest = tuple(t for t in im.tracks if t.id != pin.id)
             # the curator's choice: no note that the music left the picture's quadrant
-            changes.update(tracks=(pin, *rest)[: max(1, len(im.tracks))], pinned=True, off_quadrant=False)
+            changes.update(
+                tracks=(pin, *rest)[: max(1, len(im.tracks))], pinned=True, off_quadrant=False
+            )
         out.append(replace(im, **changes))
     ordered = sorted(
         (im for im in out if im.file in entries and entries[im.file].order is not None),

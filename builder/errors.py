@@ -44,7 +44,9 @@ class OutputError(BuilderError):
     exit_code = 5
 
 
-NOT_UTF8 = "the file name is not valid UTF-8; rename the file to include it"  # pages and JSON are UTF-8
+NOT_UTF8 = (
+    "the file name is not valid UTF-8; rename the file to include it"  # pages and JSON are UTF-8
+)
 
 
 def printable(text: str, keep_newlines: bool = False) -> str:
@@ -58,7 +60,13 @@ def printable(text: str, keep_newlines: bool = False) -> str:
             out.append(ch)
         elif 0xDC80 <= o <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
             out.append(f"\\x{o - 0xDC00:02x}")
-        elif o < 0x20 or 0x7F <= o < 0xA0 or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069 or 0xD800 <= o <= 0xDFFF:
+        elif (
+            o < 0x20
+            or 0x7F <= o < 0xA0
+            or 0x202A <= o <= 0x202E
+            or 0x2066 <= o <= 0x2069
+            or 0xD800 <= o <= 0xDFFF
+        ):
             out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
         else:
             out.append(ch)

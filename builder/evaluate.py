@@ -39,7 +39,9 @@ COLUMN_NAMES = {
 }
 
 
-def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: float, midpoint: float) -> Ratings:
+def read_ratings(
+    path: Path, images_dir: Path, scale_min: float, scale_max: float, midpoint: float
+) -> Ratings:
     """Ratings of the photos present in images_dir, mapped linearly to [-1, 1] around the scale's midpoint
     ((x - midpoint) / the larger half of the scale). Two formats: OASIS-style CSV (image, theme, valence_mean,
     arousal_mean, ...; comma, semicolon or tab separated; the columns may also be called file, valence,
@@ -73,15 +75,20 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
         decimal_comma = dialect.delimiter != ","  # 4,5 in a semicolon- or tab-separated file is 4.5
         found: dict[str, str] = {}
         for name in sorted(
-            reader.fieldnames or [], key=lambda n: (n or "").strip().lower() not in COLUMN_NAMES.values()
+            reader.fieldnames or [],
+            key=lambda n: (n or "").strip().lower() not in COLUMN_NAMES.values(),
         ):
             key = COLUMN_NAMES.get((name or "").strip().lower())
             if key:
                 found.setdefault(key, name)  # valence_mean before valence, where a file has both
         need = ("image", "valence_mean", "arousal_mean")
         if not set(need) <= set(found):
-            raise UsageError(f"{path} needs the columns {', '.join(need)} (or image/file, valence, arousal)")
-        rows = [{key: row.get(found[key]) for key in (*need, "theme") if key in found} for row in reader]
+            raise UsageError(
+                f"{path} needs the columns {', '.join(need)} (or image/file, valence, arousal)"
+            )
+        rows = [
+            {key: row.get(found[key]) for key in (*need, "theme") if key in found} for row in reader
+        ]
     images, themes, va = [], [], []
 
     def number(x) -> float:
@@ -91,7 +98,10 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
     for r in rows:
         if r.get("image") and (images_dir / r["image"]).is_file():
             try:
-                v, a = (number(r["valence_mean"]) - midpoint) / half, (number(r["arousal_mean"]) - midpoint) / half
+                v, a = (
+                    (number(r["valence_mean"]) - midpoint) / half,
+                    (number(r["arousal_mean"]) - midpoint) / half,
+                )
             except (TypeError, ValueError):
                 raise UsageError(f"{path}: the ratings of {r['image']} are not numbers") from None
             images.append(r["image"])
@@ -102,7 +112,9 @@ def read_ratings(path: Path, images_dir: Path, scale_min: float, scale_max: floa
     return Ratings(images, themes, np.array(va))
 
 
-def check_rating_rows(rows: list[dict], path: Path, images_dir: Path, lo: float, hi: float, number) -> None:
+def check_rating_rows(
+    rows: list[dict], path: Path, images_dir: Path, lo: float, hi: float, number
+) -> None:
     """Refuse a ratings file, naming its rows (line numbers of the file), when a row names a photo outside the
     folder, repeats a photo, or gives a rating that is not a finite number on the scale: fitted or measured on
     such rows, a model or a figure would be wrong without a word. Rows naming photos that are not in the folder
@@ -120,7 +132,12 @@ def check_rating_rows(rows: list[dict], path: Path, images_dir: Path, lo: float,
             resolved = (images_dir / where).resolve()
         except (OSError, RuntimeError, ValueError):
             resolved = None
-        if where.is_absolute() or ".." in where.parts or resolved is None or root not in resolved.parents:
+        if (
+            where.is_absolute()
+            or ".." in where.parts
+            or resolved is None
+            or root not in resolved.parents
+        ):
             problems.append(f"line {line}: {name!r} lies outside {images_dir}")
             continue
         if name in first:
@@ -133,7 +150,9 @@ def check_rating_rows(rows: list[dict], path: Path, images_dir: Path, lo: float,
             except (TypeError, ValueError):
                 continue  # not a number at all: told below, where the photo is in the folder
             if not math.isfinite(x):
-                problems.append(f"line {line}: the {axis.split('_')[0]} of {name!r} is {x}, not a finite number")
+                problems.append(
+                    f"line {line}: the {axis.split('_')[0]} of {name!r} is {x}, not a finite number"
+                )
             elif not lo <= x <= hi:
                 problems.append(
                     f"line {line}: the {axis.split('_')[0]} of {name!r} is {x:g}, outside the scale {lo:g}-{hi:g} "
@@ -141,18 +160,24 @@ def check_rating_rows(rows: list[dict], path: Path, images_dir: Path, lo: float,
                 )
     if problems:
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
-        raise UsageError(f"ratings {path} refused: {'; '.join(problems[:5])}{more}; nothing was measured or fitted")
+        raise UsageError(
+            f"ratings {path} refused: {'; '.join(problems[:5])}{more}; nothing was measured or fitted"
+        )
 
 
 def check_trainable(va: np.ndarray, what: str, arousal: bool = True) -> None:
     """Refuse to fit on ratings that cannot make a model: too few photos, or one axis that does not vary."""
     if len(va) < 5:  # the origin and calibration come from 5 folds
-        raise UsageError(f"{what}: only {len(va)} rated photos; at least 5 are needed to fit a model")
+        raise UsageError(
+            f"{what}: only {len(va)} rated photos; at least 5 are needed to fit a model"
+        )
     if not np.isfinite(va).all():
         raise UsageError(f"{what}: the ratings hold values that are not finite numbers")
     for k, axis in enumerate(("valence", "arousal")[: 1 + arousal]):
         if float(np.ptp(va[:, k])) == 0.0:
-            raise UsageError(f"{what}: every photo has the same {axis}; a model cannot be fitted on that")
+            raise UsageError(
+                f"{what}: every photo has the same {axis}; a model cannot be fitted on that"
+            )
 
 
 def photo_digests(readings) -> list[str]:
@@ -171,7 +196,10 @@ def in_training(meta: dict, readings) -> tuple[int | None, str]:
         )
     known = set(listed.split(","))
     n = sum(1 for r in readings if r.sha256[:16] in known)
-    return n, f"{n} of these {len(readings)} photos were among the photos the model was fitted on (by content)"
+    return (
+        n,
+        f"{n} of these {len(readings)} photos were among the photos the model was fitted on (by content)",
+    )
 
 
 def quadrants(va: np.ndarray) -> np.ndarray:
@@ -189,8 +217,14 @@ def metrics(
 ) -> dict:
     """The figures of one method; with groups (themes), also their 95 % intervals (`intervals`)."""
     n = len(people)
-    recall = [float(np.mean(predicted_q[people == q] == q)) if (people == q).any() else None for q in (1, 2, 3, 4)]
-    confusion = [[int(np.sum((people == t) & (predicted_q == p))) for p in (1, 2, 3, 4)] for t in (1, 2, 3, 4)]
+    recall = [
+        float(np.mean(predicted_q[people == q] == q)) if (people == q).any() else None
+        for q in (1, 2, 3, 4)
+    ]
+    confusion = [
+        [int(np.sum((people == t) & (predicted_q == p))) for p in (1, 2, 3, 4)]
+        for t in (1, 2, 3, 4)
+    ]
     out = {
         "n": n,
         "people_shares": [float(np.mean(people == q)) for q in (1, 2, 3, 4)],
@@ -204,12 +238,20 @@ def metrics(
         "r_arousal": None,
         "confusion": confusion,  # rows: people's quadrant 1-4; columns: the method's
     }
-    if predicted_va is not None and np.ptp(predicted_va[:, 0]) > 0 and np.ptp(predicted_va[:, 1]) > 0:
+    if (
+        predicted_va is not None
+        and np.ptp(predicted_va[:, 0]) > 0
+        and np.ptp(predicted_va[:, 1]) > 0
+    ):
         out["r_valence"] = float(np.corrcoef(predicted_va[:, 0], true_va[:, 0])[0, 1])
         out["r_arousal"] = float(np.corrcoef(predicted_va[:, 1], true_va[:, 1])[0, 1])
     if groups is not None:
         out["interval_95"] = intervals(
-            people, predicted_q, predicted_va if out["r_valence"] is not None else None, true_va, groups
+            people,
+            predicted_q,
+            predicted_va if out["r_valence"] is not None else None,
+            true_va,
+            groups,
         )
     return out
 
@@ -235,7 +277,9 @@ def intervals(
     for q in (1, 2, 3, 4):
         if (people == q).any():
             total = w @ (people == q)
-            recalls[q] = np.where(total > 0, w @ ((people == q) & (predicted_q == q)) / np.maximum(total, 1), np.nan)
+            recalls[q] = np.where(
+                total > 0, w @ ((people == q) & (predicted_q == q)) / np.maximum(total, 1), np.nan
+            )
     stacked = np.stack(list(recalls.values()))
     # a draw without any photo of a quadrant has no recall for it: the mean and minimum skip it
     balanced_draws = np.nanmean(stacked, axis=0)
@@ -246,7 +290,9 @@ def intervals(
 
     out = {
         "balanced_agreement": span(balanced_draws),
-        "per_quadrant_agreement": [span(recalls[q]) if q in recalls else None for q in (1, 2, 3, 4)],
+        "per_quadrant_agreement": [
+            span(recalls[q]) if q in recalls else None for q in (1, 2, 3, 4)
+        ],
         "smallest_recall": span(smallest_draws),
     }
     if predicted_va is not None:
@@ -254,7 +300,9 @@ def intervals(
             x, y = predicted_va[:, j], true_va[:, j]
             sw = w.sum(axis=1, keepdims=True)
             dx, dy = x - (w @ x)[:, None] / sw, y - (w @ y)[:, None] / sw
-            with np.errstate(invalid="ignore", divide="ignore"):  # a draw of one theme has no spread: r undefined
+            with np.errstate(
+                invalid="ignore", divide="ignore"
+            ):  # a draw of one theme has no spread: r undefined
                 r = (w * dx * dy).sum(1) / np.sqrt((w * dx * dx).sum(1) * (w * dy * dy).sum(1))
             out[key] = span(r)  # nanpercentile: the undefined draws are left out
     return out
@@ -300,7 +348,9 @@ def baselines(ratings: Ratings, colour_va: np.ndarray) -> dict[str, dict]:
     }
     return {
         "chance (expected)": chance,
-        f"always quadrant {commonest}": metrics(people, np.full(len(people), commonest), None, ratings.va),
+        f"always quadrant {commonest}": metrics(
+            people, np.full(len(people), commonest), None, ratings.va
+        ),
         "colour (Valdez & Mehrabian)": metrics(people, quadrants(colour_va), colour_va, ratings.va),
     }
 
@@ -339,7 +389,11 @@ def format_table(
             f"{' '.join(pct(x) for x in m['method_shares']):<19} "
             f"{' '.join(pct(x) for x in m['per_quadrant_agreement']):<19} "
             f"{100 * m['overall_agreement']:6.1f}% {100 * m['balanced_agreement']:7.1f}% "
-            + (f"{100 * min(x for x in m['per_quadrant_agreement'] if x is not None):7.1f}% " if smallest else "")
+            + (
+                f"{100 * min(x for x in m['per_quadrant_agreement'] if x is not None):7.1f}% "
+                if smallest
+                else ""
+            )
             + " ".join(f"{fmt(m[key]):>{max(6, len(h))}}" for h, key, fmt in columns)
         )
     lines.append("")
@@ -377,7 +431,9 @@ def read_rated(ctx, images: list[str], progress=None) -> list:
 
     readings, failed = read_all(ctx, images, progress or no_progress)
     if failed:
-        raise UsageError(f"{len(failed)} rated photos could not be read, e.g. {failed[0].file}: {failed[0].reason}")
+        raise UsageError(
+            f"{len(failed)} rated photos could not be read, e.g. {failed[0].file}: {failed[0].reason}"
+        )
     return readings
 
 
@@ -447,7 +503,9 @@ def read_rated_set(text: str) -> RatedSet:
     )
 
 
-def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None, decide_on: str = "every set"):
+def fit_on_sets(
+    context_for, sets: list[RatedSet], spec=None, progress=None, decide_on: str = "every set"
+):
     """Fit the learned feeling model on one or more rated sets (what `builder fit` runs). context_for(images)
     gives the Context that reads a set's photos. Every set's ratings are already in one frame ([-1, 1] around
     its scale's midpoint). The quadrant origin and the calibration of feeling -> music come from out-of-fold
@@ -470,7 +528,12 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None, dec
         groups += [f"{k}:{g}" for g in feeling.theme_groups(rated.ratings.themes)]
         set_ids += [k] * len(rated.ratings.images)
         arousal += [rated.arousal] * len(rated.ratings.images)
-    y, groups, set_ids, arousal = np.vstack(targets), np.array(groups), np.array(set_ids), np.array(arousal)
+    y, groups, set_ids, arousal = (
+        np.vstack(targets),
+        np.array(groups),
+        np.array(set_ids),
+        np.array(arousal),
+    )
     if not arousal.any():
         raise UsageError("no rated set trains the arousal model (all are marked :valence)")
     reader = feeling.LabelReader(
@@ -486,12 +549,18 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None, dec
         "ratings": "+".join(s.name for s in sets),
         "scale": "; ".join(s.scale for s in sets),
         "arousal_from": "+".join(s.name for s in sets if s.arousal),
-        "photos_sha256": ",".join(sorted(set(digests))),  # what `builder evaluate` checks photos against
+        "photos_sha256": ",".join(
+            sorted(set(digests))
+        ),  # what `builder evaluate` checks photos against
     }
     model = feeling.fit(ings, y, tables, meta, spec, rows, set_ids)
-    oof, folds = feeling.out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids)
+    oof, folds = feeling.out_of_fold(
+        ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids
+    )
     trained = np.c_[np.ones(len(y), bool), arousal]
-    rule, model.reference, scores = feeling.choose_origin(oof, y, folds, set_ids, trained, decide_on)
+    rule, model.reference, scores = feeling.choose_origin(
+        oof, y, folds, set_ids, trained, decide_on
+    )
     # what the chosen rule gave each set whose quadrants were scored, out of fold: every quadrant reachable?
     quads = feeling.rule_quadrants(rule, oof, y, folds, set_ids, trained, decide_on)
     people_q, scored = feeling.quadrant_codes(y), feeling.quadrant_sets(set_ids, trained, decide_on)
@@ -499,7 +568,11 @@ def fit_on_sets(context_for, sets: list[RatedSet], spec=None, progress=None, dec
         origin_rule=rule,
         origin_decided_on=decide_on,
         origin_criterion="(balanced agreement + smallest per-quadrant recall) / 2, mean over "
-        + ("every set, by its own people's quadrants" if decide_on == "every set" else "the sets training arousal"),
+        + (
+            "every set, by its own people's quadrants"
+            if decide_on == "every set"
+            else "the sets training arousal"
+        ),
         origin_scores=", ".join(f"{r}: {v:.3f}" for r, v in scores.items()),
         origin_recalls="; ".join(
             f"{rated.name}: "
@@ -539,7 +612,9 @@ def read_music_labels(path: Path, music: Path) -> dict[str, int]:
     return out
 
 
-def out_of_fold_targets(pred: np.ndarray, quads: np.ndarray, lines: dict, catalogue_table: np.ndarray) -> np.ndarray:
+def out_of_fold_targets(
+    pred: np.ndarray, quads: np.ndarray, lines: dict, catalogue_table: np.ndarray
+) -> np.ndarray:
     """Where a build would look for music for each out-of-fold reading (learned.record): the reading relative to
     its fold's origin, mapped onto the catalogue by the calibration of the readings that fold's lines were drawn
     through (lines, as feeling.cross_validate fills it), and sent to the middle of the quadrant's music where the
@@ -552,11 +627,15 @@ def out_of_fold_targets(pred: np.ndarray, quads: np.ndarray, lines: dict, catalo
     targets = np.zeros_like(pred)
     for i, k in enumerate(lines["fold"].tolist()):
         t = calibrate(tuple(pred[i] - lines["origin"][k]), tables[k], catalogue_table)
-        targets[i] = t if plane.quadrant(t) == quads[i] else quadrant_middle(int(quads[i]), catalogue_table)
+        targets[i] = (
+            t if plane.quadrant(t) == quads[i] else quadrant_middle(int(quads[i]), catalogue_table)
+        )
     return targets
 
 
-def music_metrics(people: np.ndarray, first_ids: list[str], labels: dict[str, int], va, groups) -> dict:
+def music_metrics(
+    people: np.ndarray, first_ids: list[str], labels: dict[str, int], va, groups
+) -> dict:
     """How often the first track's label agrees with people's quadrant of the picture (per quadrant, balanced,
     with 95 % intervals from resampling themes); a first track without a label counts as disagreeing."""
     got = np.array([labels.get(i, 0) for i in first_ids])
@@ -621,11 +700,18 @@ def evaluate(
         if music_labels is not None:
             ctx.listen(progress)  # with its own progress bar, before the pictures (as a build does)
         model = ctx.feeling if method == "learned" else None
-        seen, seen_note = (None, "") if model is None else in_training(model.meta, read_rated(ctx, ratings.images))
+        seen, seen_note = (
+            (None, "")
+            if model is None
+            else in_training(model.meta, read_rated(ctx, ratings.images))
+        )
         if model is not None and (
-            ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+") or seen
+            ratings_fingerprint(ratings.images) in model.meta.get("fingerprint", "").split("+")
+            or seen
         ):
-            for other in with_sets:  # its photos would be in every fold's training: figures in-sample
+            for (
+                other
+            ) in with_sets:  # its photos would be in every fold's training: figures in-sample
                 if ratings_fingerprint(other.ratings.images) == ratings_fingerprint(ratings.images):
                     raise UsageError(
                         f"--with-set {other.name} is the set being measured; give the other sets the "
@@ -634,7 +720,10 @@ def evaluate(
             readings = read_rated(ctx, ratings.images, progress)
             others = [
                 (
-                    [r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
+                    [
+                        r.ingredients
+                        for r in read_rated(context_for(s.images), s.ratings.images, progress)
+                    ],
                     s.ratings.va,
                     s.arousal,
                     theme_groups(s.ratings.themes),
@@ -655,15 +744,23 @@ def evaluate(
                 decide_on=model.meta.get("origin_decided_on", "arousal sets"),
                 lines=lines,
             )
-            results["learned (5-fold CV by theme)"] = metrics(people, quads, pred, ratings.va, groups)
+            results["learned (5-fold CV by theme)"] = metrics(
+                people, quads, pred, ratings.va, groups
+            )
             if music_labels is not None:
-                music.update(learned_music(ctx, pred, quads, lines, ratings, groups, people, music_labels))
+                music.update(
+                    learned_music(ctx, pred, quads, lines, ratings, groups, people, music_labels)
+                )
             # the same estimates, quadrants chosen by other rules (README "Choosing the quadrant")
-            results["  quadrant by scale midpoint"] = metrics(people, quadrants(pred), pred, ratings.va)
+            results["  quadrant by scale midpoint"] = metrics(
+                people, quadrants(pred), pred, ratings.va
+            )
             results["  quadrant by collection median"] = metrics(
                 people, quadrants(pred - np.median(pred, axis=0)), pred, ratings.va
             )
-            notes["learned"] = learned_note(model.meta, ratings, with_sets) + (f"; {seen_note}" if seen else "")
+            notes["learned"] = learned_note(model.meta, ratings, with_sets) + (
+                f"; {seen_note}" if seen else ""
+            )
             colour_va = np.array([r.colour_av for r in readings])
             continue
         if method == "learned" and with_sets:
@@ -671,7 +768,9 @@ def evaluate(
                 "--with-set was not used: the model was not fitted on these photos, so it was measured as it is"
             )
         if method == "learned" and seen is None:
-            notes["learned"] = (notes.get("learned", "") + "; " if "learned" in notes else "") + seen_note
+            notes["learned"] = (
+                notes.get("learned", "") + "; " if "learned" in notes else ""
+            ) + seen_note
         gallery = analyse(ctx, progress, files=ratings.images)
         by_file = {im.file: im for im in gallery.images}
         missing = [f for f in ratings.images if f not in by_file]
@@ -679,11 +778,17 @@ def evaluate(
             raise UsageError(f"{method}: {len(missing)} rated photos failed, e.g. {missing[0]}")
         va = np.array([by_file[f].av for f in ratings.images])
         q = np.array([by_file[f].quadrant for f in ratings.images])
-        label = {"objects": "objects (published)", "caption": "caption (published)", "random": "random tracks"}
+        label = {
+            "objects": "objects (published)",
+            "caption": "caption (published)",
+            "random": "random tracks",
+        }
         results[label.get(method, method)] = metrics(people, q, va, ratings.va, groups)
         if music_labels is not None:
             firsts = [by_file[f].tracks[0].id if by_file[f].tracks else "" for f in ratings.images]
-            music[label.get(method, method)] = music_metrics(people, firsts, music_labels, ratings.va, groups)
+            music[label.get(method, method)] = music_metrics(
+                people, firsts, music_labels, ratings.va, groups
+            )
         if method in ("objects", "caption"):  # the published vote against the simpler sign of av
             results[f"  {method}, quadrant of av"] = metrics(people, quadrants(va), va, ratings.va)
         if colour_va is None:
@@ -732,7 +837,11 @@ def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str
     """What the learned row of a cross-validated evaluation measured, and what it left out."""
     from builder.picture.feeling import ratings_fingerprint
 
-    added = f" with {', '.join(s.name for s in with_sets)} in every fold's training" if with_sets else " alone"
+    added = (
+        f" with {', '.join(s.name for s in with_sets)} in every fold's training"
+        if with_sets
+        else " alone"
+    )
     note = (
         f"the model was fitted on these photos, so a model of its kind was refitted on these photos{added} in 5 "
         "folds grouped by theme, and each photo was read by a model that never saw its theme (its quadrant "
@@ -744,7 +853,9 @@ def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str
     names = meta.get("ratings", "").split("+")
     scales = meta.get("scale", "").split("; ")
     arousal_from = set(meta.get("arousal_from", meta.get("ratings", "")).split("+"))
-    used = {ratings_fingerprint(ratings.images)} | {ratings_fingerprint(s.ratings.images) for s in with_sets}
+    used = {ratings_fingerprint(ratings.images)} | {
+        ratings_fingerprint(s.ratings.images) for s in with_sets
+    }
     missing = [
         f"{name} ({scale}{'' if name in arousal_from else ', valence only'})"
         for f, name, scale in zip(meta.get("fingerprint", "").split("+"), names, scales)

@@ -31,7 +31,9 @@ def atomic_path(path: Path, mode: int | None = None, durable: bool = True) -> It
     before its swap (builder.gallery.outdir.sync_tree): a build of thousands of pictures makes as many writes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.tmp-", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name[:40]}.tmp-", suffix=path.suffix
+    )
     os.close(fd)
     try:
         yield Path(tmp)
@@ -123,7 +125,9 @@ def regular_input(path: Path, what: str, kind: str | None = "table") -> None:
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{what} {path} is not a regular file ({file_kind(st.st_mode)}); give a file")
+        raise UsageError(
+            f"{what} {path} is not a regular file ({file_kind(st.st_mode)}); give a file"
+        )
     too_big = over_limit(st.st_size, kind) if kind else None
     if too_big:
         raise UsageError(f"{what} {path} {too_big}")
@@ -206,7 +210,12 @@ def walk_files(
             with os.scandir(here) as it:
                 entries = list(it)
         except OSError as exc:
-            problems.append((rel or ".", f"folder cannot be read ({exc.strerror or exc}); its files are left out"))
+            problems.append(
+                (
+                    rel or ".",
+                    f"folder cannot be read ({exc.strerror or exc}); its files are left out",
+                )
+            )
             continue
         for e in entries:
             if e.name.startswith("."):

@@ -68,9 +68,23 @@ _ND = re.compile(r"\bnd\b|no[ -]?deriv|noderiv|by-nc-nd|by-nd", re.I)
 _FMA_LIMITED = re.compile(r"fma[ _-]?limited|fma_license", re.I)
 _FREE = re.compile(r"\bcc0\b|public ?domain|publicdomain|/zero/", re.I)
 _CC = re.compile(
-    r"creative ?commons|creativecommons\.org/licenses/by|\bcc[ -]by\b|\battribution\b|^\s*by(-nc)?(-sa)?\b", re.I
+    r"creative ?commons|creativecommons\.org/licenses/by|\bcc[ -]by\b|\battribution\b|^\s*by(-nc)?(-sa)?\b",
+    re.I,
 )
-AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".mp4", ".wma", ".aif", ".aiff")
+AUDIO_SUFFIXES = (
+    ".mp3",
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".mp4",
+    ".wma",
+    ".aif",
+    ".aiff",
+)
 
 
 class FilmFileMissing(BuilderError):
@@ -85,7 +99,9 @@ def parse_size(text: str) -> tuple[int, int]:
         raise UsageError(f"--size {text!r} is not WIDTHxHEIGHT (e.g. 1920x1080 or 1280x720)")
     w, h = int(m[1]), int(m[2])
     if w % 2 or h % 2 or not (64 <= w <= 7680 and 64 <= h <= 4320):
-        raise UsageError(f"--size {text}: width and height must be even numbers between 64x64 and 7680x4320")
+        raise UsageError(
+            f"--size {text}: width and height must be even numbers between 64x64 and 7680x4320"
+        )
     return w, h
 
 
@@ -130,7 +146,9 @@ class Segment:
     a1: float
     fade_in: float
     fade_out: float
-    loop_s: float | None = None  # length of the decoded excerpt (it loops when the track is shorter)
+    loop_s: float | None = (
+        None  # length of the decoded excerpt (it loops when the track is shorter)
+    )
     gain_db: float = 0.0
     loudness: float | None = None
 
@@ -154,7 +172,9 @@ class Plan:
 def read_gallery(folder: Path) -> dict:
     """gallery.json of a gallery this builder wrote; UsageError for any other folder."""
     if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder; give the folder `builder build` wrote (its --out)")
+        raise UsageError(
+            f"{folder} is not a folder; give the folder `builder build` wrote (its --out)"
+        )
     if not owned(folder):
         raise UsageError(
             f"{folder} is not a gallery written by `builder build` (no {MARKER} or gallery.json); "
@@ -163,9 +183,13 @@ def read_gallery(folder: Path) -> dict:
     try:
         data = orjson.loads((folder / "gallery.json").read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read {folder / 'gallery.json'} ({exc}); build the gallery again") from None
+        raise UsageError(
+            f"cannot read {folder / 'gallery.json'} ({exc}); build the gallery again"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise UsageError(f"{folder / 'gallery.json'} is not a gallery description; build the gallery again")
+        raise UsageError(
+            f"{folder / 'gallery.json'} is not a gallery description; build the gallery again"
+        )
     return data
 
 
@@ -175,7 +199,9 @@ def is_own_music(catalogue: str, track_id: str) -> bool:
     return not catalogue.startswith("DEAM") and Path(track_id).suffix.lower() in AUDIO_SUFFIXES
 
 
-def licence_verdict(licence: str | None, own: bool = False, allow: tuple[str, ...] = ()) -> tuple[bool, str]:
+def licence_verdict(
+    licence: str | None, own: bool = False, allow: tuple[str, ...] = ()
+) -> tuple[bool, str]:
     """(may it be synchronised with pictures, why): see the comment above _ND."""
     text = (licence or "").strip()
     if text and any(a.strip() and a.strip().lower() in text.lower() for a in allow):
@@ -183,7 +209,10 @@ def licence_verdict(licence: str | None, own: bool = False, allow: tuple[str, ..
     if _ND.search(text):
         return False, "NoDerivatives: putting music to pictures is an adaptation, which ND forbids"
     if _FMA_LIMITED.search(text):
-        return False, "FMA-Limited allows listening on the Free Music Archive only, not use in a film"
+        return (
+            False,
+            "FMA-Limited allows listening on the Free Music Archive only, not use in a film",
+        )
     if _FREE.search(text):
         return True, "public domain"
     if _CC.search(text):
@@ -209,7 +238,9 @@ def _file_in(folder: Path, rel: str | None, what: str) -> Path:
         raise FilmFileMissing(f"the gallery names no {what}; build the gallery again")
     path = folder / rel
     if not inside(path, folder):
-        raise UsageError(f"{folder / 'gallery.json'} names a {what} outside the gallery ({rel}); build it again")
+        raise UsageError(
+            f"{folder / 'gallery.json'} names a {what} outside the gallery ({rel}); build it again"
+        )
     if not path.is_file():
         raise FilmFileMissing(f"the gallery's {what} {rel} is missing; build the gallery again")
     return path
@@ -219,7 +250,11 @@ def make_plan(folder: Path, data: dict, options: Options) -> Plan:
     """Chapters, the music heard in each, and what was left out: everything but the pixels and samples."""
     catalogue = str((data.get("catalogue") or {}).get("name") or "")
     images = {im.get("file"): im for im in data["images"]}
-    order = [f for f in (data.get("slideshow") or [im.get("file") for im in data["images"]]) if f in images]
+    order = [
+        f
+        for f in (data.get("slideshow") or [im.get("file") for im in data["images"]])
+        if f in images
+    ]
     if not order:
         raise UsageError(f"the gallery in {folder} holds no pictures; nothing to make a film of")
     title = str(data.get("title") or "") or folder.resolve().name
@@ -243,7 +278,9 @@ def make_plan(folder: Path, data: dict, options: Options) -> Plan:
                 folder / str(tr.get("audio")),
                 max(0.0, float(tr.get("start") or 0.0)),
             )
-            ok, why = licence_verdict(music.licence, is_own_music(catalogue, music.id), options.allow_licences)
+            ok, why = licence_verdict(
+                music.licence, is_own_music(catalogue, music.id), options.allow_licences
+            )
             if ok:  # only a track that will be heard must be there
                 chosen = replace(music, audio=_file_in(folder, tr.get("audio"), "audio file"))
                 break
@@ -253,7 +290,9 @@ def make_plan(folder: Path, data: dict, options: Options) -> Plan:
         playing = chosen or playing
         caption = heading
         if playing is not None:
-            caption += f"  ·  {playing.title or playing.id}" + (f" — {playing.artist}" if playing.artist else "")
+            caption += f"  ·  {playing.title or playing.id}" + (
+                f" — {playing.artist}" if playing.artist else ""
+            )
         chapters.append(
             Chapter(
                 "picture",
@@ -275,7 +314,9 @@ def make_plan(folder: Path, data: dict, options: Options) -> Plan:
     if silent:  # the reason (gallery.json `silent`) is long and for the curator: the summary and chapters have it
         notes.append("This film is silent: the gallery plays no music")
     elif not credited:
-        notes.append("This film is silent: no track of the gallery may be put to pictures (see the end)")
+        notes.append(
+            "This film is silent: no track of the gallery may be put to pictures (see the end)"
+        )
     end_s = min(END_MAX_S, max(END_MIN_S, 3.0 + 0.5 * (len(credited) + len(left))))
     chapters.append(Chapter("end", t, t + end_s, "Music"))
     duration = t + end_s
@@ -284,7 +325,11 @@ def make_plan(folder: Path, data: dict, options: Options) -> Plan:
     for c in chapters:
         if c.music is None:
             continue
-        if segments and segments[-1].music.id == c.music.id and math.isclose(segments[-1].a1, c.start + xf / 2):
+        if (
+            segments
+            and segments[-1].music.id == c.music.id
+            and math.isclose(segments[-1].a1, c.start + xf / 2)
+        ):
             segments[-1].a1 = c.end + xf / 2
             continue
         segments.append(Segment(c.music, c.start - xf / 2, c.end + xf / 2, xf, xf))
@@ -329,7 +374,9 @@ def _font(px: int):
     px = max(8, px)
     if _font_file():
         return ImageFont.truetype(_font_file(), px)
-    return ImageFont.load_default(size=px)  # Pillow's own scalable font (it lacks a few signs, e.g. dashes)
+    return ImageFont.load_default(
+        size=px
+    )  # Pillow's own scalable font (it lacks a few signs, e.g. dashes)
 
 
 def _fit_text(draw, text: str, font, width: int) -> str:
@@ -378,13 +425,19 @@ class Looks:
             lines += [(note, round(h * 0.03), DIM) for note in self.plan.notes]
         else:
             rows = [
-                (f"{m.title or m.id} — {m.artist or 'unknown artist'} · {short_licence(m.licence)}", TEXT)
+                (
+                    f"{m.title or m.id} — {m.artist or 'unknown artist'} · {short_licence(m.licence)}",
+                    TEXT,
+                )
                 for m in self.plan.credited
             ]
             gone = [
-                (f"{m.title or m.id} — {m.artist or 'unknown artist'}: {why}", DIM) for m, why in self.plan.left_out
+                (f"{m.title or m.id} — {m.artist or 'unknown artist'}: {why}", DIM)
+                for m, why in self.plan.left_out
             ]
-            size = max(10, min(round(h * 0.032), int(h * 0.8 / max(1, len(rows) + len(gone) + 4) / 1.35)))
+            size = max(
+                10, min(round(h * 0.032), int(h * 0.8 / max(1, len(rows) + len(gone) + 4) / 1.35))
+            )
             lines.append(("Music" if rows else "No music", round(size * 1.5), TEXT))
             lines += [(text, size, colour) for text, colour in rows]
             if gone:
@@ -422,12 +475,21 @@ class Looks:
                 fw, fh = max(2, round(src.width * scale)), max(2, round(src.height * scale))
                 zoom = PRE_ZOOM if self.plan.options.motion == "gentle" else 1.0
                 bw, bh = round(fw * zoom), round(fh * zoom)
-                src.draft("RGB", (bw, bh))  # a JPEG decodes at the smallest scale that is still >= (bw, bh)
+                src.draft(
+                    "RGB", (bw, bh)
+                )  # a JPEG decodes at the smallest scale that is still >= (bw, bh)
                 base = src.convert("RGB").resize((bw, bh), Image.Resampling.LANCZOS)
         except OSError as exc:
-            raise FilmFileMissing(f"cannot read the picture copy {c.image} ({exc}); build the gallery again") from None
+            raise FilmFileMissing(
+                f"cannot read the picture copy {c.image} ({exc}); build the gallery again"
+            ) from None
         x, y = margin + (box_w - fw) // 2, margin + (box_h - fh) // 2
-        look = {"bg": np.asarray(canvas).copy(), "base": np.asarray(base), "rect": (x, y, fw, fh), "index": index}
+        look = {
+            "bg": np.asarray(canvas).copy(),
+            "base": np.asarray(base),
+            "rect": (x, y, fw, fh),
+            "index": index,
+        }
         if zoom == 1.0:
             frame = look["bg"].copy()
             frame[y : y + fh, x : x + fw] = look["base"]
@@ -464,7 +526,11 @@ class Looks:
         m = np.array([[cw / fw, 0.0, x0], [0.0, ch / fh, y0]], np.float32)
         frame = look["bg"].copy()
         frame[y : y + fh, x : x + fw] = cv2.warpAffine(
-            base, m, (fw, fh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+            base,
+            m,
+            (fw, fh),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
         )
         return frame
 
@@ -508,8 +574,12 @@ class Mixer:
         try:
             x = read_audio(seg.music.audio, seg.music.start, need + 0.1, rate=RATE, channels=2)
         except ExcerptError as exc:
-            raise FilmFileMissing(f"cannot play {seg.music.audio.name}: {exc}; build the gallery again") from None
-        if len(x) < RATE // 2 and seg.music.start > 0:  # Track.start at the very end: play from the beginning
+            raise FilmFileMissing(
+                f"cannot play {seg.music.audio.name}: {exc}; build the gallery again"
+            ) from None
+        if (
+            len(x) < RATE // 2 and seg.music.start > 0
+        ):  # Track.start at the very end: play from the beginning
             x = read_audio(seg.music.audio, 0.0, need + 0.1, rate=RATE, channels=2)
         if len(x) < RATE // 10:
             x = np.zeros((RATE, 2), np.float32)
@@ -532,7 +602,9 @@ class Mixer:
 
     def block(self, s0: int, n: int) -> np.ndarray:
         out = np.zeros((n, 2), np.float32)
-        for k in range(self.first, len(self.segments)):  # segments are in time order: look only at those near s0
+        for k in range(
+            self.first, len(self.segments)
+        ):  # segments are in time order: look only at those near s0
             seg = self.segments[k]
             b0, b1 = round(seg.a0 * RATE), round(seg.a1 * RATE)
             if b0 >= s0 + n:
@@ -586,18 +658,24 @@ def render(plan: Plan, path: Path, progress=_no_progress) -> None:
                     "start": round(c.start * 1000),
                     "end": round(c.end * 1000),
                     "time_base": Fraction(1, 1000),
-                    "metadata": {"title": c.heading if c.kind == "picture" else c.kind.capitalize()},
+                    "metadata": {
+                        "title": c.heading if c.kind == "picture" else c.kind.capitalize()
+                    },
                 }
                 for n, c in enumerate(plan.chapters)
             ]
         )
         video = container.add_stream(
-            "libx264", rate=o.fps, options={"preset": PRESET, "crf": CRF, "x264-params": X264_PARAMS}
+            "libx264",
+            rate=o.fps,
+            options={"preset": PRESET, "crf": CRF, "x264-params": X264_PARAMS},
         )
         video.width, video.height, video.pix_fmt = w, h, "yuv420p"
         # say which conversion made the pixels, so players do not guess BT.709 for HD sizes and shift the colours
         cc = video.codec_context
-        cc.colorspace = cc.color_primaries = cc.color_trc = 6  # FFmpeg's SMPTE170M (BT.601), stable numbers
+        cc.colorspace = cc.color_primaries = cc.color_trc = (
+            6  # FFmpeg's SMPTE170M (BT.601), stable numbers
+        )
         cc.color_range = 1  # MPEG (limited) range
         audio = container.add_stream("aac", rate=RATE, layout="stereo")
         audio.bit_rate = 160_000
@@ -621,13 +699,19 @@ def render(plan: Plan, path: Path, progress=_no_progress) -> None:
                         pending.append(pool.submit(compose, n + LOOKAHEAD))
                     container.mux(video.encode(vf))
                     ahead = min(total_samples, round((n + 1) / o.fps * RATE) + AUDIO_BLOCK)
-                    while done < ahead:  # keep the sound a little ahead of the pictures, interleaved in the file
-                        done = _encode_audio(container, audio, mixer, done, min(AUDIO_BLOCK, total_samples - done))
+                    while (
+                        done < ahead
+                    ):  # keep the sound a little ahead of the pictures, interleaved in the file
+                        done = _encode_audio(
+                            container, audio, mixer, done, min(AUDIO_BLOCK, total_samples - done)
+                        )
             finally:
                 for f in pending:
                     f.cancel()
         while done < total_samples:
-            done = _encode_audio(container, audio, mixer, done, min(AUDIO_BLOCK, total_samples - done))
+            done = _encode_audio(
+                container, audio, mixer, done, min(AUDIO_BLOCK, total_samples - done)
+            )
         container.mux(video.encode(None))
         container.mux(audio.encode(None))
     finally:
@@ -655,7 +739,14 @@ def chapters_json(plan: Plan, film: Path) -> bytes:
     def heard_at(c: Chapter) -> dict | None:
         if c.music is None:
             return None
-        seg = next((s for s in plan.segments if s.music.id == c.music.id and s.a0 <= c.start + 1e-6 < s.a1), None)
+        seg = next(
+            (
+                s
+                for s in plan.segments
+                if s.music.id == c.music.id and s.a0 <= c.start + 1e-6 < s.a1
+            ),
+            None,
+        )
         at = c.music.start
         if seg is not None:
             into = max(0.0, c.start - seg.a0)
@@ -673,7 +764,12 @@ def chapters_json(plan: Plan, film: Path) -> bytes:
 
     chapters = []
     for c in plan.chapters:
-        entry = {"kind": c.kind, "start": round(c.start, 3), "end": round(c.end, 3), "title": c.heading}
+        entry = {
+            "kind": c.kind,
+            "start": round(c.start, 3),
+            "end": round(c.end, 3),
+            "title": c.heading,
+        }
         if c.kind == "picture":
             entry["file"] = c.file
             entry["image"] = c.image.relative_to(plan.folder).as_posix() if c.image else None
@@ -693,10 +789,17 @@ def chapters_json(plan: Plan, film: Path) -> bytes:
             "target_lufs": TARGET_LUFS,
             "chapters": chapters,
             "credits": [
-                {"id": m.id, "title": m.title, "artist": m.artist, "licence": m.licence} for m in plan.credited
+                {"id": m.id, "title": m.title, "artist": m.artist, "licence": m.licence}
+                for m in plan.credited
             ],
             "left_out": [
-                {"id": m.id, "title": m.title, "artist": m.artist, "licence": m.licence, "reason": why}
+                {
+                    "id": m.id,
+                    "title": m.title,
+                    "artist": m.artist,
+                    "licence": m.licence,
+                    "reason": why,
+                }
                 for m, why in plan.left_out
             ],
         },
@@ -748,22 +851,33 @@ def make_film(folder: Path, out: Path, options: Options, progress=_no_progress) 
                     f"--out {out.name} would overwrite {p.name}, a file of the gallery; choose another name"
                 )
 
-    link = into_gallery and (folder / "film.js").is_file()  # a gallery built before film links has none to point
+    link = (
+        into_gallery and (folder / "film.js").is_file()
+    )  # a gallery built before film links has none to point
 
     def write() -> None:
         with atomic_path(out) as tmp_film, atomic_path(chapters_path) as tmp_json:
             render(plan, tmp_film, progress)
             tmp_json.write_bytes(chapters_json(plan, out))
-            for tmp in (tmp_film, tmp_json):  # mkstemp makes 0600: a film is for sharing, like any file one saves
+            for tmp in (
+                tmp_film,
+                tmp_json,
+            ):  # mkstemp makes 0600: a film is for sharing, like any file one saves
                 os.chmod(tmp, 0o666 & ~_umask())
             size = tmp_film.stat().st_size
         if link:
-            js = film_js(Path(os.path.relpath(out.resolve(), folder.resolve())).as_posix(), size, plan.duration)
+            js = film_js(
+                Path(os.path.relpath(out.resolve(), folder.resolve())).as_posix(),
+                size,
+                plan.duration,
+            )
             with atomic_path(folder / "film.js") as tmp:
                 tmp.write_text(js, encoding="utf-8")
 
     if into_gallery and not link:
-        plan.warnings.append("the gallery was built before film links: build it again, then make the film, to link it")
+        plan.warnings.append(
+            "the gallery was built before film links: build it again, then make the film, to link it"
+        )
     if into_gallery:
         with locked(folder):  # no build swaps the gallery while the film is written into it
             write()

@@ -15,7 +15,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from builder.errors import ImageError
 from builder.files import SIZE_LIMITS, over_limit, unreadable_input, walk_files
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif"}
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".avif",
+    ".heic",
+    ".heif",
+}
 # Pillow refuses images over twice this many pixels as decompression bombs; 150 MP lets a real 100 MP photo
 # through and refuses a header that claims 60000 x 60000.
 Image.MAX_IMAGE_PIXELS = 150_000_000
@@ -32,7 +44,9 @@ def list_images(root: Path, exclude: Path | tuple[Path, ...] | None = None) -> l
     return find_images(root, exclude)[0]
 
 
-def find_images(root: Path, exclude: Path | tuple[Path, ...] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+def find_images(
+    root: Path, exclude: Path | tuple[Path, ...] | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """(pictures, [(sub-folder, why it could not be read)]) under root."""
     excluded = (exclude,) if isinstance(exclude, Path) else tuple(exclude or ())
     return walk_files(root, IMAGE_SUFFIXES, excluded)
@@ -48,11 +62,15 @@ def read_picture(path: Path) -> tuple[bytes, str]:
         if why:
             raise ImageError(why)
         with open(path, "rb") as f:
-            data = f.read(SIZE_LIMITS["picture"] + 1)  # a file that grew since stat is still bounded
+            data = f.read(
+                SIZE_LIMITS["picture"] + 1
+            )  # a file that grew since stat is still bounded
         if not data:
             raise ImageError("empty file (0 bytes)")
         if len(data) > SIZE_LIMITS["picture"]:
-            raise ImageError(over_limit(len(data), "picture") or "is over the size limit for a picture")
+            raise ImageError(
+                over_limit(len(data), "picture") or "is over the size limit for a picture"
+            )
         return data, hashlib.sha256(data).hexdigest()
     except PermissionError:
         raise ImageError("cannot be read (permission denied)") from None
@@ -83,7 +101,9 @@ def read_verified(path: Path, sha256: str) -> io.BytesIO:
             raise ImageError("disappeared after it was read; it is left out") from None
         raise ImageError(f"{exc} now; it is left out") from None
     if digest != sha256:
-        raise ImageError("changed after it was read; it is left out (build again to include its new content)")
+        raise ImageError(
+            "changed after it was read; it is left out (build again to include its new content)"
+        )
     return named_bytes(data, path.name)
 
 
@@ -94,7 +114,9 @@ def named_bytes(data: bytes, name: str) -> io.BytesIO:
     return buf
 
 
-def open_upright(path: Path | io.BytesIO, max_side: int, srgb: bool = False) -> tuple[Image.Image, int, int]:
+def open_upright(
+    path: Path | io.BytesIO, max_side: int, srgb: bool = False
+) -> tuple[Image.Image, int, int]:
     """Open, take the first frame, apply EXIF orientation, convert to RGB, downscale to max_side.
 
     srgb: convert the colours from the picture's embedded ICC profile to sRGB (what the gallery's copies are
@@ -105,7 +127,9 @@ def open_upright(path: Path | io.BytesIO, max_side: int, srgb: bool = False) -> 
         im = Image.open(path)
         w, h = im.size
         if im.format == "JPEG":
-            im.draft("RGB", (max_side, max_side))  # decode at reduced size: bounded memory for huge JPEGs
+            im.draft(
+                "RGB", (max_side, max_side)
+            )  # decode at reduced size: bounded memory for huge JPEGs
         else:
             _check_decoded_size(im)  # other formats decode whole: look at the header's size first
         im.seek(0)
@@ -116,7 +140,9 @@ def open_upright(path: Path | io.BytesIO, max_side: int, srgb: bool = False) -> 
             f"({Image.MAX_IMAGE_PIXELS * 2:,}); it may be a decompression bomb"
         ) from None
     except UnidentifiedImageError:
-        suffix = Path(str(getattr(path, "name", path))).suffix.lower()  # a BytesIO carries its file's name
+        suffix = Path(
+            str(getattr(path, "name", path))
+        ).suffix.lower()  # a BytesIO carries its file's name
         if suffix in (".heic", ".heif"):
             raise ImageError("HEIC/HEIF pictures are not supported; convert it to JPEG") from None
         raise ImageError("not a picture the builder can read (unknown or damaged format)") from None
@@ -144,8 +170,21 @@ def open_upright(path: Path | io.BytesIO, max_side: int, srgb: bool = False) -> 
     return im, w, h
 
 
-DECODE_LIMIT = 600 << 20  # bytes that decoding one picture may take, its conversions to RGB included
-_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "La": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
+DECODE_LIMIT = (
+    600 << 20
+)  # bytes that decoding one picture may take, its conversions to RGB included
+_MODE_BYTES = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "LA": 2,
+    "PA": 2,
+    "La": 2,
+    "RGB": 3,
+    "YCbCr": 3,
+    "LAB": 3,
+    "HSV": 3,
+}
 
 
 def _check_decoded_size(im: Image.Image) -> None:
@@ -202,7 +241,16 @@ def read_rgb(path: Path | io.BytesIO, max_side: int) -> tuple[np.ndarray, int, i
 # ---- the picture's own title and description (metadata) ---------------------------------------------------
 
 # What cameras write into ImageDescription when the photographer wrote nothing: not a description.
-CAMERA_PLACEHOLDERS = {"", "olympus digital camera", "sony dsc", "default", "image", "picture", "dcim", "camera"}
+CAMERA_PLACEHOLDERS = {
+    "",
+    "olympus digital camera",
+    "sony dsc",
+    "default",
+    "image",
+    "picture",
+    "dcim",
+    "camera",
+}
 XMP_DC = "{http://purl.org/dc/elements/1.1/}"
 XMP_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -252,7 +300,10 @@ def _iptc(im: Image.Image) -> dict[tuple[int, int], str]:
     from PIL import IptcImagePlugin
 
     info = IptcImagePlugin.getiptcinfo(im) or {}
-    utf8 = info.get((1, 90)) in (b"\x1b%G", [b"\x1b%G"])  # the coded character set: ESC % G is UTF-8
+    utf8 = info.get((1, 90)) in (
+        b"\x1b%G",
+        [b"\x1b%G"],
+    )  # the coded character set: ESC % G is UTF-8
     out = {}
     for key in ((2, 5), (2, 105), (2, 120)):
         value = info.get(key)
@@ -297,7 +348,9 @@ def _xmp(packet: bytes | str | None) -> tuple[str, str]:
     def alt(tag: str) -> str:
         for el in root.iter(XMP_DC + tag):
             items = list(el.iter(XMP_RDF + "li"))
-            best = next((li for li in items if li.get(XML_LANG) == "x-default"), items[0] if items else el)
+            best = next(
+                (li for li in items if li.get(XML_LANG) == "x-default"), items[0] if items else el
+            )
             text = "".join(best.itertext()).strip()
             if text:
                 return text

@@ -32,7 +32,13 @@ from builder.picture.feeling import Ingredients, colour_stats
 from builder.records import CatalogueInfo, Colour, Detection, FaceRecord, Failure, Gallery, Point
 from builder.settings import Settings
 
-MODEL_STAGES = ("detect", "faces", "colours", "caption", "scene")  # the stages that run models (methods.Method)
+MODEL_STAGES = (
+    "detect",
+    "faces",
+    "colours",
+    "caption",
+    "scene",
+)  # the stages that run models (methods.Method)
 PER_BUILD = ("recommend", "site")  # recorded once a build, as milliseconds per picture
 
 # Bump when a change makes cached analyses stale (cache keys include it).
@@ -53,7 +59,10 @@ class Stats:
         whose recognisers cost nothing), so the figures add up to the build's work per picture. Stages recorded
         once a build (PER_BUILD) are recorded per picture already."""
         n = max(1, pictures)
-        return {k: round(sum(v) / (len(v) if k in PER_BUILD else n), 3) for k, v in self.stage_ms.items()}
+        return {
+            k: round(sum(v) / (len(v) if k in PER_BUILD else n), 3)
+            for k, v in self.stage_ms.items()
+        }
 
     def to_json(self, wall_s: float, pictures: int, workers: int) -> bytes:
         """The --stats file. model_ms: model inference per picture (the recogniser stages); other_ms: the rest,
@@ -119,7 +128,10 @@ def stage_read(ctx: Context, r: Reading) -> None:
     try:  # every field is checked as it is rebuilt: an entry of the wrong shape is recomputed, never served
         width, height = int(cached["width"]), int(cached["height"])
         colour_av = tuple(float(x) for x in cached["colour_av"])
-        detections = [Detection(str(d["label"]), float(d["score"]), _box(d["box"])) for d in cached["detections"]]
+        detections = [
+            Detection(str(d["label"]), float(d["score"]), _box(d["box"]))
+            for d in cached["detections"]
+        ]
         colours = [
             Colour(str(c["name"]), tuple(int(x) for x in c["rgb"]), str(c["mask"])) if c else None
             for c in cached["colours"]
@@ -135,8 +147,15 @@ def stage_read(ctx: Context, r: Reading) -> None:
         ]
         scene = [{"label": str(x["label"]), "score": float(x["score"])} for x in cached["scene"]]
         caption = (str(cached["caption_text"]), str(cached["caption_source"]))
-        ingredients = Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
-        if width <= 0 or height <= 0 or len(colour_av) != 2 or len(colours) not in (0, len(detections)):
+        ingredients = (
+            Ingredients.from_json(cached["ingredients"]) if cached.get("ingredients") else None
+        )
+        if (
+            width <= 0
+            or height <= 0
+            or len(colour_av) != 2
+            or len(colours) not in (0, len(detections))
+        ):
             raise ValueError("inconsistent entry")
         method_of(ctx).check_cached(ctx, ingredients)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
@@ -218,8 +237,12 @@ def colour_feeling(stats: np.ndarray) -> Point:
 def stage_decode(ctx: Context, r: Reading) -> None:
     if r.cached:
         return
-    r.meta = picture_metadata(r.data)  # the header, once, where the picture is analysed; cached with the analysis
-    r.rgb, r.width, r.height = read_rgb(named_bytes(r.data, r.file), ctx.settings.analysis_side)  # the bytes hashed
+    r.meta = picture_metadata(
+        r.data
+    )  # the header, once, where the picture is analysed; cached with the analysis
+    r.rgb, r.width, r.height = read_rgb(
+        named_bytes(r.data, r.file), ctx.settings.analysis_side
+    )  # the bytes hashed
     if not ctx.copies:
         r.data = None  # otherwise kept for the copies, made once the pixels read here are freed
     r.colour = colour_stats(r.rgb)
@@ -261,7 +284,9 @@ def remember(s: Settings, r: Reading) -> None:
         "meta": list(r.meta),
     }
     try:
-        with atomic_path(analysis_path(s, r.sha256), durable=False) as tmp:  # checked field by field when read
+        with atomic_path(
+            analysis_path(s, r.sha256), durable=False
+        ) as tmp:  # checked field by field when read
             tmp.write_bytes(orjson.dumps(payload))
     except OSError:
         pass  # a cache that cannot take the entry (full, read-only) costs speed next time, never this build
@@ -277,7 +302,9 @@ def stage_copies(ctx: Context, r: Reading) -> None:
     _copies(ctx, r.file, r.sha256, max(r.width, r.height), data)
 
 
-def _copies(ctx: Context, rel: str, sha: str, natural: int | None = None, data: bytes | None = None) -> None:
+def _copies(
+    ctx: Context, rel: str, sha: str, natural: int | None = None, data: bytes | None = None
+) -> None:
     from builder.gallery.site import cache_copies
 
     try:
@@ -319,7 +346,10 @@ def read_sheet(s: Settings) -> curation.Sheet | None:
 
 
 def analyse(
-    ctx: Context, progress: Progress = no_progress, stats: Stats | None = None, files: list[str] | None = None
+    ctx: Context,
+    progress: Progress = no_progress,
+    stats: Stats | None = None,
+    files: list[str] | None = None,
 ) -> Gallery:
     """Run every stage over the input folder and return the Gallery (nothing is written to OUT here).
 
@@ -338,10 +368,14 @@ def analyse(
         files = [f for f in files if f not in hidden]
     if s.music is not None:
         ctx.listen(progress)  # with its own progress bar, before the pictures
-    _ = ctx.index  # load the catalogue and index before the loop: a bad catalogue fails before any picture
+    _ = (
+        ctx.index
+    )  # load the catalogue and index before the loop: a bad catalogue fails before any picture
     pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
     # the method's collection-wide assignment takes the pins as given (by catalogue index: the index's numbering)
-    position = {t.id: i for i, t in enumerate(ctx.catalogue.tracks)}  # ids are unique in a catalogue
+    position = {
+        t.id: i for i, t in enumerate(ctx.catalogue.tracks)
+    }  # ids are unique in a catalogue
     ctx.pins = {f: position[t.id] for f, t in pins.items()}
     if sheet is not None:
         ctx.warnings.extend(sheet.warnings)
@@ -370,9 +404,15 @@ def curate(
     images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)
     slideshow: tuple[str, ...] = ()
     if curation.has_order(sheet):
-        given = [im.file for im in images if im.file in sheet.entries and sheet.entries[im.file].order is not None]
+        given = [
+            im.file
+            for im in images
+            if im.file in sheet.entries and sheet.entries[im.file].order is not None
+        ]
         placed = set(given)
-        slideshow = tuple(given) + tuple(slideshow_order([im for im in images if im.file not in placed]))
+        slideshow = tuple(given) + tuple(
+            slideshow_order([im for im in images if im.file not in placed])
+        )
     return replace(
         gallery,
         images=tuple(images),
@@ -404,14 +444,21 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
 
     paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
     starts: dict[str, float] = {}
-    threads = 1 if ctx.injected else ctx.settings.worker_count()  # the decoder works without the GIL
+    threads = (
+        1 if ctx.injected else ctx.settings.worker_count()
+    )  # the decoder works without the GIL
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(paths)))) as pool:
         found = progress(pool.map(start, paths), "finding where the music starts", len(paths))
         starts = {path: value for path, value in zip(paths, found) if value is not None}
     if not starts:
         return gallery
     images = tuple(
-        replace(im, tracks=tuple(replace(t, start=starts[t.audio]) if t.audio in starts else t for t in im.tracks))
+        replace(
+            im,
+            tracks=tuple(
+                replace(t, start=starts[t.audio]) if t.audio in starts else t for t in im.tracks
+            ),
+        )
         for im in gallery.images
     )
     return replace(gallery, images=images)
@@ -441,13 +488,17 @@ def read_all(
     todo: list[Reading] = []
     ray = s.executor == "ray" and not ctx.injected
     workers = s.worker_count() if not ctx.injected else 1
-    here = workers > 1 and not ray and executors.can_fork()  # models loaded here, workers forked from here
+    here = (
+        workers > 1 and not ray and executors.can_fork()
+    )  # models loaded here, workers forked from here
     # one worker is one core, here as in each worker process (not torch's thread pool); set at the first picture
     # the cache lacks, as its models load: a build the cache serves whole never imports torch
     one_thread = (workers == 1 or here) and not ray and not ctx.injected
     loader: _Loader | None = None
     for rel in progress(files, "reading pictures", len(files)):
-        if not _utf8(rel):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
+        if not _utf8(
+            rel
+        ):  # the gallery's pages and JSON are UTF-8: such a name cannot be written into them
             results[rel] = (None, Failure(printable(rel), NOT_UTF8), {})
             continue
         r = Reading(rel)
@@ -465,18 +516,24 @@ def read_all(
             outcome = _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
         results[rel] = outcome
     if todo and not (here or ray) and len(todo) < MIN_PER_WORKER * workers:
-        for r in todo:  # too few to be worth spawning workers that load their own models: analyse them here
+        for r in (
+            todo
+        ):  # too few to be worth spawning workers that load their own models: analyse them here
             results[r.file] = analyse_one(ctx, r.file, r.sha256)
     elif todo:
         global _WORKER
         if loader is not None:
-            if ctx.copies:  # while the models load, the other cores make the pictures' copies (without the GIL)
+            if (
+                ctx.copies
+            ):  # while the models load, the other cores make the pictures' copies (without the GIL)
                 for r in todo:
                     if not loader.loading():
                         break
                     _copies(ctx, r.file, r.sha256)
             loader.wait()
-            _WORKER = ctx  # this process's models: the forked workers inherit them, and it analyses too
+            _WORKER = (
+                ctx  # this process's models: the forked workers inherit them, and it analyses too
+            )
         try:
             executor = executors.make(s, workers, worker_setup, worker_analyse, here=here)
             outcomes = executor.map([(r.file, r.sha256) for r in todo], progress)
@@ -484,8 +541,15 @@ def read_all(
             _WORKER = None
         for r, outcome in zip(todo, outcomes):
             results[r.file] = outcome
-            reading = outcome[0]  # a Ray node's cache may be its own: keep the analysis in this machine's too
-            if ray and reading is not None and not reading.cached and not analysis_path(s, reading.sha256).exists():
+            reading = outcome[
+                0
+            ]  # a Ray node's cache may be its own: keep the analysis in this machine's too
+            if (
+                ray
+                and reading is not None
+                and not reading.cached
+                and not analysis_path(s, reading.sha256).exists()
+            ):
                 remember(s, reading)
     readings: list[Reading] = []
     failed: list[Failure] = []
@@ -502,7 +566,9 @@ def read_all(
     return readings, failed
 
 
-MIN_PER_WORKER = 8  # uncached pictures per spawned worker below which analysing here beats starting workers
+MIN_PER_WORKER = (
+    8  # uncached pictures per spawned worker below which analysing here beats starting workers
+)
 
 
 class _Loader:
@@ -513,7 +579,9 @@ class _Loader:
         import threading
 
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._load, args=(ctx, one_thread), name="load-models", daemon=True)
+        self.thread = threading.Thread(
+            target=self._load, args=(ctx, one_thread), name="load-models", daemon=True
+        )
         self.thread.start()
 
     def _load(self, ctx: Context, one_thread: bool) -> None:
@@ -587,7 +655,11 @@ def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None) -> 
         r.data, r.sha256 = data, hashlib.sha256(data).hexdigest()
     outcome = _run_stages(ctx, r, PER_PICTURE[:1])
     if outcome[1] is None and r.sha256 != sha:
-        return None, Failure(rel, "changed while the build was reading it; build again to include it"), outcome[2]
+        return (
+            None,
+            Failure(rel, "changed while the build was reading it; build again to include it"),
+            outcome[2],
+        )
     if outcome[1] is not None:
         return outcome
     return _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from builder.records import Point
 
-QUADRANT_NAMES = {1: "excited-pleasant", 2: "excited-unpleasant", 3: "calm-unpleasant", 4: "calm-pleasant"}
-QUADRANT_CENTRES: dict[int, Point] = {1: (0.5, 0.5), 2: (-0.5, 0.5), 3: (-0.5, -0.5), 4: (0.5, -0.5)}
+QUADRANT_NAMES = {
+    1: "excited-pleasant",
+    2: "excited-unpleasant",
+    3: "calm-unpleasant",
+    4: "calm-pleasant",
+}
+QUADRANT_CENTRES: dict[int, Point] = {
+    1: (0.5, 0.5),
+    2: (-0.5, 0.5),
+    3: (-0.5, -0.5),
+    4: (0.5, -0.5),
+}
 
 
 def quadrant(point: Point) -> int:

@@ -21,7 +21,9 @@ class Track:
     valence: float
     arousal: float
     genre: str = ""
-    audio: str | None = None  # source path in the catalogue; in gallery.json: path inside OUT, or None
+    audio: str | None = (
+        None  # source path in the catalogue; in gallery.json: path inside OUT, or None
+    )
     licence: str | None = None
     start: float = 0.0  # seconds into the audio where it stops being quiet (builder.music.excerpt); players start here
 
@@ -116,7 +118,9 @@ class ImageRecord:
     objects: tuple[ObjectRecord, ...]
     width: int
     height: int
-    fallback: str | None = None  # why the normal reading did not apply (e.g. "nothing recognised: ..."), else None
+    fallback: str | None = (
+        None  # why the normal reading did not apply (e.g. "nothing recognised: ..."), else None
+    )
     quadrant_counts: tuple[int, int, int, int] = (0, 0, 0, 0)
     faces: tuple[FaceRecord, ...] = ()
     caption: Caption | None = None
@@ -126,8 +130,12 @@ class ImageRecord:
     # how the quadrant was decided: "reading" (signs of av; learned), "vote" (the published vote), "av" (signs of
     # av; published methods without a vote), "user" (--quadrants), "random" (the baseline's track)
     quadrant_rule: str = ""
-    target: Point | None = None  # learned: where music was looked for, in the catalogue's frame (README)
-    contributions: tuple[Contribution, ...] = ()  # learned: what moved the reading, per feature group
+    target: Point | None = (
+        None  # learned: where music was looked for, in the catalogue's frame (README)
+    )
+    contributions: tuple[
+        Contribution, ...
+    ] = ()  # learned: what moved the reading, per feature group
     seen: tuple[Seen, ...] = ()  # learned: the top labels the word ratings read (both classifiers)
     title: str = ""  # the curator's title (--curation), else the picture's own metadata title
     description: str = ""  # the curator's caption, else the picture's own metadata description
@@ -160,10 +168,14 @@ class Matching:
     nearest_total: float  # the same if each picture took its own nearest track in its quadrant
     capacity: int  # how often the most used track is a first track
     repeats: int = 0  # the cap asked for (--repeats; 0 = automatic)
-    repeat_penalty: float = 0.0  # distance charged per earlier use of the same track, fitted to the bound
+    repeat_penalty: float = (
+        0.0  # distance charged per earlier use of the same track, fitted to the bound
+    )
     bound: float = 1.5  # the summed distance the penalty may reach, as a multiple of nearest_total
     in_quadrant: int = 0  # pictures whose first track lies in their own quadrant
-    off_quadrant: int = 0  # pictures whose quadrant has no track in the catalogue (first track elsewhere)
+    off_quadrant: int = (
+        0  # pictures whose quadrant has no track in the catalogue (first track elsewhere)
+    )
 
 
 @dataclass(frozen=True)
@@ -176,11 +188,15 @@ class Gallery:
     failed: tuple[Failure, ...] = field(default_factory=tuple)
     version: str = ""
     slideshow: tuple[str, ...] = ()  # picture files in slideshow order (site.slideshow_order)
-    reference: Point | None = None  # learned: the quadrant origin; `av` is the model's reading minus this
+    reference: Point | None = (
+        None  # learned: the quadrant origin; `av` is the model's reading minus this
+    )
     matching: Matching | None = None
     silent: str | None = None  # why the gallery plays no music, when it plays none
     title: str = ""  # the exhibition's title (--title; the build sets the input folder's name when none is given)
     intro: str | None = None  # the --intro file's text, as written
     intro_html: str | None = None  # that text as HTML, made safe (builder.curation.intro_html)
-    lang: str = "en"  # the language of every word the visitor reads (builder/gallery/messages/<lang>.json)
+    lang: str = (
+        "en"  # the language of every word the visitor reads (builder/gallery/messages/<lang>.json)
+    )
     kiosk: bool = False  # the index opens the slideshow in kiosk mode (slideshow.html#kiosk)

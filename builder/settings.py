@@ -30,14 +30,19 @@ def _help(text: str, **kw):
 class Settings:
     input: Path = _help("folder of pictures (searched recursively)")
     out: Path = _help(
-        "output folder for the gallery; replaced as a whole when the build succeeds", default=Path("dist")
+        "output folder for the gallery; replaced as a whole when the build succeeds",
+        default=Path("dist"),
     )
-    mirror: Path | None = _help("offline mirror folder of external files (env BUILDER_MIRROR)", default=None)
+    mirror: Path | None = _help(
+        "offline mirror folder of external files (env BUILDER_MIRROR)", default=None
+    )
     cache_dir: Path = _help(
         "cache folder for downloads, the music index and per-picture analysis (env BUILDER_CACHE; default XDG cache)",
         default_factory=default_cache_dir,
     )
-    offline: bool = _help("never download; fail with a clear message when a file is missing", default=False)
+    offline: bool = _help(
+        "never download; fail with a clear message when a file is missing", default=False
+    )
     method: str = _help(
         "how a picture is read: learned (default; fitted on rated photos, see docs/pictures.md), objects "
         "(published object method), caption (caption with expression and colour words), "
@@ -50,12 +55,16 @@ class Settings:
         default="template",
     )
     colour_space: str = _help(
-        "space in which object pixels are clustered for their dominant colour: lab or rgb (published)", default="lab"
+        "space in which object pixels are clustered for their dominant colour: lab or rgb (published)",
+        default="lab",
     )
-    detector: str = _help("object detector: yolo-fastest, ssd300 or maskrcnn", default="yolo-fastest")
+    detector: str = _help(
+        "object detector: yolo-fastest, ssd300 or maskrcnn", default="yolo-fastest"
+    )
     min_score: float = _help("minimum detection score", default=0.25)
     narrow: str = _help(
-        "which cluster candidates to keep: none, vote (published quadrant vote) or user", default="vote"
+        "which cluster candidates to keep: none, vote (published quadrant vote) or user",
+        default="vote",
     )
     quadrants: Path | None = _help(
         "CSV image,quadrant (1-4): the quadrant of each listed picture; the same as a --curation sheet with "
@@ -91,7 +100,8 @@ class Settings:
         default=None,
     )
     deam_2013_swap: bool = _help(
-        "swap DEAM's valence/arousal columns back for songs 1-1000 (see docs/music.md)", default=True
+        "swap DEAM's valence/arousal columns back for songs 1-1000 (see docs/music.md)",
+        default=True,
     )
     allow_silent: bool = _help(
         "also recommend tracks that have no audio file (by default, when any track of the "
@@ -114,10 +124,14 @@ class Settings:
         "its tracks as little as it can",
         default=0,
     )
-    vectors: Path | None = _help("word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d", default=None)
+    vectors: Path | None = _help(
+        "word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d", default=None
+    )
     top_words: int = _help("impression words per object or caption word", default=5)
     clusters: int = _help("clusters per picture (spherical k-means)", default=4)
-    analysis_side: int = _help("longest side, in pixels, a picture is scaled to before analysis", default=1024)
+    analysis_side: int = _help(
+        "longest side, in pixels, a picture is scaled to before analysis", default=1024
+    )
     seed: int = _help("seed of the random baseline", default=0)
     workers: int = _help(
         "processes that analyse pictures and write their copies at once; 0 = one per core, as many as the "
@@ -153,9 +167,13 @@ class Settings:
         if self.method not in METHODS:
             raise UsageError(f"--method must be one of {', '.join(METHODS)}, not '{self.method}'")
         if self.captioner not in CAPTIONERS:
-            raise UsageError(f"--captioner must be one of {', '.join(CAPTIONERS)}, not '{self.captioner}'")
+            raise UsageError(
+                f"--captioner must be one of {', '.join(CAPTIONERS)}, not '{self.captioner}'"
+            )
         if self.colour_space not in COLOUR_SPACES:
-            raise UsageError(f"--colour-space must be one of {', '.join(COLOUR_SPACES)}, not '{self.colour_space}'")
+            raise UsageError(
+                f"--colour-space must be one of {', '.join(COLOUR_SPACES)}, not '{self.colour_space}'"
+            )
         if self.narrow not in NARROW:
             raise UsageError(f"--narrow must be one of {', '.join(NARROW)}, not '{self.narrow}'")
         if self.narrow == "user" and self.quadrants is None and self.curation is None:
@@ -164,7 +182,9 @@ class Settings:
                 "with a quadrant column"
             )
         if self.quadrants is not None and self.curation is not None:
-            raise UsageError("--quadrants and --curation both give quadrants; put the quadrant column in the sheet")
+            raise UsageError(
+                "--quadrants and --curation both give quadrants; put the quadrant column in the sheet"
+            )
         if self.music is not None and self.catalogue is not None:
             raise UsageError("--music and --catalogue both name the music; give one of them")
         if self.repeats < 0:
@@ -182,7 +202,9 @@ class Settings:
         if self.lang not in languages():
             raise UsageError(f"--lang must be one of {', '.join(languages())}, not '{self.lang}'")
         if self.executor not in EXECUTORS:
-            raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, not '{self.executor}'")
+            raise UsageError(
+                f"--executor must be one of {', '.join(EXECUTORS)}, not '{self.executor}'"
+            )
 
     def check_paths(self) -> None:
         """The checks a build needs before it touches anything."""
@@ -190,9 +212,13 @@ class Settings:
             raise UsageError(f"input folder {self.input} does not exist or is not a folder")
         src, out = self.input.resolve(), self.out.resolve()
         if out == src or src in out.parents:
-            raise UsageError(f"the output folder {self.out} must not be inside the input folder {self.input}")
+            raise UsageError(
+                f"the output folder {self.out} must not be inside the input folder {self.input}"
+            )
         if out in src.parents:
-            raise UsageError(f"the input folder {self.input} must not be inside the output folder {self.out}")
+            raise UsageError(
+                f"the input folder {self.input} must not be inside the output folder {self.out}"
+            )
         cwd = Path.cwd().resolve()
         if out == cwd or out in cwd.parents:
             raise UsageError(
@@ -201,8 +227,12 @@ class Settings:
             )
         if self.music is not None and not self.music.is_dir():
             raise UsageError(f"music folder {self.music} does not exist or is not a folder")
-        if self.music is not None and (self.music.resolve() == out or out in self.music.resolve().parents):
-            raise UsageError(f"the music folder {self.music} must not be inside the output folder {self.out}")
+        if self.music is not None and (
+            self.music.resolve() == out or out in self.music.resolve().parents
+        ):
+            raise UsageError(
+                f"the music folder {self.music} must not be inside the output folder {self.out}"
+            )
         if self.mirror is not None and not self.mirror.is_dir():
             raise UsageError(f"mirror folder {self.mirror} does not exist")
         from builder.files import regular_input
@@ -245,7 +275,9 @@ class Settings:
         )
 
     def store(self) -> AssetStore:
-        return AssetStore(self.cache_dir, self.mirror.resolve() if self.mirror else None, offline=self.offline)
+        return AssetStore(
+            self.cache_dir, self.mirror.resolve() if self.mirror else None, offline=self.offline
+        )
 
 
 # Peak memory of a build, MB: (the main process with the method's models, each further worker forked from it),

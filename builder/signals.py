@@ -22,7 +22,9 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+HANDLED = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 WORDS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
 
 
@@ -95,7 +97,9 @@ def held() -> Iterator[None]:
         yield
     except BaseException:
         _state["held"] -= 1
-        if not _state["held"]:  # the section failed, and that failure ends the command: no signal left pending
+        if not _state[
+            "held"
+        ]:  # the section failed, and that failure ends the command: no signal left pending
             _state["pending"] = None
         raise
     _state["held"] -= 1

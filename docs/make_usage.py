@@ -53,7 +53,13 @@ def generated() -> str:
             else:
                 name = " / ".join(f"`{o}`" for o in [*p.opts, *p.secondary_opts])
             default = p.default
-            empty = default is None or default is False or default == () or default == [] or callable(default)
+            empty = (
+                default is None
+                or default is False
+                or default == ()
+                or default == []
+                or callable(default)
+            )
             shown = "" if empty else f"`{'on' if default is True else default}`"
             if p.envvar:
                 shown = f"{shown} env `{p.envvar}`".strip()
@@ -79,7 +85,11 @@ def main() -> int:
         return 0
     text = USAGE.read_text(encoding="utf-8")
     old = current()
-    text = text.replace(old, fresh) if old else text.rstrip("\n") + "\n\n## Every command\n\n" + fresh + "\n"
+    text = (
+        text.replace(old, fresh)
+        if old
+        else text.rstrip("\n") + "\n\n## Every command\n\n" + fresh + "\n"
+    )
     USAGE.write_text(text, encoding="utf-8")
     return 0
 

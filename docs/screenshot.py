@@ -32,10 +32,17 @@ ARGS = [
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.webp")
-    ap.add_argument("--open-viewer", action="store_true", help="open the first picture in the viewer first")
-    ap.add_argument("--chromium", default=os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
+    ap.add_argument(
+        "--open-viewer", action="store_true", help="open the first picture in the viewer first"
+    )
+    ap.add_argument(
+        "--chromium",
+        default=os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium",
+    )
     args = ap.parse_args()
 
     from PIL import Image
@@ -56,7 +63,9 @@ def main() -> int:
             "Demo exhibition",
         ]
         done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0 and "--title" in done.stderr:  # a builder without the curator's sheet
+        if (
+            done.returncode != 0 and "--title" in done.stderr
+        ):  # a builder without the curator's sheet
             done = subprocess.run(cmd[:-2], capture_output=True, text=True)
         if done.returncode != 0:
             print(done.stderr, file=sys.stderr)
@@ -68,7 +77,9 @@ def main() -> int:
             page.wait_for_load_state("networkidle")
             if args.open_viewer:
                 page.click("ul.grid a >> nth=0")
-                page.wait_for_timeout(1500)  # a picture for the README: let the viewer's opening animation end
+                page.wait_for_timeout(
+                    1500
+                )  # a picture for the README: let the viewer's opening animation end
             png = page.screenshot()
             browser.close()
     shot = Image.open(io.BytesIO(png)).convert("RGB")

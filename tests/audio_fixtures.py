@@ -35,7 +35,9 @@ def tone(
     return np.stack([x, 0.9 * x]).astype(np.float32)
 
 
-def write_audio(path: Path, samples: np.ndarray, rate: int = 44100, tags: dict[str, str] | None = None) -> Path:
+def write_audio(
+    path: Path, samples: np.ndarray, rate: int = 44100, tags: dict[str, str] | None = None
+) -> Path:
     """Encode (channels, n) float samples into the container the suffix names."""
     import av
 
@@ -58,9 +60,13 @@ def write_audio(path: Path, samples: np.ndarray, rate: int = 44100, tags: dict[s
         for start in range(0, data.shape[1], frame_size):
             chunk = data[:, start : start + frame_size]
             if s16:
-                frame = av.AudioFrame.from_ndarray(chunk.T.reshape(1, -1).copy(), format=fmt_name, layout="stereo")
+                frame = av.AudioFrame.from_ndarray(
+                    chunk.T.reshape(1, -1).copy(), format=fmt_name, layout="stereo"
+                )
             else:
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format=fmt_name, layout="stereo")
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(chunk), format=fmt_name, layout="stereo"
+                )
             frame.sample_rate = rate
             frame.pts = start
             for packet in stream.encode(frame):

@@ -30,22 +30,38 @@ def cli_build(src: Path, out: Path, cache: Path, *args: str):
 
     from builder.cli import app
 
-    cmd = ["build", str(src), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
+    cmd = [
+        "build",
+        str(src),
+        "--out",
+        str(out),
+        "--mirror",
+        str(MIRROR),
+        "--cache-dir",
+        str(cache),
+        "--offline",
+    ]
     return CliRunner().invoke(app, [*cmd, *args])
 
 
-def picture_record(file: str, *, av=(0.0, 0.0), tracks=(), width: int = 1, height: int = 1, **fields):
+def picture_record(
+    file: str, *, av=(0.0, 0.0), tracks=(), width: int = 1, height: int = 1, **fields
+):
     """An ImageRecord whose fields the test does not look at are left empty (quadrant 1, no words or objects)."""
     from builder.records import ImageRecord
 
     empty = {"quadrant": 1, "impressions": (), "clusters": (), "objects": ()}
-    return ImageRecord(file=file, av=av, tracks=tracks, width=width, height=height, **{**empty, **fields})
+    return ImageRecord(
+        file=file, av=av, tracks=tracks, width=width, height=height, **{**empty, **fields}
+    )
 
 
 def photo(size=(320, 240), seed=0) -> Image.Image:
     """A photo-like picture made in code: a horizontal gradient with noise (a different one for each seed)."""
     rng = np.random.default_rng(seed)
-    base = np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None].repeat(size[1], 0).repeat(3, 2)
+    base = (
+        np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None].repeat(size[1], 0).repeat(3, 2)
+    )
     noise = rng.integers(0, 40, (size[1], size[0], 3), dtype=np.uint8)
     return Image.fromarray(base // 2 + noise)
 
@@ -86,9 +102,16 @@ def deam(store):
 
 @pytest.fixture(scope="session")
 def mapper(store):
-    from builder.picture.words import ImpressionMapper, impression_vocabulary, load_glove, load_nrc_vad
+    from builder.picture.words import (
+        ImpressionMapper,
+        impression_vocabulary,
+        load_glove,
+        load_nrc_vad,
+    )
 
-    return ImpressionMapper(load_glove(), impression_vocabulary(load_nrc_vad(store.resolve("nrc-vad"))))
+    return ImpressionMapper(
+        load_glove(), impression_vocabulary(load_nrc_vad(store.resolve("nrc-vad")))
+    )
 
 
 @pytest.fixture(scope="session")

@@ -76,5 +76,10 @@ def test_valdez_mehrabian_orders_bright_calm_and_saturated_excited():
     dark_vivid = affect.valdez_mehrabian(0.2, 1.0)
     assert bright_grey[0] > dark_vivid[0]  # brightness raises pleasure
     assert dark_vivid[1] > bright_grey[1]  # saturation raises arousal
-    for p in (bright_grey, dark_vivid, affect.valdez_mehrabian(0, 0), affect.valdez_mehrabian(1, 1)):
+    for p in (
+        bright_grey,
+        dark_vivid,
+        affect.valdez_mehrabian(0, 0),
+        affect.valdez_mehrabian(1, 1),
+    ):
         assert -1 <= p[0] <= 1 and -1 <= p[1] <= 1

@@ -16,7 +16,10 @@ from .conftest import ROOT
 
 WINGS = ("picture", "music", "gallery")
 ENTRANCES = {"builder.cli", "builder.pipeline"}  # only the hall may import these
-BELOW_PIPELINE = {"builder.context", "builder.executors"}  # the pipeline imports these; never the reverse
+BELOW_PIPELINE = {
+    "builder.context",
+    "builder.executors",
+}  # the pipeline imports these; never the reverse
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -45,7 +48,9 @@ def imports_of(source: str, name: str, is_package: bool, known: set[str]) -> lis
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
             # `from builder.picture import affect` imports the module builder.picture.affect
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+            targets = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
@@ -82,7 +87,10 @@ def broken_rules(graph: dict[str, list[tuple[str, bool]]]) -> list[str]:
 
 def cycles(graph: dict[str, list[tuple[str, bool]]]) -> list[list[str]]:
     """Strongly connected components of more than one module (or a module importing itself), run-time imports."""
-    edges = {a: sorted({b for b, typing in targets if not typing and b in graph}) for a, targets in graph.items()}
+    edges = {
+        a: sorted({b for b, typing in targets if not typing and b in graph})
+        for a, targets in graph.items()
+    }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -133,9 +141,13 @@ def test_the_rules_catch_what_they_are_for(tmp_path):
         (pkg / folder).mkdir(parents=True)
         (pkg / folder / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
-    (pkg / "pipeline.py").write_text("from builder.picture import eye\nfrom builder.music import ear\n")
+    (pkg / "pipeline.py").write_text(
+        "from builder.picture import eye\nfrom builder.music import ear\n"
+    )
     (pkg / "context.py").write_text("def f():\n    from builder.pipeline import x\n")
-    (pkg / "picture" / "eye.py").write_text("from builder.music.ear import hear\nfrom builder import records\n")
+    (pkg / "picture" / "eye.py").write_text(
+        "from builder.music.ear import hear\nfrom builder import records\n"
+    )
     (pkg / "music" / "ear.py").write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
         "    from builder.picture.eye import look\nfrom . import tune\n"
@@ -147,11 +159,15 @@ def test_the_rules_catch_what_they_are_for(tmp_path):
     graph = import_graph(pkg)
     problems = broken_rules(graph)
     assert "builder.picture.eye (wing picture) imports builder.music.ear (wing music)" in problems
-    assert "builder.music.ear (wing music) imports builder.picture.eye (wing picture)" in problems  # typing too
+    assert (
+        "builder.music.ear (wing music) imports builder.picture.eye (wing picture)" in problems
+    )  # typing too
     assert "builder.gallery.site imports builder.cli: only the hall may" in problems
     assert "builder.context imports builder.pipeline back" in problems
     assert len(problems) == 4
-    assert cycles(graph) == [["builder.music.ear", "builder.music.tune"]]  # the typing-only import is no cycle
+    assert cycles(graph) == [
+        ["builder.music.ear", "builder.music.tune"]
+    ]  # the typing-only import is no cycle
 
 
 def test_every_public_function_of_a_wing_has_type_hints():
@@ -167,12 +183,20 @@ def test_every_public_function_of_a_wing_has_type_hints():
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
                 owner, functions = f"{node.name}.", node.body
             for f in functions:
-                if not isinstance(f, ast.FunctionDef) or (f.name.startswith("_") and f.name != "__init__"):
+                if not isinstance(f, ast.FunctionDef) or (
+                    f.name.startswith("_") and f.name != "__init__"
+                ):
                     continue
-                args = [a for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs if a.arg not in ("self", "cls")]
+                args = [
+                    a
+                    for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs
+                    if a.arg not in ("self", "cls")
+                ]
                 bare = [a.arg for a in args if a.annotation is None]
                 if f.returns is None and f.name != "__init__":
                     bare.append("return")
                 if bare:
-                    missing.append(f"{path.relative_to(ROOT)}:{f.lineno} {owner}{f.name}: {', '.join(bare)}")
+                    missing.append(
+                        f"{path.relative_to(ROOT)}:{f.lineno} {owner}{f.name}: {', '.join(bare)}"
+                    )
     assert missing == []

@@ -17,7 +17,9 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/c
 pytestmark = [
     requires_mirror,
     requires_import("playwright"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="no Chromium (apt-get install chromium)"
+    ),
 ]
 ARGS = [
     "--no-sandbox",
@@ -67,14 +69,18 @@ def page(browser):
     context = browser.new_context()
     pg = context.new_page()
     pg.problems = []
-    pg.on("console", lambda m: pg.problems.append(m.text) if m.type in ("error", "warning") else None)
+    pg.on(
+        "console", lambda m: pg.problems.append(m.text) if m.type in ("error", "warning") else None
+    )
     pg.on("pageerror", lambda e: pg.problems.append(str(e)))
     # ERR_ABORTED is Chromium dropping a request it no longer needs (a <picture> source chosen over the <img>
     # fallback the preload scanner had started); that every referenced file exists is checked separately.
     pg.on(
         "requestfailed",
         lambda r: (
-            pg.problems.append(f"failed: {r.url} ({r.failure})") if "ERR_ABORTED" not in (r.failure or "") else None
+            pg.problems.append(f"failed: {r.url} ({r.failure})")
+            if "ERR_ABORTED" not in (r.failure or "")
+            else None
         ),
     )
     yield pg
@@ -100,7 +106,9 @@ def test_every_page_loads_without_errors_and_every_link_resolves(site, page):
     pages = ["index.html", "slideshow.html", "credits.html"] + [im["page"] for im in g["images"]]
     for rel in pages:
         page.goto(url(site, rel))
-        page.wait_for_load_state("networkidle")  # leave no request to be aborted by the next navigation
+        page.wait_for_load_state(
+            "networkidle"
+        )  # leave no request to be aborted by the next navigation
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         srcs = page.eval_on_selector_all("[src]", "els => els.map(e => e.src)")
         srcs += page.eval_on_selector_all(
@@ -110,7 +118,10 @@ def test_every_page_loads_without_errors_and_every_link_resolves(site, page):
         )
         for target in hrefs + srcs:
             if target.startswith("file://"):
-                assert Path(target[len("file://") :].split("#")[0].replace("%20", " ")).exists(), (rel, target)
+                assert Path(target[len("file://") :].split("#")[0].replace("%20", " ")).exists(), (
+                    rel,
+                    target,
+                )
         assert page.problems == [], rel
 
 
@@ -127,7 +138,10 @@ def test_every_picture_page_of_the_quick_start_gallery_plays_music(site, page):
     assert page.evaluate("document.querySelector('audio').paused")
     page.click("audio")  # the click is the user gesture audio needs
     page.evaluate("document.querySelector('audio').play()")
-    wait_until(page, "!document.querySelector('audio').paused && document.querySelector('audio').currentTime > 0.2")
+    wait_until(
+        page,
+        "!document.querySelector('audio').paused && document.querySelector('audio').currentTime > 0.2",
+    )
     assert "Now playing" in page.inner_text("#announce")
     page.keyboard.press(" ")
     wait_until(page, "document.querySelector('audio').paused")
@@ -159,7 +173,9 @@ def test_the_plane_lists_the_same_tracks_as_the_python_index(site, page, session
     rng = random.Random(5)
     for _ in range(50):
         v, a = rng.uniform(-1, 1), rng.uniform(-1, 1)
-        assert page.evaluate(f"window.galleryNearest({v}, {a}, 5)") == [t.id for t in index.nearest((v, a), 5)]
+        assert page.evaluate(f"window.galleryNearest({v}, {a}, 5)") == [
+            t.id for t in index.nearest((v, a), 5)
+        ]
     # and through the interface: a click on the plane lists and offers to play the nearest tracks
     assert not page.locator("#plane").is_visible()  # the reasons wait behind their disclosure
     page.click("#why > summary")
@@ -188,7 +204,9 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
     page.click("#show-start")
     wait_until(page, "document.body.dataset.slide === '2'", timeout=8)
     page.click("#show-pause")
-    slide, caption = page.evaluate("[document.body.dataset.slide, document.getElementById('show-caption').textContent]")
+    slide, caption = page.evaluate(
+        "[document.body.dataset.slide, document.getElementById('show-caption').textContent]"
+    )
     assert int(slide) in (2, 3) and caption.startswith(g["slideshow"][int(slide)])
     assert page.evaluate("window.gallerySlideshow.state().paused")
     assert page.problems == []
@@ -239,7 +257,9 @@ def test_the_index_is_paged_and_filtered_by_quadrant_without_scripts(paged, brow
             break
         nxt.click()
         page.wait_for_load_state("load")
-    assert seen == [im["file"] for im in g["images"]]  # every picture once, in gallery order, over 3 pages
+    assert seen == [
+        im["file"] for im in g["images"]
+    ]  # every picture once, in gallery order, over 3 pages
     for q in (1, 2, 3, 4):
         mine = [im["file"] for im in g["images"] if im["quadrant"] == q]
         if not mine:
@@ -256,18 +276,27 @@ def test_search_by_name_reads_every_shard(paged, page):
     page.goto(url(out, "index.html"))
     last = g["images"][-1]["file"]  # in the last shard, on the last page
     page.fill("#search", last.rsplit(".", 1)[0].upper())
-    wait_until(page, "document.getElementById('search-status').textContent.indexOf('named like') >= 0")
-    links = page.eval_on_selector_all("#search-results a", "els => els.map(e => [e.textContent, e.href])")
+    wait_until(
+        page, "document.getElementById('search-status').textContent.indexOf('named like') >= 0"
+    )
+    links = page.eval_on_selector_all(
+        "#search-results a", "els => els.map(e => [e.textContent, e.href])"
+    )
     assert [t for t, _ in links] == [last]
     page.click("#search-results a")
     page.wait_for_url(url(out, g["images"][-1]["page"]))
     page.go_back()
     page.fill("#search", "no picture has this name")
-    wait_until(page, "document.getElementById('search-status').textContent.indexOf('No picture') >= 0")
+    wait_until(
+        page, "document.getElementById('search-status').textContent.indexOf('No picture') >= 0"
+    )
     assert page.locator("#search-results li").count() == 0
     page.fill("#search", ".jpg")
     n = len(g["images"])
-    wait_until(page, f"document.getElementById('search-status').textContent.indexOf('{n} pictures named') === 0")
+    wait_until(
+        page,
+        f"document.getElementById('search-status').textContent.indexOf('{n} pictures named') === 0",
+    )
     assert page.locator("#search-results li").count() == n
     assert page.problems == []
 
@@ -314,7 +343,9 @@ def open_index(browser, site, screen: str, hash_: str = ""):
     context = browser.new_context(viewport=SCREENS[screen])
     pg = context.new_page()
     pg.problems = []
-    pg.on("console", lambda m: pg.problems.append(m.text) if m.type in ("error", "warning") else None)
+    pg.on(
+        "console", lambda m: pg.problems.append(m.text) if m.type in ("error", "warning") else None
+    )
     pg.on("pageerror", lambda e: pg.problems.append(str(e)))
     pg.goto(url(site, "index.html") + hash_)
     pg.evaluate("window.sameDocument = 'yes'")  # gone if anything loads a new page
@@ -336,14 +367,26 @@ def test_the_viewer_moves_between_pictures_and_the_music_never_stops(site, brows
             page.keyboard.press("ArrowRight")
         wait_until(page, f"window.galleryViewer.index() === {step % len(images)}")
         assert page.evaluate("window.sameDocument") == "yes", "a page was loaded"
-        assert page.evaluate(LOUDEST) is not None, f"silence at step {step}"  # some audio plays at every step
+        assert page.evaluate(LOUDEST) is not None, (
+            f"silence at step {step}"
+        )  # some audio plays at every step
         audio = str((site / im["tracks"][0]["audio"]).resolve())
-        wait_until(page, f"({LOUDEST}) === {audio!r}", timeout=3)  # the crossfade has reached the first track
+        wait_until(
+            page, f"({LOUDEST}) === {audio!r}", timeout=3
+        )  # the crossfade has reached the first track
         assert page.url.endswith("#" + page_id(im))
         wait_until(page, f"({PHOTO}) !== null")
         w, h, vw, vh = page.evaluate(PHOTO)
-        largest = min(vw / im["width"], vh / im["height"], 1.0)  # contained in the screen, never enlarged
-        assert w >= 0.7 * largest * im["width"] and h >= 0.7 * largest * im["height"], (w, h, vw, vh, im["file"])
+        largest = min(
+            vw / im["width"], vh / im["height"], 1.0
+        )  # contained in the screen, never enlarged
+        assert w >= 0.7 * largest * im["width"] and h >= 0.7 * largest * im["height"], (
+            w,
+            h,
+            vw,
+            vh,
+            im["file"],
+        )
         assert w <= im["width"] + 1 and h <= im["height"] + 1
     assert page.problems == []
     context.close()
@@ -386,7 +429,9 @@ def test_arrow_keys_yield_to_a_focused_control(site, browser):
     page.keyboard.press("ArrowRight")
     page.focus(".pswp")  # the viewer itself: arrows move again
     page.keyboard.press("ArrowRight")
-    wait_until(page, "window.galleryViewer.index() === 1")  # one move: the two on the button did nothing
+    wait_until(
+        page, "window.galleryViewer.index() === 1"
+    )  # one move: the two on the button did nothing
     context.close()
     page = browser.new_page()
     page.goto(url(site, g["images"][0]["page"]))
@@ -425,7 +470,9 @@ def serious_violations(page, axe_source: str) -> list:
 @pytest.mark.parametrize("screen", SCREENS)
 def test_axe_finds_no_serious_violation(site, browser, axe_source, screen):
     g = orjson.loads((site / "gallery.json").read_bytes())
-    context = browser.new_context(viewport=SCREENS[screen], bypass_csp=True)  # axe is injected inline
+    context = browser.new_context(
+        viewport=SCREENS[screen], bypass_csp=True
+    )  # axe is injected inline
     page = context.new_page()
     for rel in ("index.html", g["images"][0]["page"], "slideshow.html", "credits.html"):
         page.goto(url(site, rel))
@@ -444,7 +491,16 @@ def japanese(tmp_path_factory, session_cache):
     out = tmp_path_factory.mktemp("ja") / "dist"
     result = CliRunner().invoke(
         app,
-        ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(session_cache)]
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+        ]
         + ["--offline", "--lang", "ja"],
     )
     assert result.exit_code == 0, result.output
@@ -482,7 +538,16 @@ def kiosk(tmp_path_factory, session_cache):
     out = tmp_path_factory.mktemp("kiosk") / "dist"
     result = CliRunner().invoke(
         app,
-        ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(session_cache)]
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(session_cache),
+        ]
         + ["--offline", "--kiosk"],
     )
     assert result.exit_code == 0, result.output
@@ -496,14 +561,20 @@ def test_kiosk_starts_on_one_tap_loops_and_hides_its_controls(kiosk, browser):
     page = context.new_page()
     page.goto(url(kiosk, "index.html"))
     page.wait_for_url(url(kiosk, "slideshow.html") + "#kiosk")  # the index opens on the kiosk
-    assert page.evaluate("window.gallerySlideshow.state()") == {"index": 0, "paused": True, "kiosk": True}
+    assert page.evaluate("window.gallerySlideshow.state()") == {
+        "index": 0,
+        "paused": True,
+        "kiosk": True,
+    }
     page.tap("#kiosk-go")  # one tap
     wait_until(page, "!window.gallerySlideshow.state().paused")
     assert not page.locator("#kiosk-start").is_visible()
     wait_until(page, "Array.from(document.querySelectorAll('audio')).some(a => !a.paused)")
     wait_until(page, "document.body.classList.contains('idle')")  # idle: controls and cursor hide
     assert not page.locator(".controls").is_visible()
-    page.evaluate("document.getElementById('show-loop').checked = false")  # a kiosk loops whatever the box says
+    page.evaluate(
+        "document.getElementById('show-loop').checked = false"
+    )  # a kiosk loops whatever the box says
     page.evaluate(f"window.gallerySlideshow.go({len(g['slideshow']) - 1})")
     wait_until(page, f"document.body.dataset.slide === '{len(g['slideshow']) - 1}'")
     page.evaluate(f"window.gallerySlideshow.go({len(g['slideshow'])})")
@@ -515,7 +586,9 @@ def test_kiosk_starts_on_one_tap_loops_and_hides_its_controls(kiosk, browser):
 def test_reduced_motion_stills_the_viewer_but_the_music_still_crossfades(site, browser):
     g = orjson.loads((site / "gallery.json").read_bytes())
     first = [im["tracks"][0]["audio"] for im in g["images"]]
-    k = next(k for k in range(len(first) - 1) if first[k] != first[k + 1])  # the next picture plays another track
+    k = next(
+        k for k in range(len(first) - 1) if first[k] != first[k + 1]
+    )  # the next picture plays another track
     context = browser.new_context(viewport=SCREENS["desktop"], reduced_motion="reduce")
     page = context.new_page()
     page.goto(url(site, "index.html"))
@@ -524,13 +597,18 @@ def test_reduced_motion_stills_the_viewer_but_the_music_still_crossfades(site, b
     # no opening animation: PhotoSwipe gives its root a CSS transition (and fades its opacity) only when it animates
     root = "document.querySelector('.pswp').style"
     assert page.evaluate(f"[{root}.transition, {root}.opacity]") == ["", "1"]
-    assert page.evaluate("getComputedStyle(document.querySelector('.card img')).transitionDuration") == "0s"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.card img')).transitionDuration")
+        == "0s"
+    )
     wait_until(page, "window.galleryViewer.isOpen()")
     page.keyboard.press(" ")
     playing = "Array.from(document.querySelectorAll('audio')).filter(a => !a.paused"
     wait_until(page, f"{playing} && a.volume === 1).length === 1")
     page.keyboard.press("ArrowRight")
-    wait_until(page, f"{playing} && a.volume > 0 && a.volume < 1).length === 2", timeout=1.5)  # out and in at once
+    wait_until(
+        page, f"{playing} && a.volume > 0 && a.volume < 1).length === 2", timeout=1.5
+    )  # out and in at once
     context.close()
 
 
@@ -543,7 +621,9 @@ def test_the_viewer_crosses_index_pages_and_shards(paged, page):
         page.keyboard.press("ArrowRight")
         wait_until(page, f"window.galleryViewer.index() === {k}")
         wait_until(page, f"document.body.dataset.viewing === {page_id(g['images'][k])!r}")
-        assert page.inner_text("#viewer-title") == (g["images"][k].get("title") or g["images"][k]["file"])
+        assert page.inner_text("#viewer-title") == (
+            g["images"][k].get("title") or g["images"][k]["file"]
+        )
     assert page.url.endswith("index-2.html#" + page_id(g["images"][12]))
     # an address naming a picture of another page and shard: found by reading the shards in order
     page.goto(url(out, "index.html") + "#" + page_id(g["images"][11]))

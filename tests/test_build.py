@@ -29,7 +29,10 @@ def test_gallery_json_follows_the_contract(demo_build):
     g = load(out)
     assert {"method", "narrow", "quadrant_means", "catalogue", "images", "failed"} <= set(g)
     # audible by default: only the DEAM tracks whose audio is in the mirror are recommended
-    assert g["catalogue"] == {"name": "DEAM (playable)", "size": len(list((MIRROR / "deam/MEMD_audio").glob("*.mp3")))}
+    assert g["catalogue"] == {
+        "name": "DEAM (playable)",
+        "size": len(list((MIRROR / "deam/MEMD_audio").glob("*.mp3"))),
+    }
     assert g["silent"] is None and g["reference"] is not None
     assert len(g["quadrant_means"]) == 4 and g["narrow"] == "vote"
     demo = sorted(p.name for p in DEMO.iterdir() if p.suffix == ".jpg")
@@ -56,7 +59,9 @@ def test_recommended_tracks_carry_deams_values_after_mapping_and_swap(demo_build
             v, a = raw[t["id"]]
             if int(t["id"]) <= 1000:
                 v, a = a, v
-            assert t["valence"] == pytest.approx((v - 5) / 4) and t["arousal"] == pytest.approx((a - 5) / 4)
+            assert t["valence"] == pytest.approx((v - 5) / 4) and t["arousal"] == pytest.approx(
+                (a - 5) / 4
+            )
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +97,9 @@ def test_av_is_the_weighted_mean_of_impressions_and_vote_is_normalised(objects_b
             assert im["fallback"] and "colour" in im["fallback"]
             continue
         total = sum(i["weight"] for i in imps)
-        assert im["av"][0] == pytest.approx(sum(i["valence"] * i["weight"] for i in imps) / total, abs=1e-3)
+        assert im["av"][0] == pytest.approx(
+            sum(i["valence"] * i["weight"] for i in imps) / total, abs=1e-3
+        )
         counts = im["quadrant_counts"]
         ratios = [c / m if m else 0 for c, m in zip(counts, means)]
         assert ratios[im["quadrant"] - 1] == pytest.approx(max(ratios))
@@ -142,7 +149,9 @@ def test_pages_open_from_file_urls(demo_build):
         for ref in parser.refs:
             assert not re.match(r"^(https?:)?//", ref), f"{page.name} loads {ref} from the network"
             assert not ref.startswith("/"), f"{page.name}: absolute path {ref}"
-            assert (page.parent / ref.split("#")[0]).resolve().exists(), f"{page.name}: broken link {ref}"
+            assert (page.parent / ref.split("#")[0]).resolve().exists(), (
+                f"{page.name}: broken link {ref}"
+            )
         for s in parser.scripts:
             assert s.get("type") in (None, "text/javascript")
     for js in (out / "static").glob("*.js"):
@@ -150,7 +159,10 @@ def test_pages_open_from_file_urls(demo_build):
         assert "fetch(" not in text and "import " not in text and "export " not in text
     shards = sorted((out / "data").glob("*.js"))
     assert [f.name for f in shards] == ["names-0.js", "slides-0.js", "view-0.js"]
-    assert all(f.read_text().startswith("(window.GALLERY_SHARDS = window.GALLERY_SHARDS || {})[") for f in shards)
+    assert all(
+        f.read_text().startswith("(window.GALLERY_SHARDS = window.GALLERY_SHARDS || {})[")
+        for f in shards
+    )
 
 
 def test_picture_page_has_the_plane_and_playable_tracks(demo_build):
@@ -196,7 +208,9 @@ def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, s
     out, result = build(tmp_path, "--narrow", "none", "--method", "objects", cache=session_cache)
     assert result.exit_code == 0, result.output
     for im in load(out)["images"]:
-        assert [t["id"] for t in im["tracks"]] == list(dict.fromkeys(c["track"] for c in im["clusters"]))
+        assert [t["id"] for t in im["tracks"]] == list(
+            dict.fromkeys(c["track"] for c in im["clusters"])
+        )
     q = tmp_path / "q.csv"
     q.write_text("image,quadrant\nastronaut.jpg,3\ncat.jpg,4\n")
     out2 = tmp_path / "u"
@@ -223,31 +237,47 @@ def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, s
     assert by_file["astronaut.jpg"]["quadrant"] == 3 and by_file["cat.jpg"]["quadrant"] == 4
 
 
-def test_allow_silent_brings_back_the_whole_catalogue_and_playable_only_is_still_accepted(tmp_path, session_cache):
+def test_allow_silent_brings_back_the_whole_catalogue_and_playable_only_is_still_accepted(
+    tmp_path, session_cache
+):
     out, result = build(tmp_path, "--allow-silent", cache=session_cache)
     assert result.exit_code == 0, result.output
     g = load(out)
     assert g["catalogue"] == {"name": "DEAM", "size": 1802}
     assert any(t["audio"] is None for im in g["images"] for t in im["tracks"])
-    assert all(t["audio"] is None or (out / t["audio"]).is_file() for im in g["images"] for t in im["tracks"])
+    assert all(
+        t["audio"] is None or (out / t["audio"]).is_file()
+        for im in g["images"]
+        for t in im["tracks"]
+    )
     out2, result = build(tmp_path / "p", "--playable-only", cache=session_cache)
     assert result.exit_code == 0, result.output
-    assert all(t["audio"] and (out2 / t["audio"]).is_file() for im in load(out2)["images"] for t in im["tracks"])
+    assert all(
+        t["audio"] and (out2 / t["audio"]).is_file()
+        for im in load(out2)["images"]
+        for t in im["tracks"]
+    )
 
 
-def test_a_catalogue_without_audio_builds_a_silent_gallery_and_says_how_to_get_sound(tmp_path, session_cache):
+def test_a_catalogue_without_audio_builds_a_silent_gallery_and_says_how_to_get_sound(
+    tmp_path, session_cache
+):
     cat = tmp_path / "silent.csv"
     cat.write_text(
         "id,title,artist,valence,arousal\n"
         + "".join(
             f"t{i},Track {i},Someone,{v:.2f},{a:.2f}\n"
-            for i, (v, a) in enumerate([(0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5), (0.1, 0.2)])
+            for i, (v, a) in enumerate(
+                [(0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5), (0.1, 0.2)]
+            )
         )
     )
     out, result = build(tmp_path, "--catalogue", str(cat), cache=session_cache)
     assert result.exit_code == 0, result.output
     assert "has an audio file" in result.output and "an audio column" in result.output
-    assert "deam-audio" not in result.output  # DEAM's audio would not give the user's own tracks a sound
+    assert (
+        "deam-audio" not in result.output
+    )  # DEAM's audio would not give the user's own tracks a sound
     assert "--music" in result.output and load(out)["silent"]
 
 
@@ -260,7 +290,9 @@ def test_picture_with_nothing_detected_is_flagged_not_fatal(tmp_path, session_ca
     out, result = build(tmp_path, "--method", "objects", images=pics, cache=session_cache)
     assert result.exit_code == 0, result.output
     (im,) = load(out)["images"]
-    assert im["objects"] == [] and im["impressions"] == [] and "nothing recognised" in im["fallback"]
+    assert (
+        im["objects"] == [] and im["impressions"] == [] and "nothing recognised" in im["fallback"]
+    )
     assert len(im["tracks"]) == 1 and im["quadrant"] in (1, 2, 3, 4)
 
 
@@ -298,7 +330,15 @@ def test_empty_folder_builds_nothing_with_its_own_exit_status(tmp_path):
 def test_missing_asset_is_one_sentence_and_exit_3(tmp_path):
     result = CliRunner().invoke(
         app,
-        ["build", str(DEMO), "--out", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c"), "--offline"],
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(tmp_path / "o"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--offline",
+        ],
         env={"BUILDER_MIRROR": ""},
     )
     assert result.exit_code == 3
@@ -371,8 +411,12 @@ def test_caption_method_reads_faces_colours_and_captions(caption_builds):
         "surprise",
         "neutral",
     }
-    assert "happy" in astro["caption"]["enriched"].split() and astro["caption"]["source"] == "template"
-    assert any(t["kind"] == "expression" and t["text"] == "happy" for t in astro["caption"]["tokens"])
+    assert (
+        "happy" in astro["caption"]["enriched"].split() and astro["caption"]["source"] == "template"
+    )
+    assert any(
+        t["kind"] == "expression" and t["text"] == "happy" for t in astro["caption"]["tokens"]
+    )
     words = {w.strip(".,").lower() for w in astro["caption"]["enriched"].split()}
     for im in g["images"]:
         assert set(im["caption"]) >= {"text", "source", "enriched"}
@@ -384,7 +428,9 @@ def test_caption_method_reads_faces_colours_and_captions(caption_builds):
             assert max(i["weight"] for i in im["impressions"]) == pytest.approx(1)
     assert {i["source"] for i in astro["impressions"]} <= words
     html = (out / astro["page"]).read_text(encoding="utf-8")
-    assert '<mark class="expression"' in html and 'class="face"' in html and "Why this music" in html
+    assert (
+        '<mark class="expression"' in html and 'class="face"' in html and "Why this music" in html
+    )
 
 
 def test_caption_plain_switches_off_faces_and_colours(caption_builds):

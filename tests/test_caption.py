@@ -11,17 +11,26 @@ def sim(a: str, b: str) -> float:
 
 
 def test_template_counts_objects_and_adds_the_scene():
-    assert template_caption(["person", "dog", "person"], "seashore") == "Two people and a dog, with a seashore."
+    assert (
+        template_caption(["person", "dog", "person"], "seashore")
+        == "Two people and a dog, with a seashore."
+    )
     assert template_caption(["apple"] * 3, None) == "Three apples."
     assert template_caption([], "alp") == "An alp."
     assert template_caption([], None) == ""
     # a scene label that repeats an object is left out
     assert template_caption(["cat"], "tabby cat") == "A cat."
-    assert plural("bus") == "buses" and plural("dining table") == "dining tables" and plural("knife") == "knives"
+    assert (
+        plural("bus") == "buses"
+        and plural("dining table") == "dining tables"
+        and plural("knife") == "knives"
+    )
 
 
 def test_expressions_go_before_person_words_and_colours_before_the_most_similar_word():
-    tokens = enrich("A person and a bowl.", ["happiness"], [("bowl", "red"), ("person", "orange")], sim)
+    tokens = enrich(
+        "A person and a bowl.", ["happiness"], [("bowl", "red"), ("person", "orange")], sim
+    )
     assert " ".join(t.text for t in tokens) == "A happy orange person and a red bowl."
     assert [t.text for t in tokens if t.kind == "expression"] == ["happy"]
     assert [t.text for t in tokens if t.kind == "colour"] == ["orange", "red"]
@@ -74,7 +83,20 @@ def test_blip_captioner_runs_a_tiny_random_model_on_a_real_photo(tmp_path):
 
     from .conftest import DEMO
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "dog", "on", "the", "sofa", "happy"]
+    vocab = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "a",
+        "cat",
+        "dog",
+        "on",
+        "the",
+        "sofa",
+        "happy",
+    ]
     (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
     try:  # transformers 5 builds the vocabulary from a dict; 4.x from a vocab file
         tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})
@@ -108,7 +130,9 @@ def test_blip_captioner_runs_a_tiny_random_model_on_a_real_photo(tmp_path):
     model = BlipForConditionalGeneration(config)
     model.generation_config.bos_token_id, model.generation_config.eos_token_id = 2, 3
     model.generation_config.pad_token_id = 0
-    with torch.no_grad():  # make "cat" the likeliest next word, so decoding must go through saved weights and vocab
+    with (
+        torch.no_grad()
+    ):  # make "cat" the likeliest next word, so decoding must go through saved weights and vocab
         model.text_decoder.cls.predictions.bias[vocab.index("cat")] = 50.0
     model.save_pretrained(tmp_path / "blip")
     processor.save_pretrained(tmp_path / "blip")
@@ -117,4 +141,6 @@ def test_blip_captioner_runs_a_tiny_random_model_on_a_real_photo(tmp_path):
     text = captioner.caption(rgb)
     assert isinstance(text, str)
     words = [w.strip(".").lower() for w in text.split()]
-    assert words and set(words) == {"cat"}, text  # decoded through the saved weights and the model's vocabulary
+    assert words and set(words) == {"cat"}, (
+        text
+    )  # decoded through the saved weights and the model's vocabulary

@@ -13,7 +13,10 @@ from .conftest import MIRROR, requires_mirror
 def raw_deam():
     """The annotation files read independently: id -> (valence column, arousal column) as labelled."""
     out = {}
-    for name in ("static_annotations_averaged_songs_1_2000.csv", "static_annotations_averaged_songs_2000_2058.csv"):
+    for name in (
+        "static_annotations_averaged_songs_1_2000.csv",
+        "static_annotations_averaged_songs_2000_2058.csv",
+    ):
         with open(MIRROR / "deam" / "annotations" / name, newline="") as f:
             rows = list(csv.reader(f))
         head = [h.strip() for h in rows[0]]
@@ -31,7 +34,9 @@ def test_deam_has_every_song_mapped_to_minus_one_one_with_2013_swap(deam):
         v, a = raw[t.id]
         if int(t.id) <= 1000:
             v, a = a, v  # the 2013 set's columns are swapped in the file
-        assert t.valence == pytest.approx(deam_scale(v)) and t.arousal == pytest.approx(deam_scale(a))
+        assert t.valence == pytest.approx(deam_scale(v)) and t.arousal == pytest.approx(
+            deam_scale(a)
+        )
         assert -1 <= t.valence <= 1 and -1 <= t.arousal <= 1
 
 
@@ -87,8 +92,14 @@ def test_user_catalogue_skips_bad_rows_and_says_why(tmp_path):
     )
     cat, problems = load_csv_catalogue(p)
     assert [t.id for t in cat.tracks] == ["x1", "x4"]
-    assert cat.tracks[0].audio == str((tmp_path / "a.mp3").resolve()) and cat.tracks[1].audio is None
-    assert len(problems) == 4 and any("line 3" in p for p in problems) and any("outside" in p for p in problems)
+    assert (
+        cat.tracks[0].audio == str((tmp_path / "a.mp3").resolve()) and cat.tracks[1].audio is None
+    )
+    assert (
+        len(problems) == 4
+        and any("line 3" in p for p in problems)
+        and any("outside" in p for p in problems)
+    )
 
 
 def test_user_catalogue_without_required_columns_is_refused(tmp_path):
@@ -117,7 +128,10 @@ def test_hnsw_index_matches_exact_search_on_random_catalogue(tmp_path):
     rng = np.random.default_rng(2)
     cat = Catalogue(
         "rand",
-        tuple(Track(str(i), "t", "a", float(v), float(a)) for i, (v, a) in enumerate(rng.uniform(-1, 1, (500, 2)))),
+        tuple(
+            Track(str(i), "t", "a", float(v), float(a))
+            for i, (v, a) in enumerate(rng.uniform(-1, 1, (500, 2)))
+        ),
     )
     index = MusicIndex(cat, None)
     for q in rng.uniform(-1, 1, size=(200, 2)):
@@ -132,18 +146,31 @@ def test_licence_and_genre_filters():
         "c",
         (
             Track("1", "a", "x", 0, 0, genre="Rock", licence="Creative Commons Attribution"),
-            Track("2", "b", "x", 0, 0, genre="Blues", licence="Attribution-Noncommercial-Share Alike 3.0"),
+            Track(
+                "2",
+                "b",
+                "x",
+                0,
+                0,
+                genre="Blues",
+                licence="Attribution-Noncommercial-Share Alike 3.0",
+            ),
             Track("3", "c", "x", 0, 0, genre="Classical", licence=None),
             Track("4", "d", "x", 0, 0, genre="Pop-Rock", licence="FMA-Limited"),
         ),
     )
-    assert [t.id for t in cat.without(("noncommercial",)).tracks] == ["1", "4"]  # unknown licence goes too
+    assert [t.id for t in cat.without(("noncommercial",)).tracks] == [
+        "1",
+        "4",
+    ]  # unknown licence goes too
     assert [t.id for t in cat.without(("NONCOMMERCIAL", "fma-limited")).tracks] == ["1"]
     assert [t.id for t in cat.without(genres=("rock",)).tracks] == ["2", "3"]
     assert cat.without() is cat
 
 
-def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(tmp_path, monkeypatch):
+def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(
+    tmp_path, monkeypatch
+):
     from builder.music import index as index_module
     from builder.music import matching
     from builder.music.catalogue import Catalogue
@@ -152,7 +179,10 @@ def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(
     rng = np.random.default_rng(4)
     cat = Catalogue(
         "rand",
-        tuple(Track(str(i), "t", "a", float(v), float(a)) for i, (v, a) in enumerate(rng.uniform(-1, 1, (40, 2)))),
+        tuple(
+            Track(str(i), "t", "a", float(v), float(a))
+            for i, (v, a) in enumerate(rng.uniform(-1, 1, (40, 2)))
+        ),
     )
     targets = rng.uniform(-1, 1, (30, 2))
     solved = MusicIndex(cat, tmp_path).assign(targets, repeats=2)
@@ -162,7 +192,9 @@ def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(
         raise AssertionError("solved again")
 
     monkeypatch.setattr(index_module.matching, "assign", unsolvable)
-    assert MusicIndex(cat, tmp_path).assign(targets, repeats=2) == solved  # remembered, in a new process's index
+    assert (
+        MusicIndex(cat, tmp_path).assign(targets, repeats=2) == solved
+    )  # remembered, in a new process's index
     with pytest.raises(AssertionError, match="solved again"):
         MusicIndex(cat, tmp_path).assign(targets, repeats=3)  # another cap: another question
     with pytest.raises(AssertionError, match="solved again"):
@@ -171,9 +203,13 @@ def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(
     pinned[int(solved.first[0])] = 1
     with pytest.raises(AssertionError, match="solved again"):
         MusicIndex(cat, tmp_path).assign(targets, repeats=2, used=pinned)  # a pin: another question
-    assert MusicIndex(cat, tmp_path).assign(targets, repeats=2, used=np.zeros(40)) == solved  # no pin is none
+    assert (
+        MusicIndex(cat, tmp_path).assign(targets, repeats=2, used=np.zeros(40)) == solved
+    )  # no pin is none
     (entry,) = (tmp_path / "assign").iterdir()
-    entry.write_bytes(entry.read_bytes().replace(b'"first":[', b'"first":[99,'))  # a track the catalogue lacks
+    entry.write_bytes(
+        entry.read_bytes().replace(b'"first":[', b'"first":[99,')
+    )  # a track the catalogue lacks
     with pytest.raises(AssertionError, match="solved again"):
         MusicIndex(cat, tmp_path).assign(targets, repeats=2)
     assert not entry.exists()  # the damaged entry is dropped, never served

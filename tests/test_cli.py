@@ -35,11 +35,29 @@ def test_every_setting_is_a_build_option_and_documented_in_the_usage_page():
 def test_bad_option_values_are_usage_errors(tmp_path):
     (tmp_path / "pics").mkdir()
     result = CliRunner().invoke(
-        app, ["build", str(tmp_path / "pics"), "--method", "magic", "--offline", "--out", str(tmp_path / "o")]
+        app,
+        [
+            "build",
+            str(tmp_path / "pics"),
+            "--method",
+            "magic",
+            "--offline",
+            "--out",
+            str(tmp_path / "o"),
+        ],
     )
     assert result.exit_code == 2 and "--method must be one of" in result.output
     result = CliRunner().invoke(
-        app, ["build", str(tmp_path / "pics"), "--narrow", "user", "--offline", "--out", str(tmp_path / "o")]
+        app,
+        [
+            "build",
+            str(tmp_path / "pics"),
+            "--narrow",
+            "user",
+            "--offline",
+            "--out",
+            str(tmp_path / "o"),
+        ],
     )
     assert result.exit_code == 2 and "--quadrants" in result.output
 
@@ -53,7 +71,11 @@ def test_the_usage_page_lists_every_command_and_option_as_the_cli_has_them():
     make_usage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_usage)
     fresh = make_usage.generated()
-    assert "### `builder build`" in fresh and "`--music`" in fresh and "### `builder music score`" in fresh
+    assert (
+        "### `builder build`" in fresh
+        and "`--music`" in fresh
+        and "### `builder music score`" in fresh
+    )
     assert make_usage.current() == fresh, "docs/usage.md is stale: run python docs/make_usage.py"
 
 

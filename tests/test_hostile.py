@@ -75,7 +75,10 @@ def test_models_are_written_under_exactly_the_name_given(tmp_path):
     music.save(tmp_path / "music-model")
     picture = FeelingModel.load()
     picture.save(tmp_path / "model")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "music-model"]  # no .npz added, no temporary
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model",
+        "music-model",
+    ]  # no .npz added, no temporary
     again = MusicFeelingModel.load(tmp_path / "music-model")
     assert np.array_equal(again.learned.valence.coef, music.learned.valence.coef)
     assert np.array_equal(FeelingModel.load(tmp_path / "model").coef, picture.coef)
@@ -86,9 +89,19 @@ def test_a_catalogue_cell_never_becomes_a_spreadsheet_formula(tmp_path):
     from builder.music.listen import write_catalogue
     from builder.records import Track
 
-    hostile = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tTAB", "plain"]
+    hostile = [
+        '=HYPERLINK("http://x","y")',
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\tTAB",
+        "plain",
+    ]
     scored = [
-        SimpleNamespace(track=Track(f"t{i}", text, text, 0.1 * i - 0.3, -0.2, genre=text, licence=text), confidence=0.5)
+        SimpleNamespace(
+            track=Track(f"t{i}", text, text, 0.1 * i - 0.3, -0.2, genre=text, licence=text),
+            confidence=0.5,
+        )
         for i, text in enumerate(hostile)
     ]
     out = tmp_path / "catalogue.csv"
@@ -100,8 +113,12 @@ def test_a_catalogue_cell_never_becomes_a_spreadsheet_formula(tmp_path):
             assert not cell.lstrip('"').startswith(("=", "+", "@", "\t")), line
     back, problems = load_csv_catalogue(out)
     assert problems == []
-    assert [t.title for t in back.tracks] == hostile  # the quote comes off again when the builder reads it
-    assert [t.valence for t in back.tracks] == pytest.approx([0.1 * i - 0.3 for i in range(len(hostile))])
+    assert [
+        t.title for t in back.tracks
+    ] == hostile  # the quote comes off again when the builder reads it
+    assert [t.valence for t in back.tracks] == pytest.approx(
+        [0.1 * i - 0.3 for i in range(len(hostile))]
+    )
     assert spreadsheet_safe("-0.5") == "'-0.5" and spreadsheet_safe("x=1") == "x=1"
 
 
@@ -110,9 +127,14 @@ def test_an_unwritable_stats_file_says_so_and_keeps_the_new_gallery(pics, tmp_pa
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     out = tmp_path / "site"
-    result = build(pics, out, session_cache, "--method", "random", "--stats", str(blocker / "stats.json"))
+    result = build(
+        pics, out, session_cache, "--method", "random", "--stats", str(blocker / "stats.json")
+    )
     assert result.exit_code == 5, result.output
-    assert "writing the statistics file" in result.output and "the new gallery is in place" in result.output
+    assert (
+        "writing the statistics file" in result.output
+        and "the new gallery is in place" in result.output
+    )
     assert "writing the gallery failed" not in result.output
     assert (out / "index.html").is_file() and leftovers(out) == []
 
@@ -144,7 +166,9 @@ def spawn(*args: str, ignore: tuple[int, ...] = ()) -> subprocess.Popen:
     )
 
 
-needs_command = pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+needs_command = pytest.mark.skipif(
+    not BUILDER.exists(), reason="needs the installed `builder` command"
+)
 
 
 def handles(pid: int, sig: int) -> bool:
@@ -160,7 +184,9 @@ def handles(pid: int, sig: int) -> bool:
 
 @needs_command
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads handlers from /proc")
-@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize(
+    "sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
 def test_a_signal_while_the_command_loads_is_a_sentence_not_a_traceback(tmp_path, sig, code, word):
     proc = spawn("build", str(tmp_path), "--out", str(tmp_path / "o"))
     # the first thing builder.__main__ does is to handle SIGTERM (Python itself handles SIGINT from its start):
@@ -168,7 +194,10 @@ def test_a_signal_while_the_command_loads_is_a_sentence_not_a_traceback(tmp_path
     wait_for(lambda: handles(proc.pid, signal.SIGTERM) or proc.poll() is not None, timeout=30)
     proc.send_signal(sig)
     output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == code and f"{word}: nothing was changed" in output, (proc.returncode, output)
+    assert proc.returncode == code and f"{word}: nothing was changed" in output, (
+        proc.returncode,
+        output,
+    )
     assert "Traceback" not in output
 
 
@@ -208,20 +237,37 @@ def test_fit_stopped_by_a_signal_says_so_and_writes_no_model(tmp_path):
         rows.append(f"r{i:02d}.jpg,{1 + i % 7},{1 + (i * 3) % 5}")
     (tmp_path / "ratings.csv").write_text("\n".join(rows) + "\n")
     cache, model = tmp_path / "cache", tmp_path / "model.npz"
-    proc = spawn("fit", str(rated), str(tmp_path / "ratings.csv"), "--out", str(model), "--cache-dir", str(cache))
-    wait_for(lambda: any((cache / "analysis").rglob("*.json")) or proc.poll() is not None, timeout=300)
+    proc = spawn(
+        "fit",
+        str(rated),
+        str(tmp_path / "ratings.csv"),
+        "--out",
+        str(model),
+        "--cache-dir",
+        str(cache),
+    )
+    wait_for(
+        lambda: any((cache / "analysis").rglob("*.json")) or proc.poll() is not None, timeout=300
+    )
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 143, output
-    assert "terminated: the model file was left as it was" in output and "Traceback" not in output, output
-    assert not model.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".model")] == []
+    assert (
+        "terminated: the model file was left as it was" in output and "Traceback" not in output
+    ), output
+    assert (
+        not model.exists()
+        and [p.name for p in tmp_path.iterdir() if p.name.startswith(".model")] == []
+    )
 
 
 @pytest.fixture
 def handled():
     """builder.signals installed in this (the test's main) thread, the previous handlers restored after."""
     before = {sig: signal.getsignal(sig) for sig in signals.HANDLED}
-    for sig in signals.HANDLED:  # the test run may itself be a background job that inherited "ignore"
+    for (
+        sig
+    ) in signals.HANDLED:  # the test run may itself be a background job that inherited "ignore"
         signal.signal(sig, signal.SIG_DFL)
     signals.install()
     signals.start()
@@ -255,7 +301,9 @@ def test_a_signal_just_after_the_swap_says_the_new_gallery_is_in_place(
     assert "new.jpg" in names and leftovers(out) == []  # the new one whole, the old one wholly gone
 
 
-def test_without_an_atomic_exchange_a_signal_between_the_renames_waits(tmp_path, monkeypatch, handled):
+def test_without_an_atomic_exchange_a_signal_between_the_renames_waits(
+    tmp_path, monkeypatch, handled
+):
     from builder.gallery import outdir
 
     out, tmp = tmp_path / "site", tmp_path / ".site.building-1"
@@ -320,7 +368,9 @@ def test_a_memory_error_is_one_pictures_failure(tmp_path, monkeypatch):
         raise MemoryError
 
     outcome = pipeline._run_stages(
-        SimpleNamespace(settings=SimpleNamespace(debug=False)), SimpleNamespace(file="a.tif"), [("x", boom)]
+        SimpleNamespace(settings=SimpleNamespace(debug=False)),
+        SimpleNamespace(file="a.tif"),
+        [("x", boom)],
     )
     assert outcome[0] is None and "not enough memory" in outcome[1].reason
 
@@ -336,7 +386,9 @@ def test_audio_without_a_stated_duration_is_decoded_within_the_budget(tmp_path, 
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes((np.sin(np.arange(8000 * 20) / 5) * 8000).astype("<i2").tobytes())
-    monkeypatch.setattr(audio, "_duration", lambda container, stream: None)  # the container says nothing
+    monkeypatch.setattr(
+        audio, "_duration", lambda container, stream: None
+    )  # the container says nothing
     monkeypatch.setattr(audio, "DECODE_BUDGET_S", 4.0)
     decoded = audio.decode(p)
     assert len(decoded.samples) == 4 * audio.SR and decoded.duration_s == pytest.approx(4.0)
@@ -363,7 +415,9 @@ def test_a_cache_inside_the_input_folder_is_not_read_as_photos(pics, tmp_path):
     for _ in range(2):
         result = build(pics, tmp_path / "site", cache, "--method", "random")
         assert result.exit_code == 0, result.output
-    assert any(cache.rglob("*.jpg")) or any(cache.rglob("*.json"))  # the cache holds files the walk must skip
+    assert any(cache.rglob("*.jpg")) or any(
+        cache.rglob("*.json")
+    )  # the cache holds files the walk must skip
     assert len(orjson.loads((tmp_path / "site" / "gallery.json").read_bytes())["images"]) == 4
 
 
@@ -375,7 +429,9 @@ def test_the_walk_skips_the_builders_folders_wherever_they_nest(tmp_path):
     (music / "dist" / "audio" / "copy.mp3").write_bytes(b"x")
     link = tmp_path / "out-link"
     link.symlink_to(music / "dist")
-    assert walk_files(music, {".mp3"}, (link,))[0] == ["a/song.mp3"]  # the same folder, however named
+    assert walk_files(music, {".mp3"}, (link,))[0] == [
+        "a/song.mp3"
+    ]  # the same folder, however named
 
 
 def test_a_tree_1200_folders_deep_is_walked(tmp_path):
@@ -412,7 +468,9 @@ def test_an_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "scandir", scandir)
     files, problems = walk_files(tmp_path, {".jpg"})
     assert files == ["ok/a.jpg"]
-    assert problems == [("locked", "folder cannot be read (Permission denied); its files are left out")]
+    assert problems == [
+        ("locked", "folder cannot be read (Permission denied); its files are left out")
+    ]
 
 
 # ---- 5. evaluation that cannot flatter ---------------------------------------------------------------------------
@@ -471,9 +529,9 @@ def test_label_rows_outside_the_folder_or_repeated_are_refused(tmp_path):
     labels.write_text("file,quadrant,artist\na.mp3,1,x\na.mp3,2,y\n/etc/passwd,3,z\n")
     with pytest.raises(UsageError) as info:
         read_labels(labels, tmp_path)
-    assert "line 3: 'a.mp3' repeats line 2" in str(info.value) and "line 4: '/etc/passwd' lies outside" in str(
+    assert "line 3: 'a.mp3' repeats line 2" in str(
         info.value
-    )
+    ) and "line 4: '/etc/passwd' lies outside" in str(info.value)
 
 
 # ---- 6. smaller ---------------------------------------------------------------------------------------------------
@@ -510,7 +568,9 @@ def test_catalogue_rows_are_judged_one_by_one(tmp_path):
 
     p = tmp_path / "c.csv"
     long = "x" * 200_000
-    p.write_text(f'id,title,artist,valence,arousal\na,Nul\x00Title,x,0.1,0.2\nb,"{long}",y,0.1,0.2\nc,ok,z,0,0\n')
+    p.write_text(
+        f'id,title,artist,valence,arousal\na,Nul\x00Title,x,0.1,0.2\nb,"{long}",y,0.1,0.2\nc,ok,z,0,0\n'
+    )
     cat, problems = load_csv_catalogue(p)
     assert [t.id for t in cat.tracks] == ["a", "c"] and cat.tracks[0].title == "NulTitle"
     assert len(problems) == 1 and problems[0].startswith("line 3:") and "row skipped" in problems[0]
@@ -548,7 +608,19 @@ def test_recommend_warns_of_rows_it_leaves_out(tmp_path):
     p = tmp_path / "c.csv"
     p.write_text("id,title,artist,valence,arousal\na,A,x,0.1,0.2\nb,B,y,7,0.2\n")
     result = CliRunner().invoke(
-        app, ["recommend", "--valence", "0", "--arousal", "0", "--catalogue", str(p), "--allow-silent", "-k", "1"]
+        app,
+        [
+            "recommend",
+            "--valence",
+            "0",
+            "--arousal",
+            "0",
+            "--catalogue",
+            str(p),
+            "--allow-silent",
+            "-k",
+            "1",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "warning: catalogue line 3: valence/arousal outside [-1, 1]" in result.output
@@ -559,6 +631,10 @@ def test_a_named_pipe_as_an_option_file_is_refused_before_the_build(pics, tmp_pa
     for option in ("--catalogue", "--quadrants", "--vectors"):
         pipe = tmp_path / f"pipe{option[2:]}.csv"
         os.mkfifo(pipe)
-        result = build(pics, tmp_path / "site", session_cache, "--method", "random", option, str(pipe))
-        assert result.exit_code == 2 and "is not a regular file (a named pipe)" in result.output, result.output
+        result = build(
+            pics, tmp_path / "site", session_cache, "--method", "random", option, str(pipe)
+        )
+        assert result.exit_code == 2 and "is not a regular file (a named pipe)" in result.output, (
+            result.output
+        )
         assert not (tmp_path / "site").exists()

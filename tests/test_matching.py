@@ -17,17 +17,23 @@ from .conftest import MIRROR, requires_mirror
 
 def test_calibration_keeps_signs_and_ranks_and_reaches_the_catalogues_extremes():
     rng = np.random.default_rng(0)
-    training = calibration_table(rng.normal(0, [0.2, 0.1], size=(400, 2)))  # readings shrink, arousal more
+    training = calibration_table(
+        rng.normal(0, [0.2, 0.1], size=(400, 2))
+    )  # readings shrink, arousal more
     music = rng.uniform(-1, 1, size=(300, 2)) * [0.8, 0.9]
     table = calibration_table(music)
     xs = np.linspace(-0.6, 0.6, 61)
     mapped = np.array([calibrate((x, x / 2), training, table) for x in xs])
-    assert (np.diff(mapped[:, 0]) >= 0).all() and (np.diff(mapped[:, 1]) >= 0).all()  # monotone per axis
+    assert (np.diff(mapped[:, 0]) >= 0).all() and (
+        np.diff(mapped[:, 1]) >= 0
+    ).all()  # monotone per axis
     assert all(plane.quadrant(tuple(m)) == plane.quadrant((x, x / 2)) for m, x in zip(mapped, xs))
     assert calibrate((0.0, 0.0), training, table) == pytest.approx(
         (music[:, 0][music[:, 0] >= 0].min(), music[:, 1][music[:, 1] >= 0].min())
     )
-    far = calibrate((5.0, -5.0), training, table)  # beyond every training photo: the catalogue's most extreme
+    far = calibrate(
+        (5.0, -5.0), training, table
+    )  # beyond every training photo: the catalogue's most extreme
     assert far == pytest.approx((music[:, 0].max(), music[:, 1].min()))
     # the widened targets spread as the music does, although the readings spread 3-9 times less
     readings = rng.normal(0, [0.2, 0.1], size=(2000, 2))
@@ -36,11 +42,15 @@ def test_calibration_keeps_signs_and_ranks_and_reaches_the_catalogues_extremes()
 
 
 def test_a_side_without_music_maps_to_zero_and_quadrant_middle_is_the_sides_median():
-    table = calibration_table(np.array([[0.2, 0.3], [0.4, 0.5], [0.6, 0.7]]))  # only pleasant, excited music
+    table = calibration_table(
+        np.array([[0.2, 0.3], [0.4, 0.5], [0.6, 0.7]])
+    )  # only pleasant, excited music
     training = calibration_table(np.array([[-0.1, 0.1], [0.1, -0.1], [0.2, 0.2]]))
     assert calibrate((-0.05, -0.05), training, table) == (0.0, 0.0)
     assert quadrant_middle(1, table) == pytest.approx((0.4, 0.5))
-    assert quadrant_middle(3, table) == pytest.approx((-0.5, -0.5))  # no music there: the quadrant's middle
+    assert quadrant_middle(3, table) == pytest.approx(
+        (-0.5, -0.5)
+    )  # no music there: the quadrant's middle
 
 
 def brute_force(targets, tracks, lam, quadrants, cap=None):
@@ -49,7 +59,8 @@ def brute_force(targets, tracks, lam, quadrants, cap=None):
     uses no track j more than cap[j] times)."""
     tq = [plane.quadrant(tuple(t)) for t in tracks]
     options = [  # a picture whose quadrant has no music: its nearest track
-        [j for j in range(len(tracks)) if tq[j] == q] or [int(np.argmin(np.linalg.norm(tracks - t, axis=1)))]
+        [j for j in range(len(tracks)) if tq[j] == q]
+        or [int(np.argmin(np.linalg.norm(tracks - t, axis=1)))]
         for q, t in zip(quadrants, targets)
     ]
     best = None
@@ -57,9 +68,9 @@ def brute_force(targets, tracks, lam, quadrants, cap=None):
         uses = np.bincount(choice, minlength=len(tracks))
         if cap is not None and (uses > cap).any():
             continue
-        cost = sum(np.linalg.norm(targets[i] - tracks[j]) for i, j in enumerate(choice)) + lam * sum(
-            u * (u - 1) / 2 for u in uses
-        )
+        cost = sum(
+            np.linalg.norm(targets[i] - tracks[j]) for i, j in enumerate(choice)
+        ) + lam * sum(u * (u - 1) / 2 for u in uses)
         best = cost if best is None or cost < best else best
     return best
 
@@ -76,12 +87,16 @@ def random_case(seed, n, m, empty=None):
     if empty is not None:
         v, a = {1: (1, 1), 2: (-1, 1), 3: (-1, -1), 4: (1, -1)}[empty]
         inside = np.array([plane.quadrant(tuple(t)) == empty for t in tracks])
-        tracks[inside] *= [-1, 1] if rng.random() < 0.5 else [1, -1]  # mirrored into a neighbouring quadrant
+        tracks[inside] *= (
+            [-1, 1] if rng.random() < 0.5 else [1, -1]
+        )  # mirrored into a neighbouring quadrant
     return targets, tracks
 
 
 @pytest.mark.parametrize("dense", [True, False])
-@pytest.mark.parametrize("n, m, seed, lam, empty", [(5, 6, 0, 0.3, None), (6, 4, 1, 0.1, None), (6, 5, 2, 2.0, 2)])
+@pytest.mark.parametrize(
+    "n, m, seed, lam, empty", [(5, 6, 0, 0.3, None), (6, 4, 1, 0.1, None), (6, 5, 2, 2.0, 2)]
+)
 def test_the_assignment_is_optimal_for_its_penalty(n, m, seed, lam, empty, dense, monkeypatch):
     """Distance plus lam per earlier use of a track, least over all quadrant-keeping assignments (brute force),
     by linear_sum_assignment and by the linear programme alike."""
@@ -92,7 +107,9 @@ def test_the_assignment_is_optimal_for_its_penalty(n, m, seed, lam, empty, dense
     targets, tracks = random_case(seed, n, m, empty)
     quadrants = [plane.quadrant(tuple(t)) for t in targets]
     a = assign(targets, tracks, penalty=lam)
-    assert objective(a, targets, tracks, lam) == pytest.approx(brute_force(targets, tracks, lam, quadrants), abs=1e-6)
+    assert objective(a, targets, tracks, lam) == pytest.approx(
+        brute_force(targets, tracks, lam, quadrants), abs=1e-6
+    )
     capped = assign(targets, tracks, penalty=lam, repeats=2)
     # the cap of 2, raised in a quadrant with more than twice as many pictures as tracks to seat them there
     tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
@@ -118,7 +135,9 @@ def test_first_tracks_keep_the_pictures_quadrant_where_the_catalogue_has_music_t
             assert tq[f] == q and not a.off_quadrant[i]
         else:  # no music in its quadrant: the nearest track anywhere, and the flag that says so
             assert a.off_quadrant[i] and q == empty
-            assert np.linalg.norm(t - tracks[f]) == pytest.approx(np.linalg.norm(tracks - t, axis=1).min())
+            assert np.linalg.norm(t - tracks[f]) == pytest.approx(
+                np.linalg.norm(tracks - t, axis=1).min()
+            )
     assert a.kept == sum(plane.quadrant(tuple(t)) != empty for t in targets)
     # the picture's quadrant is the one given, not its target's
     flipped = [(plane.quadrant(tuple(t)) % 4) + 1 for t in targets]
@@ -134,18 +153,28 @@ def test_the_fitted_penalty_keeps_the_summed_distance_within_the_bound(seed):
     from builder.music import matching
 
     rng = np.random.default_rng(seed)
-    targets = rng.normal([-0.4, 0.5], 0.2, (150, 2)).clip(-1, 1)  # excited-unpleasant pictures, mostly
+    targets = rng.normal([-0.4, 0.5], 0.2, (150, 2)).clip(
+        -1, 1
+    )  # excited-unpleasant pictures, mostly
     tracks = np.r_[rng.uniform(-1, 1, (120, 2)), rng.uniform([-1, 0], [0, 1], (15, 2))]
     a = assign(targets, tracks)
     assert a.total <= 1.5 * a.nearest_total + 1e-9
     fewest = assign(targets, tracks, penalty=matching.MAX_PENALTY)
-    assert fewest.total > 1.5 * fewest.nearest_total  # the case is one where variety had to give way
-    assert a.penalty < matching.MAX_PENALTY and len(set(a.first)) > len(set(assign(targets, tracks, penalty=0).first))
+    assert (
+        fewest.total > 1.5 * fewest.nearest_total
+    )  # the case is one where variety had to give way
+    assert a.penalty < matching.MAX_PENALTY and len(set(a.first)) > len(
+        set(assign(targets, tracks, penalty=0).first)
+    )
     if a.penalty > 0:  # twice the penalty would break the bound
         assert assign(targets, tracks, penalty=2 * a.penalty).total > 1.5 * a.nearest_total
     assert a.nearest_total == pytest.approx(
         sum(
-            min(np.linalg.norm(t - x) for x in tracks if plane.quadrant(tuple(x)) == plane.quadrant(tuple(t)))
+            min(
+                np.linalg.norm(t - x)
+                for x in tracks
+                if plane.quadrant(tuple(x)) == plane.quadrant(tuple(t))
+            )
             for t in targets
         )
     )
@@ -195,7 +224,16 @@ def test_many_pictures_on_few_tracks_share_them_evenly_within_each_quadrant(monk
     rng = np.random.default_rng(9)
     targets = rng.normal(0, 0.4, (1000, 2))
     tracks = np.array(
-        [[0.3, 0.4], [0.7, 0.2], [-0.3, 0.5], [-0.6, 0.2], [-0.4, -0.3], [-0.2, -0.7], [0.5, -0.5], [0.2, -0.2]]
+        [
+            [0.3, 0.4],
+            [0.7, 0.2],
+            [-0.3, 0.5],
+            [-0.6, 0.2],
+            [-0.4, -0.3],
+            [-0.2, -0.7],
+            [0.5, -0.5],
+            [0.2, -0.2],
+        ]
     )
     dense = assign(targets, tracks, penalty=matching.MAX_PENALTY)
     monkeypatch.setattr(matching, "DENSE_CELLS", 0)
@@ -206,7 +244,9 @@ def test_many_pictures_on_few_tracks_share_them_evenly_within_each_quadrant(monk
         assert a.kept == 1000
         for q in (1, 2, 3, 4):
             pair = uses[2 * q - 2 : 2 * q]
-            assert pair.sum() == (pq == q).sum() and abs(pair[0] - pair[1]) <= max(2, 0.05 * pair.sum())
+            assert pair.sum() == (pq == q).sum() and abs(pair[0] - pair[1]) <= max(
+                2, 0.05 * pair.sum()
+            )
     assert sparse.total == pytest.approx(dense.total, rel=0.02)
 
 
@@ -234,7 +274,9 @@ def test_a_large_collection_meets_the_whole_catalogue_wide_and_in_order(deam):
         ]
     )
     assert 0.1 < readings.std(axis=0).min() and readings.std(axis=0).max() < 0.5
-    targets = np.array([calibrate(tuple(r), model.calibration, calibration_table(cat)) for r in readings])
+    targets = np.array(
+        [calibrate(tuple(r), model.calibration, calibration_table(cat)) for r in readings]
+    )
     a = assign(targets, cat)
     first = cat[a.first]
     assert len(set(a.first)) == 518
@@ -257,7 +299,9 @@ def test_av_target_and_quadrant_share_one_frame(learned):
     assert g["reference"] == pytest.approx(ref.tolist(), abs=1e-4)
     for im in g["images"]:
         assert im["quadrant_rule"] == "reading"
-        assert plane.quadrant(tuple(im["av"])) == im["quadrant"] == plane.quadrant(tuple(im["target"]))
+        assert (
+            plane.quadrant(tuple(im["av"])) == im["quadrant"] == plane.quadrant(tuple(im["target"]))
+        )
         assert im["impressions"] == [] and im["clusters"] == []  # no impression word played a part
 
 
@@ -268,12 +312,21 @@ def test_contributions_add_up_to_the_reading_and_name_what_was_seen(learned):
     for im in g["images"]:
         groups = [c["group"] for c in im["contributions"]]
         assert groups[:5] == [name for name, _ in FeelingModel.load().feature_groups()]
-        assert groups[5:] in ([], ["where the quadrant lines are drawn"])  # the origin moved from the mean
+        assert groups[5:] in (
+            [],
+            ["where the quadrant lines are drawn"],
+        )  # the origin moved from the mean
         total = np.sum([[c["valence"], c["arousal"]] for c in im["contributions"]], axis=0)
-        if all(abs(x + r) < 0.999 for x, r in zip(im["av"], g["reference"])):  # not clipped to [-1, 1]
+        if all(
+            abs(x + r) < 0.999 for x, r in zip(im["av"], g["reference"])
+        ):  # not clipped to [-1, 1]
             assert total == pytest.approx(im["av"], abs=2e-3)
-        assert 1 <= len(im["seen"]) <= 5 and all(s["label"] and 0.01 <= s["score"] <= 1 for s in im["seen"])
-        assert [s["score"] for s in im["seen"]] == sorted((s["score"] for s in im["seen"]), reverse=True)
+        assert 1 <= len(im["seen"]) <= 5 and all(
+            s["label"] and 0.01 <= s["score"] <= 1 for s in im["seen"]
+        )
+        assert [s["score"] for s in im["seen"]] == sorted(
+            (s["score"] for s in im["seen"]), reverse=True
+        )
 
 
 def test_first_tracks_keep_quadrants_and_the_summary_says_so(learned):
@@ -282,16 +335,25 @@ def test_first_tracks_keep_quadrants_and_the_summary_says_so(learned):
     n = len(g["images"])
     firsts = [im["tracks"][0] for im in g["images"]]
     assert m["pictures"] == n and m["distinct_first"] == len({t["id"] for t in firsts})
-    kept = [plane.quadrant((t["valence"], t["arousal"])) == im["quadrant"] for t, im in zip(firsts, g["images"])]
-    assert m["in_quadrant"] == sum(kept) and m["off_quadrant"] == sum(im["off_quadrant"] for im in g["images"])
+    kept = [
+        plane.quadrant((t["valence"], t["arousal"])) == im["quadrant"]
+        for t, im in zip(firsts, g["images"])
+    ]
+    assert m["in_quadrant"] == sum(kept) and m["off_quadrant"] == sum(
+        im["off_quadrant"] for im in g["images"]
+    )
     assert all(k or im["off_quadrant"] for k, im in zip(kept, g["images"]))
     assert m["nearest_total"] - 1e-3 <= m["total"] <= m["bound"] * m["nearest_total"] + 1e-3
     assert m["capacity"] == max(firsts.count(t) for t in firsts)
     assert f"{m['distinct_first']} different for {n} pictures" in result.output
     assert f"{m['in_quadrant']} of {n} in their picture's quadrant" in result.output
     assert f"{m['total']:.3f} against {m['nearest_total']:.3f}" in result.output
-    for im in g["images"]:  # the page says so when (and only when) the catalogue had no music in its quadrant
-        html = unescape((out / im["page"]).read_text(encoding="utf-8"))  # the sentence comes escaped (')
+    for im in g[
+        "images"
+    ]:  # the page says so when (and only when) the catalogue had no music in its quadrant
+        html = unescape(
+            (out / im["page"]).read_text(encoding="utf-8")
+        )  # the sentence comes escaped (')
         assert ("has no track in this picture's quadrant" in html) == im["off_quadrant"]
 
 
@@ -302,7 +364,10 @@ def test_picture_pages_explain_in_the_frame_of_their_quadrant(learned):
         assert f"valence {im['av'][0]:+.2f}, arousal {im['av'][1]:+.2f}" in html
         assert "relative to the average rated photo" in html and "What moved the reading" in html
         assert "Impression words" not in html and 'class="word"' not in html
-        assert f"valence {im['target'][0]:+.2f}, arousal {im['target'][1]:+.2f} of the catalogue" in html
+        assert (
+            f"valence {im['target'][0]:+.2f}, arousal {im['target'][1]:+.2f} of the catalogue"
+            in html
+        )
 
 
 def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache):
@@ -340,7 +405,9 @@ def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache)
             assert plane.quadrant(tuple(im["av"])) == im["quadrant"]
 
 
-def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(tmp_path, session_cache, deam):
+def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(
+    tmp_path, session_cache, deam
+):
     """The demo's pictures on DEAM's mirrored clips (more pictures than clips in some quadrants): with --repeats 1
     a track is used twice only in a quadrant with fewer tracks than pictures, as little as seats them there."""
     from typer.testing import CliRunner
@@ -351,7 +418,9 @@ def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(tmp_pat
 
     out = tmp_path / "o"
     common = ["--mirror", str(MIRROR), "--cache-dir", str(session_cache), "--offline"]
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--repeats", "1", *common])
+    result = CliRunner().invoke(
+        app, ["build", str(DEMO), "--out", str(out), "--repeats", "1", *common]
+    )
     assert result.exit_code == 0, result.output
     g = orjson.loads((out / "gallery.json").read_bytes())
     m = g["matching"]
@@ -360,12 +429,22 @@ def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(tmp_pat
     playable = [plane.quadrant((t.valence, t.arousal)) for t in deam.playable().tracks]
     assert g["catalogue"]["size"] == len(playable)
     for q in (1, 2, 3, 4):
-        used = [t["id"] for t, im in zip(firsts, g["images"]) if im["quadrant"] == q and not im["off_quadrant"]]
-        assert all(plane.quadrant((t["valence"], t["arousal"])) == q for t in firsts if t["id"] in used)
-        if len(set(used)) < len(used):  # repeats only where the quadrant's tracks cannot seat its pictures once
+        used = [
+            t["id"]
+            for t, im in zip(firsts, g["images"])
+            if im["quadrant"] == q and not im["off_quadrant"]
+        ]
+        assert all(
+            plane.quadrant((t["valence"], t["arousal"])) == q for t in firsts if t["id"] in used
+        )
+        if len(set(used)) < len(
+            used
+        ):  # repeats only where the quadrant's tracks cannot seat its pictures once
             assert playable.count(q) < len(used)
             assert max(used.count(i) for i in used) == -(-len(used) // playable.count(q))
-    bad = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(out), "--repeats", "-1", *common])
+    bad = CliRunner().invoke(
+        app, ["build", str(DEMO), "--out", str(out), "--repeats", "-1", *common]
+    )
     assert bad.exit_code == 2
 
 
@@ -383,16 +462,20 @@ def brute_force_pinned(targets, tracks, lam, used, cap=None):
         s = np.bincount(choice, minlength=len(tracks))
         if cap is not None and (s + used > cap).any():
             continue
-        cost = sum(np.linalg.norm(targets[i] - tracks[j]) for i, j in enumerate(choice)) + lam * sum(
-            k * u + k * (k - 1) / 2 for k, u in zip(s, used)
-        )
+        cost = sum(
+            np.linalg.norm(targets[i] - tracks[j]) for i, j in enumerate(choice)
+        ) + lam * sum(k * u + k * (k - 1) / 2 for k, u in zip(s, used))
         best = cost if best is None or cost < best else best
     return best
 
 
 @pytest.mark.parametrize("dense", [True, False])
-@pytest.mark.parametrize("n, m, seed, lam, empty", [(5, 6, 3, 0.3, None), (6, 4, 4, 0.1, None), (5, 5, 5, 2.0, 2)])
-def test_pinned_uses_are_charged_first_and_the_assignment_stays_optimal(n, m, seed, lam, empty, dense, monkeypatch):
+@pytest.mark.parametrize(
+    "n, m, seed, lam, empty", [(5, 6, 3, 0.3, None), (6, 4, 4, 0.1, None), (5, 5, 5, 2.0, 2)]
+)
+def test_pinned_uses_are_charged_first_and_the_assignment_stays_optimal(
+    n, m, seed, lam, empty, dense, monkeypatch
+):
     """With pins (used[j] uses of track j already made), each further use is charged after them: the least
     distance plus penalty over every quadrant-keeping assignment (brute force), by either solver."""
     from builder.music import matching
@@ -419,7 +502,9 @@ def test_a_pinned_track_is_not_another_pictures_first_where_its_quadrant_offers_
     other track of its quadrant; track 2, pinned too, is the only track of quadrant 2, so pictures 1 and 4
     still take it (quadrant first)."""
     plain = assign(PIN_TARGETS, PIN_TRACKS)
-    assert plain.first[0] == 0 and plain.first[1] == plain.first[4] == 2  # without pins: the nearest
+    assert (
+        plain.first[0] == 0 and plain.first[1] == plain.first[4] == 2
+    )  # without pins: the nearest
     used = [1, 0, 1, 0, 0]
     a = assign(PIN_TARGETS, PIN_TRACKS, used=used)
     assert a.first == [1, 2, 3, 4, 2] and a.kept == 5 and not any(a.off_quadrant)
@@ -435,7 +520,10 @@ def test_the_fitted_bound_still_lets_a_picture_keep_a_pinned_track_far_nearer_th
     tracks = PIN_TRACKS.copy()
     tracks[1] = (0.95, 0.95)
     a = assign(PIN_TARGETS, tracks, used=[1, 0, 0, 0, 0])
-    assert a.first[0] == 0 and a.penalty < assign(PIN_TARGETS, PIN_TRACKS, used=[1, 0, 0, 0, 0]).penalty
+    assert (
+        a.first[0] == 0
+        and a.penalty < assign(PIN_TARGETS, PIN_TRACKS, used=[1, 0, 0, 0, 0]).penalty
+    )
 
 
 @pytest.mark.parametrize("dense", [True, False])
@@ -453,7 +541,9 @@ def test_repeats_1_counts_the_pin(dense, monkeypatch):
     assert a.first == [1, 2, 3, 4, 2] and a.kept == 5 and a.capacity == 3
     uses = np.bincount(a.first, minlength=5) + used
     assert uses[[0, 1, 3, 4]].max() == 1
-    assert a.total == pytest.approx(brute_force_pinned(PIN_TARGETS, tracks, 0.0, used, cap=[1, 1, 3, 1, 1]))
+    assert a.total == pytest.approx(
+        brute_force_pinned(PIN_TARGETS, tracks, 0.0, used, cap=[1, 1, 3, 1, 1])
+    )
     # every picture pinned: nothing to solve, and the pins alone say how often a track is first
     none = assign(np.empty((0, 2)), tracks, repeats=1, used=used)
     assert none.first == [] and none.capacity == 1

@@ -42,7 +42,9 @@ class Brightness(methods.Method):
     """A method the pipeline has never heard of: a picture is as pleasant as it is bright."""
 
     def __init__(self):
-        super().__init__("random")  # any valid name: Settings checks it; the answers are this object's
+        super().__init__(
+            "random"
+        )  # any valid name: Settings checks it; the answers are this object's
         self.asked: list[tuple[str, str]] = []
 
     def _ask(self, stage, r):
@@ -116,9 +118,15 @@ def test_a_new_method_plugs_in_without_touching_the_pipeline(tmp_path):
     g = analyse(Context(s, method=fresh))
     assert g.method == "brightness" and [im.quadrant_rule for im in g.images] == ["brightness"] * 3
     valence = [im.av[0] for im in sorted(g.images, key=lambda im: im.file)]
-    assert valence == sorted(valence) and valence[0] < 0 < valence[-1]  # darker pictures read less pleasant
+    assert (
+        valence == sorted(valence) and valence[0] < 0 < valence[-1]
+    )  # darker pictures read less pleasant
     for f in ("p0.png", "p1.png", "p2.png"):  # each stage asked in the pipeline's order, once
-        assert [st for st, file in fresh.asked if file == f] == [*MODEL_STAGES, "impressions", "record"]
+        assert [st for st, file in fresh.asked if file == f] == [
+            *MODEL_STAGES,
+            "impressions",
+            "record",
+        ]
     assert fresh.asked[-1] == ("finish", "3")
 
     cached = Brightness()  # the same pictures again: the recognisers are not asked, the rest is

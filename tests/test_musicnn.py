@@ -49,7 +49,14 @@ def test_batch_norm_of_the_maximum_equals_the_maximum_of_the_batch_norm():
     layer.weight.data[::2] *= -1  # make sure both signs of the scale are exercised
     y = torch.randn(2, 204, 11, 17)
     full = torch.nn.functional.batch_norm(
-        torch.relu(y), layer.running_mean, layer.running_var, layer.weight, layer.bias, False, 0.0, layer.eps
+        torch.relu(y),
+        layer.running_mean,
+        layer.running_var,
+        layer.weight,
+        layer.bias,
+        False,
+        0.0,
+        layer.eps,
     ).amax(dim=3)
     assert torch.allclose(net._bn_max(layer, y), full, atol=1e-5)
 
@@ -64,7 +71,18 @@ def test_batch_norm_of_the_maximum_equals_the_maximum_of_the_batch_norm():
         ("TRWJAZW128F42760DD_test.mp3", ["guitar", "piano", "fast"]),
         (
             "joram-moments_of_clarity-08-solipsism-59-88.mp3",
-            ["techno", "electronic", "synth", "fast", "beat", "drums", "no vocals", "no vocal", "dance", "beats"],
+            [
+                "techno",
+                "electronic",
+                "synth",
+                "fast",
+                "beat",
+                "drums",
+                "no vocals",
+                "no vocal",
+                "dance",
+                "beats",
+            ],
         ),
     ],
 )
@@ -95,13 +113,18 @@ def test_the_msd_tagger_reads_the_example_clips_with_the_same_port():
 
     msd = Tagger(MIRROR / "models" / "musicnn" / "MSD_musicnn.h5", "MSD")
     mtt = Tagger(MIRROR / "models" / "musicnn" / "MTT_musicnn.h5", "MTT")
-    electronic = patches(log_mel(decode(EXAMPLES / "joram-moments_of_clarity-08-solipsism-59-88.mp3").samples))
+    electronic = patches(
+        log_mel(decode(EXAMPLES / "joram-moments_of_clarity-08-solipsism-59-88.mp3").samples)
+    )
     probs, emb = msd(electronic)
     assert probs.shape == (len(electronic), len(MSD_TAGS)) and emb.shape == (len(electronic), 200)
     assert msd.top_tags(probs, 1) == ["electronic"]
     assert "instrumental" in msd.top_tags(probs, 3)
     mean = dict(zip(MSD_TAGS, probs.mean(axis=0)))
-    assert mean["electronic"] > 3 * mean["female vocalists"] and mean["instrumental"] > mean["male vocalists"]
+    assert (
+        mean["electronic"] > 3 * mean["female vocalists"]
+        and mean["instrumental"] > mean["male vocalists"]
+    )
     guitar, _ = msd(patches(log_mel(decode(EXAMPLES / "TRWJAZW128F42760DD_test.mp3").samples)))
     assert "guitar" in msd.top_tags(guitar, 6) and "electronic" not in msd.top_tags(guitar, 10)
     assert not np.allclose(mtt(electronic)[1], emb, atol=0.1)

@@ -86,8 +86,14 @@ def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance,
     photo(seed=5).save(pics / "only.jpg")
     data = (pics / "only.jpg").read_bytes()
     s = Settings(
-        input=Path("/nonexistent/input"), out=tmp_path / "o", mirror=MIRROR, cache_dir=tmp_path / "c", offline=True
+        input=Path("/nonexistent/input"),
+        out=tmp_path / "o",
+        mirror=MIRROR,
+        cache_dir=tmp_path / "c",
+        offline=True,
     )
     job = ("only.jpg", hashlib.sha256(data).hexdigest())
-    reading, failure, _ = executors._ray_task(s, pipeline.worker_setup, pipeline.worker_analyse, job, data)
+    reading, failure, _ = executors._ray_task(
+        s, pipeline.worker_setup, pipeline.worker_analyse, job, data
+    )
     assert failure is None and reading.width == 320 and reading.ingredients is not None

@@ -30,10 +30,20 @@ def png_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +113,18 @@ def messy_build(messy, tmp_path_factory):
     out = tmp_path_factory.mktemp("messy-out") / "dist"
     cache = tmp_path_factory.mktemp("messy-cache")
     result = CliRunner().invoke(
-        app, ["build", str(root), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
+        app,
+        [
+            "build",
+            str(root),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(cache),
+            "--offline",
+        ],
     )
     return out, result, cache
 
@@ -170,7 +191,9 @@ def test_no_file_name_becomes_markup(messy_build):
         js = (out / "data" / f"{kind}-0.js").read_text(encoding="utf-8")
         assert "<" not in js and "</script" not in js.lower()
         rows = orjson.loads(js.split('"] = ', 1)[1].rstrip().rstrip(";"))
-        assert any(HOSTILE in row for row in rows)  # the name is data, escaped, in every kind of shard
+        assert any(
+            HOSTILE in row for row in rows
+        )  # the name is data, escaped, in every kind of shard
 
 
 @requires_mirror
@@ -178,7 +201,17 @@ def test_interrupted_build_keeps_the_previous_gallery_and_resumes_from_cache(tmp
     import builder.gallery.site as site
 
     cache, out = tmp_path / "cache", tmp_path / "dist"
-    args = ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
+    args = [
+        "build",
+        str(DEMO),
+        "--out",
+        str(out),
+        "--mirror",
+        str(MIRROR),
+        "--cache-dir",
+        str(cache),
+        "--offline",
+    ]
     assert CliRunner().invoke(app, args).exit_code == 0
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
@@ -218,7 +251,18 @@ def test_corrupt_cache_entries_are_recomputed(messy_build, messy, tmp_path):
         ix.write_bytes(b"garbage")
     out2 = tmp_path / "again"
     result = CliRunner().invoke(
-        app, ["build", str(root), "--out", str(out2), "--mirror", str(MIRROR), "--cache-dir", str(cache), "--offline"]
+        app,
+        [
+            "build",
+            str(root),
+            "--out",
+            str(out2),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(cache),
+            "--offline",
+        ],
     )
     assert result.exit_code == 1
     g = orjson.loads((out2 / "gallery.json").read_bytes())
@@ -245,7 +289,9 @@ def test_distinct_names_never_collide(names):
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
-        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+        ),
         max_leaves=20,
     )
 )

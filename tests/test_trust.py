@@ -63,12 +63,18 @@ def test_files_the_builder_did_not_write_are_kept_and_named(pics, tmp_path, sess
     assert result.exit_code == 0, result.output
     assert (out / "CNAME").read_text() == "gallery.example.org"
     assert (out / "notes" / "hang.txt").read_text() == "hang at eye level"
-    assert "kept 2 files" in result.output and "CNAME" in result.output and "notes/hang.txt" in result.output
+    assert (
+        "kept 2 files" in result.output
+        and "CNAME" in result.output
+        and "notes/hang.txt" in result.output
+    )
     marker = orjson.loads((out / ".gallery-builder.json").read_bytes())
     assert "CNAME" not in marker["files"] and "index.html" in marker["files"]
 
 
-def test_a_user_file_where_the_new_gallery_writes_stops_the_build_unchanged(pics, tmp_path, session_cache):
+def test_a_user_file_where_the_new_gallery_writes_stops_the_build_unchanged(
+    pics, tmp_path, session_cache
+):
     from builder.gallery.site import slug_for
 
     out = tmp_path / "site"
@@ -86,7 +92,9 @@ def test_a_user_file_where_the_new_gallery_writes_stops_the_build_unchanged(pics
 def test_a_gallery_of_the_previous_version_is_recognised(pics, tmp_path, session_cache):
     out = tmp_path / "site"
     assert build(pics, out, session_cache, "--method", "random").exit_code == 0
-    (out / ".gallery-builder.json").unlink()  # as an older builder left it: gallery.json and its layout only,
+    (
+        out / ".gallery-builder.json"
+    ).unlink()  # as an older builder left it: gallery.json and its layout only,
     shutil.rmtree(out / "data")  # which had no data shards and no paged index
     for page in out.glob("index-*.html"):
         page.unlink()
@@ -131,7 +139,9 @@ def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path
     out = tmp_path / "site"
     result = build(pics, out, session_cache, "--catalogue", str(csv), "--allow-silent")
     assert result.exit_code == 0, result.output
-    assert result.output.count("leaves the catalogue's folder") == 2 and "is absolute" in result.output
+    assert (
+        result.output.count("leaves the catalogue's folder") == 2 and "is absolute" in result.output
+    )
     for f in out.rglob("*"):
         if f.is_file():
             assert SECRET.encode() not in f.read_bytes() and b"root:x:0:0" not in f.read_bytes(), f
@@ -159,7 +169,14 @@ def test_a_picture_changed_or_removed_after_reading_is_left_out_not_mislabelled(
     from builder.settings import Settings
 
     cache = tmp_path / "c"
-    s = Settings(input=pics, out=tmp_path / "site", mirror=MIRROR, cache_dir=cache, offline=True, method="random")
+    s = Settings(
+        input=pics,
+        out=tmp_path / "site",
+        mirror=MIRROR,
+        cache_dir=cache,
+        offline=True,
+        method="random",
+    )
     stats = Stats()
     g = analyse(Context(s), stats=stats)
     old_sha = stats.hashes["p1.jpg"]
@@ -169,7 +186,9 @@ def test_a_picture_changed_or_removed_after_reading_is_left_out_not_mislabelled(
     reasons = {f.file: f.reason for f in final.failed}
     assert "changed after it was read" in reasons["p1.jpg"] and "disappeared" in reasons["p2.jpg"]
     assert sorted(im.file for im in final.images) == ["p0.jpg", "p3.jpg"]
-    assert not list((cache / "renders").glob(f"{old_sha}-*"))  # nothing stored under the old content's hash
+    assert not list(
+        (cache / "renders").glob(f"{old_sha}-*")
+    )  # nothing stored under the old content's hash
     pages = {p.name for p in (s.out / "pages").iterdir()}
     assert len(pages) == 2
 
@@ -232,12 +251,16 @@ def test_analysis_entries_of_the_wrong_shape_are_recomputed(pics, tmp_path):
     result = build(pics, out, cache)
     assert result.exit_code == 0 and "(0 cached, 0 failed)" in result.output, result.output
     result = build(pics, out, cache)
-    assert "(4 cached, 0 failed)" in result.output  # and the recomputed entries serve the next build
+    assert (
+        "(4 cached, 0 failed)" in result.output
+    )  # and the recomputed entries serve the next build
 
 
 def test_an_unwritable_cache_is_a_warning_not_a_failure(pics, tmp_path):
     not_a_folder = tmp_path / "cache-file"
-    not_a_folder.write_text("a file where the cache should be")  # root can write anywhere; this it cannot
+    not_a_folder.write_text(
+        "a file where the cache should be"
+    )  # root can write anywhere; this it cannot
     out = tmp_path / "site"
     result = build(pics, out, not_a_folder / "sub", "--method", "random")
     assert result.exit_code == 0, result.output
@@ -248,7 +271,9 @@ def test_an_unwritable_cache_is_a_warning_not_a_failure(pics, tmp_path):
 # ---- every failure is a sentence and an exit code ------------------------------------------------------------
 
 
-def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(pics, tmp_path, session_cache, monkeypatch):
+def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(
+    pics, tmp_path, session_cache, monkeypatch
+):
     from builder.gallery import site
 
     out = tmp_path / "site"
@@ -265,7 +290,9 @@ def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(pics,
         return write
 
     monkeypatch.setattr(site.shutil, "copyfile", full(real_copy))  # a copy from the cache
-    monkeypatch.setattr(site.os, "link", full(real_link))  # or a link to it: a full folder refuses both
+    monkeypatch.setattr(
+        site.os, "link", full(real_link)
+    )  # or a link to it: a full folder refuses both
     result = build(pics, out, session_cache, "--method", "random")
     assert result.exit_code == 5, result.output
     assert "No space left on device" in result.output and "/img/" in result.output
@@ -289,7 +316,11 @@ def test_names_never_reach_the_terminal_raw(tmp_path, session_cache):
     (d / evil).write_text("not a picture")
     result = build(d, tmp_path / "site", session_cache, "--method", "random")
     assert result.exit_code == 1
-    assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
+    assert (
+        "\x1b" not in result.output
+        and "\x07" not in result.output
+        and "\u202e" not in result.output
+    )
     assert "\\x1b]0;pwned\\x07\\x1b[31mred\\u202eevil.jpg" in result.output
 
 
@@ -308,13 +339,17 @@ def test_a_file_name_that_is_not_utf8_fails_with_a_reason(tmp_path, session_cach
     assert "not valid UTF-8" in g["failed"][0]["reason"] and "Traceback" not in result.output
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     name=st.binary(min_size=1, max_size=60).filter(
         lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..", b"fine")
     )
 )
-def test_any_byte_string_as_a_file_name_builds_or_fails_with_a_reason(name, tmp_path_factory, session_cache):
+def test_any_byte_string_as_a_file_name_builds_or_fails_with_a_reason(
+    name, tmp_path_factory, session_cache
+):
     d = tmp_path_factory.mktemp("names")
     photo().save(d / "fine.jpg")
     with open(os.path.join(os.fsencode(d), name + b".jpg"), "wb") as f:
@@ -322,7 +357,9 @@ def test_any_byte_string_as_a_file_name_builds_or_fails_with_a_reason(name, tmp_
     out = tmp_path_factory.mktemp("out") / "site"
     result = build(d, out, session_cache, "--method", "random")
     assert result.exit_code in (0, 1), result.output
-    assert "Traceback" not in result.output and isinstance(result.exception, (SystemExit, type(None)))
+    assert "Traceback" not in result.output and isinstance(
+        result.exception, (SystemExit, type(None))
+    )
     g = orjson.loads((out / "gallery.json").read_bytes())
     assert "fine.jpg" in [im["file"] for im in g["images"]]
     if name.startswith(b"."):  # hidden files are not part of the collection
@@ -408,7 +445,11 @@ def test_a_second_build_of_the_same_out_stops_with_a_message(many, tmp_path):
 @pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
 @pytest.mark.parametrize(
     "sig, code, word",
-    [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up"), (signal.SIGINT, 130, "interrupted")],
+    [
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "hung up"),
+        (signal.SIGINT, 130, "interrupted"),
+    ],
 )
 def test_signals_end_with_a_message_and_leave_nothing_behind(many, tmp_path, sig, code, word):
     out, cache = tmp_path / "site", tmp_path / "cache"
@@ -419,7 +460,9 @@ def test_signals_end_with_a_message_and_leave_nothing_behind(many, tmp_path, sig
     (tmp_path / "m00.jpg").rename(many / "m00.jpg")
     proc = run_builder(many, out, tmp_path / "cold-cache")
     analysed = tmp_path / "cold-cache" / "analysis"
-    wait_for(lambda: any(analysed.rglob("*.json")) or proc.poll() is not None, timeout=300)  # mid-analysis
+    wait_for(
+        lambda: any(analysed.rglob("*.json")) or proc.poll() is not None, timeout=300
+    )  # mid-analysis
     proc.send_signal(sig)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == code and word in output and "Traceback" not in output, output
@@ -432,7 +475,10 @@ def test_leftovers_of_a_killed_build_are_removed_by_the_next(many, tmp_path):
     out, cache = tmp_path / "site", tmp_path / "cache"
     proc = run_builder(many, out, cache)
     wait_for(
-        lambda: any(p.name.startswith(".site.building-") for p in tmp_path.iterdir()) or proc.poll() is not None,
+        lambda: (
+            any(p.name.startswith(".site.building-") for p in tmp_path.iterdir())
+            or proc.poll() is not None
+        ),
         timeout=300,
     )
     os.killpg(proc.pid, signal.SIGKILL)
@@ -463,14 +509,18 @@ def test_workers_give_the_same_records_and_report_failures_as_one_process(sixtee
     for n in (1, 2):
         out = tmp_path / f"w{n}"
         stats = tmp_path / f"s{n}.json"
-        result = build(sixteen, out, tmp_path / f"cache{n}", "--workers", str(n), "--stats", str(stats))
+        result = build(
+            sixteen, out, tmp_path / f"cache{n}", "--workers", str(n), "--stats", str(stats)
+        )
         assert result.exit_code == 1 and "broken.jpg: not a picture" in result.output, result.output
         results[n] = (out / "gallery.json").read_bytes(), orjson.loads(stats.read_bytes())
     assert results[1][0] == results[2][0]  # byte for byte
     for n, (_, timing) in results.items():
         assert timing["workers"] == n and timing["pictures"] == 16 and timing["cached"] == 0
         assert timing["model_ms"] > 0 and timing["other_ms"] > 0
-        assert timing["model_ms"] + timing["other_ms"] == pytest.approx(sum(timing["stage_ms"].values()), abs=0.01)
+        assert timing["model_ms"] + timing["other_ms"] == pytest.approx(
+            sum(timing["stage_ms"].values()), abs=0.01
+        )
         assert {"decode", "detect", "scene", "site"} <= set(timing["stage_ms"])
 
 
@@ -484,7 +534,9 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_previous_gallery(many, tmp_path)
     (tmp_path / "m00.jpg").rename(many / "m00.jpg")
     proc = run_builder(many, out, tmp_path / "c1", "--workers", "2")
     analysed = tmp_path / "c1" / "analysis"
-    wait_for(lambda: any(analysed.rglob("*.json")) or proc.poll() is not None, timeout=300)  # workers analysing
+    wait_for(
+        lambda: any(analysed.rglob("*.json")) or proc.poll() is not None, timeout=300
+    )  # workers analysing
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output, output
@@ -513,7 +565,10 @@ def test_links_out_of_the_input_folder_are_not_published(tmp_path, session_cache
     assert result.exit_code == 1, result.output
     g = orjson.loads((out / "gallery.json").read_bytes())
     assert sorted(im["file"] for im in g["images"]) == ["again.jpg", "fine.jpg"]
-    assert g["failed"][0]["file"] == "peek.jpg" and "outside the input folder" in g["failed"][0]["reason"]
+    assert (
+        g["failed"][0]["file"] == "peek.jpg"
+        and "outside the input folder" in g["failed"][0]["reason"]
+    )
     secret = private.read_bytes()
     assert not any(f.is_file() and f.read_bytes() == secret for f in out.rglob("*"))
 

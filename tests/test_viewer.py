@@ -41,22 +41,34 @@ def test_every_word_a_template_or_script_asks_for_is_in_the_catalogue():
     for page in templates.glob("*.html"):
         text = page.read_text(encoding="utf-8")
         asked |= set(re.findall(r"""\bt\(["'](\w+)["']""", text))
-        asked |= {f"{k}_{form}" for k in re.findall(r"""\btn\(["'](\w+)["']""", text) for form in ("one", "other")}
+        asked |= {
+            f"{k}_{form}"
+            for k in re.findall(r"""\btn\(["'](\w+)["']""", text)
+            for form in ("one", "other")
+        }
     script = (templates / "static" / "gallery.js").read_text(encoding="utf-8")
     asked |= set(re.findall(r"""\bM\("(\w+)\"""", script))
-    asked |= {f"{k}_{form}" for k in re.findall(r"""\bMN\("(\w+)\"""", script) for form in ("one", "other")}
+    asked |= {
+        f"{k}_{form}"
+        for k in re.findall(r"""\bMN\("(\w+)\"""", script)
+        for form in ("one", "other")
+    }
     assert len(asked) > 50 and asked <= set(english), asked - set(english)
 
 
 def test_an_unknown_language_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(app, ["build", str(DEMO), "--out", str(tmp_path / "o"), "--lang", "xx"])
+    result = CliRunner().invoke(
+        app, ["build", str(DEMO), "--out", str(tmp_path / "o"), "--lang", "xx"]
+    )
     assert result.exit_code == 2 and "--lang must be one of en, ja" in result.output
 
 
 def test_no_library_file_is_committed():
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     assert not [f for f in files.splitlines() if re.search(r"photoswipe|axe(\.min)?\.js", f, re.I)]
 
 
@@ -71,7 +83,16 @@ def test_a_missing_viewer_stops_the_build_before_it_starts(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(
         app,
-        ["build", str(DEMO), "--out", str(out), "--mirror", str(mirror), "--cache-dir", str(tmp_path / "c")]
+        [
+            "build",
+            str(DEMO),
+            "--out",
+            str(out),
+            "--mirror",
+            str(mirror),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
         + ["--offline"],
     )
     assert result.exit_code == 3, result.output
@@ -86,7 +107,9 @@ def test_the_gallery_carries_the_viewer_and_says_where_it_came_from(demo_build):
     for name in ("photoswipe.umd.min.js", "photoswipe.css", "messages.js"):
         assert (out / "static" / name).stat().st_size > 1000, name
     credits = (out / "credits.html").read_text(encoding="utf-8")
-    assert "PhotoSwipe 5.4.4" in credits and "Permission is hereby granted, free of charge" in credits
+    assert (
+        "PhotoSwipe 5.4.4" in credits and "Permission is hereby granted, free of charge" in credits
+    )
     assert g["method"] in credits  # the method moved to "how this gallery was made"
     index = (out / "index.html").read_text(encoding="utf-8")
     header = index.split("</header>")[0]
@@ -94,11 +117,17 @@ def test_the_gallery_carries_the_viewer_and_says_where_it_came_from(demo_build):
     assert g["method"] not in header and '<html lang="en">' in index
     assert 'src="static/photoswipe.umd.min.js"' in index and "script-src 'self'" in index
     # the viewer's shard: every picture, in gallery order, its first playing track and where it starts
-    rows = orjson.loads((out / "data" / "view-0.js").read_text().split('"] = ', 1)[1].rstrip().rstrip(";"))
+    rows = orjson.loads(
+        (out / "data" / "view-0.js").read_text().split('"] = ', 1)[1].rstrip().rstrip(";")
+    )
     assert [r[1] for r in rows] == [im["page"] for im in g["images"]]
     for row, im in zip(rows, g["images"]):
         first = next(t for t in im["tracks"] if t["audio"])
-        assert row[8][0] == first["id"] and row[8][4] == first["audio"] and row[8][5] == first.get("start", 0.0)
+        assert (
+            row[8][0] == first["id"]
+            and row[8][4] == first["audio"]
+            and row[8][5] == first.get("start", 0.0)
+        )
         assert (out / row[2]).is_file() and f'data-id="{row[0]}"' in "".join(
             p.read_text(encoding="utf-8") for p in out.glob("index*.html")
         )

@@ -39,7 +39,11 @@ class TinyVectors:
 def test_mapper_ranks_by_cosine_similarity_and_averages_phrases():
     from builder.picture.words import ImpressionWord
 
-    vocab = (ImpressionWord("happy", 0.9, 0.5), ImpressionWord("sad", -0.6, -0.3), ImpressionWord("calm", 0.7, -0.8))
+    vocab = (
+        ImpressionWord("happy", 0.9, 0.5),
+        ImpressionWord("sad", -0.6, -0.3),
+        ImpressionWord("calm", 0.7, -0.8),
+    )
     vectors = TinyVectors(
         {
             "happy": [1, 0, 0],
@@ -63,7 +67,12 @@ def test_mapper_ranks_by_cosine_similarity_and_averages_phrases():
 
 @requires_mirror
 def test_glove_maps_real_words_to_fitting_impressions(mapper):
-    for word, expected in [("joy", "happy"), ("fear", "afraid"), ("rage", "angry"), ("quiet", "calm")]:
+    for word, expected in [
+        ("joy", "happy"),
+        ("fear", "afraid"),
+        ("rage", "angry"),
+        ("quiet", "calm"),
+    ]:
         assert mapper.top(word, 5)[0][0].word == expected
     sims = [s for _, s in mapper.top("cake", 5)]
     assert len(sims) == 5 and sims == sorted(sims, reverse=True)
@@ -75,7 +84,9 @@ def test_other_word_vectors_load_from_kv_and_word2vec_files(tmp_path):
     from builder.picture.words import load_vectors
 
     kv = KeyedVectors(vector_size=3)
-    kv.add_vectors(["happy", "sad", "cake"], np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], dtype=np.float32))
+    kv.add_vectors(
+        ["happy", "sad", "cake"], np.array([[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0]], dtype=np.float32)
+    )
     kv.save(str(tmp_path / "v.kv"))
     kv.save_word2vec_format(str(tmp_path / "v.txt"), binary=False)
     kv.save_word2vec_format(str(tmp_path / "v.bin"), binary=True)

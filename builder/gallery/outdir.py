@@ -62,7 +62,11 @@ def _read_marker(out: Path) -> dict | None:
         data = orjson.loads((out / MARKER).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
-    if isinstance(data, dict) and data.get("signature") == SIGNATURE and isinstance(data.get("files"), list):
+    if (
+        isinstance(data, dict)
+        and data.get("signature") == SIGNATURE
+        and isinstance(data.get("files"), list)
+    ):
         return data
     return None
 
@@ -74,7 +78,11 @@ def _is_legacy_gallery(out: Path) -> bool:
         names = {p.name for p in out.iterdir()}
     except (OSError, orjson.JSONDecodeError):
         return False
-    return isinstance(data, dict) and {"method", "images", "failed"} <= set(data) and names <= LEGACY_NAMES
+    return (
+        isinstance(data, dict)
+        and {"method", "images", "failed"} <= set(data)
+        and names <= LEGACY_NAMES
+    )
 
 
 def owned(out: Path) -> bool:
@@ -90,7 +98,9 @@ def built_files(out: Path) -> set[str]:
 
 def written_files(root: Path) -> list[str]:
     """Every file under root, as sorted POSIX paths relative to it (what the marker records)."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    return sorted(
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()
+    )
 
 
 def foreign_files(out: Path) -> list[str]:
@@ -118,7 +128,9 @@ def foreign_files(out: Path) -> list[str]:
     return [f for f in present if f not in ours]
 
 
-_HELD: set[Path] = set()  # outputs this process holds the lock of (so nested use does not lock itself out)
+_HELD: set[Path] = (
+    set()
+)  # outputs this process holds the lock of (so nested use does not lock itself out)
 
 
 @contextmanager
@@ -194,7 +206,9 @@ def carry_foreign(out: Path, tmp: Path, foreign: list[str]) -> None:
 def write_marker(tmp: Path, version: str, foreign: list[str]) -> None:
     files = [f for f in written_files(tmp) if f not in set(foreign)]
     (tmp / MARKER).write_bytes(
-        orjson.dumps({"signature": SIGNATURE, "version": version, "files": files}, option=orjson.OPT_INDENT_2)
+        orjson.dumps(
+            {"signature": SIGNATURE, "version": version, "files": files}, option=orjson.OPT_INDENT_2
+        )
     )
 
 
@@ -207,7 +221,9 @@ def sync_tree(root: Path) -> None:
     files, folders = [], []
     for dirpath, _, filenames in os.walk(root):
         folders.append(dirpath)
-        files += [p for p in (os.path.join(dirpath, name) for name in filenames) if not os.path.islink(p)]
+        files += [
+            p for p in (os.path.join(dirpath, name) for name in filenames) if not os.path.islink(p)
+        ]
     with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
         list(pool.map(_fsync, files))
     for folder in reversed(folders):
@@ -269,7 +285,9 @@ def exchange(tmp: Path, out: Path) -> Path | None:
         if err not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
             raise OSError(err, os.strerror(err), str(out))
     old = out.parent / f".{out.name}.old-{os.getpid()}"
-    with signals.held():  # no file system gives two renames at once: a signal between them would leave no OUT
+    with (
+        signals.held()
+    ):  # no file system gives two renames at once: a signal between them would leave no OUT
         os.replace(out, old)
         try:
             os.replace(tmp, out)

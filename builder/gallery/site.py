@@ -69,9 +69,14 @@ from builder.gallery.outdir import (
 from builder.images import named_bytes, open_upright, read_verified
 from builder.records import Failure, Gallery, ImageRecord, Track
 
-TEMPLATE_DIR = Path(str(resources.files("builder.site_template")))  # package data: wheel or source tree
+TEMPLATE_DIR = Path(
+    str(resources.files("builder.site_template"))
+)  # package data: wheel or source tree
 STATIC_FILES = (".css", ".js")  # what of site_template/static/ is copied into a gallery
-DISPLAY_SIDES, THUMB_SIDES = (1024, 1600), (240, 480)  # srcset widths (longest side); JPEG and WebP each
+DISPLAY_SIDES, THUMB_SIDES = (
+    (1024, 1600),
+    (240, 480),
+)  # srcset widths (longest side); JPEG and WebP each
 PLOT_SIZE = 320
 PAGE_SIZE = 24  # cards per index page: the first screen stays light whatever the collection's size
 THUMB_WEBP_QUALITY = 65  # thumbnails are seen small and many at a time (display copies: 80)
@@ -80,7 +85,9 @@ VIEW_COLUMNS = (
     "id", "page", "image", "width", "height", "srcset", "title", "alt", "track", "quadrant", "why", "summary", "thumb",
     "seen", "moved",
 )  # fmt: skip
-MESSAGES_DIR = Path(__file__).parent / "messages"  # one catalogue per language: en.json is the reference
+MESSAGES_DIR = (
+    Path(__file__).parent / "messages"
+)  # one catalogue per language: en.json is the reference
 # what the viewer needs of the PhotoSwipe npm tarball (asset "photoswipe"): tarball member -> name in static/
 VIEWER_FILES = {
     "package/dist/umd/photoswipe.umd.min.js": "photoswipe.umd.min.js",
@@ -106,7 +113,9 @@ class Words:
         self.messages = load_messages(lang)
 
     def t(self, key: str, **values) -> str:
-        text = self.messages[key]  # a missing key is a bug in a template: fail the build loudly, in tests
+        text = self.messages[
+            key
+        ]  # a missing key is a bug in a template: fail the build loudly, in tests
         return text.format(**values) if values else text
 
     def tn(self, key: str, n: int, **values) -> str:
@@ -139,7 +148,13 @@ def slug_for(rel: str) -> str:
 def script_json(data: bytes) -> str:
     """JSON that is safe inside a classic <script>: no '</script>' break-out, no HTML comment tricks."""
     text = data.decode("utf-8")
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for ch, esc in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(ch, esc)
     return text
 
@@ -176,9 +191,12 @@ class Plot:
                 }
             )
         centres = [
-            dict(zip("xy", cls.xy(*c.centre)), size=c.size, quadrant=c.quadrant, track=c.track) for c in im.clusters
+            dict(zip("xy", cls.xy(*c.centre)), size=c.size, quadrant=c.quadrant, track=c.track)
+            for c in im.clusters
         ]
-        tracks = [dict(zip("xy", cls.xy(t.valence, t.arousal)), title=t.title, id=t.id) for t in im.tracks]
+        tracks = [
+            dict(zip("xy", cls.xy(t.valence, t.arousal)), title=t.title, id=t.id) for t in im.tracks
+        ]
         # the ring: where music was looked for (learned: the target, in the music's frame), else the feeling
         half = s / 2
         qx = {1: half, 2: 16, 3: 16, 4: half}[im.quadrant]
@@ -194,7 +212,9 @@ def explain(im: ImageRecord, method: str = "", words: Words | None = None) -> di
     if method.startswith("learned"):
         for n, t in enumerate(im.tracks):
             ordinal = w.t(f"ordinal_{n + 1}") if n + 1 in (2, 3) else w.t("ordinal_n", n=n + 1)
-            notes[t.id] = w.t("why_learned_first") if n == 0 else w.t("why_learned_other", ordinal=ordinal)
+            notes[t.id] = (
+                w.t("why_learned_first") if n == 0 else w.t("why_learned_other", ordinal=ordinal)
+            )
         return notes
     for c in im.clusters:
         if c.track is None or c.track in notes or c.track not in {t.id for t in im.tracks}:
@@ -202,8 +222,12 @@ def explain(im: ImageRecord, method: str = "", words: Words | None = None) -> di
         members = [im.impressions[i] for i in c.members if i < len(im.impressions)]
         if not members:
             continue
-        top_words = list(dict.fromkeys(m.word for m in sorted(members, key=lambda m: -m.weight)))[:5]
-        sources = list(dict.fromkeys(m.source for m in sorted(members, key=lambda m: -m.weight)))[:5]
+        top_words = list(dict.fromkeys(m.word for m in sorted(members, key=lambda m: -m.weight)))[
+            :5
+        ]
+        sources = list(dict.fromkeys(m.source for m in sorted(members, key=lambda m: -m.weight)))[
+            :5
+        ]
         notes[c.track] = w.tn(
             "why_cluster",
             len(members),
@@ -213,7 +237,11 @@ def explain(im: ImageRecord, method: str = "", words: Words | None = None) -> di
         )
     for t in im.tracks:
         if t.id not in notes:
-            notes[t.id] = w.t("why_fallback", fallback=im.fallback) if im.fallback else w.t("why_chosen_quadrant")
+            notes[t.id] = (
+                w.t("why_fallback", fallback=im.fallback)
+                if im.fallback
+                else w.t("why_chosen_quadrant")
+            )
     return notes
 
 
@@ -234,7 +262,10 @@ class _TemplateCache(FileSystemBytecodeCache):
 
 
 def _environment(
-    lang: str = "en", title: str = "", viewer_licence: str | None = None, cache_dir: Path | None = None
+    lang: str = "en",
+    title: str = "",
+    viewer_licence: str | None = None,
+    cache_dir: Path | None = None,
 ) -> Environment:
     """Templates with the gallery's words: t/tn/quadrant_names speak its language (builder/gallery/messages/).
     cache_dir: where the compiled templates are kept between builds (Jinja checks each against its source)."""
@@ -247,7 +278,9 @@ def _environment(
     )
     words = Words(lang)
     env.filters["pct"] = lambda x: f"{100 * x:.0f} %"
-    env.filters["srcset"] = lambda items, root="": ", ".join(f"{root}{path} {w}w" for path, w in items)
+    env.filters["srcset"] = lambda items, root="": ", ".join(
+        f"{root}{path} {w}w" for path, w in items
+    )
     env.filters["page_id"] = page_id
     env.globals.update(
         words=words,
@@ -280,7 +313,11 @@ def _valid_image(path: Path) -> tuple[int, int] | None:
         if path.suffix == ".jpg":
             whole = head[:2] == b"\xff\xd8" and tail == b"\xff\xd9"
         else:
-            whole = head[:4] == b"RIFF" and head[8:12] == b"WEBP" and int.from_bytes(head[4:8], "little") + 8 == length
+            whole = (
+                head[:4] == b"RIFF"
+                and head[8:12] == b"WEBP"
+                and int.from_bytes(head[4:8], "little") + 8 == length
+            )
         if whole:
             with Image.open(path) as im:
                 size = im.size if im.size[0] > 0 and im.size[1] > 0 else None  # the header parses
@@ -329,7 +366,9 @@ def _render_copy(
     except OSError:
         if dest is None:
             return im.size
-        with atomic_path(dest, durable=False) as tmp:  # synced with the whole gallery before the swap
+        with atomic_path(
+            dest, durable=False
+        ) as tmp:  # synced with the whole gallery before the swap
             _encode(im, tmp, fmt, webp_quality)
         return im.size
     if dest is not None:
@@ -343,7 +382,9 @@ def _link_or_copy(cached: Path, dest: Path) -> None:
     (atomic_path makes a new file), so a gallery linked to an old entry keeps that entry's bytes."""
     try:
         os.link(cached, dest)
-    except OSError:  # another file system, a file system without links, or a cache owned by someone else
+    except (
+        OSError
+    ):  # another file system, a file system without links, or a cache owned by someone else
         shutil.copyfile(cached, dest)
 
 
@@ -351,7 +392,9 @@ def _encode(im: Image.Image, path: Path, fmt: str, webp_quality: int) -> None:
     if fmt == "webp":
         im.save(path, "WEBP", quality=webp_quality, method=1)  # 2: 20 % slower for 5 % fewer bytes
     else:
-        im.save(path, "JPEG", quality=85)  # baseline: a fifth of progressive's time, for a fallback copy
+        im.save(
+            path, "JPEG", quality=85
+        )  # baseline: a fifth of progressive's time, for a fallback copy
 
 
 class _Decoded:
@@ -367,7 +410,11 @@ class _Decoded:
         if side in self.sizes:
             return self.sizes[side]
         if not self.sizes:
-            raw = read_verified(self.src, self.sha) if self.data is None else named_bytes(self.data, self.src.name)
+            raw = (
+                read_verified(self.src, self.sha)
+                if self.data is None
+                else named_bytes(self.data, self.src.name)
+            )
             full = open_upright(raw, self.largest, srgb=True)[0]
             self.sizes[max(full.size)] = full
         base = min((s for s in self.sizes if s >= side), default=max(self.sizes))
@@ -406,7 +453,9 @@ def _render_set(
     source = source or _Decoded(src, sha, max(sides))
     made = made if made is not None else {}
     out: dict = {"jpg": [], "webp": []}
-    for side in reversed(sides):  # the largest first: each smaller copy is made from the one above it
+    for side in reversed(
+        sides
+    ):  # the largest first: each smaller copy is made from the one above it
         formats = ("jpg", "webp") if side == sides[-1] else ("webp",)
         near = [d for d in made if side <= d <= side * NEAR and all(f in made[d] for f in formats)]
         for fmt in formats:
@@ -458,15 +507,30 @@ def write_site(
         foreign = foreign_files(out)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-{os.getpid()}-"))
         try:
-            final = _write_into(tmp, gallery, input_dir, cache_dir, hashes, index, progress, all_audio, workers, viewer)
+            final = _write_into(
+                tmp,
+                gallery,
+                input_dir,
+                cache_dir,
+                hashes,
+                index,
+                progress,
+                all_audio,
+                workers,
+                viewer,
+            )
             carry_foreign(out, tmp, foreign)
             write_marker(tmp, final.version, foreign)
             normal_permissions(tmp)
-            sync_tree(tmp)  # on disk before it replaces the old gallery: a power cut leaves one whole gallery
+            sync_tree(
+                tmp
+            )  # on disk before it replaces the old gallery: a power cut leaves one whole gallery
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        with signals.held():  # the swap and the old gallery's removal: a signal waits, then says which side it is
+        with (
+            signals.held()
+        ):  # the swap and the old gallery's removal: a signal waits, then says which side it is
             try:
                 old = exchange(tmp, out)
             except BaseException:
@@ -506,7 +570,9 @@ def slideshow_order(images: Iterable[ImageRecord]) -> list[str]:
     first_file = [at[p][0] for p in points]
     shown = np.zeros(len(points), bool)
     order: list[str] = []
-    if len(points) <= FEW_POINTS:  # a plain search is quicker than loading the k-d tree (a catalogue's few tracks)
+    if (
+        len(points) <= FEW_POINTS
+    ):  # a plain search is quicker than loading the k-d tree (a catalogue's few tracks)
         i = 0
         while True:
             shown[i] = True
@@ -540,14 +606,19 @@ def slideshow_order(images: Iterable[ImageRecord]) -> list[str]:
             # the nearest free point is certain once a farther point was seen (or every point was asked)
             if free.any() and (d[-1] > d[free].min() or k >= len(left)):
                 best = d[free].min()
-                i = min((c for c, dc in zip(j[free], d[free]) if dc == best), key=lambda c: first_file[c])
+                i = min(
+                    (c for c, dc in zip(j[free], d[free]) if dc == best),
+                    key=lambda c: first_file[c],
+                )
                 break
             if k >= len(left):  # pragma: no cover - every free point was asked for
                 raise AssertionError("no free point left")
             k *= 4
 
 
-def cache_copies(src: Path, sha: str, cache_dir: Path, natural: int, data: bytes | None = None) -> None:
+def cache_copies(
+    src: Path, sha: str, cache_dir: Path, natural: int, data: bytes | None = None
+) -> None:
     """Make one picture's copies in the cache, exactly those write_site will want, without writing a gallery.
 
     The build calls this while it analyses the picture (in the worker processes, and in the main process while
@@ -556,22 +627,39 @@ def cache_copies(src: Path, sha: str, cache_dir: Path, natural: int, data: bytes
     decoded = _Decoded(src, sha, min(max(DISPLAY_SIDES), max(1, natural)), data)
     made: dict = {}
     _render_set(src, None, "", DISPLAY_SIDES, cache_dir, sha, natural, 80, decoded, made)
-    _render_set(src, None, "", THUMB_SIDES, cache_dir, sha, natural, THUMB_WEBP_QUALITY, decoded, made)
+    _render_set(
+        src, None, "", THUMB_SIDES, cache_dir, sha, natural, THUMB_WEBP_QUALITY, decoded, made
+    )
 
 
 def _renders(im: ImageRecord, input_dir: Path, tmp: Path, cache_dir: Path, sha: str) -> dict | str:
     """Every copy of one picture (its display sizes and thumbnails), or why it could not be made."""
     slug, src, natural = slug_for(im.file), input_dir / im.file, max(im.width, im.height)
-    decoded = _Decoded(src, sha, min(max(DISPLAY_SIDES), max(1, natural)))  # one decode for every copy
+    decoded = _Decoded(
+        src, sha, min(max(DISPLAY_SIDES), max(1, natural))
+    )  # one decode for every copy
     made: dict = {}
     try:
         return {
-            "image": _render_set(src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural, 80, decoded, made),
+            "image": _render_set(
+                src, tmp / "img", slug, DISPLAY_SIDES, cache_dir, sha, natural, 80, decoded, made
+            ),
             "thumb": _render_set(
-                src, tmp / "thumbs", slug, THUMB_SIDES, cache_dir, sha, natural, THUMB_WEBP_QUALITY, decoded, made
+                src,
+                tmp / "thumbs",
+                slug,
+                THUMB_SIDES,
+                cache_dir,
+                sha,
+                natural,
+                THUMB_WEBP_QUALITY,
+                decoded,
+                made,
             ),
         }
-    except ImageError as exc:  # the picture changed or vanished after it was read: leave it out, say why
+    except (
+        ImageError
+    ) as exc:  # the picture changed or vanished after it was read: leave it out, say why
         for folder in ("img", "thumbs"):
             for p in (tmp / folder).glob(f"{slug}-*"):
                 p.unlink(missing_ok=True)
@@ -604,8 +692,12 @@ def _write_into(
 
     failed = list(gallery.failed)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        mapped = pool.map(lambda im: _renders(im, input_dir, tmp, cache_dir, hashes[im.file]), gallery.images)
-        made = list(mapped if progress is None else progress(mapped, "writing pages", len(gallery.images)))
+        mapped = pool.map(
+            lambda im: _renders(im, input_dir, tmp, cache_dir, hashes[im.file]), gallery.images
+        )
+        made = list(
+            mapped if progress is None else progress(mapped, "writing pages", len(gallery.images))
+        )
     for im, result in zip(gallery.images, made):
         if isinstance(result, str):
             failed.append(Failure(im.file, result))
@@ -631,7 +723,9 @@ def _write_into(
         else tuple(slideshow_order(images)),
         failed=tuple(sorted(failed, key=lambda f: f.file)),
     )
-    (tmp / "gallery.json").write_bytes(orjson.dumps(final, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    (tmp / "gallery.json").write_bytes(
+        orjson.dumps(final, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    )
     if index is not None:
         index.save(tmp / "music-index.hnsw")
         rows = [
@@ -652,7 +746,9 @@ def _write_into(
             "columns": ["id", "valence", "arousal", "title", "artist", "genre", "audio", "licence"],
             "tracks": rows,
         }
-        (tmp / "catalogue.js").write_text(f"window.CATALOGUE = {script_json(orjson.dumps(table))};\n", encoding="utf-8")
+        (tmp / "catalogue.js").write_text(
+            f"window.CATALOGUE = {script_json(orjson.dumps(table))};\n", encoding="utf-8"
+        )
     # the index's film link: none until `builder film` writes a film into the gallery and overwrites this
     (tmp / "film.js").write_text("window.GALLERY_FILM = null;\n", encoding="utf-8")
     for f in sorted((TEMPLATE_DIR / "static").iterdir()):
@@ -665,11 +761,15 @@ def _write_into(
     except OSError:
         compiled = None  # the templates are compiled every build
     env = _environment(
-        final.lang, getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name, licence, compiled
+        final.lang,
+        getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name,
+        licence,
+        compiled,
     )
     words = cast(Words, env.globals["words"])
     (tmp / "static" / "messages.js").write_text(
-        f"window.GALLERY_MESSAGES = {script_json(orjson.dumps(words.messages))};\n", encoding="utf-8"
+        f"window.GALLERY_MESSAGES = {script_json(orjson.dumps(words.messages))};\n",
+        encoding="utf-8",
     )
     write_index_pages(tmp, env, final, renders)
     write_shards(tmp, final, renders, words)
@@ -730,7 +830,9 @@ def write_index_pages(tmp: Path, env: Environment, gallery: Gallery, renders: di
 
 def alt_text(im: ImageRecord) -> str:
     """What a picture shows, in words: the curator's (sheet), else the caption, else its file name."""
-    return getattr(im, "alt", "") or (im.caption.text if im.caption and im.caption.text else im.file)
+    return getattr(im, "alt", "") or (
+        im.caption.text if im.caption and im.caption.text else im.file
+    )
 
 
 def playing(im: ImageRecord) -> Track | None:
@@ -742,13 +844,24 @@ def track_row(t: Track | None) -> list | None:
     """[id, title, artist, licence, audio, start]: start is where the track stops being quiet (Track.start, film)."""
     if t is None:
         return None
-    return [t.id, t.title, t.artist, t.licence or "", t.audio, float(getattr(t, "start", 0.0) or 0.0)]
+    return [
+        t.id,
+        t.title,
+        t.artist,
+        t.licence or "",
+        t.audio,
+        float(getattr(t, "start", 0.0) or 0.0),
+    ]
 
 
 def seen_text(im: ImageRecord, w: Words) -> str:
     """What was seen, in one line: the classifiers' top labels (learned) or the detected objects."""
     if im.seen:
-        return w.t("classifier_saw") + " " + ", ".join(f"{s.label} ({100 * s.score:.0f} %)" for s in im.seen)
+        return (
+            w.t("classifier_saw")
+            + " "
+            + ", ".join(f"{s.label} ({100 * s.score:.0f} %)" for s in im.seen)
+        )
     if im.objects:
         return w.t("what_was_seen") + ": " + ", ".join(dict.fromkeys(o.label for o in im.objects))
     return ""
@@ -762,11 +875,16 @@ def moved_text(im: ImageRecord, w: Words) -> str:
     return (
         w.t("moved_by")
         + " "
-        + "; ".join(f"{c.group} ({w.t('valence')} {c.valence:+.2f}, {w.t('arousal')} {c.arousal:+.2f})" for c in top)
+        + "; ".join(
+            f"{c.group} ({w.t('valence')} {c.valence:+.2f}, {w.t('arousal')} {c.arousal:+.2f})"
+            for c in top
+        )
     )
 
 
-def write_shards(tmp: Path, gallery: Gallery, renders: dict | None = None, words: Words | None = None) -> None:
+def write_shards(
+    tmp: Path, gallery: Gallery, renders: dict | None = None, words: Words | None = None
+) -> None:
     """Classic scripts of SHARD_SIZE pictures each, loaded on demand (they work from file://, where fetch does
     not): data/slides-N.js, the slideshow in its order (what a slide shows and plays); data/names-N.js, every
     picture's name, page, thumbnail and quadrant for the index's search; data/view-N.js, in gallery order, what
@@ -847,7 +965,9 @@ def render_index(
         gallery=gallery,
         renders=renders or {},
         images=images,
-        position=position if position is not None else {im.file: i for i, im in enumerate(gallery.images)},
+        position=position
+        if position is not None
+        else {im.file: i for i, im in enumerate(gallery.images)},
         quadrant=quadrant,
         page=page,
         pages=pages,
@@ -874,7 +994,9 @@ def render_picture(env: Environment, gallery: Gallery, i: int, renders: dict | N
         why=explain(im, gallery.method, words),
         renders=renders or {},
         summary=plot_summary(im, gallery, words),
-        quadrant_rule=words.t(f"rule_{im.quadrant_rule}" if im.quadrant_rule in QUADRANT_RULES else "rule_other"),
+        quadrant_rule=words.t(
+            f"rule_{im.quadrant_rule}" if im.quadrant_rule in QUADRANT_RULES else "rule_other"
+        ),
     )
 
 
@@ -890,7 +1012,11 @@ def plot_summary(im: ImageRecord, gallery: Gallery, words: Words | None = None) 
             arousal=f"{im.target[1]:+.2f}",
             size=gallery.catalogue.size,
         )
-    if im.impressions and gallery.method.startswith(("objects", "caption")) and sum(im.quadrant_counts):
+    if (
+        im.impressions
+        and gallery.method.startswith(("objects", "caption"))
+        and sum(im.quadrant_counts)
+    ):
         share = im.quadrant_counts[im.quadrant - 1] / sum(im.quadrant_counts)
         how = w.t("summary_share", share=f"{100 * share:.0f}")
     else:

@@ -84,7 +84,8 @@ def decode(path: Path) -> Decoded:
                 return Decoded(samples, duration, 1)
             step = (duration * 0.9 - WINDOW_S) / max(WINDOWS - 1, 1)
             parts = [
-                _read(container, stream, start=duration * 0.05 + i * step, seconds=WINDOW_S) for i in range(WINDOWS)
+                _read(container, stream, start=duration * 0.05 + i * step, seconds=WINDOW_S)
+                for i in range(WINDOWS)
             ]
             return Decoded(np.concatenate(parts), duration, WINDOWS)
     except AudioError:
@@ -123,7 +124,11 @@ def _read(container, stream, start: float | None, seconds: float | None) -> np.n
     for frame in container.decode(stream):
         if frame.sample_rate is None or frame.sample_rate <= 0:
             raise AudioError("the stream has no sample rate")
-        if start is not None and frame.time is not None and frame.time + frame.samples / frame.sample_rate < start:
+        if (
+            start is not None
+            and frame.time is not None
+            and frame.time + frame.samples / frame.sample_rate < start
+        ):
             continue
         data = frame.to_ndarray()
         if data.dtype.kind in "iu":
@@ -151,12 +156,16 @@ def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     f = np.asarray(f, dtype=np.float64)
     mel = f / (200.0 / 3)
     log_region = f >= 1000.0
-    return np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (math.log(6.4) / 27.0), mel)
+    return np.where(
+        log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (math.log(6.4) / 27.0), mel
+    )
 
 
 def _mel_to_hz(m: np.ndarray) -> np.ndarray:
     m = np.asarray(m, dtype=np.float64)
-    return np.where(m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+    return np.where(
+        m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3)
+    )
 
 
 def mel_filters(sr: int = SR, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
@@ -173,14 +182,18 @@ def mel_filters(sr: int = SR, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.nd
 
 
 MEL_FILTERS = mel_filters()
-_WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)  # periodic Hann
+_WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(
+    np.float32
+)  # periodic Hann
 
 
 def power_spectrogram(samples: np.ndarray) -> np.ndarray:
     """(frames, 1 + N_FFT // 2) power spectrum, frames centred on multiples of HOP (zero padding at the ends)."""
     padded = np.pad(samples.astype(np.float32), N_FFT // 2)
     n = 1 + (len(padded) - N_FFT) // HOP
-    frames = np.lib.stride_tricks.as_strided(padded, (n, N_FFT), (padded.strides[0] * HOP, padded.strides[0]))
+    frames = np.lib.stride_tricks.as_strided(
+        padded, (n, N_FFT), (padded.strides[0] * HOP, padded.strides[0])
+    )
     spec = np.fft.rfft(frames * _WINDOW, axis=1)
     return (spec.real**2 + spec.imag**2).astype(np.float32)
 
@@ -203,14 +216,18 @@ def patches(mel: np.ndarray) -> np.ndarray:
     if len(mel) < PATCH_FRAMES:
         mel = np.tile(mel, (math.ceil(PATCH_FRAMES / len(mel)), 1))
     n = 1 + (len(mel) - PATCH_FRAMES) // PATCH_FRAMES
-    return np.stack([mel[i * PATCH_FRAMES : (i + 1) * PATCH_FRAMES] for i in range(n)]).astype(np.float32)
+    return np.stack([mel[i * PATCH_FRAMES : (i + 1) * PATCH_FRAMES] for i in range(n)]).astype(
+        np.float32
+    )
 
 
 def check_audible(decoded: Decoded) -> None:
     """Raise AudioError for clips too short or too quiet to say anything about."""
     seconds = len(decoded.samples) / SR
     if seconds < MIN_SECONDS:
-        raise AudioError(f"too short ({seconds:.1f} s; at least {MIN_SECONDS:g} s of audio is needed)")
+        raise AudioError(
+            f"too short ({seconds:.1f} s; at least {MIN_SECONDS:g} s of audio is needed)"
+        )
     if not np.isfinite(decoded.samples).all():
         raise AudioError("the decoded audio holds invalid samples")
     if float(np.sqrt(np.mean(decoded.samples.astype(np.float64) ** 2))) < SILENCE_RMS:
@@ -235,7 +252,9 @@ def read_tags(path: Path) -> Tags:
 
         f = mutagen.File(str(path), easy=False)
         tags = getattr(f, "tags", None) or {}
-        rank: dict[str, int] = {}  # of each field, the most fitting tag wins, whatever the file's order
+        rank: dict[
+            str, int
+        ] = {}  # of each field, the most fitting tag wins, whatever the file's order
         for key in list(tags.keys()):
             value = _tag_text(tags[key])
             if not value:
@@ -264,7 +283,17 @@ def read_tags(path: Path) -> Tags:
 # licence: it names a company, not what the listener may do.
 _TAG_NAMES = {
     "title": ("tit2", "title", "\xa9nam", "©nam"),
-    "artist": ("tpe1", "artist", "\xa9art", "©art", "author", "tpe2", "albumartist", "album artist", "aart"),
+    "artist": (
+        "tpe1",
+        "artist",
+        "\xa9art",
+        "©art",
+        "author",
+        "tpe2",
+        "albumartist",
+        "album artist",
+        "aart",
+    ),
     "genre": ("tcon", "genre", "\xa9gen", "©gen", "gnre"),
     "licence": ("tcop", "wcop", "copyright", "license", "licence", "cprt"),
 }
@@ -283,5 +312,7 @@ def _tag_text(value) -> str:
         value = value.decode("utf-8", "replace")
     if value is None:
         return ""
-    text = "".join(ch for ch in str(value) if ch >= " " or ch in "\t\n")  # NUL and control characters out
+    text = "".join(
+        ch for ch in str(value) if ch >= " " or ch in "\t\n"
+    )  # NUL and control characters out
     return " ".join(text.split())[:300]

@@ -69,7 +69,9 @@ def _tempo(onset: np.ndarray) -> tuple[float, float]:
     band = (bpm >= 40) & (bpm <= 200)
     if not band.any():
         return 0.0, 0.0
-    prior = np.exp(-0.5 * (np.log2(np.maximum(bpm, 1e-9) / 120.0)) ** 2)  # a mild preference for ~120 BPM
+    prior = np.exp(
+        -0.5 * (np.log2(np.maximum(bpm, 1e-9) / 120.0)) ** 2
+    )  # a mild preference for ~120 BPM
     score = np.where(band, ac * prior, -np.inf)
     lag = int(np.argmax(score))
     return float(bpm[lag]), float(ac[lag])
@@ -125,12 +127,16 @@ HARMONIC_NAMES = (
     "mode",  # at the tonic of the best of the 24 keys, major minus minor correlation: > 0 sounds major
     "mode_frames",  # the same, per frame, averaged: how major the moments are, whatever the global key
     "key_clarity_frames",  # the best key correlation per frame, averaged: how tonal the moments are
-    *(f"tonal_centroid_{i}" for i in range(6)),  # Harte et al. (2006): fifths, minor thirds, major thirds
+    *(
+        f"tonal_centroid_{i}" for i in range(6)
+    ),  # Harte et al. (2006): fifths, minor thirds, major thirds
     "harmonic_change",  # mean distance between successive tonal centroids (Harte's harmonic change)
 )
 HARMONIC_FFT = 4096
 HARMONIC_HOP = 2048
-_HANN_H = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(HARMONIC_FFT) / HARMONIC_FFT)).astype(np.float32)
+_HANN_H = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(HARMONIC_FFT) / HARMONIC_FFT)).astype(
+    np.float32
+)
 
 
 def _fine_chroma_map() -> np.ndarray:
@@ -171,7 +177,9 @@ def chroma_frames(samples: np.ndarray) -> np.ndarray:
     if len(x) < HARMONIC_FFT:
         x = np.pad(x, (0, HARMONIC_FFT - len(x)))
     n = 1 + (len(x) - HARMONIC_FFT) // HARMONIC_HOP
-    frames = np.lib.stride_tricks.as_strided(x, (n, HARMONIC_FFT), (x.strides[0] * HARMONIC_HOP, x.strides[0]))
+    frames = np.lib.stride_tricks.as_strided(
+        x, (n, HARMONIC_FFT), (x.strides[0] * HARMONIC_HOP, x.strides[0])
+    )
     spec = np.abs(np.fft.rfft(frames * _HANN_H, axis=1))
     # magnitude, not power (a loud bass note should not drown the rest of the chord) and not log-compressed: the
     # compression lifts the noise floor, spread over hundreds of bins, above the few bins of the notes

@@ -129,9 +129,13 @@ def _clip_licences(audio_dir: Path) -> dict[str, str]:
 
 def load_deam(store: AssetStore, *, swap_2013: bool = True) -> Catalogue:
     ann = load_deam_annotations(
-        store.resolve("deam-static-1-2000"), store.resolve("deam-static-2000-2058"), swap_2013=swap_2013
+        store.resolve("deam-static-1-2000"),
+        store.resolve("deam-static-2000-2058"),
+        swap_2013=swap_2013,
     )
-    meta = load_deam_metadata({y: store.resolve(f"deam-metadata-{y}") for y in ("2013", "2014", "2015")})
+    meta = load_deam_metadata(
+        {y: store.resolve(f"deam-metadata-{y}") for y in ("2013", "2014", "2015")}
+    )
     audio_dir = store.optional("deam-audio")
     licences = _clip_licences(audio_dir) if audio_dir else {}
     tracks = []
@@ -157,7 +161,9 @@ def load_deam(store: AssetStore, *, swap_2013: bool = True) -> Catalogue:
 REQUIRED = ("id", "title", "artist", "valence", "arousal")
 
 
-def _confined_audio(roots: tuple[Path, ...], given: str, line: int, problems: list[str]) -> str | None:
+def _confined_audio(
+    roots: tuple[Path, ...], given: str, line: int, problems: list[str]
+) -> str | None:
     """The audio file a row names, only if it lies inside the catalogue's folder or a folder the user named with
     --audio-root (links resolved): a catalogue must never get a file from elsewhere (/etc/passwd, ../../private)
     copied into a publishable gallery."""
@@ -190,7 +196,9 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
     (second return value); audio paths are relative to the CSV's folder and must stay inside it or inside
     audio_root (the user's --audio-root).
     """
-    regular_input(path, "catalogue")  # a named pipe would block for ever, a huge file fill the memory
+    regular_input(
+        path, "catalogue"
+    )  # a named pipe would block for ever, a huge file fill the memory
     rows: list[tuple[int, dict[str, str] | None, int | str]] = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -202,18 +210,24 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
                     f"catalogue {path} lacks the column(s) {', '.join(missing)}; "
                     f"expected {','.join(REQUIRED)}[,audio,licence]"
                 )
-            last = reader.line_num  # where the previous row ended: a bad row starts on the next line
+            last = (
+                reader.line_num
+            )  # where the previous row ended: a bad row starts on the next line
             while True:
                 try:
                     raw = next(reader)
                 except StopIteration:
                     break
-                except csv.Error as exc:  # one bad row (a field over csv's limit, say) costs that row only
+                except (
+                    csv.Error
+                ) as exc:  # one bad row (a field over csv's limit, say) costs that row only
                     rows.append((last + 1, None, str(exc)))
                     last = reader.line_num
                     continue
                 last = reader.line_num
-                extra = raw.pop(None, None)  # a row with more fields than the header puts the rest under None
+                extra = raw.pop(
+                    None, None
+                )  # a row with more fields than the header puts the rest under None
                 row = {(k or "").strip().lower(): _text(v) for k, v in raw.items()}
                 rows.append((reader.line_num, row, len(extra) if extra else 0))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -225,7 +239,9 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
             problems.append(f"line {line}: {extra}; row skipped")
             continue
         if extra:
-            problems.append(f"line {line}: {extra} more field{'s' * (extra != 1)} than the header; row skipped")
+            problems.append(
+                f"line {line}: {extra} more field{'s' * (extra != 1)} than the header; row skipped"
+            )
             continue
         try:
             v, a = float(r["valence"]), float(r["arousal"])
@@ -258,5 +274,7 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
             )
         )
     if not tracks:
-        raise UsageError(f"catalogue {path} has no usable rows ({'; '.join(problems[:5]) or 'it is empty'})")
+        raise UsageError(
+            f"catalogue {path} has no usable rows ({'; '.join(problems[:5]) or 'it is empty'})"
+        )
     return Catalogue(path.stem, tuple(tracks)), problems

@@ -18,7 +18,14 @@ import numpy as np
 from builder.errors import UsageError
 from builder.evaluate import format_table as evaluate_table
 from builder.evaluate import metrics
-from builder.music.feeling import MusicFeelingModel, cross_validate, fingerprint, fit, quadrant_of, quadrant_signs
+from builder.music.feeling import (
+    MusicFeelingModel,
+    cross_validate,
+    fingerprint,
+    fit,
+    quadrant_of,
+    quadrant_signs,
+)
 
 if TYPE_CHECKING:
     from builder.assets import AssetStore
@@ -45,7 +52,9 @@ def read_labels(path: Path, audio_dir: Path) -> Labelled:
         raise UsageError(f"cannot read labels {path}: {exc}") from None
     need = {"file", "quadrant"}
     if not rows or not need <= set(rows[0]):
-        raise UsageError(f"{path} needs the columns file, quadrant (1-4) and, for grouped folds, artist")
+        raise UsageError(
+            f"{path} needs the columns file, quadrant (1-4) and, for grouped folds, artist"
+        )
     _check_label_rows(rows, path, audio_dir)
     files, quads, artists = [], [], []
     for line, r in enumerate(rows, start=2):
@@ -54,7 +63,9 @@ def read_labels(path: Path, audio_dir: Path) -> Labelled:
         except (TypeError, ValueError):
             q = 0
         if q not in (1, 2, 3, 4):
-            raise UsageError(f"{path} line {line}: quadrant must be 1, 2, 3 or 4, not {r['quadrant']!r}")
+            raise UsageError(
+                f"{path} line {line}: quadrant must be 1, 2, 3 or 4, not {r['quadrant']!r}"
+            )
         if (audio_dir / r["file"]).is_file():
             files.append(r["file"])
             quads.append(q)
@@ -76,7 +87,12 @@ def _check_label_rows(rows: list[dict], path: Path, audio_dir: Path) -> None:
             resolved = (audio_dir / name).resolve()
         except (OSError, RuntimeError, ValueError):
             resolved = None
-        if Path(name).is_absolute() or ".." in Path(name).parts or resolved is None or root not in resolved.parents:
+        if (
+            Path(name).is_absolute()
+            or ".." in Path(name).parts
+            or resolved is None
+            or root not in resolved.parents
+        ):
             problems.append(f"line {line}: {name!r} lies outside {audio_dir}")
         elif name in first:
             problems.append(f"line {line}: {name!r} repeats line {first[name]}")
@@ -84,7 +100,9 @@ def _check_label_rows(rows: list[dict], path: Path, audio_dir: Path) -> None:
             first[name] = line
     if problems:
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
-        raise UsageError(f"labels {path} refused: {'; '.join(problems[:5])}{more}; nothing was measured or fitted")
+        raise UsageError(
+            f"labels {path} refused: {'; '.join(problems[:5])}{more}; nothing was measured or fitted"
+        )
 
 
 def clip_digests(heard: list) -> str:
@@ -92,7 +110,9 @@ def clip_digests(heard: list) -> str:
     return ",".join(sorted({h.sha256[:16] for h in heard}))
 
 
-def hear_all(listener: Listener, audio_dir: Path, files: list[str], progress: Callable[..., Iterable]) -> list:
+def hear_all(
+    listener: Listener, audio_dir: Path, files: list[str], progress: Callable[..., Iterable]
+) -> list:
     """What the listener heard of every labelled file; a file that cannot be read is an error here."""
     from builder.music.audio import AudioError
 
@@ -105,7 +125,9 @@ def hear_all(listener: Listener, audio_dir: Path, files: list[str], progress: Ca
     return heard
 
 
-def deam_rated(listener: Listener, store: AssetStore, progress: Callable[..., Iterable]) -> tuple[list, np.ndarray]:
+def deam_rated(
+    listener: Listener, store: AssetStore, progress: Callable[..., Iterable]
+) -> tuple[list, np.ndarray]:
     """The DEAM clips that have audio here, with the quadrant of their (2013-corrected) human ratings."""
     from builder.music.catalogue import deam_scale, load_deam_annotations
 
@@ -133,7 +155,12 @@ def deam_spread(store: AssetStore) -> tuple[float, float]:
 
 
 def fit_model(
-    heard: list, quads: np.ndarray, extra: list, extra_quads: np.ndarray, spread: tuple[float, float], name: str
+    heard: list,
+    quads: np.ndarray,
+    extra: list,
+    extra_quads: np.ndarray,
+    spread: tuple[float, float],
+    name: str,
 ) -> MusicFeelingModel:
     feats = np.array([MusicFeelingModel.features_of(h) for h in heard + extra])
     q = np.concatenate([quads, extra_quads]).astype(int)
@@ -142,7 +169,9 @@ def fit_model(
         "n": len(q),
         "n_deam": len(extra),
         "fingerprint": fingerprint([h.sha256 for h in heard]),
-        "clips_sha256": clip_digests(heard),  # what `music evaluate` checks clips against, one by one
+        "clips_sha256": clip_digests(
+            heard
+        ),  # what `music evaluate` checks clips against, one by one
         "spread": f"{spread[0]:.4f},{spread[1]:.4f}",
     }
     return fit(feats, q, target_spread=spread, meta=meta)
@@ -169,14 +198,22 @@ def sign_intervals(
     artist's clips sound alike, so they are drawn together): how far the figures could move on other artists."""
     _, index = np.unique(np.asarray(artists, dtype=str), return_inverse=True)
     k = index.max() + 1
-    w = np.random.default_rng(seed).multinomial(k, np.full(k, 1 / k), size=draws)[:, index].astype(np.float64)
+    w = (
+        np.random.default_rng(seed)
+        .multinomial(k, np.full(k, 1 / k), size=draws)[:, index]
+        .astype(np.float64)
+    )
     tv, ta = quadrant_signs(true_q)
     pv, pa = quadrant_signs(pred_q)
     recalls = []
     for q in (1, 2, 3, 4):
         if (true_q == q).any():
             total = w @ (true_q == q)
-            recalls.append(np.where(total > 0, w @ ((true_q == q) & (pred_q == q)) / np.maximum(total, 1), np.nan))
+            recalls.append(
+                np.where(
+                    total > 0, w @ ((true_q == q) & (pred_q == q)) / np.maximum(total, 1), np.nan
+                )
+            )
 
     def span(x: np.ndarray) -> list[float]:
         return [round(float(v), 4) for v in np.nanpercentile(x, [2.5, 97.5])]
@@ -200,25 +237,35 @@ def format_intervals(results: dict[str, dict]) -> str:
     for name, m in results.items():
         iv = m.get("interval_95")
         if iv:
-            spans = "  ".join(f"{label} {100 * iv[k][0]:4.1f}-{100 * iv[k][1]:4.1f} %" for label, k in keys)
+            spans = "  ".join(
+                f"{label} {100 * iv[k][0]:4.1f}-{100 * iv[k][1]:4.1f} %" for label, k in keys
+            )
             lines.append(f"{name:<46} {spans}")
     return "\n".join(lines)
 
 
-def evaluate(model: MusicFeelingModel, heard: list, labels: Labelled, folds: int = 5) -> tuple[dict, str]:
+def evaluate(
+    model: MusicFeelingModel, heard: list, labels: Labelled, folds: int = 5
+) -> tuple[dict, str]:
     """Rows of the table, and a note on how the learned rows were made (in-sample data is cross-validated)."""
     feats = np.array([model.features_of(h) for h in heard])
     q = labels.quadrants
     seen = fingerprint([h.sha256 for h in heard]) == model.meta.get("fingerprint")
     listed = set(filter(None, model.meta.get("clips_sha256", "").split(",")))
     overlap = sum(1 for h in heard if h.sha256[:16] in listed)
-    if overlap and not seen:  # some of these clips trained the model: only cross-validated figures are honest
+    if (
+        overlap and not seen
+    ):  # some of these clips trained the model: only cross-validated figures are honest
         seen = True
     if seen:
         spread = tuple(float(x) for x in model.meta.get("spread", "0.2,0.25").split(","))
-        learned, base = cross_validate(feats, q, np.array(labels.artists), folds=folds, target_spread=spread)
+        learned, base = cross_validate(
+            feats, q, np.array(labels.artists), folds=folds, target_spread=spread
+        )
         tag = f" ({folds}-fold CV by artist)"
-        which = "these" if not overlap or overlap == len(heard) else f"{overlap} of these {len(heard)}"
+        which = (
+            "these" if not overlap or overlap == len(heard) else f"{overlap} of these {len(heard)}"
+        )
         note = (
             f"the shipped model was fitted on {which} clips, so both models were refitted on these clips in "
             f"{folds} folds grouped by artist and each clip was read by a model that never heard its artist"
@@ -269,5 +316,8 @@ def format_table(results: dict[str, dict]) -> str:
         label="model",
         width=46,
         who="labels",
-        columns=(("val sign", "valence_sign_accuracy", pct), ("aro sign", "arousal_sign_accuracy", pct)),
+        columns=(
+            ("val sign", "valence_sign_accuracy", pct),
+            ("aro sign", "arousal_sign_accuracy", pct),
+        ),
     )

@@ -36,7 +36,11 @@ class ExcerptError(Exception):
 
 
 def read_audio(
-    path: Path, start: float = 0.0, seconds: float = MAX_DECODE_S, rate: int = 48000, channels: int = 2
+    path: Path,
+    start: float = 0.0,
+    seconds: float = MAX_DECODE_S,
+    rate: int = 48000,
+    channels: int = 2,
 ) -> np.ndarray:
     """(samples, channels) float32 at `rate` from `start` seconds for at most `seconds` (fewer if the file ends)."""
     import av
@@ -70,20 +74,31 @@ def read_audio(
 
             for frame in container.decode(stream):
                 if skip is None:
-                    skip = max(0, int(round(((start - frame.time) if frame.time is not None else 0.0) * rate)))
-                frame.pts = None  # the FIFO checks timestamps for gaps; the samples alone matter here
+                    skip = max(
+                        0,
+                        int(
+                            round(((start - frame.time) if frame.time is not None else 0.0) * rate)
+                        ),
+                    )
+                frame.pts = (
+                    None  # the FIFO checks timestamps for gaps; the samples alone matter here
+                )
                 fifo.write(frame)
                 while fifo.samples >= frame.sample_rate:
                     take(fifo.read(frame.sample_rate))
                 if have >= want:
                     break
             else:
-                take(fifo.read())  # what is left (None when nothing is), then what the resampler holds
+                take(
+                    fifo.read()
+                )  # what is left (None when nothing is), then what the resampler holds
                 take(None)
     except ExcerptError:
         raise
     except av.error.FFmpegError as exc:
-        raise ExcerptError(f"cannot decode {path.name} ({getattr(exc, 'strerror', None) or exc})") from None
+        raise ExcerptError(
+            f"cannot decode {path.name} ({getattr(exc, 'strerror', None) or exc})"
+        ) from None
     except OSError as exc:
         raise ExcerptError(f"cannot read {path.name} ({exc.strerror or exc})") from None
     samples = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
@@ -153,7 +168,9 @@ def _biquads(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
     vh = 10 ** (g / 20)
     vb = vh**0.4996667741545416
     a0 = 1 + k / q + k * k
-    shelf_b = np.array([(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0])
+    shelf_b = np.array(
+        [(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
+    )
     shelf_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
     f0, q = 38.13547087602444, 0.5003270373238773
     k = math.tan(math.pi * f0 / rate)

@@ -38,7 +38,10 @@ N_FEATURES = 537
 # valence gains from the MSD-trained musicnn (tags and embedding; picked in every fold of the nested run too);
 # arousal's MSD tags and valence's harmonic features were picked by the rule but their gain is within noise.
 LEARNED = {
-    "valence": (np.concatenate([TAGS, EMBEDDING, CLASSIC, MSD_TAGS, MSD_EMBEDDING, HARMONIC]), 0.02),
+    "valence": (
+        np.concatenate([TAGS, EMBEDDING, CLASSIC, MSD_TAGS, MSD_EMBEDDING, HARMONIC]),
+        0.02,
+    ),
     "arousal": (np.concatenate([TAGS, CLASSIC, MSD_TAGS]), 0.05),
 }
 BASELINE = {"valence": (CLASSIC, 1.0), "arousal": (CLASSIC, 1.0)}
@@ -78,7 +81,11 @@ class AxisModel:
 
 
 def fit_axis(
-    x: np.ndarray, positive: np.ndarray, columns: np.ndarray, c: float, weights: np.ndarray | None = None
+    x: np.ndarray,
+    positive: np.ndarray,
+    columns: np.ndarray,
+    c: float,
+    weights: np.ndarray | None = None,
 ) -> AxisModel:
     from sklearn.linear_model import LogisticRegression
 
@@ -137,7 +144,9 @@ class MusicFeelingModel:
             else [np.full(len(MSD_TAGS) + len(MSD_EMBEDDING), np.nan)]
         )
         harmonic = (
-            np.asarray(heard.harmonic, dtype=np.float64) if len(heard.harmonic) else np.full(len(HARMONIC), np.nan)
+            np.asarray(heard.harmonic, dtype=np.float64)
+            if len(heard.harmonic)
+            else np.full(len(HARMONIC), np.nan)
         )
         return np.concatenate(
             [
@@ -152,7 +161,9 @@ class MusicFeelingModel:
     @property
     def needs_msd(self) -> bool:
         """Whether the learned head reads the MSD tagger (the listener then runs it: twice the listening time)."""
-        return spec_needs_msd({axis: (getattr(self.learned, axis).columns, 0) for axis in ("valence", "arousal")})
+        return spec_needs_msd(
+            {axis: (getattr(self.learned, axis).columns, 0) for axis in ("valence", "arousal")}
+        )
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.learned.predict(x)
@@ -221,7 +232,9 @@ def group_folds(groups: np.ndarray, folds: int) -> list[np.ndarray]:
     from sklearn.model_selection import GroupKFold
 
     fold_of = np.zeros(len(groups), dtype=int)
-    for i, (_, test) in enumerate(GroupKFold(n_splits=folds).split(np.zeros(len(groups)), groups=groups)):
+    for i, (_, test) in enumerate(
+        GroupKFold(n_splits=folds).split(np.zeros(len(groups)), groups=groups)
+    ):
         fold_of[test] = i
     return [np.flatnonzero(fold_of == i) for i in range(folds)]
 

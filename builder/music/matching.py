@@ -46,14 +46,18 @@ from dataclasses import dataclass
 import numpy as np
 
 QUANTILES = 101
-DENSE_LIMIT = 400_000  # picture-track pairs up to which every track of a picture's quadrant is a candidate
+DENSE_LIMIT = (
+    400_000  # picture-track pairs up to which every track of a picture's quadrant is a candidate
+)
 CANDIDATES = 48  # nearest tracks per picture considered beyond DENSE_LIMIT
 BOUND = 1.5  # the fitted penalty keeps the summed distance within this many times the nearest-track total
 MAX_PENALTY = 2 * math.sqrt(2)  # the plane's diagonal: a repeat dearer than any single move
 HALVINGS = 8  # the penalty grid: MAX_PENALTY / 2**k, k = 0..HALVINGS, then 0
 OVERFLOW = 100.0  # cost of a use beyond a track's slots (only when nothing else can seat a picture)
 DENSE_CELLS = 4_000_000  # cost-matrix cells (pictures x possible uses) of one quadrant for linear_sum_assignment
-BLOCKS = 64  # the linear programme charges the penalty in at most this many blocks of uses per track
+BLOCKS = (
+    64  # the linear programme charges the penalty in at most this many blocks of uses per track
+)
 
 
 def side_quantiles(values: np.ndarray, n: int = QUANTILES) -> np.ndarray:
@@ -76,16 +80,23 @@ def _map_axis(x: float, src: np.ndarray, dst: np.ndarray) -> float:
     if not s.any() or not d.any():
         return 0.0
     grid = np.linspace(0, 1, len(s))
-    u = np.interp(abs(x), s, grid)  # rank among the training readings on this side, clamped to [0, 1]
+    u = np.interp(
+        abs(x), s, grid
+    )  # rank among the training readings on this side, clamped to [0, 1]
     return float((1 if side else -1) * np.interp(u, grid, d))
 
 
-def calibrate(relative: tuple[float, float], training: np.ndarray, catalogue: np.ndarray) -> tuple[float, float]:
+def calibrate(
+    relative: tuple[float, float], training: np.ndarray, catalogue: np.ndarray
+) -> tuple[float, float]:
     """Map a reading relative to the reference onto the catalogue's distribution (see the module docstring).
 
     training: calibration_table of the training photos' out-of-fold readings; catalogue: calibration_table of
     the catalogue's (valence, arousal)."""
-    return (_map_axis(relative[0], training[0], catalogue[0]), _map_axis(relative[1], training[1], catalogue[1]))
+    return (
+        _map_axis(relative[0], training[0], catalogue[0]),
+        _map_axis(relative[1], training[1], catalogue[1]),
+    )
 
 
 def quadrant_middle(q: int, catalogue: np.ndarray) -> tuple[float, float]:
@@ -106,10 +117,16 @@ class Assignment:
     total: float  # summed distance of the first tracks to the targets
     nearest_total: float  # the same with every picture's nearest track in its quadrant (no variety)
     capacity: int  # how often the most used track is a first track
-    off_quadrant: list[bool]  # per picture: its first track lies outside its quadrant (no track there)
-    penalty: float = 0.0  # the repeat penalty used (distance units per earlier use of the same track)
+    off_quadrant: list[
+        bool
+    ]  # per picture: its first track lies outside its quadrant (no track there)
+    penalty: float = (
+        0.0  # the repeat penalty used (distance units per earlier use of the same track)
+    )
     cap: int = 0  # the --repeats cap asked for (0: none)
-    bound: float = BOUND  # the summed distance the penalty was fitted to, as a multiple of nearest_total
+    bound: float = (
+        BOUND  # the summed distance the penalty was fitted to, as a multiple of nearest_total
+    )
     # first, total, nearest_total, off_quadrant and kept are of the pictures solved for (pinned ones are not);
     # capacity counts the pins' uses too
 
@@ -155,10 +172,16 @@ def assign(
     caps = _caps(pq, tq, m, repeats, stray, used)
     solve = _Flow(targets, tracks, cand, dist, caps, fair, groups, complete, used, stray)
     best = None if penalty is None else (solve(penalty), penalty)
-    if best is None and (n > 1 or used.any()):  # one picture alone has no repeat to trade, unless against a pin
+    if best is None and (
+        n > 1 or used.any()
+    ):  # one picture alone has no repeat to trade, unless against a pin
         limit = bound * nearest_total + 1e-9
-        grid = [MAX_PENALTY / 2**k for k in range(HALVINGS + 1)]  # descending: the first within the bound wins
-        first = solve(grid[0])  # the common case: fewest repeats already within the bound, one solve
+        grid = [
+            MAX_PENALTY / 2**k for k in range(HALVINGS + 1)
+        ]  # descending: the first within the bound wins
+        first = solve(
+            grid[0]
+        )  # the common case: fewest repeats already within the bound, one solve
         if _total(targets, tracks, first) <= limit:
             best = (first, grid[0])
         else:  # a binary search for the first (largest) grid value whose total is within the limit
@@ -170,7 +193,9 @@ def assign(
                     best, hi = (first, grid[mid]), mid - 1
                 else:
                     lo = mid + 1
-    if best is None:  # no penalty at all: every picture its nearest track, unless the cap stands in the way
+    if (
+        best is None
+    ):  # no penalty at all: every picture its nearest track, unless the cap stands in the way
         nearest = cand[:, 0]
         capped = (np.bincount(nearest, minlength=m) > caps).any()
         best = (solve(0.0) if capped else nearest, 0.0)
@@ -209,7 +234,10 @@ def _candidates(
             allowed = np.flatnonzero(tq == q)
             groups.append((rows, allowed if len(allowed) else np.arange(m), not len(allowed)))
     pairs = sum(len(r) * len(a) for r, a, empty in groups if not empty)
-    width = max(1 if e else len(a) if pairs <= DENSE_LIMIT else min(len(a), CANDIDATES) for _, a, e in groups)
+    width = max(
+        1 if e else len(a) if pairs <= DENSE_LIMIT else min(len(a), CANDIDATES)
+        for _, a, e in groups
+    )
     cand = np.empty((n, width), dtype=int)
     off = np.zeros(n, dtype=bool)
     fair = np.zeros(m, dtype=int)
@@ -229,7 +257,9 @@ def _candidates(
     return cand, dist, off, fair, groups, pairs <= DENSE_LIMIT
 
 
-def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarray, used: np.ndarray) -> np.ndarray:
+def _caps(
+    pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarray, used: np.ndarray
+) -> np.ndarray:
     """Per track: the most uses the pictures solved for may make of it. With --repeats N that is N less its
     pinned uses (used), the N raised in a quadrant with too few free uses to the least that seats its pictures
     beside the pins, and by the pictures whose quadrant has no music and who take it as their nearest (stray:
@@ -241,7 +271,9 @@ def _caps(pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarra
         here, k = tq == q, int((pq == q).sum())
         if here.any() and k:
             lo, hi = repeats, repeats + k + int(used[here].max())  # hi seats them all on one track
-            while lo < hi:  # the least cap c whose free uses, sum of max(0, c - used), seat the k pictures
+            while (
+                lo < hi
+            ):  # the least cap c whose free uses, sum of max(0, c - used), seat the k pictures
                 mid = (lo + hi) // 2
                 lo, hi = (lo, mid) if np.maximum(0, mid - used[here]).sum() >= k else (mid + 1, hi)
             caps[here] = lo
@@ -260,11 +292,18 @@ class _Flow:
         self.pic, self.trk, self.dist = np.nonzero(keep)[0], cand[keep], dist[keep]
         self.targets, self.tracks = targets, tracks
         self.n, self.m, self.caps, self.fair, self.cand = n, len(tracks), caps, fair, cand
-        self.used, self.stray = used, stray  # pinned uses per track; pictures that can take only that track
+        self.used, self.stray = (
+            used,
+            stray,
+        )  # pinned uses per track; pictures that can take only that track
         reach = np.bincount(self.trk, minlength=self.m)
-        self.reach = np.minimum(caps, np.maximum(1, reach))  # a track its pins filled to the cap opens no use
+        self.reach = np.minimum(
+            caps, np.maximum(1, reach)
+        )  # a track its pins filled to the cap opens no use
         # quadrants share no track unless some picture's quadrant has none (it may take any track)
-        self.parts = groups if all(len(a) < len(tracks) or len(groups) == 1 for _, a, _ in groups) else None
+        self.parts = (
+            groups if all(len(a) < len(tracks) or len(groups) == 1 for _, a, _ in groups) else None
+        )
         self.dense = complete  # every track of a picture's quadrant is its candidate
         self.distances: dict[tuple, np.ndarray] = {}
 
@@ -288,17 +327,25 @@ class _Flow:
             return first
         return self._programme(spare, lam)
 
-    def _dense(self, rows: np.ndarray, allowed: np.ndarray, spare: np.ndarray, lam: float) -> np.ndarray:
+    def _dense(
+        self, rows: np.ndarray, allowed: np.ndarray, spare: np.ndarray, lam: float
+    ) -> np.ndarray:
         from scipy.optimize import linear_sum_assignment
 
         key = (rows[0], len(rows), len(allowed))
         if key not in self.distances:  # a part's distances serve every penalty tried
-            self.distances[key] = np.linalg.norm(self.targets[rows, None, :] - self.tracks[None, allowed, :], axis=2)
+            self.distances[key] = np.linalg.norm(
+                self.targets[rows, None, :] - self.tracks[None, allowed, :], axis=2
+            )
         local = np.repeat(np.arange(len(allowed)), spare[allowed])
         cols = allowed[local]
         use = np.concatenate([np.arange(s) for s in spare[allowed]])
-        cost = self.distances[key][:, local] + lam * (use + self.used[cols])  # a pin's uses come first
-        if len(rows) == self.n and len(allowed) == self.m:  # one joint problem: only a picture's own candidates
+        cost = self.distances[key][:, local] + lam * (
+            use + self.used[cols]
+        )  # a pin's uses come first
+        if (
+            len(rows) == self.n and len(allowed) == self.m
+        ):  # one joint problem: only a picture's own candidates
             allowed_pairs = np.zeros((self.n, self.m), dtype=bool)
             allowed_pairs[self.pic, self.trk] = True
             cost = np.where(allowed_pairs[rows][:, cols], cost, OVERFLOW * (1 + len(rows)))
@@ -326,7 +373,10 @@ class _Flow:
         a = hstack(
             [
                 coo_matrix(  # shaped: the last tracks may be no picture's candidate
-                    (np.ones(2 * nx), (np.r_[self.pic, n + self.trk], np.r_[np.arange(nx), np.arange(nx)])),
+                    (
+                        np.ones(2 * nx),
+                        (np.r_[self.pic, n + self.trk], np.r_[np.arange(nx), np.arange(nx)]),
+                    ),
                     shape=(n + m, nx),
                 ),
                 coo_matrix((-np.ones(ny), (n + block_track, np.arange(ny))), shape=(n + m, ny)),
@@ -334,13 +384,17 @@ class _Flow:
             ]
         ).tocsr()
         got = linprog(
-            np.r_[self.dist, block_cost, np.full(m, OVERFLOW + lam * (n + self.used.max(initial=0)))],
+            np.r_[
+                self.dist, block_cost, np.full(m, OVERFLOW + lam * (n + self.used.max(initial=0)))
+            ],
             A_eq=a,
             b_eq=np.r_[np.ones(n), np.zeros(m)],
             bounds=np.c_[np.zeros(nx + ny + m), np.r_[np.ones(nx), block_cap, np.full(m, n)]],
             method="highs-ds",
         )
-        if got.status != 0:  # not expected (the overflow seats everyone): each picture its nearest candidate
+        if (
+            got.status != 0
+        ):  # not expected (the overflow seats everyone): each picture its nearest candidate
             return self.cand[:, 0].copy()
         order = np.lexsort((-got.x[:nx], self.pic))  # per picture, its largest x first
         starts = np.r_[0, np.flatnonzero(np.diff(self.pic[order])) + 1]

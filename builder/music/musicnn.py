@@ -170,7 +170,12 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
 
     def bn(name: str, n: int) -> nn.BatchNorm1d:
         layer = nn.BatchNorm1d(n, eps=BN_EPS)
-        for attr, kind in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "mean"), ("running_var", "var")):
+        for attr, kind in (
+            ("weight", "gamma"),
+            ("bias", "beta"),
+            ("running_mean", "mean"),
+            ("running_var", "var"),
+        ):
             getattr(layer, attr).data.copy_(torch.from_numpy(weights[f"{name}/{kind}"]))
         return layer
 
@@ -203,9 +208,14 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
             super().__init__()
             self.input_bn = bn("batch_normalization", 1)
             self.timbral = nn.ModuleList([conv2d("conv2d"), conv2d("conv2d_1")])
-            self.temporal = nn.ModuleList([conv2d("conv2d_2"), conv2d("conv2d_3"), conv2d("conv2d_4")])
+            self.temporal = nn.ModuleList(
+                [conv2d("conv2d_2"), conv2d("conv2d_3"), conv2d("conv2d_4")]
+            )
             self.front_bn = nn.ModuleList(
-                [bn(f"batch_normalization_{i}", n) for i, n in zip(range(1, 6), (204, 204, 51, 51, 51))]
+                [
+                    bn(f"batch_normalization_{i}", n)
+                    for i, n in zip(range(1, 6), (204, 204, 51, 51, 51))
+                ]
             )
             self.mid = nn.ModuleList([conv1d(f"midend_conv{i}") for i in (1, 2, 3)])
             self.mid_bn = nn.ModuleList([bn(f"bn_midend_conv{i}", 64) for i in (1, 2, 3)])
@@ -217,7 +227,14 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
         @staticmethod
         def _bn2d(layer: nn.BatchNorm1d, x):
             return F.batch_norm(
-                x, layer.running_mean, layer.running_var, layer.weight, layer.bias, False, 0.0, layer.eps
+                x,
+                layer.running_mean,
+                layer.running_var,
+                layer.weight,
+                layer.bias,
+                False,
+                0.0,
+                layer.eps,
             )
 
         @staticmethod
@@ -225,11 +242,16 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
             """max over the mel axis of batch_norm(relu(y)), reduced first: batch norm is a per-channel affine map,
             so its maximum is the map of the maximum where the scale is positive and of the minimum where it is
             negative, and ReLU commutes with both. Same numbers, without two passes over the (B, C, T, F) map."""
-            assert layer.running_var is not None and layer.running_mean is not None  # tracked statistics
+            assert (
+                layer.running_var is not None and layer.running_mean is not None
+            )  # tracked statistics
             scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
             top, bottom = y.amax(dim=3), y.amin(dim=3)
             pick = torch.where((scale >= 0)[None, :, None], top, bottom)
-            return F.relu(pick) * scale[None, :, None] + (layer.bias - layer.running_mean * scale)[None, :, None]
+            return (
+                F.relu(pick) * scale[None, :, None]
+                + (layer.bias - layer.running_mean * scale)[None, :, None]
+            )
 
         def forward(self, mel):
             """mel: (batch, 187, 96) -> (tag probabilities (batch, 50), penultimate embedding (batch, 200))."""
@@ -240,7 +262,11 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
                 front.append(self._bn_max(self.front_bn[i], conv(padded)))
             for i, conv in enumerate(self.temporal, start=2):
                 k = conv.kernel_size[0]
-                front.append(self._bn_max(self.front_bn[i], conv(F.pad(x, (0, 0, (k - 1) // 2, k - 1 - (k - 1) // 2)))))
+                front.append(
+                    self._bn_max(
+                        self.front_bn[i], conv(F.pad(x, (0, 0, (k - 1) // 2, k - 1 - (k - 1) // 2)))
+                    )
+                )
             f = torch.cat(front, dim=1)  # (B, 561, T)
             maps = [f]
             h = f
@@ -249,7 +275,9 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
                 h = y if i == 0 else y + h
                 maps.append(h)
             m = torch.cat(maps, dim=1)  # (B, 753, T)
-            pooled = torch.stack([m.amax(dim=2), m.mean(dim=2)], dim=2).flatten(1)  # interleaved max, mean
+            pooled = torch.stack([m.amax(dim=2), m.mean(dim=2)], dim=2).flatten(
+                1
+            )  # interleaved max, mean
             penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
             return torch.sigmoid(self.out(penultimate)), penultimate
 
@@ -271,7 +299,9 @@ class Tagger:
         probs, embs = [], []
         with torch.inference_mode():
             for i in range(0, len(patches), batch):
-                p, e = self.net(torch.from_numpy(np.ascontiguousarray(patches[i : i + batch], dtype=np.float32)))
+                p, e = self.net(
+                    torch.from_numpy(np.ascontiguousarray(patches[i : i + batch], dtype=np.float32))
+                )
                 probs.append(p.numpy())
                 embs.append(e.numpy())
         if not probs:

@@ -30,7 +30,9 @@ def points(impressions: Sequence[Impression]) -> np.ndarray:
     """Each impression plotted at (valence * weight, arousal * weight)."""
     if not impressions:
         return np.zeros((0, 2))
-    return np.array([(i.valence * i.weight, i.arousal * i.weight) for i in impressions], dtype=np.float64)
+    return np.array(
+        [(i.valence * i.weight, i.arousal * i.weight) for i in impressions], dtype=np.float64
+    )
 
 
 def weighted_mean(impressions: Sequence[Impression]) -> Point | None:
@@ -81,7 +83,9 @@ def spherical_kmeans(pts: np.ndarray, k: int = 4, iters: int = 50) -> tuple[np.n
                 if ns > 1e-12:
                     dirs[j] = s / ns
     if (~has_angle).any():
-        centres_tmp = np.array([pts[labels == j].mean(axis=0) if (labels == j).any() else dirs[j] for j in range(k)])
+        centres_tmp = np.array(
+            [pts[labels == j].mean(axis=0) if (labels == j).any() else dirs[j] for j in range(k)]
+        )
         for i in np.flatnonzero(~has_angle):
             labels[i] = int(np.argmin(np.linalg.norm(centres_tmp - pts[i], axis=1)))
     used = [j for j in range(k) if (labels == j).any()]
@@ -124,4 +128,7 @@ def valdez_mehrabian(brightness: float, saturation: float) -> Point:
     """
     p = 0.69 * brightness + 0.22 * saturation
     a = -0.31 * brightness + 0.60 * saturation
-    return (float(np.clip(2 * p / 0.91 - 1, -1, 1)), float(np.clip(2 * (a + 0.31) / 0.91 - 1, -1, 1)))
+    return (
+        float(np.clip(2 * p / 0.91 - 1, -1, 1)),
+        float(np.clip(2 * (a + 0.31) / 0.91 - 1, -1, 1)),
+    )

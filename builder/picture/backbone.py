@@ -34,7 +34,9 @@ class Lite2:
             ) from exc
         self.torch = torch
         with contextlib.redirect_stdout(io.StringIO()):  # it prints "Loaded pretrained weights"
-            self.net = EfficientNet.from_pretrained("efficientnet-lite2", weights_path=weights_path).eval()
+            self.net = EfficientNet.from_pretrained(
+                "efficientnet-lite2", weights_path=weights_path
+            ).eval()
 
     @classmethod
     def from_store(cls, store: AssetStore) -> Lite2:
@@ -46,9 +48,9 @@ class Lite2:
         h, w = rgb.shape[:2]
         side = max(1, int(min(h, w) * CROP))
         top, left = (h - side) // 2, (w - side) // 2
-        im = Image.fromarray(np.ascontiguousarray(rgb[top : top + side, left : left + side])).resize(
-            (SIZE, SIZE), Image.Resampling.BICUBIC
-        )
+        im = Image.fromarray(
+            np.ascontiguousarray(rgb[top : top + side, left : left + side])
+        ).resize((SIZE, SIZE), Image.Resampling.BICUBIC)
         return (self.torch.from_numpy(np.asarray(im, np.float32)).permute(2, 0, 1) - 127.0) / 128.0
 
     def run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -91,10 +91,16 @@ def template_caption(labels: list[str], scene: str | None) -> str:
         f"{article(lb)} {lb}" if n == 1 else f"{NUMBERS[n] if n <= 10 else 'many'} {plural(lb)}"
         for lb, n in sorted(counts.items(), key=lambda kv: (-kv[1], labels.index(kv[0])))
     ]
-    phrase = (", ".join(parts[:-1]) + " and " + parts[-1]) if len(parts) > 1 else (parts[0] if parts else "")
+    phrase = (
+        (", ".join(parts[:-1]) + " and " + parts[-1])
+        if len(parts) > 1
+        else (parts[0] if parts else "")
+    )
     scene_words = set((scene or "").lower().split())
     if scene and not scene_words & set(" ".join(labels).lower().split()):
-        phrase = f"{phrase}, with {article(scene)} {scene}" if phrase else f"{article(scene)} {scene}"
+        phrase = (
+            f"{phrase}, with {article(scene)} {scene}" if phrase else f"{article(scene)} {scene}"
+        )
     return f"{phrase[:1].upper()}{phrase[1:]}." if phrase else ""
 
 
@@ -143,7 +149,11 @@ def enrich(
             continue
         parts = label.lower().split()
         start = best - len(parts) + 1
-        if len(parts) > 1 and start >= 0 and [_bare(t.text) for t in tokens[start : best + 1]] == parts:
+        if (
+            len(parts) > 1
+            and start >= 0
+            and [_bare(t.text) for t in tokens[start : best + 1]] == parts
+        ):
             best = start
         slot = colour_before.setdefault(best, [])
         if colour not in slot:
@@ -162,7 +172,11 @@ def enrich(
 
 def content_words(text: str, nlp: Callable[[str], Iterable[Any]]) -> list[str]:
     """Nouns, verbs, adjectives and adverbs of the text, lower-cased, in order (repeats kept)."""
-    return [t.text.lower() for t in nlp(text) if t.pos_ in CONTENT_POS and re.fullmatch(r"[\w-]+", t.text)]
+    return [
+        t.text.lower()
+        for t in nlp(text)
+        if t.pos_ in CONTENT_POS and re.fullmatch(r"[\w-]+", t.text)
+    ]
 
 
 def load_tagger() -> Any:
@@ -179,14 +193,24 @@ def load_tagger() -> Any:
 class BlipCaptioner:
     """BLIP through transformers, from a folder holding config, weights, processor and tokenizer files."""
 
-    FILES = ("config", "weights", "preprocessor", "tokenizer", "tokenizer-config", "special-tokens", "vocab")
+    FILES = (
+        "config",
+        "weights",
+        "preprocessor",
+        "tokenizer",
+        "tokenizer-config",
+        "special-tokens",
+        "vocab",
+    )
 
     def __init__(self, model_dir: Path, max_new_tokens: int = 30):
         try:
             import torch
             from transformers import BlipForConditionalGeneration, BlipProcessor
         except ImportError as exc:
-            raise MissingDependency("the blip captioner needs transformers and torch; install them") from exc
+            raise MissingDependency(
+                "the blip captioner needs transformers and torch; install them"
+            ) from exc
         self.torch = torch
         self.processor = BlipProcessor.from_pretrained(str(model_dir))
         self.model = BlipForConditionalGeneration.from_pretrained(str(model_dir)).eval()

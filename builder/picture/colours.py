@@ -57,7 +57,9 @@ class NamedColour:
     rgb: tuple[int, int, int]
 
 
-def colour_names(word_rank: Mapping[str, int] | None = None, max_rank: int = 30000) -> list[NamedColour]:
+def colour_names(
+    word_rank: Mapping[str, int] | None = None, max_rank: int = 30000
+) -> list[NamedColour]:
     """CSS4 colour names; with word_rank (a vectors' key_to_index), only those among its max_rank commonest words."""
     try:
         from matplotlib.colors import CSS4_COLORS, to_rgb
@@ -65,7 +67,9 @@ def colour_names(word_rank: Mapping[str, int] | None = None, max_rank: int = 300
         raise MissingDependency("colour names come from matplotlib; install it") from exc
     out = []
     for name, hexcode in CSS4_COLORS.items():
-        if name in EXCLUDED_NAMES or (word_rank is not None and word_rank.get(name, max_rank) >= max_rank):
+        if name in EXCLUDED_NAMES or (
+            word_rank is not None and word_rank.get(name, max_rank) >= max_rank
+        ):
             continue
         r, g, b = (int(round(255 * c)) for c in to_rgb(hexcode))
         out.append(NamedColour(name, (r, g, b)))
@@ -116,13 +120,19 @@ def _tflite(path: str, preserve_all_tensors: bool = False):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
-        raise MissingDependency("this stage needs ai-edge-litert (TFLite runtime); install it") from exc
+        raise MissingDependency(
+            "this stage needs ai-edge-litert (TFLite runtime); install it"
+        ) from exc
     import warnings
 
     with warnings.catch_warnings(), _without_native_info():
-        warnings.simplefilter("ignore")  # preserving tensors is called a debugging aid; we need one of them
+        warnings.simplefilter(
+            "ignore"
+        )  # preserving tensors is called a debugging aid; we need one of them
         it = Interpreter(
-            model_path=path, num_threads=TFLITE_THREADS, experimental_preserve_all_tensors=preserve_all_tensors
+            model_path=path,
+            num_threads=TFLITE_THREADS,
+            experimental_preserve_all_tensors=preserve_all_tensors,
         )
         it.allocate_tensors()
     return it
@@ -152,7 +162,9 @@ def _without_native_info():
             os.close(saved)
             held.seek(0)
             kept = [
-                line for line in held.read().decode("utf-8", "replace").splitlines(True) if not line.startswith("INFO:")
+                line
+                for line in held.read().decode("utf-8", "replace").splitlines(True)
+                if not line.startswith("INFO:")
             ]
             if kept:
                 sys.stderr.write("".join(kept))
@@ -177,7 +189,9 @@ class Segmenter:
         from PIL import Image
 
         h, w = rgb.shape[:2]
-        x = np.asarray(Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BILINEAR), np.uint8)
+        x = np.asarray(
+            Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BILINEAR), np.uint8
+        )
         self.it.set_tensor(self.inp["index"], x[None].astype(self.inp["dtype"]))
         self.it.invoke()
         seg = self.it.get_tensor(self.out["index"])[0].astype(np.uint8)
@@ -206,7 +220,9 @@ def grabcut_mask(rgb: np.ndarray, box: Box, max_side: int = 160, iterations: int
     cx0, cy0, cx1, cy1 = max(0, x0 - mx), max(0, y0 - my), min(w, x1 + mx), min(h, y1 + my)
     crop = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1, ::-1])
     scale = min(1.0, max_side / max(crop.shape[:2]))
-    small = cv2.resize(crop, (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale))))
+    small = cv2.resize(
+        crop, (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale)))
+    )
     rect = (
         int((x0 - cx0) * scale),
         int((y0 - cy0) * scale),
@@ -217,7 +233,15 @@ def grabcut_mask(rgb: np.ndarray, box: Box, max_side: int = 160, iterations: int
     try:
         if min(small.shape[:2]) < 3 or rect[2] >= small.shape[1] and rect[3] >= small.shape[0]:
             raise ValueError("box covers the whole crop")
-        cv2.grabCut(small, mask, rect, np.zeros((1, 65)), np.zeros((1, 65)), iterations, cv2.GC_INIT_WITH_RECT)
+        cv2.grabCut(
+            small,
+            mask,
+            rect,
+            np.zeros((1, 65)),
+            np.zeros((1, 65)),
+            iterations,
+            cv2.GC_INIT_WITH_RECT,
+        )
         fg = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     except (cv2.error, ValueError):
         fg = np.zeros(small.shape[:2], np.uint8)
@@ -227,7 +251,12 @@ def grabcut_mask(rgb: np.ndarray, box: Box, max_side: int = 160, iterations: int
 
 
 def object_pixels(
-    rgb: np.ndarray, label: str, box: Box, seg: np.ndarray | None, voc_labels: list[str], mask: np.ndarray | None = None
+    rgb: np.ndarray,
+    label: str,
+    box: Box,
+    seg: np.ndarray | None,
+    voc_labels: list[str],
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str]:
     """The object's pixels and how they were masked ('maskrcnn', 'deeplab', 'grabcut' or 'box')."""
     x0, y0, x1, y1 = box_pixels(box, rgb.shape)

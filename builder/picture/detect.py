@@ -42,7 +42,9 @@ def _cv2():
     try:
         import cv2
     except ImportError as exc:
-        raise MissingDependency("the yolo-fastest detector needs opencv-python-headless; install it") from exc
+        raise MissingDependency(
+            "the yolo-fastest detector needs opencv-python-headless; install it"
+        ) from exc
     return cv2
 
 
@@ -50,7 +52,14 @@ class YoloFastest:
     name = "yolo-fastest"
 
     def __init__(
-        self, cfg: str, weights: str, names: list[str], *, conf: float = 0.25, nms: float = 0.45, size: int = 320
+        self,
+        cfg: str,
+        weights: str,
+        names: list[str],
+        *,
+        conf: float = 0.25,
+        nms: float = 0.45,
+        size: int = 320,
     ):
         cv2 = _cv2()
         self.net = cv2.dnn.readNetFromDarknet(cfg, weights)
@@ -69,9 +78,13 @@ class YoloFastest:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         cv2 = _cv2()
-        blob = cv2.dnn.blobFromImage(rgb, 1 / 255.0, (self.size, self.size), swapRB=False, crop=False)
+        blob = cv2.dnn.blobFromImage(
+            rgb, 1 / 255.0, (self.size, self.size), swapRB=False, crop=False
+        )
         self.net.setInput(blob)
-        rows = np.concatenate([o.reshape(-1, o.shape[-1]) for o in self.net.forward(self.out_names)])
+        rows = np.concatenate(
+            [o.reshape(-1, o.shape[-1]) for o in self.net.forward(self.out_names)]
+        )
         scores = rows[:, 5:]
         cls = scores.argmax(axis=1)
         conf = scores[np.arange(len(rows)), cls]
@@ -83,12 +96,19 @@ class YoloFastest:
         x0, y0 = np.clip(cx - w / 2, 0, 1), np.clip(cy - h / 2, 0, 1)
         x1, y1 = np.clip(cx + w / 2, 0, 1), np.clip(cy + h / 2, 0, 1)
         boxes = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
-        idx = cv2.dnn.NMSBoxesBatched(boxes.tolist(), conf.tolist(), cls.tolist(), self.conf, self.nms)
+        idx = cv2.dnn.NMSBoxesBatched(
+            boxes.tolist(), conf.tolist(), cls.tolist(), self.conf, self.nms
+        )
         out = [
             Detection(
                 self.names[int(cls[i])],
                 round(float(conf[i]), 4),
-                (round(float(x0[i]), 4), round(float(y0[i]), 4), round(float(x1[i]), 4), round(float(y1[i]), 4)),
+                (
+                    round(float(x0[i]), 4),
+                    round(float(y0[i]), 4),
+                    round(float(x1[i]), 4),
+                    round(float(y1[i]), 4),
+                ),
             )
             for i in np.asarray(idx).reshape(-1)
         ]
@@ -100,20 +120,28 @@ class TorchvisionDetector:
 
     ASSETS = {"ssd300": "torchvision-ssd300-vgg16", "maskrcnn": "torchvision-maskrcnn-resnet50-fpn"}
 
-    def __init__(self, kind: str, weights_path: str | None, *, conf: float = 0.4, random_init: bool = False):
+    def __init__(
+        self, kind: str, weights_path: str | None, *, conf: float = 0.4, random_init: bool = False
+    ):
         try:
             import torch
             from torchvision.models import detection as tvd
         except ImportError as exc:
-            raise MissingDependency(f"the {kind} detector needs torch and torchvision; install them") from exc
+            raise MissingDependency(
+                f"the {kind} detector needs torch and torchvision; install them"
+            ) from exc
         self.name = kind
         self.torch = torch
         if kind == "ssd300":
             self.categories = list(tvd.SSD300_VGG16_Weights.COCO_V1.meta["categories"])
-            model = tvd.ssd300_vgg16(weights=None, weights_backbone=None, num_classes=len(self.categories))
+            model = tvd.ssd300_vgg16(
+                weights=None, weights_backbone=None, num_classes=len(self.categories)
+            )
         elif kind == "maskrcnn":
             self.categories = list(tvd.MaskRCNN_ResNet50_FPN_Weights.COCO_V1.meta["categories"])
-            model = tvd.maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=len(self.categories))
+            model = tvd.maskrcnn_resnet50_fpn(
+                weights=None, weights_backbone=None, num_classes=len(self.categories)
+            )
         else:
             raise UsageError(f"unknown torchvision detector '{kind}'")
         if not random_init:
@@ -123,7 +151,9 @@ class TorchvisionDetector:
             model.load_state_dict(state)
         self.model = model.eval()
         self.conf = conf
-        self.last_masks: list[np.ndarray] = []  # Mask R-CNN masks of the last call (used by later stages)
+        self.last_masks: list[
+            np.ndarray
+        ] = []  # Mask R-CNN masks of the last call (used by later stages)
 
     @classmethod
     def from_store(cls, kind: str, store: AssetStore, **kw) -> TorchvisionDetector:
@@ -141,7 +171,9 @@ class TorchvisionDetector:
         masks = out.get("masks")
         dets, self.last_masks = [], []
         for i in np.flatnonzero(scores >= self.conf):
-            label = self.categories[int(labels[i])] if int(labels[i]) < len(self.categories) else "N/A"
+            label = (
+                self.categories[int(labels[i])] if int(labels[i]) < len(self.categories) else "N/A"
+            )
             if label in ("N/A", "__background__"):
                 continue
             x0, y0, x1, y1 = boxes[i]

@@ -87,7 +87,9 @@ def build_mini_xception(num_classes: int = 7) -> Any:
             super().__init__()
             self.conv1, self.bn1 = nn.Conv2d(1, 8, 3, bias=False), nn.BatchNorm2d(8, eps=1e-3)
             self.conv2, self.bn2 = nn.Conv2d(8, 8, 3, bias=False), nn.BatchNorm2d(8, eps=1e-3)
-            self.blocks = nn.ModuleList([Block(8, 16), Block(16, 32), Block(32, 64), Block(64, 128)])
+            self.blocks = nn.ModuleList(
+                [Block(8, 16), Block(16, 32), Block(32, 64), Block(64, 128)]
+            )
             self.head = nn.Conv2d(128, num_classes, 3, bias=True)
 
         def forward(self, x):  # x: (N, 1, 64, 64) in [-1, 1]
@@ -165,8 +167,12 @@ def load_keras_weights(model: Any, h5_path: Path) -> None:
 
         def sep(module, layer):
             w = arrays(layer)
-            module.depthwise.weight.data = torch.from_numpy(w["depthwise_kernel"].transpose(2, 3, 0, 1).copy())
-            module.pointwise.weight.data = torch.from_numpy(w["pointwise_kernel"].transpose(3, 2, 0, 1).copy())
+            module.depthwise.weight.data = torch.from_numpy(
+                w["depthwise_kernel"].transpose(2, 3, 0, 1).copy()
+            )
+            module.pointwise.weight.data = torch.from_numpy(
+                w["pointwise_kernel"].transpose(3, 2, 0, 1).copy()
+            )
 
         def bn(module, layer):
             w = arrays(layer)
@@ -215,12 +221,19 @@ class FaceReader:
     """MTCNN faces + mini-XCEPTION expressions. `expression_model` may be injected (tests)."""
 
     def __init__(
-        self, *, max_side: int = 640, min_confidence: float = 0.9, expression_model: Any = None, detector: Any = None
+        self,
+        *,
+        max_side: int = 640,
+        min_confidence: float = 0.9,
+        expression_model: Any = None,
+        detector: Any = None,
     ):
         try:
             import torch
         except ImportError as exc:
-            raise MissingDependency("faces need torch; install the builder with its dependencies") from exc
+            raise MissingDependency(
+                "faces need torch; install the builder with its dependencies"
+            ) from exc
         self.torch = torch
         if detector is None:
             try:
@@ -237,12 +250,17 @@ class FaceReader:
         self.model = expression_model.eval()
         self.max_side, self.min_confidence = max_side, min_confidence
 
-    def read(self, rgb: np.ndarray, region: tuple[float, float, float, float] | None = None) -> list[Face]:
+    def read(
+        self, rgb: np.ndarray, region: tuple[float, float, float, float] | None = None
+    ) -> list[Face]:
         """Faces in the picture, or only inside region (fractions x0, y0, x1, y1), boxes as picture fractions."""
         if region is not None:
             H, W = rgb.shape[:2]
             x0, y0 = int(region[0] * W), int(region[1] * H)
-            x1, y1 = max(x0 + 1, int(np.ceil(region[2] * W))), max(y0 + 1, int(np.ceil(region[3] * H)))
+            x1, y1 = (
+                max(x0 + 1, int(np.ceil(region[2] * W))),
+                max(y0 + 1, int(np.ceil(region[3] * H))),
+            )
             faces = self.read(rgb[y0:y1, x0:x1])
             sx, sy = (x1 - x0) / W, (y1 - y0) / H
             return [
@@ -265,7 +283,9 @@ class FaceReader:
         scale = min(1.0, self.max_side / max(h, w))
         small = Image.fromarray(rgb)
         if scale < 1.0:
-            small = small.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+            small = small.resize(
+                (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR
+            )
         with self.torch.inference_mode():
             boxes, probs = self.detector.detect(small)
         if boxes is None:

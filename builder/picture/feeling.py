@@ -51,7 +51,9 @@ class Ingredients:
     colour: np.ndarray  # (4,) mean/std of HSV value and saturation
     detections: list[tuple[str, tuple[float, float, float, float]]]
     lite_pooled: np.ndarray | None = None  # (1280,) EfficientNet-Lite2
-    lite_probs: np.ndarray | None = None  # (1000,) EfficientNet-Lite2: MobileNetV2's labels without background
+    lite_probs: np.ndarray | None = (
+        None  # (1000,) EfficientNet-Lite2: MobileNetV2's labels without background
+    )
 
     @classmethod
     def make(
@@ -86,7 +88,10 @@ class Ingredients:
 
     @classmethod
     def from_json(cls, d: dict) -> Ingredients:
-        lite = [np.asarray(d[k]) if d.get(k) is not None else None for k in ("lite_pooled", "lite_probs")]
+        lite = [
+            np.asarray(d[k]) if d.get(k) is not None else None
+            for k in ("lite_pooled", "lite_probs")
+        ]
         return cls(
             np.asarray(d["pooled"]),
             np.asarray(d["probs"]),
@@ -97,7 +102,12 @@ class Ingredients:
 
 
 def colour_stats(rgb: np.ndarray) -> np.ndarray:
-    x = rgb[:: max(1, rgb.shape[0] // 256), :: max(1, rgb.shape[1] // 256)].reshape(-1, 3).astype(np.float64) / 255
+    x = (
+        rgb[:: max(1, rgb.shape[0] // 256), :: max(1, rgb.shape[1] // 256)]
+        .reshape(-1, 3)
+        .astype(np.float64)
+        / 255
+    )
     mx, mn = x.max(axis=1), x.min(axis=1)
     sat = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-12), 0.0)
     return np.array([mx.mean(), sat.mean(), mx.std(), sat.std()])
@@ -118,7 +128,12 @@ def load_warriner(path: Path) -> dict[str, tuple[float, float]]:
 class LabelReader:
     """Valence/arousal and a unit GloVe vector for any label ("great white shark, white shark, ...")."""
 
-    def __init__(self, vectors: Any, nrc: dict[str, tuple[float, float]], warriner: dict[str, tuple[float, float]]):
+    def __init__(
+        self,
+        vectors: Any,
+        nrc: dict[str, tuple[float, float]],
+        warriner: dict[str, tuple[float, float]],
+    ):
         from sklearn.linear_model import Ridge
 
         self.kv, self.nrc, self.warriner = vectors, nrc, warriner
@@ -147,14 +162,22 @@ class LabelReader:
         toks = [t for s in label.split(",") for t in self._tokens(s)]
         if not toks:
             return np.zeros(self.kv.vector_size)
-        v = np.mean([np.asarray(self.kv[t], dtype=np.float64) / np.linalg.norm(self.kv[t]) for t in toks], axis=0)
+        v = np.mean(
+            [np.asarray(self.kv[t], dtype=np.float64) / np.linalg.norm(self.kv[t]) for t in toks],
+            axis=0,
+        )
         return v / (np.linalg.norm(v) + 1e-12)
 
 
 # ---- features and the model ----------------------------------------------------------------------------
 
 BACKBONES = ("mobilenet_v2", "efficientnet_lite2")
-LEXICONS = ("mobilenet_v2", "efficientnet_lite2", "mean", "none")  # whose label probabilities the words read
+LEXICONS = (
+    "mobilenet_v2",
+    "efficientnet_lite2",
+    "mean",
+    "none",
+)  # whose label probabilities the words read
 
 
 @dataclass(frozen=True)
@@ -168,7 +191,9 @@ class Spec:
     components: int = 128
 
     @classmethod
-    def from_meta(cls, meta: dict) -> Spec:  # a model file without these keys is a MobileNetV2-only model
+    def from_meta(
+        cls, meta: dict
+    ) -> Spec:  # a model file without these keys is a MobileNetV2-only model
         return cls(
             tuple(meta.get("backbones", "mobilenet_v2").split("+")),
             meta.get("lexicon", "mobilenet_v2"),
@@ -176,7 +201,11 @@ class Spec:
         )
 
     def to_meta(self) -> dict:
-        return {"backbones": "+".join(self.backbones), "lexicon": self.lexicon, "components": self.components}
+        return {
+            "backbones": "+".join(self.backbones),
+            "lexicon": self.lexicon,
+            "components": self.components,
+        }
 
     def pooled(self, ings: list[Ingredients]) -> np.ndarray:
         parts = {"mobilenet_v2": lambda i: i.pooled, "efficientnet_lite2": lambda i: i.lite_pooled}
@@ -191,7 +220,11 @@ class Spec:
 
 
 def label_features(
-    ing: Ingredients, label_va: np.ndarray, label_vec: np.ndarray, coco_va: dict, probs: np.ndarray | None = None
+    ing: Ingredients,
+    label_va: np.ndarray,
+    label_vec: np.ndarray,
+    coco_va: dict,
+    probs: np.ndarray | None = None,
 ) -> np.ndarray:
     p = ing.probs if probs is None else probs
     p = p / max(p.sum(), 1e-12)
@@ -230,7 +263,9 @@ class FeelingModel:
 
     @cached_property
     def coco_va(self) -> dict[str, tuple[float, float]]:
-        return {str(lb): tuple(va) for lb, va in zip(self.tables["coco_labels"], self.tables["coco_va"])}
+        return {
+            str(lb): tuple(va) for lb, va in zip(self.tables["coco_labels"], self.tables["coco_va"])
+        }
 
     def label_probs(self, ing: Ingredients) -> np.ndarray:
         return self.spec.label_probs(ing)
@@ -242,7 +277,13 @@ class FeelingModel:
             return np.hstack([pcs, np.stack([i.colour for i in ings])])
         rest = np.stack(
             [
-                label_features(i, self.tables["label_va"], self.tables["label_vec"], coco_va, spec.label_probs(i))
+                label_features(
+                    i,
+                    self.tables["label_va"],
+                    self.tables["label_vec"],
+                    coco_va,
+                    spec.label_probs(i),
+                )
                 for i in ings
             ]
         )
@@ -254,7 +295,10 @@ class FeelingModel:
 
     def relative(self, av: Sequence[float] | np.ndarray) -> tuple[float, float]:
         """A reading in the frame its quadrant is read in: relative to the reference (the quadrant origin)."""
-        return (round(float(av[0] - self.reference[0]), 4), round(float(av[1] - self.reference[1]), 4))
+        return (
+            round(float(av[0] - self.reference[0]), 4),
+            round(float(av[1] - self.reference[1]), 4),
+        )
 
     def feature_groups(self) -> list[tuple[str, slice]]:
         """The feature vector's parts, in order (see label_features), named for the person reading the page."""
@@ -281,7 +325,8 @@ class FeelingModel:
         difference is its own line."""
         x = (self.features([ing])[0] - self.x_mean) / self.x_scale
         out = [
-            (name, float(self.coef[0, g] @ x[g]), float(self.coef[1, g] @ x[g])) for name, g in self.feature_groups()
+            (name, float(self.coef[0, g] @ x[g]), float(self.coef[1, g] @ x[g]))
+            for name, g in self.feature_groups()
         ]
         offset = self.intercept - self.reference
         if np.abs(offset).max() > 5e-4:
@@ -314,7 +359,9 @@ class FeelingModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> FeelingModel:
         if not path.is_file():
-            raise UsageError(f"the learned feeling model {path} is missing; regenerate it with `builder fit`")
+            raise UsageError(
+                f"the learned feeling model {path} is missing; regenerate it with `builder fit`"
+            )
         z = np.load(path, allow_pickle=False)
         tables = {k[6:]: z[k] for k in z.files if k.startswith("table_")}
         meta = dict(s.split("=", 1) for s in z["meta"].tolist())
@@ -354,10 +401,14 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(f, np.asanyarray(arrays[name]), allow_pickle=False)
 
 
-def build_tables(labels: list[str], coco_labels: list[str], reader: LabelReader) -> dict[str, np.ndarray]:
+def build_tables(
+    labels: list[str], coco_labels: list[str], reader: LabelReader
+) -> dict[str, np.ndarray]:
     return {
         "label_va": np.array([reader.va(lb) for lb in labels]),
-        "label_vec": np.stack([reader.vector(lb) for lb in labels]).astype(np.float16),  # small file
+        "label_vec": np.stack([reader.vector(lb) for lb in labels]).astype(
+            np.float16
+        ),  # small file
         "coco_labels": np.array(coco_labels),
         "coco_va": np.array([reader.va(lb) for lb in coco_labels]),
     }
@@ -391,9 +442,16 @@ def fit(
     spec = spec or Spec()
     pooled = spec.pooled(ings)
     pm, ps = pooled.mean(axis=0), pooled.std(axis=0) + 1e-6
-    pca = PCA(n_components=min(spec.components, len(ings) - 1), random_state=0).fit((pooled - pm) / ps)
-    rows = [np.ones(len(ings), bool), np.ones(len(ings), bool) if arousal_rows is None else arousal_rows]
-    centre = np.array([np.average(targets[rows[j], j], weights=set_weights(sets, rows[j])) for j in range(2)])
+    pca = PCA(n_components=min(spec.components, len(ings) - 1), random_state=0).fit(
+        (pooled - pm) / ps
+    )
+    rows = [
+        np.ones(len(ings), bool),
+        np.ones(len(ings), bool) if arousal_rows is None else arousal_rows,
+    ]
+    centre = np.array(
+        [np.average(targets[rows[j], j], weights=set_weights(sets, rows[j])) for j in range(2)]
+    )
     model = FeelingModel(
         tables,
         pm,
@@ -424,7 +482,11 @@ def fit(
 
 def recalls(people_q: np.ndarray, predicted_q: np.ndarray) -> list[float]:
     """Per-quadrant agreement (recall) of each quadrant people used."""
-    return [float(np.mean(predicted_q[people_q == q] == q)) for q in (1, 2, 3, 4) if (people_q == q).any()]
+    return [
+        float(np.mean(predicted_q[people_q == q] == q))
+        for q in (1, 2, 3, 4)
+        if (people_q == q).any()
+    ]
 
 
 def balanced(people_q: np.ndarray, predicted_q: np.ndarray) -> float:
@@ -466,7 +528,12 @@ def _balanced_axis(p: np.ndarray, y: np.ndarray, sets: np.ndarray | None = None)
 
 
 def _grid(
-    p: np.ndarray, y: np.ndarray, sets: np.ndarray, score=balanced, step: float = 0.02, reach: float = 0.3
+    p: np.ndarray,
+    y: np.ndarray,
+    sets: np.ndarray,
+    score=balanced,
+    step: float = 0.02,
+    reach: float = 0.3,
 ) -> np.ndarray:
     """The origin on a grid around the mean reading with the best `score`, averaged over the rated sets."""
     people_q, centre = quadrant_codes(y), p.mean(axis=0)
@@ -488,7 +555,9 @@ def _grid(
 DECIDE_ON = ("every set", "arousal sets")
 
 
-def quadrant_sets(sets: np.ndarray, trained: np.ndarray, decide_on: str = "every set") -> np.ndarray:
+def quadrant_sets(
+    sets: np.ndarray, trained: np.ndarray, decide_on: str = "every set"
+) -> np.ndarray:
     """The photos whose people's quadrant a decision is drawn and scored on (DECIDE_ON); all photos when no set
     trains arousal."""
     if decide_on == "every set":
@@ -523,7 +592,12 @@ ORIGIN_RULES = {
 
 def _axis_means(v: np.ndarray, sets: np.ndarray, trained: np.ndarray) -> np.ndarray:
     """Per axis, the mean over the photos whose ratings trained that axis, each rated set weighing the same."""
-    return np.array([np.average(v[trained[:, j], j], weights=set_weights(sets, trained[:, j])) for j in range(2)])
+    return np.array(
+        [
+            np.average(v[trained[:, j], j], weights=set_weights(sets, trained[:, j]))
+            for j in range(2)
+        ]
+    )
 
 
 def origin(
@@ -556,7 +630,8 @@ def rule_quadrants(
     for k in np.unique(folds):
         other = folds != k
         quads[folds == k] = quadrant_codes(
-            pred[folds == k] - origin(rule, pred[other], y[other], sets[other], trained[other], decide_on)
+            pred[folds == k]
+            - origin(rule, pred[other], y[other], sets[other], trained[other], decide_on)
         )
     return quads
 
@@ -579,7 +654,9 @@ def choose_origin(
     for rule in ORIGIN_RULES:
         q = rule_quadrants(rule, pred, y, folds, sets, trained, decide_on)
         scores[rule] = float(
-            np.mean([decision_score(people_q[sets == s], q[sets == s]) for s in np.unique(sets[scored])])
+            np.mean(
+                [decision_score(people_q[sets == s], q[sets == s]) for s in np.unique(sets[scored])]
+            )
         )
     rule = max(ORIGIN_RULES, key=lambda r: (round(scores[r], 6), -list(ORIGIN_RULES).index(r)))
     return rule, np.round(origin(rule, pred, y, sets, trained, decide_on), 4), scores
@@ -610,7 +687,9 @@ def out_of_fold(
     rows_tested, always = np.flatnonzero(tested), np.flatnonzero(~tested)
     pred = np.zeros((len(rows_tested), 2))
     fold_of = np.zeros(len(rows_tested), dtype=int)
-    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(rows_tested, groups=groups[rows_tested])):
+    for k, (train, test) in enumerate(
+        GroupKFold(n_splits=folds).split(rows_tested, groups=groups[rows_tested])
+    ):
         idx = np.r_[rows_tested[train], always]
         m = fit(
             [ings[i] for i in idx],
@@ -668,26 +747,43 @@ def cross_validate(
         return pred, quadrant_codes(pred - np.array([origins[k] for k in fold_of.tolist()]))
     all_ings = list(ings) + [i for o in others for i in o[0]]
     y = np.vstack([targets] + [o[1] for o in others])
-    sets = np.concatenate([np.zeros(len(ings), int)] + [np.full(len(o[0]), k + 1) for k, o in enumerate(others)])
-    rows = np.concatenate([np.full(len(ings), arousal)] + [np.full(len(o[0]), o[2]) for o in others])
+    sets = np.concatenate(
+        [np.zeros(len(ings), int)] + [np.full(len(o[0]), k + 1) for k, o in enumerate(others)]
+    )
+    rows = np.concatenate(
+        [np.full(len(ings), arousal)] + [np.full(len(o[0]), o[2]) for o in others]
+    )
     groups_all = np.concatenate(
         [np.array([f"0:{g}" for g in groups], dtype=object)]
         + [
-            np.array([f"{k + 1}:{g}" for g in (o[3] if len(o) > 3 else range(len(o[0])))], dtype=object)
+            np.array(
+                [f"{k + 1}:{g}" for g in (o[3] if len(o) > 3 else range(len(o[0])))], dtype=object
+            )
             for k, o in enumerate(others)
         ]
     )
     trained = np.c_[np.ones(len(y), bool), rows]
     # every set read out of fold, folds grouped over all of them: where the lines are drawn, as in `builder fit`
-    lines_oof, fold_all = out_of_fold(all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets)
+    lines_oof, fold_all = out_of_fold(
+        all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets
+    )
     tested, rest = np.flatnonzero(sets == 0), np.flatnonzero(sets != 0)
     pred, fold_of = np.zeros((len(ings), 2)), fold_all[tested]
     for k in np.unique(fold_of).tolist():
         here, other = tested[fold_of == k], fold_all != k
         idx = np.r_[tested[fold_of != k], rest]  # the other sets whole, as the model was fitted
-        m = fit([all_ings[i] for i in idx], y[idx], tables, spec=spec, arousal_rows=rows[idx], sets=sets[idx])
+        m = fit(
+            [all_ings[i] for i in idx],
+            y[idx],
+            tables,
+            spec=spec,
+            arousal_rows=rows[idx],
+            sets=sets[idx],
+        )
         pred[here] = m.predict([all_ings[i] for i in here])
-        origins[k] = origin(rule, lines_oof[other], y[other], sets[other], trained[other], decide_on)
+        origins[k] = origin(
+            rule, lines_oof[other], y[other], sets[other], trained[other], decide_on
+        )
         through[k] = lines_oof[other] - origins[k]
     if lines is not None:
         lines.update(fold=fold_of, origin=origins, through=through)

@@ -22,7 +22,10 @@ POOL_TENSOR = "MobilenetV2/Logits/AvgPool"
 
 def label_lines(store: AssetStore) -> list[str]:
     """The classifier's 1001 label lines ("seashore, coast, seacoast, sea-coast"), without loading the model."""
-    return [ln.strip() for ln in store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()]
+    return [
+        ln.strip()
+        for ln in store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def first_name(line: str) -> str:
@@ -59,7 +62,9 @@ class SceneClassifier:
         crop = Image.fromarray(rgb[top : top + side, left : left + side]).resize(
             (self.size, self.size), Image.Resampling.BILINEAR
         )
-        self.it.set_tensor(self.inp["index"], np.asarray(crop, np.uint8)[None].astype(self.inp["dtype"]))
+        self.it.set_tensor(
+            self.inp["index"], np.asarray(crop, np.uint8)[None].astype(self.inp["dtype"])
+        )
         self.it.invoke()
         return _dequantise(self.it, self.out), _dequantise(self.it, self.pool).reshape(-1)
 

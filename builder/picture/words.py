@@ -120,7 +120,9 @@ def load_vectors(path: Path | None) -> KeyedVectors:
 
     try:
         if path.suffix in (".bin", ".txt", ".vec") or path.name.endswith(".bin.gz"):
-            return KeyedVectors.load_word2vec_format(str(path), binary=path.suffix != ".txt" and path.suffix != ".vec")
+            return KeyedVectors.load_word2vec_format(
+                str(path), binary=path.suffix != ".txt" and path.suffix != ".vec"
+            )
         return KeyedVectors.load(str(path), mmap="r")
     except Exception as exc:  # gensim raises many kinds; all mean "not a vectors file we can read"
         raise UsageError(f"cannot load word vectors from {path}: {exc}") from exc
@@ -142,7 +144,9 @@ class ImpressionMapper:
 
     def phrase_vector(self, phrase: str) -> np.ndarray | None:
         tokens = [
-            t for t in phrase.lower().replace("-", " ").replace("_", " ").split() if t in self.vectors.key_to_index
+            t
+            for t in phrase.lower().replace("-", " ").replace("_", " ").split()
+            if t in self.vectors.key_to_index
         ]
         if not tokens:
             return None

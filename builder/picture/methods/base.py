@@ -61,12 +61,16 @@ class Method:
         """The impression words of a reading, fresh or cached (none here), and its objects as records."""
         object_records(r)
 
-    def record(self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]) -> ImageRecord:
+    def record(
+        self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]
+    ) -> ImageRecord:
         """The picture's feeling and music. means: the collection's mean quadrant shares (the published vote);
         user: quadrants given by the curator (--curation or --quadrants), which the method keeps."""
         raise NotImplementedError
 
-    def finish(self, ctx: Context, records: list[ImageRecord]) -> tuple[list[ImageRecord], Matching | None]:
+    def finish(
+        self, ctx: Context, records: list[ImageRecord]
+    ) -> tuple[list[ImageRecord], Matching | None]:
         """What is done once the whole collection is read (the learned method matches music to all at once)."""
         return records, None
 
@@ -84,5 +88,6 @@ def object_records(r: Reading) -> None:
     weights = affect.class_weights(r.detections)
     colours = r.colours if len(r.colours) == len(r.detections) else [None] * len(r.detections)
     r.objects = [
-        ObjectRecord(d.label, d.score, d.box, round(weights[d.label], 4), c) for d, c in zip(r.detections, colours)
+        ObjectRecord(d.label, d.score, d.box, round(weights[d.label], 4), c)
+        for d, c in zip(r.detections, colours)
     ]

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from builder.settings import Settings
 
 
-def person_region(detections: list[Detection], margin: float = 0.05) -> tuple[float, float, float, float] | None:
+def person_region(
+    detections: list[Detection], margin: float = 0.05
+) -> tuple[float, float, float, float] | None:
     """The box around every detected person, a little larger (a head can stick out); None without people."""
     people = [d.box for d in detections if d.label == "person"]
     if not people:
@@ -48,7 +50,8 @@ class Caption(Objects):
         region = person_region(r.detections) if self.enriched else None
         if region is not None:
             r.faces = [
-                FaceRecord(f.box, f.expression, f.confidence, f.probabilities) for f in ctx.faces.read(r.rgb, region)
+                FaceRecord(f.box, f.expression, f.confidence, f.probabilities)
+                for f in ctx.faces.read(r.rgb, region)
             ]
 
     def colours(self, ctx: Context, r: Reading) -> None:
@@ -63,7 +66,9 @@ class Caption(Objects):
         assert r.rgb is not None  # recognisers run on decoded pictures only
         for i, d in enumerate(r.detections):
             mask = r.masks[i] if r.masks and i < len(r.masks) else None
-            px, how = object_pixels(r.rgb, d.label, d.box, seg, ctx.segmenter.labels if seg is not None else [], mask)
+            px, how = object_pixels(
+                r.rgb, d.label, d.box, seg, ctx.segmenter.labels if seg is not None else [], mask
+            )
             rgb = dominant_colour(px, ctx.settings.colour_space)
             r.colours.append(Colour(ctx.namer.name(rgb).name, rgb, how))
 
@@ -75,7 +80,10 @@ class Caption(Objects):
 
         r.scene = [{"label": lb.label, "score": lb.score} for lb in ctx.scene.top(r.rgb, 3)]
         scene = r.scene[0]["label"] if r.scene and r.scene[0]["score"] >= 0.2 else None
-        r.caption_text, r.caption_source = template_caption([d.label for d in r.detections], scene), "template"
+        r.caption_text, r.caption_source = (
+            template_caption([d.label for d in r.detections], scene),
+            "template",
+        )
 
     def impressions(self, ctx: Context, r: Reading) -> None:
         from builder.picture.caption import content_words, enrich
@@ -83,8 +91,12 @@ class Caption(Objects):
         object_records(r)  # the words come from the caption, not from the objects' labels
         if self.enriched:
             faces = sorted(r.faces, key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-            largest: dict[str, ObjectRecord] = {}  # one colour per label: that of its largest instance
-            for o in sorted(r.objects, key=lambda o: -(o.box[2] - o.box[0]) * (o.box[3] - o.box[1])):
+            largest: dict[
+                str, ObjectRecord
+            ] = {}  # one colour per label: that of its largest instance
+            for o in sorted(
+                r.objects, key=lambda o: -(o.box[2] - o.box[0]) * (o.box[3] - o.box[1])
+            ):
                 if o.colour and o.label not in largest:
                     largest[o.label] = o
             tokens = enrich(
@@ -97,16 +109,23 @@ class Caption(Objects):
             tokens = enrich(r.caption_text, [], [], ctx.mapper.similarity)
         enriched = " ".join(t.text for t in tokens)
         r.caption = CaptionRecord(
-            r.caption_text, r.caption_source, enriched, tuple(CaptionToken(t.text, t.kind) for t in tokens)
+            r.caption_text,
+            r.caption_source,
+            enriched,
+            tuple(CaptionToken(t.text, t.kind) for t in tokens),
         )
         top_words = ctx.settings.top_words
         pairs = [
-            (w, word, sim) for w in content_words(enriched, ctx.tagger) for word, sim in ctx.mapper.top(w, top_words)
+            (w, word, sim)
+            for w in content_words(enriched, ctx.tagger)
+            for word, sim in ctx.mapper.top(w, top_words)
         ]
         top = max((sim for _, _, sim in pairs), default=0.0)
         for source, word, sim in pairs:
             weight = max(sim, 0.0) / top if top > 0 else 0.0
-            if weight > 0:  # normalised so that the most similar impression word of the caption weighs 1
+            if (
+                weight > 0
+            ):  # normalised so that the most similar impression word of the caption weighs 1
                 r.impressions.append(
                     Impression(
                         word.word,

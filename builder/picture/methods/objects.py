@@ -37,7 +37,9 @@ class Objects(Method):
                     )
                 )
 
-    def record(self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]) -> ImageRecord:
+    def record(
+        self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]
+    ) -> ImageRecord:
         """Clusters of the impression points, the track nearest each centre, and the quadrant kept (--narrow)."""
         s = ctx.settings
         pts = affect.points(r.impressions)
@@ -55,11 +57,19 @@ class Objects(Method):
             track = ctx.index.nearest(centre, 1)[0]
             members = tuple(int(i) for i in np.flatnonzero(labels == j)) if fallback is None else ()
             clusters.append(
-                Cluster(centre, len(members) if fallback is None else 0, plane.quadrant(centre), track.id, members)
+                Cluster(
+                    centre,
+                    len(members) if fallback is None else 0,
+                    plane.quadrant(centre),
+                    track.id,
+                    members,
+                )
             )
         clusters.sort(key=lambda c: (-c.size, c.quadrant))
         rule = "av"
-        if r.file in user:  # the curator's quadrant (--curation or --quadrants), whatever --narrow says
+        if (
+            r.file in user
+        ):  # the curator's quadrant (--curation or --quadrants), whatever --narrow says
             chosen, rule = user[r.file], "user"
         elif s.narrow == "vote" and fallback is None:
             voted = affect.vote(counts, means)
@@ -71,7 +81,9 @@ class Objects(Method):
         for c in kept:
             if c.track and ctx.tracks_by_id[c.track] not in tracks:
                 tracks.append(ctx.tracks_by_id[c.track])
-        if not tracks:  # no cluster centre in the chosen quadrant: the nearest track to that quadrant's points
+        if (
+            not tracks
+        ):  # no cluster centre in the chosen quadrant: the nearest track to that quadrant's points
             in_q = [p for p in pts if plane.quadrant((float(p[0]), float(p[1]))) == chosen]
             target = tuple(np.mean(in_q, axis=0)) if in_q else plane.QUADRANT_CENTRES[chosen]
             tracks = ctx.index.nearest((float(target[0]), float(target[1])), 1)

@@ -26,8 +26,12 @@ class RandomTrack(Method):
     def impressions(self, ctx: Context, r: Reading) -> None:
         pass
 
-    def record(self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]) -> ImageRecord:
-        seed = int.from_bytes(hashlib.sha256(f"{ctx.settings.seed}:{r.file}".encode()).digest()[:8], "big")
+    def record(
+        self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]
+    ) -> ImageRecord:
+        seed = int.from_bytes(
+            hashlib.sha256(f"{ctx.settings.seed}:{r.file}".encode()).digest()[:8], "big"
+        )
         track = random.Random(seed).choice(ctx.catalogue.tracks)
         av = (track.valence, track.arousal)
         return ImageRecord(
