@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.evaluate import metrics, read_offline, read_rated_set
 from builder.files import tune_allocator
+from builder.lab.evaluate import metrics, read_offline, read_rated_set
 from builder.picture import feeling
 from builder.picture.feeling import Spec
 

@@ -102,10 +102,11 @@ def _rollup(pid: int) -> dict[str, int]:
 
 def one(args) -> None:
     """One build in this process (the child of `main`): prints one line of figures as key=value."""
-    from builder.context import Context
     from builder.files import tune_allocator
     from builder.gallery.site import write_site
-    from builder.pipeline import MODEL_STAGES, Stats, analyse
+    from builder.pipeline.context import Context
+    from builder.pipeline.run import analyse
+    from builder.pipeline.stats import MODEL_STAGES, Stats
     from builder.settings import Settings
 
     tune_allocator()  # as the `builder` command does

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from builder import curation
 from builder.images import list_images, read_metadata
+from builder.pipeline import curation
 from builder.records import ImageRecord
 
 HERE = Path(__file__).resolve().parent.parent

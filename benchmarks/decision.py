@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.evaluate import read_offline, read_rated_set
 from builder.files import tune_allocator
+from builder.lab.evaluate import read_offline, read_rated_set
 from builder.picture import feeling
 
 HERE = Path(__file__).resolve().parent.parent

@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from builder.context import Context
 from builder.gallery.site import write_site
-from builder.pipeline import Stats, analyse
+from builder.pipeline.context import Context
+from builder.pipeline.run import analyse
+from builder.pipeline.stats import Stats
 from builder.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from builder import plane
-from builder.context import Context
 from builder.music import matching
-from builder.pipeline import analyse
+from builder.pipeline.context import Context
+from builder.pipeline.run import analyse
 from builder.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from builder.assets import AssetStore
+from builder.lab.music import deam_spread, read_labels, sign_intervals
 from builder.music import feeling as mf
-from builder.music.evaluate import deam_spread, read_labels, sign_intervals
 from builder.music.feeling import (
     MusicFeelingModel,
     fit_head,

@@ -74,8 +74,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cores", type=int, default=1, help="sigal's --ncpu and our rendering threads")
     args = ap.parse_args()
-    from builder.context import Context
-    from builder.pipeline import Stats, analyse
+    from builder.pipeline.context import Context
+    from builder.pipeline.run import analyse
+    from builder.pipeline.stats import Stats
     from builder.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="peers-"))

@@ -10,9 +10,9 @@ import orjson
 import pytest
 from PIL import Image
 
-from builder import curation
 from builder.errors import UsageError
 from builder.images import read_metadata
+from builder.pipeline import curation
 
 from .conftest import DEMO, MIRROR, cli_build, requires_mirror
 
@@ -86,7 +86,7 @@ def test_xmp_with_entities_and_damaged_headers_give_nothing():
 
 
 def test_control_characters_are_stripped_and_lengths_capped():
-    from builder.pipeline import picture_metadata
+    from builder.pipeline.stages import picture_metadata
 
     exif = Image.Exif()
     exif[0x010E] = "line one\x00\x1b[31m red\nline two " + "x" * 5000

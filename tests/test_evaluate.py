@@ -6,10 +6,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from builder import evaluate as ev
 from builder import plane
 from builder.cli import app
 from builder.errors import UsageError
+from builder.lab import evaluate as ev
 from builder.picture import feeling
 
 from .conftest import DEMO, MIRROR, requires_mirror

@@ -362,7 +362,7 @@ def test_a_picture_whose_header_claims_too_many_pixels_is_refused_before_decodin
 
 
 def test_a_memory_error_is_one_pictures_failure(tmp_path, monkeypatch):
-    from builder import pipeline
+    from builder.pipeline import stages as pipeline
 
     def boom(ctx, r):
         raise MemoryError
@@ -487,7 +487,7 @@ def test_an_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
     ],
 )
 def test_bad_rating_rows_are_refused_with_their_line(tmp_path, row, why):
-    from builder.evaluate import read_ratings
+    from builder.lab.evaluate import read_ratings
 
     for name in ("a.jpg", "b.jpg"):
         Image.new("RGB", (8, 8)).save(tmp_path / name)
@@ -500,7 +500,7 @@ def test_bad_rating_rows_are_refused_with_their_line(tmp_path, row, why):
 
 
 def test_fit_refuses_ratings_that_cannot_make_a_model():
-    from builder.evaluate import check_trainable
+    from builder.lab.evaluate import check_trainable
 
     with pytest.raises(UsageError, match="same arousal"):
         check_trainable(np.c_[np.linspace(-1, 1, 20), np.zeros(20)], "flat")
@@ -510,7 +510,7 @@ def test_fit_refuses_ratings_that_cannot_make_a_model():
 
 
 def test_photos_are_checked_against_the_training_set_by_content():
-    from builder.evaluate import in_training, photo_digests
+    from builder.lab.evaluate import in_training, photo_digests
 
     trained = [SimpleNamespace(sha256=f"{i:064x}") for i in range(10)]
     meta = {"photos_sha256": ",".join(photo_digests(trained))}
@@ -522,7 +522,7 @@ def test_photos_are_checked_against_the_training_set_by_content():
 
 
 def test_label_rows_outside_the_folder_or_repeated_are_refused(tmp_path):
-    from builder.music.evaluate import read_labels
+    from builder.lab.music import read_labels
 
     (tmp_path / "a.mp3").write_bytes(b"x")
     labels = tmp_path / "labels.csv"
@@ -593,7 +593,7 @@ def test_avif_pictures_are_found():
 def test_an_unreachable_ray_address_is_refused_in_seconds():
     import socket
 
-    from builder.executors import _reachable
+    from builder.pipeline.executors import _reachable
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

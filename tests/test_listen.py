@@ -285,7 +285,7 @@ def test_build_with_music_plays_the_users_own_tracks(library, tmp_path, session_
 def test_music_sign_intervals_resample_artists_and_hold_the_figures():
     """Per-axis sign accuracy and balanced agreement with 95 % intervals drawn over artists: the interval holds
     the figure, and an artist whose clips are all right or all wrong together widens it against one clip each."""
-    from builder.music.evaluate import sign_metrics
+    from builder.lab.music import sign_metrics
 
     rng = np.random.default_rng(5)
     true_q = rng.integers(1, 5, 200)

@@ -25,7 +25,7 @@ def test_every_method_name_is_a_method_and_nothing_else_is():
 
 
 def test_the_cache_key_holds_what_the_method_reads(tmp_path):
-    from builder.pipeline import analysis_path
+    from builder.pipeline.stages import analysis_path
 
     def path(**kw) -> Path:
         return analysis_path(Settings(input=tmp_path, cache_dir=tmp_path, **kw), "ab" * 32)
@@ -96,8 +96,9 @@ class Brightness(methods.Method):
 
 @requires_mirror
 def test_a_new_method_plugs_in_without_touching_the_pipeline(tmp_path):
-    from builder.context import Context
-    from builder.pipeline import MODEL_STAGES, analyse
+    from builder.pipeline.context import Context
+    from builder.pipeline.run import analyse
+    from builder.pipeline.stats import MODEL_STAGES
 
     pics = tmp_path / "pics"
     pics.mkdir()

@@ -78,7 +78,7 @@ def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path
 
 
 def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance, tmp_path):
-    from builder import executors, pipeline
+    from builder.pipeline import executors, stages
     from builder.settings import Settings
 
     pics = tmp_path / "pics"
@@ -94,6 +94,6 @@ def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance,
     )
     job = ("only.jpg", hashlib.sha256(data).hexdigest())
     reading, failure, _ = executors._ray_task(
-        s, pipeline.worker_setup, pipeline.worker_analyse, job, data
+        s, stages.worker_setup, stages.worker_analyse, job, data
     )
     assert failure is None and reading.width == 320 and reading.ingredients is not None

@@ -14,9 +14,10 @@ import pytest
 from PIL import Image, ImageCms
 from typer.testing import CliRunner
 
-from builder import executors, settings
+from builder import settings
 from builder.cli import app
 from builder.gallery import site
+from builder.pipeline import executors
 from builder.settings import MEMORY_MB, Settings, memory_workers
 from tests.conftest import MIRROR, cli_build, photo, picture_record, requires_mirror
 

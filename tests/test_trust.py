@@ -163,9 +163,10 @@ def test_audio_names_in_the_gallery_are_unique_by_construction():
 
 
 def test_a_picture_changed_or_removed_after_reading_is_left_out_not_mislabelled(pics, tmp_path):
-    from builder.context import Context
     from builder.gallery.site import write_site
-    from builder.pipeline import Stats, analyse
+    from builder.pipeline.context import Context
+    from builder.pipeline.run import analyse
+    from builder.pipeline.stats import Stats
     from builder.settings import Settings
 
     cache = tmp_path / "c"

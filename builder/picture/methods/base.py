@@ -9,8 +9,8 @@ from builder.picture import affect
 from builder.records import ImageRecord, Matching, ObjectRecord
 
 if TYPE_CHECKING:
-    from builder.context import Context, Reading
     from builder.picture.feeling import Ingredients
+    from builder.picture.reading import Context, Reading
     from builder.settings import Settings
 
 

@@ -12,7 +12,7 @@ from builder.records import Caption as CaptionRecord
 from builder.records import CaptionToken, Colour, Detection, FaceRecord, Impression, ObjectRecord
 
 if TYPE_CHECKING:
-    from builder.context import Context, Reading
+    from builder.picture.reading import Context, Reading
     from builder.settings import Settings
 
 

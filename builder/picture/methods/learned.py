@@ -14,7 +14,7 @@ from builder.picture.methods.base import Method
 from builder.records import Contribution, ImageRecord, Matching, Seen
 
 if TYPE_CHECKING:
-    from builder.context import Context, Reading
+    from builder.picture.reading import Context, Reading
     from builder.settings import Settings
 
 INGREDIENTS = "lite2x1"  # what the cached ingredients hold (EfficientNet-Lite2, one view): part of the cache key
@@ -76,26 +76,22 @@ class Learned(Method):
         """The reading in the frame its quadrant is read in (relative to the reference), and the point where its
         music is looked for (the music index's `target`). Tracks are chosen in `finish`, for the collection."""
         model = ctx.feeling
-        av = model.relative(model.predict([r.ingredients])[0])
-        chosen, rule = (
-            (user[r.file], "user")
-            if r.file
-            in user  # the curator's quadrant (--curation or --quadrants), whatever --narrow says
-            else (plane.quadrant(av), "reading")
-        )
+        ing = r.ingredients
+        assert ing is not None, "the scene stage (or the cache) gives every reading its ingredients"
+        av = model.relative(model.predict([ing])[0])
+        # the curator's quadrant (--curation or --quadrants) is kept, whatever --narrow says
+        if r.file in user:
+            chosen, rule = user[r.file], "user"
+        else:
+            chosen, rule = plane.quadrant(av), "reading"
         target = av if model.calibration is None else ctx.index.target(av, model.calibration)
-        if (
-            plane.quadrant(target) != chosen
-        ):  # a quadrant given by the user: the middle of that quadrant's music
+        if plane.quadrant(target) != chosen:  # a quadrant given by the user: its music's middle
             target = ctx.index.quadrant_middle(chosen)
         target = (round(target[0], 4), round(target[1], 4))
         contributions = tuple(
-            Contribution(g, round(v, 4), round(a, 4))
-            for g, v, a in model.contributions(r.ingredients)
+            Contribution(g, round(v, 4), round(a, 4)) for g, v, a in model.contributions(ing)
         )
-        probs = model.label_probs(
-            r.ingredients
-        )  # what the word ratings read: both classifiers' labels
+        probs = model.label_probs(ing)  # what the word ratings read: both classifiers' labels
         top = [
             int(i) for i in np.argsort(-probs, kind="stable")[:6] if i != 0 and probs[i] >= 0.01
         ][:5]

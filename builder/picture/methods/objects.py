@@ -14,7 +14,7 @@ from builder.picture.methods.base import Method, object_records
 from builder.records import Cluster, ImageRecord, Impression, Track
 
 if TYPE_CHECKING:
-    from builder.context import Context, Reading
+    from builder.picture.reading import Context, Reading
 
 
 class Objects(Method):

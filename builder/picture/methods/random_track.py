@@ -12,7 +12,7 @@ from builder.picture.methods.base import Method
 from builder.records import ImageRecord
 
 if TYPE_CHECKING:
-    from builder.context import Context, Reading
+    from builder.picture.reading import Context, Reading
     from builder.settings import Settings
 
 

@@ -426,8 +426,8 @@ def plot(results: dict[str, dict], path: Path) -> None:
 
 def read_rated(ctx, images: list[str], progress=None) -> list:
     """Readings of every rated photo; a photo that cannot be read is an error here (the figures need them all)."""
-    from builder.context import no_progress
-    from builder.pipeline import read_all
+    from builder.pipeline.context import no_progress
+    from builder.pipeline.stages import read_all
 
     readings, failed = read_all(ctx, images, progress or no_progress)
     if failed:
@@ -440,7 +440,7 @@ def read_rated(ctx, images: list[str], progress=None) -> list:
 def read_offline(images: Path, files: list[str], mirror: Path, cache_dir: Path | None):
     """(the Context, the readings) of `files` in `images` by the default method, offline, from the cache where it
     holds them: the benchmarks read rated photos this way, as `builder fit --set` does."""
-    from builder.context import Context
+    from builder.pipeline.context import Context
     from builder.settings import Settings
 
     settings = Settings(
@@ -684,9 +684,9 @@ def evaluate(
     holds, per method, how often the first track's label agrees with people's quadrant of the picture. The learned
     method's tracks are assigned from its out-of-fold readings (out_of_fold_targets), with the build's assignment.
     """
-    from builder.context import Context, no_progress
     from builder.picture.feeling import cross_validate, ratings_fingerprint, theme_groups
-    from builder.pipeline import analyse
+    from builder.pipeline.context import Context, no_progress
+    from builder.pipeline.run import analyse
 
     progress = progress or no_progress
     people = quadrants(ratings.va)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from builder.errors import UsageError
-from builder.evaluate import format_table as evaluate_table
-from builder.evaluate import metrics
+from builder.lab.evaluate import format_table as evaluate_table
+from builder.lab.evaluate import metrics
 from builder.music.feeling import (
     MusicFeelingModel,
     cross_validate,

@@ -1,88 +1,36 @@
-"""The only orchestrator: named stages in one list, progress around the iterable, one failing picture never
-stops the build.
+"""The per-picture stages, named in one list (PER_PICTURE), and the loop that runs them over a collection:
+in this process, in forked or spawned worker processes, or on a Ray cluster (builder.pipeline.executors, handed
+this module's worker functions). One failing picture never stops the build.
 
 Per picture: read (hash, cached analysis) -> decode -> detect -> faces -> colours -> caption -> scene ->
-remember (cache) -> impressions. Then, over the collection: recommend (each picture's feeling and music), then
-what the method does once for all (the learned method matches music to the whole collection). At each stage the
-pipeline asks the method (builder.picture.methods) and the method answers. The site is written by
-builder.gallery.site from the resulting Gallery. This is the one place that joins the wings: the per-picture stages
-use the picture wing, the Context (builder.context) hands the music wing's index to the methods, and uncached
-pictures go to an executor (builder.executors) that is given this module's worker functions.
+remember (cache) -> copies -> impressions. At each recogniser stage the pipeline asks the method
+(builder.picture.methods) and the method answers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from builder import __version__, curation, executors
-from builder.context import Context, Progress, Reading, no_progress
 from builder.errors import NOT_UTF8, BuilderError, ImageError, printable
 from builder.files import atomic_path, inside
-from builder.images import find_images, named_bytes, read_metadata, read_picture, read_rgb
+from builder.images import named_bytes, read_metadata, read_picture, read_rgb
 from builder.picture import affect, methods
 from builder.picture.feeling import Ingredients, colour_stats
-from builder.records import CatalogueInfo, Colour, Detection, FaceRecord, Failure, Gallery, Point
+from builder.picture.reading import Reading
+from builder.pipeline import curation, executors
+from builder.pipeline.context import Context, Progress, no_progress
+from builder.pipeline.stats import MODEL_STAGES, Stats
+from builder.records import Colour, Detection, FaceRecord, Failure, Point
 from builder.settings import Settings
-
-MODEL_STAGES = (
-    "detect",
-    "faces",
-    "colours",
-    "caption",
-    "scene",
-)  # the stages that run models (methods.Method)
-PER_BUILD = ("recommend", "site")  # recorded once a build, as milliseconds per picture
 
 # Bump when a change makes cached analyses stale (cache keys include it).
 ANALYSIS_VERSION = "5"
-
-
-@dataclass
-class Stats:
-    stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    cached: int = 0
-    hashes: dict[str, str] = field(default_factory=dict)  # picture -> sha256 of its file
-
-    def add(self, stage: str, ms: float) -> None:
-        self.stage_ms[stage].append(ms)
-
-    def per_picture(self, pictures: int) -> dict[str, float]:
-        """Milliseconds per picture for each stage: the stage's total over every picture built (cached ones too,
-        whose recognisers cost nothing), so the figures add up to the build's work per picture. Stages recorded
-        once a build (PER_BUILD) are recorded per picture already."""
-        n = max(1, pictures)
-        return {
-            k: round(sum(v) / (len(v) if k in PER_BUILD else n), 3)
-            for k, v in self.stage_ms.items()
-        }
-
-    def to_json(self, wall_s: float, pictures: int, workers: int) -> bytes:
-        """The --stats file. model_ms: model inference per picture (the recogniser stages); other_ms: the rest,
-        writing the site included. With several workers stage times are summed over the workers (work, not
-        wall time)."""
-        per = self.per_picture(pictures)
-        model = sum(v for k, v in per.items() if k in MODEL_STAGES)
-        return orjson.dumps(
-            {
-                "wall_s": round(wall_s, 3),
-                "pictures": pictures,
-                "cached": self.cached,
-                "workers": workers,
-                "stage_ms": per,
-                "model_ms": round(model, 3),
-                "other_ms": round(sum(per.values()) - model, 3),
-            },
-            option=orjson.OPT_INDENT_2,
-        )
-
 
 # ---- per-picture stages -------------------------------------------------------------------------------
 
@@ -333,137 +281,6 @@ PER_PICTURE: list[tuple[str, Callable[[Context, Reading], None]]] = [
 ]
 
 
-# ---- collection stages ----------------------------------------------------------------------------------
-
-
-def read_sheet(s: Settings) -> curation.Sheet | None:
-    """The curator's sheet (--curation), or --quadrants, which is a sheet of image and quadrant columns."""
-    if s.curation is not None:
-        return curation.read_sheet(s.curation)
-    if s.quadrants is not None:
-        return curation.read_sheet(s.quadrants, "quadrants file")
-    return None
-
-
-def analyse(
-    ctx: Context,
-    progress: Progress = no_progress,
-    stats: Stats | None = None,
-    files: list[str] | None = None,
-) -> Gallery:
-    """Run every stage over the input folder and return the Gallery (nothing is written to OUT here).
-
-    What the curator gives (--intro, --curation) is read and checked first: a malformed file stops the build
-    before any picture or track is read; hidden pictures are not read at all."""
-    s = ctx.settings
-    stats = stats or Stats()
-    sheet = read_sheet(s)
-    intro = curation.read_intro(s.intro) if s.intro is not None else (None, None)
-    unreadable: list[tuple[str, str]] = []
-    if files is None:  # the builder's own folders are never input, whatever nests in what
-        files, unreadable = find_images(s.input, exclude=(s.out, s.cache_dir))
-    if sheet is not None:
-        sheet.check_pictures(files)
-        hidden = sheet.hidden
-        files = [f for f in files if f not in hidden]
-    if s.music is not None:
-        ctx.listen(progress)  # with its own progress bar, before the pictures
-    _ = (
-        ctx.index
-    )  # load the catalogue and index before the loop: a bad catalogue fails before any picture
-    pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
-    # the method's collection-wide assignment takes the pins as given (by catalogue index: the index's numbering)
-    position = {
-        t.id: i for i, t in enumerate(ctx.catalogue.tracks)
-    }  # ids are unique in a catalogue
-    ctx.pins = {f: position[t.id] for f, t in pins.items()}
-    if sheet is not None:
-        ctx.warnings.extend(sheet.warnings)
-    method_of(ctx).prepare(ctx)  # and the method's models
-    readings, failed = read_all(ctx, files, progress, stats)
-    failed = [Failure(printable(f), why) for f, why in unreadable] + failed
-    gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
-    # where each played track stops being quiet: after the sheet, so that a pinned track has its start too
-    return with_starts(ctx, curate(ctx, gallery, readings, sheet, pins, intro), progress)
-
-
-def curate(
-    ctx: Context,
-    gallery: Gallery,
-    readings: list[Reading],
-    sheet: curation.Sheet | None,
-    pins: dict,
-    intro: tuple[str | None, str | None],
-) -> Gallery:
-    """The curator's sheet and the pictures' own titles applied after the method chose music for the collection
-    (which counted the pins already, ctx.pins): titles, captions, alt text, pinned first tracks, and the curator's
-    order (which the slideshow follows too: pictures given an order first, then the others in the usual walk,
-    builder.gallery.site.slideshow_order)."""
-    from builder.gallery.site import slideshow_order
-
-    images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)
-    slideshow: tuple[str, ...] = ()
-    if curation.has_order(sheet):
-        given = [
-            im.file
-            for im in images
-            if im.file in sheet.entries and sheet.entries[im.file].order is not None
-        ]
-        placed = set(given)
-        slideshow = tuple(given) + tuple(
-            slideshow_order([im for im in images if im.file not in placed])
-        )
-    return replace(
-        gallery,
-        images=tuple(images),
-        slideshow=slideshow,
-        title=curation.exhibition_title(ctx.settings.title, ctx.settings.input),
-        intro=intro[0],
-        intro_html=intro[1],
-    )
-
-
-def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress) -> Gallery:
-    """Set Track.start (where each track stops being quiet) on every recommended track with audio, so the
-    slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
-    decoded keeps 0 (it is the player's problem to report, not the build's)."""
-    from concurrent.futures import ThreadPoolExecutor
-    from dataclasses import replace
-
-    from builder.music.excerpt import ExcerptError, cached_loud_start
-
-    def start(path: str) -> float | None:
-        try:
-            return cached_loud_start(Path(path), ctx.settings.cache_dir)
-        except (ExcerptError, OSError):
-            return None
-        except Exception:  # noqa: BLE001 - a track the decoder trips over keeps start 0; it never stops the build
-            if ctx.settings.debug:
-                raise
-            return None
-
-    paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
-    starts: dict[str, float] = {}
-    threads = (
-        1 if ctx.injected else ctx.settings.worker_count()
-    )  # the decoder works without the GIL
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(paths)))) as pool:
-        found = progress(pool.map(start, paths), "finding where the music starts", len(paths))
-        starts = {path: value for path, value in zip(paths, found) if value is not None}
-    if not starts:
-        return gallery
-    images = tuple(
-        replace(
-            im,
-            tracks=tuple(
-                replace(t, start=starts[t.audio]) if t.audio in starts else t for t in im.tracks
-            ),
-        )
-        for im in gallery.images
-    )
-    return replace(gallery, images=images)
-
-
 def _utf8(name: str) -> bool:
     try:
         name.encode("utf-8")
@@ -663,37 +480,3 @@ def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None) -> 
     if outcome[1] is not None:
         return outcome
     return _merge(outcome, _run_stages(ctx, r, PER_PICTURE[1:]))
-
-
-def choose_music(
-    ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int], stats: Stats
-) -> Gallery:
-    """The collection stages: quadrant means, narrowing, clusters and nearest tracks."""
-    s = ctx.settings
-    t0 = time.perf_counter()
-    counts = [affect.quadrant_counts(affect.points(r.impressions)) for r in readings]
-    means = affect.collection_means([c for c in counts if sum(c)])
-    records = []
-    for r in readings:
-        try:
-            records.append(method_of(ctx).record(ctx, r, means, user))
-        except Exception as exc:
-            if s.debug:
-                raise
-            failed.append(Failure(r.file, f"unexpected error: {type(exc).__name__}: {exc}"))
-    records, matching = method_of(ctx).finish(ctx, records)
-    stats.add("recommend", (time.perf_counter() - t0) * 1000 / max(1, len(readings)))
-    return Gallery(
-        method=method_of(ctx).label(s),
-        narrow=s.narrow,
-        quadrant_means=tuple(round(m, 4) for m in means),
-        catalogue=CatalogueInfo(ctx.catalogue.name, len(ctx.catalogue.tracks)),
-        images=tuple(records),
-        failed=tuple(sorted(failed, key=lambda f: f.file)),
-        version=__version__,
-        reference=method_of(ctx).reference(ctx),
-        matching=matching,
-        silent=ctx.silent,
-        lang=s.lang,
-        kiosk=s.kiosk,
-    )

@@ -1,40 +1,26 @@
-"""What every stage is handed: the Context (settings and each heavy thing, loaded once on first use) and the
-Reading (what the per-picture stages learn of one picture).
+"""What every stage is handed: the Context, the settings and each heavy thing, loaded once on first use.
 
-They live here, below both the pipeline that runs the stages and the methods (builder.picture.methods) that answer
-at each stage, so neither imports the other to name them. The Context is also where the two wings meet without
-importing each other: it loads the picture wing's recognisers and the music wing's catalogue and index, and a
-method reaches music only through `ctx.index`.
+The Context is where the two wings meet without importing each other: it loads the picture wing's recognisers
+and the music wing's catalogue and index, and a method reaches music only through `ctx.index`. The methods
+name what they use of it by a protocol of their own wing (builder.picture.reading.Context), so no wing
+imports this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
-
-import numpy as np
+from typing import TypeVar
 
 from builder.assets import AssetStore
 from builder.errors import BuilderError
 from builder.music.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.music.index import MusicIndex
 from builder.records import (
-    Caption,
-    Colour,
-    Detection,
-    FaceRecord,
-    Impression,
-    ObjectRecord,
-    Point,
     Track,
 )
 from builder.settings import Settings
-
-if TYPE_CHECKING:
-    from builder.picture.feeling import Ingredients
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
@@ -44,35 +30,6 @@ ALL_AUDIO_BYTES = 64 << 20
 
 def no_progress(items: Iterable[T], label: str, total: int) -> Iterator[T]:
     yield from items
-
-
-@dataclass
-class Reading:
-    """What the per-picture stages learn; the collection stages turn it into an ImageRecord."""
-
-    file: str
-    sha256: str = ""
-    width: int = 0
-    height: int = 0
-    detections: list[Detection] = field(default_factory=list)
-    colours: list[Colour | None] = field(default_factory=list)  # aligned with detections
-    faces: list[FaceRecord] = field(default_factory=list)
-    scene: list[dict] = field(default_factory=list)  # [{label, score}] from the ImageNet classifier
-    caption_text: str = ""
-    caption_source: str = ""
-    objects: list[ObjectRecord] = field(default_factory=list)
-    impressions: list[Impression] = field(default_factory=list)
-    caption: Caption | None = None
-    colour_av: Point = (0.0, 0.0)
-    colour: np.ndarray | None = (
-        None  # colour statistics (feeling.colour_stats), only while recognisers run
-    )
-    cached: bool = False
-    ingredients: Ingredients | None = None  # learned method: what its features are made from
-    rgb: np.ndarray | None = None  # the decoded picture, only while recognisers run
-    masks: list | None = None  # Mask R-CNN masks of the detections, only while recognisers run
-    data: bytes | None = None  # the file's bytes as hashed, only until decoded
-    meta: tuple[str, str] = ("", "")  # the picture's own title and description, from its metadata
 
 
 class Context:

@@ -203,10 +203,11 @@ def build(
     debug: DebugOpt = False,
 ) -> None:
     """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""
-    from builder.context import Context
     from builder.gallery.outdir import locked
     from builder.gallery.site import prepare_out, write_site
-    from builder.pipeline import Stats, analyse
+    from builder.pipeline.context import Context
+    from builder.pipeline.run import analyse
+    from builder.pipeline.stats import Stats
     from builder.settings import Settings
 
     start = time.perf_counter()
@@ -570,7 +571,7 @@ ModelOut = Annotated[
 
 def _rated_contexts(mirror, cache_dir, offline, debug):
     """context_for(images folder): the learned method's Context that reads a rated set's photos."""
-    from builder.context import Context
+    from builder.pipeline.context import Context
 
     store = _store(mirror, cache_dir, offline)
     return lambda folder: Context(
@@ -579,7 +580,7 @@ def _rated_contexts(mirror, cache_dir, offline, debug):
 
 
 def _rated_settings(images: Path, mirror, cache_dir, offline, debug, music: Optional[Path] = None):
-    from builder.evaluate import temporary_out
+    from builder.lab.evaluate import temporary_out
     from builder.settings import Settings
 
     store = _store(mirror, cache_dir, offline)
@@ -667,7 +668,7 @@ def evaluate(
     also how often the music chosen for a picture is labelled with people's quadrant of it."""
     import orjson
 
-    from builder import evaluate as ev
+    from builder.lab import evaluate as ev
     from builder.settings import METHODS
 
     signals.leaves("nothing was written")
@@ -784,7 +785,7 @@ def fit(
 ) -> None:
     """Fit the learned feeling model on rated photos and write it (regenerates builder/picture/data/feeling-model.npz:
     docs/pictures.md gives the command that made the shipped one)."""
-    from builder import evaluate as ev
+    from builder.lab import evaluate as ev
     from builder.picture import feeling
 
     signals.leaves("the model file was left as it was")
@@ -980,7 +981,7 @@ def _usage(message: str) -> BuilderError:
 
 def _labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bool):
     """What `music fit` and `music evaluate` both start from: the store, the listener, the labels, what was heard."""
-    from builder.music import evaluate as me
+    from builder.lab import music as me
     from builder.music.feeling import LEARNED, spec_needs_msd
     from builder.music.listen import Listener
 
@@ -1011,7 +1012,7 @@ def music_fit(
     """Fit the music feeling head on labelled clips (regenerates builder/music/data/music-feeling-model.npz)."""
     import numpy as np
 
-    from builder.music import evaluate as me
+    from builder.lab import music as me
     from builder.music.feeling import MODEL_PATH
 
     signals.leaves("the model file was left as it was")
@@ -1055,7 +1056,7 @@ def music_evaluate(
     """Measure the music reading against quadrant labels: agreement per quadrant, sign accuracy, baselines."""
     import orjson
 
-    from builder.music import evaluate as me
+    from builder.lab import music as me
 
     signals.leaves("nothing was written")
     try:

@@ -1,0 +1,190 @@
+"""The only orchestrator: `analyse` reads what the curator gives, then every picture through the named stages
+(builder.pipeline.stages), then the collection: each picture's feeling and music (recommend), what the method does
+once for all (the learned method matches music to the whole collection), the curator's sheet, and where each
+chosen track stops being quiet. The site is written by builder.gallery from the resulting Gallery.
+
+This is the one place that joins the wings: the stages use the picture wing, the Context
+(builder.pipeline.context) hands the music wing's index to the methods.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from builder import __version__
+from builder.errors import printable
+from builder.images import find_images
+from builder.picture import affect
+from builder.picture.reading import Reading
+from builder.pipeline import curation
+from builder.pipeline.context import Context, Progress, no_progress
+from builder.pipeline.stages import method_of, read_all
+from builder.pipeline.stats import Stats
+from builder.records import CatalogueInfo, Failure, Gallery
+from builder.settings import Settings
+
+# ---- collection stages ----------------------------------------------------------------------------------
+
+
+def read_sheet(s: Settings) -> curation.Sheet | None:
+    """The curator's sheet (--curation), or --quadrants, which is a sheet of image and quadrant columns."""
+    if s.curation is not None:
+        return curation.read_sheet(s.curation)
+    if s.quadrants is not None:
+        return curation.read_sheet(s.quadrants, "quadrants file")
+    return None
+
+
+def analyse(
+    ctx: Context,
+    progress: Progress = no_progress,
+    stats: Stats | None = None,
+    files: list[str] | None = None,
+) -> Gallery:
+    """Run every stage over the input folder and return the Gallery (nothing is written to OUT here).
+
+    What the curator gives (--intro, --curation) is read and checked first: a malformed file stops the build
+    before any picture or track is read; hidden pictures are not read at all."""
+    s = ctx.settings
+    stats = stats or Stats()
+    sheet = read_sheet(s)
+    intro = curation.read_intro(s.intro) if s.intro is not None else (None, None)
+    unreadable: list[tuple[str, str]] = []
+    if files is None:  # the builder's own folders are never input, whatever nests in what
+        files, unreadable = find_images(s.input, exclude=(s.out, s.cache_dir))
+    if sheet is not None:
+        sheet.check_pictures(files)
+        hidden = sheet.hidden
+        files = [f for f in files if f not in hidden]
+    if s.music is not None:
+        ctx.listen(progress)  # with its own progress bar, before the pictures
+    _ = (
+        ctx.index
+    )  # load the catalogue and index before the loop: a bad catalogue fails before any picture
+    pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
+    # the method's collection-wide assignment takes the pins as given (by catalogue index: the index's numbering)
+    position = {
+        t.id: i for i, t in enumerate(ctx.catalogue.tracks)
+    }  # ids are unique in a catalogue
+    ctx.pins = {f: position[t.id] for f, t in pins.items()}
+    if sheet is not None:
+        ctx.warnings.extend(sheet.warnings)
+    method_of(ctx).prepare(ctx)  # and the method's models
+    readings, failed = read_all(ctx, files, progress, stats)
+    failed = [Failure(printable(f), why) for f, why in unreadable] + failed
+    gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
+    # where each played track stops being quiet: after the sheet, so that a pinned track has its start too
+    return with_starts(ctx, curate(ctx, gallery, readings, sheet, pins, intro), progress)
+
+
+def curate(
+    ctx: Context,
+    gallery: Gallery,
+    readings: list[Reading],
+    sheet: curation.Sheet | None,
+    pins: dict,
+    intro: tuple[str | None, str | None],
+) -> Gallery:
+    """The curator's sheet and the pictures' own titles applied after the method chose music for the collection
+    (which counted the pins already, ctx.pins): titles, captions, alt text, pinned first tracks, and the curator's
+    order (which the slideshow follows too: pictures given an order first, then the others in the usual walk,
+    builder.gallery.site.slideshow_order)."""
+    from builder.gallery.site import slideshow_order
+
+    images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)
+    slideshow: tuple[str, ...] = ()
+    if curation.has_order(sheet):
+        given = [
+            im.file
+            for im in images
+            if im.file in sheet.entries and sheet.entries[im.file].order is not None
+        ]
+        placed = set(given)
+        slideshow = tuple(given) + tuple(
+            slideshow_order([im for im in images if im.file not in placed])
+        )
+    return replace(
+        gallery,
+        images=tuple(images),
+        slideshow=slideshow,
+        title=curation.exhibition_title(ctx.settings.title, ctx.settings.input),
+        intro=intro[0],
+        intro_html=intro[1],
+    )
+
+
+def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress) -> Gallery:
+    """Set Track.start (where each track stops being quiet) on every recommended track with audio, so the
+    slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
+    decoded keeps 0 (it is the player's problem to report, not the build's)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    from builder.music.excerpt import ExcerptError, cached_loud_start
+
+    def start(path: str) -> float | None:
+        try:
+            return cached_loud_start(Path(path), ctx.settings.cache_dir)
+        except (ExcerptError, OSError):
+            return None
+        except Exception:  # noqa: BLE001 - a track the decoder trips over keeps start 0; it never stops the build
+            if ctx.settings.debug:
+                raise
+            return None
+
+    paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
+    starts: dict[str, float] = {}
+    threads = (
+        1 if ctx.injected else ctx.settings.worker_count()
+    )  # the decoder works without the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(paths)))) as pool:
+        found = progress(pool.map(start, paths), "finding where the music starts", len(paths))
+        starts = {path: value for path, value in zip(paths, found) if value is not None}
+    if not starts:
+        return gallery
+    images = tuple(
+        replace(
+            im,
+            tracks=tuple(
+                replace(t, start=starts[t.audio]) if t.audio in starts else t for t in im.tracks
+            ),
+        )
+        for im in gallery.images
+    )
+    return replace(gallery, images=images)
+
+
+def choose_music(
+    ctx: Context, readings: list[Reading], failed: list[Failure], user: dict[str, int], stats: Stats
+) -> Gallery:
+    """The collection stages: quadrant means, narrowing, clusters and nearest tracks."""
+    s = ctx.settings
+    t0 = time.perf_counter()
+    counts = [affect.quadrant_counts(affect.points(r.impressions)) for r in readings]
+    means = affect.collection_means([c for c in counts if sum(c)])
+    records = []
+    for r in readings:
+        try:
+            records.append(method_of(ctx).record(ctx, r, means, user))
+        except Exception as exc:
+            if s.debug:
+                raise
+            failed.append(Failure(r.file, f"unexpected error: {type(exc).__name__}: {exc}"))
+    records, matching = method_of(ctx).finish(ctx, records)
+    stats.add("recommend", (time.perf_counter() - t0) * 1000 / max(1, len(readings)))
+    return Gallery(
+        method=method_of(ctx).label(s),
+        narrow=s.narrow,
+        quadrant_means=tuple(round(m, 4) for m in means),
+        catalogue=CatalogueInfo(ctx.catalogue.name, len(ctx.catalogue.tracks)),
+        images=tuple(records),
+        failed=tuple(sorted(failed, key=lambda f: f.file)),
+        version=__version__,
+        reference=method_of(ctx).reference(ctx),
+        matching=matching,
+        silent=ctx.silent,
+        lang=s.lang,
+        kiosk=s.kiosk,
+    )
