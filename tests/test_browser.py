@@ -215,12 +215,12 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
 @pytest.fixture(scope="module")
 def paged(tmp_path_factory, session_cache):
     """The demo with pages of 5 cards and shards of 4 pictures: 13 pictures make 3 index pages and 4 shards."""
-    from builder.gallery import site as site_module
+    from builder.gallery import data, pages
 
     out = tmp_path_factory.mktemp("paged") / "dist"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(site_module, "PAGE_SIZE", 5)
-        mp.setattr(site_module, "SHARD_SIZE", 4)
+        mp.setattr(pages, "PAGE_SIZE", 5)
+        mp.setattr(data, "SHARD_SIZE", 4)
         result = CliRunner().invoke(
             app,
             [
@@ -508,7 +508,7 @@ def japanese(tmp_path_factory, session_cache):
 
 
 def test_a_japanese_gallery_has_no_english_button(japanese, browser):
-    from builder.gallery.site import load_messages
+    from builder.gallery.text import load_messages
 
     english = set(load_messages("en").values()) - set(load_messages("ja").values())
     g = orjson.loads((japanese / "gallery.json").read_bytes())
