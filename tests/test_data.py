@@ -1,6 +1,8 @@
 """The gallery's data files (builder/gallery/data.py): gallery.json's companions written as classic
 scripts, the shards' rows and the column names the scripts read them by."""
 
+import re
+
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -116,6 +118,32 @@ def test_every_shard_row_reads_by_the_names_in_columns_js(tmp_path, monkeypatch)
         "thumb": "thumbs/p1-40.jpg",
         "quadrant": 1,
     }
+
+
+def columns_read(script: str) -> dict[str, set[str]]:
+    """The column names a script reads, by kind: each reader is made by G.columns("<kind>") and
+    called as reader(row, "<name>"); the catalogue's as col.<name>."""
+    found: dict[str, set[str]] = {}
+    for reader, kind in re.findall(r"(\w+) = (?:\w+ \|\| )?G\.columns\(\"(\w+)\"\)", script):
+        names = re.findall(rf"\b{reader}\([^()]*, \"(\w+)\"\)", script)
+        assert names, f"the reader of {kind} is never called"
+        found.setdefault(kind, set()).update(names)
+    if "window.CATALOGUE" in script:
+        found["catalogue"] = set(re.findall(r"\bcol\.(\w+)", script))
+    return found
+
+
+def test_every_column_a_script_reads_is_one_the_data_writes():
+    tables = {**data.COLUMNS, "track": data.TRACK_COLUMNS, "catalogue": data.CATALOGUE_COLUMNS}
+    read: dict[str, set[str]] = {}
+    for path in sorted(STATIC.glob("*.js")):
+        script = path.read_text(encoding="utf-8")
+        assert not re.search(r"\brows?\[\d+\]\[\d+\]|\brow\[\d+\]", script), path.name
+        for kind, names in columns_read(script).items():
+            assert names <= set(tables[kind]), (path.name, kind, names - set(tables[kind]))
+            read.setdefault(kind, set()).update(names)
+    # the scripts read each kind of data by name: the viewer, the slideshow, the search, the plane
+    assert set(read) == {"view", "slides", "names", "track", "catalogue"}
 
 
 @requires_mirror

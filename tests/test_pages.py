@@ -1,5 +1,6 @@
 """The pages (builder/gallery/pages.py): each template uses only its page's context and the
-documented globals, and metadata renders as text only."""
+documented globals, metadata renders as text only, and each page loads the scripts of the features
+it has, after what they need."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from jinja2.defaults import DEFAULT_NAMESPACE
 
 from builder.gallery import pages
 from builder.gallery.pages import (
+    CreditsContext,
     Globals,
     IndexContext,
     PictureContext,
+    SlideshowContext,
     environment,
     render,
 )
@@ -123,6 +126,74 @@ def small_gallery(**options) -> Gallery:
     shown = {"width": 10, "height": 10, "image": "img/p.jpg", "thumb": "thumbs/p.jpg"}
     images = tuple(picture_record(f"p{i}.jpg", page=f"pages/p{i}.html", **shown) for i in range(2))
     return Gallery("random", "none", (0, 0, 0, 0), CatalogueInfo("c", 1), images, **options)
+
+
+def rendered_pages(gallery: Gallery, viewer: bool = True) -> dict[str, str]:
+    env = environment(Words(), "Show", "MIT" if viewer else None)
+    return {
+        "index": render(env, IndexContext.of(gallery)),
+        "picture": render(env, PictureContext.of(gallery, 0, Words())),
+        "slideshow": render(env, SlideshowContext.of(gallery)),
+        "credits": render(env, CreditsContext.of(gallery)),
+    }
+
+
+def scripts(html: str) -> list[str]:
+    return [s.removeprefix("../") for s in re.findall(r'<script src="([^"]+)"></script>', html)]
+
+
+# the feature each script serves, by what of the page it works on
+FEATURES = {
+    "static/viewer.js": 'data-viewer="on"',
+    "static/search.js": 'id="search-form"',
+    "static/slideshow.js": '<main id="main" class="show"',
+    "static/plane.js": 'id="plane"',
+    "static/picture.js": '<body class="picture-page"',
+    "static/film-link.js": '<body class="index"',
+    "static/kiosk.js": "data-kiosk=",
+}
+
+
+def needs(script: str) -> list[str]:
+    """The scripts one must follow, by the globals it reads."""
+    text = (ROOT / "site_template" / script).read_text(encoding="utf-8")
+    provided = {
+        "window.GALLERY_MESSAGES": "static/messages.js",
+        "window.Gallery": "static/shared.js",
+        "G.columns(": "data/columns.js",
+        "G.Music(": "static/music.js",
+        "G.trackOf(": "static/music.js",
+        "window.PhotoSwipe": "static/photoswipe.umd.min.js",
+        "window.CATALOGUE": "catalogue.js",
+        "window.GALLERY_FILM": "film.js",
+    }
+    return sorted({need for used, need in provided.items() if used in text} - {script})
+
+
+@pytest.mark.parametrize("kiosk", [False, True])
+@pytest.mark.parametrize("viewer", [True, False])
+def test_each_page_loads_the_scripts_of_its_features_after_what_they_need(viewer, kiosk):
+    loaded = {}
+    for name, html in rendered_pages(small_gallery(kiosk=kiosk), viewer).items():
+        srcs = loaded[name] = scripts(html)
+        assert len(srcs) == len(set(srcs)), name
+        for script, marker in FEATURES.items():
+            assert (script in srcs) == (marker in html), (name, script)
+        features = {"static/viewer.js", "static/slideshow.js"}
+        assert ("static/music.js" in srcs) == bool(features & set(srcs)), name
+        for script in srcs:
+            if (ROOT / "site_template" / script).is_file():  # ours, not written by the build
+                before = srcs[: srcs.index(script)]
+                assert set(needs(script)) <= set(before), (name, script, needs(script))
+    assert loaded["credits"] == []  # nothing on it runs
+    assert ("static/kiosk.js" in loaded["index"]) == kiosk and loaded["index"][0] == (
+        "static/kiosk.js" if kiosk else "static/messages.js"
+    )  # the kiosk's index leaves for the slideshow before anything else runs
+    every = {s for srcs in loaded.values() for s in srcs if s.startswith("static/")}
+    if viewer and kiosk:  # every script of static/ is some page's
+        assert every - {"static/photoswipe.umd.min.js", "static/messages.js"} == {
+            f"static/{p.name}" for p in STATIC.glob("*.js")
+        }
 
 
 def test_the_index_is_paged_into_its_listings(tmp_path, monkeypatch):
