@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from builder.gallery.site import THUMB_WEBP_QUALITY
+from builder.gallery.copies import THUMB_WEBP_QUALITY
 from builder.images import open_upright
 
 HERE = Path(__file__).resolve().parent.parent

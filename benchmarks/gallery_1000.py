@@ -117,7 +117,7 @@ def main() -> None:
             f"({stats.cached} cached analyses, {len(gallery.failed)} failed); peak RSS "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
         )
-        shards = sorted((out / "data").glob("*.js"))
+        shards = sorted((out / "data").glob("*-*.js"))  # not columns.js
         kb = {f: (out / f).stat().st_size / 1024 for f in ("index.html", "catalogue.js")}
         print(
             "on disk: "

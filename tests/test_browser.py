@@ -34,24 +34,9 @@ ARGS = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, session_cache):
-    out = tmp_path_factory.mktemp("browser") / "dist"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-            "--offline",
-        ],
-    )  # as the README's quick start
-    assert result.exit_code == 0, result.output
-    return out
+def site(demo_build):
+    """The demo built as the README's quick start (the session's one build of it)."""
+    return demo_build[0]
 
 
 @pytest.fixture(scope="module")
@@ -212,15 +197,31 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
     assert page.problems == []
 
 
+def test_a_film_in_the_gallery_is_offered_on_the_index(site, page, tmp_path):
+    """`builder film` points film.js at a film it wrote into the gallery; the index offers it."""
+    gallery = tmp_path / "dist"
+    shutil.copytree(site, gallery, symlinks=True)
+    (gallery / "exhibition.mp4").write_bytes(b"\0" * 3_000_000)
+    (gallery / "film.js").write_text(
+        'window.GALLERY_FILM = {"href": "exhibition.mp4", "size": 3000000, "duration": 75.4};\n'
+    )
+    page.goto(url(gallery, "index.html"))
+    link = page.locator("#download-film")
+    assert link.inner_text() == "Download the film (1:15, 3 MB)"
+    assert link.get_attribute("href") == "exhibition.mp4" and link.get_attribute("download") == ""
+    page.goto(url(site, "index.html"))  # as built: no film, no link
+    assert page.locator("#download-film").count() == 0 and page.problems == []
+
+
 @pytest.fixture(scope="module")
 def paged(tmp_path_factory, session_cache):
     """The demo with pages of 5 cards and shards of 4 pictures: 13 pictures make 3 index pages and 4 shards."""
-    from builder.gallery import site as site_module
+    from builder.gallery import data, pages
 
     out = tmp_path_factory.mktemp("paged") / "dist"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(site_module, "PAGE_SIZE", 5)
-        mp.setattr(site_module, "SHARD_SIZE", 4)
+        mp.setattr(pages, "PAGE_SIZE", 5)
+        mp.setattr(data, "SHARD_SIZE", 4)
         result = CliRunner().invoke(
             app,
             [
@@ -315,7 +316,7 @@ def test_the_slideshow_crosses_shards(paged, page):
     assert page.problems == []
 
 
-# ---- the viewer: one page, the music flows (issue 18) ----
+# ---- the viewer: one page, the music flows ----
 
 SCREENS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
@@ -508,7 +509,7 @@ def japanese(tmp_path_factory, session_cache):
 
 
 def test_a_japanese_gallery_has_no_english_button(japanese, browser):
-    from builder.gallery.site import load_messages
+    from builder.gallery.text import load_messages
 
     english = set(load_messages("en").values()) - set(load_messages("ja").values())
     g = orjson.loads((japanese / "gallery.json").read_bytes())

@@ -4,14 +4,13 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import orjson
 import pytest
 from typer.testing import CliRunner
 
 from builder.cli import app
 
-from .conftest import DEMO, MIRROR, cli_build, picture_record, requires_mirror
+from .conftest import DEMO, MIRROR, cli_build, requires_mirror
 from .test_catalogue import raw_deam
 
 pytestmark = requires_mirror
@@ -157,12 +156,13 @@ def test_pages_open_from_file_urls(demo_build):
     for js in (out / "static").glob("*.js"):
         text = js.read_text()
         assert "fetch(" not in text and "import " not in text and "export " not in text
-    shards = sorted((out / "data").glob("*.js"))
+    shards = sorted((out / "data").glob("*-*.js"))
     assert [f.name for f in shards] == ["names-0.js", "slides-0.js", "view-0.js"]
     assert all(
         f.read_text().startswith("(window.GALLERY_SHARDS = window.GALLERY_SHARDS || {})[")
         for f in shards
     )
+    assert (out / "data" / "columns.js").read_text().startswith("window.GALLERY_COLUMNS = {")
 
 
 def test_picture_page_has_the_plane_and_playable_tracks(demo_build):
@@ -441,43 +441,6 @@ def test_caption_plain_switches_off_faces_and_colours(caption_builds):
     objects_g = caption_builds["caption"][0]
     texts = {im["file"]: im["caption"]["text"] for im in objects_g["images"]}
     assert {im["file"]: im["caption"]["text"] for im in g["images"]} == texts
-
-
-def test_slideshow_order_walks_to_the_nearest_feeling():
-    from builder.gallery.site import slideshow_order
-    from builder.records import Track
-
-    def im(name, v, a):
-        return picture_record(name, av=(v, a), tracks=(Track(name, "t", "a", v, a),))
-
-    pics = [im("calm", 0.0, -0.9), im("far", 0.9, 0.9), im("near", 0.1, -0.7), im("mid", 0.3, 0.0)]
-    assert slideshow_order(pics) == ["calm", "near", "mid", "far"]
-
-
-def test_the_plain_walk_and_the_tree_walk_agree(monkeypatch):
-    """Up to FEW_POINTS distinct points the walk searches them all; beyond, a k-d tree: the same order either way,
-    ties (many pictures on DEAM's 0.1 grid) included."""
-    from builder.gallery import site
-    from builder.records import Track
-
-    rng = np.random.default_rng(3)
-    points = np.round(rng.uniform(-1, 1, (400, 2)), 1)  # on a grid: many ties and shared points
-    pics = [
-        picture_record(f"p{i:03d}", tracks=(Track(f"t{i}", "t", "a", float(v), float(a)),))
-        for i, (v, a) in enumerate(points)
-    ]
-    plain = site.slideshow_order(pics)
-    monkeypatch.setattr(site, "FEW_POINTS", 0)
-    assert site.slideshow_order(pics) == plain and sorted(plain) == sorted(p.file for p in pics)
-
-
-def test_catalogue_is_inlined_for_exploring(demo_build):
-    out, _ = demo_build
-    js = (out / "catalogue.js").read_text(encoding="utf-8")
-    table = orjson.loads(js[len("window.CATALOGUE = ") :].rstrip().rstrip(";"))
-    assert table["columns"][:3] == ["id", "valence", "arousal"]
-    assert len(table["tracks"]) == load(out)["catalogue"]["size"]
-    assert sorted(load(out)["slideshow"]) == sorted(im["file"] for im in load(out)["images"])
 
 
 def test_learned_method_obeys_a_users_quadrant(tmp_path, session_cache):

@@ -13,15 +13,12 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
 from typer.testing import CliRunner
 
 from builder.cli import app
-from builder.gallery.site import script_json, slug_for
 
-from .conftest import DEMO, MIRROR, photo, picture_record, requires_mirror
+from .conftest import DEMO, MIRROR, photo, requires_mirror
 
 HOSTILE = '<img src=x onerror=alert(1)> & "quoted".jpg'
 
@@ -198,7 +195,7 @@ def test_no_file_name_becomes_markup(messy_build):
 
 @requires_mirror
 def test_interrupted_build_keeps_the_previous_gallery_and_resumes_from_cache(tmp_path, monkeypatch):
-    import builder.gallery.site as site
+    from builder.gallery import copies
 
     cache, out = tmp_path / "cache", tmp_path / "dist"
     args = [
@@ -216,7 +213,7 @@ def test_interrupted_build_keeps_the_previous_gallery_and_resumes_from_cache(tmp
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     calls = {"n": 0}
-    real = site._render_copy
+    real = copies._render_copy
 
     def interrupted(*a, **k):
         calls["n"] += 1
@@ -224,13 +221,13 @@ def test_interrupted_build_keeps_the_previous_gallery_and_resumes_from_cache(tmp
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(site, "_render_copy", interrupted)
+    monkeypatch.setattr(copies, "_render_copy", interrupted)
     result = CliRunner().invoke(app, args + ["--narrow", "none"])
     assert result.exit_code == 130 and "left as it was" in result.output
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dist")] == []
-    monkeypatch.setattr(site, "_render_copy", real)
+    monkeypatch.setattr(copies, "_render_copy", real)
     result = CliRunner().invoke(app, args + ["--narrow", "none"])
     n = len(list(DEMO.glob("*.jpg")))
     assert result.exit_code == 0 and f"({n} cached, 0 failed)" in result.output
@@ -270,79 +267,6 @@ def test_corrupt_cache_entries_are_recomputed(messy_build, messy, tmp_path):
     for im in g["images"]:
         with Image.open(out2 / im["thumb"]) as t:
             t.load()
-
-
-@given(st.text(min_size=1, max_size=80))
-@settings(max_examples=200, deadline=None)
-def test_slugs_are_safe_file_names(name):
-    slug = slug_for(name)
-    assert re.fullmatch(r"[a-z0-9-]+", slug) and len(slug) <= 69
-    assert slug_for(name) == slug
-
-
-@given(st.lists(st.text(min_size=1, max_size=30), min_size=2, max_size=20, unique=True))
-@settings(max_examples=100, deadline=None)
-def test_distinct_names_never_collide(names):
-    assert len({slug_for(n) for n in names}) == len(names)
-
-
-@given(
-    st.recursive(
-        st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
-        lambda children: (
-            st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
-        ),
-        max_leaves=20,
-    )
-)
-@settings(max_examples=200, deadline=None)
-def test_inlined_json_cannot_break_out_of_its_script(value):
-    text = script_json(orjson.dumps(value))
-    assert "<" not in text and ">" not in text and "\u2028" not in text
-    assert orjson.loads(text) == value
-
-
-@given(
-    title=st.text(min_size=1, max_size=60),
-    artist=st.text(min_size=1, max_size=60),
-    file=st.text(min_size=1, max_size=60),
-)
-@settings(max_examples=60, deadline=None)
-def test_metadata_strings_render_as_text_only(title, artist, file):
-    from builder.gallery.site import _environment, render_index, render_picture
-    from builder.records import CatalogueInfo, Gallery, Track
-
-    track = Track("1", title, artist, 0.1, 0.2, genre=artist, licence=title)
-    shown = {"page": "pages/x.html", "image": "img/x.jpg", "thumb": "thumbs/x.jpg"}
-    im = picture_record(file, av=(0.1, 0.2), tracks=(track,), width=10, height=10, **shown)
-    g = Gallery("objects", "vote", (1, 1, 1, 1), CatalogueInfo(title, 1), (im,))
-    env = _environment()
-    benign = Gallery(
-        "objects",
-        "vote",
-        (1, 1, 1, 1),
-        CatalogueInfo("c", 1),
-        (
-            picture_record(
-                "f",
-                av=(0.1, 0.2),
-                tracks=(Track("1", "t", "a", 0.1, 0.2, "g", None, "l"),),
-                width=10,
-                height=10,
-                **shown,
-            ),
-        ),
-    )
-    for render in (render_index, lambda env, gal: render_picture(env, gal, 0)):
-
-        def tags(gal):
-            html = render(env, gal)
-            p = Collect()
-            p.feed(html)
-            p.close()
-            return p.tags, sorted(set(p.attrs))
-
-        assert tags(g) == tags(benign)
 
 
 def test_unreadable_file_is_reported_not_fatal(tmp_path, monkeypatch):

@@ -75,7 +75,7 @@ def test_files_the_builder_did_not_write_are_kept_and_named(pics, tmp_path, sess
 def test_a_user_file_where_the_new_gallery_writes_stops_the_build_unchanged(
     pics, tmp_path, session_cache
 ):
-    from builder.gallery.site import slug_for
+    from builder.gallery.copies import slug_for
 
     out = tmp_path / "site"
     (pics / "p3.jpg").rename(tmp_path / "p3.jpg")
@@ -148,15 +148,6 @@ def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path
     g = orjson.loads((out / "gallery.json").read_bytes())
     audio = {t["id"]: t["audio"] for im in g["images"] for t in im["tracks"]}
     assert all(a is None for i, a in audio.items() if i != "ok")
-
-
-def test_audio_names_in_the_gallery_are_unique_by_construction():
-    from builder.gallery.site import _audio_name
-    from builder.records import Track
-
-    a = _audio_name(Track("a b", "t", "x", 0, 0, audio="/m/1.mp3"))
-    b = _audio_name(Track("a_b", "t", "x", 0, 0, audio="/m/2.mp3"))
-    assert a != b and a.startswith("audio/a_b-") and b.startswith("audio/a_b-")
 
 
 # ---- caches verify what they serve ------------------------------------------------------------------------
@@ -275,12 +266,12 @@ def test_an_unwritable_cache_is_a_warning_not_a_failure(pics, tmp_path):
 def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(
     pics, tmp_path, session_cache, monkeypatch
 ):
-    from builder.gallery import site
+    from builder.gallery import copies
 
     out = tmp_path / "site"
     assert build(pics, out, session_cache, "--method", "random").exit_code == 0
     before = tree(out)
-    real_copy, real_link = site.shutil.copyfile, site.os.link
+    real_copy, real_link = copies.shutil.copyfile, copies.os.link
 
     def full(real):
         def write(src, dst, *a, **k):
@@ -290,9 +281,9 @@ def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(
 
         return write
 
-    monkeypatch.setattr(site.shutil, "copyfile", full(real_copy))  # a copy from the cache
+    monkeypatch.setattr(copies.shutil, "copyfile", full(real_copy))  # a copy from the cache
     monkeypatch.setattr(
-        site.os, "link", full(real_link)
+        copies.os, "link", full(real_link)
     )  # or a link to it: a full folder refuses both
     result = build(pics, out, session_cache, "--method", "random")
     assert result.exit_code == 5, result.output

@@ -1,6 +1,6 @@
-"""What the visitor reads and sees, without a browser: message catalogues, the viewer's files, the header."""
+"""The viewer's files and what the index says, without a browser (the viewer in Chromium:
+tests/test_browser.py; the visitor's words: tests/test_text.py)."""
 
-import json
 import re
 import shutil
 import subprocess
@@ -12,55 +12,6 @@ from typer.testing import CliRunner
 from builder.cli import app
 
 from .conftest import DEMO, MIRROR, ROOT, requires_mirror
-
-MESSAGES = ROOT / "builder" / "gallery" / "messages"
-
-
-def placeholders(text: str) -> set[str]:
-    return set(re.findall(r"\{(\w+)\}", text))
-
-
-def test_every_catalogue_has_the_keys_and_placeholders_of_english():
-    english = json.loads((MESSAGES / "en.json").read_text(encoding="utf-8"))
-    catalogues = sorted(MESSAGES.glob("*.json"))
-    assert {p.stem for p in catalogues} >= {"en", "ja"}
-    for path in catalogues:
-        other = json.loads(path.read_text(encoding="utf-8"))
-        assert set(other) == set(english), (
-            f"{path.name}: missing {set(english) - set(other)}, extra {set(other) - set(english)}"
-        )
-        for key, text in english.items():
-            assert placeholders(other[key]) == placeholders(text), f"{path.name}: {key}"
-            assert other[key].strip(), f"{path.name}: {key} is empty"
-
-
-def test_every_word_a_template_or_script_asks_for_is_in_the_catalogue():
-    english = json.loads((MESSAGES / "en.json").read_text(encoding="utf-8"))
-    templates = ROOT / "site_template"
-    asked = set()
-    for page in templates.glob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        asked |= set(re.findall(r"""\bt\(["'](\w+)["']""", text))
-        asked |= {
-            f"{k}_{form}"
-            for k in re.findall(r"""\btn\(["'](\w+)["']""", text)
-            for form in ("one", "other")
-        }
-    script = (templates / "static" / "gallery.js").read_text(encoding="utf-8")
-    asked |= set(re.findall(r"""\bM\("(\w+)\"""", script))
-    asked |= {
-        f"{k}_{form}"
-        for k in re.findall(r"""\bMN\("(\w+)\"""", script)
-        for form in ("one", "other")
-    }
-    assert len(asked) > 50 and asked <= set(english), asked - set(english)
-
-
-def test_an_unknown_language_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(
-        app, ["build", str(DEMO), "--out", str(tmp_path / "o"), "--lang", "xx"]
-    )
-    assert result.exit_code == 2 and "--lang must be one of en, ja" in result.output
 
 
 def test_no_library_file_is_committed():
@@ -116,18 +67,22 @@ def test_the_gallery_carries_the_viewer_and_says_where_it_came_from(demo_build):
     assert f"<h1>{DEMO.name}</h1>" in header and f"{len(g['images'])} pictures" in header
     assert g["method"] not in header and '<html lang="en">' in index
     assert 'src="static/photoswipe.umd.min.js"' in index and "script-src 'self'" in index
-    # the viewer's shard: every picture, in gallery order, its first playing track and where it starts
+    # the viewer's shard: every picture, in gallery order, its first playing track and where it
+    # starts, read by the column names the scripts read them by (data/columns.js)
+    columns = orjson.loads((out / "data" / "columns.js").read_text().split(" = ", 1)[1][:-2])
     rows = orjson.loads(
         (out / "data" / "view-0.js").read_text().split('"] = ', 1)[1].rstrip().rstrip(";")
     )
-    assert [r[1] for r in rows] == [im["page"] for im in g["images"]]
+    rows = [dict(zip(columns["view"], r)) for r in rows]
+    assert [r["page"] for r in rows] == [im["page"] for im in g["images"]]
     for row, im in zip(rows, g["images"]):
         first = next(t for t in im["tracks"] if t["audio"])
+        track = dict(zip(columns["track"], row["track"]))
         assert (
-            row[8][0] == first["id"]
-            and row[8][4] == first["audio"]
-            and row[8][5] == first.get("start", 0.0)
+            track["id"] == first["id"]
+            and track["audio"] == first["audio"]
+            and track["start"] == first.get("start", 0.0)
         )
-        assert (out / row[2]).is_file() and f'data-id="{row[0]}"' in "".join(
+        assert (out / row["image"]).is_file() and f'data-id="{row["id"]}"' in "".join(
             p.read_text(encoding="utf-8") for p in out.glob("index*.html")
         )

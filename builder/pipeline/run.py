@@ -91,7 +91,7 @@ def curate(
     (which counted the pins already, ctx.pins): titles, captions, alt text, pinned first tracks, and the curator's
     order (which the slideshow follows too: pictures given an order first, then the others in the usual walk,
     builder.gallery.site.slideshow_order)."""
-    from builder.gallery.site import slideshow_order
+    from builder.gallery.order import slideshow_order
 
     images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)
     slideshow: tuple[str, ...] = ()

@@ -253,7 +253,7 @@ def stage_copies(ctx: Context, r: Reading) -> None:
 def _copies(
     ctx: Context, rel: str, sha: str, natural: int | None = None, data: bytes | None = None
 ) -> None:
-    from builder.gallery.site import cache_copies
+    from builder.gallery.copies import cache_copies
 
     try:
         if natural is None:  # the picture's longest side, from its header, as the analysis reads it

@@ -1,0 +1,214 @@
+"""The pages (builder/gallery/pages.py): each template uses only its page's context and the
+documented globals, metadata renders as text only, and each page loads the scripts of the features
+it has, after what they need."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import fields, replace
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import meta, nodes
+from jinja2.defaults import DEFAULT_NAMESPACE
+
+from builder.gallery import pages
+from builder.gallery.pages import (
+    CreditsContext,
+    Globals,
+    IndexContext,
+    PictureContext,
+    SlideshowContext,
+    environment,
+    render,
+)
+from builder.gallery.text import Words
+from builder.records import CatalogueInfo, Gallery, Track
+
+from .conftest import ROOT, picture_record
+
+STATIC = ROOT / "site_template" / "static"
+
+
+def template_variables(env, name: str) -> set[str]:
+    """Every variable a template reads, with those of the templates it extends or includes."""
+    ast = env.parse(env.loader.get_source(env, name)[0])
+    found = set(meta.find_undeclared_variables(ast)) - {m.name for m in ast.find_all(nodes.Macro)}
+    for other in meta.find_referenced_templates(ast):
+        assert other is not None, f"{name} names a template only known when it renders"
+        found |= template_variables(env, other)
+    return found
+
+
+def names(cls) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+@pytest.mark.parametrize("page", pages.PAGES, ids=lambda cls: cls.__name__)
+def test_every_variable_a_template_uses_is_its_pages_field_or_a_global(page):
+    used = template_variables(environment(), page.template)
+    unknown = used - names(page) - names(Globals) - set(DEFAULT_NAMESPACE)
+    assert not unknown, f"{page.template} uses {unknown}: add them to {page.__name__}"
+    unused = names(page) - used
+    assert not unused, f"{page.__name__} has {unused}, which {page.template} never reads"
+
+
+def test_the_templates_get_no_global_but_the_documented_ones():
+    assert set(environment().globals) - set(DEFAULT_NAMESPACE) == names(Globals)
+
+
+@pytest.mark.parametrize(
+    "cls", [Globals, pages.PageContext, *pages.PAGES], ids=lambda c: c.__name__
+)
+def test_every_field_of_a_context_says_what_it_is(cls):
+    assert cls.__doc__
+    source = inspect.getsource(cls)
+    for name in cls.__annotations__:  # this class's own fields
+        if name == "template":
+            continue
+        line = re.search(rf"^    {name}: .*$", source, re.M)
+        assert line and "  # " in line.group(0), f"{cls.__name__}.{name} has no comment"
+
+
+class Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attrs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(k for k, _ in attrs)
+
+
+@given(
+    title=st.text(min_size=1, max_size=60),
+    artist=st.text(min_size=1, max_size=60),
+    file=st.text(min_size=1, max_size=60),
+)
+@settings(max_examples=60, deadline=None)
+def test_metadata_strings_render_as_text_only(title, artist, file):
+    track = Track("1", title, artist, 0.1, 0.2, genre=artist, licence=title)
+    shown = {"page": "pages/x.html", "image": "img/x.jpg", "thumb": "thumbs/x.jpg"}
+    im = picture_record(file, av=(0.1, 0.2), tracks=(track,), width=10, height=10, **shown)
+    g = Gallery("objects", "vote", (1, 1, 1, 1), CatalogueInfo(title, 1), (im,))
+    env = environment()
+    benign = Gallery(
+        "objects",
+        "vote",
+        (1, 1, 1, 1),
+        CatalogueInfo("c", 1),
+        (
+            picture_record(
+                "f",
+                av=(0.1, 0.2),
+                tracks=(Track("1", "t", "a", 0.1, 0.2, "g", None, "l"),),
+                width=10,
+                height=10,
+                **shown,
+            ),
+        ),
+    )
+    for context in (IndexContext.of, lambda gal: PictureContext.of(gal, 0, Words())):
+
+        def tags(gal):
+            p = Collect()
+            p.feed(render(env, context(gal)))
+            p.close()
+            return p.tags, sorted(set(p.attrs))
+
+        assert tags(g) == tags(benign)
+
+
+def small_gallery(**options) -> Gallery:
+    shown = {"width": 10, "height": 10, "image": "img/p.jpg", "thumb": "thumbs/p.jpg"}
+    images = tuple(picture_record(f"p{i}.jpg", page=f"pages/p{i}.html", **shown) for i in range(2))
+    return Gallery("random", "none", (0, 0, 0, 0), CatalogueInfo("c", 1), images, **options)
+
+
+def rendered_pages(gallery: Gallery, viewer: bool = True) -> dict[str, str]:
+    env = environment(Words(), "Show", "MIT" if viewer else None)
+    return {
+        "index": render(env, IndexContext.of(gallery)),
+        "picture": render(env, PictureContext.of(gallery, 0, Words())),
+        "slideshow": render(env, SlideshowContext.of(gallery)),
+        "credits": render(env, CreditsContext.of(gallery)),
+    }
+
+
+def scripts(html: str) -> list[str]:
+    return [s.removeprefix("../") for s in re.findall(r'<script src="([^"]+)"></script>', html)]
+
+
+# the feature each script serves, by what of the page it works on
+FEATURES = {
+    "static/viewer.js": 'data-viewer="on"',
+    "static/search.js": 'id="search-form"',
+    "static/slideshow.js": '<main id="main" class="show"',
+    "static/plane.js": 'id="plane"',
+    "static/picture.js": '<body class="picture-page"',
+    "static/film-link.js": '<body class="index"',
+    "static/kiosk.js": "data-kiosk=",
+}
+
+
+def needs(script: str) -> list[str]:
+    """The scripts one must follow, by the globals it reads."""
+    text = (ROOT / "site_template" / script).read_text(encoding="utf-8")
+    provided = {
+        "window.GALLERY_MESSAGES": "static/messages.js",
+        "window.Gallery": "static/shared.js",
+        "G.columns(": "data/columns.js",
+        "G.Music(": "static/music.js",
+        "G.trackOf(": "static/music.js",
+        "window.PhotoSwipe": "static/photoswipe.umd.min.js",
+        "window.CATALOGUE": "catalogue.js",
+        "window.GALLERY_FILM": "film.js",
+    }
+    return sorted({need for used, need in provided.items() if used in text} - {script})
+
+
+@pytest.mark.parametrize("kiosk", [False, True])
+@pytest.mark.parametrize("viewer", [True, False])
+def test_each_page_loads_the_scripts_of_its_features_after_what_they_need(viewer, kiosk):
+    loaded = {}
+    for name, html in rendered_pages(small_gallery(kiosk=kiosk), viewer).items():
+        srcs = loaded[name] = scripts(html)
+        assert len(srcs) == len(set(srcs)), name
+        for script, marker in FEATURES.items():
+            assert (script in srcs) == (marker in html), (name, script)
+        features = {"static/viewer.js", "static/slideshow.js"}
+        assert ("static/music.js" in srcs) == bool(features & set(srcs)), name
+        for script in srcs:
+            if (ROOT / "site_template" / script).is_file():  # ours, not written by the build
+                before = srcs[: srcs.index(script)]
+                assert set(needs(script)) <= set(before), (name, script, needs(script))
+    assert loaded["credits"] == []  # nothing on it runs
+    assert ("static/kiosk.js" in loaded["index"]) == kiosk and loaded["index"][0] == (
+        "static/kiosk.js" if kiosk else "static/messages.js"
+    )  # the kiosk's index leaves for the slideshow before anything else runs
+    every = {s for srcs in loaded.values() for s in srcs if s.startswith("static/")}
+    if viewer and kiosk:  # every script of static/ is some page's
+        assert every - {"static/photoswipe.umd.min.js", "static/messages.js"} == {
+            f"static/{p.name}" for p in STATIC.glob("*.js")
+        }
+
+
+def test_the_index_is_paged_into_its_listings(tmp_path, monkeypatch):
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    gallery = small_gallery()
+    gallery = replace(gallery, images=(gallery.images[0], replace(gallery.images[1], quadrant=3)))
+    pages.write_index_pages(tmp_path, environment(), gallery, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "index-2.html",
+        "index-q1.html",
+        "index-q2.html",
+        "index-q3.html",
+        "index-q4.html",
+        "index.html",
+    ]
+    second = (tmp_path / "index-2.html").read_text(encoding="utf-8")
+    assert 'href="pages/p1.html"' in second and 'href="pages/p0.html"' not in second
+    assert 'href="index-q3.html"' in second and 'href="index-q2.html"' not in second
