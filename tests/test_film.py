@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 from pathlib import Path
@@ -15,11 +14,8 @@ from typer.testing import CliRunner
 from builder import film as fm
 from builder.cli import app
 from builder.music import excerpt
+from builder.music.licences import licence_verdict
 from tests.audio_fixtures import tone, write_audio
-from tests.conftest import MIRROR, requires_mirror
-
-CLIPS = MIRROR / "deam" / "MEMD_audio" / "clips_index.csv"
-
 
 # ---- loudness and the loud start ------------------------------------------------------------------------------
 
@@ -83,36 +79,6 @@ def test_read_audio_decodes_at_most_what_is_asked(tmp_path):
     assert excerpt.read_audio(path, 8.0, 5.0).shape[0] == pytest.approx(
         2 * 48000, abs=2000
     )  # the file ends
-
-
-# ---- licences ----------------------------------------------------------------------------------------------------
-
-
-@requires_mirror
-def test_licences_of_the_deam_clips():
-    with open(CLIPS, newline="", encoding="utf-8") as f:
-        licences = {r["song_id"]: r["licence_id3_TCOP"] for r in csv.DictReader(f)}
-    verdicts = {sid: fm.licence_verdict(text)[0] for sid, text in licences.items()}
-    for sid, text in licences.items():
-        if "NoDerivatives" in text or "FMA-Limited" in text:
-            assert not verdicts[sid], text
-        else:  # CC BY and CC BY-NC-SA allow adaptations
-            assert verdicts[sid], text
-    assert any(verdicts.values()) and not all(verdicts.values())
-
-
-def test_licence_rule():
-    assert fm.licence_verdict("CC0 1.0 Universal")[0]
-    assert fm.licence_verdict("Attribution-ShareAlike 4.0 International (CC BY-SA 4.0)")[0]
-    assert not fm.licence_verdict("CC BY-ND 4.0")[0]
-    assert fm.licence_verdict("BY-NC-SA 4.0")[0] and not fm.licence_verdict("BY-NC-ND 4.0")[0]
-    assert not fm.licence_verdict(None)[0]  # unknown: left out
-    assert not fm.licence_verdict("All rights reserved")[0]
-    assert fm.licence_verdict("All rights reserved", allow=("all rights",))[0]  # the curator's word
-    assert fm.licence_verdict(None, own=True)[0]  # the user's own --music
-    assert not fm.licence_verdict("CC BY-NC-ND", own=True)[0]  # a tag that forbids still forbids
-    assert fm.is_own_music("holiday", "album/song.mp3")
-    assert not fm.is_own_music("DEAM (playable)", "12")
 
 
 def test_size_parsing():
@@ -244,7 +210,7 @@ def test_demo_film_sound_and_licences(demo_film):
     for ch in chapters["chapters"]:
         track = ch["track"]
         if track is not None:
-            assert fm.licence_verdict(track["licence"])[0], track
+            assert licence_verdict(track["licence"])[0], track
             assert "noderiv" not in (track["licence"] or "").lower()
     # the demo's DEAM tracks include ND and FMA-Limited ones: each is named, with its reason, if it was passed over
     for gone in chapters["left_out"]:
@@ -466,13 +432,6 @@ def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
     assert result.exit_code == 5, result.output
     assert "No space left on device" in result.output and "no film was written" in result.output
     assert not list((tmp_path / "out").iterdir())
-
-
-def test_licences_are_named_briefly_on_the_end_card():
-    text = "Attribution-Noncommercial-Share Alike 3.0 United States: http://creativecommons.org/licenses/by-nc-sa/3.0/us/"
-    assert fm.short_licence(text) == "CC BY-NC-SA 3.0"
-    assert fm.short_licence("FMA-Limited: http://freemusicarchive.org/FMA_License") == "FMA-Limited"
-    assert fm.short_licence(None) == "licence not given"
 
 
 @pytest.mark.slow
