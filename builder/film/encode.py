@@ -197,7 +197,7 @@ def film_js(href: str, size: int, duration: float) -> str:
     """The gallery's film.js when the film lies inside it: where it is (relative to the gallery),
     its size in bytes and its length in seconds; the index's "Download the film" link reads it
     (site_template)."""
-    from builder.gallery.site import script_json
+    from builder.gallery.data import script_json
 
     info = {"href": href, "size": size, "duration": round(duration, 1)}
     return f"window.GALLERY_FILM = {script_json(orjson.dumps(info))};\n"
