@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from builder import film as fm
+from builder.film.frames import Looks
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     )
 
     composing = [0.0]
-    frame = fm.Looks.frame
+    frame = Looks.frame
 
     def timed(self, t):
         t0 = time.thread_time()  # CPU time of the composing thread alone
@@ -46,7 +47,7 @@ def main() -> None:
         finally:
             composing[0] += time.thread_time() - t0
 
-    fm.Looks.frame = timed  # measure the composing alone, in the real run
+    Looks.frame = timed  # measure the composing alone, in the real run
     best = None
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):

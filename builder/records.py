@@ -3,11 +3,22 @@
 No tensors and no numpy here: model outputs become plain floats and tuples at the adapter boundary.
 Boxes are (x0, y0, x1, y1) as fractions of the picture's width and height, in the picture's upright
 orientation (after EXIF rotation), so the gallery can draw them at any size.
+
+gallery.json is a `Gallery` as orjson writes it; `Gallery.from_json` reads it back into the
+same records, checking every value's type against the fields, so what reads a built gallery (the
+film) keeps no model of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import orjson
 
 Point = tuple[float, float]  # (valence, arousal) in [-1, 1]
 Box = tuple[float, float, float, float]
@@ -200,3 +211,81 @@ class Gallery:
         "en"  # the language of every word the visitor reads (builder/gallery/messages/<lang>.json)
     )
     kiosk: bool = False  # the index opens the slideshow in kiosk mode (slideshow.html#kiosk)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Gallery:
+        """gallery.json's text as the records it was written from. Keys the records do not know
+        are ignored, missing keys take their field's default; a missing required key or a value
+        of the wrong type raises ValueError naming the field (`images[2].tracks[0].start`), as
+        does text that is not JSON (orjson.JSONDecodeError is a ValueError)."""
+        return _record(cls, orjson.loads(data), "")
+
+
+# ---- reading records back from JSON -------------------------------------------------------------
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    names = {bool: "true or false", int: "a number", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "an object"})
+    return names.get(type(value), type(value).__name__)
+
+
+def _wrong(where: str, expected: str, value: object) -> ValueError:
+    return ValueError(f"{where or 'the top level'}: expected {expected}, got {_kind(value)}")
+
+
+def _record(cls: type, value: object, where: str) -> Any:
+    if not isinstance(value, dict):
+        raise _wrong(where, "an object", value)
+    hints, values = _hints(cls), {}
+    for f in dataclasses.fields(cls):
+        name = f"{where}.{f.name}" if where else f.name
+        if f.name in value:
+            values[f.name] = _value(hints[f.name], value[f.name], name)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{name} is missing")
+    return cls(**values)
+
+
+def _value(tp: Any, value: object, where: str) -> Any:
+    """value (as orjson read it) checked against tp, the type of a record's field, and made one."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):  # only `X | None` occurs in the records
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _value(inner, value, where)
+    if dataclasses.is_dataclass(tp):
+        return _record(tp, value, where)  # type: ignore[arg-type]
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise _wrong(where, "a list", value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_value(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ValueError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_value(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _wrong(where, "an object", value)
+        return {k: _value(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _wrong(where, "a number", value)
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _wrong(where, "a whole number", value)
+        return value
+    if tp is str or tp is bool:
+        if not isinstance(value, tp):
+            raise _wrong(where, "a string" if tp is str else "true or false", value)
+        return value
+    raise TypeError(f"{where}: no reader for {tp}")  # a record field of a type this does not know

@@ -1,8 +1,7 @@
-"""The exhibition as a film (builder film) and the excerpt/loudness code it shares with the slideshow."""
+"""The exhibition as a film (builder film): the demo's film, and small galleries made in code."""
 
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 from pathlib import Path
@@ -14,115 +13,24 @@ from typer.testing import CliRunner
 
 from builder import film as fm
 from builder.cli import app
+from builder.errors import UsageError
+from builder.film.frames import picture_box
+from builder.film.sound import TARGET_LUFS
 from builder.music import excerpt
+from builder.music.licences import licence_verdict
+from builder.records import CatalogueInfo, Gallery, Track
 from tests.audio_fixtures import tone, write_audio
-from tests.conftest import MIRROR, requires_mirror
-
-CLIPS = MIRROR / "deam" / "MEMD_audio" / "clips_index.csv"
+from tests.conftest import picture_record
 
 
-# ---- loudness and the loud start ------------------------------------------------------------------------------
-
-
-def _sine(seconds: float, rate: int, dbfs: float, freq: float = 997.0) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (10 ** (dbfs / 20) * np.sin(2 * np.pi * freq * t)).astype(np.float64)
-
-
-@pytest.mark.parametrize("rate", [48000, 44100])
-def test_loudness_of_the_ebu_reference_sine(rate):
-    # EBU Tech 3341 case 1: a 1 kHz stereo sine at -23 dBFS reads -23.0 LUFS (+-0.1)
-    s = _sine(10, rate, -23.0)
-    assert excerpt.integrated_loudness(np.stack([s, s], 1), rate) == pytest.approx(-23.0, abs=0.1)
-    # one channel of it carries half the power: 3 dB less
-    assert excerpt.integrated_loudness(s, rate) == pytest.approx(-26.0, abs=0.1)
-
-
-def test_loudness_gates_silence_and_weights_low_frequencies_down():
-    rate = 48000
-    assert excerpt.integrated_loudness(np.zeros((rate * 3, 2)), rate) == -math.inf
-    # the same tone with as much silence around it: the gates leave the silence out (only the few 400 ms blocks
-    # that straddle the tone's edges pull it down a little); without gating it would read 3 dB lower
-    s = _sine(5, rate, -20.0)
-    padded = np.concatenate([np.zeros(rate * 5), s, np.zeros(rate * 5)])
-    assert excerpt.integrated_loudness(padded, rate) == pytest.approx(
-        excerpt.integrated_loudness(s, rate), abs=0.5
-    )
-    # K-weighting: 30 Hz is weighed well below 1 kHz at the same level
-    assert (
-        excerpt.integrated_loudness(_sine(5, rate, -20.0, 30.0), rate)
-        < excerpt.integrated_loudness(s, rate) - 1
-    )
-
-
-def test_start_of_skips_a_quiet_opening():
-    rate = 16000
-    quiet = 0.001 * np.random.default_rng(0).standard_normal(rate * 3)  # -60 dBFS for 3 s
-    loud = _sine(6, rate, -10.0)
-    assert excerpt.start_of(np.concatenate([quiet, loud]), rate) == pytest.approx(3.0, abs=0.5)
-    assert excerpt.start_of(loud, rate) == 0.0
-    assert excerpt.start_of(np.zeros(rate * 4), rate) == 0.0  # silence throughout: nothing to skip
-
-
-def test_loud_start_of_a_real_file_and_its_cache(tmp_path, monkeypatch):
-    rate = 44100
-    samples = np.concatenate([np.zeros((2, rate * 4), np.float32), tone(6, rate)], axis=1)
-    path = write_audio(tmp_path / "late.flac", samples, rate)
-    assert excerpt.loud_start(path) == pytest.approx(4.0, abs=0.5)
-    first = excerpt.cached_loud_start(path, tmp_path / "cache")
-    monkeypatch.setattr(
-        excerpt, "loud_start", lambda p: pytest.fail("decoded again despite the cache")
-    )
-    assert excerpt.cached_loud_start(path, tmp_path / "cache") == first
-
-
-def test_read_audio_decodes_at_most_what_is_asked(tmp_path):
-    path = write_audio(tmp_path / "t.wav", tone(10, 44100), 44100)
-    x = excerpt.read_audio(path, 2.0, 3.0, rate=48000, channels=2)
-    assert x.shape == (3 * 48000, 2)
-    assert excerpt.read_audio(path, 8.0, 5.0).shape[0] == pytest.approx(
-        2 * 48000, abs=2000
-    )  # the file ends
-
-
-# ---- licences ----------------------------------------------------------------------------------------------------
-
-
-@requires_mirror
-def test_licences_of_the_deam_clips():
-    with open(CLIPS, newline="", encoding="utf-8") as f:
-        licences = {r["song_id"]: r["licence_id3_TCOP"] for r in csv.DictReader(f)}
-    verdicts = {sid: fm.licence_verdict(text)[0] for sid, text in licences.items()}
-    for sid, text in licences.items():
-        if "NoDerivatives" in text or "FMA-Limited" in text:
-            assert not verdicts[sid], text
-        else:  # CC BY and CC BY-NC-SA allow adaptations
-            assert verdicts[sid], text
-    assert any(verdicts.values()) and not all(verdicts.values())
-
-
-def test_licence_rule():
-    assert fm.licence_verdict("CC0 1.0 Universal")[0]
-    assert fm.licence_verdict("Attribution-ShareAlike 4.0 International (CC BY-SA 4.0)")[0]
-    assert not fm.licence_verdict("CC BY-ND 4.0")[0]
-    assert fm.licence_verdict("BY-NC-SA 4.0")[0] and not fm.licence_verdict("BY-NC-ND 4.0")[0]
-    assert not fm.licence_verdict(None)[0]  # unknown: left out
-    assert not fm.licence_verdict("All rights reserved")[0]
-    assert fm.licence_verdict("All rights reserved", allow=("all rights",))[0]  # the curator's word
-    assert fm.licence_verdict(None, own=True)[0]  # the user's own --music
-    assert not fm.licence_verdict("CC BY-NC-ND", own=True)[0]  # a tag that forbids still forbids
-    assert fm.is_own_music("holiday", "album/song.mp3")
-    assert not fm.is_own_music("DEAM (playable)", "12")
-
-
-def test_size_parsing():
+def test_frame_size_is_parsed_and_odd_or_tiny_sizes_are_refused():
     assert fm.parse_size("1280x720") == (1280, 720)
     for bad in ("1281x720", "big", "10x10"):
-        with pytest.raises(fm.UsageError):
+        with pytest.raises(UsageError):
             fm.parse_size(bad)
 
 
-# ---- the film of the demo gallery ----------------------------------------------------------------------------------
+# ---- the film of the demo gallery ---------------------------------------------------------------
 
 ARGS = ["--size", "640x360", "--seconds", "3"]
 
@@ -137,8 +45,9 @@ def demo_film(demo_build, tmp_path_factory):
 
 
 def _grey(img, side: int = 24) -> np.ndarray:
-    """A 24 x 24 grey thumbnail: coarse enough that the gentle zoom's few per cent do not count, fine enough that
-    thirteen pictures are told apart (the demo film: >= 0.86 with its own picture, <= 0.6 with any other)."""
+    """A 24 x 24 grey thumbnail: coarse enough that the gentle zoom's few per cent do not count,
+    fine enough that thirteen pictures are told apart (the demo film: >= 0.86 with its own
+    picture, <= 0.6 with any other)."""
     from PIL import Image
 
     return np.asarray(
@@ -184,7 +93,7 @@ def test_demo_film_shows_each_picture_in_its_chapter(demo_film):
 
     gallery, out, chapters, _ = demo_film
     pictures = [ch for ch in chapters["chapters"] if ch["kind"] == "picture"]
-    x, y, bw, bh = fm.picture_box((640, 360))
+    x, y, bw, bh = picture_box((640, 360))
     refs = []
     for ch in pictures:
         with Image.open(gallery / ch["image"]) as im:
@@ -229,8 +138,9 @@ def test_demo_film_sound_and_licences(demo_film):
             20 * math.log10(float(np.sqrt(np.mean(part.astype(np.float64) ** 2))) + 1e-12) > -50
         )
     assert audible >= 0.8 * len(pictures)
-    # loudness evened out: the tracks' excerpts differ (the chapters file says by how much before levelling); in the
-    # film the chapters' loudness, measured away from the crossfades, is much closer together
+    # loudness evened out: the tracks' excerpts differ (the chapters file says by how much before
+    # levelling); in the film the chapters' loudness, measured away from the crossfades, is much
+    # closer together
     before = {ch["track"]["id"]: ch["track"]["loudness_lufs"] for ch in pictures if ch["track"]}
     after = [
         excerpt.integrated_loudness(
@@ -240,13 +150,14 @@ def test_demo_film_sound_and_licences(demo_film):
         if ch["track"]
     ]
     assert len(before) >= 3 and np.std(after) < 0.6 * np.std(list(before.values()))
-    assert all(abs(x - fm.TARGET_LUFS) < 4 for x in after)
+    assert all(abs(x - TARGET_LUFS) < 4 for x in after)
     for ch in chapters["chapters"]:
         track = ch["track"]
         if track is not None:
-            assert fm.licence_verdict(track["licence"])[0], track
+            assert licence_verdict(track["licence"])[0], track
             assert "noderiv" not in (track["licence"] or "").lower()
-    # the demo's DEAM tracks include ND and FMA-Limited ones: each is named, with its reason, if it was passed over
+    # the demo's DEAM tracks include ND and FMA-Limited ones: each is named, with its reason, if it
+    # was passed over
     for gone in chapters["left_out"]:
         assert gone["reason"] and gone["title"] in output
     credited = {t["id"] for t in chapters["credits"]}
@@ -338,13 +249,14 @@ def test_a_film_inside_the_gallery_is_linked_from_its_index(demo_build, tmp_path
     )
 
 
-# ---- small galleries made in code (no models): silence, own music, missing files, a full disk ----------------------
+# ---- small galleries made in code (no models): silence, own music, missing files, a full disk ---
 
 
 def _fake_gallery(
-    root: Path, tracks: list[dict], catalogue: str = "DEAM (playable)", silent: str | None = None
-):
-    """A folder shaped as `builder build` writes it: the marker, gallery.json, two display copies, audio."""
+    root: Path, tracks: list[Track], catalogue: str = "DEAM (playable)", silent: str | None = None
+) -> Path:
+    """A folder shaped as `builder build` writes it: the marker, gallery.json, two display copies,
+    audio."""
     from PIL import Image
 
     from builder.gallery.outdir import MARKER, SIGNATURE
@@ -357,19 +269,20 @@ def _fake_gallery(
         pic = Image.new("RGB", (320, 200), colour)
         pic.paste((250, 250, 250), (40 + 100 * k, 40, 120 + 100 * k, 160))
         pic.save(root / name)
-        images.append({"file": f"p{k}.jpg", "image": name, "tracks": tracks})
+        images.append(picture_record(f"p{k}.jpg", image=name, tracks=tuple(tracks)))
     for t in tracks:
-        if t.get("audio"):
-            write_audio(root / t["audio"], tone(6, 44100), 44100)
-    data = {
-        "method": "learned",
-        "images": images,
-        "failed": [],
-        "slideshow": ["p0.jpg", "p1.jpg"],
-        "catalogue": {"name": catalogue, "size": len(tracks)},
-        "silent": silent,
-    }
-    (root / "gallery.json").write_bytes(orjson.dumps(data))
+        if t.audio:
+            write_audio(root / t.audio, tone(6, 44100), 44100)
+    gallery = Gallery(
+        method="learned",
+        narrow="none",
+        quadrant_means=(0.0, 0.0, 0.0, 0.0),
+        catalogue=CatalogueInfo(catalogue, len(tracks)),
+        images=tuple(images),
+        slideshow=("p0.jpg", "p1.jpg"),
+        silent=silent,
+    )
+    (root / "gallery.json").write_bytes(orjson.dumps(gallery))
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     (root / MARKER).write_bytes(
         orjson.dumps({"signature": SIGNATURE, "version": "test", "files": files})
@@ -380,15 +293,8 @@ def _fake_gallery(
 SMALL = ["--size", "160x90", "--seconds", "1", "--fps", "10"]
 
 
-def _track(tid: str, licence: str | None, audio: str | None) -> dict:
-    return {
-        "id": tid,
-        "title": f"T{tid}",
-        "artist": "A",
-        "licence": licence,
-        "audio": audio,
-        "start": 0.0,
-    }
+def _track(tid: str, licence: str | None, audio: str | None) -> Track:
+    return Track(tid, f"T{tid}", "A", 0.0, 0.0, audio=audio, licence=licence)
 
 
 def test_a_gallery_without_music_makes_a_silent_film_that_says_so(tmp_path):
@@ -451,6 +357,26 @@ def test_a_missing_audio_file_is_one_sentence_and_exit_3(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["images"][0]["tracks"][0].update(start="late"), "images[0].tracks[0].start"),
+        (lambda d: d["images"][1].update(tracks={"id": "3"}), "images[1].tracks"),
+        (lambda d: d.update(images="all of them"), "images"),
+    ],
+)
+def test_a_malformed_gallery_json_is_refused_naming_the_field(tmp_path, change, field):
+    gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
+    data = orjson.loads((gallery / "gallery.json").read_bytes())
+    change(data)
+    (gallery / "gallery.json").write_bytes(orjson.dumps(data))
+    out = tmp_path / "film.mp4"
+    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    assert result.exit_code == 2, result.output
+    assert "is not a gallery description" in result.output and f"{field}: expected" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
 def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
     import errno
 
@@ -460,7 +386,7 @@ def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
         Path(path).write_bytes(b"\0" * 1000)  # part of a film, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(fm, "render", full)
+    monkeypatch.setattr("builder.film.make.render", full)
     out = tmp_path / "out" / "film.mp4"
     result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
     assert result.exit_code == 5, result.output
@@ -468,16 +394,10 @@ def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
     assert not list((tmp_path / "out").iterdir())
 
 
-def test_licences_are_named_briefly_on_the_end_card():
-    text = "Attribution-Noncommercial-Share Alike 3.0 United States: http://creativecommons.org/licenses/by-nc-sa/3.0/us/"
-    assert fm.short_licence(text) == "CC BY-NC-SA 3.0"
-    assert fm.short_licence("FMA-Limited: http://freemusicarchive.org/FMA_License") == "FMA-Limited"
-    assert fm.short_licence(None) == "licence not given"
-
-
 @pytest.mark.slow
 def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
-    """A real process and a real SIGTERM, sent once the film is being written (its temporary file has grown)."""
+    """A real process and a real SIGTERM, sent once the film is being written (its temporary file
+    has grown)."""
     import os
     import signal
     import subprocess

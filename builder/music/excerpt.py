@@ -7,7 +7,7 @@
 - `integrated_loudness(samples, rate)`: ITU-R BS.1770-4 / EBU R128 integrated loudness in LUFS (K-weighting,
   400 ms blocks with 75 % overlap, absolute gate at -70 LUFS, relative gate 10 LU below). Written here with
   scipy.signal (a dependency already) instead of adding pyloudnorm: the standard fits in thirty lines and its
-  reference values are tested (tests/test_film.py).
+  reference values are tested (tests/test_excerpt.py).
 - `cached_loud_start(path, cache_dir)`: loud_start cached by the audio's sha256 (decoding costs time; hashing
   a file is cheap), so a rebuild does not decode the same tracks again.
 """
