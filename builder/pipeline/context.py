@@ -57,8 +57,8 @@ class Context:
 
     def __setattr__(self, name: str, value) -> None:
         raise AttributeError(
-            f"a Context is read-only once made: give {name} to Context(...) or compute it from what it "
-            "was given"
+            f"a Context is read-only once made: give {name} to Context(...) or compute it from "
+            "what it was given"
         )
 
     @cached_property
@@ -174,13 +174,14 @@ class Context:
             return playable, problems, None
         if s.catalogue is not None:  # the user's own catalogue: DEAM's audio would not help it
             how = (
-                f"give each row of {s.catalogue.name} an audio column naming its file (relative to "
-                "the catalogue's folder, or under --audio-root), or use your own music with --music DIR"
+                f"give each row of {s.catalogue.name} an audio column naming its file (relative "
+                "to the catalogue's folder, or under --audio-root), or use your own music with "
+                "--music DIR"
             )
         else:
             how = (
-                "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
-                "DIR, or a --catalogue whose rows name audio files"
+                "get audio with `builder assets fetch deam-audio`, or use your own music with "
+                "--music DIR, or a --catalogue whose rows name audio files"
             )
         silent = (
             f"no track of the catalogue {cat.name} has an audio file, "

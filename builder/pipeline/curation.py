@@ -1,12 +1,12 @@
-"""The curator's say: the exhibition's title and introduction, and the sheet (--curation CSV) that titles,
-captions, orders, hides, places (quadrant) and pins music to pictures.
+"""The curator's say: the exhibition's title and introduction, and the sheet (--curation CSV) that
+titles, captions, orders, hides, places (quadrant) and pins music to pictures.
 
-Everything the curator gives is read and checked here before any picture is analysed: a malformed sheet stops
-the build with the row and column named (nothing half-applied); a row about a picture or a track that does not
-exist is a warning naming the row, and the rest of the sheet still applies. The pipeline hands the pins to the
-method before it chooses music for the whole collection (Context.pins, read from the sheet and the catalogue:
-the learned method counts them as uses of their tracks), and applies the sheet to the records after it
-(`apply`).
+Everything the curator gives is read and checked here before any picture is analysed: a malformed
+sheet stops the build with the row and column named (nothing half-applied); a row about a picture or
+a track that does not exist is a warning naming the row, and the rest of the sheet still applies.
+The pipeline hands the pins to the method before it chooses music for the whole collection
+(Context.pins, read from the sheet and the catalogue: the learned method counts them as uses of
+their tracks), and applies the sheet to the records after it (`apply`).
 """
 
 from __future__ import annotations

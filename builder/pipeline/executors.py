@@ -1,10 +1,11 @@
-"""Where the pictures the cache lacks are analysed: worker processes on this machine, or tasks on a Ray cluster.
+"""Where the pictures the cache lacks are analysed: worker processes on this machine, or tasks on a
+Ray cluster.
 
-One small interface (`Executor.map`): given jobs (a picture's path relative to the input and the sha256 the main
-process hashed), return one outcome per job, in order. What runs is given, not imported: `setup(settings)` runs
-once in each worker process and returns its work (it loads the models), `work(job, data)` runs once per picture.
-The pipeline passes its own module-level setup (it travels to other processes by name), so this module never
-imports the pipeline.
+One small interface (`Executor.map`): given jobs (a picture's path relative to the input and the
+sha256 the main process hashed), return one outcome per job, in order. What runs is given, not
+imported: `setup(settings)` runs once in each worker process and returns its work (it loads the
+models), `work(job, data)` runs once per picture. The pipeline passes its own module-level setup (it
+travels to other processes by name), so this module never imports the pipeline.
 
 Ray (`--executor ray`) is for collections that outgrow one machine. The main process hashes every picture and
 reads the cache, as with local workers; each picture the cache lacks becomes one Ray task that carries the
@@ -82,8 +83,8 @@ _LOCAL_WORK: Work | None = None
 
 
 def _local_init(settings: Settings, setup: Setup) -> None:
-    """Each worker loads its models once (a forked one is handed those of the main process), runs them on one
-    thread, and leaves Ctrl-C to the main process, which stops the workers."""
+    """Each worker loads its models once (a forked one is handed those of the main process), runs
+    them on one thread, and leaves Ctrl-C to the main process, which stops the workers."""
     import signal
 
     from builder.files import tune_allocator

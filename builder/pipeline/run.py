@@ -95,10 +95,10 @@ def curate(
     pins: dict,
     intro: tuple[str | None, str | None],
 ) -> Gallery:
-    """The curator's sheet and the pictures' own titles applied after the method chose music for the collection
-    (which counted the pins already: ctx.pins): titles, captions, alt text, pinned first tracks, and the curator's
-    order (which the slideshow follows too: pictures given an order first, then the others in the usual walk,
-    builder.gallery.site.slideshow_order)."""
+    """The curator's sheet and the pictures' own titles applied after the method chose music for the
+    collection (which counted the pins already: ctx.pins): titles, captions, alt text, pinned first
+    tracks, and the curator's order (which the slideshow follows too: pictures given an order first,
+    then the others in the usual walk, builder.gallery.site.slideshow_order)."""
     from builder.gallery.site import slideshow_order
 
     images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)

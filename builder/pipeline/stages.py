@@ -294,12 +294,12 @@ def read_all(
 ) -> tuple[list[Reading], list[Failure]]:
     """Run the per-picture stages; a picture that fails is listed with its reason, never fatal.
 
-    Each picture is hashed and looked up in the cache here. With one worker the pictures the cache lacks are
-    analysed here as they come. With several on Linux, the method's models start loading (in a thread) at the
-    first picture the cache lacks, while the rest are hashed; then workers are forked from this process,
-    sharing its weights, and this process analyses too (builder.pipeline.executors.LocalProcesses, here=).
-    Elsewhere workers are spawned, each loading its own models, when there are enough pictures to pay for
-    that."""
+    Each picture is hashed and looked up in the cache here. With one worker the pictures the cache
+    lacks are analysed here as they come. With several on Linux, the method's models start loading
+    (in a thread) at the first picture the cache lacks, while the rest are hashed; then workers are
+    forked from this process, sharing its weights, and this process analyses too
+    (builder.pipeline.executors.LocalProcesses, here=). Elsewhere workers are spawned, each loading
+    its own models, when there are enough pictures to pay for that."""
     s = ctx.settings
     stats = stats if stats is not None else Stats()
     results: dict[str, Outcome] = {}
@@ -442,7 +442,7 @@ def _run_stages(ctx: Context, r: Reading, stages) -> Outcome:
     return r, None, ms
 
 
-# ---- what a worker process runs (builder.pipeline.executors calls worker_setup by name) -------------------
+# ---- what a worker process runs (builder.pipeline.executors calls worker_setup by name) ---------
 
 
 class Worker:
