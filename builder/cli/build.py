@@ -29,7 +29,7 @@ def build(**given: Any) -> None:
         settings = settings_from(given, assets.cache_dir)
         too_many = settings.worker_warning()
         if too_many:
-            output.say(f"warning: {too_many}", err=True)
+            output.warn(too_many)
         built = build_gallery(settings, assets, output.progress)
         for warning in built.warnings:
             output.warn(warning)

@@ -36,7 +36,7 @@ def _typer_type(hint: Any, optional: bool) -> Any:
     if isinstance(hint, types.UnionType):  # X | None
         (hint,) = [a for a in typing.get_args(hint) if a is not type(None)]
         optional = True
-    return Optional[hint] if optional else hint  # noqa: UP045 - Typer reads typing's Optional
+    return Optional[hint] if optional else hint
 
 
 def _flags(name: str, spec: OptionSpec, default: Any) -> list[str]:
