@@ -126,10 +126,8 @@ def one(args) -> None:
         settings, workers=settings.worker_count()
     )  # as the `builder` command does
     t0 = time.perf_counter()
-    ctx = Context(settings)
-    ctx.copies = (
-        True  # as the `builder` command does: each picture's copies made where it is analysed
-    )
+    # as the `builder` command does: each picture's copies made where it is analysed
+    ctx = Context(settings, copies=True)
     stats = Stats()
     gallery = analyse(ctx, stats=stats, files=files)
     t1 = time.perf_counter()

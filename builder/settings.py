@@ -1,10 +1,15 @@
-"""Every knob of a build, in one frozen dataclass. Each field's help text is what the CLI and README show."""
+"""Every knob of a build, in one frozen dataclass, each declared once: its type, its default, and
+how it is given on the command line (an `OptionSpec` in the field's metadata: help, flag names, the
+panel of `builder build --help`, the checks a path gets). The CLI turns these descriptions into its
+options (builder.cli.options); this module does not import the CLI's library, so the pipeline and
+the lab make Settings without it."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal
 
 from builder.assets import AssetStore, default_cache_dir
 from builder.errors import UsageError
@@ -15,6 +20,16 @@ COLOUR_SPACES = ("lab", "rgb")
 NARROW = ("none", "vote", "user")
 EXECUTORS = ("local", "ray")
 
+# the panels of `builder build --help` (each field names its own; None: beside --help)
+IN_OUT, PICTURES, MUSIC, CURATION, SPEED = (
+    "Input and output",
+    "Pictures",
+    "Music",
+    "Curation",
+    "Speed",
+)
+PANELS = (IN_OUT, PICTURES, MUSIC, CURATION, SPEED)
+
 
 def languages() -> list[str]:
     """The visitor's languages: one message catalogue each, package data of the gallery wing (read as files, so
@@ -22,146 +37,229 @@ def languages() -> list[str]:
     return sorted(p.stem for p in (Path(__file__).parent / "gallery" / "messages").glob("*.json"))
 
 
-def _help(text: str, **kw):
-    return field(metadata={"help": text}, **kw)
+@dataclass(frozen=True)
+class OptionSpec:
+    """How a setting is given on the command line. The flag is `--` and the field's name with
+    dashes; a switch that is off by default is that flag alone, one that is on by default has its
+    `--no-` form too.
+
+    short: a one-letter flag besides it; envvar: the environment variable that gives it; argument: a
+    positional argument, not an option; exists: a path that must exist; kind: a path that must be a
+    folder or a file (when it exists); minimum: the smallest number accepted (the CLI refuses less);
+    panel: where `builder build --help` shows it (None: beside --help)."""
+
+    help: str
+    panel: str | None
+    short: str | None = None
+    envvar: str | None = None
+    argument: bool = False
+    exists: bool = False
+    kind: Literal["folder", "file"] | None = None
+    minimum: int | None = None
+
+
+def _setting(help: str, panel: str | None, default: Any = None, **option: Any) -> Any:
+    """A Settings field: its default (or default_factory=), and how the command line gives it."""
+    factory = option.pop("default_factory", None)
+    metadata = {"option": OptionSpec(help, panel, **option)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    if option.get("argument"):
+        return field(metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Settings:
-    input: Path = _help("folder of pictures (searched recursively)")
-    out: Path = _help(
+    input: Path = _setting(
+        "folder of pictures (searched recursively)",
+        None,
+        argument=True,
+        exists=True,
+        kind="folder",
+    )
+    out: Path = _setting(
         "output folder for the gallery; replaced as a whole when the build succeeds",
-        default=Path("dist"),
+        IN_OUT,
+        Path("dist"),
+        short="-o",
     )
-    mirror: Path | None = _help(
-        "offline mirror folder of external files (env BUILDER_MIRROR)", default=None
+    mirror: Path | None = _setting(
+        "offline mirror folder of external files (env BUILDER_MIRROR)",
+        IN_OUT,
+        envvar="BUILDER_MIRROR",
+        exists=True,
+        kind="folder",
     )
-    cache_dir: Path = _help(
-        "cache folder for downloads, the music index and per-picture analysis (env BUILDER_CACHE; default XDG cache)",
+    cache_dir: Path = _setting(
+        "cache folder for downloads, the music index and per-picture analysis (env BUILDER_CACHE; "
+        "default XDG cache)",
+        IN_OUT,
         default_factory=default_cache_dir,
+        envvar="BUILDER_CACHE",
+        kind="folder",
     )
-    offline: bool = _help(
-        "never download; fail with a clear message when a file is missing", default=False
+    offline: bool = _setting(
+        "never download; fail with a clear message when a file is missing",
+        IN_OUT,
+        False,
+        envvar="BUILDER_OFFLINE",
     )
-    method: str = _help(
-        "how a picture is read: learned (default; fitted on rated photos, see docs/pictures.md), objects "
-        "(published object method), caption (caption with expression and colour words), "
+    method: str = _setting(
+        "how a picture is read: learned (default; fitted on rated photos, see docs/pictures.md), "
+        "objects (published object method), caption (caption with expression and colour words), "
         "caption-plain (caption only) or random (baseline)",
-        default="learned",
+        PICTURES,
+        "learned",
     )
-    captioner: str = _help(
+    captioner: str = _setting(
         "caption backend for the caption methods: template (offline, written from "
         "detections and the scene label) or blip (needs the BLIP files)",
-        default="template",
+        PICTURES,
+        "template",
     )
-    colour_space: str = _help(
-        "space in which object pixels are clustered for their dominant colour: lab or rgb (published)",
-        default="lab",
+    colour_space: str = _setting(
+        "space in which object pixels are clustered for their dominant colour: lab or rgb "
+        "(published)",
+        PICTURES,
+        "lab",
     )
-    detector: str = _help(
-        "object detector: yolo-fastest, ssd300 or maskrcnn", default="yolo-fastest"
+    detector: str = _setting(
+        "object detector: yolo-fastest, ssd300 or maskrcnn", PICTURES, "yolo-fastest"
     )
-    min_score: float = _help("minimum detection score", default=0.25)
-    narrow: str = _help(
+    min_score: float = _setting("minimum detection score", PICTURES, 0.25)
+    narrow: str = _setting(
         "which cluster candidates to keep: none, vote (published quadrant vote) or user",
-        default="vote",
+        PICTURES,
+        "vote",
     )
-    quadrants: Path | None = _help(
-        "CSV image,quadrant (1-4): the quadrant of each listed picture; the same as a --curation sheet with "
-        "only those columns (kept for older commands)",
-        default=None,
+    quadrants: Path | None = _setting(
+        "CSV image,quadrant (1-4): the quadrant of each listed picture; the same as a --curation "
+        "sheet with only those columns (kept for older commands)",
+        CURATION,
+        exists=True,
+        kind="file",
     )
-    title: str | None = _help(
-        "the exhibition's title, shown on the index; default: the input folder's name", default=None
+    title: str | None = _setting(
+        "the exhibition's title, shown on the index; default: the input folder's name", CURATION
     )
-    intro: Path | None = _help(
-        "a text or Markdown file shown on the index above the pictures (raw HTML in it is shown as text, never run)",
-        default=None,
+    # not exists=True: a missing --intro or --curation file gets the builder's own sentence
+    # (builder.pipeline.curation)
+    intro: Path | None = _setting(
+        "a text or Markdown file shown on the index above the pictures (raw HTML in it is shown "
+        "as text, never run)",
+        CURATION,
     )
-    curation: Path | None = _help(
-        "the curator's sheet: a CSV (separated by , ; or tab) with column image (path relative to INPUT) and "
-        "any of title, caption, order, quadrant, track (a catalogue id or --music file name: that picture's "
-        "first track), hide (yes: left out of the gallery); see docs/gallery.md",
-        default=None,
+    curation: Path | None = _setting(
+        "the curator's sheet: a CSV (separated by , ; or tab) with column image (path relative to "
+        "INPUT) and any of title, caption, order, quadrant, track (a catalogue id or --music file "
+        "name: that picture's first track), hide (yes: left out of the gallery); see "
+        "docs/gallery.md",
+        CURATION,
     )
-    catalogue: Path | None = _help(
-        "music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; default DEAM from the asset registry",
-        default=None,
+    catalogue: Path | None = _setting(
+        "music catalogue CSV id,title,artist,valence,arousal[,audio,licence]; default DEAM from "
+        "the asset registry",
+        MUSIC,
+        exists=True,
+        kind="file",
     )
-    audio_root: Path | None = _help(
+    audio_root: Path | None = _setting(
         "a folder whose audio files a --catalogue may name, besides the catalogue's own "
         "folder (paths that leave both are refused: nothing from elsewhere is "
         "published)",
-        default=None,
+        MUSIC,
+        exists=True,
+        kind="folder",
     )
-    music: Path | None = _help(
+    music: Path | None = _setting(
         "a folder of your own audio files: each is listened to (cached by content) and placed "
         "in valence/arousal, and they become the catalogue; see `builder music score`",
-        default=None,
+        MUSIC,
+        exists=True,
+        kind="folder",
     )
-    deam_2013_swap: bool = _help(
+    deam_2013_swap: bool = _setting(
         "swap DEAM's valence/arousal columns back for songs 1-1000 (see docs/music.md)",
-        default=True,
+        MUSIC,
+        True,
     )
-    allow_silent: bool = _help(
+    allow_silent: bool = _setting(
         "also recommend tracks that have no audio file (by default, when any track of the "
         "catalogue has audio, only those are recommended)",
-        default=False,
+        MUSIC,
+        False,
     )
-    exclude_licence: tuple[str, ...] = _help(
+    exclude_licence: tuple[str, ...] = _setting(
         "leave out tracks whose licence contains this text (repeatable, "
         "case-insensitive; e.g. noncommercial); tracks of unknown licence are "
         "then left out too",
-        default=(),
+        MUSIC,
+        (),
     )
-    exclude_genre: tuple[str, ...] = _help(
-        "leave out tracks whose genre contains this text (repeatable, case-insensitive)", default=()
+    exclude_genre: tuple[str, ...] = _setting(
+        "leave out tracks whose genre contains this text (repeatable, case-insensitive)",
+        MUSIC,
+        (),
     )
-    repeats: int = _help(
-        "how often one track may be the first track of pictures: 0 = automatic (repeats are traded against "
-        "distance so the summed distance stays within 1.5 times each picture's nearest track's), 1 = never "
-        "repeat; a picture's quadrant is kept first, so a quadrant with fewer tracks than pictures repeats "
-        "its tracks as little as it can",
-        default=0,
+    repeats: int = _setting(
+        "how often one track may be the first track of pictures: 0 = automatic (repeats are "
+        "traded against distance so the summed distance stays within 1.5 times each picture's "
+        "nearest track's), 1 = never repeat; a picture's quadrant is kept first, so a quadrant "
+        "with fewer tracks than pictures repeats its tracks as little as it can",
+        MUSIC,
+        0,
+        minimum=0,
     )
-    vectors: Path | None = _help(
-        "word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d", default=None
+    vectors: Path | None = _setting(
+        "word vectors (gensim .kv or word2vec .bin/.txt); default GloVe 6B 50d",
+        PICTURES,
+        exists=True,
+        kind="file",
     )
-    top_words: int = _help("impression words per object or caption word", default=5)
-    clusters: int = _help("clusters per picture (spherical k-means)", default=4)
-    analysis_side: int = _help(
-        "longest side, in pixels, a picture is scaled to before analysis", default=1024
+    top_words: int = _setting("impression words per object or caption word", PICTURES, 5)
+    clusters: int = _setting("clusters per picture (spherical k-means)", PICTURES, 4)
+    analysis_side: int = _setting(
+        "longest side, in pixels, a picture is scaled to before analysis", PICTURES, 1024
     )
-    seed: int = _help("seed of the random baseline", default=0)
-    workers: int = _help(
-        "processes that analyse pictures and write their copies at once; 0 = one per core, as many as the "
-        "available memory holds",
-        default=0,
+    seed: int = _setting("seed of the random baseline", PICTURES, 0)
+    workers: int = _setting(
+        "processes that analyse pictures and write their copies at once; 0 = one per core, as "
+        "many as the available memory holds",
+        SPEED,
+        0,
+        minimum=0,
     )
-    executor: str = _help(
+    executor: str = _setting(
         "where pictures are analysed: local (worker processes on this machine) or ray (tasks on "
         "a Ray cluster; pip install -e '.[ray]')",
-        default="local",
+        SPEED,
+        "local",
     )
-    ray_address: str | None = _help(
+    ray_address: str | None = _setting(
         "the Ray cluster to use with --executor ray (e.g. ray://head:10001 or auto); "
         "default: a Ray instance started on this machine",
-        default=None,
+        SPEED,
     )
-    stats: Path | None = _help(
+    stats: Path | None = _setting(
         "write the build's timings as JSON to this file: wall seconds, pictures, cached "
         "pictures, workers, milliseconds per picture per stage, model_ms and other_ms",
-        default=None,
+        SPEED,
+        kind="file",
     )
-    lang: str = _help(
-        "language of every word the visitor reads: en or ja (a catalogue in builder/gallery/messages/)",
-        default="en",
+    lang: str = _setting(
+        "language of every word the visitor reads: en or ja (a catalogue in "
+        "builder/gallery/messages/)",
+        CURATION,
+        "en",
     )
-    kiosk: bool = _help(
-        "the index opens the slideshow in kiosk mode: full screen after one tap, loops for ever, hides its controls",
-        default=False,
+    kiosk: bool = _setting(
+        "the index opens the slideshow in kiosk mode: full screen after one tap, loops for ever, "
+        "hides its controls",
+        CURATION,
+        False,
     )
-    debug: bool = _help("re-raise the first error with its traceback", default=False)
+    debug: bool = _setting("re-raise the first error with its traceback", None, False)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -325,5 +423,10 @@ def memory_workers(method: str, available_mb: float | None) -> int:
     return max(1, 1 + int((available_mb - main) // each))
 
 
+def option_specs() -> dict[str, OptionSpec]:
+    """Each setting's name and how the command line gives it, in the order of the fields."""
+    return {f.name: f.metadata["option"] for f in fields(Settings)}
+
+
 def documented_fields() -> list[tuple[str, str]]:
-    return [(f.name, f.metadata.get("help", "")) for f in fields(Settings)]
+    return [(name, spec.help) for name, spec in option_specs().items()]

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from builder.cli import app
 from builder.settings import documented_fields
 
-from .conftest import ROOT
+from .conftest import ROOT, photo
 
 
 def test_help_does_not_import_heavy_packages():
@@ -84,3 +84,55 @@ def test_version_comes_from_one_place():
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"builder {__version__}"
+
+
+def test_no_command_function_is_longer_than_sixty_lines():
+    """Each command reads in a minute: what it prints lives in builder.cli.output, its options in
+    builder.cli.options, its errors in builder.cli.boundary, and the build itself in the
+    pipeline."""
+    import ast
+
+    long = []
+    for path in sorted((ROOT / "builder" / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > 60:
+                    long.append(f"{path.name}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, long
+
+
+def test_a_foreign_out_is_refused_before_any_asset_is_looked_for(tmp_path, monkeypatch):
+    """Neither the mirror nor the cache holds the viewer (PhotoSwipe): a folder the builder did not
+    write is still refused first, as bad usage."""
+    monkeypatch.delenv("BUILDER_MIRROR", raising=False)
+    (tmp_path / "pics").mkdir()
+    photo().save(tmp_path / "pics" / "a.jpg")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("precious")
+    args = ["--out", str(mine), "--cache-dir", str(tmp_path / "empty-cache"), "--offline"]
+    result = CliRunner().invoke(app, ["build", str(tmp_path / "pics"), *args])
+    assert result.exit_code == 2, result.output
+    assert "not written by this builder" in result.output and "photoswipe" not in result.output
+    assert (mine / "thesis.docx").read_text() == "precious"
+    empty = tmp_path / "new"  # where the builder may write, the missing viewer is the error
+    result = CliRunner().invoke(
+        app, ["build", str(tmp_path / "pics"), "--out", str(empty), *args[2:]]
+    )
+    assert result.exit_code == 3 and "photoswipe" in result.output, result.output
+
+
+def test_every_command_has_one_error_boundary_and_debug_reraises(tmp_path):
+    from builder.errors import UsageError
+
+    (tmp_path / "pics").mkdir()
+    bad = ["build", str(tmp_path / "pics"), "--method", "magic", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, bad)
+    assert result.exit_code == 2 and result.output.startswith("error: --method must be one of")
+    result = CliRunner().invoke(app, [*bad, "--debug"])
+    assert isinstance(result.exception, UsageError)  # its traceback, for whoever asked
+    result = CliRunner().invoke(
+        app, ["evaluate", str(tmp_path / "pics"), __file__, "--methods", "x"]
+    )
+    assert result.exit_code == 2 and result.output.startswith("error: unknown method(s) x")

@@ -170,23 +170,21 @@ def test_unknown_pictures_tracks_and_columns_are_warnings_naming_the_row(tmp_pat
         encoding="utf-8",
     )
     sheet = curation.read_sheet(path)
-    sheet.check_pictures(["cat.jpg", "dune.jpg", "storm.jpg"])
+    unknown = sheet.check_pictures(["cat.jpg", "dune.jpg", "storm.jpg"])
     playable = tuple(t for t in deam.tracks if t.audio)
-    pins = sheet.pins(playable, "DEAM")
+    pins, unpinned = sheet.pins(playable, "DEAM")
     assert pins["cat.jpg"].id == "17"  # by the audio file's name
     assert "dune.jpg" not in pins  # row 5 replaced row 3 (its track), with a warning
-    text = "\n".join(sheet.warnings)
+    text = "\n".join([*sheet.warnings, *unknown, *unpinned])
     assert "'captions'" in text
     assert "row 2: no picture 'Cat.JPG'" in text and "did you mean 'cat.jpg'" in text
     assert "row 5: 'dune.jpg' was listed already in row 3" in text
     assert (
         "row 6: no track '1000'" in text
     )  # song 1000 has no audio in the mirror: not a playable track
-    sheet.warnings.clear()
-    assert "storm.jpg" not in sheet.pins(
-        deam.tracks, "DEAM"
-    )  # the whole catalogue: there, but silent
-    assert "row 6: track '1000' has no audio file" in sheet.warnings[-1]
+    pins, unpinned = sheet.pins(deam.tracks, "DEAM")
+    assert "storm.jpg" not in pins  # the whole catalogue: there, but silent
+    assert "row 6: track '1000' has no audio file" in unpinned[-1]
 
 
 def test_the_intro_is_rendered_without_anything_that_runs():

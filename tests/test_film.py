@@ -189,7 +189,7 @@ def test_a_folder_that_is_not_a_gallery_is_refused(tmp_path):
 @pytest.mark.slow
 def test_an_interrupt_half_way_leaves_no_film(demo_build, tmp_path, monkeypatch):
     """The progress the film reports drives the interrupt: half-way through the frames, Ctrl-C."""
-    import builder.cli as cli
+    from builder.cli import output
 
     reached = {}
 
@@ -200,7 +200,7 @@ def test_an_interrupt_half_way_leaves_no_film(demo_build, tmp_path, monkeypatch)
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(cli, "_progress", interrupting)
+    monkeypatch.setattr(output, "progress", interrupting)
     out = tmp_path / "exhibition.mp4"
     result = CliRunner().invoke(app, ["film", str(demo_build[0]), "--out", str(out), *ARGS])
     assert reached, "the film never reported its progress"

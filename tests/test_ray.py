@@ -93,7 +93,5 @@ def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance,
         offline=True,
     )
     job = ("only.jpg", hashlib.sha256(data).hexdigest())
-    reading, failure, _ = executors._ray_task(
-        s, stages.worker_setup, stages.worker_analyse, job, data
-    )
+    reading, failure, _ = executors._ray_task(s, stages.worker_setup, job, data)
     assert failure is None and reading.width == 320 and reading.ingredients is not None

@@ -77,8 +77,8 @@ def test_the_build_warns_once_and_still_builds(tmp_path, monkeypatch):
 # ---- workers forked from the main process ----------------------------------------------------------------------
 
 
-def _no_setup(s: Settings) -> None:
-    pass
+def _no_setup(s: Settings):
+    raise AssertionError("forked workers are handed the main process's work, never set up")
 
 
 def _where(job, data):
@@ -96,9 +96,9 @@ def test_forked_workers_and_the_main_process_share_the_pictures_in_order(tmp_pat
             seen.append(item)
             yield item
 
-    outcomes = executors.LocalProcesses(
-        Settings(input=tmp_path), 3, _no_setup, _where, here=True
-    ).map(jobs, progress)
+    outcomes = executors.LocalProcesses(Settings(input=tmp_path), 3, _no_setup, here=_where).map(
+        jobs, progress
+    )
     assert [o[0][0] for o in outcomes] == [
         j[0] for j in jobs
     ]  # one outcome per job, in the jobs' order
@@ -110,9 +110,9 @@ def test_forked_workers_and_the_main_process_share_the_pictures_in_order(tmp_pat
 
 
 def test_a_single_picture_is_analysed_here_without_a_worker(tmp_path):
-    outcomes = executors.LocalProcesses(
-        Settings(input=tmp_path), 4, _no_setup, _where, here=True
-    ).map([("a", "s")])
+    outcomes = executors.LocalProcesses(Settings(input=tmp_path), 4, _no_setup, here=_where).map(
+        [("a", "s")]
+    )
     assert outcomes[0][0] == ("a", os.getpid())
 
 

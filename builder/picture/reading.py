@@ -69,8 +69,10 @@ class Context(Protocol):
 
     settings: Settings
     store: AssetStore
-    pins: dict[str, int]  # picture -> catalogue index of the track the curator's sheet pins first
 
+    # picture -> catalogue index of the track the curator's sheet pins first
+    @property
+    def pins(self) -> dict[str, int]: ...
     @property
     def detector(self) -> Any: ...
     @property

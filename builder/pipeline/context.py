@@ -17,9 +17,8 @@ from builder.assets import AssetStore
 from builder.errors import BuilderError
 from builder.music.catalogue import Catalogue, load_csv_catalogue, load_deam
 from builder.music.index import MusicIndex
-from builder.records import (
-    Track,
-)
+from builder.pipeline import curation
+from builder.records import Track
 from builder.settings import Settings
 
 T = TypeVar("T")
@@ -33,22 +32,34 @@ def no_progress(items: Iterable[T], label: str, total: int) -> Iterator[T]:
 
 
 class Context:
-    """Loads each heavy thing once, on first use. Tests inject fakes by keyword (detector=..., mapper=...)."""
+    """Loads each heavy thing once, on first use, and is read-only once made: what it holds is given
+    to it (the settings, the store, `copies`, the fakes a test injects by keyword: detector=...,
+    mapper=...) or computed from that on first use and kept (the catalogue and its problems, the
+    curator's sheet and its pins). The warnings found while reading are returned with the results
+    (builder.pipeline.run), never appended here."""
 
-    def __init__(self, settings: Settings, store: AssetStore | None = None, **injected):
-        self.settings = settings
-        self.store = store or settings.store()
-        self.catalogue_problems: list[str] = []
-        self.warnings: list[
-            str
-        ] = []  # for the person building (the curator's sheet); the CLI prints them
-        self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
-        self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
-        self.copies = False  # make each analysed picture's gallery copies as it is read (`builder build` sets it)
-        # picture -> catalogue index of the track the curator's sheet pins as its first track (the pipeline sets
-        # it): a method choosing music for the whole collection counts these uses and solves only the others
-        self.pins: dict[str, int] = {}
-        self.__dict__.update(injected)
+    def __init__(
+        self,
+        settings: Settings,
+        store: AssetStore | None = None,
+        copies: bool = False,
+        **injected,
+    ):
+        given = dict(
+            settings=settings,
+            store=store or settings.store(),
+            # make each analysed picture's gallery copies as it is read (a build does:
+            # builder.pipeline.build)
+            copies=copies,
+            injected=tuple(injected),  # fakes live in this process only: no worker processes then
+        )
+        self.__dict__.update(given, **injected)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(
+            f"a Context is read-only once made: give {name} to Context(...) or compute it from "
+            "what it was given"
+        )
 
     @cached_property
     def detector(self):
@@ -117,58 +128,112 @@ class Context:
         return FeelingModel.load()
 
     def listen(self, progress: Progress = no_progress) -> Catalogue:
-        """Score the --music folder (cached by content) into a catalogue; unreadable files become warnings."""
-        if "music_catalogue" not in self.__dict__:
+        """Score the --music folder (cached by content) into a catalogue, once (the first call's
+        progress shows it); files that cannot be read are the catalogue's problems."""
+        if "_listened" not in self.__dict__:
             from builder.music.listen import Listener, catalogue_of
 
             s = self.settings
             scored, failed, _ = Listener(self.store, s.cache_dir).score(
                 s.music, progress, exclude=(s.out, s.cache_dir)
             )
-            self.catalogue_problems.extend(f"music {f.file}: {f.reason}" for f in failed)
             if not scored:
                 raise BuilderError(
                     f"no audio file in {self.settings.music} could be scored "
                     f"({'; '.join(f'{f.file}: {f.reason}' for f in failed[:3]) or 'none found'})"
                 )
-            self.music_catalogue = catalogue_of(scored, self.settings.music.name or "music")
-        return self.music_catalogue
+            problems = tuple(f"music {f.file}: {f.reason}" for f in failed)
+            self.__dict__["_listened"] = (catalogue_of(scored, s.music.name or "music"), problems)
+        return self.__dict__["_listened"][0]
 
     @cached_property
-    def catalogue(self) -> Catalogue:
-        """The tracks music is chosen from: audible ones only, unless none has audio or --allow-silent."""
+    def _music(self) -> tuple[Catalogue, tuple[str, ...], str | None]:
+        """The catalogue music is chosen from (audible tracks only, unless none has audio or
+        --allow-silent), the problems found reading it (rows or files left out), and why the gallery
+        plays no music (None when it plays)."""
         s = self.settings
+        problems: tuple[str, ...] = ()
         if s.music is not None:
             cat = self.listen()
+            problems = self.__dict__["_listened"][1]
         elif s.catalogue is not None:
-            cat, problems = load_csv_catalogue(s.catalogue, s.audio_root)
-            self.catalogue_problems.extend(problems)
+            cat, found = load_csv_catalogue(s.catalogue, s.audio_root)
+            problems = tuple(found)
         else:
             cat = load_deam(self.store, swap_2013=s.deam_2013_swap)
         cat = cat.without(s.exclude_licence, s.exclude_genre)
         if not cat.tracks:
             raise BuilderError(
-                "no track of the catalogue is left after --exclude-licence and --exclude-genre; filter less"
+                "no track of the catalogue is left after --exclude-licence and --exclude-genre; "
+                "filter less"
             )
-        if not s.allow_silent:
-            playable = cat.playable()
-            if playable.tracks:
-                return playable
-            if s.catalogue is not None:  # the user's own catalogue: DEAM's audio would not help it
-                how = (
-                    f"give each row of {s.catalogue.name} an audio column naming its file (relative to the "
-                    "catalogue's folder, or under --audio-root), or use your own music with --music DIR"
-                )
-            else:
-                how = (
-                    "get audio with `builder assets fetch deam-audio`, or use your own music with --music "
-                    "DIR, or a --catalogue whose rows name audio files"
-                )
-            self.silent = (
-                f"no track of the catalogue {cat.name} has an audio file, "
-                f"so the gallery plays no music; {how}"
+        if s.allow_silent:
+            return cat, problems, None
+        playable = cat.playable()
+        if playable.tracks:
+            return playable, problems, None
+        if s.catalogue is not None:  # the user's own catalogue: DEAM's audio would not help it
+            how = (
+                f"give each row of {s.catalogue.name} an audio column naming its file (relative "
+                "to the catalogue's folder, or under --audio-root), or use your own music with "
+                "--music DIR"
             )
-        return cat
+        else:
+            how = (
+                "get audio with `builder assets fetch deam-audio`, or use your own music with "
+                "--music DIR, or a --catalogue whose rows name audio files"
+            )
+        silent = (
+            f"no track of the catalogue {cat.name} has an audio file, "
+            f"so the gallery plays no music; {how}"
+        )
+        return cat, problems, silent
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The tracks music is chosen from: audible ones only, unless none has audio or
+        --allow-silent."""
+        return self._music[0]
+
+    @cached_property
+    def catalogue_problems(self) -> tuple[str, ...]:
+        """The rows of a --catalogue or the files of --music that were left out, each with its
+        reason."""
+        return self._music[1]
+
+    @cached_property
+    def silent(self) -> str | None:
+        """Why the gallery plays no music (no track of the catalogue has audio), or None."""
+        return self._music[2]
+
+    @cached_property
+    def sheet(self) -> curation.Sheet | None:
+        """The curator's sheet (--curation), or --quadrants, which is a sheet of image and quadrant
+        columns; None without either."""
+        s = self.settings
+        if s.curation is not None:
+            return curation.read_sheet(s.curation)
+        if s.quadrants is not None:
+            return curation.read_sheet(s.quadrants, "quadrants file")
+        return None
+
+    @cached_property
+    def pinned(self) -> tuple[dict[str, Track], tuple[str, ...]]:
+        """Picture -> the track the curator's sheet pins as its first track, and the warnings about
+        rows whose track cannot be pinned (not in the catalogue, or silent)."""
+        if self.sheet is None:
+            return {}, ()
+        pins, warnings = self.sheet.pins(self.catalogue.tracks, self.catalogue.name)
+        return pins, tuple(warnings)
+
+    @cached_property
+    def pins(self) -> dict[str, int]:
+        """Picture -> catalogue index (the index's numbering) of its pinned track: a method choosing
+        music for the whole collection counts these uses and solves only the others."""
+        if not self.pinned[0]:
+            return {}
+        position = {t.id: i for i, t in enumerate(self.catalogue.tracks)}  # ids are unique in one
+        return {f: position[t.id] for f, t in self.pinned[0].items()}
 
     @property
     def carry_all_audio(self) -> bool:

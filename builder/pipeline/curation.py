@@ -1,11 +1,12 @@
-"""The curator's say: the exhibition's title and introduction, and the sheet (--curation CSV) that titles,
-captions, orders, hides, places (quadrant) and pins music to pictures.
+"""The curator's say: the exhibition's title and introduction, and the sheet (--curation CSV) that
+titles, captions, orders, hides, places (quadrant) and pins music to pictures.
 
-Everything the curator gives is read and checked here before any picture is analysed: a malformed sheet stops
-the build with the row and column named (nothing half-applied); a row about a picture or a track that does not
-exist is a warning naming the row, and the rest of the sheet still applies. The pipeline hands the pins to the
-method before it chooses music for the whole collection (Context.pins: the learned method counts them as uses
-of their tracks), and applies the sheet to the records after it (`apply`).
+Everything the curator gives is read and checked here before any picture is analysed: a malformed
+sheet stops the build with the row and column named (nothing half-applied); a row about a picture or
+a track that does not exist is a warning naming the row, and the rest of the sheet still applies.
+The pipeline hands the pins to the method before it chooses music for the whole collection
+(Context.pins, read from the sheet and the catalogue: the learned method counts them as uses of
+their tracks), and applies the sheet to the records after it (`apply`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -48,6 +50,10 @@ class Entry:
 
 @dataclass
 class Sheet:
+    """The curator's sheet as read: its rows by picture, and the warnings found in reading it
+    (unknown columns, a picture listed twice); what it says about the pictures and the catalogue is
+    checked against them (check_pictures, pins), which return their own warnings."""
+
     path: Path | None = None
     entries: dict[str, Entry] = field(
         default_factory=dict
@@ -63,10 +69,12 @@ class Sheet:
         """What --narrow user --quadrants gave the methods: picture -> quadrant (1-4)."""
         return {f: e.quadrant for f, e in self.entries.items() if e.quadrant is not None}
 
-    def check_pictures(self, files: list[str]) -> None:
-        """Warn about each row whose picture is not in INPUT (a typo, or a picture since removed)."""
+    def check_pictures(self, files: list[str]) -> list[str]:
+        """A warning for each row whose picture is not in INPUT (a typo, or a picture since
+        removed)."""
         known = set(files)
         folded = {f.casefold(): f for f in files}
+        warnings = []
         for name, e in self.entries.items():
             if name not in known:
                 hint = (
@@ -74,13 +82,17 @@ class Sheet:
                     if name.casefold() in folded
                     else ""
                 )
-                self.warnings.append(
+                warnings.append(
                     f"{self._where(e)}: no picture '{name}' in the input folder{hint}; row ignored"
                 )
+        return warnings
 
-    def pins(self, tracks: tuple[Track, ...], catalogue_name: str) -> dict[str, Track]:
-        """Picture -> the track its row pins, found among the catalogue's tracks by id or audio file name. A
-        track that is not there, or has no audio to play, is a warning and the picture keeps the method's music."""
+    def pins(
+        self, tracks: Sequence[Track], catalogue_name: str
+    ) -> tuple[dict[str, Track], list[str]]:
+        """Picture -> the track its row pins, found among the catalogue's tracks by id or audio file
+        name, and the warnings: a track that is not there, or has no audio to play, is one, and the
+        picture keeps the method's music."""
         by_id = {t.id: t for t in tracks}
         by_name: dict[str, list[Track]] = {}
         for t in tracks:
@@ -88,7 +100,7 @@ class Sheet:
                 by_name.setdefault(
                     PurePosixPath(Path(t.audio).as_posix()).name.casefold(), []
                 ).append(t)
-        out = {}
+        out, warnings = {}, []
         for name, e in self.entries.items():
             if not e.track or e.hide:
                 continue
@@ -96,25 +108,25 @@ class Sheet:
             if found is None:
                 same = by_name.get(PurePosixPath(e.track.replace("\\", "/")).name.casefold(), [])
                 if len(same) > 1:
-                    self.warnings.append(
+                    warnings.append(
                         f"{self._where(e)}: several audio files are called '{e.track}'; give the track's id "
                         f"(e.g. '{same[0].id}'); '{name}' keeps the music chosen for it"
                     )
                     continue
                 found = same[0] if same else None
             if found is None:
-                self.warnings.append(
+                warnings.append(
                     f"{self._where(e)}: no track '{e.track}' (id or audio file name) in the catalogue "
                     f"{catalogue_name}; '{name}' keeps the music chosen for it"
                 )
             elif not found.audio:
-                self.warnings.append(
+                warnings.append(
                     f"{self._where(e)}: track '{e.track}' has no audio file, so it cannot play; '{name}' keeps "
                     "the music chosen for it"
                 )
             else:
                 out[name] = found
-        return out
+        return out, warnings
 
     def _where(self, e: Entry) -> str:
         return f"{self.path.name if self.path else 'sheet'} row {e.row}"

@@ -1,9 +1,11 @@
-"""Where the pictures the cache lacks are analysed: worker processes on this machine, or tasks on a Ray cluster.
+"""Where the pictures the cache lacks are analysed: worker processes on this machine, or tasks on a
+Ray cluster.
 
-One small interface (`Executor.map`): given jobs (a picture's path relative to the input and the sha256 the main
-process hashed), return one outcome per job, in order. What runs is given, not imported: `setup(settings)` runs
-once in each worker process (it loads the models), `work(job, data)` once per picture. The pipeline passes its own
-module-level functions (they travel to other processes by name), so this module never imports the pipeline.
+One small interface (`Executor.map`): given jobs (a picture's path relative to the input and the
+sha256 the main process hashed), return one outcome per job, in order. What runs is given, not
+imported: `setup(settings)` runs once in each worker process and returns its work (it loads the
+models), `work(job, data)` runs once per picture. The pipeline passes its own module-level setup (it
+travels to other processes by name), so this module never imports the pipeline.
 
 Ray (`--executor ray`) is for collections that outgrow one machine. The main process hashes every picture and
 reads the cache, as with local workers; each picture the cache lacks becomes one Ray task that carries the
@@ -31,8 +33,8 @@ Job = tuple[
 Outcome = tuple[
     Any, Failure | None, dict[str, float]
 ]  # (the reading or None, its failure or None, ms per stage)
-Setup = Callable[[Settings], None]
 Work = Callable[[Job, "bytes | None"], Outcome]
+Setup = Callable[[Settings], Work]
 Progress = Callable[[Iterable, str, int], Iterator]
 IN_FLIGHT_PER_CPU = 4
 
@@ -47,13 +49,11 @@ class Executor(Protocol):
         ...
 
 
-def make(
-    settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False
-) -> Executor:
+def make(settings: Settings, workers: int, setup: Setup, here: Work | None = None) -> Executor:
     """The executor --executor names: Ray tasks, or `workers` local processes (here: see LocalProcesses)."""
     if settings.executor == "ray":
-        return RayTasks(settings, setup, work)
-    return LocalProcesses(settings, workers, setup, work, here)
+        return RayTasks(settings, setup)
+    return LocalProcesses(settings, workers, setup, here)
 
 
 def single_threaded() -> None:
@@ -77,12 +77,14 @@ def single_threaded() -> None:
 
 # ---- worker processes on this machine ---------------------------------------------------------------------
 
+# A process pool hands its initializer's result to later tasks only through the worker process's
+# globals: the work each worker set up once (its models loaded), that its tasks run.
 _LOCAL_WORK: Work | None = None
 
 
-def _local_init(settings: Settings, setup: Setup, work: Work) -> None:
-    """Each worker loads its models once (a forked one has them from the main process already), runs them on one
-    thread, and leaves Ctrl-C to the main process, which stops the workers."""
+def _local_init(settings: Settings, setup: Setup) -> None:
+    """Each worker loads its models once (a forked one is handed those of the main process), runs
+    them on one thread, and leaves Ctrl-C to the main process, which stops the workers."""
     import signal
 
     from builder.files import tune_allocator
@@ -93,15 +95,19 @@ def _local_init(settings: Settings, setup: Setup, work: Work) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     single_threaded()
     tune_allocator()
-    setup(settings)
-    _LOCAL_WORK = work
+    _LOCAL_WORK = setup(settings)
 
 
 def _local_job(job: Job) -> Outcome:
     assert _LOCAL_WORK is not None, "the worker was not set up"
-    return _LOCAL_WORK(
-        job, None
-    )  # the worker reads the file and checks it against the main process's hash
+    # the worker reads the file and checks it against the main process's hash
+    return _LOCAL_WORK(job, None)
+
+
+def _handed(work: Work) -> Setup:
+    """A setup that hands over work made already: a forked worker inherits it (nothing is
+    pickled)."""
+    return lambda settings: work
 
 
 def can_fork() -> bool:
@@ -117,26 +123,18 @@ def can_fork() -> bool:
 class LocalProcesses:
     """`workers` processes on this machine.
 
-    here=True: the caller has loaded the models in this process (and run `setup`'s work here, single-threaded);
-    `workers - 1` processes are forked from it, sharing its weights, and this process analyses too, taking the
-    next picture whenever the workers have enough queued. So every core works from the first picture, and a
-    handful of pictures never waits for workers to start. here=False: `workers` spawned processes, each loading
-    its own models (platforms without a safe fork)."""
+    here: the work of this process, whose models the caller has loaded (single-threaded): `workers -
+    1` processes are forked from it, sharing its weights, and this process analyses too, taking the
+    next picture whenever the workers have enough queued. So every core works from the first
+    picture, and a handful of pictures never waits for workers to start. Without it: `workers`
+    spawned processes, each loading its own models with `setup` (platforms without a safe fork)."""
 
-    def __init__(
-        self, settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False
-    ):
-        self.settings, self.workers, self.setup, self.work, self.here = (
-            settings,
-            workers,
-            setup,
-            work,
-            here,
-        )
+    def __init__(self, settings: Settings, workers: int, setup: Setup, here: Work | None = None):
+        self.settings, self.workers, self.setup, self.here = settings, workers, setup, here
 
     def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
-        if self.here:
-            return self._map_here(jobs, progress)
+        if self.here is not None:
+            return self._map_here(self.here, jobs, progress)
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -144,7 +142,7 @@ class LocalProcesses:
             max_workers=min(self.workers, len(jobs)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_local_init,
-            initargs=(self.settings, self.setup, self.work),
+            initargs=(self.settings, self.setup),
         )
         try:
             outcomes = list(
@@ -156,7 +154,7 @@ class LocalProcesses:
         pool.shutdown(wait=True)
         return outcomes
 
-    def _map_here(self, jobs: list[Job], progress: Progress) -> list[Outcome]:
+    def _map_here(self, work: Work, jobs: list[Job], progress: Progress) -> list[Outcome]:
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -168,7 +166,7 @@ class LocalProcesses:
                 max_workers=helpers,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_local_init,
-                initargs=(self.settings, self.setup, self.work),
+                initargs=(self.settings, _handed(work)),
             )
         bar = iter(progress(range(len(jobs)), "analysing pictures", len(jobs)))
         pending: dict = {}
@@ -180,7 +178,7 @@ class LocalProcesses:
                     pending[pool.submit(_local_job, jobs[nxt])] = nxt
                     nxt += 1
                 if nxt < len(jobs):
-                    outcomes[nxt] = self.work(jobs[nxt], None)
+                    outcomes[nxt] = work(jobs[nxt], None)
                     nxt += 1
                     next(bar, None)
                     done = [f for f in pending if f.done()]
@@ -207,9 +205,9 @@ def _stop(pool) -> None:
 
 # ---- tasks on a Ray cluster -----------------------------------------------------------------------------
 
-_RAY_SETTINGS: Settings | None = (
-    None  # per Ray worker process: the settings its models were loaded for
-)
+# A Ray worker process runs many tasks and keeps nothing between them but its globals: the settings
+# its models were loaded for, and its work with them.
+_RAY_WORK: tuple[Settings, Work] | None = None
 
 
 def _ray():
@@ -253,22 +251,21 @@ def _reachable(address: str | None, timeout_s: float = 10.0) -> None:
         ) from None
 
 
-def _ray_task(settings: Settings, setup: Setup, work: Work, job: Job, data: bytes) -> Outcome:
+def _ray_task(settings: Settings, setup: Setup, job: Job, data: bytes) -> Outcome:
     """The task body: runs in a Ray worker process, which loads the models on its first task."""
-    global _RAY_SETTINGS
-    if _RAY_SETTINGS != settings:
+    global _RAY_WORK
+    if _RAY_WORK is None or _RAY_WORK[0] != settings:
         from builder.files import tune_allocator
 
         single_threaded()
         tune_allocator()
-        setup(settings)
-        _RAY_SETTINGS = settings
-    return work(job, data)
+        _RAY_WORK = (settings, setup(settings))
+    return _RAY_WORK[1](job, data)
 
 
 class RayTasks:
-    def __init__(self, settings: Settings, setup: Setup, work: Work):
-        self.settings, self.setup, self.work = settings, setup, work
+    def __init__(self, settings: Settings, setup: Setup):
+        self.settings, self.setup = settings, setup
 
     def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
         ray = _ray()
@@ -310,7 +307,7 @@ class RayTasks:
                         done_count += 1
                         next(bar, None)
                         continue
-                    pending[task.remote(self.settings, self.setup, self.work, job, data)] = i
+                    pending[task.remote(self.settings, self.setup, job, data)] = i
                 if not pending:
                     continue
                 ready, _ = ray.wait(list(pending), num_returns=1)

@@ -10,7 +10,7 @@ This is the one place that joins the wings: the stages use the picture wing, the
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder import __version__
@@ -23,18 +23,18 @@ from builder.pipeline.context import Context, Progress, no_progress
 from builder.pipeline.stages import method_of, read_all
 from builder.pipeline.stats import Stats
 from builder.records import CatalogueInfo, Failure, Gallery
-from builder.settings import Settings
 
 # ---- collection stages ----------------------------------------------------------------------------------
 
 
-def read_sheet(s: Settings) -> curation.Sheet | None:
-    """The curator's sheet (--curation), or --quadrants, which is a sheet of image and quadrant columns."""
-    if s.curation is not None:
-        return curation.read_sheet(s.curation)
-    if s.quadrants is not None:
-        return curation.read_sheet(s.quadrants, "quadrants file")
-    return None
+@dataclass(frozen=True)
+class Analysis:
+    """What reading a collection gives: the Gallery, and the warnings for the person building (rows
+    or files the catalogue left out, then what the curator's sheet says of pictures or tracks that
+    are not there)."""
+
+    gallery: Gallery
+    warnings: tuple[str, ...]
 
 
 def analyse(
@@ -43,40 +43,48 @@ def analyse(
     stats: Stats | None = None,
     files: list[str] | None = None,
 ) -> Gallery:
-    """Run every stage over the input folder and return the Gallery (nothing is written to OUT here).
+    """The Gallery of the input folder (`analyse_with_warnings` without the warnings): for the lab
+    and the benchmarks, which read collections without a curator's sheet."""
+    return analyse_with_warnings(ctx, progress, stats, files).gallery
+
+
+def analyse_with_warnings(
+    ctx: Context,
+    progress: Progress = no_progress,
+    stats: Stats | None = None,
+    files: list[str] | None = None,
+) -> Analysis:
+    """Run every stage over the input folder and return the Gallery (nothing is written to OUT here)
+    with the warnings found on the way.
 
     What the curator gives (--intro, --curation) is read and checked first: a malformed file stops the build
     before any picture or track is read; hidden pictures are not read at all."""
     s = ctx.settings
     stats = stats or Stats()
-    sheet = read_sheet(s)
+    sheet = ctx.sheet
     intro = curation.read_intro(s.intro) if s.intro is not None else (None, None)
     unreadable: list[tuple[str, str]] = []
     if files is None:  # the builder's own folders are never input, whatever nests in what
         files, unreadable = find_images(s.input, exclude=(s.out, s.cache_dir))
+    unknown: list[str] = []
     if sheet is not None:
-        sheet.check_pictures(files)
+        unknown = sheet.check_pictures(files)
         hidden = sheet.hidden
         files = [f for f in files if f not in hidden]
     if s.music is not None:
         ctx.listen(progress)  # with its own progress bar, before the pictures
-    _ = (
-        ctx.index
-    )  # load the catalogue and index before the loop: a bad catalogue fails before any picture
-    pins = sheet.pins(ctx.catalogue.tracks, ctx.catalogue.name) if sheet is not None else {}
-    # the method's collection-wide assignment takes the pins as given (by catalogue index: the index's numbering)
-    position = {
-        t.id: i for i, t in enumerate(ctx.catalogue.tracks)
-    }  # ids are unique in a catalogue
-    ctx.pins = {f: position[t.id] for f, t in pins.items()}
-    if sheet is not None:
-        ctx.warnings.extend(sheet.warnings)
+    # the catalogue and index before the loop: a bad catalogue fails before any picture
+    _ = ctx.index
+    pins, unpinned = ctx.pinned  # counted by the method's collection-wide assignment (ctx.pins)
     method_of(ctx).prepare(ctx)  # and the method's models
     readings, failed = read_all(ctx, files, progress, stats)
     failed = [Failure(printable(f), why) for f, why in unreadable] + failed
     gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
     # where each played track stops being quiet: after the sheet, so that a pinned track has its start too
-    return with_starts(ctx, curate(ctx, gallery, readings, sheet, pins, intro), progress)
+    gallery = with_starts(ctx, curate(ctx, gallery, readings, sheet, pins, intro), progress)
+    read = tuple(sheet.warnings) if sheet is not None else ()
+    problems = tuple(f"catalogue {problem}" for problem in ctx.catalogue_problems)
+    return Analysis(gallery, problems + read + tuple(unknown) + unpinned)
 
 
 def curate(
@@ -87,10 +95,10 @@ def curate(
     pins: dict,
     intro: tuple[str | None, str | None],
 ) -> Gallery:
-    """The curator's sheet and the pictures' own titles applied after the method chose music for the collection
-    (which counted the pins already, ctx.pins): titles, captions, alt text, pinned first tracks, and the curator's
-    order (which the slideshow follows too: pictures given an order first, then the others in the usual walk,
-    builder.gallery.site.slideshow_order)."""
+    """The curator's sheet and the pictures' own titles applied after the method chose music for the
+    collection (which counted the pins already: ctx.pins): titles, captions, alt text, pinned first
+    tracks, and the curator's order (which the slideshow follows too: pictures given an order first,
+    then the others in the usual walk, builder.gallery.order.slideshow_order)."""
     from builder.gallery.order import slideshow_order
 
     images = curation.apply(list(gallery.images), sheet, {r.file: r.meta for r in readings}, pins)
@@ -120,7 +128,6 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
     slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
     decoded keeps 0 (it is the player's problem to report, not the build's)."""
     from concurrent.futures import ThreadPoolExecutor
-    from dataclasses import replace
 
     from builder.music.excerpt import ExcerptError, cached_loud_start
 

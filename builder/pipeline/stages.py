@@ -294,11 +294,12 @@ def read_all(
 ) -> tuple[list[Reading], list[Failure]]:
     """Run the per-picture stages; a picture that fails is listed with its reason, never fatal.
 
-    Each picture is hashed and looked up in the cache here. With one worker the pictures the cache lacks are
-    analysed here as they come. With several on Linux, the method's models start loading (in a thread) at the
-    first picture the cache lacks, while the rest are hashed; then workers are forked from this process, sharing
-    its weights, and this process analyses too (builder.executors.LocalProcesses, here=True). Elsewhere workers
-    are spawned, each loading its own models, when there are enough pictures to pay for that."""
+    Each picture is hashed and looked up in the cache here. With one worker the pictures the cache
+    lacks are analysed here as they come. With several on Linux, the method's models start loading
+    (in a thread) at the first picture the cache lacks, while the rest are hashed; then workers are
+    forked from this process, sharing its weights, and this process analyses too
+    (builder.pipeline.executors.LocalProcesses, here=). Elsewhere workers are spawned, each loading
+    its own models, when there are enough pictures to pay for that."""
     s = ctx.settings
     stats = stats if stats is not None else Stats()
     results: dict[str, Outcome] = {}
@@ -338,24 +339,19 @@ def read_all(
         ):  # too few to be worth spawning workers that load their own models: analyse them here
             results[r.file] = analyse_one(ctx, r.file, r.sha256)
     elif todo:
-        global _WORKER
+        here_work = None
         if loader is not None:
-            if (
-                ctx.copies
-            ):  # while the models load, the other cores make the pictures' copies (without the GIL)
+            # while the models load, the other cores make the pictures' copies (without the GIL)
+            if ctx.copies:
                 for r in todo:
                     if not loader.loading():
                         break
                     _copies(ctx, r.file, r.sha256)
             loader.wait()
-            _WORKER = (
-                ctx  # this process's models: the forked workers inherit them, and it analyses too
-            )
-        try:
-            executor = executors.make(s, workers, worker_setup, worker_analyse, here=here)
-            outcomes = executor.map([(r.file, r.sha256) for r in todo], progress)
-        finally:
-            _WORKER = None
+            # this process's models: it analyses too, and the forked workers inherit them
+            here_work = Worker(ctx)
+        executor = executors.make(s, workers, worker_setup, here=here_work)
+        outcomes = executor.map([(r.file, r.sha256) for r in todo], progress)
         for r, outcome in zip(todo, outcomes):
             results[r.file] = outcome
             reading = outcome[
@@ -446,22 +442,25 @@ def _run_stages(ctx: Context, r: Reading, stages) -> Outcome:
     return r, None, ms
 
 
-# ---- what a worker process runs (builder.executors calls these by name) ------------------------------------
-
-_WORKER: Context | None = None
+# ---- what a worker process runs (builder.pipeline.executors calls worker_setup by name) ---------
 
 
-def worker_setup(settings: Settings) -> None:
-    """Load the models of a worker process once (the executor has made it single-threaded). A worker forked from
-    the main process has its Context, models loaded, already."""
-    global _WORKER
-    if _WORKER is None or _WORKER.settings != settings:
-        _WORKER = Context(settings)
+class Worker:
+    """A worker's work: each job (one uncached picture) analysed with one Context, whose models load
+    once."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def __call__(self, job: executors.Job, data: bytes | None = None) -> Outcome:
+        return analyse_one(self.ctx, job[0], job[1], data)
 
 
-def worker_analyse(job: executors.Job, data: bytes | None = None) -> Outcome:
-    assert _WORKER is not None, "worker_setup was not called in this process"
-    return analyse_one(_WORKER, job[0], job[1], data)
+def worker_setup(settings: Settings) -> Worker:
+    """The work of a worker process, with its own Context (the executor has made it
+    single-threaded); a worker forked from the main process is handed the main process's Worker
+    instead, models loaded."""
+    return Worker(Context(settings))
 
 
 def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None) -> Outcome:
