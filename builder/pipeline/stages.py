@@ -241,7 +241,7 @@ def remember(s: Settings, r: Reading) -> None:
 
 
 def stage_copies(ctx: Context, r: Reading) -> None:
-    """The picture's copies for the gallery (builder.gallery.site.cache_copies), made here from the bytes at hand
+    """The picture's copies for the gallery (builder.gallery.copies.cache_copies), made here from the bytes at hand
     after the analysis freed its pixels: on every core, so the site stage only copies them out. Never this
     picture's failure: a copy that cannot be made now is made, or its failure reported, by the site stage."""
     data, r.data = r.data, None
