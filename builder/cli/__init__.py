@@ -668,7 +668,10 @@ def evaluate(
     also how often the music chosen for a picture is labelled with people's quadrant of it."""
     import orjson
 
-    from builder.lab import evaluate as ev
+    from builder.errors import UsageError
+    from builder.lab.evaluate import evaluate as evaluate_methods
+    from builder.lab.ratings import read_music_labels, read_rated_set, read_ratings
+    from builder.lab.report import format_intervals, format_table, plot
     from builder.settings import METHODS
 
     signals.leaves("nothing was written")
@@ -676,18 +679,18 @@ def evaluate(
         wanted = [m.strip() for m in methods.split(",") if m.strip()]
         unknown = [m for m in wanted if m not in METHODS]
         if unknown:
-            raise ev.UsageError(
+            raise UsageError(
                 f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}"
             )
         if (music is None) != (music_labels is None):
-            raise ev.UsageError(
+            raise UsageError(
                 "--music and --music-labels go together: the folder and the labels of its files"
             )
         _, settings_for = _rated_settings(images, mirror, cache_dir, offline, debug, music)
-        rated = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
-        others = [ev.read_rated_set(text) for text in with_sets or []]
-        labels = ev.read_music_labels(music_labels, music) if music is not None else None
-        results, notes = ev.evaluate(
+        rated = read_ratings(ratings, images, scale_min, scale_max, midpoint)
+        others = [read_rated_set(text) for text in with_sets or []]
+        labels = read_music_labels(music_labels, music) if music is not None else None
+        results, notes = evaluate_methods(
             settings_for,
             rated,
             wanted,
@@ -702,12 +705,12 @@ def evaluate(
     _say(
         f"{len(rated.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, midpoint {midpoint:g})"
     )
-    _say(ev.format_table(results, smallest=True))
+    _say(format_table(results, smallest=True))
     _say(
         "95 % intervals of balanced agreement, per-quadrant and smallest recall, and r (themes resampled with "
         "replacement, 1000 draws; each photo its own theme where none is given):"
     )
-    _say(ev.format_intervals(results))
+    _say(format_intervals(results))
     for method, note in notes.items():
         _say(f"note: {method}: {note}")
     if music_results is not None:
@@ -716,9 +719,9 @@ def evaluate(
             f"music: each picture's first track from {music} ({len(labels)} labelled files), as a build chooses "
             f"it; agreement of the track's label with people's quadrant of the picture"
         )
-        _say(ev.format_table(music_results, width=46, who="people", columns=()))
+        _say(format_table(music_results, width=46, who="people", columns=()))
         _say("95 % intervals (themes resampled with replacement, 1000 draws):")
-        _say(ev.format_intervals(music_results, width=46))
+        _say(format_intervals(music_results, width=46))
         unlabelled = sum(m.get("unlabelled_first", 0) for m in music_results.values())
         if unlabelled:
             _say(
@@ -741,7 +744,7 @@ def evaluate(
             )
         if plot_out:
             try:
-                ev.plot(results, plot_out)
+                plot(results, plot_out)
             except OSError as exc:
                 raise _os_error(
                     exc, f"writing {plot_out}", keep="the figures above were printed"
@@ -785,30 +788,32 @@ def fit(
 ) -> None:
     """Fit the learned feeling model on rated photos and write it (regenerates builder/picture/data/feeling-model.npz:
     docs/pictures.md gives the command that made the shipped one)."""
-    from builder.lab import evaluate as ev
-    from builder.picture import feeling
+    from builder.errors import UsageError
+    from builder.lab.fitting import fit_on_sets
+    from builder.lab.ratings import RatedSet, read_rated_set, read_ratings
+    from builder.picture.feeling import MODEL_PATH
 
     signals.leaves("the model file was left as it was")
     try:
         sets = []
         if images is not None:
             if ratings is None:
-                raise ev.UsageError("give the ratings file after the folder of rated photos")
+                raise UsageError("give the ratings file after the folder of rated photos")
             sets.append(
-                ev.RatedSet(
+                RatedSet(
                     ratings.name,
                     images,
-                    ev.read_ratings(ratings, images, scale_min, scale_max, midpoint),
+                    read_ratings(ratings, images, scale_min, scale_max, midpoint),
                     f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}",
                 )
             )
-        sets += [ev.read_rated_set(text) for text in rated_sets or []]
+        sets += [read_rated_set(text) for text in rated_sets or []]
         if not sets:
-            raise ev.UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
-        model = ev.fit_on_sets(
+            raise UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
+        model = fit_on_sets(
             _rated_contexts(mirror, cache_dir, offline, debug), sets, progress=_progress
         )
-        target = out or feeling.MODEL_PATH
+        target = out or MODEL_PATH
         _save_model(model, target)
     except BuilderError as exc:
         raise _fail(exc, debug) from None
@@ -982,7 +987,8 @@ def _usage(message: str) -> BuilderError:
 def _labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bool):
     """What `music fit` and `music evaluate` both start from: the store, the listener, the labels, what was heard."""
     from builder.lab import music as me
-    from builder.music.feeling import LEARNED, spec_needs_msd
+    from builder.lab.music import LEARNED
+    from builder.music.feeling import spec_needs_msd
     from builder.music.listen import Listener
 
     store = _store(mirror, cache_dir, offline, writable=True)
@@ -1057,6 +1063,7 @@ def music_evaluate(
     import orjson
 
     from builder.lab import music as me
+    from builder.lab.report import format_music_intervals, format_music_table
 
     signals.leaves("nothing was written")
     try:
@@ -1065,9 +1072,9 @@ def music_evaluate(
     except BuilderError as exc:
         raise _fail(exc, debug) from None
     _say(f"{len(lab.files)} labelled clips from {labels} ({len(set(lab.artists))} artists)")
-    _say(me.format_table(results))
+    _say(format_music_table(results))
     _say("95 % intervals (artists resampled with replacement, 1000 draws):")
-    _say(me.format_intervals(results))
+    _say(format_music_intervals(results))
     _say(f"note: {note}")
     if json_out:
         try:
