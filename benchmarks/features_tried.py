@@ -44,7 +44,8 @@ MID_STAGES = (120, 352)  # output channels of the Lite2 blocks whose mean and sp
 
 
 class HeadNounReader(fitting.LabelReader):
-    """fitting.LabelReader, where a label no lexicon knows whole is read by its head noun before the GloVe map."""
+    """fitting.LabelReader, where a label no lexicon knows whole is read by its head noun before the
+    GloVe map."""
 
     def __init__(self, base: fitting.LabelReader, first_only: bool):
         self.__dict__.update(base.__dict__)
@@ -109,9 +110,9 @@ def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
 
 
 def replica_oof(ings, y, folds, sets, trained, tables, extra=None, kernel=False) -> np.ndarray:
-    """Out-of-fold readings of fitting.fit's model (PCA of the pooled look, word and colour features, standardised,
-    ridge by leave-one-out, each set weighing the same), with an extra standardised block reduced to 32
-    components, or kernel ridge in place of the ridge."""
+    """Out-of-fold readings of fitting.fit's model (PCA of the pooled look, word and colour
+    features, standardised, ridge by leave-one-out, each set weighing the same), with an extra
+    standardised block reduced to 32 components, or kernel ridge in place of the ridge."""
     from sklearn.decomposition import PCA
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.linear_model import RidgeCV

@@ -1,6 +1,6 @@
 """The feeling head: from what musicnn heard to valence and arousal. This is the model a build loads
-and applies; it is fitted on music with quadrant labels by the lab (builder.lab.music: `builder music
-fit`), which also measures it (`builder music evaluate`).
+and applies; it is fitted on music with quadrant labels by the lab (builder.lab.music:
+`builder music fit`), which also measures it (`builder music evaluate`).
 
 Features of a clip (one vector): musicnn's 50 MagnaTagATune tag probabilities and its 200-d
 penultimate embedding, each averaged over the clip's 3 s patches, the 14 classic features of
@@ -8,14 +8,14 @@ builder.music.audiofeatures, the Million-Song-Dataset musicnn's 50 tags and 200-
 patches), and the 23 harmonic features. Two logistic regressions with balanced class weights, on
 standardised features, give P(valence > 0) and P(arousal > 0), each reading the columns its axis was
 fitted on (stored in the model file; which ones and why: builder.lab.music.LEARNED, docs/music.md).
-A track's valence is (2 P - 1) times a spread factor, likewise arousal, so the signs give its Russell
-quadrant and the spread factor puts the tracks in the frame of DEAM's human ratings (it makes the
-training clips' standard deviation equal DEAM's). Confidence is the probability of the track's own
-quadrant, P(valence sign) x P(arousal sign), rescaled from [0.25, 1] to [0, 1].
+A track's valence is (2 P - 1) times a spread factor, likewise arousal, so the signs give its
+Russell quadrant and the spread factor puts the tracks in the frame of DEAM's human ratings (it
+makes the training clips' standard deviation equal DEAM's). Confidence is the probability of the
+track's own quadrant, P(valence sign) x P(arousal sign), rescaled from [0.25, 1] to [0, 1].
 
 The same file holds the baseline of classic features alone, fitted the same way (C = 1), so that
-`builder music evaluate` can compare both on clips neither saw. Fitted on ../shared/eval/music-4q and
-the DEAM clips that have human ratings (docs/data.md gives the terms it inherits).
+`builder music evaluate` can compare both on clips neither saw. Fitted on ../shared/eval/music-4q
+and the DEAM clips that have human ratings (docs/data.md gives the terms it inherits).
 """
 
 from __future__ import annotations

@@ -5,23 +5,25 @@ A linear model (ridge regression, one for valence and one for arousal) over feat
 from a few thousand rated photos (which ones: `Spec`, stored in the model file):
 
 - the pooled 1280-d features of the MobileNetV2 (averaged over the picture and its mirror image) and
-  EfficientNet-Lite2 (the picture) ImageNet classifiers, standardised side by side and reduced to 128
-  principal components;
+  EfficientNet-Lite2 (the picture) ImageNet classifiers, standardised side by side and reduced to
+  128 principal components;
 - what the classifiers see, read through word ratings: the expected valence/arousal of their labels
-  (the mean of the two classifiers' probabilities; all labels weighted by probability, and the top 5),
-  where a label's valence/arousal comes from Warriner et al. (2013), else NRC-VAD, else a ridge map from
-  GloVe vectors to NRC-VAD ratings fitted on the 20k lexicon words; and the probability-weighted GloVe
-  vector of the labels (the labels' tables are made when the model is fitted and stored in its file);
+  (the mean of the two classifiers' probabilities; all labels weighted by probability, and the top
+  5), where a label's valence/arousal comes from Warriner et al. (2013), else NRC-VAD, else a ridge
+  map from GloVe vectors to NRC-VAD ratings fitted on the 20k lexicon words; and the
+  probability-weighted GloVe vector of the labels (the labels' tables are made when the model is
+  fitted and stored in its file);
 - the COCO detections read the same way (area-weighted), and whether there were any;
 - colour statistics (mean and spread of HSV brightness and saturation).
 
-Fitted by `builder fit` on rated sets, each mapped to [-1, 1] around its scale's midpoint and weighing
-as much as the others (the shipped file: oasis-dev, and Emotion6 and GAPED for valence only). Quadrants
-are read relative to an origin (the "reference") drawn by the rule that gave the best balanced agreement
-and smallest per-quadrant recall under cross-validation, every rated set scored by its own people's
-quadrants and weighing the same (builder.lab.fitting.choose_origin): the model's estimates shrink towards
-the training photos' mean, so reading them against the scale's midpoint would put almost every picture in
-the commonest quadrant, and balance alone may give up a rare quadrant.
+Fitted by `builder fit` on rated sets, each mapped to [-1, 1] around its scale's midpoint and
+weighing as much as the others (the shipped file: oasis-dev, and Emotion6 and GAPED for valence
+only). Quadrants are read relative to an origin (the "reference") drawn by the rule that gave the
+best balanced agreement and smallest per-quadrant recall under cross-validation, every rated set
+scored by its own people's quadrants and weighing the same (builder.lab.fitting.choose_origin): the
+model's estimates shrink towards the training photos' mean, so reading them against the scale's
+midpoint would put almost every picture in the commonest quadrant, and balance alone may give up a
+rare quadrant.
 """
 
 from __future__ import annotations
