@@ -36,8 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from builder import plane
 from builder.files import tune_allocator
-from builder.lab.evaluate import metrics, read_offline, read_rated_set
+from builder.lab import fitting
+from builder.lab.metrics import metrics
+from builder.lab.ratings import read_offline, read_rated_set
 from builder.picture import feeling
 from builder.picture.feeling import Spec
 
@@ -59,7 +62,7 @@ SPECS = {
 
 
 def cell(pred, quads, y, smallest: bool = False) -> tuple[str, dict]:
-    m = metrics(feeling.quadrant_codes(y), quads, pred, y)
+    m = metrics(plane.quadrants(y), quads, pred, y)
     low = f"/{min(x for x in m['per_quadrant_agreement'] if x is not None):.2f}" if smallest else ""
     return f"{m['balanced_agreement']:.3f}{low}/{m['r_valence']:.2f}/{m['r_arousal']:.2f}", m
 
@@ -132,9 +135,9 @@ def main() -> None:
     _, g, g_ing = rated(f"{args.gaped}:0-100:50")
     tables = octx.feeling.tables
     data = {  # set -> (ingredients, ratings, fold groups)
-        "OASIS": (o_ing, o.va, feeling.theme_groups(o.themes)),
+        "OASIS": (o_ing, o.va, fitting.theme_groups(o.themes)),
         "E6": (e_ing, e.va, np.array(e.themes)),
-        "GAPED": (g_ing, g.va, feeling.theme_groups(g.themes)),  # categories
+        "GAPED": (g_ing, g.va, fitting.theme_groups(g.themes)),  # categories
     }
 
     def stack(mix):
@@ -154,7 +157,7 @@ def main() -> None:
         """Out-of-fold readings of `tested` with the mix in every fold's training; folds. arousal_trains: whether
         the tested set's own arousal ratings train (else its arousal is read by the mix's notion of it)."""
         ings, y, groups, sets, arousal = stack(((tested, arousal_trains), *mix))
-        return feeling.out_of_fold(
+        return fitting.out_of_fold(
             ings,
             y,
             groups,
@@ -169,7 +172,7 @@ def main() -> None:
     def mix_oof(spec, mix):
         ings, y, groups, sets, arousal = stack(mix)
         rows, multi = None if arousal.all() else arousal, sets if len(mix) > 1 else None
-        return feeling.out_of_fold(
+        return fitting.out_of_fold(
             ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=multi
         )[0]
 
@@ -179,7 +182,7 @@ def main() -> None:
         ings, y, groups, sets, arousal = stack(mix)
         rows = None if arousal.all() else arousal
         multi = sets if len(mix) > 1 else None
-        model = feeling.fit(ings, y, tables, spec=spec, arousal_rows=rows, sets=multi)
+        model = fitting.fit(ings, y, tables, spec=spec, arousal_rows=rows, sets=multi)
         if train_oof is None:
             train_oof = mix_oof(spec, mix)
         return model.predict(data[tested][0]), (
@@ -213,8 +216,8 @@ def main() -> None:
 
     def quads(rule, pred, y, folds, train):
         if folds is not None:  # origin from the other folds' readings
-            return feeling.rule_quadrants(rule, pred, y, folds)
-        return feeling.quadrant_codes(pred - feeling.origin(rule, *train))
+            return fitting.rule_quadrants(rule, pred, y, folds)
+        return plane.quadrants(pred - fitting.origin(rule, *train))
 
     out: dict = {"features": {}, "training sets": {}, "origin rules": {}}
     spec = SPECS[args.chosen]
@@ -232,7 +235,7 @@ def main() -> None:
             if tested in names:
                 rest = tuple(m for m in mix if m[0] != tested)
                 pred, folds = cv(spec, tested, rest, dict(mix)[tested])
-                q = feeling.rule_quadrants("mean reading", pred, data[tested][1], folds)
+                q = fitting.rule_quadrants("mean reading", pred, data[tested][1], folds)
             else:
                 pred, train = cross(spec, mix, tested)
                 q = quads("mean reading", pred, data[tested][1], None, train)
@@ -269,9 +272,9 @@ def main() -> None:
         "without the tested photos)\n"
     )
     print(f"| rule | {' | '.join(COLS)} |\n|---|{'---|' * len(COLS)}")
-    table = {rule: {} for rule in feeling.ORIGIN_RULES}
+    table = {rule: {} for rule in fitting.ORIGIN_RULES}
     for col, pred, y, folds, tr in chosen_runs or runs(spec):
-        for rule in feeling.ORIGIN_RULES:
+        for rule in fitting.ORIGIN_RULES:
             table[rule][col] = cell(pred, quads(rule, pred, y, folds, tr), y, smallest=True)
     for rule, row in table.items():
         print(

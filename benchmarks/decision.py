@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from builder import plane
 from builder.files import tune_allocator
-from builder.lab.evaluate import read_offline, read_rated_set
-from builder.picture import feeling
+from builder.lab import fitting
+from builder.lab.ratings import read_offline, read_rated_set
 
 HERE = Path(__file__).resolve().parent.parent
 SETS = (
@@ -50,7 +51,7 @@ def head_quadrants(train_p, train_y, train_sets, test_p) -> np.ndarray:
     """A 4-class head on the two readings: each set and, within it, each quadrant weighing the same."""
     from sklearn.linear_model import LogisticRegression
 
-    q = feeling.quadrant_codes(train_y)
+    q = plane.quadrants(train_y)
     w = np.ones(len(q))
     for k in np.unique(train_sets):
         for c in (1, 2, 3, 4):
@@ -70,16 +71,16 @@ def judged(oof, folds, y, sets, trained, decide) -> tuple[np.ndarray, np.ndarray
         if decide == "4-class head":
             quads[here] = head_quadrants(oof[other], y[other], sets[other], oof[here])
             continue
-        _, o, _ = feeling.choose_origin(
+        _, o, _ = fitting.choose_origin(
             oof[other], y[other], folds[other], sets[other], trained[other], decide
         )
-        quads[here] = feeling.quadrant_codes(oof[here] - o)
+        quads[here] = plane.quadrants(oof[here] - o)
     pleasant = np.isin(quads, (1, 4))
     return quads, pleasant == (y[:, 0] >= 0)
 
 
 def cells(oof, quads, sign, y, sets, names) -> dict[str, dict]:
-    people = feeling.quadrant_codes(y)
+    people = plane.quadrants(y)
     out = {}
     for name in SHOWN:
         m = sets == names.index(name)
@@ -184,7 +185,7 @@ def read_three(args: argparse.Namespace) -> ThreeSets:
         )
         ings += [r.ingredients for r in readings]
         ys.append(rated.ratings.va)
-        groups += [f"{k}:{g}" for g in feeling.theme_groups(rated.ratings.themes)]
+        groups += [f"{k}:{g}" for g in fitting.theme_groups(rated.ratings.themes)]
         set_ids += [k] * len(rated.ratings.images)
         arousal += [aro] * len(rated.ratings.images)
         files += [str(rated.images / f) for f in rated.ratings.images]
@@ -224,8 +225,8 @@ def main() -> None:
 
     def readings(gaped_weight: float):
         if gaped_weight == 1.0:
-            return feeling.out_of_fold(ings, y, groups, tables, arousal_rows=arousal, sets=sets)
-        plain = feeling.set_weights
+            return fitting.out_of_fold(ings, y, groups, tables, arousal_rows=arousal, sets=sets)
+        plain = fitting.set_weights
 
         def heavier(
             s, rows
@@ -236,11 +237,11 @@ def main() -> None:
             w = w * np.where(s[rows] == names.index("gaped-dev"), gaped_weight, 1.0)
             return w * len(w) / w.sum()
 
-        feeling.set_weights = heavier
+        fitting.set_weights = heavier
         try:
-            return feeling.out_of_fold(ings, y, groups, tables, arousal_rows=arousal, sets=sets)
+            return fitting.out_of_fold(ings, y, groups, tables, arousal_rows=arousal, sets=sets)
         finally:
-            feeling.set_weights = plain
+            fitting.set_weights = plain
 
     out = {}
     print(f"| decision | {' | '.join(SHOWN)} |\n|---|{'---|' * len(SHOWN)}", flush=True)
@@ -249,7 +250,7 @@ def main() -> None:
     rows.append(("4-class head", oof, "4-class head"))
     for w in [float(x) for x in args.gaped_weight.split(",") if x]:
         rows.append((f"GAPED valence x{w:g}, every set", readings(w)[0], "every set"))
-    people, base = feeling.quadrant_codes(y), None
+    people, base = plane.quadrants(y), None
     for label, pred, decide in rows:
         quads, sign = judged(pred, folds, y, sets, trained, decide)
         out[label] = cells(pred, quads, sign, y, sets, names)

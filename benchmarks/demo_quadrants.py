@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from builder.lab.evaluate import read_offline
+from builder.lab.ratings import read_offline
 from builder.picture.feeling import FeelingModel
 
 HERE = Path(__file__).resolve().parent.parent

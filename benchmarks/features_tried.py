@@ -35,16 +35,19 @@ from pathlib import Path
 import decision  # benchmarks/decision.py (this script's folder is on the path): its judging and reading, shared
 import numpy as np
 
+from builder import plane
 from builder.files import tune_allocator
+from builder.lab import fitting
 from builder.picture import feeling
 
 MID_STAGES = (120, 352)  # output channels of the Lite2 blocks whose mean and spread are read
 
 
-class HeadNounReader(feeling.LabelReader):
-    """feeling.LabelReader, where a label no lexicon knows whole is read by its head noun before the GloVe map."""
+class HeadNounReader(fitting.LabelReader):
+    """fitting.LabelReader, where a label no lexicon knows whole is read by its head noun before the
+    GloVe map."""
 
-    def __init__(self, base: feeling.LabelReader, first_only: bool):
+    def __init__(self, base: fitting.LabelReader, first_only: bool):
         self.__dict__.update(base.__dict__)
         self.first_only = first_only
 
@@ -68,7 +71,7 @@ def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
 
     from builder.images import read_rgb
 
-    key = feeling.ratings_fingerprint(files)
+    key = fitting.ratings_fingerprint(files)
     path = cache / "benchmarks" / "lite2-mid.npz"
     if path.is_file():
         z = np.load(path)
@@ -107,15 +110,15 @@ def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
 
 
 def replica_oof(ings, y, folds, sets, trained, tables, extra=None, kernel=False) -> np.ndarray:
-    """Out-of-fold readings of feeling.fit's model (PCA of the pooled look, word and colour features, standardised,
-    ridge by leave-one-out, each set weighing the same), with an extra standardised block reduced to 32
-    components, or kernel ridge in place of the ridge."""
+    """Out-of-fold readings of fitting.fit's model (PCA of the pooled look, word and colour
+    features, standardised, ridge by leave-one-out, each set weighing the same), with an extra
+    standardised block reduced to 32 components, or kernel ridge in place of the ridge."""
     from sklearn.decomposition import PCA
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.linear_model import RidgeCV
 
     spec = feeling.Spec()
-    shell = feeling.fit(
+    shell = fitting.fit(
         ings[:8], y[:8], tables
     )  # only for its tables: features() below refits everything else
     pooled = spec.pooled(ings)
@@ -137,7 +140,7 @@ def replica_oof(ings, y, folds, sets, trained, tables, extra=None, kernel=False)
         x = (x - x[tr].mean(0)) / (x[tr].std(0) + 1e-9)
         for j in range(2):
             rows = tr & trained[:, j]
-            w = feeling.set_weights(sets, rows)
+            w = fitting.set_weights(sets, rows)
             if kernel:
                 mu = np.average(y[rows, j], weights=w)
                 kr = KernelRidge(alpha=1.0, kernel="rbf", gamma=1.0 / x.shape[1]).fit(
@@ -145,7 +148,7 @@ def replica_oof(ings, y, folds, sets, trained, tables, extra=None, kernel=False)
                 )
                 pred[te, j] = kr.predict(x[te]) + mu
             else:
-                r = RidgeCV(alphas=np.array(feeling.ALPHAS)).fit(
+                r = RidgeCV(alphas=np.array(fitting.ALPHAS)).fit(
                     x[rows], y[rows, j], sample_weight=w
                 )
                 pred[te, j] = r.predict(x[te])
@@ -175,10 +178,10 @@ def main() -> None:
     )
     ctx, files, trained = data.ctx, data.files, data.trained
     tables = ctx.feeling.tables
-    base = feeling.LabelReader(
+    base = fitting.LabelReader(
         ctx.mapper.vectors,
         load_nrc_vad(ctx.store.resolve("nrc-vad")),
-        feeling.load_warriner(ctx.store.resolve("warriner")),
+        fitting.load_warriner(ctx.store.resolve("warriner")),
     )
 
     def with_reader(reader) -> dict:
@@ -187,13 +190,13 @@ def main() -> None:
         print(f"  {changed} of {len(va)} labels read differently", file=sys.stderr)
         return {**tables, "label_va": va}
 
-    shipped, folds = feeling.out_of_fold(ings, y, groups, tables, arousal_rows=arousal, sets=sets)
+    shipped, folds = fitting.out_of_fold(ings, y, groups, tables, arousal_rows=arousal, sets=sets)
     rows, readers = [("shipped", shipped)], [("shipped", tables)]
     for label, first in (("head noun", False), ("head noun, first name only", True)):
         t = with_reader(HeadNounReader(base, first))
         readers.append((label, t))
         rows.append(
-            (label, feeling.out_of_fold(ings, y, groups, t, arousal_rows=arousal, sets=sets)[0])
+            (label, fitting.out_of_fold(ings, y, groups, t, arousal_rows=arousal, sets=sets)[0])
         )
     if not args.no_mid:
         mid = mid_features(ctx, files, args.cache_dir)
@@ -202,7 +205,7 @@ def main() -> None:
         )
     rows.append(("kernel ridge", replica_oof(ings, y, folds, sets, trained, tables, kernel=True)))
 
-    out, people, base_q = {}, feeling.quadrant_codes(y), None
+    out, people, base_q = {}, plane.quadrants(y), None
     print(
         f"| candidate | {' | '.join(decision.SHOWN)} |\n|---|{'---|' * len(decision.SHOWN)}",
         flush=True,
@@ -233,13 +236,13 @@ def main() -> None:
     idx = np.flatnonzero(seen)
     for label, t in readers:
         part = [ings[i] for i in idx]
-        oof, f = feeling.out_of_fold(
+        oof, f = fitting.out_of_fold(
             part, y[idx], groups[idx], t, arousal_rows=arousal[idx], sets=sets[idx]
         )
-        _, o, _ = feeling.choose_origin(oof, y[idx], f, sets[idx], trained[idx])
-        model = feeling.fit(part, y[idx], t, arousal_rows=arousal[idx], sets=sets[idx])
+        _, o, _ = fitting.choose_origin(oof, y[idx], f, sets[idx], trained[idx])
+        model = fitting.fit(part, y[idx], t, arousal_rows=arousal[idx], sets=sets[idx])
         p = model.predict([ings[i] for i in np.flatnonzero(~seen)])
-        yg, q = y[~seen], feeling.quadrant_codes(p - o)
+        yg, q = y[~seen], plane.quadrants(p - o)
         rec = [float(np.mean(q[people[~seen] == c] == c)) for c in (1, 2, 3, 4)]
         r = [float(np.corrcoef(p[:, j], yg[:, j])[0, 1]) for j in (0, 1)]
         sign = float(np.mean((p[:, 0] >= o[0]) == (yg[:, 0] >= 0)))

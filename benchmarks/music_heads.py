@@ -27,22 +27,18 @@ from pathlib import Path
 import numpy as np
 
 from builder.assets import AssetStore
-from builder.lab.music import deam_spread, read_labels, sign_intervals
+from builder.lab.metrics import sign_intervals
+from builder.lab.music import LEARNED, deam_spread, fit_axis, fit_head, group_folds, read_labels
 from builder.music import feeling as mf
-from builder.music.feeling import (
-    MusicFeelingModel,
-    fit_head,
-    group_folds,
-    quadrant_of,
-    quadrant_signs,
-)
+from builder.music.feeling import MusicFeelingModel
 from builder.music.listen import Listener
+from builder.plane import quadrant_signs, quadrants
 
 HERE = Path(__file__).resolve().parent.parent
 MSD = np.concatenate([mf.MSD_TAGS, mf.MSD_EMBEDDING])
 CS = (0.02, 0.05, 0.1)
-# the head shipped before issue 24 item 2 (the baseline every candidate is compared with; feeling.LEARNED is now
-# the chosen one)
+# the head shipped before this choice (the baseline every candidate is compared with; LEARNED of
+# builder.lab.music is now the chosen one)
 FORMER = {
     "valence": (np.concatenate([mf.TAGS, mf.EMBEDDING, mf.CLASSIC]), 0.05),
     "arousal": (np.concatenate([mf.TAGS, mf.CLASSIC]), 0.1),
@@ -77,7 +73,7 @@ def oof_probability(x, positive, columns, c, splits) -> np.ndarray:
     out = np.zeros(len(x))
     for test in splits:
         train = np.setdiff1d(np.arange(len(x)), test)
-        out[test] = mf.fit_axis(x[train], positive[train], columns, c).probability(x[test])
+        out[test] = fit_axis(x[train], positive[train], columns, c).probability(x[test])
     return out
 
 
@@ -161,7 +157,7 @@ def nested(x, q, artists, splits, spread, shipped_q) -> None:
         )
         head = fit_head(x[train], q[train], {a: spec[a][:2] for a in spec}, spread)
         va[test] = head.predict(x[test])[0]
-    pq = quadrant_of(va)
+    pq = quadrants(va)
     tv, ta = quadrant_signs(q)
     vs, as_ = (100 * np.mean(quadrant_signs(pq)[k] == t) for k, t in ((0, tv), (1, ta)))
     print(
@@ -233,12 +229,12 @@ def main() -> None:
         print(f"  best: {name}, C = {c} ({100 * acc:.1f} %)")
 
     shipped = FORMER
-    rows = {"former head": FORMER, "chosen per axis": best, "shipped (LEARNED)": mf.LEARNED}
+    rows = {"former head": FORMER, "chosen per axis": best, "shipped (LEARNED)": LEARNED}
     print("\nwhole heads, 5-fold CV by artist (95 % intervals: artists resampled, 1000 draws)")
     preds = {}
     for name, spec in rows.items():
         va = oof_head(x, q, spec, splits, spread)
-        pq = quadrant_of(va)
+        pq = quadrants(va)
         preds[name] = pq
         tv, ta = quadrant_signs(q)
         pv, pa = quadrant_signs(pq)
@@ -266,8 +262,8 @@ def main() -> None:
         )
         for seed in range(1, args.repeats + 1):
             other = random_group_folds(artists, 5, seed)
-            a = quadrant_of(oof_head(x, q, shipped, other, spread))
-            b = quadrant_of(oof_head(x, q, best, other, spread))
+            a = quadrants(oof_head(x, q, shipped, other, spread))
+            b = quadrants(oof_head(x, q, best, other, spread))
             tv = quadrant_signs(q)[0]
             va, vb = (100 * np.mean(quadrant_signs(p)[0] == tv) for p in (a, b))
             print(

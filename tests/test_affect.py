@@ -1,29 +1,12 @@
 import numpy as np
 import pytest
 
-from builder import plane
 from builder.picture import affect
 from builder.records import Detection, Impression
 
 
 def imp(v, a, w=1.0, word="w", source="s"):
     return Impression(word, v, a, w, source, 1.0)
-
-
-@pytest.mark.parametrize(
-    "point,q",
-    [
-        ((0.3, 0.2), 1),
-        ((-0.3, 0.2), 2),
-        ((-0.3, -0.2), 3),
-        ((0.3, -0.2), 4),
-        ((0.0, 0.0), 1),
-        ((-0.1, 0.0), 2),
-        ((0.0, -0.1), 4),
-    ],
-)
-def test_quadrants_follow_the_published_numbering(point, q):
-    assert plane.quadrant(point) == q
 
 
 def test_class_weight_is_summed_area_over_the_largest_class():

@@ -487,7 +487,7 @@ def test_an_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
     ],
 )
 def test_bad_rating_rows_are_refused_with_their_line(tmp_path, row, why):
-    from builder.lab.evaluate import read_ratings
+    from builder.lab.ratings import read_ratings
 
     for name in ("a.jpg", "b.jpg"):
         Image.new("RGB", (8, 8)).save(tmp_path / name)
@@ -500,7 +500,7 @@ def test_bad_rating_rows_are_refused_with_their_line(tmp_path, row, why):
 
 
 def test_fit_refuses_ratings_that_cannot_make_a_model():
-    from builder.lab.evaluate import check_trainable
+    from builder.lab.ratings import check_trainable
 
     with pytest.raises(UsageError, match="same arousal"):
         check_trainable(np.c_[np.linspace(-1, 1, 20), np.zeros(20)], "flat")
@@ -510,7 +510,8 @@ def test_fit_refuses_ratings_that_cannot_make_a_model():
 
 
 def test_photos_are_checked_against_the_training_set_by_content():
-    from builder.lab.evaluate import in_training, photo_digests
+    from builder.lab.evaluate import in_training
+    from builder.lab.fitting import photo_digests
 
     trained = [SimpleNamespace(sha256=f"{i:064x}") for i in range(10)]
     meta = {"photos_sha256": ",".join(photo_digests(trained))}

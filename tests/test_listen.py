@@ -280,31 +280,3 @@ def test_build_with_music_plays_the_users_own_tracks(library, tmp_path, session_
         )  # every recommended track carries its audio
     page = (out / g["images"][0]["page"]).read_text()
     assert "<audio" in page
-
-
-def test_music_sign_intervals_resample_artists_and_hold_the_figures():
-    """Per-axis sign accuracy and balanced agreement with 95 % intervals drawn over artists: the interval holds
-    the figure, and an artist whose clips are all right or all wrong together widens it against one clip each."""
-    from builder.lab.music import sign_metrics
-
-    rng = np.random.default_rng(5)
-    true_q = rng.integers(1, 5, 200)
-    va = (
-        np.where(rng.random((200, 2)) < 0.8, 1.0, -1.0)
-        * np.c_[
-            np.where(np.isin(true_q, (1, 4)), 1.0, -1.0),
-            np.where(np.isin(true_q, (1, 2)), 1.0, -1.0),
-        ]
-    )  # each sign right 80 % of the time
-    single = sign_metrics(true_q, va, np.arange(200))
-    for key in ("balanced_agreement", "valence_sign_accuracy", "arousal_sign_accuracy"):
-        lo, hi = single["interval_95"][key]
-        assert lo <= single[key] <= hi and 0.02 < hi - lo < 0.3
-    lumped = np.repeat(
-        np.arange(20), 10
-    )  # ten clips per artist, sorted so an artist's clips are alike
-    order = np.argsort(va[:, 0] == np.where(np.isin(true_q, (1, 4)), 1.0, -1.0), kind="stable")
-    grouped = sign_metrics(true_q[order], va[order], lumped)
-    width = lambda m: np.subtract(*m["interval_95"]["valence_sign_accuracy"][::-1])  # noqa: E731
-    assert grouped["valence_sign_accuracy"] == pytest.approx(single["valence_sign_accuracy"])
-    assert width(grouped) > 1.5 * width(single)

@@ -112,6 +112,7 @@ def test_the_feature_vector_marks_an_unheard_msd_part_as_missing():
 def test_a_head_fitted_per_axis_saves_loads_predicts_and_says_whether_it_needs_the_msd_tagger(
     tmp_path,
 ):
+    from builder.lab.music import BASELINE, fit_head
     from builder.music import feeling as mf
 
     rng = np.random.default_rng(0)
@@ -121,8 +122,8 @@ def test_a_head_fitted_per_axis_saves_loads_predicts_and_says_whether_it_needs_t
     a = x[:, mf.CLASSIC[:2]].sum(axis=1) > 0
     q = np.where(v, np.where(a, 1, 4), np.where(a, 2, 3))
     spec = {"valence": (np.concatenate([mf.TAGS, mf.MSD_TAGS]), 1.0), "arousal": (mf.CLASSIC, 1.0)}
-    learned = mf.fit_head(x, q, spec, (0.2, 0.25))
-    model = mf.MusicFeelingModel(learned, mf.fit_head(x, q, mf.BASELINE, (0.2, 0.25)), {"n": "120"})
+    learned = fit_head(x, q, spec, (0.2, 0.25))
+    model = mf.MusicFeelingModel(learned, fit_head(x, q, BASELINE, (0.2, 0.25)), {"n": "120"})
     assert model.needs_msd
     model.save(tmp_path / "m.npz")
     back = mf.MusicFeelingModel.load(tmp_path / "m.npz")
@@ -136,7 +137,7 @@ def test_a_head_fitted_per_axis_saves_loads_predicts_and_says_whether_it_needs_t
         "arousal": (mf.TAGS, 0.1),
     }
     assert not mf.spec_needs_msd(mtt_spec) and mf.spec_needs_msd(spec)
-    mtt_only = mf.fit_head(x, q, mtt_spec, (0.2, 0.25))
+    mtt_only = fit_head(x, q, mtt_spec, (0.2, 0.25))
     no_msd = x.copy()
     no_msd[:, mf.MSD_TAGS] = np.nan
     no_msd[:, mf.MSD_EMBEDDING] = np.nan
@@ -187,13 +188,14 @@ def test_the_version_2_cache_neither_misreads_old_entries_nor_skips_the_msd_tagg
 @requires_mirror
 def test_the_shipped_head_reads_per_axis_what_its_spec_says_and_the_listener_hears_it(tmp_path):
     from builder.assets import AssetStore
+    from builder.lab.music import LEARNED
     from builder.music import feeling as mf
     from builder.music.listen import Listener
 
     model = mf.MusicFeelingModel.load()
     for axis in ("valence", "arousal"):
-        assert np.array_equal(getattr(model.learned, axis).columns, mf.LEARNED[axis][0]), axis
-    assert model.needs_msd == mf.spec_needs_msd(mf.LEARNED)
+        assert np.array_equal(getattr(model.learned, axis).columns, LEARNED[axis][0]), axis
+    assert model.needs_msd == mf.spec_needs_msd(LEARNED)
     assert Listener(AssetStore(tmp_path, MIRROR, offline=True), tmp_path).msd == model.needs_msd
     x = np.zeros((2, mf.N_FEATURES))
     x[1, mf.MSD_TAGS] = 1.0  # the clips differ only in what the MSD tagger heard

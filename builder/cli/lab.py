@@ -119,6 +119,8 @@ def evaluate(
     with --music, also how often the music chosen for a picture is labelled with people's quadrant
     of it."""
     from builder.lab import evaluate as ev
+    from builder.lab.ratings import read_music_labels, read_rated_set, read_ratings
+    from builder.lab.report import plot
 
     signals.leaves("nothing was written")
     wanted = _methods(methods)
@@ -127,9 +129,9 @@ def evaluate(
             "--music and --music-labels go together: the folder and the labels of its files"
         )
     settings_for, context_for = rated(mirror, cache_dir, offline, debug)
-    read = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
-    others = [ev.read_rated_set(text) for text in with_sets or []]
-    labels = ev.read_music_labels(music_labels, music) if music is not None else None
+    read = read_ratings(ratings, images, scale_min, scale_max, midpoint)
+    others = [read_rated_set(text) for text in with_sets or []]
+    labels = read_music_labels(music_labels, music) if music is not None else None
     results, notes = ev.evaluate(
         lambda method: settings_for(images, method, music),
         read,
@@ -150,7 +152,7 @@ def evaluate(
         write_table(json_out, {**summary, "notes": notes, "music": music_results})
     if plot_out:
         with writes(f"writing {plot_out}", keep="the figures above were printed"):
-            ev.plot(results, plot_out)
+            plot(results, plot_out)
 
 
 def _methods(text: str) -> list[str]:
@@ -167,7 +169,7 @@ def _methods(text: str) -> list[str]:
 
 
 def _say_evaluation(results: dict, notes: dict[str, str]) -> None:
-    from builder.lab.evaluate import format_intervals, format_table
+    from builder.lab.report import format_intervals, format_table
 
     output.say(format_table(results, smallest=True))
     output.say(
@@ -180,7 +182,7 @@ def _say_evaluation(results: dict, notes: dict[str, str]) -> None:
 
 
 def _say_music_evaluation(results: dict, music: Path, labels: Path, n: int) -> None:
-    from builder.lab.evaluate import format_intervals, format_table
+    from builder.lab.report import format_intervals, format_table
 
     output.say("")
     output.say(
@@ -226,7 +228,8 @@ def fit(
     """Fit the learned feeling model on rated photos and write it (regenerates
     builder/picture/data/feeling-model.npz: docs/pictures.md gives the command that made the shipped
     one)."""
-    from builder.lab import evaluate as ev
+    from builder.lab.fitting import fit_on_sets
+    from builder.lab.ratings import RatedSet, read_rated_set, read_ratings
     from builder.picture.feeling import MODEL_PATH
 
     signals.leaves("the model file was left as it was")
@@ -235,13 +238,13 @@ def fit(
         if ratings is None:
             raise UsageError("give the ratings file after the folder of rated photos")
         scale = f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}"
-        read = ev.read_ratings(ratings, images, scale_min, scale_max, midpoint)
-        sets.append(ev.RatedSet(ratings.name, images, read, scale))
-    sets += [ev.read_rated_set(text) for text in rated_sets or []]
+        read = read_ratings(ratings, images, scale_min, scale_max, midpoint)
+        sets.append(RatedSet(ratings.name, images, read, scale))
+    sets += [read_rated_set(text) for text in rated_sets or []]
     if not sets:
         raise UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
     _, context_for = rated(mirror, cache_dir, offline, debug)
-    model = ev.fit_on_sets(context_for, sets, progress=output.progress)
+    model = fit_on_sets(context_for, sets, progress=output.progress)
     target = out or MODEL_PATH
     save_model(model, target)
     meta = model.meta

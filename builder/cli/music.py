@@ -98,7 +98,8 @@ def labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bo
     """What `music fit` and `music evaluate` both start from: the store, the listener, the labels,
     what was heard."""
     from builder.lab import music as lab
-    from builder.music.feeling import LEARNED, spec_needs_msd
+    from builder.lab.music import LEARNED
+    from builder.music.feeling import spec_needs_msd
     from builder.music.listen import Listener
 
     assets = store(mirror, cache_dir, offline, writable=True)
@@ -164,15 +165,16 @@ def music_evaluate(
     """Measure the music reading against quadrant labels: agreement per quadrant, sign accuracy,
     baselines."""
     from builder.lab import music as lab
+    from builder.lab.report import format_music_intervals, format_music_table
 
     signals.leaves("nothing was written")
     _, listener, read, heard = labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
     results, note = lab.evaluate(listener.head, heard, read, folds=folds)
     n_artists = len(set(read.artists))
     output.say(f"{len(read.files)} labelled clips from {labels} ({n_artists} artists)")
-    output.say(lab.format_table(results))
+    output.say(format_music_table(results))
     output.say("95 % intervals (artists resampled with replacement, 1000 draws):")
-    output.say(lab.format_intervals(results))
+    output.say(format_music_intervals(results))
     output.say(f"note: {note}")
     if json_out:
         table = {"labels": str(labels), "n": len(read.files), "results": results, "note": note}

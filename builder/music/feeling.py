@@ -1,25 +1,25 @@
-"""The feeling head: from what musicnn heard to valence and arousal, fitted on music with quadrant labels.
+"""The feeling head: from what musicnn heard to valence and arousal. This is the model a build loads
+and applies; it is fitted on music with quadrant labels by the lab (builder.lab.music:
+`builder music fit`), which also measures it (`builder music evaluate`).
 
-Features of a clip (one vector): musicnn's 50 MagnaTagATune tag probabilities and its 200-d penultimate
-embedding, each averaged over the clip's 3 s patches, the 14 classic features of builder.music.audiofeatures, the
-Million-Song-Dataset musicnn's 50 tags and 200-d embedding (same patches), and the 23 harmonic features.
-Two logistic regressions with balanced class weights, on standardised features, give P(valence > 0) and
-P(arousal > 0): valence reads all of them (C = 0.02), arousal the MTT tags, the classic features and the MSD
-tags (C = 0.05) — the choice made per axis in artist-grouped cross-validation on music-4q (docs/music.md,
-"How well it reads music's feeling"; benchmarks/music_heads.py).
-A track's valence is (2 P - 1) times a spread factor, likewise arousal, so the signs give its Russell quadrant
-and the spread factor puts the tracks in the frame of DEAM's human ratings (it makes the training clips'
-standard deviation equal DEAM's). Confidence is the probability of the track's own quadrant,
-P(valence sign) x P(arousal sign), rescaled from [0.25, 1] to [0, 1].
+Features of a clip (one vector): musicnn's 50 MagnaTagATune tag probabilities and its 200-d
+penultimate embedding, each averaged over the clip's 3 s patches, the 14 classic features of
+builder.music.audiofeatures, the Million-Song-Dataset musicnn's 50 tags and 200-d embedding (same
+patches), and the 23 harmonic features. Two logistic regressions with balanced class weights, on
+standardised features, give P(valence > 0) and P(arousal > 0), each reading the columns its axis was
+fitted on (stored in the model file; which ones and why: builder.lab.music.LEARNED, docs/music.md).
+A track's valence is (2 P - 1) times a spread factor, likewise arousal, so the signs give its
+Russell quadrant and the spread factor puts the tracks in the frame of DEAM's human ratings (it
+makes the training clips' standard deviation equal DEAM's). Confidence is the probability of the
+track's own quadrant, P(valence sign) x P(arousal sign), rescaled from [0.25, 1] to [0, 1].
 
 The same file holds the baseline of classic features alone, fitted the same way (C = 1), so that
-`builder music evaluate` can compare both on clips neither saw. Fitted by `builder music fit` on
-../shared/eval/music-4q and the DEAM clips that have human ratings (docs/data.md gives the terms it inherits).
+`builder music evaluate` can compare both on clips neither saw. Fitted on ../shared/eval/music-4q
+and the DEAM clips that have human ratings (docs/data.md gives the terms it inherits).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,42 +27,17 @@ from typing import Any
 import numpy as np
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "music-feeling-model.npz"
-DEAM_SPREAD = (0.2, 0.25)  # fallback spread (valence, arousal) when the fit is not told DEAM's
 TAGS, EMBEDDING, CLASSIC = np.arange(0, 50), np.arange(50, 250), np.arange(250, 264)
 # what the listener hears beyond version 1 (builder.music.listen.LISTEN_VERSION 2): the MSD tagger's tags and
 # embedding (NaN when not heard: a head reading them must be given them) and the harmonic features
 MSD_TAGS, MSD_EMBEDDING, HARMONIC = np.arange(264, 314), np.arange(314, 514), np.arange(514, 537)
 N_FEATURES = 537
-# (columns, C) per axis of the learned head, and of the classic baseline. Chosen per axis in artist-grouped CV on
-# music-4q among a candidate list declared beforehand (benchmarks/music_heads.py; docs/music.md, issue 24):
-# valence gains from the MSD-trained musicnn (tags and embedding; picked in every fold of the nested run too);
-# arousal's MSD tags and valence's harmonic features were picked by the rule but their gain is within noise.
-LEARNED = {
-    "valence": (
-        np.concatenate([TAGS, EMBEDDING, CLASSIC, MSD_TAGS, MSD_EMBEDDING, HARMONIC]),
-        0.02,
-    ),
-    "arousal": (np.concatenate([TAGS, CLASSIC, MSD_TAGS]), 0.05),
-}
-BASELINE = {"valence": (CLASSIC, 1.0), "arousal": (CLASSIC, 1.0)}
 
 
 def spec_needs_msd(spec: dict) -> bool:
     """Whether a head of this spec (axis -> (columns, C)) reads the MSD tagger."""
     used = np.concatenate([np.asarray(columns) for columns, _ in spec.values()])
     return bool(np.isin(used, np.concatenate([MSD_TAGS, MSD_EMBEDDING])).any())
-
-
-def quadrant_signs(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Russell quadrant 1-4 -> (valence positive, arousal positive) as booleans."""
-    q = np.asarray(q)
-    return np.isin(q, (1, 4)), np.isin(q, (1, 2))
-
-
-def quadrant_of(va: np.ndarray) -> np.ndarray:
-    """Quadrant 1-4 from the signs of valence and arousal (zero counts as positive)."""
-    v, a = va[:, 0] >= 0, va[:, 1] >= 0
-    return np.where(v, np.where(a, 1, 4), np.where(a, 2, 3))
 
 
 @dataclass
@@ -80,24 +55,6 @@ class AxisModel:
         return 1.0 / (1.0 + np.exp(-z))
 
 
-def fit_axis(
-    x: np.ndarray,
-    positive: np.ndarray,
-    columns: np.ndarray,
-    c: float,
-    weights: np.ndarray | None = None,
-) -> AxisModel:
-    from sklearn.linear_model import LogisticRegression
-
-    x = x[:, columns]
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-    lr.fit((x - mean) / scale, positive.astype(int), sample_weight=weights)
-    return AxisModel(np.asarray(columns), mean, scale, lr.coef_[0].copy(), float(lr.intercept_[0]))
-
-
 @dataclass
 class Head:
     valence: AxisModel
@@ -110,22 +67,6 @@ class Head:
         va = np.stack([(2 * pv - 1) * self.spread[0], (2 * pa - 1) * self.spread[1]], axis=1)
         own = np.maximum(pv, 1 - pv) * np.maximum(pa, 1 - pa)
         return np.clip(va, -1, 1), np.clip((own - 0.25) / 0.75, 0, 1)
-
-
-def fit_head(
-    x: np.ndarray,
-    quadrants: np.ndarray,
-    spec: dict,
-    target_spread: tuple[float, float],
-    weights: np.ndarray | None = None,
-) -> Head:
-    pos_v, pos_a = quadrant_signs(quadrants)
-    v = fit_axis(x, pos_v, spec["valence"][0], spec["valence"][1], weights)
-    a = fit_axis(x, pos_a, spec["arousal"][0], spec["arousal"][1], weights)
-    raw = Head(v, a, (1.0, 1.0)).predict(x)[0]
-    sd = raw.std(axis=0)
-    sv, sa = (float(t / s) if s > 1e-9 else 1.0 for t, s in zip(target_spread, sd))
-    return Head(v, a, (sv, sa))
 
 
 @dataclass
@@ -210,54 +151,3 @@ class MusicFeelingModel:
             heads[name] = Head(axes["valence"], axes["arousal"], (sv, sa))
         meta = {str(k): str(v) for k, v in z["meta"]} if "meta" in z else {}
         return cls(heads["learned"], heads["classic"], meta)
-
-
-def fit(
-    features: np.ndarray,
-    quadrants: np.ndarray,
-    *,
-    target_spread: tuple[float, float] = DEAM_SPREAD,
-    meta: dict | None = None,
-    weights: np.ndarray | None = None,
-) -> MusicFeelingModel:
-    return MusicFeelingModel(
-        fit_head(features, quadrants, LEARNED, target_spread, weights),
-        fit_head(features, quadrants, BASELINE, target_spread, weights),
-        dict(meta or {}),
-    )
-
-
-def group_folds(groups: np.ndarray, folds: int) -> list[np.ndarray]:
-    """Test indices of each fold; a group (artist) is never split (sklearn's GroupKFold, deterministic)."""
-    from sklearn.model_selection import GroupKFold
-
-    fold_of = np.zeros(len(groups), dtype=int)
-    for i, (_, test) in enumerate(
-        GroupKFold(n_splits=folds).split(np.zeros(len(groups)), groups=groups)
-    ):
-        fold_of[test] = i
-    return [np.flatnonzero(fold_of == i) for i in range(folds)]
-
-
-def cross_validate(
-    features: np.ndarray,
-    quadrants: np.ndarray,
-    groups: np.ndarray,
-    folds: int = 5,
-    weights: np.ndarray | None = None,
-    **kw,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold valence/arousal of the learned head and of the classic baseline, folds grouped (by artist)."""
-    learned = np.zeros((len(quadrants), 2))
-    base = np.zeros((len(quadrants), 2))
-    for test in group_folds(groups, folds):
-        train = np.setdiff1d(np.arange(len(quadrants)), test)
-        w = None if weights is None else weights[train]
-        m = fit(features[train], quadrants[train], weights=w, **kw)
-        learned[test] = m.learned.predict(features[test])[0]
-        base[test] = m.classic.predict(features[test])[0]
-    return learned, base
-
-
-def fingerprint(shas: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(shas)).encode()).hexdigest()[:16]

@@ -161,11 +161,11 @@ def assign(
     if n == 0:
         return Assignment([], 0.0, 0.0, int(used.max(initial=0)), [], 0.0, repeats, bound)
     pq = (
-        np.array([plane.quadrant(tuple(t)) for t in targets])
+        plane.quadrants(targets)
         if quadrants is None
         else np.asarray(quadrants, dtype=int).reshape(n)
     )
-    tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
+    tq = plane.quadrants(tracks)
     cand, dist, off, fair, groups, complete = _candidates(targets, tracks, pq, tq, used)
     nearest_total = float(dist[:, 0].sum())
     stray = np.bincount(cand[off, 0], minlength=m)
