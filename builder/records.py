@@ -240,14 +240,14 @@ class Gallery:
     study: Study | None = None
 
     def to_json(self) -> bytes:
-        """gallery.json's text: the Gallery as orjson writes it (indented, keys sorted). Without a
-        study it has no `study` key at all, so a gallery built without --study is the same, byte
-        for byte, as before the study existed."""
-        value: Any = self
+        """gallery.json's text: the Gallery as orjson writes it (records in their fields' order,
+        the keys of plain dicts sorted, indented). Without a study it has no `study` key at all, so
+        a gallery built without --study is the same, byte for byte, as before the study existed:
+        `study` is the last field, and its `null` is cut from the end of the text."""
+        text = orjson.dumps(self, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         if self.study is None:
-            value = orjson.loads(orjson.dumps(self))
-            del value["study"]
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+            text = text.removesuffix(_NO_STUDY) + b"\n}"
+        return text
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Gallery:
@@ -256,6 +256,9 @@ class Gallery:
         of the wrong type raises ValueError naming the field (`images[2].tracks[0].start`), as
         does text that is not JSON (orjson.JSONDecodeError is a ValueError)."""
         return _record(cls, orjson.loads(data), "")
+
+
+_NO_STUDY = b',\n  "study": null\n}'  # how the last field ends gallery.json when it is None
 
 
 # ---- reading records back from JSON -------------------------------------------------------------

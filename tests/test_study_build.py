@@ -133,10 +133,10 @@ def test_the_demo_built_without_a_study_is_unchanged(built, demo_build):
     """The same build without --study: its gallery.json is the study build's without `study`,
     byte for byte, and it holds none of the study's files."""
     plain = demo_build[0]
-    data = orjson.loads((built["_out"] / "gallery.json").read_bytes())
-    del data["study"]
-    same = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    assert (plain / "gallery.json").read_bytes() == same
+    studied = (built["_out"] / "gallery.json").read_bytes()
+    assert (plain / "gallery.json").read_bytes() == studied[: studied.index(b',\n  "study": ')] + (
+        b"\n}"
+    )
     for rel in ("study.html", "data/study.js", "static/study.js", "static/study.css"):
         assert not (plain / rel).exists() and (built["_out"] / rel).is_file(), rel
     assert "study.html" not in (plain / "index.html").read_text(encoding="utf-8")
