@@ -496,6 +496,8 @@
   if (!store) {
     problem(M("study_storage_off"));
     $("study-start").disabled = true;
+  } else if (!S.pictures.length) {  /* no picture of the gallery could be written */
+    $("study-start").disabled = true;
   } else if (resume() && !(kiosk && visit.step === "end")) {
     if (visit.step !== "end") { G.say(M("study_resumed")); }
   } else {
