@@ -190,6 +190,31 @@ class Matching:
 
 
 @dataclass(frozen=True)
+class StudyPick:
+    """What one condition of the study offers for one picture: its first track's id (None: it could
+    not recommend, having no track in its quadrant) and the quadrant it reads the picture in (None
+    for a condition that reads none, such as random choice)."""
+
+    track: str | None
+    quadrant: int | None
+
+
+@dataclass(frozen=True)
+class Study:
+    """The visitors' study a gallery holds (`builder build --study`, docs/study.md): what each
+    condition offers for each picture, and the build id every answer carries."""
+
+    gallery: str  # the build id: "g-" and 16 hex digits of the study's content
+    conditions: tuple[str, ...]  # gallery, objects, random: in the order --study-conditions gives
+    pictures: dict[str, dict[str, StudyPick]]  # picture file -> condition -> its pick
+    tracks: tuple[Track, ...]  # every track a condition picks, once (audio: its path inside OUT)
+    size: int = 10  # the pictures one visitor is walked through (--study-pictures)
+    excerpt: float = 15.0  # seconds of each track a visitor hears, from its `start`
+    text: str | None = None  # the --study-text file's text, as written (None: the page's words)
+    text_html: str | None = None  # that text as safe HTML, as --intro's
+
+
+@dataclass(frozen=True)
 class Gallery:
     method: str
     narrow: str
@@ -211,6 +236,18 @@ class Gallery:
         "en"  # the language of every word the visitor reads (builder/gallery/messages/<lang>.json)
     )
     kiosk: bool = False  # the index opens the slideshow in kiosk mode (slideshow.html#kiosk)
+    # the visitors' study (--study); None, and no `study` key in gallery.json, without it
+    study: Study | None = None
+
+    def to_json(self) -> bytes:
+        """gallery.json's text: the Gallery as orjson writes it (records in their fields' order,
+        the keys of plain dicts sorted, indented). Without a study it has no `study` key at all, so
+        a gallery built without --study is the same, byte for byte, as before the study existed:
+        `study` is the last field, and its `null` is cut from the end of the text."""
+        text = orjson.dumps(self, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        if self.study is None:
+            text = text.removesuffix(_NO_STUDY) + b"\n}"
+        return text
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Gallery:
@@ -219,6 +256,9 @@ class Gallery:
         of the wrong type raises ValueError naming the field (`images[2].tracks[0].start`), as
         does text that is not JSON (orjson.JSONDecodeError is a ValueError)."""
         return _record(cls, orjson.loads(data), "")
+
+
+_NO_STUDY = b',\n  "study": null\n}'  # how the last field ends gallery.json when it is None
 
 
 # ---- reading records back from JSON -------------------------------------------------------------

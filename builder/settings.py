@@ -19,16 +19,20 @@ CAPTIONERS = ("template", "blip")
 COLOUR_SPACES = ("lab", "rgb")
 NARROW = ("none", "vote", "user")
 EXECUTORS = ("local", "ray")
+# the study's conditions (--study-conditions): the gallery's own first track, the published object
+# method's (narrowing by vote) and a track drawn at random from the catalogue
+STUDY_CONDITIONS = ("gallery", "objects", "random")
 
 # the panels of `builder build --help` (each field names its own; None: beside --help)
-IN_OUT, PICTURES, MUSIC, CURATION, SPEED = (
+IN_OUT, PICTURES, MUSIC, CURATION, STUDY, SPEED = (
     "Input and output",
     "Pictures",
     "Music",
     "Curation",
+    "Study",
     "Speed",
 )
-PANELS = (IN_OUT, PICTURES, MUSIC, CURATION, SPEED)
+PANELS = (IN_OUT, PICTURES, MUSIC, CURATION, STUDY, SPEED)
 
 
 def languages() -> list[str]:
@@ -259,6 +263,29 @@ class Settings:
         CURATION,
         False,
     )
+    study: bool = _setting(
+        "add the visitors' study to the gallery (study.html, linked from the index): each visitor "
+        "places pictures in valence/arousal and rates, blind, the music of each condition; answers "
+        "stay in the browser until exported (docs/study.md)",
+        STUDY,
+        False,
+    )
+    study_pictures: int = _setting(
+        "pictures one visitor is walked through in the study", STUDY, 10, minimum=1
+    )
+    study_conditions: str = _setting(
+        "the music a visitor rates for each picture, comma-separated: gallery (the gallery's own "
+        "first track), objects (the published object method's, narrowing by vote), random (a "
+        "track drawn at random from the catalogue)",
+        STUDY,
+        ",".join(STUDY_CONDITIONS),
+    )
+    # not exists=True: as --intro, a missing file gets the builder's own sentence
+    study_text: Path | None = _setting(
+        "a text or Markdown file that replaces the study's first screen (what is asked, that "
+        "answers stay on this device and are anonymous, that the visitor may stop at any time)",
+        STUDY,
+    )
     debug: bool = _setting("re-raise the first error with its traceback", None, False)
 
     def __post_init__(self) -> None:
@@ -299,10 +326,26 @@ class Settings:
             raise UsageError("--workers must be 0 (one per core) or more")
         if self.lang not in languages():
             raise UsageError(f"--lang must be one of {', '.join(languages())}, not '{self.lang}'")
+        conditions = self.conditions()
+        if not conditions or not set(conditions) <= set(STUDY_CONDITIONS):
+            raise UsageError(
+                "--study-conditions must be a comma-separated list of "
+                f"{', '.join(STUDY_CONDITIONS)}, not '{self.study_conditions}'"
+            )
+        if len(set(conditions)) != len(conditions):
+            raise UsageError(
+                f"--study-conditions names a condition twice: '{self.study_conditions}'"
+            )
+        if self.study_pictures < 1:
+            raise UsageError("--study-pictures must be at least 1")
         if self.executor not in EXECUTORS:
             raise UsageError(
                 f"--executor must be one of {', '.join(EXECUTORS)}, not '{self.executor}'"
             )
+
+    def conditions(self) -> tuple[str, ...]:
+        """The study's conditions (--study-conditions), in the order given."""
+        return tuple(c.strip() for c in self.study_conditions.split(",") if c.strip())
 
     def check_paths(self) -> None:
         """The checks a build needs before it touches anything."""

@@ -138,3 +138,13 @@ def demo_build(tmp_path_factory, session_cache):
     )
     assert result.exit_code == 0, result.output
     return out, result
+
+
+@pytest.fixture(scope="session")
+def study_build(tmp_path_factory, session_cache):
+    """The demo collection built once with --study (the visitors' study), through the real CLI; the
+    study's tests, in Python and in the browser, read it."""
+    out = tmp_path_factory.mktemp("study") / "dist"
+    result = cli_build(DEMO, out, session_cache, "--study")
+    assert result.exit_code == 0, result.output
+    return out, result

@@ -22,11 +22,12 @@ from builder.gallery.pages import (
     IndexContext,
     PictureContext,
     SlideshowContext,
+    StudyContext,
     environment,
     render,
 )
 from builder.gallery.text import Words
-from builder.records import CatalogueInfo, Gallery, Track
+from builder.records import CatalogueInfo, Gallery, Study, StudyPick, Track
 
 from .conftest import ROOT, picture_record
 
@@ -122,20 +123,31 @@ def test_metadata_strings_render_as_text_only(title, artist, file):
         assert tags(g) == tags(benign)
 
 
-def small_gallery(**options) -> Gallery:
+def small_study(files: list[str]) -> Study:
+    track = Track("7", "Song", "Band", 0.2, 0.3, audio="audio/7.mp3")
+    picks = {"gallery": StudyPick("7", 1), "random": StudyPick("7", None)}
+    return Study("g-0123456789abcdef", ("gallery", "random"), {f: picks for f in files}, (track,))
+
+
+def small_gallery(study: bool = False, **options) -> Gallery:
     shown = {"width": 10, "height": 10, "image": "img/p.jpg", "thumb": "thumbs/p.jpg"}
     images = tuple(picture_record(f"p{i}.jpg", page=f"pages/p{i}.html", **shown) for i in range(2))
+    if study:
+        options["study"] = small_study([im.file for im in images])
     return Gallery("random", "none", (0, 0, 0, 0), CatalogueInfo("c", 1), images, **options)
 
 
 def rendered_pages(gallery: Gallery, viewer: bool = True) -> dict[str, str]:
     env = environment(Words(), "Show", "MIT" if viewer else None)
-    return {
+    rendered = {
         "index": render(env, IndexContext.of(gallery)),
         "picture": render(env, PictureContext.of(gallery, 0, Words())),
         "slideshow": render(env, SlideshowContext.of(gallery)),
         "credits": render(env, CreditsContext.of(gallery)),
     }
+    if gallery.study is not None:
+        rendered["study"] = render(env, StudyContext.of(gallery))
+    return rendered
 
 
 def scripts(html: str) -> list[str]:
@@ -151,6 +163,7 @@ FEATURES = {
     "static/picture.js": '<body class="picture-page"',
     "static/film-link.js": '<body class="index"',
     "static/kiosk.js": "data-kiosk=",
+    "static/study.js": '<main id="main" class="study"',
 }
 
 
@@ -166,15 +179,17 @@ def needs(script: str) -> list[str]:
         "window.PhotoSwipe": "static/photoswipe.umd.min.js",
         "window.CATALOGUE": "catalogue.js",
         "window.GALLERY_FILM": "film.js",
+        "window.GALLERY_STUDY": "data/study.js",
     }
     return sorted({need for used, need in provided.items() if used in text} - {script})
 
 
+@pytest.mark.parametrize("study", [False, True])
 @pytest.mark.parametrize("kiosk", [False, True])
 @pytest.mark.parametrize("viewer", [True, False])
-def test_each_page_loads_the_scripts_of_its_features_after_what_they_need(viewer, kiosk):
+def test_each_page_loads_the_scripts_of_its_features_after_what_they_need(viewer, kiosk, study):
     loaded = {}
-    for name, html in rendered_pages(small_gallery(kiosk=kiosk), viewer).items():
+    for name, html in rendered_pages(small_gallery(study, kiosk=kiosk), viewer).items():
         srcs = loaded[name] = scripts(html)
         assert len(srcs) == len(set(srcs)), name
         for script, marker in FEATURES.items():
@@ -190,7 +205,7 @@ def test_each_page_loads_the_scripts_of_its_features_after_what_they_need(viewer
         "static/kiosk.js" if kiosk else "static/messages.js"
     )  # the kiosk's index leaves for the slideshow before anything else runs
     every = {s for srcs in loaded.values() for s in srcs if s.startswith("static/")}
-    if viewer and kiosk:  # every script of static/ is some page's
+    if viewer and kiosk and study:  # every script of static/ is some page's
         assert every - {"static/photoswipe.umd.min.js", "static/messages.js"} == {
             f"static/{p.name}" for p in STATIC.glob("*.js")
         }
@@ -212,3 +227,28 @@ def test_the_index_is_paged_into_its_listings(tmp_path, monkeypatch):
     second = (tmp_path / "index-2.html").read_text(encoding="utf-8")
     assert 'href="pages/p1.html"' in second and 'href="pages/p0.html"' not in second
     assert 'href="index-q3.html"' in second and 'href="index-q2.html"' not in second
+
+
+@pytest.mark.parametrize("kiosk", [False, True])
+def test_a_study_is_linked_from_the_index_and_offered_by_a_kiosk_only_where_there_is_one(kiosk):
+    without = rendered_pages(small_gallery(kiosk=kiosk))
+    assert "study.html" not in without["index"] + without["slideshow"]
+    assert "study.css" not in without["slideshow"]
+    pages_ = rendered_pages(small_gallery(True, kiosk=kiosk))
+    assert 'href="study.html" id="to-study"' in pages_["index"]
+    assert ('id="study-offer"' in pages_["slideshow"]) == kiosk
+    assert ('href="static/study.css"' in pages_["slideshow"]) == kiosk
+    assert 'href="static/study.css"' in pages_["study"]
+
+
+def test_the_study_page_shows_the_curators_text_in_place_of_its_own(tmp_path):
+    from builder.pipeline.curation import intro_html
+
+    gallery = small_gallery(True)
+    own = rendered_pages(gallery)["study"]
+    assert "answers stay on this device" in own and 'data-size="10"' in own
+    text = "# Our study\n\nPlease <b>help</b> us."
+    study = replace(gallery.study, text=text, text_html=intro_html(text), size=3)
+    page = rendered_pages(replace(gallery, study=study))["study"]
+    assert "<h2>Our study</h2>" in page and "&lt;b&gt;help&lt;/b&gt;" in page
+    assert "answers stay on this device" not in page and 'data-size="3"' in page

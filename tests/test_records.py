@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields, replace
 
 import orjson
 import pytest
@@ -21,6 +22,8 @@ from builder.records import (
     Matching,
     ObjectRecord,
     Seen,
+    Study,
+    StudyPick,
     Track,
 )
 from tests.conftest import picture_record
@@ -80,12 +83,40 @@ def _every_kind_of_field() -> Gallery:
         intro_html="<p>Hello</p>",
         lang="ja",
         kiosk=True,
+        study=Study(
+            "g-0123456789abcdef",
+            ("gallery", "objects", "random"),
+            {
+                "a/b.jpg": {
+                    "gallery": StudyPick("12", 4),
+                    "objects": StudyPick(None, 2),
+                    "random": StudyPick("13", None),
+                }
+            },
+            (track,),
+            size=5,
+            text="Hi",
+            text_html="<p>Hi</p>",
+        ),
     )
 
 
 def test_a_gallery_read_back_from_its_json_equals_the_gallery_written():
     gallery = _every_kind_of_field()
     assert Gallery.from_json(orjson.dumps(gallery, option=GALLERY_JSON)) == gallery
+
+
+def test_a_gallery_without_a_study_writes_no_study_key_at_all():
+    """gallery.json of a gallery built without --study is what it was before the study existed."""
+    gallery = replace(_every_kind_of_field(), study=None)
+    written = gallery.to_json()
+    assert b'"study"' not in written and Gallery.from_json(written) == gallery
+    # the rest as orjson writes the record: its fields in their order, nothing else changed
+    assert list(orjson.loads(written)) == [f.name for f in fields(Gallery) if f.name != "study"]
+    full = orjson.dumps(gallery, option=GALLERY_JSON)
+    assert written.removesuffix(b"\n}") + b',\n  "study": null\n}' == full
+    with_study = _every_kind_of_field()
+    assert with_study.to_json() == orjson.dumps(with_study, option=GALLERY_JSON)
 
 
 def test_keys_left_out_take_their_defaults_and_unknown_keys_are_ignored():
@@ -158,4 +189,4 @@ def test_the_demo_gallery_json_reads_back_as_the_gallery_written(demo_build):
     written = (demo_build[0] / "gallery.json").read_bytes()
     gallery = Gallery.from_json(written)
     assert gallery.images and any(t.audio for im in gallery.images for t in im.tracks)
-    assert orjson.dumps(gallery, option=GALLERY_JSON) == written
+    assert gallery.to_json() == written

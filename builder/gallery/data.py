@@ -5,6 +5,8 @@ scripts the pages read instead, each setting a global, since pages opened from f
   film.js                    window.GALLERY_FILM: null until `builder film` writes a film into OUT
   static/messages.js         window.GALLERY_MESSAGES: the visitor's words in the gallery's language
   data/columns.js            window.GALLERY_COLUMNS: the column names of the shards' rows, by kind
+  data/study.js              window.GALLERY_STUDY: the visitors' study (--study): each picture and
+                             the excerpts a visitor rates for it (study_data)
   data/view-N.js, data/slides-N.js, data/names-N.js
                              window.GALLERY_SHARDS["<kind>-N"]: SHARD_SIZE rows each, loaded on
                              demand (the index's viewer, the slideshow, the search by name)
@@ -96,9 +98,8 @@ def track_row(t: Track | None) -> list | None:
 
 
 def write_gallery_json(out: Path, gallery: Gallery) -> None:
-    (out / "gallery.json").write_bytes(
-        orjson.dumps(gallery, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    )
+    """gallery.json (Gallery.to_json)."""
+    (out / "gallery.json").write_bytes(gallery.to_json())
 
 
 def write_catalogue(out: Path, name: str, tracks: Sequence[Track], audio: Callable) -> None:
@@ -209,3 +210,63 @@ def write_shards(
                 f'(window.GALLERY_SHARDS = window.GALLERY_SHARDS || {{}})["{name}"] = {body};\n',
                 encoding="utf-8",
             )
+
+
+def study_data(gallery: Gallery) -> dict:
+    """What the study page (static/study.js) needs of the gallery's study: its build id, the
+    pictures a visit holds, the excerpts' length, and per picture its copy, its text alternative,
+    the quadrant the gallery reads it in (a visit draws the quadrants evenly; the page never shows
+    it) and what a visitor hears: one excerpt per distinct track, with the conditions that picked it (a track two
+    conditions picked is played once and its score counts for both), and the conditions that could
+    not recommend. No title or artist: the visitor rates the music blind."""
+    study = gallery.study
+    if study is None:
+        raise ValueError("the gallery has no study")
+    tracks = {t.id: t for t in study.tracks}
+    pictures = []
+    for im in gallery.images:
+        picks = study.pictures.get(im.file)
+        if picks is None:
+            continue
+        heard: dict[str, list[str]] = {}
+        fails = []
+        for condition in study.conditions:
+            track = picks[condition].track
+            if track is None or not tracks[track].audio:
+                fails.append(condition)
+            else:
+                heard.setdefault(track, []).append(condition)
+        pictures.append(
+            {
+                "file": im.file,
+                "image": im.image,
+                "width": im.width,
+                "height": im.height,
+                "alt": alt_text(im),
+                "quadrant": im.quadrant,
+                "excerpts": [
+                    {
+                        "track": track,
+                        "audio": tracks[track].audio,
+                        "start": float(tracks[track].start or 0.0),
+                        "conditions": conditions,
+                    }
+                    for track, conditions in heard.items()
+                ],
+                "fails": fails,
+            }
+        )
+    return {
+        "gallery": study.gallery,
+        "size": study.size,
+        "excerpt": study.excerpt,
+        "conditions": list(study.conditions),
+        "pictures": pictures,
+    }
+
+
+def write_study(out: Path, gallery: Gallery) -> None:
+    """data/study.js: the study page's data (study_data), a classic script."""
+    (out / "data" / "study.js").write_text(
+        _global("GALLERY_STUDY", study_data(gallery)), encoding="utf-8"
+    )

@@ -7,6 +7,7 @@ them.
   pages/<slug>.html                             PictureContext: one picture, its music and reasons
   slideshow.html                                SlideshowContext
   credits.html                                  CreditsContext
+  study.html                                    StudyContext (a gallery built with --study)
 
 Templates and their static files (site_template/) are package data: builder.site_template.
 """
@@ -27,7 +28,7 @@ from builder.gallery import data
 from builder.gallery.copies import Copies
 from builder.gallery.data import page_id
 from builder.gallery.text import Words, explain, plot_summary, rule_text
-from builder.records import Gallery, ImageRecord, Track
+from builder.records import Gallery, ImageRecord, Study, Track
 
 TEMPLATE_DIR = Path(str(resources.files("builder.site_template")))  # the wheel or the source tree
 STATIC_FILES = (".css", ".js")  # what of site_template/static/ is copied into a gallery
@@ -224,7 +225,23 @@ class CreditsContext(PageContext):
         return cls(root="", gallery=gallery, tracks=used_tracks(gallery))
 
 
-PAGES = (IndexContext, PictureContext, SlideshowContext, CreditsContext)
+@dataclass(frozen=True)
+class StudyContext(PageContext):
+    """The visitors' study (study.html; study.html#kiosk for visitor after visitor,
+    study.html#export for the curator's export) in a gallery built with --study; what a visit shows
+    and plays comes from data/study.js (static/study.js)."""
+
+    template: ClassVar[str] = "study.html"
+    study: Study  # the gallery's study: the pictures a visit holds (size), the --study-text HTML
+
+    @classmethod
+    def of(cls, gallery: Gallery) -> StudyContext:
+        if gallery.study is None:
+            raise ValueError("the gallery has no study")
+        return cls(root="", study=gallery.study)
+
+
+PAGES = (IndexContext, PictureContext, SlideshowContext, CreditsContext, StudyContext)
 
 
 class _TemplateCache(FileSystemBytecodeCache):
@@ -307,6 +324,8 @@ def write_pages(
     write_index_pages(out, env, gallery, renders)
     (out / "slideshow.html").write_text(render(env, SlideshowContext.of(gallery)), encoding="utf-8")
     (out / "credits.html").write_text(render(env, CreditsContext.of(gallery)), encoding="utf-8")
+    if gallery.study is not None:
+        (out / "study.html").write_text(render(env, StudyContext.of(gallery)), encoding="utf-8")
     for i, im in enumerate(gallery.images):
         page = PictureContext.of(gallery, i, words, renders)
         (out / im.page).write_text(render(env, page), encoding="utf-8")
@@ -330,11 +349,12 @@ def write_index_pages(
             (out / index_name(quadrant, page)).write_text(render(env, context), encoding="utf-8")
 
 
-def copy_static(out: Path, viewer: Path | None) -> str | None:
-    """The pages' styles and scripts into out/static, with the viewer's files when its tarball is
-    given; returns the viewer's licence text (None without it)."""
+def copy_static(out: Path, viewer: Path | None, study: bool = False) -> str | None:
+    """The pages' styles and scripts into out/static (the study's, static/study.*, only into a
+    gallery that has one), with the viewer's files when its tarball is given; returns the viewer's
+    licence text (None without it)."""
     for f in sorted((TEMPLATE_DIR / "static").iterdir()):
-        if f.suffix in STATIC_FILES:
+        if f.suffix in STATIC_FILES and (study or f.stem != "study"):
             shutil.copyfile(f, out / "static" / f.name)
     return copy_viewer(viewer, out / "static") if viewer is not None else None
 

@@ -9,6 +9,7 @@ Layout of OUT:
   index-2.html, index-q1.html ...  further pages of the index, and each quadrant's pages
   gallery.json            the output contract (docs/gallery.md "Output")
   film.js                 `window.GALLERY_FILM = null;` until `builder film` writes a film into it
+  study.html, data/study.js  the visitors' study, in a gallery built with --study (docs/study.md)
   catalogue.js, data/     the catalogue and the data shards as classic scripts (gallery.data)
   music-index.hnsw        the hnswlib index of the catalogue used
   static/                 CSS and the scripts of each feature; messages.js (the visitor's words in
@@ -46,7 +47,7 @@ from builder.gallery.outdir import (
     write_marker,
 )
 from builder.gallery.text import Words
-from builder.records import Failure, Gallery
+from builder.records import Failure, Gallery, Study
 
 
 def prepare_out(out: Path) -> list[str]:
@@ -144,13 +145,15 @@ def _write_into(
             tmp, index.catalogue.name, tracks, audio.copy if all_audio else audio.get
         )
     data.write_film_placeholder(tmp)
-    licence = pages.copy_static(tmp, viewer)
+    licence = pages.copy_static(tmp, viewer, study=final.study is not None)
     words = Words(final.lang)
     data.write_messages(tmp, words)
     title = getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name
     env = pages.environment(words, title, licence, cache_dir)
     pages.write_pages(tmp, env, final, renders, words)
     data.write_shards(tmp, final, renders, words)
+    if final.study is not None:
+        data.write_study(tmp, final)
     return final
 
 
@@ -195,6 +198,7 @@ def _with_copies(
     final = replace(
         gallery,
         images=tuple(images),
+        study=_study_copies(gallery.study, renders, audio),
         # the curator's order when the pipeline gives one (builder.curation), else the walk
         slideshow=tuple(f for f in gallery.slideshow if f in renders)
         if gallery.slideshow
@@ -202,3 +206,17 @@ def _with_copies(
         failed=tuple(sorted(failed, key=lambda f: f.file)),
     )
     return final, renders
+
+
+def _study_copies(
+    study: Study | None, renders: dict[str, Copies], audio: AudioCopies
+) -> Study | None:
+    """The study as written: the pictures the gallery holds, and the audio of every track a
+    condition picks copied into OUT (what a visitor rates is in the gallery, whatever it plays
+    elsewhere)."""
+    if study is None:
+        return None
+    pictures = {f: picks for f, picks in study.pictures.items() if f in renders}
+    picked = {p.track for picks in pictures.values() for p in picks.values()}
+    tracks = tuple(replace(t, audio=audio.copy(t)) for t in study.tracks if t.id in picked)
+    return replace(study, pictures=pictures, tracks=tracks)

@@ -33,16 +33,17 @@ def no_progress(items: Iterable[T], label: str, total: int) -> Iterator[T]:
 
 class Context:
     """Loads each heavy thing once, on first use, and is read-only once made: what it holds is given
-    to it (the settings, the store, `copies`, the fakes a test injects by keyword: detector=...,
-    mapper=...) or computed from that on first use and kept (the catalogue and its problems, the
-    curator's sheet and its pins). The warnings found while reading are returned with the results
-    (builder.pipeline.run), never appended here."""
+    to it (the settings, the store, `copies`, another Context whose music it shares: `music`, the
+    fakes a test injects by keyword: detector=..., mapper=...) or computed from that on first use
+    and kept (the catalogue and its problems, the curator's sheet and its pins). The warnings found
+    while reading are returned with the results (builder.pipeline.run), never appended here."""
 
     def __init__(
         self,
         settings: Settings,
         store: AssetStore | None = None,
         copies: bool = False,
+        music: Context | None = None,
         **injected,
     ):
         given = dict(
@@ -53,6 +54,8 @@ class Context:
             copies=copies,
             injected=tuple(injected),  # fakes live in this process only: no worker processes then
         )
+        if music is not None:  # the same catalogue and index, read once (the study's other method)
+            given.update(_music=music._music, index=music.index)
         self.__dict__.update(given, **injected)
 
     def __setattr__(self, name: str, value) -> None:

@@ -275,9 +275,10 @@ def read_sheet(path: Path, what: str = "curation sheet") -> Sheet:
     return sheet
 
 
-def read_intro(path: Path) -> tuple[str, str]:
-    """The --intro file's text (as written) and its HTML, made safe (intro_html)."""
-    text = _decode(path, "introduction file", INTRO_CAP)
+def read_intro(path: Path, what: str = "introduction file") -> tuple[str, str]:
+    """The --intro file's text (as written) and its HTML, made safe (intro_html); what: how an error
+    names the file (the study's --study-text is read the same way)."""
+    text = _decode(path, what, INTRO_CAP)
     return text, intro_html(text)
 
 

@@ -14,15 +14,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder import __version__
-from builder.errors import printable
+from builder.errors import UsageError, printable
 from builder.images import find_images
 from builder.picture import affect
 from builder.picture.reading import Reading
-from builder.pipeline import curation
+from builder.pipeline import curation, study
 from builder.pipeline.context import Context, Progress, no_progress
 from builder.pipeline.stages import method_of, read_all
 from builder.pipeline.stats import Stats
-from builder.records import CatalogueInfo, Failure, Gallery
+from builder.records import CatalogueInfo, Failure, Gallery, ImageRecord, Study, Track
 
 # ---- collection stages ----------------------------------------------------------------------------------
 
@@ -63,6 +63,9 @@ def analyse_with_warnings(
     stats = stats or Stats()
     sheet = ctx.sheet
     intro = curation.read_intro(s.intro) if s.intro is not None else (None, None)
+    study_text: tuple[str | None, str | None] = (None, None)
+    if s.study and s.study_text is not None:
+        study_text = curation.read_intro(s.study_text, "study text file")
     unreadable: list[tuple[str, str]] = []
     if files is None:  # the builder's own folders are never input, whatever nests in what
         files, unreadable = find_images(s.input, exclude=(s.out, s.cache_dir))
@@ -75,13 +78,18 @@ def analyse_with_warnings(
         ctx.listen(progress)  # with its own progress bar, before the pictures
     # the catalogue and index before the loop: a bad catalogue fails before any picture
     _ = ctx.index
+    if s.study and ctx.silent:
+        raise UsageError(f"--study asks visitors to rate music, and {ctx.silent}")
     pins, unpinned = ctx.pinned  # counted by the method's collection-wide assignment (ctx.pins)
     method_of(ctx).prepare(ctx)  # and the method's models
     readings, failed = read_all(ctx, files, progress, stats)
     failed = [Failure(printable(f), why) for f, why in unreadable] + failed
     gallery = choose_music(ctx, readings, failed, sheet.quadrants if sheet else {}, stats)
+    gallery = curate(ctx, gallery, readings, sheet, pins, intro)
+    if s.study:  # what the study offers is the gallery as curated: its pinned tracks are its choice
+        gallery = replace(gallery, study=study_of(ctx, gallery, stats, progress, study_text))
     # where each played track stops being quiet: after the sheet, so that a pinned track has its start too
-    gallery = with_starts(ctx, curate(ctx, gallery, readings, sheet, pins, intro), progress)
+    gallery = with_starts(ctx, gallery, progress)
     read = tuple(sheet.warnings) if sheet is not None else ()
     problems = tuple(f"catalogue {problem}" for problem in ctx.catalogue_problems)
     return Analysis(gallery, problems + read + tuple(unknown) + unpinned)
@@ -123,6 +131,31 @@ def curate(
     )
 
 
+def study_of(
+    ctx: Context,
+    gallery: Gallery,
+    stats: Stats,
+    progress: Progress = no_progress,
+    text: tuple[str | None, str | None] = (None, None),
+) -> Study:
+    """The visitors' study of the gallery (builder.pipeline.study.design). When the object method is
+    one of its conditions, it reads the gallery's pictures through the same stages, and the same
+    analysis cache, as `--method objects` would, sharing this build's catalogue and music index."""
+    t0 = time.perf_counter()
+    s = ctx.settings
+    objects: dict[str, ImageRecord] = {}
+    if "objects" in s.conditions():
+        other = Context(study.objects_settings(s), ctx.store, music=ctx)
+        method_of(other).prepare(other)
+        files = [im.file for im in gallery.images]
+        readings, failed = read_all(other, files, study.relabelled(progress), Stats())
+        found = choose_music(other, readings, failed, {}, Stats())
+        objects = {im.file: im for im in found.images}
+    design = study.design(s, gallery, ctx.catalogue.tracks, stats.hashes, objects, text)
+    stats.add("study", (time.perf_counter() - t0) * 1000)  # per picture once divided (Stats)
+    return design
+
+
 def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress) -> Gallery:
     """Set Track.start (where each track stops being quiet) on every recommended track with audio, so the
     slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
@@ -141,7 +174,9 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
                 raise
             return None
 
-    paths = sorted({t.audio for im in gallery.images for t in im.tracks if t.audio})
+    heard = [t for im in gallery.images for t in im.tracks]
+    heard += gallery.study.tracks if gallery.study is not None else ()
+    paths = sorted({t.audio for t in heard if t.audio})
     starts: dict[str, float] = {}
     threads = (
         1 if ctx.injected else ctx.settings.worker_count()
@@ -151,15 +186,15 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
         starts = {path: value for path, value in zip(paths, found) if value is not None}
     if not starts:
         return gallery
-    images = tuple(
-        replace(
-            im,
-            tracks=tuple(
-                replace(t, start=starts[t.audio]) if t.audio in starts else t for t in im.tracks
-            ),
+
+    def started(tracks: tuple[Track, ...]) -> tuple[Track, ...]:
+        return tuple(replace(t, start=starts[t.audio]) if t.audio in starts else t for t in tracks)
+
+    images = tuple(replace(im, tracks=started(im.tracks)) for im in gallery.images)
+    if gallery.study is not None:
+        gallery = replace(
+            gallery, study=replace(gallery.study, tracks=started(gallery.study.tracks))
         )
-        for im in gallery.images
-    )
     return replace(gallery, images=images)
 
 

@@ -2,7 +2,9 @@
    data/slides-N.js, loaded as the show reaches them, crossfading between tracks (music.js).
    slideshow.html#kiosk: one tap starts it full screen; it loops for ever, keeps the screen awake,
    hides its controls and the cursor when idle (IDLE_MS), and after a visitor's touch resumes by
-   itself (RESUME_MS). window.gallerySlideshow: total, go(i), state(), for the browser tests. */
+   itself (RESUME_MS). In a gallery built with --kiosk --study, each loop ends by offering the study
+   (#study-offer, for OFFER_MS). window.gallerySlideshow: total, go(i), state(), for the browser
+   tests. */
 (function (G) {
   "use strict";
 
@@ -18,6 +20,8 @@
   var index = -1, timer = null, paused = true, music = G.Music(document.body);
   var kiosk = window.location.hash === "#kiosk", IDLE_MS = 3000, RESUME_MS = 30000;
   var idleTimer = null, resumeTimer = null, wakeLock = null;
+  /* a kiosk of a gallery built with --study offers it between loops, for OFFER_MS */
+  var offer = document.getElementById("study-offer"), offerTimer = null, OFFER_MS = 20000;
 
   function slide(i, done) {
     G.shard("slides-" + Math.floor(i / perShard), function (rows) {
@@ -40,6 +44,7 @@
     if (i >= total) {
       if (!loop.checked && !kiosk) { pause(); return; }
       i = 0;
+      if (kiosk && offer) { offerStudy(); }
     }
     if (i < 0) { i = total - 1; }
     index = i;
@@ -54,6 +59,11 @@
       music.want(im.track);
       if (!paused) { schedule(); }
     });
+  }
+  function offerStudy() {
+    offer.hidden = false;
+    window.clearTimeout(offerTimer);
+    offerTimer = window.setTimeout(function () { offer.hidden = true; }, OFFER_MS);
   }
   function schedule() {
     window.clearTimeout(timer);

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from builder import plane
 from builder.picture.methods.base import Method
-from builder.records import ImageRecord
+from builder.records import ImageRecord, Track
 
 if TYPE_CHECKING:
     from builder.picture.reading import Context, Reading
     from builder.settings import Settings
+
+
+def draw(tracks: Sequence[Track], seed: int, file: str) -> Track:
+    """The track drawn for a picture: at random, seeded by --seed and the picture's name, so a
+    rebuild draws the same (the random baseline, and the study's random condition)."""
+    state = int.from_bytes(hashlib.sha256(f"{seed}:{file}".encode()).digest()[:8], "big")
+    return random.Random(state).choice(list(tracks))
 
 
 class RandomTrack(Method):
@@ -29,10 +37,7 @@ class RandomTrack(Method):
     def record(
         self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]
     ) -> ImageRecord:
-        seed = int.from_bytes(
-            hashlib.sha256(f"{ctx.settings.seed}:{r.file}".encode()).digest()[:8], "big"
-        )
-        track = random.Random(seed).choice(ctx.catalogue.tracks)
+        track = draw(ctx.catalogue.tracks, ctx.settings.seed, r.file)
         av = (track.valence, track.arousal)
         return ImageRecord(
             file=r.file,
