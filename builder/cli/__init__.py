@@ -1,5 +1,5 @@
 """The `builder` command, assembled from one module per command group: build, film, recommend, lab
-(evaluate, fit), assets, music (score, fit, evaluate). Their options are declared once (options: the
+(evaluate, fit), assets, music (score, fit, evaluate), study (report). Their options are declared once (options: the
 settings' own descriptions), their errors become a sentence and an exit status in one place
 (boundary), and what they print goes through output.
 
@@ -25,7 +25,7 @@ from builder import signals
 from builder.errors import printable
 from builder.signals import Interrupted
 
-from . import assets, build, film, lab, music, output, recommend
+from . import assets, build, film, lab, music, output, recommend, study
 from .boundary import Commands
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.command("evaluate")(lab.evaluate)
 app.command("fit")(lab.fit)
 app.add_typer(assets.app, name="assets")
 app.add_typer(music.app, name="music")
+app.add_typer(study.app, name="study")
 
 
 def _version(value: bool) -> None:
