@@ -21,9 +21,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,21 +143,29 @@ class Design:
 class Answers:
     """The answers kept (the last of each visitor's judgements of a picture), and what was not counted."""
 
-    places: dict[tuple[str, str], tuple[float, float]] = field(
-        default_factory=dict
-    )  # (visitor, picture)
-    scores: dict[tuple[str, str, str], int] = field(
-        default_factory=dict
-    )  # (visitor, picture, condition)
-    fails: set[tuple[str, str]] = field(
-        default_factory=set
-    )  # (picture, condition) reported as failed
+    # (kind, visitor, picture, condition) -> (when, value): each judgement once, the visitor's last
+    kept: dict[tuple, tuple] = field(default_factory=dict)
     lines: int = 0
     duplicates: int = 0  # lines repeated by repeated exports, counted once
     replaced: int = 0  # judgements a visitor made again later: the later one counts
     other_galleries: Counter = field(default_factory=Counter)  # build id -> lines
     malformed: Counter = field(default_factory=Counter)  # why -> lines
     first_malformed: list[str] = field(default_factory=list)  # "file:line: why", the first few
+
+    @cached_property
+    def places(self) -> dict[tuple[str, str], tuple[float, float]]:
+        """(visitor, picture) -> the point placed (valence, arousal)."""
+        return {(k[1], k[2]): v for k, (_, v) in self.kept.items() if k[0] == "place"}
+
+    @cached_property
+    def scores(self) -> dict[tuple[str, str, str], int]:
+        """(visitor, picture, condition) -> the score given."""
+        return {k[1:]: v for k, (_, v) in self.kept.items() if k[0] == "rate"}
+
+    @cached_property
+    def fails(self) -> set[tuple[str, str]]:
+        """(picture, condition) the page reported it could not recommend for."""
+        return {(k[2], k[3]) for k in self.kept if k[0] == "fail"}
 
     def refusals(self) -> list[str]:
         """The sentences that say what was not counted."""
@@ -244,7 +254,9 @@ def _line(raw: bytes, design: Design) -> tuple[str, tuple]:
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
     gid = _name(obj.get("gallery"), "gallery")
-    visitor, picture = _name(obj.get("visitor"), "visitor"), _name(obj.get("picture"), "picture")
+    # one copy of each name however many lines repeat it (a file may hold a million)
+    visitor = sys.intern(_name(obj.get("visitor"), "visitor"))
+    picture = sys.intern(_name(obj.get("picture"), "picture"))
     kind, at = obj.get("kind"), _instant(obj.get("at"))
     if kind not in KINDS:
         raise ValueError("`kind` is not place, rate or fail")
@@ -272,8 +284,6 @@ def read_answers(paths: list[Path], design: Design, first: int = 5) -> Answers:
     repeated exports count once, and a visitor's later judgement of the same thing replaces the earlier one
     (of two made at the same instant, the one read last)."""
     answers = Answers()
-    seen: set[tuple] = set()
-    latest: dict[tuple, tuple] = {}
     for path in paths:
         regular_input(path, "answers file", "table")
         with open(path, "rb") as fh:
@@ -292,32 +302,28 @@ def read_answers(paths: list[Path], design: Design, first: int = 5) -> Answers:
                 if not answer:
                     answers.other_galleries[gid] += 1
                     continue
-                if answer in seen:  # the same judgement exported twice
-                    answers.duplicates += 1
-                    continue
-                seen.add(answer)
-                _keep(answers, latest, answer)
+                _keep(answers, answer)
     return answers
 
 
-def _keep(answers: Answers, latest: dict[tuple, tuple], answer: tuple) -> None:
-    """Count one answer for each condition it names, unless the visitor judged the same thing later."""
+def _keep(answers: Answers, answer: tuple) -> None:
+    """Keep one answer for each condition it names, unless the visitor judged the same thing later. A
+    line whose every judgement is kept as it says already is a duplicate (a repeated export, or a shared
+    track's other line)."""
     kind, visitor, picture, conditions, at, value = answer
-    for condition in conditions:
-        key = (kind, visitor, picture, condition)
-        if key in latest:
-            if latest[key] == (at, value):
-                continue  # the same judgement, named again (a shared track's other line)
+    keys = [(kind, visitor, picture, condition) for condition in conditions]
+    if all(answers.kept.get(key) == (at, value) for key in keys):
+        answers.duplicates += 1
+        return
+    for key in keys:
+        before = answers.kept.get(key)
+        if before == (at, value):
+            continue
+        if before is not None:
             answers.replaced += 1
-            if latest[key][0] > at:
+            if before[0] > at:
                 continue  # an earlier judgement than the one kept
-        latest[key] = (at, value)
-        if kind == "place":
-            answers.places[(visitor, picture)] = value
-        elif kind == "rate":
-            answers.scores[(visitor, picture, condition)] = value
-        else:
-            answers.fails.add((picture, condition))
+        answers.kept[key] = (at, value)
 
 
 def _too_few(n: int, did: str, answers: Answers) -> NothingToReport:
