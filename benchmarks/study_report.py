@@ -2,14 +2,15 @@
 
     python benchmarks/study_report.py [--lines 1000000] [--work /tmp/study-bench]
 
-Makes a study of 20 pictures and three conditions in code (no gallery needed: the report's reading and
-figures are builder.lab.study.read_answers and report, which the command runs), simulates visitors as the
-tests do (each places 10 pictures and rates the three conditions' music of each: 40 lines a visitor) and
-writes two answers files of --lines lines: one device exported again and again (400 visitors, their lines
-repeated: nearly every line a duplicate), and as many different visitors as the lines hold (every line
-kept). Each file is read and reported in its own process; the script prints per file its size, the
-visitors and judgements kept, the seconds to read the lines, the seconds to compute every figure with its
-1000-draw interval, and the peak resident memory of that process (ru_maxrss). Writes only under --work.
+Makes a study of 20 pictures and three conditions in code (no gallery needed: the report's reading
+and figures are builder.lab.study.read_answers and report, which the command runs), simulates
+visitors as the tests do (each places 10 pictures and rates the three conditions' music of each: 40
+lines a visitor) and writes two answers files of --lines lines: one device exported again and again
+(400 visitors, their lines repeated: nearly every line a duplicate), and as many different visitors
+as the lines hold (every line kept). Each file is read and reported in its own process; the script
+prints per file its size, the visitors and judgements kept, the seconds to read the lines, the
+seconds to compute every figure with its 1000-draw interval, and the peak resident memory of that
+process (ru_maxrss). Writes only under --work.
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ def main() -> None:
         size = path.stat().st_size / (1 << 20)
         print(
             f"{name}: {f['lines']:,} lines ({size:.0f} MB), {f['visitors']:,} visitors, "
-            f"{f['judgements']:,} judgements kept; read {f['read_s']} s, figures {f['report_s']} s, "
-            f"peak memory {f['peak_mb']} MB"
+            f"{f['judgements']:,} judgements kept; read {f['read_s']} s, figures "
+            f"{f['report_s']} s, peak memory {f['peak_mb']} MB"
         )
 
 

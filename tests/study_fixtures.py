@@ -96,7 +96,8 @@ def quadrant_of(v: float, a: float) -> int:
 
 
 def independent(d: Design, lines: list[dict]) -> dict:
-    """The figures computed plainly, from the lines as they are (no duplicates, one judgement each)."""
+    """The figures computed plainly, from the lines as they are (no duplicates, one judgement
+    each)."""
     scores: dict[tuple[str, str], list[int]] = {}
     people: list[int] = []
     read: dict[str, list[int]] = {"gallery": [], "objects": []}

@@ -298,6 +298,7 @@ def test_the_report_command_refuses_hostile_lines_and_another_gallerys_answers(
         orjson.dumps({**rate, "score": "4"}),
         orjson.dumps({**place, "valence": None}),
         orjson.dumps({**place, "visitor": 12}),
+        orjson.dumps({**rate, "gallery": "g-\x1b[2Jwiped"}),  # a terminal's escape in a name
         orjson.dumps(good[-1])[:25],  # cut short
     ]
     path = tmp_path / "hostile.jsonl"
@@ -310,6 +311,8 @@ def test_the_report_command_refuses_hostile_lines_and_another_gallerys_answers(
     for why in ("`valence` is not a number", "`visitor` is not a name", "not JSON"):
         assert f"1 line refused: {why}" in result.output
     assert "e.g. hostile.jsonl:" in result.output
+    assert "1 answer from another gallery's build (g-\\x1b[2Jwiped)" in result.output
+    assert "\x1b" not in result.output
     # only another build's answers: refused by name, and nothing to report (exit 4)
     elsewhere = tmp_path / "elsewhere.jsonl"
     write(elsewhere, [{**x, "gallery": "g-another-build"} for x in good])

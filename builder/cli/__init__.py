@@ -1,7 +1,7 @@
 """The `builder` command, assembled from one module per command group: build, film, recommend, lab
-(evaluate, fit), assets, music (score, fit, evaluate), study (report). Their options are declared once (options: the
-settings' own descriptions), their errors become a sentence and an exit status in one place
-(boundary), and what they print goes through output.
+(evaluate, fit), assets, music (score, fit, evaluate), study (report). Their options are declared
+once (options: the settings' own descriptions), their errors become a sentence and an exit status in
+one place (boundary), and what they print goes through output.
 
 Exit status: 0 every picture built; 1 the gallery was built but some pictures failed (listed in the
 summary and in gallery.json "failed"); 2 bad usage; 3 a needed file or package is missing; 4 nothing

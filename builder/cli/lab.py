@@ -1,7 +1,7 @@
 """`builder evaluate` and `builder fit`: the picture reading measured against people's ratings, and
-the learned model fitted on rated photos (builder.lab); both also take an exhibition's visitors, where
-they placed each picture on the gallery's study page (`--study ANSWERS --gallery OUT`). The lab's
-names are imported here, in builder.cli.music and in builder.cli.study only."""
+the learned model fitted on rated photos (builder.lab); both also take an exhibition's visitors,
+where they placed each picture on the gallery's study page (`--study ANSWERS --gallery OUT`). The
+lab's names are imported here, in builder.cli.music and in builder.cli.study only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from builder import signals
-from builder.errors import UsageError
+from builder.errors import UsageError, printable
 
 from . import output
 from .boundary import os_error, writes
@@ -142,7 +142,7 @@ def evaluate(
     if study or gallery is not None:
         if images is not None or music is not None:
             raise UsageError("--study measures the visitors' placements: give no IMAGES or --music")
-        return _evaluate_study(study, gallery, with_sets, json_out, *where)
+        return _evaluate_study(study, gallery, with_sets, (json_out, plot_out), *where)
     if images is None or ratings is None:
         raise UsageError("give IMAGES RATINGS, or --study ANSWERS --gallery OUT (its visitors)")
     if (music is None) != (music_labels is None):
@@ -214,7 +214,8 @@ def _say_evaluation(
 
     output.say(format_table(results, smallest=True))
     output.say(
-        f"95 % intervals of balanced agreement, per-quadrant and smallest recall, and r ({resampled}):"
+        "95 % intervals of balanced agreement, per-quadrant and smallest recall, and r "
+        f"({resampled}):"
     )
     output.say(format_intervals(results))
     for method, note in notes.items():
@@ -222,8 +223,8 @@ def _say_evaluation(
 
 
 def study_of(study: list[Path] | None, gallery: Path | None):
-    """(the rated set, the placements) of an exhibition's visitors: where they placed each picture of
-    the gallery's study (builder.lab.study), what was not counted said on stderr."""
+    """(the rated set, the placements) of an exhibition's visitors: where they placed each picture
+    of the gallery's study (builder.lab.study), what was not counted said on stderr."""
     from builder.lab.study import Design, placed, rated_set, read_answers
 
     if not study or gallery is None:
@@ -240,16 +241,21 @@ def study_of(study: list[Path] | None, gallery: Path | None):
 
 
 def _placements(where) -> str:
+    """How many visitors placed how many pictures: what stands behind a fit or a figure."""
+    pictures = output.plural(len(where.pictures), "picture")
     return (
-        f"{output.plural(where.visitors, 'visitor')} placed {output.plural(len(where.pictures), 'picture')} "
-        f"of the study of gallery {where.gallery} ({output.plural(where.placements, 'placement')})"
+        f"{output.plural(where.visitors, 'visitor')} placed {pictures} "
+        f"of the study of gallery {printable(where.gallery)} "
+        f"({output.plural(where.placements, 'placement')})"
     )
 
 
-def _evaluate_study(study, gallery, with_sets, json_out, mirror, cache_dir, offline, debug, model):
-    """`builder evaluate --study`: the learned model against each picture's mean placed point."""
+def _evaluate_study(study, gallery, with_sets, files, mirror, cache_dir, offline, debug, model):
+    """`builder evaluate --study`: the learned model against each picture's mean placed point;
+    files: (--json, --plot)."""
     from builder.lab.evaluate import evaluate_study
     from builder.lab.ratings import read_rated_set
+    from builder.lab.report import plot
 
     rated_photos, where = study_of(study, gallery)
     _, context_for = rated(mirror, cache_dir, offline, debug, model)
@@ -259,13 +265,17 @@ def _evaluate_study(study, gallery, with_sets, json_out, mirror, cache_dir, offl
     )
     output.say(
         f"{_placements(where)}; each picture's point is the mean of its visitors'; the model: "
-        f"{model or 'the one shipped with the builder'}"
+        f"{printable(str(model)) if model else 'the one shipped with the builder'}"
     )
     _say_evaluation(results, notes, "visitors resampled with replacement, 1000 draws")
+    json_out, plot_out = files
     if json_out:
         head = {"gallery": where.gallery, "visitors": where.visitors, "model": str(model or "")}
         counts = {"pictures": len(where.pictures), "placements": where.placements}
         write_table(json_out, {**head, **counts, "results": results, "notes": notes})
+    if plot_out:
+        with writes(f"writing {plot_out}", keep="the figures above were printed"):
+            plot(results, plot_out)
 
 
 def _say_music_evaluation(results: dict, music: Path, labels: Path, n: int) -> None:
@@ -346,8 +356,8 @@ def fit(
 
 
 def _fit_sets(images, ratings, scale, rated_sets, study, gallery):
-    """The rated sets `builder fit` fits on: IMAGES RATINGS, each --set, and the visitors' placements
-    of --study (with their builder.lab.study.Placed, else None)."""
+    """The rated sets `builder fit` fits on: IMAGES RATINGS, each --set, and the visitors'
+    placements of --study (with their builder.lab.study.Placed, else None)."""
     from builder.lab.ratings import RatedSet, read_rated_set, read_ratings
 
     sets, where = [], None

@@ -222,13 +222,13 @@ def evaluate_study(
     context_for=None,
     progress=None,
 ) -> tuple[dict[str, dict], dict]:
-    """How the learned model (ctx.feeling, the Context of the gallery's folder) reads an exhibition's
-    visitors: each picture's display copy read as a build reads it, against the visitors' mean
-    placed point (builder.lab.study.rated_set, `where`), with 95 % intervals from resampling
-    visitors (study.placed_intervals), beside the baselines. A model fitted on these pictures is
-    refitted out of fold (5 folds, each picture its own group, weighted as `builder fit` weighs
-    them; with_sets in every fold's training, as with `builder evaluate --with-set`), so no figure
-    is in-sample. Returns (results, notes)."""
+    """How the learned model (ctx.feeling, the Context of the gallery's folder) reads an
+    exhibition's visitors: each picture's display copy read as a build reads it, against the
+    visitors' mean placed point (builder.lab.study.rated_set, `where`), with 95 % intervals from
+    resampling visitors (study.placed_intervals), beside the baselines. A model fitted on these
+    pictures is refitted out of fold (5 folds, each picture its own group, weighted as `builder
+    fit` weighs them; with_sets in every fold's training, as with `builder evaluate --with-set`),
+    so no figure is in-sample. Returns (results, notes)."""
     from builder.lab.study import placed_intervals
     from builder.pipeline.context import no_progress
 

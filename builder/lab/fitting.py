@@ -514,8 +514,8 @@ def fit_on_sets(
     origin fitted for balance and the smallest recall averaged over the sets (decide_on, one of
     DECIDE_ON: every set by its own people's quadrants, or the sets whose arousal trains). A set
     whose ratings carry weights (an exhibition's visitors' placements) shares its weight among its
-    photos by them; its themes group the folds as they are where it says they are no near-duplicates.
-    """
+    photos by them; its themes group the folds as they are where it says they are no
+    near-duplicates."""
     from builder.picture.words import load_nrc_vad
 
     ings, targets, groups, set_ids, arousal, weights = [], [], [], [], [], []

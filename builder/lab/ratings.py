@@ -229,8 +229,8 @@ class RatedSet:
     ratings: Ratings
     scale: str  # "1-7 midpoint 4"
     arousal: bool = True  # whether its arousal ratings train the arousal model
-    # whether numbered themes are near-duplicates ("Beach 1" ... "Beach 8", fitting.theme_groups) that
-    # cross-validation keeps in one group; False: each theme is a group of its own
+    # whether numbered themes are near-duplicates ("Beach 1" ... "Beach 8", fitting.theme_groups)
+    # that cross-validation keeps in one group; False: each theme is a group of its own
     near_duplicates: bool = True
 
 

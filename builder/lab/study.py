@@ -1,19 +1,21 @@
-"""The exhibition's own study, read back: what visitors answered on a gallery's study page (`builder build
---study`), as the published method's authors measured theirs (`builder study report`), and where the visitors
-placed each picture, as a rated set (`builder fit --study`, `builder evaluate --study`).
+"""The exhibition's own study, read back: what visitors answered on a gallery's study page
+(`builder build --study`), as the published method's authors measured theirs (`builder study
+report`), and where the visitors placed each picture, as a rated set (`builder fit --study`,
+`builder evaluate --study`).
 
-Their Table 1: where people place each picture in the valence/arousal plane, against the quadrant each
-condition reads for it (agreement per quadrant, overall, and balanced: the mean per-quadrant recall). Their
-Table 2: how well each condition's music fits the picture on a 5-point scale (the share of pictures whose mean
-score is 4 or more, the mean score) and how often a condition could not recommend at all. And the question the
-tables are for: the gallery's choice against each other condition (a random track, the published object
-method), as the mean per-picture difference of scores.
+Their Table 1: where people place each picture in the valence/arousal plane, against the quadrant
+each condition reads for it (agreement per quadrant, overall, and balanced: the mean per-quadrant
+recall). Their Table 2: how well each condition's music fits the picture on a 5-point scale (the
+share of pictures whose mean score is 4 or more, the mean score) and how often a condition could not
+recommend at all. And the question the tables are for: the gallery's choice against each other
+condition (a random track, the published object method), as the mean per-picture difference of
+scores.
 
-Every figure has a 95 % interval from resampling visitors with replacement (a visitor's answers are not
-independent of each other), 1000 draws, seeded: each visitor's answers are summed once
-(builder.lab.metrics.resampled_sums), so the draws cost as much for ten pictures as for a thousand answers a
-visitor. The answers are the JSON Lines the study page exports (docs/study.md); each line is checked, and what
-is refused is counted and named, never guessed at.
+Every figure has a 95 % interval from resampling visitors with replacement (a visitor's answers are
+not independent of each other), 1000 draws, seeded: each visitor's answers are summed once
+(builder.lab.metrics.resampled_sums), so the draws cost as much for ten pictures as for a thousand
+answers a visitor. The answers are the JSON Lines the study page exports (docs/study.md); each line
+is checked, and what is refused is counted and named, never guessed at.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import orjson
 
-from builder.errors import BuilderError, UsageError
+from builder.errors import BuilderError, UsageError, printable
 from builder.files import inside, regular_input, spreadsheet_safe
 from builder.lab.metrics import quadrant_figures, resampled_sums, weighted_r
 from builder.plane import quadrants
@@ -57,8 +59,9 @@ class NothingToReport(BuilderError):
 
 @dataclass(frozen=True)
 class Pick:
-    """What one condition offers for one picture: its first track (None: it could not recommend) and the
-    quadrant it reads the picture in (None for a condition that reads none, such as random choice)."""
+    """What one condition offers for one picture: its first track (None: it could not recommend) and
+    the quadrant it reads the picture in (None for a condition that reads none, such as random
+    choice)."""
 
     track: str | None
     quadrant: int | None
@@ -66,8 +69,8 @@ class Pick:
 
 @dataclass(frozen=True)
 class Design:
-    """The study a gallery holds (gallery.json's `study`): its build id, the conditions, and each picture's
-    pick per condition."""
+    """The study a gallery holds (gallery.json's `study`): its build id, the conditions, and each
+    picture's pick per condition."""
 
     gallery: str
     conditions: tuple[str, ...]
@@ -112,7 +115,8 @@ class Design:
 
     @classmethod
     def of_gallery(cls, folder: Path) -> Design:
-        """The study of the gallery built into folder; UsageError when it has none or is no gallery."""
+        """The study of the gallery built into folder; UsageError when it has none or is no
+        gallery."""
         from builder.gallery.outdir import owned
 
         path = Path(folder) / "gallery.json"
@@ -141,7 +145,8 @@ class Design:
 
 @dataclass
 class Answers:
-    """The answers kept (the last of each visitor's judgements of a picture), and what was not counted."""
+    """The answers kept (the last of each visitor's judgements of a picture), and what was not
+    counted."""
 
     # (kind, visitor, picture, condition) -> (when, value): each judgement once, the visitor's last
     kept: dict[tuple, tuple] = field(default_factory=dict)
@@ -172,7 +177,8 @@ class Answers:
         out = []
         for gid, n in self.other_galleries.most_common():
             out.append(
-                f"{n} answer{'s' * (n != 1)} from another gallery's build ({gid}) were not counted"
+                f"{n} answer{'s' * (n != 1)} from another gallery's build ({printable(gid)}) "
+                f"{'was' if n == 1 else 'were'} not counted"
             )
         for why, n in self.malformed.most_common():
             out.append(f"{n} line{'s' * (n != 1)} refused: {why}")
@@ -182,8 +188,8 @@ class Answers:
             )
         if self.replaced:
             out.append(
-                f"{self.replaced} judgement{'s' * (self.replaced != 1)} made again later by the same "
-                "visitor: the later one counts"
+                f"{self.replaced} judgement{'s' * (self.replaced != 1)} made again later by the "
+                "same visitor: the later one counts"
             )
         return out
 
@@ -200,8 +206,9 @@ class Answers:
 
 
 def _instant(value: object) -> float:
-    """An ISO 8601 time as seconds since the epoch (a time without a zone is taken as UTC): judgements are
-    ordered by when they were made, whatever the precision or zone they were written in."""
+    """An ISO 8601 time as seconds since the epoch (a time without a zone is taken as UTC):
+    judgements are ordered by when they were made, whatever the precision or zone they were written
+    in."""
     if not isinstance(value, str) or len(value) > 40:
         raise ValueError("`at` is not a time")
     when = datetime.fromisoformat(value.replace("Z", "+00:00"))  # ValueError when not ISO 8601
@@ -225,8 +232,8 @@ def _coordinate(value: object, what: str) -> float:
 
 
 def _conditions(obj: dict, picture: str, design: Design, kind: str) -> tuple[str, ...]:
-    """The conditions a rate or fail line counts for: its `condition`, and for a rating, the conditions of
-    its `shared` list (those that picked the same track, which was played once)."""
+    """The conditions a rate or fail line counts for: its `condition`, and for a rating, the
+    conditions of its `shared` list (those that picked the same track, which was played once)."""
     condition = obj.get("condition")
     if condition not in design.conditions:
         raise ValueError("`condition` is not one of the gallery's conditions")
@@ -243,8 +250,8 @@ def _conditions(obj: dict, picture: str, design: Design, kind: str) -> tuple[str
 
 
 def _line(raw: bytes, design: Design) -> tuple[str, tuple]:
-    """One answer: (its build id, (kind, visitor, picture, conditions, at, value)); ValueError saying why
-    not. The answer is empty for another gallery's line."""
+    """One answer: (its build id, (kind, visitor, picture, conditions, at, value)); ValueError
+    saying why not. The answer is empty for another gallery's line."""
     if len(raw) > MAX_LINE:
         raise ValueError("a line longer than any answer")
     try:
@@ -280,9 +287,9 @@ def _line(raw: bytes, design: Design) -> tuple[str, tuple]:
 
 
 def read_answers(paths: list[Path], design: Design, first: int = 5) -> Answers:
-    """Every answer of the files that belongs to this gallery's build, each judgement once: lines repeated by
-    repeated exports count once, and a visitor's later judgement of the same thing replaces the earlier one
-    (of two made at the same instant, the one read last)."""
+    """Every answer of the files that belongs to this gallery's build, each judgement once: lines
+    repeated by repeated exports count once, and a visitor's later judgement of the same thing
+    replaces the earlier one (of two made at the same instant, the one read last)."""
     answers = Answers()
     for path in paths:
         regular_input(path, "answers file", "table")
@@ -297,7 +304,7 @@ def read_answers(paths: list[Path], design: Design, first: int = 5) -> Answers:
                 except ValueError as exc:
                     answers.malformed[str(exc)] += 1
                     if len(answers.first_malformed) < first:
-                        answers.first_malformed.append(f"{path.name}:{number}: {exc}")
+                        answers.first_malformed.append(f"{printable(path.name)}:{number}: {exc}")
                     continue
                 if not answer:
                     answers.other_galleries[gid] += 1
@@ -307,9 +314,9 @@ def read_answers(paths: list[Path], design: Design, first: int = 5) -> Answers:
 
 
 def _keep(answers: Answers, answer: tuple) -> None:
-    """Keep one answer for each condition it names, unless the visitor judged the same thing later. A
-    line whose every judgement is kept as it says already is a duplicate (a repeated export, or a shared
-    track's other line)."""
+    """Keep one answer for each condition it names, unless the visitor judged the same thing later.
+    A line whose every judgement is kept as it says already is a duplicate (a repeated export, or a
+    shared track's other line)."""
     kind, visitor, picture, conditions, at, value = answer
     keys = [(kind, visitor, picture, condition) for condition in conditions]
     if all(answers.kept.get(key) == (at, value) for key in keys):
@@ -335,7 +342,8 @@ def _too_few(n: int, did: str, answers: Answers) -> NothingToReport:
     if answers.other_galleries:
         gid, lines = answers.other_galleries.most_common(1)[0]
         text += (
-            f"; {lines} answer{'s' * (lines != 1)} came from another build ({gid}): give --gallery "
+            f"; {lines} answer{'s' * (lines != 1)} came from another build ({printable(gid)}): "
+            "give --gallery "
             "the gallery whose study page collected them"
         )
     return NothingToReport(text)
@@ -343,8 +351,8 @@ def _too_few(n: int, did: str, answers: Answers) -> NothingToReport:
 
 def _figure(x: np.ndarray) -> dict:
     """A figure and its 95 % interval: {"value", "low", "high"}, from x (draws + 1,): the figure as
-    answered, then in each draw of visitors (a draw without the answers it needs leaves a NaN, left out).
-    None where it cannot be computed."""
+    answered, then in each draw of visitors (a draw without the answers it needs leaves a NaN, left
+    out). None where it cannot be computed."""
     value, draws = float(x[0]), x[1:][np.isfinite(x[1:])]
     low, high = (
         [round(float(v), 4) for v in np.percentile(draws, [2.5, 97.5])]
@@ -366,8 +374,8 @@ def _nanmean(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _columns(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]], visitors: int):
-    """One sparse (visitors, columns) matrix of the blocks (rows, columns, values, width) side by side, and
-    where each block starts."""
+    """One sparse (visitors, columns) matrix of the blocks (rows, columns, values, width) side by
+    side, and where each block starts."""
     from scipy import sparse
 
     starts, rows, cols, vals, width = [], [], [], [], 0
@@ -385,8 +393,9 @@ def _columns(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]], visit
 
 
 def report(design: Design, answers: Answers, draws: int = DRAWS, seed: int = 0) -> dict:
-    """Every figure of the two tables and the paired differences, each with its interval (docs/study.md names
-    the keys). NothingToReport when fewer than 2 visitors answered or nobody rated any music."""
+    """Every figure of the two tables and the paired differences, each with its interval
+    (docs/study.md names the keys). NothingToReport when fewer than 2 visitors answered or nobody
+    rated any music."""
     visitors = sorted({v for v, _ in answers.places} | {v for v, _, _ in answers.scores})
     if len(visitors) < 2:
         raise _too_few(len(visitors), "answered", answers)
@@ -398,9 +407,9 @@ def report(design: Design, answers: Answers, draws: int = DRAWS, seed: int = 0) 
     ci = {c: i for i, c in enumerate(conditions)}
     reading = [c for c in conditions if design.reads(c)]  # random choice has no row in Table 1
 
-    # each visitor's answers, summed: their placements' quadrants (4 columns), per condition that reads
-    # quadrants the pairs (visitor's quadrant 1-4, the condition's 0-4) (20 columns), and per picture and
-    # condition the sum and the number of their scores
+    # each visitor's answers, summed: their placements' quadrants (4 columns), per condition that
+    # reads quadrants the pairs (visitor's quadrant 1-4, the condition's 0-4) (20 columns), and per
+    # picture and condition the sum and the number of their scores
     place_keys = list(answers.places)
     who = np.array([vi[v] for v, _ in place_keys], dtype=int)
     people_q = quadrants(np.array([answers.places[k] for k in place_keys]).reshape(-1, 2))
@@ -489,14 +498,14 @@ def report(design: Design, answers: Answers, draws: int = DRAWS, seed: int = 0) 
     return result
 
 
-# ---- the visitors' placements as a rated set ---------------------------------------------------------
+# ---- the visitors' placements as a rated set -----------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Placed:
-    """Where the visitors placed the study's pictures: each picture's mean placed point (each visitor's last
-    placement of it counts once) and how many visitors placed it, and each visitor's placements summed per
-    picture, to resample visitors."""
+    """Where the visitors placed the study's pictures: each picture's mean placed point (each
+    visitor's last placement of it counts once) and how many visitors placed it, and each visitor's
+    placements summed per picture, to resample visitors."""
 
     gallery: str
     pictures: list[str]  # the study's picture files that at least one visitor placed, sorted
@@ -511,7 +520,8 @@ class Placed:
 
 
 def placed(design: Design, answers: Answers) -> Placed:
-    """The visitors' placements of each picture; NothingToReport when fewer than 2 visitors placed any."""
+    """The visitors' placements of each picture; NothingToReport when fewer than 2 visitors placed
+    any."""
     from scipy import sparse
 
     keys = sorted(
@@ -536,9 +546,9 @@ def placed(design: Design, answers: Answers) -> Placed:
 
 
 def rated_set(where: Placed, folder: Path) -> RatedSet:
-    """The placements as a rated set of the gallery's own display copies (gallery.json names each picture's
-    copy, so the folder of originals is not needed): each picture its own group in cross-validation, its
-    weight the number of visitors who placed it."""
+    """The placements as a rated set of the gallery's own display copies (gallery.json names each
+    picture's copy, so the folder of originals is not needed): each picture its own group in
+    cross-validation, its weight the number of visitors who placed it."""
     from builder.lab.ratings import RatedSet, Ratings
     from builder.records import Gallery
 
@@ -555,8 +565,8 @@ def rated_set(where: Placed, folder: Path) -> RatedSet:
         copy = copies.get(p)
         if not copy or not inside(Path(folder) / copy, Path(folder)):
             raise UsageError(
-                f"{Path(folder) / 'gallery.json'} names no copy of the study's picture {p!r} inside "
-                "the gallery; build the gallery again"
+                f"{Path(folder) / 'gallery.json'} names no copy of the study's picture {p!r} "
+                "inside the gallery; build the gallery again"
             )
         if not (Path(folder) / copy).is_file():
             raise UsageError(f"the gallery's copy of {p!r} ({copy}) is missing; build it again")
@@ -569,11 +579,11 @@ def rated_set(where: Placed, folder: Path) -> RatedSet:
 def placed_intervals(
     where: Placed, pred: np.ndarray, read_q: np.ndarray, draws: int = DRAWS, seed: int = 0
 ) -> dict[str, list[float] | None | list]:
-    """95 % intervals of how a reading agrees with the visitors (pred: the reading of each picture of
-    `where`, read_q: its quadrant), from resampling visitors with replacement: in each draw every picture's
-    mean placed point is that of the visitors drawn (a picture none of them placed is left out of that
-    draw). The keys are builder.lab.metrics.intervals' (balanced_agreement, per_quadrant_agreement,
-    smallest_recall, r_valence, r_arousal) and overall_agreement."""
+    """95 % intervals of how a reading agrees with the visitors (pred: the reading of each picture
+    of `where`, read_q: its quadrant), from resampling visitors with replacement: in each draw every
+    picture's mean placed point is that of the visitors drawn (a picture none of them placed is left
+    out of that draw). The keys are builder.lab.metrics.intervals' (balanced_agreement,
+    per_quadrant_agreement, smallest_recall, r_valence, r_arousal) and overall_agreement."""
     n = len(where.pictures)
     sums = resampled_sums(where.per_visitor, draws, seed)[1:]  # the draws only
     counts = sums[:, 2 * n :]
@@ -607,7 +617,7 @@ def placed_intervals(
     return out
 
 
-# ---- the report in words and in files ------------------------------------------------------------------
+# ---- the report in words and in files ------------------------------------------------------------
 
 
 def _pct(f: dict | None) -> str:
@@ -630,36 +640,42 @@ def _num(f: dict | None, signed: bool = False) -> str:
 
 
 def format_report(result: dict) -> str:
-    """The two tables and the paired differences as the terminal shows them (intervals in brackets)."""
+    """The two tables and the paired differences as the terminal shows them (intervals in brackets;
+    the names gallery.json gives, control characters made visible)."""
     q = ("q1", "q2", "q3", "q4")
     lines = [
-        f"study of gallery {result['gallery']}: {result['visitors']} visitors, {result['pictures']} "
-        f"pictures, {result['judgements']} judgements ({result['placements']} placements, "
-        f"{result['ratings']} ratings); 95 % intervals from resampling visitors, {result['draws']} draws",
+        f"study of gallery {printable(result['gallery'])}: {result['visitors']} visitors, "
+        f"{result['pictures']} pictures, {result['judgements']} judgements ("
+        f"{result['placements']} placements, {result['ratings']} ratings); 95 % intervals from "
+        f"resampling visitors, {result['draws']} draws",
         "",
-        "Table 1: where visitors place the pictures, and how often each condition's quadrant agrees",
+        "Table 1: where visitors place the pictures, and how often each condition's quadrant "
+        "agrees",
         f"{'':<22}" + "".join(f"{name:>24}" for name in ("Q1", "Q2", "Q3", "Q4")),
         f"{'visitors placed':<22}"
         + "".join(f"{_pct(result['table1']['visitors'][k]):>24}" for k in q),
     ]
     for c, entry in result["table1"]["conditions"].items():
         lines.append(
-            f"{c + ' reads':<22}" + "".join(f"{_pct(entry['distribution'][k]):>24}" for k in q)
+            f"{printable(c) + ' reads':<22}"
+            + "".join(f"{_pct(entry['distribution'][k]):>24}" for k in q)
         )
     lines.append("agreement with visitors")
     for c, entry in result["table1"]["conditions"].items():
         a = entry["agreement"]
-        lines.append(f"  {c:<20}" + "".join(f"{_pct(a[k]):>24}" for k in q))
+        lines.append(f"  {printable(c):<20}" + "".join(f"{_pct(a[k]):>24}" for k in q))
         lines.append(f"  {'':<20}overall {_pct(a['overall'])}, balanced {_pct(a['balanced'])}")
     lines += [
         "",
         "Table 2: how well the music fits (1 = does not fit, 5 = fits)",
-        f"{'':<22}{'mean >= 4':>26}{'mean score':>28}{'no music':>12}{'pictures':>10}{'ratings':>9}",
+        f"{'':<22}{'mean >= 4':>26}{'mean score':>28}{'no music':>12}{'pictures':>10}"
+        f"{'ratings':>9}",
     ]
     for c, entry in result["table2"].items():
         lines.append(
-            f"{c:<22}{_pct(entry['fits']):>26}{_num(entry['mean']):>28}"
-            f"{100 * entry['failures']['value']:>10.1f} %{entry['pictures']:>10}{entry['ratings']:>9}"
+            f"{printable(c):<22}{_pct(entry['fits']):>26}{_num(entry['mean']):>28}"
+            f"{100 * entry['failures']['value']:>10.1f} %{entry['pictures']:>10}"
+            f"{entry['ratings']:>9}"
         )
     if result["paired"]:
         lines += [
@@ -667,12 +683,14 @@ def format_report(result: dict) -> str:
             "The gallery's choice against the others: mean difference of scores per picture",
         ]
         for name, f in result["paired"].items():
-            lines.append(f"  {name:<20}{_num(f, signed=True):>28}  over {f['pictures']} pictures")
+            paired = f"{_num(f, signed=True):>28}  over {f['pictures']} pictures"
+            lines.append(f"  {printable(name):<20}{paired}")
     return "\n".join(lines)
 
 
 def csv_text(result: dict) -> str:
-    """The tables as rows for a spreadsheet: table, row, column, value, low, high (cells formula-safe)."""
+    """The tables as rows for a spreadsheet: table, row, column, value, low, high (cells
+    formula-safe)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["table", "row", "column", "value", "low", "high"])
