@@ -189,36 +189,40 @@ def test_a_track_played_once_for_two_conditions_counts_for_both(tmp_path):
             },
         }
     )
-    at = "2026-12-01T10:00:00Z"
     lines = []
     for v, score in (("v1", 5), ("v2", 3)):
-        base = {"gallery": GID, "visitor": v, "picture": "a.jpg", "at": at, "kind": "rate"}
-        # one line naming the other condition, or one line each: the same judgement
+        base = {"gallery": GID, "visitor": v, "picture": "a.jpg", "kind": "rate", "track": "t"}
+        both = {**base, "score": score, "shared": ["gallery", "objects"]}
+        # as the study page writes it: a line for each condition, a moment apart
+        lines.append({**both, "condition": "gallery", "at": "2026-12-01T10:00:00.118Z"})
+        lines.append({**both, "condition": "objects", "at": "2026-12-01T10:00:00.119Z"})
         lines.append(
-            {**base, "condition": "gallery", "track": "t", "score": score, "shared": ["objects"]}
+            {**base, "condition": "random", "track": "r", "score": 1, "at": "2026-12-01T10:00:09Z"}
         )
-        if v == "v2":
-            lines.append(
-                {
-                    **base,
-                    "condition": "objects",
-                    "track": "t",
-                    "score": score,
-                    "shared": ["gallery"],
-                }
-            )
-        lines.append({**base, "condition": "random", "track": "r", "score": 1})
+    # or one line that names the other condition
+    lines.append({**lines[0], "visitor": "v3", "shared": ["objects"], "score": 4})
     write(tmp_path / "a.jsonl", lines)
     answers = read_answers([tmp_path / "a.jsonl"], d)
     assert answers.scores[("v1", "a.jpg", "objects")] == 5
     assert answers.scores[("v2", "a.jpg", "objects")] == 3
-    assert answers.replaced == 0 and not answers.malformed
+    assert answers.scores[("v3", "a.jpg", "objects")] == 4
+    assert answers.replaced == 0 and answers.duplicates == 0 and not answers.malformed
     result = report(d, answers)
     assert result["table2"]["objects"]["mean"]["value"] == 4.0
     assert result["paired"]["gallery-objects"]["value"] == 0.0
+    # a later score of the shared track replaces the earlier one for both conditions
+    later = {**lines[0], "score": 1, "at": "2026-12-01T11:00:00Z"}
+    write(tmp_path / "later.jsonl", [*lines, later])
+    answers = read_answers([tmp_path / "later.jsonl"], d)
+    assert (
+        answers.scores[("v1", "a.jpg", "gallery")]
+        == answers.scores[("v1", "a.jpg", "objects")]
+        == 1
+    )
+    assert answers.replaced == 2
     # a rating of a track the study does not play for that condition is not guessed at
-    wrong = {**lines[0], "visitor": "v3", "track": "r"}
-    shared_wrongly = {**lines[0], "visitor": "v3", "shared": ["random"]}
+    wrong = {**lines[0], "visitor": "v4", "track": "r"}
+    shared_wrongly = {**lines[0], "visitor": "v4", "shared": ["random"]}
     write(tmp_path / "b.jsonl", [wrong, shared_wrongly, {**lines[0], "shared": "objects"}])
     refused = read_answers([tmp_path / "b.jsonl"], d).malformed
     assert refused == {

@@ -315,8 +315,9 @@ def read_answers(paths: list[Path], design: Design, first: int = 5) -> Answers:
 
 def _keep(answers: Answers, answer: tuple) -> None:
     """Keep one answer for each condition it names, unless the visitor judged the same thing later.
-    A line whose every judgement is kept as it says already is a duplicate (a repeated export, or a
-    shared track's other line)."""
+    A line whose every judgement is kept as it says already is a duplicate (a repeated export); the
+    same value again at another instant (a shared track's line for the other condition, written a
+    moment later) is the same judgement; another value replaces an earlier one."""
     kind, visitor, picture, conditions, at, value = answer
     keys = [(kind, visitor, picture, condition) for condition in conditions]
     if all(answers.kept.get(key) == (at, value) for key in keys):
@@ -324,7 +325,8 @@ def _keep(answers: Answers, answer: tuple) -> None:
         return
     for key in keys:
         before = answers.kept.get(key)
-        if before == (at, value):
+        if before is not None and before[1] == value:
+            answers.kept[key] = (max(before[0], at), value)
             continue
         if before is not None:
             answers.replaced += 1
