@@ -331,7 +331,7 @@ def fit(
     from builder.picture.feeling import MODEL_PATH
 
     signals.leaves("the model file was left as it was")
-    if (study or gallery is not None) and out is None:
+    if study and out is None:
         raise UsageError(
             "--study fits the model on one exhibition's visitors: name the file to write with "
             "--out (the shipped model is left as it is; build with it by --model FILE)"
