@@ -221,6 +221,14 @@ class Settings:
         exists=True,
         kind="file",
     )
+    model: Path | None = _setting(
+        "the learned method's fitted model file; default: the one shipped with the builder "
+        "(`builder fit --out FILE` writes another, e.g. fitted on an exhibition's visitors: "
+        "docs/study.md)",
+        PICTURES,
+        exists=True,
+        kind="file",
+    )
     top_words: int = _setting("impression words per object or caption word", PICTURES, 5)
     clusters: int = _setting("clusters per picture (spherical k-means)", PICTURES, 4)
     analysis_side: int = _setting(

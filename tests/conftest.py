@@ -148,3 +148,11 @@ def study_build(tmp_path_factory, session_cache):
     result = cli_build(DEMO, out, session_cache, "--study")
     assert result.exit_code == 0, result.output
     return out, result
+
+
+@pytest.fixture(scope="session")
+def study_gallery(demo_build, tmp_path_factory) -> Path:
+    """A copy of the demo gallery whose gallery.json holds a study (tests/study_fixtures.py)."""
+    from .study_fixtures import gallery_with_study
+
+    return gallery_with_study(demo_build[0], tmp_path_factory.mktemp("study") / "dist")

@@ -10,7 +10,11 @@ from builder.lab.metrics import (
     metrics,
     music_baseline,
     music_metrics,
+    quadrant_figures,
+    resample_groups,
+    resampled_sums,
     sign_metrics,
+    weighted_r,
 )
 from builder.lab.report import format_intervals
 
@@ -122,3 +126,48 @@ def test_music_sign_intervals_resample_artists_and_hold_the_figures():
     width = lambda m: np.subtract(*m["interval_95"]["valence_sign_accuracy"][::-1])  # noqa: E731
     assert grouped["valence_sign_accuracy"] == pytest.approx(single["valence_sign_accuracy"])
     assert width(grouped) > 1.5 * width(single)
+
+
+def test_figures_from_counts_of_quadrant_pairs_are_those_of_one_quadrant_per_item():
+    rng = np.random.default_rng(4)
+    people = rng.integers(1, 5, 200)
+    people[people == 3] = 2  # a quadrant nobody used
+    read = np.where(rng.random(200) < 0.6, people, rng.integers(0, 5, 200))  # 0: read none
+    confusion = np.zeros((4, 5))
+    np.add.at(confusion, (people - 1, read), 1)
+    f, m = quadrant_figures(confusion), metrics(people, read, None, np.zeros((200, 2)))
+    assert f["overall"] == pytest.approx(m["overall_agreement"])
+    assert f["balanced"] == pytest.approx(m["balanced_agreement"])
+    assert f["smallest"] == pytest.approx(m["smallest_recall"])
+    assert np.isnan(f["recall"][2]) and m["per_quadrant_agreement"][2] is None
+    assert [f["recall"][q] for q in (0, 1, 3)] == pytest.approx(
+        [m["per_quadrant_agreement"][q] for q in (0, 1, 3)]
+    )
+    assert f["people_shares"].tolist() == pytest.approx(m["people_shares"])
+    assert f["reading_shares"].tolist() == pytest.approx(m["method_shares"])
+    # a leading axis of draws is kept; a draw with nothing counted has no figure
+    stacked = quadrant_figures(np.stack([confusion, 2 * confusion, np.zeros((4, 5))]))
+    assert stacked["balanced"][:2] == pytest.approx([m["balanced_agreement"]] * 2)
+    assert np.isnan(stacked["overall"][2]) and np.isnan(stacked["balanced"][2])
+
+
+def test_resampled_sums_draw_the_groups_resample_groups_draws_a_few_at_a_time():
+    from scipy import sparse
+
+    per_group = sparse.random(50, 7, density=0.3, random_state=1, format="csr")
+    names = np.array([f"g{i:02d}" for i in range(50)])
+    whole = resample_groups(names, draws=100, seed=3) @ per_group.toarray()
+    for cells in (120, 10**6):  # two draws at a time, or all at once: the same draws
+        sums = resampled_sums(per_group, draws=100, seed=3, cells=cells)
+        assert sums.shape == (101, 7)
+        assert np.allclose(sums[0], per_group.toarray().sum(axis=0))
+        assert np.allclose(sums[1:], whole)
+
+
+def test_weighted_r_is_pearson_r_of_the_items_each_draw_holds():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=30), rng.normal(size=(3, 30))
+    held = rng.random((3, 30)) < 0.7
+    r = weighted_r(held.astype(float), x, y)
+    for k in range(3):
+        assert r[k] == pytest.approx(np.corrcoef(x[held[k]], y[k, held[k]])[0, 1])

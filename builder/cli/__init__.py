@@ -1,7 +1,7 @@
 """The `builder` command, assembled from one module per command group: build, film, recommend, lab
-(evaluate, fit), assets, music (score, fit, evaluate). Their options are declared once (options: the
-settings' own descriptions), their errors become a sentence and an exit status in one place
-(boundary), and what they print goes through output.
+(evaluate, fit), assets, music (score, fit, evaluate), study (report). Their options are declared
+once (options: the settings' own descriptions), their errors become a sentence and an exit status in
+one place (boundary), and what they print goes through output.
 
 Exit status: 0 every picture built; 1 the gallery was built but some pictures failed (listed in the
 summary and in gallery.json "failed"); 2 bad usage; 3 a needed file or package is missing; 4 nothing
@@ -25,7 +25,7 @@ from builder import signals
 from builder.errors import printable
 from builder.signals import Interrupted
 
-from . import assets, build, film, lab, music, output, recommend
+from . import assets, build, film, lab, music, output, recommend, study
 from .boundary import Commands
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.command("evaluate")(lab.evaluate)
 app.command("fit")(lab.fit)
 app.add_typer(assets.app, name="assets")
 app.add_typer(music.app, name="music")
+app.add_typer(study.app, name="study")
 
 
 def _version(value: bool) -> None:

@@ -1,6 +1,7 @@
 """`builder evaluate` and `builder fit`: the picture reading measured against people's ratings, and
-the learned model fitted on rated photos (builder.lab). The lab's names are imported here and in
-builder.cli.music only."""
+the learned model fitted on rated photos (builder.lab); both also take an exhibition's visitors,
+where they placed each picture on the gallery's study page (`--study ANSWERS --gallery OUT`). The
+lab's names are imported here, in builder.cli.music and in builder.cli.study only."""
 
 from __future__ import annotations
 
@@ -10,11 +11,20 @@ from typing import Annotated, Any, Optional
 import typer
 
 from builder import signals
-from builder.errors import UsageError
+from builder.errors import UsageError, printable
 
 from . import output
 from .boundary import os_error, writes
-from .options import CacheDir, Debug, Mirror, Offline, store
+from .options import (
+    CacheDir,
+    Debug,
+    Mirror,
+    Model,
+    Offline,
+    StudyAnswers,
+    StudyGallery,
+    store,
+)
 
 ScaleMin = Annotated[float, typer.Option(help="Lowest value of the rating scale.")]
 ScaleMax = Annotated[float, typer.Option(help="Highest value of the rating scale.")]
@@ -68,10 +78,10 @@ MusicLabels = Annotated[
 ]
 
 
-def rated(mirror, cache_dir, offline: bool, debug: bool):
+def rated(mirror, cache_dir, offline: bool, debug: bool, model: Path | None = None):
     """(settings_for(images folder, method, music folder), context_for(images folder)): the
     Settings, and the learned method's Context, that read a folder of rated photos with one
-    store."""
+    store; model: the learned method's model file (default: the shipped one)."""
     from builder.lab.evaluate import temporary_out
     from builder.pipeline.context import Context
     from builder.settings import Settings
@@ -91,6 +101,7 @@ def rated(mirror, cache_dir, offline: bool, debug: bool):
             debug=debug,
             allow_silent=True,
             music=music,
+            model=model,
         )
 
     return settings_for, lambda folder: Context(settings_for(folder, "learned"), assets)
@@ -98,9 +109,12 @@ def rated(mirror, cache_dir, offline: bool, debug: bool):
 
 def evaluate(
     images: Annotated[
-        Path, typer.Argument(exists=True, file_okay=False, help="Folder of rated photos.")
-    ],
-    ratings: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=RATINGS_HELP)],
+        Optional[Path],
+        typer.Argument(exists=True, file_okay=False, help="Folder of rated photos (or --study)."),
+    ] = None,
+    ratings: Annotated[
+        Optional[Path], typer.Argument(exists=True, dir_okay=False, help=RATINGS_HELP)
+    ] = None,
     methods: Methods = "learned,objects,caption,caption-plain,random",
     scale_min: ScaleMin = 1.0,
     scale_max: ScaleMax = 7.0,
@@ -110,6 +124,9 @@ def evaluate(
     with_sets: WithSets = None,
     music: Music = None,
     music_labels: MusicLabels = None,
+    study: StudyAnswers = None,
+    gallery: StudyGallery = None,
+    model: Model = None,
     mirror: Mirror = None,
     cache_dir: CacheDir = None,
     offline: Offline = False,
@@ -117,29 +134,24 @@ def evaluate(
 ) -> None:
     """Measure each method against people's valence/arousal ratings (quadrant agreement, Pearson r);
     with --music, also how often the music chosen for a picture is labelled with people's quadrant
-    of it."""
-    from builder.lab import evaluate as ev
-    from builder.lab.ratings import read_music_labels, read_rated_set, read_ratings
+    of it; with --study, how the learned model reads an exhibition's visitors."""
     from builder.lab.report import plot
 
     signals.leaves("nothing was written")
-    wanted = _methods(methods)
+    where = (mirror, cache_dir, offline, debug, model)
+    if study or gallery is not None:
+        if images is not None or music is not None:
+            raise UsageError("--study measures the visitors' placements: give no IMAGES or --music")
+        return _evaluate_study(study, gallery, with_sets, (json_out, plot_out), *where)
+    if images is None or ratings is None:
+        raise UsageError("give IMAGES RATINGS, or --study ANSWERS --gallery OUT (its visitors)")
     if (music is None) != (music_labels is None):
         raise UsageError(
             "--music and --music-labels go together: the folder and the labels of its files"
         )
-    settings_for, context_for = rated(mirror, cache_dir, offline, debug)
-    read = read_ratings(ratings, images, scale_min, scale_max, midpoint)
-    others = [read_rated_set(text) for text in with_sets or []]
-    labels = read_music_labels(music_labels, music) if music is not None else None
-    results, notes = ev.evaluate(
-        lambda method: settings_for(images, method, music),
-        read,
-        wanted,
-        output.progress,
-        others,
-        context_for,
-        music_labels=labels,
+    scale = (scale_min, scale_max, midpoint)
+    results, notes, read, labels = _evaluate_rated(
+        images, ratings, scale, _methods(methods), with_sets, (music, music_labels), where
     )
     music_results = results.pop("music", None)
     head = f"{len(read.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
@@ -155,6 +167,28 @@ def evaluate(
             plot(results, plot_out)
 
 
+def _evaluate_rated(images, ratings, scale, wanted, with_sets, music_and_labels, where):
+    """`builder evaluate IMAGES RATINGS`: (results, notes, the ratings, the music labels)."""
+    from builder.lab import evaluate as ev
+    from builder.lab.ratings import read_music_labels, read_rated_set, read_ratings
+
+    music, music_labels = music_and_labels
+    settings_for, context_for = rated(*where)
+    read = read_ratings(ratings, images, *scale)
+    others = [read_rated_set(text) for text in with_sets or []]
+    labels = read_music_labels(music_labels, music) if music is not None else None
+    results, notes = ev.evaluate(
+        lambda method: settings_for(images, method, music),
+        read,
+        wanted,
+        output.progress,
+        others,
+        context_for,
+        music_labels=labels,
+    )
+    return results, notes, read, labels
+
+
 def _methods(text: str) -> list[str]:
     """--methods as a list, each one of builder.settings.METHODS."""
     from builder.settings import METHODS
@@ -168,17 +202,80 @@ def _methods(text: str) -> list[str]:
     return wanted
 
 
-def _say_evaluation(results: dict, notes: dict[str, str]) -> None:
+THEMES_RESAMPLED = (
+    "themes resampled with replacement, 1000 draws; each photo its own theme where none is given"
+)
+
+
+def _say_evaluation(
+    results: dict, notes: dict[str, str], resampled: str = THEMES_RESAMPLED
+) -> None:
     from builder.lab.report import format_intervals, format_table
 
     output.say(format_table(results, smallest=True))
     output.say(
-        "95 % intervals of balanced agreement, per-quadrant and smallest recall, and r (themes "
-        "resampled with replacement, 1000 draws; each photo its own theme where none is given):"
+        "95 % intervals of balanced agreement, per-quadrant and smallest recall, and r "
+        f"({resampled}):"
     )
     output.say(format_intervals(results))
     for method, note in notes.items():
         output.say(f"note: {method}: {note}")
+
+
+def study_of(study: list[Path] | None, gallery: Path | None):
+    """(the rated set, the placements) of an exhibition's visitors: where they placed each picture
+    of the gallery's study (builder.lab.study), what was not counted said on stderr."""
+    from builder.lab.study import Design, placed, rated_set, read_answers
+
+    if not study or gallery is None:
+        raise UsageError(
+            "--study and --gallery go together: the answers, and the gallery whose study page "
+            "collected them"
+        )
+    design = Design.of_gallery(gallery)
+    answers = read_answers(study, design)
+    for line in answers.refusals():
+        output.say(f"note: {line}", err=True)
+    where = placed(design, answers)
+    return rated_set(where, gallery), where
+
+
+def _placements(where) -> str:
+    """How many visitors placed how many pictures: what stands behind a fit or a figure."""
+    pictures = output.plural(len(where.pictures), "picture")
+    return (
+        f"{output.plural(where.visitors, 'visitor')} placed {pictures} "
+        f"of the study of gallery {printable(where.gallery)} "
+        f"({output.plural(where.placements, 'placement')})"
+    )
+
+
+def _evaluate_study(study, gallery, with_sets, files, mirror, cache_dir, offline, debug, model):
+    """`builder evaluate --study`: the learned model against each picture's mean placed point;
+    files: (--json, --plot)."""
+    from builder.lab.evaluate import evaluate_study
+    from builder.lab.ratings import read_rated_set
+    from builder.lab.report import plot
+
+    rated_photos, where = study_of(study, gallery)
+    _, context_for = rated(mirror, cache_dir, offline, debug, model)
+    others = [read_rated_set(text) for text in with_sets or []]
+    results, notes = evaluate_study(
+        context_for(gallery), rated_photos, where, others, context_for, output.progress
+    )
+    output.say(
+        f"{_placements(where)}; each picture's point is the mean of its visitors'; the model: "
+        f"{printable(str(model)) if model else 'the one shipped with the builder'}"
+    )
+    _say_evaluation(results, notes, "visitors resampled with replacement, 1000 draws")
+    json_out, plot_out = files
+    if json_out:
+        head = {"gallery": where.gallery, "visitors": where.visitors, "model": str(model or "")}
+        counts = {"pictures": len(where.pictures), "placements": where.placements}
+        write_table(json_out, {**head, **counts, "results": results, "notes": notes})
+    if plot_out:
+        with writes(f"writing {plot_out}", keep="the figures above were printed"):
+            plot(results, plot_out)
 
 
 def _say_music_evaluation(results: dict, music: Path, labels: Path, n: int) -> None:
@@ -216,6 +313,8 @@ def fit(
         Optional[list[str]],
         typer.Option("--set", metavar="FOLDER:MIN-MAX:MID", help=SET_HELP),
     ] = None,
+    study: StudyAnswers = None,
+    gallery: StudyGallery = None,
     out: ModelOut = None,
     scale_min: ScaleMin = 1.0,
     scale_max: ScaleMax = 7.0,
@@ -227,22 +326,18 @@ def fit(
 ) -> None:
     """Fit the learned feeling model on rated photos and write it (regenerates
     builder/picture/data/feeling-model.npz: docs/pictures.md gives the command that made the shipped
-    one)."""
+    one); with --study, also on an exhibition's visitors (written only where --out says)."""
     from builder.lab.fitting import fit_on_sets
-    from builder.lab.ratings import RatedSet, read_rated_set, read_ratings
     from builder.picture.feeling import MODEL_PATH
 
     signals.leaves("the model file was left as it was")
-    sets = []
-    if images is not None:
-        if ratings is None:
-            raise UsageError("give the ratings file after the folder of rated photos")
-        scale = f"{scale_min:g}-{scale_max:g} midpoint {midpoint:g}"
-        read = read_ratings(ratings, images, scale_min, scale_max, midpoint)
-        sets.append(RatedSet(ratings.name, images, read, scale))
-    sets += [read_rated_set(text) for text in rated_sets or []]
-    if not sets:
-        raise UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
+    if study and out is None:
+        raise UsageError(
+            "--study fits the model on one exhibition's visitors: name the file to write with "
+            "--out (the shipped model is left as it is; build with it by --model FILE)"
+        )
+    scale = (scale_min, scale_max, midpoint)
+    sets, where = _fit_sets(images, ratings, scale, rated_sets, study, gallery)
     _, context_for = rated(mirror, cache_dir, offline, debug)
     model = fit_on_sets(context_for, sets, progress=output.progress)
     target = out or MODEL_PATH
@@ -253,6 +348,31 @@ def fit(
         f"{meta['alpha_valence']:g}, arousal {meta['alpha_arousal']:g}; quadrant origin "
         f"{model.reference.round(3).tolist()}) -> {target}"
     )
+    if where is not None:
+        output.say(
+            f"{_placements(where)}: each picture's mean point weighs as many as the visitors who "
+            "placed it, and the exhibition as much as each rated set (docs/study.md)"
+        )
+
+
+def _fit_sets(images, ratings, scale, rated_sets, study, gallery):
+    """The rated sets `builder fit` fits on: IMAGES RATINGS, each --set, and the visitors'
+    placements of --study (with their builder.lab.study.Placed, else None)."""
+    from builder.lab.ratings import RatedSet, read_rated_set, read_ratings
+
+    sets, where = [], None
+    if images is not None:
+        if ratings is None:
+            raise UsageError("give the ratings file after the folder of rated photos")
+        read = read_ratings(ratings, images, *scale)
+        sets.append(RatedSet(ratings.name, images, read, "{:g}-{:g} midpoint {:g}".format(*scale)))
+    sets += [read_rated_set(text) for text in rated_sets or []]
+    if study or gallery is not None:
+        study_set, where = study_of(study, gallery)
+        sets.append(study_set)
+    if not sets:
+        raise UsageError("nothing to fit on: give IMAGES RATINGS, one or more --set, or --study")
+    return sets, where
 
 
 def save_model(model: Any, target: Path) -> None:

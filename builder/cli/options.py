@@ -82,6 +82,32 @@ Debug = setting("debug")
 Catalogue = setting("catalogue")
 Swap = setting("deam_2013_swap")
 AllowSilent = setting("allow_silent")
+Model = setting("model")
+
+# an exhibition's study (builder.lab.study): the answers exported from its page, and its gallery
+GALLERY_HELP = (
+    "The gallery `builder build --study` wrote (its --out folder): its gallery.json holds the "
+    "study the answers belong to, and its copies of the pictures."
+)
+Gallery = Annotated[
+    Path, typer.Option("--gallery", exists=True, file_okay=False, help=GALLERY_HELP)
+]
+StudyGallery = Annotated[
+    Optional[Path],
+    typer.Option("--gallery", exists=True, file_okay=False, help=GALLERY_HELP + " With --study."),
+]
+StudyAnswers = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--study",
+        exists=True,
+        dir_okay=False,
+        metavar="ANSWERS",
+        help="Answers exported from the study page of the --gallery (JSON Lines, docs/study.md): "
+        "each picture's mean point placed by its visitors is a rated photo. Repeatable; lines "
+        "repeated by repeated exports count once.",
+    ),
+]
 # --playable-only was the opt-in to what is now the default; it stays as an accepted, hidden alias
 PlayableOnly = Annotated[
     bool,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from builder.lab.metrics import baselines, metrics, music_baseline, music_metric
 from builder.lab.ratings import RatedSet, Ratings, read_rated
 from builder.music.matching import calibration_table
 from builder.plane import quadrant, quadrants
+
+if TYPE_CHECKING:
+    from builder.lab.study import Placed
 
 
 def in_training(meta: dict, readings) -> tuple[int | None, str]:
@@ -116,18 +120,7 @@ def evaluate(
                         "the model was fitted on"
                     )
             readings = read_rated(ctx, ratings.images, progress)
-            others = [
-                (
-                    [
-                        r.ingredients
-                        for r in read_rated(context_for(s.images), s.ratings.images, progress)
-                    ],
-                    s.ratings.va,
-                    s.arousal,
-                    theme_groups(s.ratings.themes),
-                )
-                for s in with_sets
-            ]
+            others = training_sets(with_sets, context_for, progress)
             lines: dict = {}
             pred, quads = cross_validate(
                 [r.ingredients for r in readings],
@@ -207,6 +200,74 @@ def evaluate(
     return results, notes
 
 
+def training_sets(with_sets: list[RatedSet], context_for, progress) -> list[tuple]:
+    """The other rated sets a model was fitted on, as fitting.cross_validate puts them in every
+    fold's training: (ingredients, ratings, whether their arousal trains, fold groups)."""
+    return [
+        (
+            [r.ingredients for r in read_rated(context_for(s.images), s.ratings.images, progress)],
+            s.ratings.va,
+            s.arousal,
+            theme_groups(s.ratings.themes),
+        )
+        for s in with_sets
+    ]
+
+
+def evaluate_study(
+    ctx,
+    rated: RatedSet,
+    where: Placed,
+    with_sets: list[RatedSet] = (),
+    context_for=None,
+    progress=None,
+) -> tuple[dict[str, dict], dict]:
+    """How the learned model (ctx.feeling, the Context of the gallery's folder) reads an
+    exhibition's visitors: each picture's display copy read as a build reads it, against the
+    visitors' mean placed point (builder.lab.study.rated_set, `where`), with 95 % intervals from
+    resampling visitors (study.placed_intervals), beside the baselines. A model fitted on these
+    pictures is refitted out of fold (5 folds, each picture its own group, weighted as `builder
+    fit` weighs them; with_sets in every fold's training, as with `builder evaluate --with-set`),
+    so no figure is in-sample. Returns (results, notes)."""
+    from builder.lab.study import placed_intervals
+    from builder.pipeline.context import no_progress
+
+    progress = progress or no_progress
+    model = ctx.feeling
+    readings = read_rated(ctx, rated.ratings.images, progress)
+    ings = [r.ingredients for r in readings]
+    seen, seen_note = in_training(model.meta, readings)
+    notes: dict[str, str] = {}
+    fingerprints = model.meta.get("fingerprint", "").split("+")
+    if ratings_fingerprint(rated.ratings.images) in fingerprints or seen:
+        pred, quads = cross_validate(
+            ings,
+            rated.ratings.va,
+            np.array(rated.ratings.themes),
+            model.tables,
+            spec=model.spec,
+            rule=model.meta.get("origin_rule", "mean rating"),
+            others=training_sets(with_sets, context_for, progress),
+            decide_on=model.meta.get("origin_decided_on", "arousal sets"),
+            weights=rated.ratings.weights,
+        )
+        name = "learned (5-fold CV by picture)"
+        notes["learned"] = learned_note(model.meta, rated.ratings, with_sets, "picture") + (
+            f"; {seen_note}" if seen else ""
+        )
+    else:
+        pred = model.predict(ings)
+        # the quadrant a build gives the picture (methods.learned: relative, then its signs)
+        quads = np.array([quadrant(model.relative(p)) for p in pred])
+        name = "learned"
+        if seen is None:
+            notes["learned"] = seen_note
+    row = metrics(quadrants(where.va), quads, pred, where.va)
+    row["interval_95"] = placed_intervals(where, pred, quads)
+    colour_va = np.array([r.colour_av for r in readings])
+    return {name: row, **baselines(rated.ratings, colour_va)}, notes
+
+
 def learned_music(
     ctx, pred, quads, lines: dict, ratings: Ratings, groups, people, labels: dict[str, int]
 ) -> dict[str, dict]:
@@ -239,7 +300,9 @@ def trains_arousal(meta: dict, ratings: Ratings) -> bool:
     return name is None or name in meta.get("arousal_from", meta.get("ratings", "")).split("+")
 
 
-def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str:
+def learned_note(
+    meta: dict, ratings: Ratings, with_sets: list[RatedSet], grouped_by: str = "theme"
+) -> str:
     """What the learned row of a cross-validated evaluation measured, and what it left out."""
     added = (
         f" with {', '.join(s.name for s in with_sets)} in every fold's training"
@@ -248,9 +311,9 @@ def learned_note(meta: dict, ratings: Ratings, with_sets: list[RatedSet]) -> str
     )
     note = (
         "the model was fitted on these photos, so a model of its kind was refitted on these "
-        f"photos{added} in 5 folds grouped by theme, and each photo was read by a model that never "
-        "saw its theme (its quadrant lines drawn by the model's rule through the other folds' "
-        "readings"
+        f"photos{added} in 5 folds grouped by {grouped_by}, and each photo was read by a model "
+        f"that never saw its {grouped_by} (its quadrant lines drawn by the model's rule through "
+        "the other folds' readings"
         + (", of every set read out of fold, as `builder fit` draws them)" if with_sets else ")")
     )
     if not trains_arousal(meta, ratings):

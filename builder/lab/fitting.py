@@ -105,14 +105,24 @@ def build_tables(
     }
 
 
-def set_weights(sets: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+def set_weights(
+    sets: np.ndarray | None, rows: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray | None:
     """Sample weights that give each rated set the same total weight among `rows` (mean 1, so
-    ridge's alpha keeps its meaning); None when one set is all there is."""
-    if sets is None or len(np.unique(sets[rows])) < 2:
-        return None
-    ids, counts = np.unique(sets[rows], return_counts=True)
-    per = dict(zip(ids.tolist(), (rows.sum() / (len(ids) * counts)).tolist()))
-    return np.array([per[s] for s in sets[rows].tolist()])
+    ridge's alpha keeps its meaning), shared within a set in proportion to `weights` (a picture
+    placed by more of an exhibition's visitors weighs more; default: alike); None when one set of
+    photos alike is all there is."""
+    if weights is None:
+        if sets is None or len(np.unique(sets[rows])) < 2:
+            return None
+        ids, counts = np.unique(sets[rows], return_counts=True)
+        per = dict(zip(ids.tolist(), (rows.sum() / (len(ids) * counts)).tolist()))
+        return np.array([per[s] for s in sets[rows].tolist()])
+    w = np.asarray(weights, dtype=np.float64)[rows]
+    ids, inverse = np.unique(
+        np.zeros(len(w), int) if sets is None else sets[rows], return_inverse=True
+    )
+    return w * rows.sum() / (len(ids) * np.bincount(inverse, weights=w)[inverse])
 
 
 def fit(
@@ -123,11 +133,12 @@ def fit(
     spec: Spec | None = None,
     arousal_rows: np.ndarray | None = None,
     sets: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> FeelingModel:
     """Fit PCA, scaler and the two ridge regressions (alpha by efficient leave-one-out) on rated
     pictures. arousal_rows (boolean): the pictures whose arousal ratings train the arousal model
     (default: all); sets: which rated set each picture comes from, so that each set weighs as much
-    as the others."""
+    as the others; weights: each picture's weight within its set (set_weights)."""
     from sklearn.decomposition import PCA
     from sklearn.linear_model import RidgeCV
 
@@ -142,7 +153,10 @@ def fit(
         np.ones(len(ings), bool) if arousal_rows is None else arousal_rows,
     ]
     centre = np.array(
-        [np.average(targets[rows[j], j], weights=set_weights(sets, rows[j])) for j in range(2)]
+        [
+            np.average(targets[rows[j], j], weights=set_weights(sets, rows[j], weights))
+            for j in range(2)
+        ]
     )
     model = FeelingModel(
         tables,
@@ -162,7 +176,7 @@ def fit(
     coefs, intercepts, alphas = [], [], []
     for j in range(2):
         r = RidgeCV(alphas=np.array(ALPHAS)).fit(
-            xs[rows[j]], targets[rows[j], j], sample_weight=set_weights(sets, rows[j])
+            xs[rows[j]], targets[rows[j], j], sample_weight=set_weights(sets, rows[j], weights)
         )
         coefs.append(r.coef_)
         intercepts.append(r.intercept_)
@@ -346,11 +360,12 @@ def out_of_fold(
     arousal_rows: np.ndarray | None = None,
     sets: np.ndarray | None = None,
     tested: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold readings and each photo's fold, folds grouped by theme (no near-duplicate on both
     sides). tested (boolean): the photos read out of fold (default: all); the others are in every
     fold's training (another rated set, as `builder fit` trains with it). Readings and folds are of
-    the tested photos, in order."""
+    the tested photos, in order. weights: each photo's weight within its set (fit)."""
     from sklearn.model_selection import GroupKFold
 
     tested = np.ones(len(ings), bool) if tested is None else np.asarray(tested, bool)
@@ -368,6 +383,7 @@ def out_of_fold(
             spec=spec,
             arousal_rows=None if arousal_rows is None else arousal_rows[idx],
             sets=None if sets is None else sets[idx],
+            weights=None if weights is None else weights[idx],
         )
         pred[test] = m.predict([ings[i] for i in rows_tested[test]])
         fold_of[test] = k
@@ -386,6 +402,7 @@ def cross_validate(
     arousal: bool = True,
     decide_on: str = "every set",
     lines: dict | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold estimates and quadrants (origin by `rule`, see rule_quadrants) of one rated set.
     others: rated sets in every fold's training as (ingredients, ratings, whether their arousal
@@ -402,13 +419,16 @@ def cross_validate(
     lines (a dict, filled when given): where each photo's lines were drawn, as a build of these
     photos would read them: "fold", each photo's fold; "origin", each fold's origin; "through", each
     fold's readings the lines were drawn through (of the other folds), relative to that origin, as
-    the model's calibration is made from its training photos' readings."""
+    the model's calibration is made from its training photos' readings.
+
+    weights: each tested photo's weight within its set, as `builder fit` weighs it (an exhibition's
+    pictures by how many visitors placed them); the others' photos weigh alike within their sets."""
     if not others and not arousal:
         raise UsageError("a set that does not train arousal needs another rated set that does")
     origins: dict[int, np.ndarray] = {}
     through: dict[int, np.ndarray] = {}
     if not others:
-        pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec)
+        pred, fold_of = out_of_fold(ings, targets, groups, tables, folds, spec, weights=weights)
         for k in np.unique(fold_of).tolist():
             other = fold_of != k
             origins[k] = origin(rule, pred[other], targets[other])
@@ -434,10 +454,21 @@ def cross_validate(
         ]
     )
     trained = np.c_[np.ones(len(y), bool), rows]
+    all_weights = (
+        None if weights is None else np.r_[np.asarray(weights, float), np.ones(len(y) - len(ings))]
+    )
     # every set read out of fold, folds grouped over all of them: where the lines are drawn, as in
     # `builder fit`
     lines_oof, fold_all = out_of_fold(
-        all_ings, y, groups_all, tables, folds, spec, arousal_rows=rows, sets=sets
+        all_ings,
+        y,
+        groups_all,
+        tables,
+        folds,
+        spec,
+        arousal_rows=rows,
+        sets=sets,
+        weights=all_weights,
     )
     tested, rest = np.flatnonzero(sets == 0), np.flatnonzero(sets != 0)
     pred, fold_of = np.zeros((len(ings), 2)), fold_all[tested]
@@ -451,6 +482,7 @@ def cross_validate(
             spec=spec,
             arousal_rows=rows[idx],
             sets=sets[idx],
+            weights=None if all_weights is None else all_weights[idx],
         )
         pred[here] = m.predict([all_ings[i] for i in here])
         origins[k] = origin(
@@ -480,10 +512,13 @@ def fit_on_sets(
     in one frame ([-1, 1] around its scale's midpoint). The quadrant origin and the calibration of
     feeling -> music come from out-of-fold readings (folds grouped by theme within each set), the
     origin fitted for balance and the smallest recall averaged over the sets (decide_on, one of
-    DECIDE_ON: every set by its own people's quadrants, or the sets whose arousal trains)."""
+    DECIDE_ON: every set by its own people's quadrants, or the sets whose arousal trains). A set
+    whose ratings carry weights (an exhibition's visitors' placements) shares its weight among its
+    photos by them; its themes group the folds as they are where it says they are no
+    near-duplicates."""
     from builder.picture.words import load_nrc_vad
 
-    ings, targets, groups, set_ids, arousal = [], [], [], [], []
+    ings, targets, groups, set_ids, arousal, weights = [], [], [], [], [], []
     ctx = None
     digests = []
     for k, rated in enumerate(sets):
@@ -493,15 +528,20 @@ def fit_on_sets(
         ings += [r.ingredients for r in readings]
         digests += photo_digests(readings)
         targets.append(rated.ratings.va)
-        groups += [f"{k}:{g}" for g in theme_groups(rated.ratings.themes)]
+        themes = rated.ratings.themes
+        groups += [f"{k}:{g}" for g in (theme_groups(themes) if rated.near_duplicates else themes)]
         set_ids += [k] * len(rated.ratings.images)
         arousal += [rated.arousal] * len(rated.ratings.images)
+        n = len(rated.ratings.images)
+        weights.append(np.ones(n) if rated.ratings.weights is None else rated.ratings.weights)
     y, groups, set_ids, arousal = (
         np.vstack(targets),
         np.array(groups),
         np.array(set_ids),
         np.array(arousal),
     )
+    # photos alike (every set but an exhibition's): the weights of the fits before there were any
+    w = None if all(s.ratings.weights is None for s in sets) else np.concatenate(weights)
     if not arousal.any():
         raise UsageError("no rated set trains the arousal model (all are marked :valence)")
     reader = LabelReader(
@@ -521,8 +561,10 @@ def fit_on_sets(
             sorted(set(digests))
         ),  # what `builder evaluate` checks photos against
     }
-    model = fit(ings, y, tables, meta, spec, rows, set_ids)
-    oof, folds = out_of_fold(ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids)
+    model = fit(ings, y, tables, meta, spec, rows, set_ids, w)
+    oof, folds = out_of_fold(
+        ings, y, groups, tables, spec=spec, arousal_rows=rows, sets=set_ids, weights=w
+    )
     trained = np.c_[np.ones(len(y), bool), arousal]
     rule, model.reference, scores = choose_origin(oof, y, folds, set_ids, trained, decide_on)
     # what the chosen rule gave each set whose quadrants were scored, out of fold: every quadrant

@@ -2,7 +2,11 @@
 (recall), balanced agreement (the mean of the recalls of the quadrants people used, so always
 answering the commonest quadrant scores 25 %), the smallest recall, the decision score the quadrant
 lines are fitted for, Pearson r, the confusion matrix, their 95 % intervals from resampling groups
-(themes, artists), and the baselines every table shows beside the methods.
+(themes, artists, an exhibition's visitors), and the baselines every table shows beside the methods.
+
+Two shapes of the same figures: from one quadrant per item (`metrics`, `recalls`, `balanced`), and
+from counts of quadrant pairs that may be weighted and carry a leading axis of draws
+(`quadrant_figures`, which the study's report reads, its answers summed per visitor).
 
 Quadrants are numbered as builder.plane numbers them (`plane.quadrants` for many points at once).
 """
@@ -114,6 +118,66 @@ def recall_draws(
     return out
 
 
+def resampled_sums(
+    per_group, draws: int = 1000, seed: int = 0, cells: int = 4_000_000
+) -> np.ndarray:
+    """The column sums of per_group ((groups, k): an array or a scipy sparse matrix, one row per
+    group, e.g. what each visitor answered), first as they are, then in each of `draws` draws of as
+    many groups with replacement: (draws + 1, k). The draws are resample_groups' (the same seed
+    draws the same groups), made a few at a time (at most `cells` weights at once), so that memory
+    stays bounded however many groups there are."""
+    n = per_group.shape[0]
+    rng = np.random.default_rng(seed)
+    rows = [np.asarray(per_group.sum(axis=0), dtype=np.float64).reshape(1, -1)]
+    step = max(1, cells // max(n, 1))
+    for start in range(0, draws, step):
+        w = rng.multinomial(n, np.full(n, 1 / n), size=min(step, draws - start))
+        rows.append(np.asarray(per_group.T @ w.T.astype(np.float64)).T)
+    return np.vstack(rows)
+
+
+def quadrant_figures(confusion: np.ndarray) -> dict[str, np.ndarray]:
+    """The agreement figures of counts of quadrant pairs: confusion (..., 4, 5), rows people's
+    quadrant 1-4, columns the reading's 0-4 (0: it read none, which counts as disagreeing); the
+    counts may be weights, and any leading axes (one row per draw) are kept. Returns arrays of
+    shape (...): "overall", "balanced" (the mean of the recalls of the quadrants people used, as
+    `balanced`), "smallest" (the smallest of them), and of shape (..., 4): "recall" (NaN for a
+    quadrant people did not use), "people_shares", "reading_shares". NaN where nothing was
+    counted."""
+    import warnings
+
+    c = np.asarray(confusion, dtype=np.float64)
+    total = c.sum(axis=(-2, -1))
+    people = c.sum(axis=-1)
+    hits = np.diagonal(c[..., :, 1:], axis1=-2, axis2=-1)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no quadrant used: no balanced figure
+        recall = np.where(people > 0, hits / np.where(people > 0, people, 1), np.nan)
+        some = total > 0
+        share = np.where(some, 1 / np.where(some, total, 1), np.nan)[..., None]
+        return {
+            "overall": np.where(some, hits.sum(axis=-1) * share[..., 0], np.nan),
+            "balanced": np.nanmean(recall, axis=-1),
+            "smallest": np.nanmin(recall, axis=-1),
+            "recall": recall,
+            "people_shares": people * share,
+            "reading_shares": c[..., :, 1:].sum(axis=-2) * share,
+        }
+
+
+def weighted_r(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson r of x and y in each row of weights w (draws, items); x and y are the items' values,
+    the same in every draw (n,) or each draw's own (draws, n). NaN where a draw has no spread."""
+    sw = w.sum(axis=1, keepdims=True)
+
+    def mean(v: np.ndarray) -> np.ndarray:
+        return (w @ v)[:, None] / sw if v.ndim == 1 else (w * v).sum(1, keepdims=True) / sw
+
+    dx, dy = x - mean(x), y - mean(y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w * dx * dy).sum(1) / np.sqrt((w * dx * dx).sum(1) * (w * dy * dy).sum(1))
+
+
 def span(x: np.ndarray) -> list[float]:
     """The 95 % interval of the draws, NaN draws left out."""
     return [round(float(v), 4) for v in np.nanpercentile(x, [2.5, 97.5])]
@@ -145,13 +209,8 @@ def intervals(
     }
     if predicted_va is not None:
         for j, key in ((0, "r_valence"), (1, "r_arousal")):
-            x, y = predicted_va[:, j], true_va[:, j]
-            sw = w.sum(axis=1, keepdims=True)
-            dx, dy = x - (w @ x)[:, None] / sw, y - (w @ y)[:, None] / sw
-            # a draw of one theme has no spread: r undefined there
-            with np.errstate(invalid="ignore", divide="ignore"):
-                r = (w * dx * dy).sum(1) / np.sqrt((w * dx * dx).sum(1) * (w * dy * dy).sum(1))
-            out[key] = span(r)  # nanpercentile: the undefined draws are left out
+            # a draw of one theme has no spread: r undefined there; nanpercentile leaves it out
+            out[key] = span(weighted_r(w, predicted_va[:, j], true_va[:, j]))
     return out
 
 

@@ -24,6 +24,8 @@ class Ratings:
     images: list[str]
     themes: list[str]
     va: np.ndarray  # (n, 2) mapped to [-1, 1]
+    # (n,) each photo's weight within its set, e.g. how many visitors placed it; None: all alike
+    weights: np.ndarray | None = None
 
 
 # the names a ratings CSV may give its columns (case and surrounding spaces aside) -> ours
@@ -227,6 +229,9 @@ class RatedSet:
     ratings: Ratings
     scale: str  # "1-7 midpoint 4"
     arousal: bool = True  # whether its arousal ratings train the arousal model
+    # whether numbered themes are near-duplicates ("Beach 1" ... "Beach 8", fitting.theme_groups)
+    # that cross-validation keeps in one group; False: each theme is a group of its own
+    near_duplicates: bool = True
 
 
 SET_SPEC = re.compile(

@@ -304,22 +304,31 @@ class FeelingModel:
             raise UsageError(
                 f"the learned feeling model {path} is missing; regenerate it with `builder fit`"
             )
-        z = np.load(path, allow_pickle=False)
-        tables = {k[6:]: z[k] for k in z.files if k.startswith("table_")}
-        meta = dict(s.split("=", 1) for s in z["meta"].tolist())
-        return cls(
-            tables,
-            z["pooled_mean"].astype(np.float64),
-            z["pooled_scale"].astype(np.float64),
-            z["components"].astype(np.float64),
-            z["x_mean"],
-            z["x_scale"],
-            z["coef"],
-            z["intercept"],
-            z["reference"],
-            meta,
-            z["calibration"] if "calibration" in z.files else None,
-        )
+        import zipfile
+
+        try:
+            z = np.load(path, allow_pickle=False)
+            tables = {k[6:]: z[k] for k in z.files if k.startswith("table_")}
+            meta = dict(s.split("=", 1) for s in z["meta"].tolist())
+            return cls(
+                tables,
+                z["pooled_mean"].astype(np.float64),
+                z["pooled_scale"].astype(np.float64),
+                z["components"].astype(np.float64),
+                z["x_mean"],
+                z["x_scale"],
+                z["coef"],
+                z["intercept"],
+                z["reference"],
+                meta,
+                z["calibration"] if "calibration" in z.files else None,
+            )
+        except (OSError, ValueError, KeyError, AttributeError, zipfile.BadZipFile) as exc:
+            # a file given as --model that `builder fit` did not write
+            why = "not a .npz file" if isinstance(exc, (ValueError, zipfile.BadZipFile)) else exc
+            raise UsageError(
+                f"{path} is not a model `builder fit` wrote ({why}); give the file its --out wrote"
+            ) from None
 
     def quadrant(self, av: Sequence[float] | np.ndarray) -> int:
         from builder.plane import quadrant

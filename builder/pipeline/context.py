@@ -128,7 +128,9 @@ class Context:
     def feeling(self):
         from builder.picture.feeling import FeelingModel
 
-        return FeelingModel.load()
+        return (
+            FeelingModel.load(self.settings.model) if self.settings.model else FeelingModel.load()
+        )
 
     def listen(self, progress: Progress = no_progress) -> Catalogue:
         """Score the --music folder (cached by content) into a catalogue, once (the first call's
