@@ -148,24 +148,31 @@ def publish(tmp: Path, target: Path) -> None:
 
 
 def verify(path: Path, plan: Plan) -> None:
-    """The film as written is read back: an MP4 with its picture and sound, as long as planned;
-    OutputError otherwise (nothing is published)."""
+    """The film as written is read back (demuxed, not decoded): an MP4 whose picture and sound
+    both run, packet by packet, as long as planned; OutputError otherwise (nothing is published).
+    A file cut short keeps its index (written first) but loses the packets at its end."""
     import av
 
     fps = plan.options.fps
     expected = max(1, round(plan.duration * fps)) / fps
+    ends = {"video": 0.0, "audio": 0.0}
     try:
         with av.open(str(path)) as c:
-            ok = bool(c.streams.video) and bool(c.streams.audio)
-            duration = (c.duration or 0) / 1_000_000
+            for packet in c.demux():
+                kind = packet.stream.type
+                if kind in ends and packet.pts is not None and packet.size:
+                    end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    ends[kind] = max(ends[kind], end)
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise OutputError(
             f"the film written to {path} cannot be read back ({exc}); nothing was replaced"
         ) from None
-    if not ok or abs(duration - expected) > max(2 / fps, 0.25):
+    short = {k: v for k, v in ends.items() if abs(v - expected) > max(2 / fps, 0.25)}
+    if short:
+        said = ", ".join(f"its {k} {v:.2f} s" for k, v in short.items())
         raise OutputError(
-            f"the film written to {path} lasts {duration:.2f} s, not the planned {expected:.2f} s"
-            " (or lacks its picture or sound); nothing was replaced"
+            f"the film written to {path} does not read back as planned ({said}, not "
+            f"{expected:.2f} s); nothing was replaced"
         )
 
 
