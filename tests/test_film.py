@@ -96,9 +96,9 @@ def test_demo_film_shows_each_picture_in_its_chapter(demo_film):
     x, y, bw, bh = picture_box((640, 360))
     refs = []
     for ch in pictures:
+        w, h = ch["shown"]  # contained, never enlarged past 1.5x
+        assert ch["enlarged"] <= 1.5
         with Image.open(gallery / ch["image"]) as im:
-            s = min(bw / im.width, bh / im.height)
-            w, h = round(im.width * s), round(im.height * s)
             refs.append((x + (bw - w) // 2, y + (bh - h) // 2, w, h, _grey(im)))
     middles = [(ch["start"] + ch["end"]) / 2 for ch in pictures]
     frames: list = [None] * len(middles)
@@ -117,6 +117,21 @@ def test_demo_film_shows_each_picture_in_its_chapter(demo_film):
             pictures[k]["file"],
             scores,
         )  # its own picture, not a neighbour's
+
+
+@pytest.mark.slow
+def test_demo_film_cards_are_plain_and_each_chapter_shows_its_words(demo_film):
+    _, out, chapters, _ = demo_film
+    title = chapters["chapters"][0]["text"]
+    assert not any(t.lstrip().startswith("#") for t in title)
+    pictures = [ch for ch in chapters["chapters"] if ch["kind"] == "picture"]
+    times = [t for ch in pictures for t in ((ch["start"] + ch["end"]) / 2, ch["end"])]
+    frames = _frames_at(out, times)
+    for k, ch in enumerate(pictures):
+        assert "." not in ch["title"]  # no title in the demo: the file's name, no extension
+        middle, cut = frames[2 * k], frames[2 * k + 1]
+        box = ch["caption_box"]
+        assert _text_in(middle, box) > 3 * _text_in(cut, box) + 0.5, ch["file"]
 
 
 @pytest.mark.slow
