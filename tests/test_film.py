@@ -1028,3 +1028,25 @@ def test_malformed_gallery_json_values_are_a_clear_refusal(tmp_path, change):
     result = _film(gallery, out)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+def test_named_pipes_in_a_gallery_are_refused_or_left_out_never_read(tmp_path):
+    import os
+
+    tracks = [_track("3", "CC BY 4.0", "audio/3.wav")]
+    for name in (".gallery-builder.json", "gallery.json"):
+        gallery = _fake_gallery(tmp_path / name.strip("."), tracks)
+        (gallery / name).unlink()
+        os.mkfifo(gallery / name)
+        result = _film(gallery, tmp_path / "film.mp4")
+        assert result.exit_code == 2 and "not a gallery" in result.output, result.output
+    gallery = _fake_gallery(tmp_path / "audio", tracks)
+    (gallery / "audio" / "3.wav").unlink()
+    os.mkfifo(gallery / "audio" / "3.wav")
+    result = _film(gallery, tmp_path / "film.mp4")
+    assert result.exit_code == 2 and "named pipe" in result.output, result.output
+    gallery = _fake_gallery(tmp_path / "picture", tracks)
+    (gallery / "img" / "p0-1600.jpg").unlink()
+    os.mkfifo(gallery / "img" / "p0-1600.jpg")
+    result = _film(gallery, tmp_path / "film.mp4")
+    assert result.exit_code == 0 and "p0.jpg is left out" in result.output, result.output

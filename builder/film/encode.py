@@ -45,7 +45,7 @@ def chapter_markers(plan: Plan) -> list[dict]:
             "start": round(c.start * 1000),
             "end": round(c.end * 1000),
             "time_base": Fraction(1, 1000),
-            "metadata": {"title": c.heading if c.kind == "picture" else c.kind.capitalize()},
+            "metadata": {"title": c.heading},  # the cards' in the gallery's language
         }
         for n, c in enumerate(plan.chapters)
     ]

@@ -18,6 +18,7 @@ build would carry over as the user's; the next film of the gallery removes such 
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -30,8 +31,8 @@ from builder.errors import OutputError, UsageError
 from builder.files import inside
 from builder.film.encode import MADE_BY, chapters_json, film_js, no_progress, render
 from builder.film.frames import MOTIONS
-from builder.film.plan import Options, Plan, make_plan, read_gallery
-from builder.gallery.outdir import built_files, locked, owned
+from builder.film.plan import Options, Plan, gallery_like, make_plan, read_gallery
+from builder.gallery.outdir import built_files, locked
 
 
 def _umask() -> int:
@@ -71,7 +72,7 @@ def other_gallery(path: Path, gallery: Path) -> Path | None:
         if folder == gallery:
             return None
         try:
-            if owned(folder):
+            if gallery_like(folder):
                 return folder
         except OSError:
             continue
@@ -196,13 +197,6 @@ def make_film(folder: Path, out: Path, options: Options, progress=no_progress, s
     into_gallery = inside(film, gallery)
     # a gallery built before film links has no film.js to point
     link = into_gallery and (gallery / "film.js").is_file()
-    # a film inside the gallery is made beside it (same file system: one rename moves it in)
-    beside = into_gallery and os.stat(gallery.parent).st_dev == os.stat(film.parent).st_dev
-    where, prefix = (
-        (gallery.parent, f".{gallery.name}.film-")
-        if beside
-        else (film.parent, f".{film.name}.tmp-")
-    )
 
     with locked(gallery):  # no build swaps the gallery while the film reads and joins it
         plan = make_plan(gallery, read_gallery(gallery), options, store)
@@ -211,9 +205,16 @@ def make_film(folder: Path, out: Path, options: Options, progress=no_progress, s
                 "the gallery was built before film links: build it again, then make the film, "
                 "to link it"
             )
-        for old in gallery.parent.glob(f".{gallery.name}.film-*"):  # films killed mid-way
+        for old in gallery.parent.glob(glob.escape(f".{gallery.name}.film-") + "*"):  # killed
             old.unlink(missing_ok=True)
         film.parent.mkdir(parents=True, exist_ok=True)
+        # a film inside the gallery is made beside it (same file system: one rename moves it in)
+        beside = into_gallery and os.stat(gallery.parent).st_dev == os.stat(film.parent).st_dev
+        where, prefix = (
+            (gallery.parent, f".{gallery.name}.film-")
+            if beside
+            else (film.parent, f".{film.name}.tmp-")
+        )
         with (
             staged(film, where, prefix) as tmp_film,
             staged(chapters_path, where, prefix) as tmp_json,

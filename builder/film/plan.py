@@ -140,7 +140,7 @@ def read_gallery(folder: Path) -> Gallery:
         raise UsageError(
             f"{folder} is not a folder; give the folder `builder build` wrote (its --out)"
         )
-    if not owned(folder):
+    if not gallery_like(folder):
         raise UsageError(
             f"{folder} is not a gallery written by `builder build` (no {MARKER} or gallery.json); "
             "give the folder the build wrote (its --out)"
@@ -159,6 +159,23 @@ def read_gallery(folder: Path) -> Gallery:
         ) from None
 
 
+def gallery_like(folder: Path) -> bool:
+    """Whether folder is a gallery this builder wrote (builder.gallery.outdir.owned), its marker
+    and gallery.json looked at only when they are regular files (a named pipe there would block
+    the read for ever)."""
+    import stat
+
+    for name in (MARKER, "gallery.json"):
+        try:
+            if not stat.S_ISREG(os.stat(folder / name).st_mode):
+                return False
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+    return owned(folder)
+
+
 def _file_in(folder: Path, rel: str | None, what: str) -> Path:
     if not rel:
         raise FilmFileMissing(f"the gallery names no {what}; build the gallery again")
@@ -167,8 +184,15 @@ def _file_in(folder: Path, rel: str | None, what: str) -> Path:
         raise UsageError(
             f"{folder / 'gallery.json'} names a {what} outside the gallery ({rel}); build it again"
         )
-    if not path.is_file():
-        raise FilmFileMissing(f"the gallery's {what} {rel} is missing; build the gallery again")
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise FilmFileMissing(
+            f"the gallery's {what} {rel} is missing; build the gallery again"
+        ) from None
+    why = unreadable_input(st, "audio file" if what == "audio file" else "picture")
+    if why and what == "audio file":  # a picture copy is checked (and skipped) by picture_copy
+        raise UsageError(f"the gallery's {what} {rel} {why}; build the gallery again")
     return path
 
 
