@@ -4,6 +4,8 @@ size."""
 
 from __future__ import annotations
 
+import math
+
 from builder.film import text as tx
 
 MARGIN = 0.03  # of the height, around the picture and the band
@@ -77,5 +79,6 @@ def shown_size(
     zoom = PRE_ZOOM if motion == "gentle" else 1.0
     pw, ph = pixels
     scale = min(box_w / pw, box_h / ph, MAX_ENLARGE / zoom)
-    fw, fh = max(2, round(pw * scale)), max(2, round(ph * scale))
+    # rounded down, so the enlargement never passes the cap by a fraction of a pixel
+    fw, fh = max(2, math.floor(pw * scale + 1e-9)), max(2, math.floor(ph * scale + 1e-9))
     return fw, fh, max(fw / pw, fh / ph) * zoom
