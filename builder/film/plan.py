@@ -40,7 +40,7 @@ XFADE_S = 1.0  # crossfade between chapters (at most a third of a chapter)
 MAX_COPY_SIDE, MAX_COPY_PIXELS = 4096, 16_000_000
 TITLE_CAP, INTRO_CAP, CAPTION_CAP = 200, 300, 600  # characters drawn, at most (then an ellipsis)
 ONE_SONG_MIN_S = 2.0  # --one-song: the least time a picture is shown
-ONE_SONG_MAX_S = 900.0  # --one-song: the most of a song that is played (and decoded)
+ONE_SONG_MAX_S = 600.0  # --one-song: the most of a song that is played (decoded: 230 MB)
 
 
 class FilmFileMissing(BuilderError):

@@ -55,7 +55,7 @@ class Mixer:
         seg.loop_s = len(x) / RATE
         edge = min(len(x) // 4, RATE // 50)  # 20 ms at the ends, so a loop joins without a click
         ramp = np.linspace(0.0, 1.0, edge, dtype=np.float32)[:, None]
-        x = x * np.float32(gain)
+        x *= np.float32(gain)  # in place: a whole song (--one-song) is hundreds of MB
         x[:edge] *= ramp
         x[len(x) - edge :] *= ramp[::-1]
         return x
