@@ -32,6 +32,9 @@ MUSICNN_BASE = (
     "https://raw.githubusercontent.com/Quint-e/musicnn_keras/ad6cfb80517dadb9ef70ac73a5375074f7c8258f/"
     "musicnn_keras/keras_checkpoints"
 )
+# the Noto Sans CJK fonts as the PyPI package justmytype-intl-cjk 0.1.0 ships them (its files, built
+# from google/fonts in February 2026, are the ones hashed here)
+GOOGLE_FONTS = "https://raw.githubusercontent.com/google/fonts/main/ofl"
 BLIP_BASE = "https://huggingface.co/Salesforce/blip-image-captioning-base/resolve/main"
 
 
@@ -81,6 +84,26 @@ REGISTRY: dict[str, Asset] = {
             "deam/annotations/static_annotations_averaged_songs_2000_2058.csv",
             sha256="cf13c6f00dde646a71446f0bdb1fbcfc69fa6061a7cafe37c98c95f6d6f93138",
             member="static_annotations_averaged_songs_2000_2058.csv",
+        ),
+        Asset(
+            "deam-dynamic-valence-2013",
+            "https://cvml.unige.ch/databases/emoMusic/",
+            DEAM_LICENCE,
+            "DEAM valence through time, twice a second from 15 s to 45 s, 2013 songs (the film's "
+            "--one-song order)",
+            "deam/dynamic_2013/valence_cont_average.csv",
+            sha256="6da78ea1338ad1440ee303b5f36901dd974fdc95e9b5bf3f3ec3c38907557c07",
+            auto_download=False,
+        ),
+        Asset(
+            "deam-dynamic-arousal-2013",
+            "https://cvml.unige.ch/databases/emoMusic/",
+            DEAM_LICENCE,
+            "DEAM arousal through time, twice a second from 15 s to 45 s, 2013 songs (the film's "
+            "--one-song order)",
+            "deam/dynamic_2013/arousal_cont_average.csv",
+            sha256="8a8fd8eab2027f6d90c5168d82acf9fdf10072d4e24156623fd6223b15eb9b52",
+            auto_download=False,
         ),
         *[
             Asset(
@@ -233,6 +256,42 @@ REGISTRY: dict[str, Asset] = {
             "the gallery's picture viewer: its umd scripts and CSS are copied from the npm tarball into static/",
             "web/photoswipe-5.4.4.tgz",
             sha256="4615d56b1f4f8e40f70c9f433a97803e5131d7166285b467ff63d26e42ef397b",
+        ),
+        Asset(
+            "noto-sans-jp",
+            f"{GOOGLE_FONTS}/notosansjp/NotoSansJP%5Bwght%5D.ttf",
+            "SIL Open Font License 1.1 (Noto Sans JP, Google Fonts)",
+            "a font for Japanese text in the film's cards and captions",
+            "fonts/NotoSansJP[wght].ttf",
+            sha256="c2f3b4d463500a2ddcd3849cded1fceeb9fd6d1c32e6cbecd568453ba50fc68f",
+            package="justmytype_intl_cjk/fonts/ofl/notosansjp/NotoSansJP[wght].ttf",
+        ),
+        Asset(
+            "noto-sans-sc",
+            f"{GOOGLE_FONTS}/notosanssc/NotoSansSC%5Bwght%5D.ttf",
+            "SIL Open Font License 1.1 (Noto Sans SC, Google Fonts)",
+            "a font for Simplified Chinese text in the film's cards and captions",
+            "fonts/NotoSansSC[wght].ttf",
+            sha256="a3041811a78c361b1de50f953c805e0244951c21c5bd412f7232ef0d899af0da",
+            package="justmytype_intl_cjk/fonts/ofl/notosanssc/NotoSansSC[wght].ttf",
+        ),
+        Asset(
+            "noto-sans-tc",
+            f"{GOOGLE_FONTS}/notosanstc/NotoSansTC%5Bwght%5D.ttf",
+            "SIL Open Font License 1.1 (Noto Sans TC, Google Fonts)",
+            "a font for Traditional Chinese text in the film's cards and captions",
+            "fonts/NotoSansTC[wght].ttf",
+            sha256="864727d210d54f2537bbe23b3a839436c3992af72de9322af5270897246bd44f",
+            package="justmytype_intl_cjk/fonts/ofl/notosanstc/NotoSansTC[wght].ttf",
+        ),
+        Asset(
+            "noto-sans-kr",
+            f"{GOOGLE_FONTS}/notosanskr/NotoSansKR%5Bwght%5D.ttf",
+            "SIL Open Font License 1.1 (Noto Sans KR, Google Fonts)",
+            "a font for Korean text in the film's cards and captions",
+            "fonts/NotoSansKR[wght].ttf",
+            sha256="194018e6b2b293a7964f037b25c0249ce1418bc9ab3c971060a03aa57861e252",
+            package="justmytype_intl_cjk/fonts/ofl/notosanskr/NotoSansKR[wght].ttf",
         ),
         Asset(
             "torchvision-ssd300-vgg16",

@@ -128,7 +128,7 @@ def _assignment(m) -> str:
 
 def film_made(plan, out: Path, started: float) -> None:
     """The lines that end `builder film`: the film, its notes and warnings, the music credited and
-    the tracks left out (with why)."""
+    why each may be put to pictures, and the tracks left out (with why)."""
     pictures = sum(c.kind == "picture" for c in plan.chapters)
     minutes, secs = divmod(round(plan.duration), 60)
     say(
@@ -136,12 +136,21 @@ def film_made(plan, out: Path, started: float) -> None:
         f"{time.perf_counter() - started:.1f} s -> {out} (chapters: {out.with_suffix('.json')})",
         err=True,
     )
+    if plan.song is not None:
+        order = "following its feeling through time" if plan.order == "song" else "slideshow order"
+        say(
+            f"one song: {printable(plan.song.title or plan.song.id)}, "
+            f"{plan.options.seconds:.1f} s a picture, {order}",
+            err=True,
+        )
     for note in plan.notes:
         say(note + (f" ({plan.silent})" if plan.silent else ""), err=True)
     for warning in plan.warnings:
-        say(f"warning: {warning}", err=True)
+        say(f"warning: {printable(warning)}", err=True)
     if plan.credited:
         say(f"music: {plural(len(plan.credited), 'track')} credited on the end card", err=True)
+    for m in plan.credited:
+        say(f"  used: {printable(m.title or m.id)}: {plan.why.get(m.id, '')}", err=True)
     for m, why in plan.left_out:
         say(f"  left out: {printable(m.title or m.id)} — {printable(m.artist)}: {why}", err=True)
     if plan.left_out:

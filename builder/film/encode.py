@@ -18,6 +18,7 @@ import numpy as np
 import orjson
 
 from builder.film.frames import Looks
+from builder.film.layout import band_box, shown_size
 from builder.film.plan import Chapter, Plan
 from builder.film.sound import RATE, TARGET_LUFS, Mixer
 from builder.records import Track
@@ -29,6 +30,7 @@ PRESET, CRF = "veryfast", "23"
 # and less sub-pixel refinement find the motion as well; x264's CPU a 720p frame 12.4 -> 8.8 ms for
 # a file 12 % larger
 X264_PARAMS = "rc-lookahead=10:subme=1:me=dia:trellis=0"
+MADE_BY = "gallery-builder film"  # in the MP4's comment and the chapters JSON's made_by
 
 
 def no_progress(items, label, total):
@@ -43,7 +45,7 @@ def chapter_markers(plan: Plan) -> list[dict]:
             "start": round(c.start * 1000),
             "end": round(c.end * 1000),
             "time_base": Fraction(1, 1000),
-            "metadata": {"title": c.heading if c.kind == "picture" else c.kind.capitalize()},
+            "metadata": {"title": c.heading},  # the cards' in the gallery's language
         }
         for n, c in enumerate(plan.chapters)
     ]
@@ -79,6 +81,7 @@ def render(plan: Plan, path: Path, progress=no_progress) -> None:
     container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
     try:
         container.metadata["title"] = plan.title
+        container.metadata["comment"] = MADE_BY  # so a later film knows the file is one it made
         container.set_chapters(chapter_markers(plan))
         video = _video_stream(container, plan)
         audio = container.add_stream("aac", rate=RATE, layout="stereo")
@@ -139,7 +142,10 @@ def _about(track: Track) -> dict:
 
 
 def chapters_json(plan: Plan, film: Path) -> bytes:
-    """FILM.json: every chapter with its start and end seconds, and what is heard in it."""
+    """FILM.json: every chapter with its start and end seconds, what is shown and heard in it, and
+    the licences' reasons (the cards credit; the reasons are for the curator). Paths are relative
+    to the gallery; the gallery's own place is not written (the file is published with it)."""
+    size = plan.options.size
 
     def heard_at(c: Chapter) -> dict | None:
         if c.music is None:
@@ -162,31 +168,49 @@ def chapters_json(plan: Plan, film: Path) -> bytes:
 
     chapters = []
     for c in plan.chapters:
-        entry = {
+        entry: dict = {
             "kind": c.kind,
             "start": round(c.start, 3),
             "end": round(c.end, 3),
             "title": c.heading,
         }
         if c.kind == "picture":
-            entry["file"] = c.file
-            entry["image"] = c.image.relative_to(plan.folder).as_posix() if c.image else None
+            fw, fh, scale = shown_size(c.pixels, size, plan.options.motion)
+            entry.update(
+                file=c.file,
+                image=c.image.relative_to(plan.folder).as_posix() if c.image else None,
+                caption=c.caption,
+                track_line=c.track_line,
+                # where the band of words is in the frame (x, y, width, height), for a check
+                caption_box=list(band_box(size)),
+                pixels=list(c.pixels),
+                shown=[fw, fh],
+                enlarged=round(scale, 3),
+            )
+            if c.feeling is not None:
+                entry["song_feeling"] = list(c.feeling)
+        else:
+            entry["text"] = [it.text for it in c.items]
         entry["track"] = heard_at(c)
         chapters.append(entry)
     return orjson.dumps(
         {
+            "made_by": MADE_BY,
             "film": film.name,
-            "gallery": str(plan.folder),
             "title": plan.title,
-            "size": list(plan.options.size),
+            "intro": plan.intro,
+            "lang": plan.lang,
+            "size": list(size),
             "fps": plan.options.fps,
             "seconds": plan.options.seconds,
             "motion": plan.options.motion,
+            "order": plan.order,
+            "song": _about(plan.song) if plan.song else None,
             "duration": round(plan.duration, 3),
             "silent": plan.silent or (None if plan.credited else "no track may be put to pictures"),
             "target_lufs": TARGET_LUFS,
             "chapters": chapters,
-            "credits": [_about(m) for m in plan.credited],
+            "credits": [{**_about(m), "reason": plan.why.get(m.id, "")} for m in plan.credited],
             "left_out": [{**_about(m), "reason": why} for m, why in plan.left_out],
         },
         option=orjson.OPT_INDENT_2,
@@ -194,10 +218,12 @@ def chapters_json(plan: Plan, film: Path) -> bytes:
 
 
 def film_js(href: str, size: int, duration: float) -> str:
-    """The gallery's film.js when the film lies inside it: where it is (relative to the gallery),
-    its size in bytes and its length in seconds; the index's "Download the film" link reads it
-    (site_template)."""
+    """The gallery's film.js when the film lies inside it: where it is (relative to the gallery,
+    URL-encoded: `a#b.mp4` is `a%23b.mp4`), its size in bytes and its length in seconds; the
+    index's "Download the film" link reads it (site_template)."""
+    from urllib.parse import quote
+
     from builder.gallery.data import script_json
 
-    info = {"href": href, "size": size, "duration": round(duration, 1)}
+    info = {"href": quote(href), "size": size, "duration": round(duration, 1)}
     return f"window.GALLERY_FILM = {script_json(orjson.dumps(info))};\n"

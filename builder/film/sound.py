@@ -22,8 +22,8 @@ PEAK = 10 ** (-1 / 20)  # the gain never lifts an excerpt's sample peak above -1
 
 class Mixer:
     """The film's sound, block by block: each segment's excerpt decoded when first heard (at
-    most MAX_DECODE_S, looped if the track is shorter than the time it plays), levelled, faded in
-    and out, summed."""
+    most MAX_DECODE_S, or the whole song of --one-song; looped if the track is shorter than the
+    time it plays), levelled, faded in and out, summed."""
 
     def __init__(self, plan: Plan):
         self.segments = plan.segments
@@ -32,7 +32,7 @@ class Mixer:
 
     def _load(self, k: int) -> np.ndarray:
         seg = self.segments[k]
-        need = min(seg.a1 - seg.a0, MAX_DECODE_S)
+        need = min(seg.a1 - seg.a0, seg.decode_s or MAX_DECODE_S)
         try:
             x = read_audio(seg.audio, seg.music.start, need + 0.1, rate=RATE, channels=2)
         except ExcerptError as exc:
@@ -55,7 +55,7 @@ class Mixer:
         seg.loop_s = len(x) / RATE
         edge = min(len(x) // 4, RATE // 50)  # 20 ms at the ends, so a loop joins without a click
         ramp = np.linspace(0.0, 1.0, edge, dtype=np.float32)[:, None]
-        x = x * np.float32(gain)
+        x *= np.float32(gain)  # in place: a whole song (--one-song) is hundreds of MB
         x[:edge] *= ramp
         x[len(x) - edge :] *= ramp[::-1]
         return x
