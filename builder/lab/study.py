@@ -150,6 +150,9 @@ class Answers:
 
     # (kind, visitor, picture, condition) -> (when, value): each judgement once, the visitor's last
     kept: dict[tuple, tuple] = field(default_factory=dict)
+    # the judgements some line named as its own condition (not only through its `shared` list): a
+    # line whose own judgement is kept as it says already is a repeated export
+    own: set[tuple] = field(default_factory=set)
     lines: int = 0
     duplicates: int = 0  # lines repeated by repeated exports, counted once
     replaced: int = 0  # judgements a visitor made again later: the later one counts
@@ -242,7 +245,8 @@ def _conditions(obj: dict, picture: str, design: Design, kind: str) -> tuple[str
     shared = obj.get("shared", [])
     if not isinstance(shared, list) or not all(c in design.conditions for c in shared):
         raise ValueError("`shared` is not a list of the gallery's conditions")
-    counted = tuple(sorted({condition, *shared}))  # the same judgement, whichever line names it
+    # the same judgement, whichever line names it; the line's own condition first
+    counted = (condition, *sorted(set(shared) - {condition}))
     track = obj.get("track")
     if any(design.pictures[picture][c].track != track for c in counted):
         raise ValueError("`track` is not the track the study plays for that condition")
@@ -315,14 +319,16 @@ def read_answers(paths: list[Path], design: Design, first: int = 5) -> Answers:
 
 def _keep(answers: Answers, answer: tuple) -> None:
     """Keep one answer for each condition it names, unless the visitor judged the same thing later.
-    A line whose every judgement is kept as it says already is a duplicate (a repeated export); the
-    same value again at another instant (a shared track's line for the other condition, written a
-    moment later) is the same judgement; another value replaces an earlier one."""
+    A line whose own judgement is kept as it says already is a duplicate (a repeated export); the
+    same value for a condition named in another line's `shared` list (the page writes a line for
+    each condition of a track played once) is the same judgement; another value replaces an earlier
+    one."""
     kind, visitor, picture, conditions, at, value = answer
     keys = [(kind, visitor, picture, condition) for condition in conditions]
-    if all(answers.kept.get(key) == (at, value) for key in keys):
+    if keys[0] in answers.own and answers.kept.get(keys[0]) == (at, value):
         answers.duplicates += 1
         return
+    answers.own.add(keys[0])
     for key in keys:
         before = answers.kept.get(key)
         if before is not None and before[1] == value:
