@@ -267,6 +267,18 @@ def cache_copies(
     )
 
 
+def mean_colour(path: Path) -> str:
+    """A copy's mean colour as #rrggbb (its smallest thumbnail's: a few thousand pixels say it as
+    well as millions); "" where it cannot be read."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (64, 64))
+            r, g, b = im.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    except (OSError, ValueError):
+        return ""
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
 def picture_copies(
     im: ImageRecord, input_dir: Path, out: Path, cache_dir: Path, sha: str
 ) -> Copies | str:

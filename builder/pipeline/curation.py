@@ -344,7 +344,10 @@ def apply(
             rest = tuple(t for t in im.tracks if t.id != pin.id)
             # the curator's choice: no note that the music left the picture's quadrant
             changes.update(
-                tracks=(pin, *rest)[: max(1, len(im.tracks))], pinned=True, off_quadrant=False
+                tracks=(pin, *rest)[: max(1, len(im.tracks))],
+                pinned=True,
+                off_quadrant=False,
+                reason="pinned",
             )
         out.append(replace(im, **changes))
     ordered = sorted(
