@@ -31,6 +31,7 @@ from builder.gallery.text import (
     display_name,
     explain,
     feeling_words,
+    method_words,
     moved,
     plot_summary,
     reads_as,
@@ -242,10 +243,17 @@ class CreditsContext(PageContext):
     template: ClassVar[str] = "credits.html"
     gallery: Gallery  # the whole build (its method and catalogue)
     tracks: list[Track]  # every recommended track once, in order of first use
+    method: str  # how the pictures were read, in words (text.method_words)
 
     @classmethod
-    def of(cls, gallery: Gallery) -> CreditsContext:
-        return cls(root="", gallery=gallery, tracks=used_tracks(gallery))
+    def of(cls, gallery: Gallery, words: Words | None = None) -> CreditsContext:
+        w = words or Words(gallery.lang)
+        return cls(
+            root="",
+            gallery=gallery,
+            tracks=used_tracks(gallery),
+            method=method_words(gallery.method, w),
+        )
 
 
 PAGES = (IndexContext, PictureContext, SlideshowContext, CreditsContext)
@@ -332,7 +340,7 @@ def write_pages(
     """Every page of the gallery into out."""
     write_index_pages(out, env, gallery, renders)
     (out / "slideshow.html").write_text(render(env, SlideshowContext.of(gallery)), encoding="utf-8")
-    (out / "credits.html").write_text(render(env, CreditsContext.of(gallery)), encoding="utf-8")
+    (out / "credits.html").write_text(render(env, CreditsContext.of(gallery, words)), encoding="utf-8")
     for i, im in enumerate(gallery.images):
         page = PictureContext.of(gallery, i, words, renders)
         (out / im.page).write_text(render(env, page), encoding="utf-8")

@@ -220,6 +220,14 @@ def moved_text(im: ImageRecord, w: Words) -> str:
     return w.t("moved_by") + " " + w.t("group_join").join(groups) if groups else ""
 
 
+def method_words(method: str, w: Words) -> str:
+    """How the pictures were read ("learned:yolo-fastest"), in the visitor's words; "" for a method
+    these words do not know."""
+    kind = method.split(":")[0]
+    kind = "caption" if kind.startswith("caption") else kind
+    return w.t(f"method_{kind}") if kind in ("learned", "objects", "caption", "random") else ""
+
+
 def display_name(im: ImageRecord) -> str:
     """A picture's name for a visitor: its title, else its file name without folder or extension
     (only as a last resort)."""
