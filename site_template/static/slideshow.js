@@ -60,6 +60,7 @@
     titleEl.textContent = im.name;
     cap.textContent = im.caption;
     cap.hidden = !im.caption;
+    band.classList.toggle("no-caption", !im.caption);
     trackEl.textContent = im.track ?  /* the licence is on the credits page */
       G.M("track_line", { title: im.track.title, artist: im.track.artist || "" }).replace(/ — $/, "") :
       "";
