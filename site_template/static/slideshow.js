@@ -117,7 +117,6 @@
     music.pause();
     startBtn.disabled = false;
     startBtn.querySelector(".word").textContent = M("resume");
-    startBtn.setAttribute("aria-label", M("resume"));
     pauseBtn.disabled = true;
     G.say(M("slideshow_paused"));
     if (kiosk) { resumeLater(); }
