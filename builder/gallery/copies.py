@@ -273,10 +273,12 @@ def mean_colour(path: Path) -> str:
     try:
         with Image.open(path) as im:
             im.draft("RGB", (64, 64))
-            r, g, b = im.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+            pixel = im.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
     except (OSError, ValueError):
         return ""
-    return f"#{r:02x}{g:02x}{b:02x}"
+    if not isinstance(pixel, tuple) or len(pixel) < 3:
+        return ""
+    return "#" + "".join(f"{int(c):02x}" for c in pixel[:3])
 
 
 def picture_copies(

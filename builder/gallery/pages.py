@@ -340,7 +340,9 @@ def write_pages(
     """Every page of the gallery into out."""
     write_index_pages(out, env, gallery, renders)
     (out / "slideshow.html").write_text(render(env, SlideshowContext.of(gallery)), encoding="utf-8")
-    (out / "credits.html").write_text(render(env, CreditsContext.of(gallery, words)), encoding="utf-8")
+    (out / "credits.html").write_text(
+        render(env, CreditsContext.of(gallery, words)), encoding="utf-8"
+    )
     for i, im in enumerate(gallery.images):
         page = PictureContext.of(gallery, i, words, renders)
         (out / im.page).write_text(render(env, page), encoding="utf-8")

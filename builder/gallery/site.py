@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from builder import signals
+from builder.files import atomic_path
 from builder.gallery import data, pages
 from builder.gallery.copies import AudioCopies, Copies, mean_colour, picture_copies, slug_for
 from builder.gallery.order import slideshow_order
@@ -175,7 +176,7 @@ def _with_copies(
         made = picture_copies(im, input_dir, tmp, cache_dir, hashes[im.file])
         if isinstance(made, str):
             return made, ""
-        return made, mean_colour(tmp / made["thumb"]["webp"][0][0])
+        return made, _colour(tmp / made["thumb"]["webp"][0][0], cache_dir, hashes[im.file])
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         mapped = pool.map(copies, gallery.images)
@@ -212,3 +213,23 @@ def _with_copies(
         failed=tuple(sorted(failed, key=lambda f: f.file)),
     )
     return final, renders
+
+
+def _colour(thumb: Path, cache_dir: Path, sha: str) -> str:
+    """The picture's mean colour (copies.mean_colour), kept in the cache by content beside its
+    renders, so a rebuild of many pictures decodes none of them again for it."""
+    cached = cache_dir / "renders" / f"{sha}-mean.txt"
+    try:
+        known = cached.read_text(encoding="ascii").strip()
+        if len(known) == 7 and known.startswith("#"):
+            return known
+    except (OSError, UnicodeDecodeError):
+        pass
+    colour = mean_colour(thumb)
+    if colour:
+        try:
+            with atomic_path(cached, durable=False) as tmp:
+                tmp.write_text(colour, encoding="ascii")
+        except OSError:
+            pass  # an unwritable cache costs the decoding next time, nothing else
+    return colour

@@ -337,7 +337,8 @@ def apply(
         changes: dict = dict(
             title=title,
             description=description,
-            alt=description or title or said or PurePosixPath(im.file).name,
+            # the file name only as a last resort, without its extension
+            alt=description or title or said or PurePosixPath(im.file).stem or im.file,
         )
         pin = pins.get(im.file)
         if pin is not None:
