@@ -171,8 +171,8 @@ def test_the_plane_is_summed_up_in_words_not_decimals():
     gallery = Gallery("objects:yolo", "vote", (0, 0, 0, 0), CatalogueInfo("c", 9), ())
     target = picture_record("p.jpg", target=(0.5, -0.1), quadrant=4)
     assert plot_summary(target, gallery) == (
-        "reads as calm–pleasant: very pleasant and slightly calm; its music was looked for where"
-        " the catalogue's 9 tracks feel the same"
+        "The picture reads as calm–pleasant: very pleasant and slightly calm; its music was looked"
+        " for where the catalogue's 9 tracks feel the same"
     )
     counted = picture_record(
         "q.jpg",
