@@ -155,6 +155,14 @@ class ImageRecord:
     pinned: bool = False  # its first track was chosen by the curator's sheet
     # learned: the first track lies outside the picture's quadrant because the catalogue has no track there
     off_quadrant: bool = False
+    # why its first track is this one (builder/gallery/text.py says it in words): "pinned" (the
+    # curator's sheet chose it), "nearest" (the catalogue's closest track to where the music was looked
+    # for, in the picture's quadrant), "close" (a close one: the closest plays for other pictures),
+    # "off_quadrant" (no track in the picture's quadrant: the nearest elsewhere); "" where the method
+    # traces its music to clusters of impression words instead
+    reason: str = ""
+    shared: int = 0  # how many other pictures of the gallery have the same first track
+    colour: str = ""  # the picture's mean colour, #rrggbb (the wall's background is made from it)
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,9 @@ class Matching:
     off_quadrant: int = (
         0  # pictures whose quadrant has no track in the catalogue (first track elsewhere)
     )
+    # the catalogue's tracks in each quadrant 1-4 (a picture shares its first track when its
+    # quadrant has fewer tracks than pictures, or the others lie far)
+    quadrant_tracks: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -236,6 +247,9 @@ class Gallery:
         "en"  # the language of every word the visitor reads (builder/gallery/messages/<lang>.json)
     )
     kiosk: bool = False  # the index opens the slideshow in kiosk mode (slideshow.html#kiosk)
+    # who set the slideshow's order: "curator" (the sheet's order column) or "feeling" (the walk
+    # that keeps consecutive tracks close in feeling, builder.gallery.order)
+    slideshow_by: str = "feeling"
     # the visitors' study (--study); None, and no `study` key in gallery.json, without it
     study: Study | None = None
 

@@ -2,6 +2,7 @@
 
 import os
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -189,10 +190,10 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
     page.click("#show-start")
     wait_until(page, "document.body.dataset.slide === '2'", timeout=8)
     page.click("#show-pause")
-    slide, caption = page.evaluate(
-        "[document.body.dataset.slide, document.getElementById('show-caption').textContent]"
+    slide, title = page.evaluate(
+        "[document.body.dataset.slide, document.getElementById('show-title').textContent]"
     )
-    assert int(slide) in (2, 3) and caption.startswith(g["slideshow"][int(slide)])
+    assert int(slide) in (2, 3) and title == Path(g["slideshow"][int(slide)]).stem
     assert page.evaluate("window.gallerySlideshow.state().paused")
     assert page.problems == []
 
@@ -258,14 +259,14 @@ def test_the_index_is_paged_and_filtered_by_quadrant_without_scripts(paged, brow
             break
         nxt.click()
         page.wait_for_load_state("load")
-    assert seen == [
-        im["file"] for im in g["images"]
-    ]  # every picture once, in gallery order, over 3 pages
+    # every picture once, in gallery order, over 3 pages, by name (no title: its file's stem)
+    assert seen == [Path(im["file"]).stem for im in g["images"]]
     for q in (1, 2, 3, 4):
-        mine = [im["file"] for im in g["images"] if im["quadrant"] == q]
+        mine = [Path(im["file"]).stem for im in g["images"] if im["quadrant"] == q]
         if not mine:
             continue
         page.goto(url(out, "index.html"))
+        page.click("details.find > summary")  # the filters wait behind one control
         page.click(f".filters a.q{q}")
         assert cards(page) == mine[:5]
         assert page.locator(".filters [aria-current]").inner_text().endswith(f"({len(mine)})")
@@ -276,6 +277,7 @@ def test_search_by_name_reads_every_shard(paged, page):
     out, g = paged
     page.goto(url(out, "index.html"))
     last = g["images"][-1]["file"]  # in the last shard, on the last page
+    page.click("details.find > summary")
     page.fill("#search", last.rsplit(".", 1)[0].upper())
     wait_until(
         page, "document.getElementById('search-status').textContent.indexOf('named like') >= 0"
@@ -283,10 +285,11 @@ def test_search_by_name_reads_every_shard(paged, page):
     links = page.eval_on_selector_all(
         "#search-results a", "els => els.map(e => [e.textContent, e.href])"
     )
-    assert [t for t, _ in links] == [last]
+    assert [t for t, _ in links] == [Path(last).stem]  # its name, not its file
     page.click("#search-results a")
     page.wait_for_url(url(out, g["images"][-1]["page"]))
     page.go_back()
+    page.click("details.find > summary")
     page.fill("#search", "no picture has this name")
     wait_until(
         page, "document.getElementById('search-status').textContent.indexOf('No picture') >= 0"
@@ -307,8 +310,8 @@ def test_the_slideshow_crosses_shards(paged, page):
     page.goto(url(out, "slideshow.html"))
     for i in (0, 3, 4, 9, 12, 5):  # shards of 4: into, across and back over their edges
         page.evaluate(f"window.gallerySlideshow.go({i})")
-        wait_until(page, f"document.body.dataset.slide === '{i}'")
-        assert page.inner_text("#show-caption").startswith(g["slideshow"][i])
+        wait_until(page, f"window.gallerySlideshow.shown() === {g['slideshow'][i]!r}")
+        assert page.inner_text("#show-title") == Path(g["slideshow"][i]).stem
     page.click("#show-start")  # playing crosses from the last slide back to the first (loop)
     page.evaluate(f"window.gallerySlideshow.go({len(g['slideshow']) - 1})")
     page.click("#show-next")
@@ -399,7 +402,7 @@ def test_an_address_reopens_a_picture_and_escape_gives_focus_back_to_its_card(si
     im = g["images"][k]
     context, page = open_index(browser, site, "desktop", "#" + page_id(im))
     wait_until(page, f"window.galleryViewer.isOpen() && window.galleryViewer.index() === {k}")
-    assert page.inner_text("#viewer-title") == (im.get("title") or im["file"])
+    assert page.inner_text("#viewer-title") == (im.get("title") or Path(im["file"]).stem)
     assert not page.locator("#viewer-why-panel").is_visible()  # why this music: only on request
     page.click("#viewer-why")
     assert page.locator("#viewer-why-panel").is_visible()
@@ -623,10 +626,298 @@ def test_the_viewer_crosses_index_pages_and_shards(paged, page):
         wait_until(page, f"window.galleryViewer.index() === {k}")
         wait_until(page, f"document.body.dataset.viewing === {page_id(g['images'][k])!r}")
         assert page.inner_text("#viewer-title") == (
-            g["images"][k].get("title") or g["images"][k]["file"]
+            g["images"][k].get("title") or Path(g["images"][k]["file"]).stem
         )
     assert page.url.endswith("index-2.html#" + page_id(g["images"][12]))
     # an address naming a picture of another page and shard: found by reading the shards in order
     page.goto(url(out, "index.html") + "#" + page_id(g["images"][11]))
     wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 11")
     assert page.problems == []
+
+
+# ---- what visitors read and see: the curator's words, true reasons, the wall, photos first ----
+
+SHEET = (
+    "image,title,caption,order,track\n"
+    "storm.jpg,Storm over the plain,Dark clouds\\nover the plain,1,10\n"
+    "cat.jpg,The cat,Asleep in the sun,2,\n"
+    "dune.jpg,Dune,Wind over the sand,3,\n"
+)
+INTRO = "# Light & Weather\n\nThirteen pictures of skies, leaves and light.\n"
+
+
+def curated_build(out: Path, cache: Path, *extra: str) -> Path:
+    sheet, intro = out.parent / "sheet.csv", out.parent / "intro.md"
+    sheet.write_text(SHEET, encoding="utf-8")
+    intro.write_text(INTRO, encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache)]
+        + [
+            "--offline",
+            "--curation",
+            str(sheet),
+            "--intro",
+            str(intro),
+            "--title",
+            "Light",
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory, session_cache):
+    """The demo with a curator's sheet (titles, captions with a line break, an order, a pinned
+    track) and an introduction."""
+    return curated_build(tmp_path_factory.mktemp("curated") / "dist", session_cache)
+
+
+def expected_reason(im: dict, g: dict) -> list[str]:
+    """What the sentence must say, from gallery.json's own facts."""
+    said = {
+        "pinned": ["The curator chose this track"],
+        "nearest": ["lies closest to the picture's feeling"],
+        "close": ["A close fit"],
+        "off_quadrant": ["No track of the catalogue reads as"],
+    }[im["reason"]]
+    if im["shared"]:
+        other = "picture" if im["shared"] == 1 else "pictures"
+        said.append(f"It also plays for {im['shared']} other {other}")
+    return said
+
+
+def test_each_pictures_reason_agrees_with_gallery_json(curated, browser):
+    g = orjson.loads((curated / "gallery.json").read_bytes())
+    firsts = [im["tracks"][0]["id"] for im in g["images"]]
+    storm = next(im for im in g["images"] if im["file"] == "storm.jpg")
+    assert storm["pinned"] and storm["reason"] == "pinned" and storm["tracks"][0]["id"] == "10"
+    assert {im["reason"] for im in g["images"]} >= {"pinned", "nearest"}
+    assert any(im["shared"] for im in g["images"])  # the demo's small catalogue is shared
+    context = browser.new_context(viewport=SCREENS["desktop"])
+    page = context.new_page()
+    for im in g["images"]:
+        assert im["shared"] == firsts.count(im["tracks"][0]["id"]) - 1, im["file"]
+        page.goto(url(curated, im["page"]))
+        page.click("#why > summary")
+        sentence = page.inner_text(".reasons li >> nth=0")
+        for part in expected_reason(im, g):
+            assert part in sentence, (im["file"], sentence)
+        if not im["pinned"]:
+            assert "curator" not in sentence, (im["file"], sentence)
+        if im["reason"] in ("nearest", "close") and im["shared"]:
+            q = g["matching"]["quadrant_tracks"][im["quadrant"] - 1]
+            n = sum(other["quadrant"] == im["quadrant"] for other in g["images"])
+            clause = f"({q} for {n} pictures)" if q < n else "lie farther from it"
+            assert clause in sentence, (im["file"], sentence)
+        body = page.inner_text("#why")
+        assert not re.search(r"[+-]\d\.\d\d", body), (im["file"], body)  # no raw decimals
+    context.close()
+
+
+def test_the_curators_words_are_shown_in_the_viewer_and_the_slideshow(curated, browser):
+    g = orjson.loads((curated / "gallery.json").read_bytes())
+    storm = next(im for im in g["images"] if im["file"] == "storm.jpg")
+    assert storm["description"] == "Dark clouds\nover the plain"
+    assert g["slideshow"][:3] == ["storm.jpg", "cat.jpg", "dune.jpg"]
+    context, page = open_index(browser, curated, "desktop", "#" + page_id(storm))
+    wait_until(page, "window.galleryViewer.isOpen()")
+    assert page.inner_text("#viewer-title") == "Storm over the plain"
+    assert page.locator("#viewer-caption").is_visible()
+    assert page.inner_text("#viewer-caption") == "Dark clouds\nover the plain"  # the break kept
+    names = page.eval_on_selector_all(".grid .card .name", "els => els.map(e => e.textContent)")
+    assert names[:3] == ["Storm over the plain", "The cat", "Dune"]
+    assert not [n for n in names if n.endswith(".jpg")]  # no file name where a title exists
+    page.goto(url(curated, "slideshow.html"))
+    wait_until(page, "window.gallerySlideshow.shown() === 'storm.jpg'")
+    assert page.inner_text("#show-title") == "Storm over the plain"
+    assert page.inner_text("#show-caption") == "Dark clouds\nover the plain"
+    assert "order the curator set" in page.inner_text(".legend")
+    page.goto(url(curated, storm["page"]))
+    assert page.inner_text(".hero .description") == "Dark clouds\nover the plain"
+    assert page.problems == []
+    context.close()
+
+
+WALLS = {
+    "1920x1080": {"width": 1920, "height": 1080},
+    "3840x2160": {"width": 3840, "height": 2160},
+    "portrait": {"width": 1080, "height": 1920},
+    "phone": {"width": 390, "height": 844},
+}
+
+SLIDE = """(() => {
+  const img = document.getElementById('show-image'), band = document.getElementById('show-band');
+  const stage = document.getElementById('show-stage');
+  if (!img.complete) { return null; }
+  const r = img.getBoundingClientRect(), b = band.getBoundingClientRect();
+  const t = document.getElementById('show-title').getBoundingClientRect();
+  const s = stage.getBoundingClientRect();
+  return {img: [r.left, r.top, r.width, r.height], band: [b.top, b.bottom],
+          title: [t.width, t.height, parseFloat(getComputedStyle(document.getElementById('show-title')).fontSize)],
+          stage: [s.left, s.top, s.width, s.height], bg: getComputedStyle(stage).backgroundColor};
+})()"""
+
+
+@pytest.mark.parametrize("screen", WALLS)
+def test_the_wall_fills_the_screen_and_says_what_plays(curated, browser, screen):
+    """Kiosk at a wall's sizes: each picture contained at >= 90 % of the largest size it could take
+    (never past twice its pixels), its title in a band below it, never over it, on its colour."""
+    g = orjson.loads((curated / "gallery.json").read_bytes())
+    by_file = {im["file"]: im for im in g["images"]}
+    size = WALLS[screen]
+    context = browser.new_context(viewport=size, has_touch=True)
+    page = context.new_page()
+    page.goto(url(curated, "slideshow.html") + "#kiosk")
+    page.click("#kiosk-go")
+    wait_until(page, "!window.gallerySlideshow.state().paused")
+    for i, file in enumerate(g["slideshow"][:4]):
+        page.evaluate(f"window.gallerySlideshow.go({i})")
+        wait_until(page, f"window.gallerySlideshow.shown() === {file!r}")
+        wait_until(page, f"({SLIDE}) !== null")
+        got = page.evaluate(SLIDE)
+        im = by_file[file]
+        x, y, w, h = got["img"]
+        largest = min(size["width"] / im["width"], size["height"] / im["height"], 2.0)
+        assert w >= 0.9 * largest * im["width"] - 1 and h >= 0.9 * largest * im["height"] - 1, (
+            file,
+            got,
+            largest,
+        )
+        assert w <= 2 * im["width"] + 1 and h <= 2 * im["height"] + 1
+        assert y + h <= got["band"][0] + 1, "the band covers the picture"
+        assert got["band"][1] <= size["height"] + 1 and 0 <= x and x + w <= size["width"] + 1
+        assert got["title"][0] > 0 and got["title"][2] >= 0.025 * size["height"]  # legible: vh
+        assert page.inner_text("#show-title") == (im["title"] or Path(file).stem)
+        assert got["bg"] != "rgb(0, 0, 0)"  # a colour taken from the picture
+    assert page.inner_text("#show-track").startswith("♪")
+    context.close()
+
+
+def test_the_phone_slideshows_controls_fit_one_row(curated, browser):
+    context = browser.new_context(viewport=SCREENS["phone"])
+    page = context.new_page()
+    page.goto(url(curated, "slideshow.html"))
+    boxes = page.eval_on_selector_all(
+        ".toolbar > a, .toolbar .controls > *",
+        "els => els.map(e => [e.getBoundingClientRect().top, e.getBoundingClientRect().bottom])",
+    )
+    assert max(t for t, _ in boxes) < min(b for _, b in boxes), boxes  # one row
+    right = page.evaluate(
+        "Math.max(...Array.from(document.querySelectorAll('.toolbar .controls > *'))"
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    assert right <= 390
+    context.close()
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_index_shows_photos_first_and_says_it_plays_music(curated, browser, screen):
+    context = browser.new_context(viewport=SCREENS[screen])
+    page = context.new_page()
+    page.goto(url(curated, "index.html"))
+    top = page.evaluate("document.querySelector('.grid .card img').getBoundingClientRect().top")
+    assert top < SCREENS[screen]["height"] - 120, top  # the first row shows, not just its edge
+    order = page.evaluate(
+        "['h1', '.intro', '.grid'].map(s => document.querySelector(s).getBoundingClientRect().top)"
+    )
+    assert order == sorted(order)  # the title and the intro above the pictures
+    assert "Thirteen pictures" in page.inner_text(".intro")
+    assert (
+        page.locator("#plays-music").is_visible() and page.locator("#play-exhibition").count() == 1
+    )
+    assert not page.locator("#search").is_visible()  # finding waits behind one control
+    page.click("details.find > summary")
+    assert page.locator("#search").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize(
+    "hash_",
+    ["#%", "#%E0%A4%A", "#" + "x" * 100_000, "#<script>alert(1)</script>", "#%00", "#kiosk"],
+)
+def test_the_viewer_survives_any_address(site, browser, hash_):
+    g = orjson.loads((site / "gallery.json").read_bytes())
+    context, page = open_index(browser, site, "desktop", hash_)
+    page.wait_for_load_state("load")
+    assert page.problems == [], page.problems
+    assert not page.evaluate("window.galleryViewer.isOpen()")
+    page.click(".grid a.card >> nth=1")  # the viewer still works
+    wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 1")
+    assert page.url.endswith("#" + page_id(g["images"][1]))
+    assert page.problems == []
+    context.close()
+
+
+ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+# names Japanese writes in Latin letters as they are: keys, a unit, the data set
+LATIN_IN_JAPANESE = {"Esc", "Shift", "MB", "DEAM"}
+
+VISIBLE_TEXT = """(() => {
+  const out = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement, text = n.textContent.trim();
+    if (!text || !el || el.closest('[translate="no"], script, style')) { continue; }
+    const lang = el.closest('[lang]');
+    if (lang && lang.getAttribute('lang') === 'en') { continue; }
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    if (!range.getClientRects().length) { continue; }  /* not shown */
+    out.push(text);
+  }
+  return out;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def curated_japanese(tmp_path_factory, session_cache):
+    return curated_build(
+        tmp_path_factory.mktemp("curated-ja") / "dist", session_cache, "--lang", "ja"
+    )
+
+
+def test_every_word_of_a_japanese_gallery_comes_from_the_catalogue(curated_japanese, browser):
+    """Every visible text node of every page, the open viewer with its reasons and the slideshow:
+    no English word outside titles, captions, track names and passages marked lang="en"."""
+    out = curated_japanese
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    context = browser.new_context(viewport=SCREENS["desktop"])
+    page = context.new_page()
+    found: dict[str, set[str]] = {}
+
+    def collect(where: str) -> None:
+        for text in page.evaluate(VISIBLE_TEXT):
+            words = set(ENGLISH_WORD.findall(text)) - LATIN_IN_JAPANESE
+            if words:
+                found.setdefault(where, set()).update(words)
+
+    for rel in ["index.html", "credits.html", "slideshow.html"] + [
+        im["page"] for im in g["images"]
+    ]:
+        page.goto(url(out, rel))
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        collect(rel)
+    page.goto(url(out, "index.html"))
+    page.click(".grid a.card >> nth=0")
+    wait_until(page, "window.galleryViewer.isOpen()")
+    page.click("#viewer-why")
+    collect("viewer")
+    assert found == {}, found
+    context.close()
+    # the header holds with Japanese on a phone: the title, the count and each action on one line
+    context = browser.new_context(viewport=SCREENS["phone"])
+    page = context.new_page()
+    page.goto(url(out, "index.html"))
+    lines = (
+        "(s => { const r = document.createRange(); r.selectNodeContents(document.querySelector(s));"
+        " return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size; })"
+    )
+    for selector in ("#play-exhibition", "#to-credits", ".headline h1", ".headline .meta"):
+        assert page.evaluate(f"{lines}({selector!r})") == 1, selector
+    tops = page.eval_on_selector_all(
+        "#play-exhibition, #to-credits", "els => els.map(e => e.getBoundingClientRect().top)"
+    )
+    assert len(set(tops)) == 1, tops  # the actions on one row
+    context.close()

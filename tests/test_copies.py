@@ -320,3 +320,16 @@ def test_audio_names_in_the_gallery_are_unique_by_construction():
     a = audio_name(Track("a b", "t", "x", 0, 0, audio="/m/1.mp3"))
     b = audio_name(Track("a_b", "t", "x", 0, 0, audio="/m/2.mp3"))
     assert a != b and a.startswith("audio/a_b-") and b.startswith("audio/a_b-")
+
+
+def test_a_pictures_mean_colour_is_read_from_its_copy(tmp_path):
+    from PIL import Image
+
+    from builder.gallery.copies import mean_colour
+
+    half = Image.new("RGB", (40, 20), (200, 0, 0))
+    half.paste((0, 0, 200), (20, 0, 40, 20))
+    half.save(tmp_path / "t.webp", "WEBP", lossless=True)
+    assert mean_colour(tmp_path / "t.webp") == "#640064"
+    (tmp_path / "broken.webp").write_bytes(b"RIFF")
+    assert mean_colour(tmp_path / "broken.webp") == ""

@@ -279,8 +279,8 @@ def test_the_title_and_intro_reach_the_index(curated):
     out, _, g, _ = curated
     assert g["title"] == "A summer show" and g["intro"] == INTRO
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert "<h1>A summer show</h1>" in index
-    intro = index.split('<section class="intro">')[1].split("</section>")[0]
+    assert '<h1 translate="no">A summer show</h1>' in index
+    intro = index.split('<section class="intro"')[1].split(">", 1)[1].split("</section>")[0]
     assert "<h2>A summer of pictures</h2>" in intro and 'href="https://example.org/about"' in intro
     assert (
         "&lt;script&gt;" in intro and "<script" not in intro and "<img" not in intro
@@ -317,12 +317,12 @@ def test_the_sheet_orders_titles_captions_places_and_pins(curated):
     assert len({t["id"] for t in cat["tracks"]}) == len(cat["tracks"])
     assert [f for f, im in by.items() if im["pinned"]] == ["cat.jpg"]
     assert by["storm.jpg"]["quadrant"] == 2 and by["storm.jpg"]["quadrant_rule"] == "user"
-    assert by["coffee.jpg"]["alt"] == "coffee.jpg" and by["coffee.jpg"]["title"] == ""
+    assert by["coffee.jpg"]["alt"] == "coffee" and by["coffee.jpg"]["title"] == ""
     assert "row 5: no picture 'nope.jpg'" in result.output
     assert "row 6: no track 'no-such-track'" in result.output
     index = (out / "index.html").read_text(encoding="utf-8")
     assert (
-        '<span class="name">The cat</span>' in index
+        '<span class="name" translate="no">The cat</span>' in index
         and 'alt="Asleep, &lt;b&gt;sun&lt;/b&gt; on its fur"' in index
     )
     assert index.index("Before the storm") < index.index("The cat")
@@ -371,9 +371,11 @@ def test_without_the_new_options_the_title_is_the_folders_name(demo_build):
             "",
             "",
             False,
-            Path(im["file"]).name,
+            Path(im["file"]).stem,  # the file name only as a last resort, without extension
         )
-    assert f"<h1>{DEMO.name}</h1>" in (out / "index.html").read_text(encoding="utf-8")
+    assert f'<h1 translate="no">{DEMO.name}</h1>' in (out / "index.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(

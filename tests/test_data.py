@@ -62,6 +62,8 @@ def small_gallery() -> Gallery:
             image=f"img/p{i}-40.jpg",
             thumb=f"thumbs/p{i}-40.jpg",
             title="Named" if i == 1 else "",
+            description="Two\nlines" if i == 1 else "",
+            colour="#000000",
         )
         for i in range(3)
     )
@@ -97,7 +99,9 @@ def test_every_shard_row_reads_by_the_names_in_columns_js(tmp_path, monkeypatch)
 
     view = rows("view")
     assert [v["id"] for v in view] == ["p0-abc", "p1-abc", "p2-abc"]  # gallery order
-    assert [v["title"] for v in view] == ["p0.jpg", "Named", "p2.jpg"]
+    # a picture's name: its title, else its file name without the extension
+    assert [v["title"] for v in view] == ["p0", "Named", "p2"]
+    assert [v["caption"] for v in view] == ["", "Two\nlines", ""]
     track = dict(zip(columns["track"], view[0]["track"]))  # the first track with audio
     assert track == {
         "id": "7",
@@ -111,12 +115,18 @@ def test_every_shard_row_reads_by_the_names_in_columns_js(tmp_path, monkeypatch)
     slides = rows("slides")
     assert [s["file"] for s in slides] == ["p2.jpg", "p0.jpg", "p1.jpg"]  # slideshow order
     assert slides[0]["title"] == "Quiet" and slides[0]["audio_title"] == "Song"
-    assert [s["name"] for s in slides] == ["p2.jpg", "p0.jpg", "Named"]
+    assert [s["name"] for s in slides] == ["p2", "p0", "Named"]
+    assert slides[2]["caption"] == "Two\nlines" and (slides[0]["width"], slides[0]["height"]) == (
+        40,
+        30,
+    )
+    assert slides[0]["background"] == data.calm("#000000") and data.calm("") == "#161616"
     assert rows("names")[1] == {
         "file": "p1.jpg",
         "page": "pages/p1-abc.html",
         "thumb": "thumbs/p1-40.jpg",
         "quadrant": 1,
+        "title": "Named",
     }
 
 

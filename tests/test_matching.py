@@ -358,16 +358,17 @@ def test_first_tracks_keep_quadrants_and_the_summary_says_so(learned):
 
 
 def test_picture_pages_explain_in_the_frame_of_their_quadrant(learned):
+    from builder.gallery.text import Words, feeling_words
+
     out, g, _ = learned
     for im in g["images"]:
         html = (out / im["page"]).read_text(encoding="utf-8")
-        assert f"valence {im['av'][0]:+.2f}, arousal {im['av'][1]:+.2f}" in html
-        assert "relative to the average rated photo" in html and "What moved the reading" in html
+        # the reading and the target in words, never as decimals
+        assert f"the picture reads as {feeling_words(tuple(im['av']), Words())}" in html
+        assert "Compared with the average rated photo" in html and "What moved the reading" in html
         assert "Impression words" not in html and 'class="word"' not in html
-        assert (
-            f"valence {im['target'][0]:+.2f}, arousal {im['target'][1]:+.2f} of the catalogue"
-            in html
-        )
+        assert "as far along each axis among the catalogue" in html
+        assert f"{im['target'][0]:+.2f}" not in html
 
 
 def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache):

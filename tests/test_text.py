@@ -3,17 +3,24 @@ page or script asks for there, and the sentences that say why a picture has its 
 
 import json
 import re
+from dataclasses import replace
 
 from typer.testing import CliRunner
 
 from builder.cli import app
 from builder.gallery.text import (
+    SEEN_THRESHOLD,
     Words,
     alt_text,
+    display_name,
     explain,
+    feeling_words,
+    method_words,
     moved_text,
     plot_summary,
+    reads_as,
     rule_text,
+    seen_labels,
     seen_text,
 )
 from builder.records import (
@@ -23,6 +30,7 @@ from builder.records import (
     Contribution,
     Gallery,
     Impression,
+    Matching,
     ObjectRecord,
     Seen,
     Track,
@@ -80,14 +88,56 @@ def test_an_unknown_language_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "--lang must be one of en, ja" in result.output
 
 
+def learned(*images, quadrant_tracks=(3, 0, 5, 2)) -> Gallery:
+    matching = Matching(len(images), 1, 0.0, 0.0, 1, quadrant_tracks=quadrant_tracks)
+    return Gallery("learned:none", "none", (0, 0, 0, 0), CatalogueInfo("c", 10), images,
+                   matching=matching)  # fmt: skip
+
+
 def test_a_learned_pictures_tracks_are_explained_by_their_rank():
     tracks = tuple(Track(str(i), "t", "a", 0.0, 0.0) for i in range(4))
-    why = explain(picture_record("p.jpg", tracks=tracks), "learned:none", Words())
-    assert why["0"].startswith("chosen for this picture across the whole exhibition")
-    assert [why[k].split()[1] for k in "123"] == ["second", "third", "4th"]
+    im = picture_record("p.jpg", tracks=tracks, reason="nearest", quadrant=4)
+    why = explain(im, learned(im), Words())
+    assert why["0"] == (
+        "Of the catalogue's tracks that read as calm–pleasant, this one lies closest to the"
+        " picture's feeling"
+    )
+    assert [why[k].split()[-3] for k in "123"] == ["second", "third", "4th"]
     ja = Words("ja")
-    assert explain(picture_record("p.jpg", tracks=tracks), "learned", ja)["0"] == ja.t(
-        "why_learned_first"
+    assert explain(im, learned(im), ja)["0"] == ja.t("why_nearest", quadrant=ja.quadrant(4))
+
+
+def test_the_first_tracks_reason_says_what_happened():
+    """The curator's pin, the closest track, a close one, no track in the feeling; and a track
+    shared with other pictures says with how many and why, from the gallery's own facts."""
+    w, track = Words(), (Track("7", "t", "a", 0.1, 0.1),)
+
+    def first(im, *others, counts=(3, 0, 5, 2)):
+        return explain(im, learned(im, *others, quadrant_tracks=counts), w)["7"]
+
+    pinned = picture_record("a.jpg", tracks=track, pinned=True, reason="pinned", shared=2)
+    assert (
+        first(pinned)
+        == "The curator chose this track for this picture. It also plays for 2 other pictures"
+    )
+    close = picture_record("b.jpg", tracks=track, reason="close")
+    assert first(close).startswith("A close fit among the tracks that read as excited–pleasant")
+    off = picture_record("c.jpg", tracks=track, reason="off_quadrant", quadrant=2)
+    assert first(off) == (
+        "No track of the catalogue reads as excited–unpleasant, so this is the nearest track in"
+        " another feeling"
+    )
+    # quadrant 1 has 3 tracks: shared among 5 pictures there, the catalogue has few
+    crowd = [picture_record(f"{i}.jpg", tracks=track, reason="nearest", shared=4) for i in range(5)]
+    assert first(crowd[0], *crowd[1:]).endswith(
+        "It also plays for 4 other pictures: the catalogue has few tracks in this feeling"
+        " (3 for 5 pictures)"
+    )
+    # 2 pictures and 3 tracks: the other tracks lie farther away
+    pair = [picture_record(f"{i}.jpg", tracks=track, reason="nearest", shared=1) for i in range(2)]
+    assert first(pair[0], pair[1]).endswith(
+        "It also plays for 1 other picture: the catalogue's other tracks in this feeling lie"
+        " farther from it"
     )
 
 
@@ -104,33 +154,48 @@ def test_a_published_pictures_track_is_traced_to_its_cluster_of_words():
         clusters=(Cluster((0.25, -0.35), 2, 4, "1", (0, 1)),),
         quadrant=4,
     )
-    why = explain(im, "objects:yolo", Words())
+    gallery = Gallery("objects:yolo", "vote", (0, 0, 0, 0), CatalogueInfo("c", 9), (im,))
+    why = explain(im, gallery, Words())
     assert why["1"] == (
         "nearest track to a cluster of 2 impressions (calm, quiet) that came from 'sea', 'sand',"
         " in the calm–pleasant quadrant"
     )
     assert why["2"] == "nearest track to the impressions in the chosen quadrant"
-    fallback = explain(picture_record("q.jpg", tracks=tracks, fallback="nothing seen"), "objects")
-    assert fallback["1"] == "nothing seen: nearest track to the picture's feeling"
+    fallback = picture_record("q.jpg", tracks=tracks, fallback="nothing seen")
+    assert explain(fallback, gallery)["1"] == "nothing seen: nearest track to the picture's feeling"
+    pinned = replace(fallback, pinned=True, reason="pinned")
+    assert explain(pinned, gallery)["1"] == "The curator chose this track for this picture"
 
 
-def test_the_plane_is_summed_up_in_words():
+def test_the_plane_is_summed_up_in_words_not_decimals():
     gallery = Gallery("objects:yolo", "vote", (0, 0, 0, 0), CatalogueInfo("c", 9), ())
-    target = picture_record("p.jpg", target=(0.5, -0.25), quadrant=4)
-    assert "valence +0.50, arousal -0.25" in plot_summary(target, gallery)
-    assert "among 9 tracks" in plot_summary(target, gallery)
+    target = picture_record("p.jpg", target=(0.5, -0.1), quadrant=4)
+    assert plot_summary(target, gallery) == (
+        "The picture reads as calm–pleasant: very pleasant and slightly calm; its music was looked"
+        " for where the catalogue's 9 tracks feel the same"
+    )
     counted = picture_record(
         "q.jpg",
         impressions=(Impression("calm", 0.3, 0.4, 1.0, "sea", 1.0),),
         quadrant_counts=(3, 1, 0, 0),
     )
     assert "75 % of the impression words fall there" in plot_summary(counted, gallery)
-
-
-def test_what_was_seen_and_what_moved_the_reading_fit_in_one_line():
     w = Words()
-    seen = picture_record("p.jpg", seen=(Seen("beach", 0.62), Seen("sea", 0.2)))
-    assert seen_text(seen, w) == "The classifier saw: beach (62 %), sea (20 %)"
+    assert feeling_words((0.0, 0.2), w) == "neither pleasant nor unpleasant and fairly excited"
+    assert feeling_words((-0.12, -0.04), w) == "slightly unpleasant and neither calm nor excited"
+    assert reads_as(3, w) == "reads as calm–unpleasant"
+
+
+def test_only_confident_labels_are_shown_and_what_moved_the_reading_is_said_in_words():
+    w = Words()
+    seen = picture_record(
+        "p.jpg", seen=(Seen("daisy", SEEN_THRESHOLD + 0.1), Seen("car mirror", 0.08))
+    )
+    assert (
+        seen_labels(seen) == ["daisy"] and seen_text(seen, w) == "The classifier recognised: daisy"
+    )
+    doubtful = picture_record("d.jpg", seen=(Seen("car mirror", 0.08), Seen("wing", 0.07)))
+    assert seen_text(doubtful, w) == "" and seen_labels(doubtful) == []
     objects = tuple(ObjectRecord(label, 0.9, (0, 0, 1, 1), 1.0) for label in ("cat", "cat", "sofa"))
     assert seen_text(picture_record("q.jpg", objects=objects), w) == "What was seen: cat, sofa"
     assert (
@@ -140,21 +205,31 @@ def test_what_was_seen_and_what_moved_the_reading_fit_in_one_line():
         Contribution(g, v, a)
         for g, v, a in (
             ("colour", 0.1, 0.0),
-            ("scene", -0.3, 0.2),
-            ("faces", 0.0, 0.05),
-            ("text", 0.2, 0.2),
+            ("the look of the picture (classifier features)", -0.3, 0.2),
+            ("detected objects", 0.0, 0.005),
+            ("word ratings of what the classifier saw", 0.2, 0.03),
         )
     )
-    moved = moved_text(picture_record("s.jpg", contributions=groups), w)
-    assert moved.startswith("What moved the reading most: scene (valence -0.30, arousal +0.20)")
-    assert "faces" not in moved  # the three largest only
+    said = moved_text(picture_record("s.jpg", contributions=groups), w)
+    assert said == (
+        "What moved the reading most: the look of the picture (less pleasant, more excited);"
+        " how people rate the words for what the classifier saw (more pleasant, a little more"
+        " excited); the colours (a little more pleasant)"
+    )
+    assert not re.search(r"\d", said)  # no decimals
+    ja = moved_text(picture_record("s.jpg", contributions=groups), Words("ja"))
+    assert ja.startswith("読み取りを最も動かしたもの： 写真の見た目（より不快に、より高揚）")
 
 
-def test_alt_text_and_the_quadrants_rule_fall_back_in_order():
+def test_a_pictures_name_is_its_title_else_its_file_without_extension():
     caption = Caption("a cat on a sofa", "template", "a cat on a sofa")
     assert alt_text(picture_record("p.jpg", alt="The cat", caption=caption)) == "The cat"
     assert alt_text(picture_record("p.jpg", caption=caption)) == "a cat on a sofa"
-    assert alt_text(picture_record("p.jpg")) == "p.jpg"
+    assert alt_text(picture_record("dir/p.jpg")) == "p"
+    assert display_name(picture_record("dir/sea.side.JPG")) == "sea.side"
+    assert display_name(picture_record("dir/sea.jpg", title="The sea")) == "The sea"
     w = Words()
     assert rule_text(picture_record("p.jpg", quadrant_rule="vote"), w).startswith("chosen by the")
     assert rule_text(picture_record("p.jpg", quadrant_rule="new"), w) == "chosen by the method"
+    assert method_words("learned:yolo-fastest", w) == "learned from photos people rated"
+    assert method_words("learned:yolo-fastest", Words("ja")) == "人が評定した写真から学習"

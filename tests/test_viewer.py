@@ -64,7 +64,8 @@ def test_the_gallery_carries_the_viewer_and_says_where_it_came_from(demo_build):
     assert g["method"] in credits  # the method moved to "how this gallery was made"
     index = (out / "index.html").read_text(encoding="utf-8")
     header = index.split("</header>")[0]
-    assert f"<h1>{DEMO.name}</h1>" in header and f"{len(g['images'])} pictures" in header
+    assert f'<h1 translate="no">{DEMO.name}</h1>' in header
+    assert f"{len(g['images'])} pictures" in header
     assert g["method"] not in header and '<html lang="en">' in index
     assert 'src="static/photoswipe.umd.min.js"' in index and "script-src 'self'" in index
     # the viewer's shard: every picture, in gallery order, its first playing track and where it

@@ -267,6 +267,20 @@ def cache_copies(
     )
 
 
+def mean_colour(path: Path) -> str:
+    """A copy's mean colour as #rrggbb (its smallest thumbnail's: a few thousand pixels say it as
+    well as millions); "" where it cannot be read."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (64, 64))
+            pixel = im.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(pixel, tuple) or len(pixel) < 3:
+        return ""
+    return "#" + "".join(f"{int(c):02x}" for c in pixel[:3])
+
+
 def picture_copies(
     im: ImageRecord, input_dir: Path, out: Path, cache_dir: Path, sha: str
 ) -> Copies | str:

@@ -23,22 +23,35 @@ from typing import Any
 import orjson
 
 from builder.gallery.copies import Copies
-from builder.gallery.text import Words, alt_text, explain, moved_text, plot_summary, seen_text
+from builder.gallery.text import (
+    Words,
+    alt_text,
+    display_name,
+    explain,
+    moved_text,
+    plot_summary,
+    seen_labels,
+)
 from builder.records import Gallery, ImageRecord, Track
 
 SHARD_SIZE = 1000  # pictures per data file of the viewer, the slideshow and the name search
-# what the index's viewer shows and plays of each picture, in gallery order (data/view-N.js)
+# what the index's viewer shows and plays of each picture, in gallery order (data/view-N.js);
+# "title" is the picture's name (its title, else its file name without extension), "caption" the
+# curator's (or its metadata's) description, "seen" the labels seen with confidence (English)
 VIEW_COLUMNS = (
     "id", "page", "image", "width", "height", "srcset", "title", "alt", "track", "quadrant", "why",
-    "summary", "thumb", "seen", "moved",
+    "summary", "thumb", "seen", "moved", "caption",
 )  # fmt: skip
 # what a slide shows and plays, in slideshow order (data/slides-N.js); "title" and "artist" are of
-# the picture's first track, "audio..." of the track it plays (its first with audio)
+# the picture's first track, "audio..." of the track it plays (its first with audio); "name" and
+# "caption" are the picture's; "width" and "height" its own pixels (the wall never enlarges it
+# beyond twice those), "background" a calm colour taken from it, for the wall's margins
 SLIDE_COLUMNS = (
     "file", "image", "alt", "title", "artist", "audio", "audio_title", "audio_artist", "track",
-    "name",
+    "name", "caption", "width", "height", "background",
 )  # fmt: skip
-NAME_COLUMNS = ("file", "page", "thumb", "quadrant")  # the index's search (data/names-N.js)
+# the index's search (data/names-N.js): by title and file name; "title" is the picture's name
+NAME_COLUMNS = ("file", "page", "thumb", "quadrant", "title")
 TRACK_COLUMNS = ("id", "title", "artist", "licence", "audio", "start")  # a "track" cell
 CATALOGUE_COLUMNS = ("id", "valence", "arousal", "title", "artist", "genre", "audio", "licence")
 COLUMNS = {"view": VIEW_COLUMNS, "slides": SLIDE_COLUMNS, "names": NAME_COLUMNS}
@@ -80,6 +93,17 @@ def page_id(page: str) -> str:
 def playing(im: ImageRecord) -> Track | None:
     """The track the viewer and the slideshow play for a picture: its first with audio."""
     return next((t for t in im.tracks if t.audio), None)
+
+
+def calm(colour: str) -> str:
+    """A calm background from a picture's mean colour (#rrggbb): the colour, muted and darkened, so
+    that the picture stands out and light text stays legible on it; a dark grey without one."""
+    if len(colour) != 7 or not colour.startswith("#"):
+        return "#161616"
+    r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
+    grey = (r + g + b) / 3
+    mixed = (round(0.25 * (0.6 * c + 0.4 * grey) + 0.75 * 18) for c in (r, g, b))
+    return "#" + "".join(f"{c:02x}" for c in mixed)
 
 
 def track_row(t: Track | None) -> list | None:
@@ -166,11 +190,22 @@ def write_shards(
                 audio_title=t.title if t else "",
                 audio_artist=t.artist if t else "",
                 track=track_row(t),
-                name=getattr(im, "title", "") or im.file,
+                name=display_name(im),
+                caption=im.description,
+                width=im.width,
+                height=im.height,
+                background=calm(im.colour),
             )
         )
     names = [
-        row(NAME_COLUMNS, file=im.file, page=im.page, thumb=im.thumb, quadrant=im.quadrant)
+        row(
+            NAME_COLUMNS,
+            file=im.file,
+            page=im.page,
+            thumb=im.thumb,
+            quadrant=im.quadrant,
+            title=display_name(im),
+        )
         for im in gallery.images
     ]
     view = []
@@ -188,15 +223,16 @@ def write_shards(
                 width=size[0],
                 height=size[1],
                 srcset=", ".join(f"{path} {width}w" for path, width in r["jpg"]) if r else "",
-                title=getattr(im, "title", "") or im.file,
+                title=display_name(im),
                 alt=alt_text(im),
                 track=track_row(t),
                 quadrant=im.quadrant,
-                why=explain(im, gallery.method, w).get(t.id, "") if t else "",
+                why=explain(im, gallery, w).get(t.id, "") if t else "",
                 summary=plot_summary(im, gallery, w),
                 thumb=im.thumb,
-                seen=seen_text(im, w),
+                seen=seen_labels(im),
                 moved=moved_text(im, w),
+                caption=im.description,
             )
         )
     columns = {kind: list(names_) for kind, names_ in COLUMNS.items()}

@@ -27,7 +27,18 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, selec
 from builder.gallery import data
 from builder.gallery.copies import Copies
 from builder.gallery.data import page_id
-from builder.gallery.text import Words, explain, plot_summary, rule_text
+from builder.gallery.text import (
+    Words,
+    display_name,
+    explain,
+    feeling_words,
+    method_words,
+    moved,
+    plot_summary,
+    reads_as,
+    rule_text,
+    seen_labels,
+)
 from builder.records import Gallery, ImageRecord, Study, Track
 
 TEMPLATE_DIR = Path(str(resources.files("builder.site_template")))  # the wheel or the source tree
@@ -178,6 +189,10 @@ class PictureContext(PageContext):
     renders: dict[str, Copies]  # picture file -> its copies (the photo's srcset)
     summary: str  # the plane in words, for people who cannot see it (text.plot_summary)
     quadrant_rule: str  # how the picture's quadrant was decided, in words
+    feeling: str  # where the picture reads on the plane, in words (text.feeling_words)
+    track_feeling: dict[str, str]  # track id -> how the track feels, in words
+    moved: list[str]  # what moved the reading most, each group in words (text.moved)
+    seen: list[str]  # what the classifiers saw with confidence (text.seen_labels; English labels)
 
     @classmethod
     def of(
@@ -191,10 +206,17 @@ class PictureContext(PageContext):
             plot=Plot.of(im),
             prev=gallery.images[i - 1] if i > 0 else None,
             next=gallery.images[i + 1] if i + 1 < len(gallery.images) else None,
-            why=explain(im, gallery.method, words),
+            why=explain(im, gallery, words),
             renders=renders or {},
             summary=plot_summary(im, gallery, words),
             quadrant_rule=rule_text(im, words),
+            feeling=feeling_words(im.av, words),
+            track_feeling={
+                t.id: words.t("track_feels", feeling=feeling_words((t.valence, t.arousal), words))
+                for t in im.tracks
+            },
+            moved=moved(im, words),
+            seen=seen_labels(im),
         )
 
 
@@ -206,10 +228,13 @@ class SlideshowContext(PageContext):
     template: ClassVar[str] = "slideshow.html"
     gallery: Gallery  # the whole build (its pictures in slideshow order)
     shard_size: int  # slides a shard (data/slides-N.js)
+    first: ImageRecord | None  # the first slide's picture (shown before the script runs)
 
     @classmethod
     def of(cls, gallery: Gallery) -> SlideshowContext:
-        return cls(root="", gallery=gallery, shard_size=data.SHARD_SIZE)
+        by_file = {im.file: im for im in gallery.images}
+        first = by_file.get(gallery.slideshow[0]) if gallery.slideshow else None
+        return cls(root="", gallery=gallery, shard_size=data.SHARD_SIZE, first=first)
 
 
 @dataclass(frozen=True)
@@ -219,10 +244,17 @@ class CreditsContext(PageContext):
     template: ClassVar[str] = "credits.html"
     gallery: Gallery  # the whole build (its method and catalogue)
     tracks: list[Track]  # every recommended track once, in order of first use
+    method: str  # how the pictures were read, in words (text.method_words)
 
     @classmethod
-    def of(cls, gallery: Gallery) -> CreditsContext:
-        return cls(root="", gallery=gallery, tracks=used_tracks(gallery))
+    def of(cls, gallery: Gallery, words: Words | None = None) -> CreditsContext:
+        w = words or Words(gallery.lang)
+        return cls(
+            root="",
+            gallery=gallery,
+            tracks=used_tracks(gallery),
+            method=method_words(gallery.method, w),
+        )
 
 
 @dataclass(frozen=True)
@@ -282,6 +314,8 @@ def environment(
         f"{root}{path} {width}w" for path, width in items
     )
     env.filters["page_id"] = page_id
+    env.filters["name"] = display_name  # a picture's title, else its file name without extension
+    env.filters["reads_as"] = lambda q: reads_as(q, w)  # "reads as calm–pleasant"
     site = Globals(
         lang=w.lang,
         t=w.t,
@@ -323,7 +357,9 @@ def write_pages(
     """Every page of the gallery into out."""
     write_index_pages(out, env, gallery, renders)
     (out / "slideshow.html").write_text(render(env, SlideshowContext.of(gallery)), encoding="utf-8")
-    (out / "credits.html").write_text(render(env, CreditsContext.of(gallery)), encoding="utf-8")
+    (out / "credits.html").write_text(
+        render(env, CreditsContext.of(gallery, words)), encoding="utf-8"
+    )
     if gallery.study is not None:
         (out / "study.html").write_text(render(env, StudyContext.of(gallery)), encoding="utf-8")
     for i, im in enumerate(gallery.images):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -34,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from builder import signals
+from builder.files import atomic_path
 from builder.gallery import data, pages
-from builder.gallery.copies import AudioCopies, Copies, picture_copies, slug_for
+from builder.gallery.copies import AudioCopies, Copies, mean_colour, picture_copies, slug_for
 from builder.gallery.order import slideshow_order
 from builder.gallery.outdir import (
     carry_foreign,
@@ -47,7 +49,7 @@ from builder.gallery.outdir import (
     write_marker,
 )
 from builder.gallery.text import Words
-from builder.records import Failure, Gallery, Study
+from builder.records import Failure, Gallery, ImageRecord, Study
 
 
 def prepare_out(out: Path) -> list[str]:
@@ -172,15 +174,19 @@ def _with_copies(
     images = []
     renders: dict[str, Copies] = {}
     failed = list(gallery.failed)
+
+    def copies(im: ImageRecord) -> tuple[Copies | str, str]:
+        made = picture_copies(im, input_dir, tmp, cache_dir, hashes[im.file])
+        if isinstance(made, str):
+            return made, ""
+        return made, _colour(tmp / made["thumb"]["webp"][0][0], cache_dir, hashes[im.file])
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        mapped = pool.map(
-            lambda im: picture_copies(im, input_dir, tmp, cache_dir, hashes[im.file]),
-            gallery.images,
-        )
+        mapped = pool.map(copies, gallery.images)
         made = list(
             mapped if progress is None else progress(mapped, "writing pages", len(gallery.images))
         )
-    for im, result in zip(gallery.images, made):
+    for im, (result, colour) in zip(gallery.images, made):
         if isinstance(result, str):
             failed.append(Failure(im.file, result))
             continue
@@ -193,8 +199,12 @@ def _with_copies(
                 page=f"pages/{slug_for(im.file)}.html",
                 image=result["image"]["default"],
                 thumb=result["thumb"]["default"],
+                colour=colour,
             )
         )
+    # how many other pictures of this gallery (those whose copies were made) share a first track
+    firsts = Counter(im.tracks[0].id for im in images if im.tracks)
+    images = [replace(im, shared=firsts[im.tracks[0].id] - 1) if im.tracks else im for im in images]
     final = replace(
         gallery,
         images=tuple(images),
@@ -203,6 +213,7 @@ def _with_copies(
         slideshow=tuple(f for f in gallery.slideshow if f in renders)
         if gallery.slideshow
         else tuple(slideshow_order(images)),
+        slideshow_by="curator" if gallery.slideshow else "feeling",
         failed=tuple(sorted(failed, key=lambda f: f.file)),
     )
     return final, renders
@@ -220,3 +231,23 @@ def _study_copies(
     picked = {p.track for picks in pictures.values() for p in picks.values()}
     tracks = tuple(replace(t, audio=audio.copy(t)) for t in study.tracks if t.id in picked)
     return replace(study, pictures=pictures, tracks=tracks)
+
+
+def _colour(thumb: Path, cache_dir: Path, sha: str) -> str:
+    """The picture's mean colour (copies.mean_colour), kept in the cache by content beside its
+    renders, so a rebuild of many pictures decodes none of them again for it."""
+    cached = cache_dir / "renders" / f"{sha}-mean.txt"
+    try:
+        known = cached.read_text(encoding="ascii").strip()
+        if len(known) == 7 and known.startswith("#"):
+            return known
+    except (OSError, UnicodeDecodeError):
+        pass
+    colour = mean_colour(thumb)
+    if colour:
+        try:
+            with atomic_path(cached, durable=False) as tmp:
+                tmp.write_text(colour, encoding="ascii")
+        except OSError:
+            pass  # an unwritable cache costs the decoding next time, nothing else
+    return colour

@@ -4,7 +4,7 @@ reference) and the sentences the pages and the viewer say about a picture and it
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from builder.records import Gallery, ImageRecord
 
@@ -39,13 +39,82 @@ class Words:
         return self.t(f"quadrant_{q}")
 
 
-def explain(im: ImageRecord, method: str = "", words: Words | None = None) -> dict[str, str]:
+SEEN_THRESHOLD = 0.4  # a classifier label is shown from this probability on: usually right there
+# (benchmarks/seen_threshold.py; docs/gallery.md)
+DEGREES = (0.05, 0.15, 0.35)  # |valence| or |arousal| from which a reading is slight, fair, strong
+MOVED_LEAST = 0.02  # a feature group that moved the reading less than this is not named
+# the learned model's feature groups (builder.picture.feeling) -> their message key
+GROUPS = {
+    "the look of the picture (classifier features)": "group_look",
+    "word ratings of what the classifier saw": "group_word_ratings",
+    "detected objects": "group_objects",
+    "word vectors of what the classifier saw": "group_word_vectors",
+    "colour": "group_colour",
+    "where the quadrant lines are drawn": "group_origin",
+}
+
+
+def degree(x: float) -> int:
+    """0 (neither one way nor the other) to 3 (strongly): a reading's distance from the middle,
+    in words rather than decimals."""
+    return sum(abs(x) >= d for d in DEGREES)
+
+
+def feeling_words(point: tuple[float, float], w: Words) -> str:
+    """A point of the plane as a visitor says it: "slightly pleasant and fairly calm"."""
+    parts = []
+    for axis, x in zip(("valence", "arousal"), point):
+        k = degree(x)
+        parts.append(w.t(f"{axis}_{'neutral' if not k else ('up' if x > 0 else 'down')}_{k}"))
+    return w.t("feeling_pair", valence=parts[0], arousal=parts[1])
+
+
+def reads_as(q: int, w: Words) -> str:
+    """A quadrant as the builder's reading, not a fact: "reads as calm–pleasant"."""
+    return w.t("reads_as", quadrant=w.quadrant(q))
+
+
+def _sentences(w: Words, *parts: str) -> str:
+    return w.t("sentence_break").join(p for p in parts if p)
+
+
+def first_reason(im: ImageRecord, gallery: Gallery, w: Words) -> str:
+    """Why the picture's first track is this one, from the facts gallery.json keeps (ImageRecord.
+    reason, shared and pinned, Matching.quadrant_tracks): the curator chose it; the closest track;
+    a close one, the closest going to other pictures; no track in this feeling, so the nearest
+    elsewhere; and whether other pictures play it too, and why."""
+    reason = "pinned" if im.pinned else im.reason
+    said = {
+        "pinned": lambda: w.t("why_pinned"),
+        "nearest": lambda: w.t("why_nearest", quadrant=w.quadrant(im.quadrant)),
+        "close": lambda: w.t("why_close", quadrant=w.quadrant(im.quadrant)),
+        "off_quadrant": lambda: w.t("why_off_quadrant", quadrant=w.quadrant(im.quadrant)),
+    }[reason]()
+    if not im.shared:
+        return said
+    matching = gallery.matching
+    tracks = matching.quadrant_tracks[im.quadrant - 1] if matching else 0
+    pictures = sum(other.quadrant == im.quadrant for other in gallery.images)
+    if reason in ("pinned", "off_quadrant") or not tracks:
+        why = w.tn("why_shared", im.shared)
+    elif tracks < pictures:
+        why = w.tn("why_shared_few", im.shared, tracks=tracks, pictures=pictures)
+    else:
+        why = w.tn("why_shared_far", im.shared)
+    return _sentences(w, said, why)
+
+
+def explain(im: ImageRecord, gallery: Gallery, words: Words | None = None) -> dict[str, str]:
     """Per recommended track, a sentence (in the gallery's language) tracing it back to what pulled
     it there."""
     w = words or Words()
     notes: dict[str, str] = {}
-    if method.startswith("learned"):
+    if im.tracks and (im.pinned or im.reason):
+        notes[im.tracks[0].id] = first_reason(im, gallery, w)
+    if gallery.method.startswith("learned"):
         for n, t in enumerate(im.tracks):
+            if t.id in notes:
+                continue
             ordinal = w.t(f"ordinal_{n + 1}") if n + 1 in (2, 3) else w.t("ordinal_n", n=n + 1)
             notes[t.id] = (
                 w.t("why_learned_first") if n == 0 else w.t("why_learned_other", ordinal=ordinal)
@@ -84,9 +153,8 @@ def plot_summary(im: ImageRecord, gallery: Gallery, words: Words | None = None) 
     if im.target is not None:
         return w.t(
             "summary_target",
-            quadrant=name,
-            valence=f"{im.target[0]:+.2f}",
-            arousal=f"{im.target[1]:+.2f}",
+            quadrant=reads_as(im.quadrant, w),
+            feeling=feeling_words(im.target, w),
             size=gallery.catalogue.size,
         )
     if (
@@ -103,8 +171,7 @@ def plot_summary(im: ImageRecord, gallery: Gallery, words: Words | None = None) 
         len(im.clusters),
         quadrant=name,
         how=how,
-        valence=f"{im.av[0]:+.2f}",
-        arousal=f"{im.av[1]:+.2f}",
+        feeling=feeling_words(im.av, w),
         words=len(im.impressions),
     )
 
@@ -114,33 +181,63 @@ def rule_text(im: ImageRecord, w: Words) -> str:
     return w.t(f"rule_{im.quadrant_rule}" if im.quadrant_rule in QUADRANT_RULES else "rule_other")
 
 
+def seen_labels(im: ImageRecord) -> list[str]:
+    """What the classifiers saw with a confidence that makes it usually right (SEEN_THRESHOLD)."""
+    return [s.label for s in im.seen if s.score >= SEEN_THRESHOLD]
+
+
 def seen_text(im: ImageRecord, w: Words) -> str:
-    """What was seen, in one line: the classifiers' top labels (learned) or the detected objects."""
-    if im.seen:
-        labels = ", ".join(f"{s.label} ({100 * s.score:.0f} %)" for s in im.seen)
-        return w.t("classifier_saw") + " " + labels
-    if im.objects:
-        return w.t("what_was_seen") + ": " + ", ".join(dict.fromkeys(o.label for o in im.objects))
-    return ""
+    """What was seen, in one line: the classifiers' confident labels (learned) or the detected
+    objects; "" where nothing was seen with confidence. The labels stay as the classifier names them
+    (English: the pages mark them so)."""
+    if im.seen or not im.objects:
+        labels = seen_labels(im)
+        return w.t("classifier_saw") + " " + ", ".join(labels) if labels else ""
+    return w.t("what_was_seen") + ": " + ", ".join(dict.fromkeys(o.label for o in im.objects))
+
+
+def moved(im: ImageRecord, w: Words) -> list[str]:
+    """What moved the reading most (learned): up to three feature groups, each with what it did in
+    words ("the colours: more pleasant, a little calmer"); groups that barely moved it are left out."""
+    top = sorted(im.contributions or (), key=lambda c: -(abs(c.valence) + abs(c.arousal)))[:3]
+    out = []
+    for c in top:
+        effects = []
+        for axis, x in (("valence", c.valence), ("arousal", c.arousal)):
+            if abs(x) < MOVED_LEAST:
+                continue
+            effect = w.t(f"moved_{axis}_{'up' if x > 0 else 'down'}")
+            effects.append(effect if abs(x) >= DEGREES[1] else w.t("a_little", what=effect))
+        if effects:
+            group = w.t(GROUPS[c.group]) if c.group in GROUPS else c.group
+            out.append(w.t("moved_group", group=group, effects=w.t("list_join").join(effects)))
+    return out
 
 
 def moved_text(im: ImageRecord, w: Words) -> str:
-    """What moved the reading most (learned): the three largest contributions, in one line."""
-    top = sorted(im.contributions or (), key=lambda c: -(abs(c.valence) + abs(c.arousal)))[:3]
-    if not top:
-        return ""
-    return (
-        w.t("moved_by")
-        + " "
-        + "; ".join(
-            f"{c.group} ({w.t('valence')} {c.valence:+.2f}, {w.t('arousal')} {c.arousal:+.2f})"
-            for c in top
-        )
-    )
+    """moved() in one line."""
+    groups = moved(im, w)
+    return w.t("moved_by") + " " + w.t("group_join").join(groups) if groups else ""
+
+
+def method_words(method: str, w: Words) -> str:
+    """How the pictures were read ("learned:yolo-fastest"), in the visitor's words; "" for a method
+    these words do not know."""
+    kind = method.split(":")[0]
+    kind = "caption" if kind.startswith("caption") else kind
+    return w.t(f"method_{kind}") if kind in ("learned", "objects", "caption", "random") else ""
+
+
+def display_name(im: ImageRecord) -> str:
+    """A picture's name for a visitor: its title, else its file name without folder or extension
+    (only as a last resort)."""
+    if im.title:
+        return im.title
+    name = PurePosixPath(im.file).name
+    stem = PurePosixPath(name).stem
+    return stem or name
 
 
 def alt_text(im: ImageRecord) -> str:
-    """What a picture shows, in words: the curator's (sheet), else its caption, else its file."""
-    return getattr(im, "alt", "") or (
-        im.caption.text if im.caption and im.caption.text else im.file
-    )
+    """What a picture shows, in words: the curator's (sheet), else its caption, else its name."""
+    return im.alt or (im.caption.text if im.caption and im.caption.text else display_name(im))

@@ -338,14 +338,18 @@ def apply(
         changes: dict = dict(
             title=title,
             description=description,
-            alt=description or title or said or PurePosixPath(im.file).name,
+            # the file name only as a last resort, without its extension
+            alt=description or title or said or PurePosixPath(im.file).stem or im.file,
         )
         pin = pins.get(im.file)
         if pin is not None:
             rest = tuple(t for t in im.tracks if t.id != pin.id)
             # the curator's choice: no note that the music left the picture's quadrant
             changes.update(
-                tracks=(pin, *rest)[: max(1, len(im.tracks))], pinned=True, off_quadrant=False
+                tracks=(pin, *rest)[: max(1, len(im.tracks))],
+                pinned=True,
+                off_quadrant=False,
+                reason="pinned",
             )
         out.append(replace(im, **changes))
     ordered = sorted(

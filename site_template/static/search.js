@@ -1,4 +1,4 @@
-/* Searching the index by name (after shared.js and data/columns.js): the name shards
+/* Searching the index by title or file name (after shared.js and data/columns.js): the name shards
    (data/names-N.js) are read on the first search, one after another; the first MAX_SHOWN matches
    are listed with their thumbnails. */
 (function (G) {
@@ -23,7 +23,10 @@
     img.alt = "";
     img.loading = "lazy";
     a.appendChild(img);
-    a.appendChild(document.createTextNode(name(row, "file")));
+    var label = document.createElement("span");
+    label.textContent = name(row, "title");
+    label.setAttribute("translate", "no");  /* a title is the curator's words */
+    a.appendChild(label);
     li.appendChild(a);
     return li;
   }
@@ -38,7 +41,8 @@
       G.shard("names-" + k, function (rows) {
         if (mine !== generation) { return; }
         (rows || []).forEach(function (row) {
-          if (name(row, "file").toLowerCase().indexOf(query) < 0) { return; }
+          var named = (name(row, "title") + "\n" + name(row, "file")).toLowerCase();
+          if (named.indexOf(query) < 0) { return; }
           count += 1;
           if (count <= MAX_SHOWN) { results.appendChild(result(row)); }
         });

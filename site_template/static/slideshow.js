@@ -12,7 +12,10 @@
   if (!document.body.classList.contains("slideshow") || !main) { return; }
   var M = G.M, slideCell = G.columns("slides");
   var total = Number(main.dataset.total), perShard = Number(main.dataset.shardSize);
-  var img = document.getElementById("show-image"), cap = document.getElementById("show-caption");
+  var img = document.getElementById("show-image"), slideEl = document.getElementById("show-slide");
+  var stage = document.getElementById("show-stage"), band = document.getElementById("show-band");
+  var titleEl = document.getElementById("show-title"), cap = document.getElementById("show-caption");
+  var trackEl = document.getElementById("show-track");
   var startBtn = document.getElementById("show-start");
   var pauseBtn = document.getElementById("show-pause");
   var interval = document.getElementById("show-interval");
@@ -29,15 +32,45 @@
       if (row) {
         done({
           file: slideCell(row, "file"), image: slideCell(row, "image"), alt: slideCell(row, "alt"),
-          title: slideCell(row, "title"), artist: slideCell(row, "artist"),
           track: G.trackOf(slideCell(row, "track")),
-          name: slideCell(row, "name") || slideCell(row, "file")
+          name: slideCell(row, "name") || slideCell(row, "file"),
+          caption: slideCell(row, "caption") || "",
+          width: Number(slideCell(row, "width")) || 0, height: Number(slideCell(row, "height")) || 0,
+          background: slideCell(row, "background")
         });
       }
       if ((i % perShard) > perShard - 5 && i + 5 < total) {  /* the next shard, ahead of time */
         G.shard("slides-" + (Math.floor(i / perShard) + 1), function () {});
       }
     });
+  }
+
+  /* ---- the wall: the picture contained in the stage above its band, as large as it can be but
+     never past MAX_ZOOM times its own pixels (then centred on its calm colour) ---- */
+  var MAX_ZOOM = 2, FADE_MS = 600, shown = null;
+  function fit() {
+    if (!shown || !shown.width || !shown.height) { return; }
+    var w = stage.clientWidth, h = stage.clientHeight - band.offsetHeight;
+    var k = Math.min(w / shown.width, h / shown.height, MAX_ZOOM);
+    if (!(k > 0)) { return; }
+    img.style.width = Math.floor(shown.width * k) + "px";
+    img.style.height = Math.floor(shown.height * k) + "px";
+  }
+  function show(im, i) {
+    shown = im;
+    document.body.dataset.slide = String(i);
+    if (img.getAttribute("src") !== im.image) { img.src = im.image; }
+    img.alt = im.alt || im.name;
+    titleEl.textContent = im.name;
+    cap.textContent = im.caption;
+    cap.hidden = !im.caption;
+    band.classList.toggle("no-caption", !im.caption);
+    trackEl.textContent = im.track ?  /* the licence is on the credits page */
+      G.M("track_line", { title: im.track.title, artist: im.track.artist || "" }).replace(/ — $/, "") :
+      "";
+    if (im.background) { stage.style.backgroundColor = im.background; }
+    fit();
+    slideEl.classList.remove("fading");
   }
   function go(i) {
     if (!total) { return; }
@@ -50,14 +83,14 @@
     index = i;
     slide(i, function (im) {
       if (index !== i) { return; }  /* moved on while the shard loaded */
-      if (img.getAttribute("src") !== im.image) { img.src = im.image; }
-      img.alt = im.alt || im.file;
-      var by = im.artist ? " · " + im.artist : "";
-      cap.textContent = im.file + (im.title ? " — " + im.title + by : "");
-      if (im.name !== im.file) { cap.textContent = im.name + " (" + cap.textContent + ")"; }
-      document.body.dataset.slide = String(i);
       music.want(im.track);
       if (!paused) { schedule(); }
+      if (shown && shown.file !== im.file && !G.reducedMotion) {  /* the band fades with it */
+        slideEl.classList.add("fading");
+        window.setTimeout(function () { if (index === i) { show(im, i); } }, FADE_MS);
+      } else {
+        show(im, i);
+      }
     });
   }
   function offerStudy() {
@@ -65,6 +98,8 @@
     window.clearTimeout(offerTimer);
     offerTimer = window.setTimeout(function () { offer.hidden = true; }, OFFER_MS);
   }
+  window.addEventListener("resize", fit);
+  document.addEventListener("fullscreenchange", fit);
   function schedule() {
     window.clearTimeout(timer);
     timer = window.setTimeout(function () { go(index + 1); }, Number(interval.value) * 1000);
@@ -91,7 +126,7 @@
     window.clearTimeout(timer);
     music.pause();
     startBtn.disabled = false;
-    startBtn.textContent = M("resume");
+    startBtn.querySelector(".word").textContent = M("resume");
     pauseBtn.disabled = true;
     G.say(M("slideshow_paused"));
     if (kiosk) { resumeLater(); }
@@ -150,7 +185,8 @@
   }
   window.gallerySlideshow = {
     total: total, go: go,
-    state: function () { return { index: index, paused: paused, kiosk: kiosk }; }
+    state: function () { return { index: index, paused: paused, kiosk: kiosk }; },
+    shown: function () { return shown ? shown.file : null; }
   };
   go(0);
 })(window.Gallery);

@@ -54,8 +54,13 @@
     var text = node(el, "div", "pswp-bar__text");
     var title = node(text, "p", "pswp-bar__title");
     title.id = "viewer-title";
+    title.setAttribute("translate", "no");  /* the curator's words */
+    var caption = node(text, "p", "pswp-bar__caption");
+    caption.id = "viewer-caption";
+    caption.setAttribute("translate", "no");
     var track = node(text, "p", "pswp-bar__track");
     track.id = "viewer-track";
+    track.setAttribute("translate", "no");
     var play = node(el, "button", "pswp-bar__button pswp-bar__play", M("play_music"));
     play.type = "button";
     play.id = "viewer-play";
@@ -82,9 +87,23 @@
       if (pswp) { pswp.updateSize(true); }  /* the photo makes room for the reasons, and back */
     });
     bar = {
-      title: title, track: track, play: play, whyText: whyText, summary: summary, moved: moved,
+      title: title, caption: caption, track: track, play: play, whyText: whyText, summary: summary, moved: moved,
       seen: seen, more: more
     };
+  }
+  /* what the classifier saw: its labels as it names them, in English (marked so) */
+  function showSeen(el, labels) {
+    el.textContent = "";
+    if (!labels.length) { return; }
+    el.appendChild(document.createTextNode(M("classifier_saw") + " "));
+    labels.forEach(function (label, k) {
+      var span = document.createElement("span");
+      span.lang = "en";
+      span.textContent = label;
+      if (k) { el.appendChild(document.createTextNode(M("list_join"))); }
+      el.appendChild(span);
+    });
+    el.appendChild(document.createTextNode(M("full_stop")));
   }
   function showPlaying() {
     if (!bar) { return; }
@@ -98,12 +117,14 @@
     var track = G.trackOf(view(row, "track")), stop = M("full_stop");
     function sentence(cell) { return cell ? cell + stop : ""; }
     bar.title.textContent = view(row, "title");
+    bar.caption.textContent = view(row, "caption") || "";
+    bar.caption.hidden = !view(row, "caption");
     bar.track.textContent = G.trackLine(track);
     var why = view(row, "why");
     bar.whyText.textContent = why ? M("why_prefix") + " " + sentence(why) : "";
     bar.summary.textContent = sentence(view(row, "summary"));
     bar.moved.textContent = sentence(view(row, "moved"));
-    bar.seen.textContent = sentence(view(row, "seen"));
+    showSeen(bar.seen, view(row, "seen") || []);
     bar.more.href = view(row, "page");
     document.body.dataset.viewing = view(row, "id");
     music.want(track);
@@ -121,8 +142,13 @@
       }
     } catch (e) { /* some browsers refuse history on file://: the viewer works on without it */ }
   }
+  function hashId() {  /* any address survives: a hash that is no picture's id opens nothing */
+    var raw = window.location.hash.replace(/^#/, "");
+    if (raw.length > 512) { return ""; }  /* no id is that long */
+    try { return decodeURIComponent(raw); } catch (e) { return raw; }  /* "#%": not encoded */
+  }
   function fromAddress() {
-    var id = decodeURIComponent(window.location.hash.replace(/^#/, ""));
+    var id = hashId();
     if (!id) { if (pswp) { opened = null; pswp.close(); } return; }
     findIndex(id, function (i) { if (i >= 0) { openAt(i, false); } });
   }

@@ -137,6 +137,8 @@ class Learned(Method):
             used=used,
         )
         chosen = iter(zip(result.first, result.off_quadrant))
+        points = np.array([(t.valence, t.arousal) for t in tracks], dtype=np.float64)
+        where = plane.quadrants(points)
         out, firsts = [], []
         for im, pin in zip(records, pinned):
             assert im.target is not None  # record() gives every picture its target
@@ -147,7 +149,12 @@ class Learned(Method):
                 : per_picture - 1
             ]
             out.append(
-                replace(im, tracks=(tracks[first], *(tracks[i] for i in rest)), off_quadrant=off)
+                replace(
+                    im,
+                    tracks=(tracks[first], *(tracks[i] for i in rest)),
+                    off_quadrant=off,
+                    reason=_reason(im, first, pin is not None, off, points, where),
+                )
             )
         # pictures, distinct_first and capacity count the pinned pictures too; the distances and the quadrant
         # counts are of the pictures solved for (pictures - in_quadrant - off_quadrant were pinned)
@@ -162,8 +169,33 @@ class Learned(Method):
             bound=result.bound,
             in_quadrant=result.kept,
             off_quadrant=sum(result.off_quadrant),
+            quadrant_tracks=(
+                int((where == 1).sum()),
+                int((where == 2).sum()),
+                int((where == 3).sum()),
+                int((where == 4).sum()),
+            ),
         )
 
     def reference(self, ctx: Context) -> tuple[float, float] | None:
         v, a = (round(float(x), 4) for x in ctx.feeling.reference)
         return v, a
+
+
+def _reason(
+    im: ImageRecord, first: int, pinned: bool, off: bool, points: np.ndarray, where: np.ndarray
+) -> str:
+    """Why the picture's first track is this one (ImageRecord.reason): the curator's pin, no track
+    in its quadrant, or whether it is the closest track of its quadrant to the target (ties count as
+    closest)."""
+    if pinned:
+        return "pinned"
+    if off:
+        return "off_quadrant"
+    assert im.target is not None
+    own = points[where == im.quadrant]
+    if not len(own):  # not expected: a picture whose quadrant has no track is off_quadrant
+        return "off_quadrant"
+    best = float(np.linalg.norm(own - np.asarray(im.target), axis=1).min())
+    mine = float(np.linalg.norm(points[first] - np.asarray(im.target)))
+    return "nearest" if mine <= best + 1e-9 else "close"
