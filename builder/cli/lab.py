@@ -11,10 +11,11 @@ import typer
 
 from builder import signals
 from builder.errors import UsageError
+from builder.files import Input, check_output
 
 from . import output
 from .boundary import os_error, writes
-from .options import CacheDir, Debug, Mirror, Offline, store
+from .options import CacheDir, Debug, Mirror, Offline, mine, store
 
 ScaleMin = Annotated[float, typer.Option(help="Lowest value of the rating scale.")]
 ScaleMax = Annotated[float, typer.Option(help="Highest value of the rating scale.")]
@@ -68,7 +69,23 @@ MusicLabels = Annotated[
 ]
 
 
-def rated(mirror, cache_dir, offline: bool, debug: bool):
+def rated_inputs(
+    images: Path | None, ratings: Path | None, sets: list[str], music=None, labels=None
+) -> list[Input]:
+    """What `evaluate` and `fit` read: the rated photos and their ratings, the other rated sets'
+    folders, and the --music folder and its labels."""
+    from builder.lab.ratings import parse_rated_set
+
+    found = [
+        Input(images, "the folder of rated photos"),
+        Input(ratings, "the ratings file"),
+        Input(music, "the --music folder"),
+        Input(labels, "the --music-labels file"),
+    ]
+    return found + [Input(parse_rated_set(text)[0], "a rated set's folder") for text in sets]
+
+
+def rated(mirror, cache_dir, offline: bool, debug: bool, reads: tuple | list = ()):
     """(settings_for(images folder, method, music folder), context_for(images folder)): the
     Settings, and the learned method's Context, that read a folder of rated photos with one
     store."""
@@ -76,7 +93,7 @@ def rated(mirror, cache_dir, offline: bool, debug: bool):
     from builder.pipeline.context import Context
     from builder.settings import Settings
 
-    assets = store(mirror, cache_dir, offline)
+    assets = store(mirror, cache_dir, offline, reads=reads)
 
     def settings_for(images: Path, method: str, music: Path | None = None) -> Settings:
         # the whole catalogue: evaluation measures readings, not what plays (the random baseline
@@ -128,7 +145,9 @@ def evaluate(
         raise UsageError(
             "--music and --music-labels go together: the folder and the labels of its files"
         )
-    settings_for, context_for = rated(mirror, cache_dir, offline, debug)
+    reads = rated_inputs(images, ratings, with_sets or [], music, music_labels)
+    check_tables(json_out, plot_out, [*reads, *mine(cache_dir, mirror)])  # before the long work
+    settings_for, context_for = rated(mirror, cache_dir, offline, debug, reads)
     read = read_ratings(ratings, images, scale_min, scale_max, midpoint)
     others = [read_rated_set(text) for text in with_sets or []]
     labels = read_music_labels(music_labels, music) if music is not None else None
@@ -153,6 +172,13 @@ def evaluate(
     if plot_out:
         with writes(f"writing {plot_out}", keep="the figures above were printed"):
             plot(results, plot_out)
+
+
+def check_tables(json_out: Path | None, plot_out: Path | None, reads: list[Input]) -> None:
+    """The --json table and the --plot, checked as every path the builder writes."""
+    for path, kind, what in ((json_out, "table", "--json"), (plot_out, "plot", "--plot")):
+        if path is not None:
+            check_output(path, kind=kind, inputs=reads, what=what)
 
 
 def _methods(text: str) -> list[str]:
@@ -233,6 +259,10 @@ def fit(
     from builder.picture.feeling import MODEL_PATH
 
     signals.leaves("the model file was left as it was")
+    target = out or MODEL_PATH
+    reads = rated_inputs(images, ratings, rated_sets or [])
+    # before the photos are read: the model may be written there
+    check_output(target, kind="model", inputs=[*reads, *mine(cache_dir, mirror)])
     sets = []
     if images is not None:
         if ratings is None:
@@ -243,9 +273,8 @@ def fit(
     sets += [read_rated_set(text) for text in rated_sets or []]
     if not sets:
         raise UsageError("nothing to fit on: give IMAGES RATINGS or one or more --set")
-    _, context_for = rated(mirror, cache_dir, offline, debug)
+    _, context_for = rated(mirror, cache_dir, offline, debug, reads)
     model = fit_on_sets(context_for, sets, progress=output.progress)
-    target = out or MODEL_PATH
     save_model(model, target)
     meta = model.meta
     output.say(
