@@ -163,6 +163,7 @@ def file_kind(mode: int) -> str:
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISDIR, "a folder"),
+        (stat.S_ISREG, "a file"),
     ):
         if test(mode):
             return name
@@ -421,12 +422,6 @@ def _json_with(*keys: str) -> Callable[[BinaryIO], bool]:
     return ours
 
 
-def _lock_file(fh: BinaryIO) -> bool:
-    """A lock holds the process id of its build, or nothing."""
-    head = fh.read(64).strip()
-    return not head or (len(head) <= 32 and head.isdigit())
-
-
 def _model_file(fh: BinaryIO) -> bool:
     """The models are numpy's .npz: a zip of .npy arrays."""
     import zipfile
@@ -468,7 +463,6 @@ OUTPUT_KINDS = {
     # an existing gallery folder: builder.gallery.outdir decides (its marker), under the lock
     "gallery": OutputKind("gallery", folder=True, whole=True),
     "cache": OutputKind("cache folder", folder=True),
-    "lock": OutputKind("lock", ours=_lock_file),
     "stats": OutputKind("statistics file", ours=_json_with("wall_s", "stage_ms")),
     "catalogue": OutputKind("catalogue", ours=_starts(b"id,title,artist,valence,arousal")),
     "model": OutputKind("model file", ours=_model_file),

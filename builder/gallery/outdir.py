@@ -203,19 +203,35 @@ def _open_lock(lock: Path, out: Path) -> int | None:
     """The lock file, opened for reading and writing: made new (O_EXCL), or the one a build left (whose
     flock dies with its process), never through a link (O_NOFOLLOW), and only if it is a lock: a regular
     file, of one name, holding a process id or nothing. None when it vanished meanwhile (try again)."""
+    try:
+        return os.open(lock, _LOCK_FLAGS | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return _open_existing(lock, out)
+
+
+_LOCK_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+def check_lock(out: Path) -> None:
+    """Refuse now, before a build reads anything, what lies at the lock's name of OUT and is not a
+    lock (in the sentence `locked` would say); nothing is changed."""
+    real = Path(os.path.realpath(out))
+    fd = _open_existing(lock_path(real), real)
+    if fd is not None:
+        os.close(fd)
+
+
+def _open_existing(lock: Path, out: Path) -> int | None:
+    """The lock file already at `lock`, opened without following a link, if it is a lock; None if
+    there is none."""
     import stat
 
-    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-    try:
-        return os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileExistsError:
-        pass
     refuse = (
         f"{lock}, where the builder keeps the lock of {out}, is {{}}; the builder neither follows "
         "nor replaces it: remove it and try again — nothing was written"
     )
     try:
-        fd = os.open(lock, flags)
+        fd = os.open(lock, _LOCK_FLAGS)
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -84,7 +84,9 @@ def write_site(
     picture copies the analysis did not make (Pillow decodes, scales and encodes without holding the
     GIL). See builder.gallery.outdir for ownership, the lock and the swap.
     """
-    out = Path(os.path.realpath(out))  # links resolved: the lock and the swap are of the real folder
+    out = Path(
+        os.path.realpath(out)
+    )  # links resolved: the lock and the swap are of the real folder
     with locked(out):
         foreign = foreign_files(out)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-{os.getpid()}-"))

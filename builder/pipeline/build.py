@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder.assets import AssetStore
-from builder.errors import OutputError
+from builder.errors import OutputError, UsageError
 from builder.files import Input, check_output, write_atomic
 from builder.pipeline.context import Context, Progress, no_progress
 from builder.pipeline.run import analyse_with_warnings
@@ -73,7 +73,7 @@ def check_outputs(settings: Settings) -> None:
     gallery, its lock, the cache and the --stats file. Each is refused with a sentence when it is, or
     lies inside, something the build reads or another gallery; the cache also inside OUT (a gallery
     is replaced as a whole, so it would be lost or published); --stats also inside OUT or the cache."""
-    from builder.gallery.outdir import lock_path
+    from builder.gallery.outdir import check_lock, lock_path
     from builder.images import IMAGE_SUFFIXES
     from builder.music.audio import AUDIO_SUFFIXES
 
@@ -82,7 +82,13 @@ def check_outputs(settings: Settings) -> None:
     reads = inputs_of(s)
     out = check_output(s.out, kind="gallery", inputs=reads, what="--out")
     lock = lock_path(out)
-    check_output(lock, kind="lock", inputs=reads, what="the output folder's lock")
+    for i in reads:
+        if i.path is not None and Path(os.path.realpath(i.path)) == lock:
+            raise UsageError(
+                f"{i.what} {i.path} lies where the builder keeps the lock of {out}; rename it "
+                "or choose another --out — nothing was written"
+            )
+    check_lock(out)  # a link or a file that is not a lock at its name: never followed nor truncated
     gallery = Input(out, "the output folder", role="which every build replaces as a whole")
     # the cache may lie in the picture or music folder (their walks skip it), never be one
     walked = {s.input: IMAGE_SUFFIXES, s.music: AUDIO_SUFFIXES}
