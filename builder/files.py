@@ -137,9 +137,9 @@ def regular_input(path: Path, what: str, kind: str | None = "table") -> None:
 
 def open_input(path: Path) -> tuple[BinaryIO, os.stat_result]:
     """A file the user named, opened for reading without blocking, and its status read from the open
-    file: a named pipe opens at once (with no writer it would block open() for ever) and the status is
-    of what was opened, not of what the name pointed to a moment before. The caller checks the status
-    (stat.S_ISREG) before reading. OSError as open() raises it."""
+    file: a named pipe opens at once (with no writer it would block open() for ever) and the status
+    is of what was opened, not of what the name pointed to a moment before. The caller checks the
+    status (stat.S_ISREG) before reading. OSError as open() raises it."""
     import stat
 
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
@@ -185,8 +185,8 @@ def spreadsheet_text(cell: str) -> str:
 
 
 def usable_cache(cache_dir: Path) -> tuple[Path, str | None]:
-    """cache_dir if files can be written there (tagged as a cache: CACHE_TAG); else a temporary folder
-    (removed at exit) and a warning."""
+    """cache_dir if files can be written there (tagged as a cache: CACHE_TAG); else a temporary
+    folder (removed at exit) and a warning."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=cache_dir, prefix=".probe-")
@@ -291,14 +291,15 @@ def tune_allocator() -> bool:
     return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, 1 << 30))
 
 
-# ---- what the builder may write ---------------------------------------------------------------------------
+# ---- what the builder may write ------------------------------------------------------------------
 
-# Every gallery holds this file: the builder's signature and the files it wrote (builder.gallery.outdir keeps
-# the rest of the rule; the check below reads it to know another gallery when it sees one).
+# Every gallery holds this file: the builder's signature and the files it wrote
+# (builder.gallery.outdir keeps the rest of the rule; the check below reads it to know another
+# gallery when it sees one).
 GALLERY_MARKER = ".gallery-builder.json"
 GALLERY_SIGNATURE = "gallery-builder output folder; safe to replace by the gallery builder"
-# The cache folder says what it is (https://bford.info/cachedir/: backup tools skip it), so that a cache
-# found inside a gallery is known for the builder's and never published as the user's files.
+# The cache folder says what it is (https://bford.info/cachedir/: backup tools skip it), so that a
+# cache found inside a gallery is known for the builder's and never published as the user's files.
 CACHE_TAG = "CACHEDIR.TAG"
 CACHE_TAG_TEXT = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -316,8 +317,8 @@ CACHE_FOLDERS = {
     "templates",
     "assign",
 }
-# atomic_path's temporary files: "." + up to 40 characters of the target's name + ".tmp-" + mkstemp's 8
-# random characters + the target's suffix. A writer that died leaves one behind.
+# atomic_path's temporary files: "." + up to 40 characters of the target's name + ".tmp-" +
+# mkstemp's 8 random characters + the target's suffix. A writer that died leaves one behind.
 _TEMPORARY = re.compile(r"\..{1,40}\.tmp-[a-z0-9_]{8}(\.[^/]*)?", re.DOTALL)
 
 
@@ -345,8 +346,9 @@ def gallery_marker(folder: Path) -> dict | None:
 
 
 def written_gallery(folder: Path) -> bool:
-    """Whether folder looks like a gallery the builder wrote: its marker, or the gallery.json of a gallery
-    from before markers (for refusing to write into it, the shape of that file is enough)."""
+    """Whether folder looks like a gallery the builder wrote: its marker, or the gallery.json of a
+    gallery from before markers (for refusing to write into it, the shape of that file is
+    enough)."""
     import stat
 
     import orjson
@@ -381,7 +383,8 @@ def is_cache(folder: Path) -> bool:
 
 
 def tag_cache(folder: Path) -> None:
-    """Put the cache tag into a cache folder that has none (a folder that cannot take it goes without)."""
+    """Put the cache tag into a cache folder that has none (a folder that cannot take it goes
+    without)."""
     tag = Path(folder) / CACHE_TAG
     if os.path.lexists(tag):
         return
@@ -399,9 +402,10 @@ def tag_cache(folder: Path) -> None:
 class Input:
     """A path a command reads, which nothing it writes may be or replace.
 
-    what: how a sentence names it ("the picture folder"). reads: for a folder, the suffixes of the files
-    it is read for (a file written inside it with another suffix is never read back as input, e.g. a
-    catalogue written into the music folder it describes); None: nothing may be written inside it."""
+    what: how a sentence names it ("the picture folder"). reads: for a folder, the suffixes of the
+    files it is read for (a file written inside it with another suffix is never read back as input,
+    e.g. a catalogue written into the music folder it describes); None: nothing may be written
+    inside it."""
 
     path: Path | None
     what: str
@@ -448,8 +452,8 @@ def _mp4_file(fh: BinaryIO) -> bool:
 
 @dataclass(frozen=True)
 class OutputKind:
-    """What the builder writes at a path: in words, whether it is a folder, and how a file already there
-    is known for one the builder wrote (`ours`, given the open file; None: never replaced)."""
+    """What the builder writes at a path: in words, whether it is a folder, and how a file already
+    there is known for one the builder wrote (`ours`, given the open file; None: never replaced)."""
 
     name: str
     folder: bool = False
@@ -491,12 +495,12 @@ def check_output(
     """The one rule for a path the builder is about to write: `path` resolved (links followed), or a
     UsageError (exit 2) in one sentence naming it, before anything is written.
 
-    Refused: a target that is, or lies inside, one of `inputs` (a folder input with `reads` only for the
-    files it reads); a gallery folder that holds an input (it is replaced as a whole); a
-    target inside a gallery the builder wrote, except `gallery` (the film's own); for a file, a folder or
-    any other thing that is not a regular file, and a file already there that is not a `kind` the builder
-    wrote (unless force: the user said so); for a folder kind, a file. `what` names the path in the
-    sentence (the option that gave it). Kinds: OUTPUT_KINDS."""
+    Refused: a target that is, or lies inside, one of `inputs` (a folder input with `reads` only for
+    the files it reads); a gallery folder that holds an input (it is replaced as a whole); a target
+    inside a gallery the builder wrote, except `gallery` (the film's own); for a file, a folder or
+    any other thing that is not a regular file, and a file already there that is not a `kind` the
+    builder wrote (unless force: the user said so); for a folder kind, a file. `what` names the path
+    in the sentence (the option that gave it). Kinds: OUTPUT_KINDS."""
     import stat
 
     from builder.errors import UsageError

@@ -27,8 +27,8 @@ with locked(sys.argv[1]):
 
 
 def holder(folder: Path) -> subprocess.Popen:
-    """A process that holds the lock of `folder` (as it names it) until its stdin is closed; returned
-    once it says it holds it."""
+    """A process that holds the lock of `folder` (as it names it) until its stdin is closed;
+    returned once it says it holds it."""
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(folder)],
         stdin=subprocess.PIPE,

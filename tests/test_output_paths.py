@@ -63,7 +63,7 @@ def refused(match: str, path: Path, **kw) -> None:
         check_output(path, **kw)
 
 
-# ---- the check itself ------------------------------------------------------------------------------------
+# ---- the check itself ----------------------------------------------------------------------------
 
 
 def test_a_target_that_is_or_lies_inside_an_input_is_refused(tmp_path):
@@ -187,7 +187,7 @@ def test_temporary_names_are_those_atomic_path_makes(tmp_path):
     assert not any(map(is_temporary, ("notes.txt", ".htaccess", "a.tmp-12345678", ".x.tmp-abc")))
 
 
-# ---- through the commands ---------------------------------------------------------------------------------
+# ---- through the commands ------------------------------------------------------------------------
 
 
 @pytest.fixture

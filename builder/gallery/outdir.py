@@ -1,16 +1,17 @@
 """The output folder: whose it is, who writes it, and how a new gallery replaces the old one.
 
-- **Ownership.** Every gallery holds `.gallery-builder.json`: the builder's signature and the list of files it
-  wrote. A folder is replaced only when it is empty or holds that marker (a folder from an older version is
-  recognised by its gallery.json and layout). Files in it that the builder did not write (a CNAME, notes) are
-  carried into the new gallery and named in the summary; one that the new gallery would overwrite stops the
-  build with its name. Nothing of the user's is deleted. What is the builder's own but not the gallery's (the
-  temporary file of a writer that died, a cache folder) is never carried (`unpublished`).
-- **One writer.** A build holds an exclusive lock (`.OUT.lock` beside OUT, fcntl) from the first check to the
-  swap; a second build of the same OUT stops at once with a message. The lock is named after OUT with its
-  links resolved, so one gallery has one lock however it is reached, and it is made with O_EXCL and opened
-  with O_NOFOLLOW: a link or any file that is not a lock at its name is refused, never followed or
-  truncated (`builder film` takes the same lock).
+- **Ownership.** Every gallery holds `.gallery-builder.json`: the builder's signature and the list
+  of files it wrote. A folder is replaced only when it is empty or holds that marker (a folder from
+  an older version is recognised by its gallery.json and layout). Files in it that the builder did
+  not write (a CNAME, notes) are carried into the new gallery and named in the summary; one that the
+  new gallery would overwrite stops the build with its name. Nothing of the user's is deleted. What
+  is the builder's own but not the gallery's (the temporary file of a writer that died, a cache
+  folder) is never carried (`unpublished`).
+- **One writer.** A build holds an exclusive lock (`.OUT.lock` beside OUT, fcntl) from the first
+  check to the swap; a second build of the same OUT stops at once with a message. The lock is named
+  after OUT with its links resolved, so one gallery has one lock however it is reached, and it is
+  made with O_EXCL and opened with O_NOFOLLOW: a link or any file that is not a lock at its name is
+  refused, never followed or truncated (`builder film` takes the same lock).
 - **Leftovers.** The new gallery is written into `.OUT.building-*` beside OUT. Temporary folders of builds that
   died (kill -9, power loss) are removed by the next build of that OUT, under the lock.
 - **The swap.** On Linux the new folder and OUT are exchanged in one atomic step (renameat2 RENAME_EXCHANGE), so
@@ -76,7 +77,8 @@ def _read_marker(out: Path) -> dict | None:
 
 
 def _is_legacy_gallery(out: Path) -> bool:
-    """A gallery of a version that wrote no marker: gallery.json of our shape, and only our names at the top."""
+    """A gallery of a version that wrote no marker: gallery.json of our shape, and only our names at
+    the top."""
     import stat
 
     try:
@@ -115,9 +117,10 @@ def written_files(root: Path) -> list[str]:
 
 
 def unpublished(out: Path, present: list[str]) -> list[str]:
-    """The files of `present` (paths in out) that are the builder's own but no part of a gallery: the
-    temporary files of writers that died or were stopped (atomic_path), and everything in a cache folder
-    inside out. The swap never carries them into the new gallery, whoever wrote them."""
+    """The files of `present` (paths in out) that are the builder's own but no part of a gallery:
+    the temporary files of writers that died or were stopped (atomic_path), and everything in a
+    cache folder inside out. The swap never carries them into the new gallery, whoever wrote
+    them."""
     caches: dict[str, bool] = {}
 
     def in_cache(rel: str) -> bool:
@@ -134,13 +137,14 @@ def unpublished(out: Path, present: list[str]) -> list[str]:
 
 
 def foreign_files(out: Path) -> list[str]:
-    """Files in an existing OUT that the builder did not write (the user's, which the new gallery keeps);
-    raises UsageError if OUT is not replaceable."""
+    """Files in an existing OUT that the builder did not write (the user's, which the new gallery
+    keeps); raises UsageError if OUT is not replaceable."""
     return _look_into(out)[0]
 
 
 def _look_into(out: Path) -> tuple[list[str], list[str]]:
-    """(the user's files in OUT, the builder's files in it that are no part of a gallery: unpublished)."""
+    """(the user's files in OUT, the builder's files in it that are no part of a gallery:
+    unpublished)."""
     if not out.exists():
         return [], []
     if not out.is_dir():
@@ -183,7 +187,8 @@ def _special(path: Path) -> bool:
 
 
 def left_out(out: Path) -> list[str]:
-    """The builder's temporary and cache files in OUT that the new gallery leaves out (unpublished)."""
+    """The builder's temporary and cache files in OUT that the new gallery leaves out
+    (unpublished)."""
     return _look_into(out)[1]
 
 
@@ -193,16 +198,17 @@ _HELD: set[Path] = (
 
 
 def lock_path(out: Path) -> Path:
-    """Where the lock of the gallery folder `out` lies: beside it, named after it with its links resolved
-    (one gallery, one lock, however it is reached)."""
+    """Where the lock of the gallery folder `out` lies: beside it, named after it with its links
+    resolved (one gallery, one lock, however it is reached)."""
     real = Path(os.path.realpath(out))
     return real.parent / f".{real.name}.lock"
 
 
 def _open_lock(lock: Path, out: Path) -> int | None:
-    """The lock file, opened for reading and writing: made new (O_EXCL), or the one a build left (whose
-    flock dies with its process), never through a link (O_NOFOLLOW), and only if it is a lock: a regular
-    file, of one name, holding a process id or nothing. None when it vanished meanwhile (try again)."""
+    """The lock file, opened for reading and writing: made new (O_EXCL), or the one a build left
+    (whose flock dies with its process), never through a link (O_NOFOLLOW), and only if it is a
+    lock: a regular file, of one name, holding a process id or nothing. None when it vanished
+    meanwhile (try again)."""
     try:
         return os.open(lock, _LOCK_FLAGS | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
@@ -259,8 +265,8 @@ def _open_existing(lock: Path, out: Path) -> int | None:
 @contextmanager
 def locked(out: Path) -> Iterator[None]:
     """Hold the exclusive lock of the gallery folder OUT for the block (its links resolved: one lock
-    however OUT is named); OutputBusy if another build or film holds it, UsageError if something that is
-    not a lock lies at its name. Re-entrant."""
+    however OUT is named); OutputBusy if another build or film holds it, UsageError if something
+    that is not a lock lies at its name. Re-entrant."""
     import fcntl
 
     real = Path(os.path.realpath(out))
@@ -310,7 +316,8 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 def remove_stale(out: Path) -> list[Path]:
-    """Temporary folders of earlier builds of OUT (only called under the lock, so none of them is live)."""
+    """Temporary folders of earlier builds of OUT (only called under the lock, so none of them is
+    live)."""
     removed = []
     for pattern in (f".{glob.escape(out.name)}.building-*", f".{glob.escape(out.name)}.old-*"):
         for p in out.parent.glob(pattern):

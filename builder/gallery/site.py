@@ -53,9 +53,9 @@ from builder.records import Failure, Gallery
 
 def prepare_out(out: Path) -> tuple[list[str], list[str]]:
     """Refuse an OUT that this builder did not write (nothing of the user's is ever deleted); return
-    the files in it that the builder did not write, which the new gallery will keep, and those of the
-    builder's that are no part of a gallery (temporary files of a writer that died, a cache folder),
-    which it leaves out (builder.gallery.outdir)."""
+    the files in it that the builder did not write, which the new gallery will keep, and those of
+    the builder's that are no part of a gallery (temporary files of a writer that died, a cache
+    folder), which it leaves out (builder.gallery.outdir)."""
     real = Path(os.path.realpath(out))
     return foreign_files(real), left_out(real)
 

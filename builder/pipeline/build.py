@@ -70,9 +70,10 @@ def inputs_of(settings: Settings) -> list[Input]:
 
 def check_outputs(settings: Settings) -> None:
     """Every path a build writes, checked before anything is made (builder.files.check_output): the
-    gallery, its lock, the cache and the --stats file. Each is refused with a sentence when it is, or
-    lies inside, something the build reads or another gallery; the cache also inside OUT (a gallery
-    is replaced as a whole, so it would be lost or published); --stats also inside OUT or the cache."""
+    gallery, its lock, the cache and the --stats file. Each is refused with a sentence when it is,
+    or lies inside, something the build reads or another gallery; the cache also inside OUT (a
+    gallery is replaced as a whole, so it would be lost or published); --stats also inside OUT or
+    the cache."""
     from builder.gallery.outdir import check_lock, lock_path
     from builder.images import IMAGE_SUFFIXES
     from builder.music.audio import AUDIO_SUFFIXES
@@ -150,7 +151,8 @@ def build(settings: Settings, store: AssetStore, progress: Progress = no_progres
 
 
 def left_behind(dropped: list[str], out: Path) -> tuple[str, ...]:
-    """The warning when OUT held the builder's temporary or cache files, which no gallery carries."""
+    """The warning when OUT held the builder's temporary or cache files, which no gallery
+    carries."""
     if not dropped:
         return ()
     more = " ..." if len(dropped) > 5 else ""

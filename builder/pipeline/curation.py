@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -151,15 +152,19 @@ def _decode(path: Path, what: str, cap: int) -> str:
 
     from builder.files import file_kind, open_input
 
+    def check(st: os.stat_result) -> None:
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"{what} {path} is a folder; give a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(
+                f"{what} {path} is not a regular file ({file_kind(st.st_mode)}); give a file"
+            )
+
     try:
+        check(os.stat(path))  # a socket cannot even be opened
         fh, st = open_input(path)
         with fh:
-            if stat.S_ISDIR(st.st_mode):
-                raise UsageError(f"{what} {path} is a folder; give a file")
-            if not stat.S_ISREG(st.st_mode):
-                raise UsageError(
-                    f"{what} {path} is not a regular file ({file_kind(st.st_mode)}); give a file"
-                )
+            check(st)  # what was opened, if the name changed meanwhile
             data = fh.read(cap + 1)
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
@@ -368,8 +373,8 @@ def _scheme(url: str) -> str | None:
 
 
 def _in_gallery(url: str) -> bool:
-    """A relative URL that stays inside the gallery, from its index at the gallery's top: not from the
-    root (/x), not to another host (//host/x), and no '..' that climbs out, counted as a browser
+    """A relative URL that stays inside the gallery, from its index at the gallery's top: not from
+    the root (/x), not to another host (//host/x), and no '..' that climbs out, counted as a browser
     counts it (percent-escapes decoded, a backslash read as a slash)."""
     from urllib.parse import unquote
 
@@ -396,7 +401,8 @@ def _safe_link(url: str) -> bool:
 
 def _image(self, tokens, idx, options, env) -> str:
     """An image of the introduction: shown only from inside the gallery (the pages' policy blocks
-    others, with an error on every load); one from the web becomes a link to it, with its alt text."""
+    others, with an error on every load); one from the web becomes a link to it, with its alt
+    text."""
     from markdown_it.common.utils import escapeHtml
 
     token = tokens[idx]
