@@ -844,3 +844,23 @@ def test_a_header_claiming_20000_by_20000_is_a_refusal_whoever_opens_it(tmp_path
     for path in (tmp_path / "bomb.png", jpeg):
         with pytest.raises(ImageError, match="claims more pixels than the builder accepts"):
             open_picture(path)
+
+
+def test_a_catalogues_long_text_is_cut_and_a_long_id_skipped(tmp_path):
+    from builder.music.catalogue import TEXT_CAP, load_csv_catalogue
+
+    p = tmp_path / "c.csv"
+    p.write_text(
+        "id,title,artist,valence,arousal,licence\n"
+        f"a,{'T' * 100_000},{'A' * 500},0.1,0.2,{'L' * 300}\n"
+        f"{'i' * 300},t,x,0.1,0.1,\n"
+    )
+    cat, problems = load_csv_catalogue(p)
+    (track,) = cat.tracks
+    assert len(track.title) == len(track.artist) == len(track.licence) == TEXT_CAP
+    assert problems == [
+        "line 2: title of 100,000 characters, cut to 200",
+        "line 2: artist of 500 characters, cut to 200",
+        "line 2: licence of 300 characters, cut to 200",
+        "line 3: id of 300 characters (at most 200)",
+    ]

@@ -159,6 +159,7 @@ def load_deam(store: AssetStore, *, swap_2013: bool = True) -> Catalogue:
 
 
 REQUIRED = ("id", "title", "artist", "valence", "arousal")
+TEXT_CAP = 200  # characters of a track's id, title, artist, genre or licence (a page shows them)
 
 # How each container the builder decodes begins (its "magic"): a row's audio must be audio by its
 # content, not by its name, before it is copied into a gallery.
@@ -322,10 +323,19 @@ def load_csv_catalogue(
         if not all(math.isfinite(x) and -1.0 <= x <= 1.0 for x in (v, a)):
             problems.append(f"line {line}: valence/arousal outside [-1, 1]")
             continue
+        if len(r["id"]) > TEXT_CAP:
+            problems.append(f"line {line}: id of {len(r['id']):,} characters (at most {TEXT_CAP})")
+            continue
         if r["id"] in seen:
             problems.append(f"line {line}: duplicate id {r['id']!r}")
             continue
         seen.add(r["id"])
+        for key in ("title", "artist", "genre", "licence"):
+            if len(r.get(key) or "") > TEXT_CAP:
+                problems.append(
+                    f"line {line}: {key} of {len(r[key]):,} characters, cut to {TEXT_CAP}"
+                )
+                r[key] = r[key][: TEXT_CAP - 1] + "…"
         audio = r.get("audio") or None
         if audio:
             audio = _confined_audio(roots, audio, line, problems, exclude)
