@@ -516,13 +516,15 @@ def check_output(
         source = _real(i.path)
         if target == source:
             raise UsageError(f"{given} is {i.what}, {i.role}; choose another path — {nothing}")
-        if source in target.parents and (
-            i.reads is None or target.suffix.lower() in {s.lower() for s in i.reads}
-        ):
-            files = "" if i.reads is None else " with a name it reads"
+        if source in target.parents and i.reads is None:
             raise UsageError(
-                f"{given} lies inside {i.what} {i.path}{files}, {i.role}; choose a path outside "
-                f"it — {nothing}"
+                f"{given} lies inside {i.what} {i.path}, {i.role}; choose a path outside it — "
+                f"{nothing}"
+            )
+        if source in target.parents and target.suffix.lower() in {s.lower() for s in i.reads or ()}:
+            raise UsageError(
+                f"{given} lies inside {i.what} {i.path} with a name the builder reads there as "
+                f"input ({target.suffix} files); choose another name — {nothing}"
             )
         if out_kind.whole and target in source.parents:
             raise UsageError(

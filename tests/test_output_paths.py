@@ -91,12 +91,12 @@ def test_a_folder_read_for_some_files_takes_other_files(tmp_path):
     reads = [Input(music, "the audio folder", (".mp3", ".flac"))]
     assert check_output(music / "catalogue.csv", kind="catalogue", inputs=reads)
     refused(
-        "is the audio folder|with a name it reads",
+        "with a name the builder reads there as input \\(.mp3 files\\)",
         music / "track.mp3",
         kind="catalogue",
         inputs=reads,
     )
-    refused("with a name it reads", music / "new.FLAC", kind="catalogue", inputs=reads)
+    refused("reads there as input", music / "new.FLAC", kind="catalogue", inputs=reads)
 
 
 def test_links_are_followed_before_the_target_is_judged(tmp_path):
@@ -269,8 +269,8 @@ def test_music_score_never_writes_over_the_audio_it_reads(tmp_path):
     before = snapshot(tmp_path)
     common = ["--mirror", str(MIRROR), "--cache-dir", str(tmp_path / "cache"), "--offline"]
     for target, says in (
-        (music / "track.mp3", "with a name it reads"),
-        (music / "sub" / "new.flac", "with a name it reads"),
+        (music / "track.mp3", "reads there as input (.mp3 files)"),
+        (music / "sub" / "new.flac", "reads there as input (.flac files)"),
         (tmp_path / "other" / "c.csv", "a gallery the builder wrote"),
         (tmp_path / "cache" / "c.csv", "lies inside the cache folder"),
         (MIRROR / "c.csv", "lies inside the mirror"),
@@ -316,7 +316,10 @@ def test_fit_and_evaluate_check_their_outputs_before_reading_anything(tmp_path):
         (["fit", "--set", f"{pics}:1-9:5", "--out", str(pics / "m.npz")], "a rated set's folder"),
         (["evaluate", str(pics), str(ratings), "--json", str(ratings)], "is the ratings file"),
         (["evaluate", str(pics), str(ratings), "--plot", str(tmp_path / "holiday.png")], "plot"),
-        (["music", "fit", str(pics), str(labels), "--out", str(pics / "x.mp3")], "it reads"),
+        (
+            ["music", "fit", str(pics), str(labels), "--out", str(pics / "x.mp3")],
+            "as input (.mp3 files)",
+        ),
         (["music", "fit", str(pics), str(labels), "--out", str(labels)], "is the labels file"),
         (["music", "evaluate", str(pics), str(labels), "--json", str(labels)], "labels file"),
     ):

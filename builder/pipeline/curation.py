@@ -115,20 +115,21 @@ class Sheet:
                 same = by_name.get(PurePosixPath(e.track.replace("\\", "/")).name.casefold(), [])
                 if len(same) > 1:
                     warnings.append(
-                        f"{self._where(e)}: several audio files are called '{shown(e.track)}'; give the track's id "
-                        f"(e.g. '{same[0].id}'); '{name}' keeps the music chosen for it"
+                        f"{self._where(e)}: several audio files are called '{shown(e.track)}'; "
+                        f"give the track's id (e.g. '{same[0].id}'); '{name}' keeps the music "
+                        "chosen for it"
                     )
                     continue
                 found = same[0] if same else None
             if found is None:
                 warnings.append(
-                    f"{self._where(e)}: no track '{shown(e.track)}' (id or audio file name) in the catalogue "
-                    f"{catalogue_name}; '{name}' keeps the music chosen for it"
+                    f"{self._where(e)}: no track '{shown(e.track)}' (id or audio file name) in "
+                    f"the catalogue {catalogue_name}; '{name}' keeps the music chosen for it"
                 )
             elif not found.audio:
                 warnings.append(
-                    f"{self._where(e)}: track '{shown(e.track)}' has no audio file, so it cannot play; '{name}' keeps "
-                    "the music chosen for it"
+                    f"{self._where(e)}: track '{shown(e.track)}' has no audio file, so it cannot "
+                    f"play; '{name}' keeps the music chosen for it"
                 )
             else:
                 out[name] = found
@@ -417,9 +418,9 @@ def _image(self, tokens, idx, options, env) -> str:
 
 
 def intro_html(text: str) -> str:
-    """Markdown (CommonMark) to HTML with raw HTML off, so tags in the text are shown as text and nothing of it
-    runs; links only to web and mail addresses and inside the gallery, images only from inside it;
-    headings one level down (the page's own <h1> is the title)."""
+    """Markdown (CommonMark) to HTML with raw HTML off, so tags in the text are shown as text and
+    nothing of it runs; links only to web and mail addresses and inside the gallery, images only
+    from inside it; headings one level down (the page's own <h1> is the title)."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
