@@ -114,26 +114,21 @@ def named_bytes(data: bytes, name: str) -> io.BytesIO:
     return buf
 
 
-def open_upright(
-    path: Path | io.BytesIO, max_side: int, srgb: bool = False
-) -> tuple[Image.Image, int, int]:
-    """Open, take the first frame, apply EXIF orientation, convert to RGB, downscale to max_side.
-
-    srgb: convert the colours from the picture's embedded ICC profile to sRGB (what the gallery's copies are
-    shown as: a Display-P3 or Adobe RGB photo would otherwise look duller). The analysis reads the pixels as
-    stored, as its models were fitted. Returns (image, original upright width, original upright height).
-    """
+def open_picture(path: Path | io.BytesIO) -> Image.Image:
+    """A picture opened for decoding (nothing decoded yet), or ImageError with the reason, from its
+    header alone: not a picture, HEIC, a header that claims more pixels than the builder accepts (a
+    decompression bomb: a 200-byte file can claim 20000 x 20000), or, for formats other than JPEG
+    (which is decoded at reduced size: Image.draft), more memory to decode than DECODE_LIMIT. For
+    whatever reads pictures: the analysis, the copies, the film's frames."""
     try:
         im = Image.open(path)
-        w, h = im.size
-        if im.format == "JPEG":
-            im.draft(
-                "RGB", (max_side, max_side)
-            )  # decode at reduced size: bounded memory for huge JPEGs
-        else:
-            _check_decoded_size(im)  # other formats decode whole: look at the header's size first
-        im.seek(0)
-        im.load()
+        if im.format != "JPEG":
+            try:  # other formats decode whole: look at the header's size first
+                _check_decoded_size(im)
+            except ImageError:
+                im.close()
+                raise
+        return im
     except Image.DecompressionBombError:
         raise ImageError(
             "refused: the image claims more pixels than the builder accepts "
@@ -149,6 +144,30 @@ def open_upright(
     except MemoryError:
         raise ImageError("there was not enough memory to decode it") from None
     except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"damaged or truncated picture ({exc})") from None
+
+
+def open_upright(
+    path: Path | io.BytesIO, max_side: int, srgb: bool = False
+) -> tuple[Image.Image, int, int]:
+    """Open, take the first frame, apply EXIF orientation, convert to RGB, downscale to max_side.
+
+    srgb: convert the colours from the picture's embedded ICC profile to sRGB (what the gallery's copies are
+    shown as: a Display-P3 or Adobe RGB photo would otherwise look duller). The analysis reads the pixels as
+    stored, as its models were fitted. Returns (image, original upright width, original upright height).
+    """
+    im = open_picture(path)
+    w, h = im.size
+    try:
+        if im.format == "JPEG":
+            im.draft(
+                "RGB", (max_side, max_side)
+            )  # decode at reduced size: bounded memory for huge JPEGs
+        im.seek(0)
+        im.load()
+    except MemoryError:
+        raise ImageError("there was not enough memory to decode it") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"damaged or truncated picture ({exc})") from None
     orientation = im.getexif().get(0x0112, 1)
     if orientation in (5, 6, 7, 8):

@@ -1,10 +1,12 @@
-"""Trust II (issue 19): one way to write a file, signals from the first instruction to the last, bounded memory,
-the builder never reading its own output, evaluations that cannot flatter, and the smaller hostile cases."""
+"""Hostile input: one way to write a file, signals from the first instruction to the last, bounded
+memory and text, no option file that hangs, the builder never reading its own output, evaluations
+that cannot flatter, and the smaller hostile cases."""
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -639,3 +641,226 @@ def test_a_named_pipe_as_an_option_file_is_refused_before_the_build(pics, tmp_pa
             result.output
         )
         assert not (tmp_path / "site").exists()
+
+
+# ---- 8. bounded text, no hangs -------------------------------------------------------------------
+
+
+def special_files(folder: Path) -> dict[str, Path]:
+    """A named pipe, a socket and a character device, each where a file is expected."""
+    import socket
+
+    os.mkfifo(folder / "pipe.md")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "socket.md"))
+    return {
+        "a named pipe": folder / "pipe.md",
+        "a socket": folder / "socket.md",
+        "a character device": Path("/dev/zero"),
+    }
+
+
+@requires_mirror
+@pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+@pytest.mark.parametrize("option", ["--intro", "--curation"])
+def test_an_option_file_that_is_no_regular_file_is_refused_without_a_hang(pics, tmp_path, option):
+    for kind, path in special_files(tmp_path).items():
+        proc = subprocess.run(
+            [
+                str(BUILDER),
+                "build",
+                str(pics),
+                "--out",
+                str(tmp_path / "site"),
+                "--mirror",
+                str(MIRROR),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--offline",
+                "--method",
+                "random",
+                option,
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,  # a safety net only: the refusal comes before anything is read
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert f"is not a regular file ({kind})" in proc.stderr and "Traceback" not in proc.stderr
+        assert not (tmp_path / "site").exists()
+
+
+@requires_mirror
+def test_long_cells_titles_and_intro_lines_are_cut_with_a_warning(pics, tmp_path, session_cache):
+    from builder.pipeline import curation
+
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "image,title,caption\n"
+        f"p0.jpg,{'T' * 200_000},{'c' * 200_000}\n"  # over the csv module's own field limit
+        f"{'n' * 200_000}.jpg,x,y\n"
+    )
+    intro = tmp_path / "intro.md"
+    intro.write_text("I" * 32_000 + "\n\nA short second paragraph.\n")
+    out = tmp_path / "site"
+    result = build(
+        pics,
+        out,
+        session_cache,
+        "--method",
+        "random",
+        "--curation",
+        str(sheet),
+        "--intro",
+        str(intro),
+        "--title",
+        "W" * 100_000,
+    )
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    for said in (
+        "sheet.csv row 2, column title: 200,000 characters, cut to 200",
+        "sheet.csv row 2, column caption: 200,000 characters, cut to 2,000",
+        "intro.md line 1: 32,000 characters, cut to 4,000",
+        "--title: 100,000 characters, cut to 200",
+        "sheet.csv row 3: no picture 'nnnn",
+    ):
+        assert said in result.output, said
+    assert len(result.output) < 5000  # no warning says a long value whole
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert len(g["title"]) == curation.TITLE_CAP
+    assert max(len(line) for line in g["intro"].splitlines()) == curation.INTRO_LINE_CAP
+    first = next(im for im in g["images"] if im["file"] == "p0.jpg")
+    assert len(first["title"]) == curation.TITLE_CAP
+    assert len(first["description"]) == curation.DESCRIPTION_CAP
+
+
+def test_a_long_bad_value_is_refused_in_a_short_sentence(tmp_path):
+    from builder.pipeline.curation import read_sheet
+
+    for column in ("order", "quadrant", "hide"):
+        sheet = tmp_path / f"{column}.csv"
+        sheet.write_text(f"image,{column}\np0.jpg,{'9' * 150_000}x\n")
+        with pytest.raises(UsageError, match=f"row 2, column {column}: '9+…'") as err:
+            read_sheet(sheet)
+        assert len(str(err.value)) < 300
+    sheet = tmp_path / "header.csv"
+    sheet.write_text("x" * 150_000 + ",title\np0.jpg,a\n")
+    with pytest.raises(UsageError, match="has no 'image' column") as err:
+        read_sheet(sheet)
+    assert len(str(err.value)) < 300
+
+
+@requires_mirror
+def test_a_catalogue_row_gives_audio_only_from_an_audio_file(pics, tmp_path, session_cache):
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "good.mp3").write_bytes((MIRROR / "deam/MEMD_audio/2.mp3").read_bytes())
+    (music / "notes.mp3").write_text("id,title\nnot audio at all\n")
+    (music / "empty.mp3").write_bytes(b"")
+    os.mkfifo(music / "pipe.mp3")
+    out = tmp_path / "site"
+    assert build(pics, out, session_cache, "--method", "random").exit_code == 0
+    # the user's audio in the gallery being written, which a catalogue names
+    (out / "inside.mp3").write_bytes((MIRROR / "deam/MEMD_audio/3.mp3").read_bytes())
+    catalogue = music / "catalogue.csv"
+    rows = {
+        "good": "good.mp3",
+        "itself": "catalogue.csv",
+        "text": "notes.mp3",
+        "empty": "empty.mp3",
+        "pipe": "pipe.mp3",
+        "gallery": "../site/inside.mp3",
+    }
+    catalogue.write_text(
+        "id,title,artist,valence,arousal,audio\n"
+        + "".join(f"{i},{i},x,0.{n},0.2,{a}\n" for n, (i, a) in enumerate(rows.items()))
+    )
+    # --audio-root names a folder that holds the gallery: its audio is still not taken
+    result = build(
+        pics,
+        out,
+        session_cache,
+        "--method",
+        "random",
+        "--catalogue",
+        str(catalogue),
+        "--audio-root",
+        str(tmp_path),
+        "--allow-silent",
+    )
+    assert result.exit_code == 0, result.output
+    for said in (
+        "'catalogue.csv' is not an audio file by its content",
+        "'notes.mp3' is not an audio file by its content",
+        "'empty.mp3' empty file (0 bytes)",
+        "'pipe.mp3' is a named pipe, not an audio file",
+        "'../site/inside.mp3' lies in",
+    ):
+        assert said in result.output, said
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    audio = {t["id"]: t["audio"] for im in g["images"] for t in im["tracks"]}
+    assert all(a is None for i, a in audio.items() if i != "good")
+    good = (music / "good.mp3").read_bytes()
+    assert all(p.read_bytes() == good for p in (out / "audio").iterdir())
+
+
+def test_the_intro_links_only_to_the_web_and_inside_the_gallery():
+    from builder.pipeline.curation import intro_html
+
+    html = intro_html(
+        "[a](//evil.example/x) [b](../../etc/passwd) [c](%2e%2e/x) [d](a/../../x) [e](/etc/x) "
+        "[f](file:///etc/passwd) [g](HTTPS://ok.example) [h](mailto:a@b.example) [i](notes.html) "
+        "[j](#top) [k](pages/x.html?q=1)\n\n"
+        "![far](https://evil.example/t.png) ![near](img/x.webp) ![up](../x.png) "
+        "![js](javascript:alert(1)) [![in a link](https://e.example/a.png)](https://e.example)\n"
+    )
+    hrefs = re.findall(r'(?:href|src)="([^"]*)"', html)
+    assert hrefs == [
+        "HTTPS://ok.example",
+        "mailto:a@b.example",
+        "notes.html",
+        "#top",
+        "pages/x.html?q=1",
+        "https://evil.example/t.png",  # a link now, not an image the page's policy blocks
+        "img/x.webp",
+        "https://e.example",
+    ], html
+    assert html.count("<img") == 1 and '<a href="https://e.example">in a link</a>' in html
+
+
+def test_a_header_claiming_20000_by_20000_is_a_refusal_whoever_opens_it(tmp_path):
+    from builder.images import open_picture
+
+    from .test_robustness import png_claiming
+
+    (tmp_path / "bomb.png").write_bytes(png_claiming(20_000, 20_000))
+    jpeg = tmp_path / "bomb.jpg"
+    photo((16, 16)).save(jpeg)
+    data = bytearray(jpeg.read_bytes())
+    at = data.find(b"\xff\xc0") + 5
+    data[at : at + 4] = (20_000).to_bytes(2, "big") * 2
+    jpeg.write_bytes(bytes(data))
+    for path in (tmp_path / "bomb.png", jpeg):
+        with pytest.raises(ImageError, match="claims more pixels than the builder accepts"):
+            open_picture(path)
+
+
+def test_a_catalogues_long_text_is_cut_and_a_long_id_skipped(tmp_path):
+    from builder.music.catalogue import TEXT_CAP, load_csv_catalogue
+
+    p = tmp_path / "c.csv"
+    p.write_text(
+        "id,title,artist,valence,arousal,licence\n"
+        f"a,{'T' * 100_000},{'A' * 500},0.1,0.2,{'L' * 300}\n"
+        f"{'i' * 300},t,x,0.1,0.1,\n"
+    )
+    cat, problems = load_csv_catalogue(p)
+    (track,) = cat.tracks
+    assert len(track.title) == len(track.artist) == len(track.licence) == TEXT_CAP
+    assert problems == [
+        "line 2: title of 100,000 characters, cut to 200",
+        "line 2: artist of 500 characters, cut to 200",
+        "line 2: licence of 300 characters, cut to 200",
+        "line 3: id of 300 characters (at most 200)",
+    ]

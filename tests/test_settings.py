@@ -118,7 +118,7 @@ def test_a_context_is_read_only_and_computes_the_catalogues_problems_once(tmp_pa
 def test_the_sheets_pins_are_computed_from_the_sheet_and_the_catalogue(tmp_path):
     from builder.pipeline.context import Context
 
-    (tmp_path / "a.mp3").write_bytes(b"not read here")
+    (tmp_path / "a.mp3").write_bytes(b"ID3 audio by its first bytes, not decoded here")
     catalogue = tmp_path / "cat.csv"
     catalogue.write_text(
         "id,title,artist,valence,arousal,audio\nc,C,Z,-0.5,-0.5,\na,A,X,0.5,0.5,a.mp3\n",

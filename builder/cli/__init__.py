@@ -88,7 +88,8 @@ def main() -> None:
     except OSError as exc:  # an I/O error no command turned into a sentence
         if "--debug" in sys.argv:
             raise
-        named = f" ({printable(str(exc.filename))})" if exc.filename else ""
+        where = exc.filename2 or exc.filename  # a copy names its source first: name the target
+        named = f" ({printable(str(where))})" if where else ""
         output.say(f"error: {printable(exc.strerror or str(exc))}{named}", err=True)
         sys.exit(5)
     except Exception as exc:  # the last line of defence against tracebacks

@@ -5,6 +5,7 @@ returns."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -19,14 +20,19 @@ from .options import settings_from, settings_options, store
 @settings_options
 def build(**given: Any) -> None:
     """Read every picture in INPUT, choose music for it, and write a static gallery to --out."""
+    from builder.assets import default_cache_dir
     from builder.pipeline.build import build as build_gallery
+    from builder.pipeline.build import check_outputs
 
     started = time.perf_counter()
     # until the swap (builder.gallery.site says what a stop leaves after it)
     signals.leaves("the previous gallery was left as it was")
-    with writes("writing the gallery"):
-        assets = store(given["mirror"], given["cache_dir"], given["offline"], writable=True)
-        settings = settings_from(given, assets.cache_dir)
+    with writes(f"writing the gallery {given['out']}"):
+        settings = settings_from(given, given["cache_dir"] or default_cache_dir())
+        # every path the build writes, before anything is made (the cache folder included)
+        check_outputs(settings)
+        assets = store(given["mirror"], settings.cache_dir, given["offline"], writable=True)
+        settings = replace(settings, cache_dir=assets.cache_dir)
         too_many = settings.worker_warning()
         if too_many:
             output.warn(too_many)
@@ -34,7 +40,12 @@ def build(**given: Any) -> None:
         for warning in built.warnings:
             output.warn(warning)
         if not built.gallery.images:
-            why = output.why_nothing(built.gallery.failed, "no picture files found")
+            none = "no picture files found"
+            if built.hidden:
+                none = (
+                    f"every picture was hidden by the sheet ({output.plural(built.hidden, 'row')})"
+                )
+            why = output.why_nothing(built.gallery.failed, none)
             raise NothingBuilt(f"nothing could be built from {settings.input} ({why})")
     output.built(built, given["out"], started)
     if built.gallery.failed:

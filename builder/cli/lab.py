@@ -12,6 +12,7 @@ import typer
 
 from builder import signals
 from builder.errors import UsageError, printable
+from builder.files import Input, check_output
 
 from . import output
 from .boundary import os_error, writes
@@ -23,6 +24,7 @@ from .options import (
     Offline,
     StudyAnswers,
     StudyGallery,
+    mine,
     store,
 )
 
@@ -78,7 +80,29 @@ MusicLabels = Annotated[
 ]
 
 
-def rated(mirror, cache_dir, offline: bool, debug: bool, model: Path | None = None):
+def rated_inputs(
+    images: Path | None, ratings: Path | None, sets: list[str], music=None, labels=None
+) -> list[Input]:
+    """What `evaluate` and `fit` read: the rated photos and their ratings, the other rated sets'
+    folders, and the --music folder and its labels."""
+    from builder.lab.ratings import parse_rated_set
+
+    found = [
+        Input(images, "the folder of rated photos"),
+        Input(ratings, "the ratings file"),
+        Input(music, "the --music folder"),
+        Input(labels, "the --music-labels file"),
+    ]
+    return found + [Input(parse_rated_set(text)[0], "a rated set's folder") for text in sets]
+
+
+def study_inputs(study, gallery, model=None) -> list[Input]:
+    """What --study reads: the answers files, the gallery whose study collected them, a --model."""
+    found = [Input(p, "an answers file") for p in study or []]
+    return found + [Input(gallery, "the study's gallery"), Input(model, "the --model file")]
+
+
+def rated(mirror, cache_dir, offline: bool, debug: bool, model: Path | None = None, reads=()):
     """(settings_for(images folder, method, music folder), context_for(images folder)): the
     Settings, and the learned method's Context, that read a folder of rated photos with one
     store; model: the learned method's model file (default: the shipped one)."""
@@ -86,7 +110,7 @@ def rated(mirror, cache_dir, offline: bool, debug: bool, model: Path | None = No
     from builder.pipeline.context import Context
     from builder.settings import Settings
 
-    assets = store(mirror, cache_dir, offline)
+    assets = store(mirror, cache_dir, offline, reads=reads)
 
     def settings_for(images: Path, method: str, music: Path | None = None) -> Settings:
         # the whole catalogue: evaluation measures readings, not what plays (the random baseline
@@ -138,7 +162,10 @@ def evaluate(
     from builder.lab.report import plot
 
     signals.leaves("nothing was written")
-    where = (mirror, cache_dir, offline, debug, model)
+    reads = rated_inputs(images, ratings, with_sets or [], music, music_labels)
+    reads += study_inputs(study, gallery, model)
+    check_tables(json_out, plot_out, [*reads, *mine(cache_dir, mirror)])  # before the long work
+    where = (mirror, cache_dir, offline, debug, model, reads)
     if study or gallery is not None:
         if images is not None or music is not None:
             raise UsageError("--study measures the visitors' placements: give no IMAGES or --music")
@@ -154,8 +181,7 @@ def evaluate(
         images, ratings, scale, _methods(methods), with_sets, (music, music_labels), where
     )
     music_results = results.pop("music", None)
-    head = f"{len(read.images)} rated photos from {ratings} (scale {scale_min:g}-{scale_max:g}, "
-    output.say(head + f"midpoint {midpoint:g})")
+    output.say(f"{len(read.images)} rated photos from {ratings} ({_scale(scale)})")
     _say_evaluation(results, notes)
     if music_results is not None:
         _say_music_evaluation(music_results, music, music_labels, len(labels))
@@ -165,6 +191,17 @@ def evaluate(
     if plot_out:
         with writes(f"writing {plot_out}", keep="the figures above were printed"):
             plot(results, plot_out)
+
+
+def _scale(scale: tuple[float, float, float]) -> str:
+    return "scale {:g}-{:g}, midpoint {:g}".format(*scale)
+
+
+def check_tables(json_out: Path | None, plot_out: Path | None, reads: list[Input]) -> None:
+    """The --json table and the --plot, checked as every path the builder writes."""
+    for path, kind, what in ((json_out, "table", "--json"), (plot_out, "plot", "--plot")):
+        if path is not None:
+            check_output(path, kind=kind, inputs=reads, what=what)
 
 
 def _evaluate_rated(images, ratings, scale, wanted, with_sets, music_and_labels, where):
@@ -250,7 +287,9 @@ def _placements(where) -> str:
     )
 
 
-def _evaluate_study(study, gallery, with_sets, files, mirror, cache_dir, offline, debug, model):
+def _evaluate_study(
+    study, gallery, with_sets, files, mirror, cache_dir, offline, debug, model, reads
+):
     """`builder evaluate --study`: the learned model against each picture's mean placed point;
     files: (--json, --plot)."""
     from builder.lab.evaluate import evaluate_study
@@ -258,7 +297,7 @@ def _evaluate_study(study, gallery, with_sets, files, mirror, cache_dir, offline
     from builder.lab.report import plot
 
     rated_photos, where = study_of(study, gallery)
-    _, context_for = rated(mirror, cache_dir, offline, debug, model)
+    _, context_for = rated(mirror, cache_dir, offline, debug, model, reads)
     others = [read_rated_set(text) for text in with_sets or []]
     results, notes = evaluate_study(
         context_for(gallery), rated_photos, where, others, context_for, output.progress
@@ -336,11 +375,14 @@ def fit(
             "--study fits the model on one exhibition's visitors: name the file to write with "
             "--out (the shipped model is left as it is; build with it by --model FILE)"
         )
+    target = out or MODEL_PATH
+    reads = rated_inputs(images, ratings, rated_sets or []) + study_inputs(study, gallery)
+    # before the photos are read: the model may be written there
+    check_output(target, kind="model", inputs=[*reads, *mine(cache_dir, mirror)])
     scale = (scale_min, scale_max, midpoint)
     sets, where = _fit_sets(images, ratings, scale, rated_sets, study, gallery)
-    _, context_for = rated(mirror, cache_dir, offline, debug)
+    _, context_for = rated(mirror, cache_dir, offline, debug, reads=reads)
     model = fit_on_sets(context_for, sets, progress=output.progress)
-    target = out or MODEL_PATH
     save_model(model, target)
     meta = model.meta
     output.say(

@@ -11,12 +11,12 @@ from typing import Annotated, Optional
 import typer
 
 from builder import signals
-from builder.errors import UsageError
+from builder.files import Input, check_output
 
 from . import output
 from .boundary import EXIT_SOME_FAILED, NothingBuilt, writes
-from .lab import ModelOut, save_model, write_table
-from .options import CacheDir, Debug, Mirror, Offline, store
+from .lab import ModelOut, check_tables, save_model, write_table
+from .options import CacheDir, Debug, Mirror, Offline, mine, store
 
 app = typer.Typer(
     help="Score your own music by feeling, and fit or measure the model that does it.",
@@ -66,14 +66,16 @@ def music_score(
 ) -> None:
     """Listen to every audio file in AUDIO_DIR and write a catalogue that places each in
     valence/arousal."""
+    from builder.music.audio import AUDIO_SUFFIXES
     from builder.music.listen import Listener, write_catalogue
 
     started = time.perf_counter()
     signals.leaves("nothing was written")
     with writes(f"writing {out}", keep="nothing was written"):
-        if out.resolve().is_dir():
-            raise UsageError(f"--out {out} is a folder; give the CSV file to write")
-        assets = store(mirror, cache_dir, offline, writable=True)
+        # the catalogue may lie in the folder it describes, but never be (or replace) its audio
+        music = Input(audio_dir, "the audio folder", AUDIO_SUFFIXES)
+        check_output(out, kind="catalogue", inputs=[music, *mine(cache_dir, mirror)])
+        assets = store(mirror, cache_dir, offline, writable=True, reads=[music])
         scored, failed, cached = Listener(assets, assets.cache_dir).score(
             audio_dir, output.progress, exclude=(assets.cache_dir,)
         )
@@ -94,6 +96,14 @@ def music_score(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
+def clips(audio_dir: Path, labels: Path) -> list[Input]:
+    """What `music fit` and `music evaluate` read: the audio folder (for its audio files) and the
+    labels."""
+    from builder.music.audio import AUDIO_SUFFIXES
+
+    return [Input(audio_dir, "the audio folder", AUDIO_SUFFIXES), Input(labels, "the labels file")]
+
+
 def labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bool):
     """What `music fit` and `music evaluate` both start from: the store, the listener, the labels,
     what was heard."""
@@ -102,7 +112,7 @@ def labelled_clips(audio_dir: Path, labels: Path, mirror, cache_dir, offline: bo
     from builder.music.feeling import spec_needs_msd
     from builder.music.listen import Listener
 
-    assets = store(mirror, cache_dir, offline, writable=True)
+    assets = store(mirror, cache_dir, offline, writable=True, reads=clips(audio_dir, labels))
     # fitting (and cross-validating) a head of the LEARNED spec needs what it reads, whatever the
     # shipped one read
     listener = Listener(assets, assets.cache_dir, msd=spec_needs_msd(LEARNED) or None)
@@ -135,13 +145,15 @@ def music_fit(
     from builder.music.feeling import MODEL_PATH
 
     signals.leaves("the model file was left as it was")
+    target = out or MODEL_PATH
+    # before hours of listening: the model may be written there
+    check_output(target, kind="model", inputs=[*clips(audio_dir, labels), *mine(cache_dir, mirror)])
     assets, listener, read, heard = labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
     extra, extra_q = (
         lab.deam_rated(listener, assets, output.progress) if deam else ([], np.zeros(0, dtype=int))
     )
     spread = lab.deam_spread(assets)
     model = lab.fit_model(heard, read.quadrants, extra, extra_q, spread, labels.name)
-    target = out or MODEL_PATH
     save_model(model, target)
     output.say(
         f"fitted on {len(heard)} labelled clips and {len(extra)} DEAM clips "
@@ -168,6 +180,7 @@ def music_evaluate(
     from builder.lab.report import format_music_intervals, format_music_table
 
     signals.leaves("nothing was written")
+    check_tables(json_out, None, [*clips(audio_dir, labels), *mine(cache_dir, mirror)])
     _, listener, read, heard = labelled_clips(audio_dir, labels, mirror, cache_dir, offline)
     results, note = lab.evaluate(listener.head, heard, read, folds=folds)
     n_artists = len(set(read.artists))

@@ -12,12 +12,14 @@ from __future__ import annotations
 import inspect
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from builder.files import Input
 from builder.settings import OptionSpec, Settings
 
 from . import output
@@ -153,14 +155,25 @@ def settings_from(given: dict[str, Any], cache_dir: Path) -> Settings:
     return Settings(**values)
 
 
-def store(mirror: Path | None, cache_dir: Path | None, offline: bool, writable: bool = False):
-    """The asset store of --mirror, --cache-dir and --offline. writable: the command writes to the
+def store(
+    mirror: Path | None,
+    cache_dir: Path | None,
+    offline: bool,
+    writable: bool = False,
+    reads: Iterable[Input] = (),
+):
+    """The asset store of --mirror, --cache-dir and --offline. The cache folder is checked first as
+    every path the builder writes is (builder.files.check_output: not a gallery, nor inside one or
+    the mirror, nor one of `reads`, what the command reads). writable: the command writes to the
     cache, so check that it can, and if not, warn and use a temporary one (removed at exit) rather
     than fail."""
     from builder.assets import AssetStore, default_cache_dir
-    from builder.files import usable_cache
+    from builder.files import check_output, usable_cache
 
     cache = cache_dir or default_cache_dir()
+    check_output(
+        cache, kind="cache", inputs=[Input(mirror, "the mirror"), *reads], what="--cache-dir"
+    )
     if writable:
         cache, warning = usable_cache(cache)
         if warning:
@@ -168,3 +181,15 @@ def store(mirror: Path | None, cache_dir: Path | None, offline: bool, writable: 
     return AssetStore(
         cache, mirror.resolve() if mirror else None, offline=offline, progress=output.DownloadBar
     )
+
+
+def mine(cache_dir: Path | None, mirror: Path | None) -> list[Input]:
+    """What a command's own outputs may never be or lie in, besides its inputs: the cache folder
+    and the mirror."""
+    from builder.assets import default_cache_dir
+
+    cache = cache_dir or default_cache_dir()
+    return [
+        Input(cache, "the cache folder", role="which holds the builder's own files"),
+        Input(mirror, "the mirror"),
+    ]

@@ -28,7 +28,7 @@ from pathlib import Path
 import orjson
 
 from builder.errors import OutputError, UsageError
-from builder.files import inside
+from builder.files import check_output, inside
 from builder.film.encode import MADE_BY, chapters_json, film_js, no_progress, render
 from builder.film.frames import MOTIONS
 from builder.film.plan import Options, Plan, gallery_like, make_plan, read_gallery
@@ -87,6 +87,10 @@ def check_targets(gallery: Path, film: Path, chapters: Path, force: bool) -> Non
     for p in (film, chapters):
         if p.is_dir():
             raise UsageError(f"--out: {p} is a folder; give the film's file name")
+    # the rule every path the builder writes is held to (builder.files); whether a file there is
+    # the builder's own is the film's to say below (with --force)
+    check_output(film, kind="film", gallery=gallery, force=True)
+    check_output(chapters, kind="chapters", what="the film's chapters", gallery=gallery, force=True)
     other = other_gallery(film, gallery)
     if other is not None:
         raise UsageError(

@@ -1,12 +1,17 @@
 """The output folder: whose it is, who writes it, and how a new gallery replaces the old one.
 
-- **Ownership.** Every gallery holds `.gallery-builder.json`: the builder's signature and the list of files it
-  wrote. A folder is replaced only when it is empty or holds that marker (a folder from an older version is
-  recognised by its gallery.json and layout). Files in it that the builder did not write (a CNAME, notes) are
-  carried into the new gallery and named in the summary; one that the new gallery would overwrite stops the
-  build with its name. Nothing of the user's is deleted.
-- **One writer.** A build holds an exclusive lock (`.OUT.lock` beside OUT, fcntl) from the first check to the
-  swap; a second build of the same OUT stops at once with a message.
+- **Ownership.** Every gallery holds `.gallery-builder.json`: the builder's signature and the list
+  of files it wrote. A folder is replaced only when it is empty or holds that marker (a folder from
+  an older version is recognised by its gallery.json and layout). Files in it that the builder did
+  not write (a CNAME, notes) are carried into the new gallery and named in the summary; one that the
+  new gallery would overwrite stops the build with its name. Nothing of the user's is deleted. What
+  is the builder's own but not the gallery's (the temporary file of a writer that died, a cache
+  folder) is never carried (`unpublished`).
+- **One writer.** A build holds an exclusive lock (`.OUT.lock` beside OUT, fcntl) from the first
+  check to the swap; a second build of the same OUT stops at once with a message. The lock is named
+  after OUT with its links resolved, so one gallery has one lock however it is reached, and it is
+  made with O_EXCL and opened with O_NOFOLLOW: a link or any file that is not a lock at its name is
+  refused, never followed or truncated (`builder film` takes the same lock).
 - **Leftovers.** The new gallery is written into `.OUT.building-*` beside OUT. Temporary folders of builds that
   died (kill -9, power loss) are removed by the next build of that OUT, under the lock.
 - **The swap.** On Linux the new folder and OUT are exchanged in one atomic step (renameat2 RENAME_EXCHANGE), so
@@ -21,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import glob
 import os
 import shutil
 from collections.abc import Iterator
@@ -31,9 +37,18 @@ import orjson
 
 from builder import signals
 from builder.errors import BuilderError, UsageError
+from builder.files import (
+    GALLERY_MARKER,
+    GALLERY_SIGNATURE,
+    file_kind,
+    gallery_marker,
+    is_cache,
+    is_temporary,
+    open_input,
+)
 
-MARKER = ".gallery-builder.json"
-SIGNATURE = "gallery-builder output folder; safe to replace by the gallery builder"
+MARKER = GALLERY_MARKER
+SIGNATURE = GALLERY_SIGNATURE
 LEGACY_NAMES = {
     "index.html",
     "gallery.json",
@@ -58,23 +73,20 @@ class OutputBusy(BuilderError):
 
 
 def _read_marker(out: Path) -> dict | None:
-    try:
-        data = orjson.loads((out / MARKER).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    if (
-        isinstance(data, dict)
-        and data.get("signature") == SIGNATURE
-        and isinstance(data.get("files"), list)
-    ):
-        return data
-    return None
+    return gallery_marker(out)
 
 
 def _is_legacy_gallery(out: Path) -> bool:
-    """A gallery of a version that wrote no marker: gallery.json of our shape, and only our names at the top."""
+    """A gallery of a version that wrote no marker: gallery.json of our shape, and only our names at
+    the top."""
+    import stat
+
     try:
-        data = orjson.loads((out / "gallery.json").read_bytes())
+        fh, st = open_input(out / "gallery.json")  # never blocks: a named pipe there is no gallery
+        with fh:
+            if not stat.S_ISREG(st.st_mode):
+                return False
+            data = orjson.loads(fh.read())
         names = {p.name for p in out.iterdir()}
     except (OSError, orjson.JSONDecodeError):
         return False
@@ -97,16 +109,44 @@ def built_files(out: Path) -> set[str]:
 
 
 def written_files(root: Path) -> list[str]:
-    """Every file under root, as sorted POSIX paths relative to it (what the marker records)."""
+    """Every file under root (links, named pipes and the like too: anything but a folder), as sorted
+    POSIX paths relative to it (what the marker records)."""
     return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_symlink() or not p.is_dir()
     )
 
 
+def unpublished(out: Path, present: list[str]) -> list[str]:
+    """The files of `present` (paths in out) that are the builder's own but no part of a gallery:
+    the temporary files of writers that died or were stopped (atomic_path), and everything in a
+    cache folder inside out. The swap never carries them into the new gallery, whoever wrote
+    them."""
+    caches: dict[str, bool] = {}
+
+    def in_cache(rel: str) -> bool:
+        parts = rel.split("/")[:-1]
+        for k in range(1, len(parts) + 1):
+            folder = "/".join(parts[:k])
+            if folder not in caches:
+                caches[folder] = is_cache(out / folder)
+            if caches[folder]:
+                return True
+        return False
+
+    return [f for f in present if is_temporary(f.rsplit("/", 1)[-1]) or in_cache(f)]
+
+
 def foreign_files(out: Path) -> list[str]:
-    """Files in an existing OUT that the builder did not write; raises UsageError if OUT is not replaceable."""
+    """Files in an existing OUT that the builder did not write (the user's, which the new gallery
+    keeps); raises UsageError if OUT is not replaceable."""
+    return _look_into(out)[0]
+
+
+def _look_into(out: Path) -> tuple[list[str], list[str]]:
+    """(the user's files in OUT, the builder's files in it that are no part of a gallery:
+    unpublished)."""
     if not out.exists():
-        return []
+        return [], []
     if not out.is_dir():
         raise UsageError(f"{out} exists and is a file, not a folder; choose another --out")
     try:
@@ -114,7 +154,7 @@ def foreign_files(out: Path) -> list[str]:
     except OSError as exc:
         raise UsageError(f"cannot look into {out}: {exc.strerror or exc}") from None
     if not present:
-        return []
+        return [], []
     marker = _read_marker(out)
     if marker is not None:
         ours = set(marker["files"]) | {MARKER}
@@ -125,7 +165,31 @@ def foreign_files(out: Path) -> list[str]:
             f"{out} exists and was not written by this builder (no {MARKER}); choose another --out "
             "or empty it first — nothing of it was changed"
         )
-    return [f for f in present if f not in ours]
+    others = [f for f in present if f not in ours]
+    left = set(unpublished(out, others))
+    mine = [f for f in others if f not in left]
+    special = [f for f in mine if _special(out / f)]
+    if special:
+        raise UsageError(
+            f"{out} holds {file_kind(os.lstat(out / special[0]).st_mode)} at {special[0]}, which "
+            "the builder cannot carry into the new gallery (it keeps only files and links); move "
+            "it away and build again — nothing was changed"
+        )
+    return mine, sorted(left)
+
+
+def _special(path: Path) -> bool:
+    """A named pipe, socket or device: nothing a gallery can carry."""
+    import stat
+
+    mode = os.lstat(path).st_mode
+    return not (stat.S_ISREG(mode) or stat.S_ISLNK(mode))
+
+
+def left_out(out: Path) -> list[str]:
+    """The builder's temporary and cache files in OUT that the new gallery leaves out
+    (unpublished)."""
+    return _look_into(out)[1]
 
 
 _HELD: set[Path] = (
@@ -133,59 +197,133 @@ _HELD: set[Path] = (
 )  # outputs this process holds the lock of (so nested use does not lock itself out)
 
 
+def lock_path(out: Path) -> Path:
+    """Where the lock of the gallery folder `out` lies: beside it, named after it with its links
+    resolved (one gallery, one lock, however it is reached)."""
+    real = Path(os.path.realpath(out))
+    return real.parent / f".{real.name}.lock"
+
+
+def _open_lock(lock: Path, out: Path) -> int | None:
+    """The lock file, opened for reading and writing: made new (O_EXCL), or the one a build left
+    (whose flock dies with its process), never through a link (O_NOFOLLOW), and only if it is a
+    lock: a regular file, of one name, holding a process id or nothing. None when it vanished
+    meanwhile (try again)."""
+    try:
+        return os.open(lock, _LOCK_FLAGS | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return _open_existing(lock, out)
+
+
+_LOCK_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+def check_lock(out: Path) -> None:
+    """Refuse now, before a build reads anything, what lies at the lock's name of OUT and is not a
+    lock (in the sentence `locked` would say); nothing is changed."""
+    real = Path(os.path.realpath(out))
+    fd = _open_existing(lock_path(real), real)
+    if fd is not None:
+        os.close(fd)
+
+
+def _open_existing(lock: Path, out: Path) -> int | None:
+    """The lock file already at `lock`, opened without following a link, if it is a lock; None if
+    there is none."""
+    import stat
+
+    refuse = (
+        f"{lock}, where the builder keeps the lock of {out}, is {{}}; the builder neither follows "
+        "nor replaces it: remove it and try again — nothing was written"
+    )
+    try:
+        fd = os.open(lock, _LOCK_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(refuse.format("a symbolic link")) from None
+        if exc.errno == errno.EISDIR:
+            raise UsageError(refuse.format("a folder")) from None
+        raise
+    st = os.fstat(fd)
+    why = None
+    if not stat.S_ISREG(st.st_mode):
+        why = file_kind(st.st_mode)
+    elif st.st_nlink != 1:
+        why = "a file of several names (a hard link)"
+    else:
+        head = os.pread(fd, 64, 0).strip()
+        if head and not (len(head) <= 32 and head.isdigit()):
+            why = "a file that is not a lock the builder wrote"
+    if why:
+        os.close(fd)
+        raise UsageError(refuse.format(why))
+    return fd
+
+
 @contextmanager
 def locked(out: Path) -> Iterator[None]:
-    """Hold the exclusive lock of OUT for the block; OutputBusy if another build holds it. Re-entrant."""
+    """Hold the exclusive lock of the gallery folder OUT for the block (its links resolved: one lock
+    however OUT is named); OutputBusy if another build or film holds it, UsageError if something
+    that is not a lock lies at its name. Re-entrant."""
     import fcntl
 
-    out = Path(os.path.abspath(out))
-    if out in _HELD:
+    real = Path(os.path.realpath(out))
+    if real in _HELD:
         yield
         return
-    lock = out.parent / f".{out.name}.lock"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = lock_path(real)
+    real.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock(lock, real)
+        if fd is None:
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
             os.close(fd)
             raise OutputBusy(
-                f"another build is writing {out} (process {holder or 'unknown'}); wait for it to "
+                f"another build is writing {real} (process {holder or 'unknown'}); wait for it to "
                 "finish, or choose another --out"
             ) from None
-        try:  # the lock file may have been removed and re-created between open and flock: lock the live one
-            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
+        if _same_file(fd, lock):  # not removed and made again between open and flock: the live one
             break
         os.close(fd)
-    _HELD.add(out)
+    _HELD.add(real)
     try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        remove_stale(out)
+        remove_stale(real)
         yield
     finally:
-        _HELD.discard(out)
+        _HELD.discard(real)
         try:
-            os.unlink(lock)
+            if _same_file(fd, lock):
+                os.unlink(lock)
         except OSError:
             pass
         os.close(fd)
 
 
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
 def remove_stale(out: Path) -> list[Path]:
-    """Temporary folders of earlier builds of OUT (only called under the lock, so none of them is live)."""
+    """Temporary folders of earlier builds of OUT (only called under the lock, so none of them is
+    live)."""
     removed = []
-    for p in out.parent.glob(f".{out.name}.building-*"):
-        shutil.rmtree(p, ignore_errors=True)
-        removed.append(p)
-    for p in out.parent.glob(f".{out.name}.old-*"):
-        shutil.rmtree(p, ignore_errors=True)
-        removed.append(p)
+    for pattern in (f".{glob.escape(out.name)}.building-*", f".{glob.escape(out.name)}.old-*"):
+        for p in out.parent.glob(pattern):
+            if p.is_dir() and not p.is_symlink():  # only the folders a build makes: never a link
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
     return removed
 
 

@@ -19,7 +19,8 @@ Layout of OUT:
 Who writes what: copies (the pictures' copies and the audio), order (the slideshow's walk), data
 (gallery.json and the data scripts), pages (the Jinja pages), text (every word the visitor reads).
 Everything is written to a temporary folder beside OUT and swapped in at the end, so a failed or
-interrupted build leaves the previous gallery as it was (builder.gallery.outdir).
+interrupted build leaves the previous gallery as it was (builder.gallery.outdir). Of the old
+gallery only the user's own files are carried over: never a temporary file or a cache folder.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from builder.gallery.outdir import (
     carry_foreign,
     exchange,
     foreign_files,
+    left_out,
     locked,
     normal_permissions,
     sync_tree,
@@ -52,11 +54,13 @@ from builder.gallery.text import Words
 from builder.records import Failure, Gallery, ImageRecord, Study
 
 
-def prepare_out(out: Path) -> list[str]:
+def prepare_out(out: Path) -> tuple[list[str], list[str]]:
     """Refuse an OUT that this builder did not write (nothing of the user's is ever deleted); return
-    the files in it that the builder did not write, which the new gallery will keep
-    (builder.gallery.outdir)."""
-    return foreign_files(Path(os.path.abspath(out)))
+    the files in it that the builder did not write, which the new gallery will keep, and those of
+    the builder's that are no part of a gallery (temporary files of a writer that died, a cache
+    folder), which it leaves out (builder.gallery.outdir)."""
+    real = Path(os.path.realpath(out))
+    return foreign_files(real), left_out(real)
 
 
 def write_site(
@@ -83,7 +87,9 @@ def write_site(
     picture copies the analysis did not make (Pillow decodes, scales and encodes without holding the
     GIL). See builder.gallery.outdir for ownership, the lock and the swap.
     """
-    out = Path(os.path.abspath(out))
+    out = Path(
+        os.path.realpath(out)
+    )  # links resolved: the lock and the swap are of the real folder
     with locked(out):
         foreign = foreign_files(out)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-{os.getpid()}-"))

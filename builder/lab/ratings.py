@@ -275,6 +275,9 @@ def read_music_labels(path: Path, music: Path) -> dict[str, int]:
     """Track id (file relative to the --music folder, as the listener names tracks) -> labelled
     quadrant. The columns are those `builder music evaluate` reads (file, quadrant 1-4); files not
     in the folder are skipped."""
+    from builder.files import regular_input
+
+    regular_input(path, "music labels file")  # a named pipe would block for ever
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))

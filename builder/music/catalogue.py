@@ -159,14 +159,68 @@ def load_deam(store: AssetStore, *, swap_2013: bool = True) -> Catalogue:
 
 
 REQUIRED = ("id", "title", "artist", "valence", "arousal")
+TEXT_CAP = 200  # characters of a track's id, title, artist, genre or licence (a page shows them)
+
+# How each container the builder decodes begins (its "magic"): a row's audio must be audio by its
+# content, not by its name, before it is copied into a gallery.
+_AUDIO_STARTS = (
+    b"ID3",  # MP3 with its tags first
+    b"fLaC",
+    b"OggS",  # Ogg Vorbis, Opus, FLAC in Ogg
+    b"\x1a\x45\xdf\xa3",  # Matroska, WebM
+    b"\x30\x26\xb2\x75\x8e\x66\xcf\x11",  # ASF: WMA
+    b"#!AMR",
+    b"MAC ",  # Monkey's Audio
+    b"wvpk",  # WavPack
+    b"MPCK",  # Musepack
+    b"TTA1",
+    b".snd",  # Sun/NeXT audio
+    b"caff",  # Core Audio
+)
+
+
+def sounds_like_audio(head: bytes) -> bool:
+    """Whether a file's first 16 bytes begin an audio container or stream the builder decodes."""
+    if head.startswith(_AUDIO_STARTS):
+        return True
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return True
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return True
+    if head[4:8] == b"ftyp":  # MP4 / M4A
+        return True
+    # an MPEG audio frame or an ADTS (AAC) header: 11 bits of sync; no text file begins with 0xFF
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+
+
+def _not_audio(path: Path) -> str | None:
+    """Why the file at path is not taken as a track's audio (not a regular file, empty, over the
+    size limit, not audio by its content), or None."""
+    from builder.files import open_input, unreadable_input
+
+    try:
+        fh, st = open_input(path)
+        with fh:
+            why = unreadable_input(st, "audio file")
+            if why is None and not sounds_like_audio(fh.read(16)):
+                why = "is not an audio file by its content"
+    except OSError as exc:
+        why = f"cannot be read ({exc.strerror or exc})"
+    return why
 
 
 def _confined_audio(
-    roots: tuple[Path, ...], given: str, line: int, problems: list[str]
+    roots: tuple[Path, ...],
+    given: str,
+    line: int,
+    problems: list[str],
+    exclude: tuple[Path, ...] = (),
 ) -> str | None:
     """The audio file a row names, only if it lies inside the catalogue's folder or a folder the user named with
-    --audio-root (links resolved): a catalogue must never get a file from elsewhere (/etc/passwd, ../../private)
-    copied into a publishable gallery."""
+    --audio-root (links resolved), outside the folders in `exclude` (the gallery being written, the
+    cache), and is an audio file by its content: a catalogue must never get a file from elsewhere
+    (/etc/passwd, ../../private) or a file that is not audio (the catalogue itself) copied into a
+    publishable gallery."""
     if Path(given).is_absolute() or given.startswith("~"):
         problems.append(
             f"line {line}: audio path {given!r} is absolute; paths must be relative to the catalogue's "
@@ -183,18 +237,33 @@ def _confined_audio(
             "--audio-root to allow it); track kept without audio"
         )
         return None
-    if not resolved.is_file():
+    if not resolved.exists():
         problems.append(f"line {line}: audio file {given!r} not found; track kept without audio")
+        return None
+    for folder in exclude:
+        real = folder.resolve()
+        if resolved == real or real in resolved.parents:
+            problems.append(
+                f"line {line}: audio file {given!r} lies in {folder}, which the build writes; "
+                "track kept without audio"
+            )
+            return None
+    why = _not_audio(resolved)
+    if why is not None:
+        problems.append(f"line {line}: audio file {given!r} {why}; track kept without audio")
         return None
     return str(resolved)
 
 
-def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Catalogue, list[str]]:
+def load_csv_catalogue(
+    path: Path, audio_root: Path | None = None, exclude: tuple[Path, ...] = ()
+) -> tuple[Catalogue, list[str]]:
     """A user's catalogue: id,title,artist,valence,arousal[,audio,licence[,genre]], valence/arousal in [-1, 1].
 
     Rows with a missing id or a missing, non-numeric or out-of-range value are skipped and reported
     (second return value); audio paths are relative to the CSV's folder and must stay inside it or inside
-    audio_root (the user's --audio-root).
+    audio_root (the user's --audio-root), outside the folders in `exclude`, and name audio files by
+    their content (else the track is kept without audio, and reported).
     """
     regular_input(
         path, "catalogue"
@@ -254,13 +323,22 @@ def load_csv_catalogue(path: Path, audio_root: Path | None = None) -> tuple[Cata
         if not all(math.isfinite(x) and -1.0 <= x <= 1.0 for x in (v, a)):
             problems.append(f"line {line}: valence/arousal outside [-1, 1]")
             continue
+        if len(r["id"]) > TEXT_CAP:
+            problems.append(f"line {line}: id of {len(r['id']):,} characters (at most {TEXT_CAP})")
+            continue
         if r["id"] in seen:
             problems.append(f"line {line}: duplicate id {r['id']!r}")
             continue
         seen.add(r["id"])
+        for key in ("title", "artist", "genre", "licence"):
+            if len(r.get(key) or "") > TEXT_CAP:
+                problems.append(
+                    f"line {line}: {key} of {len(r[key]):,} characters, cut to {TEXT_CAP}"
+                )
+                r[key] = r[key][: TEXT_CAP - 1] + "…"
         audio = r.get("audio") or None
         if audio:
-            audio = _confined_audio(roots, audio, line, problems)
+            audio = _confined_audio(roots, audio, line, problems, exclude)
         tracks.append(
             Track(
                 r["id"],

@@ -162,7 +162,8 @@ class Context:
             cat = self.listen()
             problems = self.__dict__["_listened"][1]
         elif s.catalogue is not None:
-            cat, found = load_csv_catalogue(s.catalogue, s.audio_root)
+            # never audio from the gallery being written or the cache
+            cat, found = load_csv_catalogue(s.catalogue, s.audio_root, (s.out, s.cache_dir))
             problems = tuple(found)
         else:
             cat = load_deam(self.store, swap_2013=s.deam_2013_swap)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -28,10 +30,13 @@ SEPARATORS = (",", ";", "\t")
 TRUE = {"1", "yes", "y", "true", "x", "hide", "hidden"}
 FALSE = {"", "0", "no", "n", "false"}
 TITLE_CAP, DESCRIPTION_CAP = 200, 2000  # characters; longer text is cut with an ellipsis
-INTRO_CAP = (
-    64 * 1024
-)  # bytes: an introduction, not a catalogue essay (and a guard against a wrong file)
+# bytes: an introduction, not a catalogue essay (and a guard against a wrong file)
+INTRO_CAP = 64 * 1024
+# characters of one line of the introduction (a paragraph written as one line is far shorter); a
+# longer line is cut, with a warning
+INTRO_LINE_CAP = 4000
 SHEET_CAP = 32 << 20  # bytes: a sheet for a million pictures is far below this
+SHOWN = 60  # characters of a value quoted in a message; the rest is "…"
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ class Sheet:
                     else ""
                 )
                 warnings.append(
-                    f"{self._where(e)}: no picture '{name}' in the input folder{hint}; row ignored"
+                    f"{self._where(e)}: no picture '{shown(name)}' in the input folder{hint}; "
+                    "row ignored"
                 )
         return warnings
 
@@ -109,20 +115,21 @@ class Sheet:
                 same = by_name.get(PurePosixPath(e.track.replace("\\", "/")).name.casefold(), [])
                 if len(same) > 1:
                     warnings.append(
-                        f"{self._where(e)}: several audio files are called '{e.track}'; give the track's id "
-                        f"(e.g. '{same[0].id}'); '{name}' keeps the music chosen for it"
+                        f"{self._where(e)}: several audio files are called '{shown(e.track)}'; "
+                        f"give the track's id (e.g. '{same[0].id}'); '{name}' keeps the music "
+                        "chosen for it"
                     )
                     continue
                 found = same[0] if same else None
             if found is None:
                 warnings.append(
-                    f"{self._where(e)}: no track '{e.track}' (id or audio file name) in the catalogue "
-                    f"{catalogue_name}; '{name}' keeps the music chosen for it"
+                    f"{self._where(e)}: no track '{shown(e.track)}' (id or audio file name) in "
+                    f"the catalogue {catalogue_name}; '{name}' keeps the music chosen for it"
                 )
             elif not found.audio:
                 warnings.append(
-                    f"{self._where(e)}: track '{e.track}' has no audio file, so it cannot play; '{name}' keeps "
-                    "the music chosen for it"
+                    f"{self._where(e)}: track '{shown(e.track)}' has no audio file, so it cannot "
+                    f"play; '{name}' keeps the music chosen for it"
                 )
             else:
                 out[name] = found
@@ -132,13 +139,34 @@ class Sheet:
         return f"{self.path.name if self.path else 'sheet'} row {e.row}"
 
 
+def shown(value: str, n: int = SHOWN) -> str:
+    """A value as a message quotes it: at most n characters (a 200,000-character cell is not said
+    whole)."""
+    return value if len(value) <= n else value[: n - 1] + "…"
+
+
 def _decode(path: Path, what: str, cap: int) -> str:
-    """A text file's content, or a UsageError in one sentence (missing, unreadable, too big, not UTF-8)."""
-    try:
-        if path.is_dir():
+    """A text file's content, or a UsageError in one sentence (missing, unreadable, not a regular
+    file, too big, not UTF-8). Opened without blocking and checked as opened: a named pipe or a
+    device is refused, never read (it would hang the build or never end)."""
+    import stat
+
+    from builder.files import file_kind, open_input
+
+    def check(st: os.stat_result) -> None:
+        if stat.S_ISDIR(st.st_mode):
             raise UsageError(f"{what} {path} is a folder; give a file")
-        with open(path, "rb") as f:
-            data = f.read(cap + 1)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(
+                f"{what} {path} is not a regular file ({file_kind(st.st_mode)}); give a file"
+            )
+
+    try:
+        check(os.stat(path))  # a socket cannot even be opened
+        fh, st = open_input(path)
+        with fh:
+            check(st)  # what was opened, if the name changed meanwhile
+            data = fh.read(cap + 1)
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
     except PermissionError:
@@ -200,9 +228,44 @@ def _picture(name: str) -> str:
     return "/".join(parts)
 
 
+@contextmanager
+def _cells_up_to(limit: int) -> Iterator[None]:
+    """csv's field limit (131,072 characters, one for the whole process) raised for the block: a
+    longer cell of the sheet is read, then cut with a warning, not an error of the csv module."""
+    before = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
 def read_sheet(path: Path, what: str = "curation sheet") -> Sheet:
-    """Parse and check the whole sheet. Malformed values raise UsageError naming the row and column."""
+    """Parse and check the whole sheet. Malformed values raise UsageError naming the row and column;
+    a title or caption over its limit (TITLE_CAP, DESCRIPTION_CAP) is cut, with a warning."""
     text = _decode(path, what, SHEET_CAP)
+    with _cells_up_to(SHEET_CAP):
+        try:
+            return _parse_sheet(path, what, text)
+        except csv.Error as exc:
+            raise UsageError(
+                f"{what} {path} cannot be read as CSV ({exc}); nothing was built"
+            ) from None
+
+
+def _cut(text: str, cap: int, where: str, sheet: Sheet) -> str:
+    """A title or caption cell made fit for a page (clean), with a warning on the sheet when it was
+    cut to cap."""
+    one_line = cap == TITLE_CAP
+    whole = clean(text, len(text) + 1, one_line=one_line)
+    if len(whole) > cap:
+        sheet.warnings.append(
+            f"{where}: {len(whole):,} characters, cut to {cap:,} (the most a "
+            f"{'title' if one_line else 'caption'} holds)"
+        )
+    return clean(text, cap, one_line=one_line)
+
+
+def _parse_sheet(path: Path, what: str, text: str) -> Sheet:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise UsageError(
@@ -212,12 +275,15 @@ def read_sheet(path: Path, what: str = "curation sheet") -> Sheet:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header = [c.strip().lower() for c in next(reader)]
     if "image" not in header:
+        first = ", ".join(repr(shown(h)) for h in header[:10]) + (
+            " ..." if len(header) > 10 else ""
+        )
         raise UsageError(
-            f"{what} {path} has no 'image' column (its first row is {', '.join(repr(h) for h in header)}); "
+            f"{what} {path} has no 'image' column (its first row is {first}); "
             "name the columns image and any of " + ", ".join(COLUMNS[1:])
         )
     sheet = Sheet(path)
-    unknown = [h for h in header if h and h not in COLUMNS]
+    unknown = [shown(h) for h in header if h and h not in COLUMNS]
     if unknown:
         sheet.warnings.append(
             f"{path.name}: column{'s' * (len(unknown) > 1)} {', '.join(repr(u) for u in unknown)} "
@@ -243,24 +309,31 @@ def read_sheet(path: Path, what: str = "curation sheet") -> Sheet:
             try:
                 order = float(cell("order").replace(",", ".") if sep != "," else cell("order"))
             except ValueError:
-                raise bad("order", f"'{cell('order')}' is not a number") from None
+                raise bad("order", f"'{shown(cell('order'))}' is not a number") from None
             if not math.isfinite(order):
-                raise bad("order", f"'{cell('order')}' is not a number")
+                raise bad("order", f"'{shown(cell('order'))}' is not a number")
         quadrant = None
         if cell("quadrant"):
             if cell("quadrant") not in ("1", "2", "3", "4"):
-                raise bad("quadrant", f"'{cell('quadrant')}' is not a quadrant 1-4")
+                raise bad("quadrant", f"'{shown(cell('quadrant'))}' is not a quadrant 1-4")
             quadrant = int(cell("quadrant"))
         hide = cell("hide").lower()
         if hide not in TRUE | FALSE:
             raise bad(
-                "hide", f"'{cell('hide')}' is neither yes nor no (use yes, 1, x or true to hide)"
+                "hide",
+                f"'{shown(cell('hide'))}' is neither yes nor no (use yes, 1, x or true to hide)",
             )
+        where = f"{path.name} row {row}"
         entry = Entry(
             row=row,
             image=image,
-            title=clean(cell("title"), TITLE_CAP, one_line=True),
-            caption=clean(cell("caption").replace("\\n", "\n"), DESCRIPTION_CAP),
+            title=_cut(cell("title"), TITLE_CAP, f"{where}, column title", sheet),
+            caption=_cut(
+                cell("caption").replace("\\n", "\n"),
+                DESCRIPTION_CAP,
+                f"{where}, column caption",
+                sheet,
+            ),
             order=order,
             quadrant=quadrant,
             track=cell("track"),
@@ -268,36 +341,92 @@ def read_sheet(path: Path, what: str = "curation sheet") -> Sheet:
         )
         if image in sheet.entries:
             sheet.warnings.append(
-                f"{path.name} row {row}: '{image}' was listed already in row {sheet.entries[image].row}; "
+                f"{where}: '{shown(image)}' was listed already in row {sheet.entries[image].row}; "
                 "the later row is used"
             )
         sheet.entries[image] = entry
     return sheet
 
 
-def read_intro(path: Path, what: str = "introduction file") -> tuple[str, str]:
-    """The --intro file's text (as written) and its HTML, made safe (intro_html); what: how an error
-    names the file (the study's --study-text is read the same way)."""
+def read_intro(path: Path, what: str = "introduction file") -> tuple[str, str, list[str]]:
+    """The --intro file's text (as written, each line at most INTRO_LINE_CAP characters), its HTML,
+    made safe (intro_html), and a warning for each line that was cut; what: how a sentence names
+    the file (the study's --study-text is read the same way)."""
     text = _decode(path, what, INTRO_CAP)
-    return text, intro_html(text)
+    warnings, lines = [], text.split("\n")
+    for i, line in enumerate(lines):
+        if len(line) > INTRO_LINE_CAP:
+            warnings.append(
+                f"{what} {path.name} line {i + 1}: {len(line):,} characters, cut to "
+                f"{INTRO_LINE_CAP:,} (the most one line of the introduction holds)"
+            )
+            lines[i] = line[: INTRO_LINE_CAP - 1] + "…"
+    text = "\n".join(lines)
+    return text, intro_html(text), warnings
+
+
+WEB = ("http", "https", "mailto")
+
+
+def _scheme(url: str) -> str | None:
+    """The URL's scheme, lower-cased, or None for a relative one."""
+    head = url.strip().split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return head.split(":", 1)[0].lower() if ":" in head else None
+
+
+def _in_gallery(url: str) -> bool:
+    """A relative URL that stays inside the gallery, from its index at the gallery's top: not from
+    the root (/x), not to another host (//host/x), and no '..' that climbs out, counted as a browser
+    counts it (percent-escapes decoded, a backslash read as a slash)."""
+    from urllib.parse import unquote
+
+    path = unquote(url.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/")
+    if _scheme(url) is not None or path.startswith("/"):
+        return False
+    depth = 0
+    for part in path.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif part not in ("", "."):
+            depth += 1
+    return True
 
 
 def _safe_link(url: str) -> bool:
-    """Links the introduction may hold: web and mail addresses, and paths within the gallery; never
-    javascript:, data:, file: or any other scheme."""
-    head = url.strip().split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    if ":" not in head:
-        return True  # relative (a path inside the gallery or a #fragment)
-    return head.split(":", 1)[0].lower() in ("http", "https", "mailto")
+    """Links the introduction may hold: web and mail addresses (http:, https:, mailto:) and paths
+    inside the gallery; never javascript:, data:, file: or any other scheme, a path from the root,
+    another host without a scheme (//host) or a path that climbs out of the gallery (../..)."""
+    return _scheme(url) in WEB or _in_gallery(url)
+
+
+def _image(self, tokens, idx, options, env) -> str:
+    """An image of the introduction: shown only from inside the gallery (the pages' policy blocks
+    others, with an error on every load); one from the web becomes a link to it, with its alt
+    text."""
+    from markdown_it.common.utils import escapeHtml
+
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    if _in_gallery(src):
+        return self.image(tokens, idx, options, env)
+    alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env))
+    inside_link = sum((t.type == "link_open") - (t.type == "link_close") for t in tokens[:idx]) > 0
+    if _scheme(src) in ("http", "https") and not inside_link:
+        return f'<a href="{escapeHtml(src)}">{alt or escapeHtml(src)}</a>'
+    return alt
 
 
 def intro_html(text: str) -> str:
-    """Markdown (CommonMark) to HTML with raw HTML off, so tags in the text are shown as text and nothing of it
-    runs; links only to web and mail addresses; headings one level down (the page's own <h1> is the title)."""
+    """Markdown (CommonMark) to HTML with raw HTML off, so tags in the text are shown as text and
+    nothing of it runs; links only to web and mail addresses and inside the gallery, images only
+    from inside it; headings one level down (the page's own <h1> is the title)."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.validateLink = _safe_link
+    md.add_render_rule("image", _image)
     # control characters go, but not indentation or line ends: Markdown's lists and code blocks are made of them
     text = CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
     tokens = md.parse(text)
@@ -305,6 +434,16 @@ def intro_html(text: str) -> str:
         if t.type in ("heading_open", "heading_close"):
             t.tag = f"h{min(6, int(t.tag[1]) + 1)}"
     return md.renderer.render(tokens, md.options, {})
+
+
+def title_warnings(title: str | None) -> list[str]:
+    """A warning when --title is longer than a title holds (it is cut: exhibition_title)."""
+    if title is None:
+        return []
+    n = len(clean(title, len(title) + 1, one_line=True))
+    if n <= TITLE_CAP:
+        return []
+    return [f"--title: {n:,} characters, cut to {TITLE_CAP:,} (the most a title holds)"]
 
 
 def exhibition_title(title: str | None, input_dir: Path) -> str:

@@ -35,6 +35,7 @@ class Analysis:
 
     gallery: Gallery
     warnings: tuple[str, ...]
+    hidden: int = 0  # pictures of the folder that the curator's sheet hid
 
 
 def analyse(
@@ -62,18 +63,26 @@ def analyse_with_warnings(
     s = ctx.settings
     stats = stats or Stats()
     sheet = ctx.sheet
-    intro = curation.read_intro(s.intro) if s.intro is not None else (None, None)
+    said: list[str] = curation.title_warnings(s.title)
+    intro: tuple[str | None, str | None] = (None, None)
+    if s.intro is not None:
+        text, html, cut = curation.read_intro(s.intro)
+        intro = (text, html)
+        said += cut
     study_text: tuple[str | None, str | None] = (None, None)
     if s.study and s.study_text is not None:
-        study_text = curation.read_intro(s.study_text, "study text file")
+        text, html, cut = curation.read_intro(s.study_text, "study text file")
+        study_text = (text, html)
+        said += cut
     unreadable: list[tuple[str, str]] = []
     if files is None:  # the builder's own folders are never input, whatever nests in what
         files, unreadable = find_images(s.input, exclude=(s.out, s.cache_dir))
     unknown: list[str] = []
+    hidden = 0
     if sheet is not None:
         unknown = sheet.check_pictures(files)
-        hidden = sheet.hidden
-        files = [f for f in files if f not in hidden]
+        shown = [f for f in files if f not in sheet.hidden]
+        hidden, files = len(files) - len(shown), shown
     if s.music is not None:
         ctx.listen(progress)  # with its own progress bar, before the pictures
     # the catalogue and index before the loop: a bad catalogue fails before any picture
@@ -92,7 +101,7 @@ def analyse_with_warnings(
     gallery = with_starts(ctx, gallery, progress)
     read = tuple(sheet.warnings) if sheet is not None else ()
     problems = tuple(f"catalogue {problem}" for problem in ctx.catalogue_problems)
-    return Analysis(gallery, problems + read + tuple(unknown) + unpinned)
+    return Analysis(gallery, tuple(said) + problems + read + tuple(unknown) + unpinned, hidden)
 
 
 def curate(
