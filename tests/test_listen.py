@@ -16,7 +16,7 @@ from builder.cli import app
 from .audio_fixtures import tone, write_audio
 from .conftest import DEMO, MIRROR, requires_import, requires_mirror
 
-pytestmark = [requires_mirror, requires_import("torch", "h5py", "av", "soxr", "mutagen")]
+pytestmark = [requires_mirror, requires_import("openvino", "av", "soxr", "mutagen")]
 EXAMPLES = MIRROR / "models" / "musicnn" / "examples"
 
 
@@ -31,7 +31,12 @@ def library(tmp_path_factory) -> Path:
     write_audio(
         d / "Calm Tone.flac",
         tone(6, freq=220),
-        tags={"title": "A calm tone", "artist": "Test Band", "genre": "Ambient", "copyright": "CC BY 4.0"},
+        tags={
+            "title": "A calm tone",
+            "artist": "Test Band",
+            "genre": "Ambient",
+            "copyright": "CC BY 4.0",
+        },
     )
     write_audio(d / "pulse.mp3", tone(6, freq=880, beat_hz=4, noise=0.2), tags={"artist": "Pulse"})
     write_audio(d / "sub" / "Some One - Noise Song.wav", tone(5, freq=330, noise=0.3))
@@ -42,7 +47,9 @@ def library(tmp_path_factory) -> Path:
     # bad ones
     (d / "zero.mp3").write_bytes(b"")
     (d / "text.mp3").write_text("not audio at all\n" * 100)
-    (d / "truncated.mp3").write_bytes((EXAMPLES / "TRWJAZW128F42760DD_test.mp3").read_bytes()[:3000])
+    (d / "truncated.mp3").write_bytes(
+        (EXAMPLES / "TRWJAZW128F42760DD_test.mp3").read_bytes()[:3000]
+    )
     write_audio(d / "half-second.wav", tone(0.5))
     write_audio(d / "silent.flac", np.zeros((2, 44100 * 4), np.float32))
     fmt = struct.pack("<HHIIHH", 0x1234, 1, 16000, 32000, 2, 16)  # a WAV whose codec nobody knows
@@ -108,7 +115,17 @@ def test_score_writes_a_catalogue_of_every_good_file(scored):
     out, _, result = scored
     assert result.exit_code == 1, result.output  # some files failed: exit 1, as for pictures
     rows = read_csv(out)
-    assert list(rows[0]) == ["id", "title", "artist", "valence", "arousal", "audio", "licence", "genre", "confidence"]
+    assert list(rows[0]) == [
+        "id",
+        "title",
+        "artist",
+        "valence",
+        "arousal",
+        "audio",
+        "licence",
+        "genre",
+        "confidence",
+    ]
     assert {r["id"] for r in rows} == GOOD
     for r in rows:
         assert -1 <= float(r["valence"]) <= 1 and -1 <= float(r["arousal"]) <= 1
@@ -155,9 +172,9 @@ def test_a_rerun_listens_only_to_new_files(scored, library, tmp_path):
         "--offline",
     )
     assert "scored 7 tracks (7 cached, 6 failed)" in again.output
-    assert read_csv(tmp_path / "c.csv") != [] and [r["valence"] for r in read_csv(tmp_path / "c.csv")] == [
-        r["valence"] for r in read_csv(out)
-    ]
+    assert read_csv(tmp_path / "c.csv") != [] and [
+        r["valence"] for r in read_csv(tmp_path / "c.csv")
+    ] == [r["valence"] for r in read_csv(out)]
     grown = tmp_path / "grown"
     grown.mkdir()
     for name in ("pulse.mp3", "aac.m4a"):
@@ -187,7 +204,9 @@ def test_a_corrupt_cache_entry_is_recomputed(library, tmp_path):
     first, was_cached = listener.hear(library / "aac.m4a")
     assert not was_cached
     entry = listener.cache / f"{first.sha256}.json"
-    entry.write_bytes(orjson.dumps({"sha256": first.sha256, "tag_probs": [1, 2]}))  # valid JSON, wrong shape
+    entry.write_bytes(
+        orjson.dumps({"sha256": first.sha256, "tag_probs": [1, 2]})
+    )  # valid JSON, wrong shape
     second, was_cached = listener.hear(library / "aac.m4a")
     assert not was_cached and second == first
 
@@ -222,10 +241,14 @@ def test_nothing_scored_exits_4(tmp_path):
 def test_the_scored_catalogue_is_read_by_build_with_its_audio_root(scored, library):
     from builder.music.catalogue import load_csv_catalogue
 
-    assert "--audio-root" in scored[2].output  # the CSV lies outside the music folder: say how to build with it
+    assert (
+        "--audio-root" in scored[2].output
+    )  # the CSV lies outside the music folder: say how to build with it
     cat, problems = load_csv_catalogue(scored[0], audio_root=library)
     assert problems == [] and len(cat.tracks) == 7 and all(t.audio for t in cat.tracks)
-    cat, problems = load_csv_catalogue(scored[0])  # without it, no audio leaves the catalogue's folder
+    cat, problems = load_csv_catalogue(
+        scored[0]
+    )  # without it, no audio leaves the catalogue's folder
     assert len(problems) == 7 and not any(t.audio for t in cat.tracks)
 
 
@@ -252,7 +275,9 @@ def test_build_with_music_plays_the_users_own_tracks(library, tmp_path, session_
     tracks = [t for im in g["images"] for t in im["tracks"]]
     assert tracks and all(t["id"] in GOOD for t in tracks)
     for t in tracks:
-        assert t["audio"] and (out / t["audio"]).is_file()  # every recommended track carries its audio
+        assert (
+            t["audio"] and (out / t["audio"]).is_file()
+        )  # every recommended track carries its audio
     page = (out / g["images"][0]["page"]).read_text()
     assert "<audio" in page
 
@@ -266,13 +291,18 @@ def test_music_sign_intervals_resample_artists_and_hold_the_figures():
     true_q = rng.integers(1, 5, 200)
     va = (
         np.where(rng.random((200, 2)) < 0.8, 1.0, -1.0)
-        * np.c_[np.where(np.isin(true_q, (1, 4)), 1.0, -1.0), np.where(np.isin(true_q, (1, 2)), 1.0, -1.0)]
+        * np.c_[
+            np.where(np.isin(true_q, (1, 4)), 1.0, -1.0),
+            np.where(np.isin(true_q, (1, 2)), 1.0, -1.0),
+        ]
     )  # each sign right 80 % of the time
     single = sign_metrics(true_q, va, np.arange(200))
     for key in ("balanced_agreement", "valence_sign_accuracy", "arousal_sign_accuracy"):
         lo, hi = single["interval_95"][key]
         assert lo <= single[key] <= hi and 0.02 < hi - lo < 0.3
-    lumped = np.repeat(np.arange(20), 10)  # ten clips per artist, sorted so an artist's clips are alike
+    lumped = np.repeat(
+        np.arange(20), 10
+    )  # ten clips per artist, sorted so an artist's clips are alike
     order = np.argsort(va[:, 0] == np.where(np.isin(true_q, (1, 4)), 1.0, -1.0), kind="stable")
     grouped = sign_metrics(true_q[order], va[order], lumped)
     width = lambda m: np.subtract(*m["interval_95"]["valence_sign_accuracy"][::-1])  # noqa: E731

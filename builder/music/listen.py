@@ -25,7 +25,15 @@ import orjson
 from builder.assets import AssetStore
 from builder.errors import NOT_UTF8, printable
 from builder.files import atomic_path, inside, spreadsheet_safe, unreadable_input, walk_files
-from builder.music.audio import AUDIO_SUFFIXES, AudioError, check_audible, decode, log_mel_and_power, patches, read_tags
+from builder.music.audio import (
+    AUDIO_SUFFIXES,
+    AudioError,
+    check_audible,
+    decode,
+    log_mel_and_power,
+    patches,
+    read_tags,
+)
 from builder.music.audiofeatures import HARMONIC_NAMES
 from builder.music.catalogue import Catalogue
 from builder.music.feeling import MusicFeelingModel
@@ -35,8 +43,20 @@ T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 # Bump when the front end or what is cached changes. 2: the harmonic features, and room for the MSD tagger's
 # reading; entries go to a folder of their own, so a version-1 entry (MTT only) is never read as a version-2 one.
-LISTEN_VERSION = 2
-CSV_COLUMNS = ("id", "title", "artist", "valence", "arousal", "audio", "licence", "genre", "confidence")
+# 3: the taggers run as int8 networks in the builder's runtime (their readings differ from
+# torch's in the second or third decimal).
+LISTEN_VERSION = 3
+CSV_COLUMNS = (
+    "id",
+    "title",
+    "artist",
+    "valence",
+    "arousal",
+    "audio",
+    "licence",
+    "genre",
+    "confidence",
+)
 
 
 def _no_progress(items, label, total):
@@ -83,10 +103,12 @@ class Listener:
         """msd: whether to hear with the MSD tagger too; None: when the feeling head reads it."""
         self.store = store
         self.cache = cache_dir / "music" / f"musicnn-v{LISTEN_VERSION}"
-        self._tagger_path = store.resolve("musicnn-mtt")  # a missing model fails before any file is read
+        self._tagger_path = store.resolve(
+            "musicnn-mtt-onnx"
+        )  # a missing model fails before any file is read
         self.__dict__.update(injected)  # tests inject head=...
         self.msd = self.head.needs_msd if msd is None else msd
-        self._msd_path = store.resolve("musicnn-msd") if self.msd else None
+        self._msd_path = store.resolve("musicnn-msd-onnx") if self.msd else None
 
     @cached_property
     def head(self) -> MusicFeelingModel:
@@ -121,7 +143,9 @@ class Listener:
         mel, power = log_mel_and_power(decoded.samples)
         cut = patches(mel)  # one mel for both taggers
         probs, emb = self.tagger(cut)
-        msd_probs, msd_emb = self.msd_tagger(cut) if self.msd else (np.zeros((1, 0)), np.zeros((1, 0)))
+        msd_probs, msd_emb = (
+            self.msd_tagger(cut) if self.msd else (np.zeros((1, 0)), np.zeros((1, 0)))
+        )
         heard = Heard(
             sha,
             round(decoded.duration_s, 3),
@@ -159,7 +183,11 @@ class Listener:
                 failed.append(Failure(printable(rel), NOT_UTF8))
                 continue
             if path.is_symlink() and not inside(path, folder):
-                failed.append(Failure(rel, "is a link to a file outside the music folder; it is not published"))
+                failed.append(
+                    Failure(
+                        rel, "is a link to a file outside the music folder; it is not published"
+                    )
+                )
                 continue
             try:
                 heard, was_cached = self.hear(path)
@@ -169,7 +197,9 @@ class Listener:
             cached += was_cached
             heard_all.append((rel, path, heard))
         if heard_all:
-            va, conf = self.head.predict(np.array([self.head.features_of(h) for _, _, h in heard_all]))
+            va, conf = self.head.predict(
+                np.array([self.head.features_of(h) for _, _, h in heard_all])
+            )
             for (rel, path, heard), (v, a), c in zip(heard_all, va, conf):
                 tags = read_tags(path)
                 track = Track(
@@ -218,9 +248,18 @@ def _load_heard(path: Path, sha: str) -> Heard | None:
             tuple(map(float, d["msd_probs"])),
             tuple(map(float, d["msd_embedding"])),
         )
-        shape = (len(heard.tag_probs), len(heard.embedding), len(heard.classic), len(heard.harmonic))
+        shape = (
+            len(heard.tag_probs),
+            len(heard.embedding),
+            len(heard.classic),
+            len(heard.harmonic),
+        )
         msd = (len(heard.msd_probs), len(heard.msd_embedding))
-        if heard.sha256 != sha or shape != (50, 200, 14, len(HARMONIC_NAMES)) or msd not in ((0, 0), (50, 200)):
+        if (
+            heard.sha256 != sha
+            or shape != (50, 200, 14, len(HARMONIC_NAMES))
+            or msd not in ((0, 0), (50, 200))
+        ):
             raise ValueError("entry of the wrong shape")
         return heard
     except FileNotFoundError:

@@ -1,4 +1,12 @@
-"""musicnn (Pons & Serra 2019), the musically motivated audio tagger, re-implemented in torch.
+"""musicnn (Pons & Serra 2019), the musically motivated audio tagger: re-implemented in torch, and
+run in the builder's runtime.
+
+Listening runs `Tagger`: the network as an int8 ONNX file (package data, assets `musicnn-mtt-onnx`
+and `musicnn-msd-onnx`) in the builder's runtime (builder.inference: OpenVINO, one thread), without
+torch. `tools/convert_models.py` makes those files from the torch port below (`build_musicnn`, which
+`TorchTagger` runs): it exports it to ONNX and quantises its convolutions to int8 (weights per
+channel, activations per tensor), calibrated on the CC BY clips of the mirror's DEAM audio.
+`benchmarks/runtime_readings.py` compares the readings of the two.
 
 The weights are the Keras HDF5 files of the musicnn_keras project (ISC; the same weights as the PyPI wheel
 `musicnn==0.1.0`), read with h5py, so TensorFlow is not needed. The graph follows musicnn's `models.py`
@@ -170,7 +178,12 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
 
     def bn(name: str, n: int) -> nn.BatchNorm1d:
         layer = nn.BatchNorm1d(n, eps=BN_EPS)
-        for attr, kind in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "mean"), ("running_var", "var")):
+        for attr, kind in (
+            ("weight", "gamma"),
+            ("bias", "beta"),
+            ("running_mean", "mean"),
+            ("running_var", "var"),
+        ):
             getattr(layer, attr).data.copy_(torch.from_numpy(weights[f"{name}/{kind}"]))
         return layer
 
@@ -203,9 +216,14 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
             super().__init__()
             self.input_bn = bn("batch_normalization", 1)
             self.timbral = nn.ModuleList([conv2d("conv2d"), conv2d("conv2d_1")])
-            self.temporal = nn.ModuleList([conv2d("conv2d_2"), conv2d("conv2d_3"), conv2d("conv2d_4")])
+            self.temporal = nn.ModuleList(
+                [conv2d("conv2d_2"), conv2d("conv2d_3"), conv2d("conv2d_4")]
+            )
             self.front_bn = nn.ModuleList(
-                [bn(f"batch_normalization_{i}", n) for i, n in zip(range(1, 6), (204, 204, 51, 51, 51))]
+                [
+                    bn(f"batch_normalization_{i}", n)
+                    for i, n in zip(range(1, 6), (204, 204, 51, 51, 51))
+                ]
             )
             self.mid = nn.ModuleList([conv1d(f"midend_conv{i}") for i in (1, 2, 3)])
             self.mid_bn = nn.ModuleList([bn(f"bn_midend_conv{i}", 64) for i in (1, 2, 3)])
@@ -217,7 +235,14 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
         @staticmethod
         def _bn2d(layer: nn.BatchNorm1d, x):
             return F.batch_norm(
-                x, layer.running_mean, layer.running_var, layer.weight, layer.bias, False, 0.0, layer.eps
+                x,
+                layer.running_mean,
+                layer.running_var,
+                layer.weight,
+                layer.bias,
+                False,
+                0.0,
+                layer.eps,
             )
 
         @staticmethod
@@ -225,11 +250,16 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
             """max over the mel axis of batch_norm(relu(y)), reduced first: batch norm is a per-channel affine map,
             so its maximum is the map of the maximum where the scale is positive and of the minimum where it is
             negative, and ReLU commutes with both. Same numbers, without two passes over the (B, C, T, F) map."""
-            assert layer.running_var is not None and layer.running_mean is not None  # tracked statistics
+            assert (
+                layer.running_var is not None and layer.running_mean is not None
+            )  # tracked statistics
             scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
             top, bottom = y.amax(dim=3), y.amin(dim=3)
             pick = torch.where((scale >= 0)[None, :, None], top, bottom)
-            return F.relu(pick) * scale[None, :, None] + (layer.bias - layer.running_mean * scale)[None, :, None]
+            return (
+                F.relu(pick) * scale[None, :, None]
+                + (layer.bias - layer.running_mean * scale)[None, :, None]
+            )
 
         def forward(self, mel):
             """mel: (batch, 187, 96) -> (tag probabilities (batch, 50), penultimate embedding (batch, 200))."""
@@ -240,7 +270,11 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
                 front.append(self._bn_max(self.front_bn[i], conv(padded)))
             for i, conv in enumerate(self.temporal, start=2):
                 k = conv.kernel_size[0]
-                front.append(self._bn_max(self.front_bn[i], conv(F.pad(x, (0, 0, (k - 1) // 2, k - 1 - (k - 1) // 2)))))
+                front.append(
+                    self._bn_max(
+                        self.front_bn[i], conv(F.pad(x, (0, 0, (k - 1) // 2, k - 1 - (k - 1) // 2)))
+                    )
+                )
             f = torch.cat(front, dim=1)  # (B, 561, T)
             maps = [f]
             h = f
@@ -249,15 +283,18 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
                 h = y if i == 0 else y + h
                 maps.append(h)
             m = torch.cat(maps, dim=1)  # (B, 753, T)
-            pooled = torch.stack([m.amax(dim=2), m.mean(dim=2)], dim=2).flatten(1)  # interleaved max, mean
+            pooled = torch.stack([m.amax(dim=2), m.mean(dim=2)], dim=2).flatten(
+                1
+            )  # interleaved max, mean
             penultimate = self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
             return torch.sigmoid(self.out(penultimate)), penultimate
 
     return Musicnn().eval()
 
 
-class Tagger:
-    """A musicnn model ready to read mel patches; one instance per process (loading takes ~0.1 s)."""
+class TorchTagger:
+    """The torch port: what the ONNX files are made from, and the reference they are compared
+    with."""
 
     def __init__(self, weights_path: Path, dataset: str = "MTT"):
         self.dataset = dataset
@@ -271,7 +308,9 @@ class Tagger:
         probs, embs = [], []
         with torch.inference_mode():
             for i in range(0, len(patches), batch):
-                p, e = self.net(torch.from_numpy(np.ascontiguousarray(patches[i : i + batch], dtype=np.float32)))
+                p, e = self.net(
+                    torch.from_numpy(np.ascontiguousarray(patches[i : i + batch], dtype=np.float32))
+                )
                 probs.append(p.numpy())
                 embs.append(e.numpy())
         if not probs:
@@ -279,10 +318,38 @@ class Tagger:
         return np.concatenate(probs), np.concatenate(embs)
 
     def top_tags(self, probs: np.ndarray, k: int) -> list[str]:
-        mean = probs.mean(axis=0)
-        return [self.tags[i] for i in np.argsort(-mean, kind="stable")[:k]]
+        return top_tags(self.tags, probs, k)
+
+
+class Tagger:
+    """A musicnn network in the builder's runtime, ready to read mel patches; one instance per
+    process."""
+
+    def __init__(self, model_path: Path, dataset: str = "MTT"):
+        from builder.inference import load
+
+        self.dataset = dataset
+        self.tags = TAGS[dataset]
+        self.net = load(model_path)
+
+    def __call__(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """patches (n, 187, 96) -> (tag probabilities (n, 50), embeddings (n, 200)), one row a
+        patch. The network takes one patch at a time: as fast as batches of ten in the runtime, and
+        its shape is fixed."""
+        if not len(patches):
+            return np.zeros((0, len(self.tags)), np.float32), np.zeros((0, EMBEDDING), np.float32)
+        out = [self.net(np.ascontiguousarray(p[None], dtype=np.float32)) for p in patches]
+        return np.concatenate([p for p, _ in out]), np.concatenate([e for _, e in out])
+
+    def top_tags(self, probs: np.ndarray, k: int) -> list[str]:
+        return top_tags(self.tags, probs, k)
+
+
+def top_tags(tags: tuple[str, ...], probs: np.ndarray, k: int) -> list[str]:
+    mean = probs.mean(axis=0)
+    return [tags[i] for i in np.argsort(-mean, kind="stable")[:k]]
 
 
 @lru_cache(maxsize=2)
-def load_tagger(weights_path: Path, dataset: str = "MTT") -> Tagger:
-    return Tagger(weights_path, dataset)
+def load_tagger(model_path: Path, dataset: str = "MTT") -> Tagger:
+    return Tagger(model_path, dataset)

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from builder.context import Context, Reading
     from builder.settings import Settings
 
-INGREDIENTS = "lite2x1"  # what the cached ingredients hold (EfficientNet-Lite2, one view): part of the cache key
+# what the cached ingredients hold (EfficientNet-Lite2, one view, run from its ONNX file in the
+# builder's runtime: its features differ from torch's in the third decimal): part of the cache key
+INGREDIENTS = "lite2x1-onnx"
 
 
 class Learned(Method):
@@ -35,47 +37,70 @@ class Learned(Method):
             or ingredients.lite_probs is None
             or ingredients.lite_probs.shape != (1000,)
         ):
-            raise ValueError("the learned method's ingredients are missing or of another model's shape")
+            raise ValueError(
+                "the learned method's ingredients are missing or of another model's shape"
+            )
 
     def prepare(self, ctx: Context) -> None:
         _ = ctx.feeling
 
     def load(self, ctx: Context) -> None:
-        _ = ctx.detector, ctx.scene, ctx.lite  # the mapper, faces and colour models are not this method's
+        _ = (
+            ctx.detector,
+            ctx.scene,
+            ctx.lite,
+        )  # the mapper, faces and colour models are not this method's
 
     def scene(self, ctx: Context, r: Reading) -> None:
         """Both classifiers' probabilities and pooled features, with the detections and colour statistics."""
-        assert r.rgb is not None and r.colour is not None  # recognisers run on decoded pictures only
+        assert (
+            r.rgb is not None and r.colour is not None
+        )  # recognisers run on decoded pictures only
         probs, pooled = ctx.scene.run(r.rgb)
         # and of the mirror image: averaging the two views steadies the reading (see README)
         probs_m, pooled_m = ctx.scene.run(np.ascontiguousarray(r.rgb[:, ::-1]))
         probs, pooled = (probs + probs_m) / 2, (pooled + pooled_m) / 2
         lite_probs, lite_pooled = ctx.lite.run(r.rgb)
         r.ingredients = Ingredients.make(
-            pooled, probs, r.colour, [(d.label, d.box) for d in r.detections], lite_pooled, lite_probs
+            pooled,
+            probs,
+            r.colour,
+            [(d.label, d.box) for d in r.detections],
+            lite_pooled,
+            lite_probs,
         )
         top = np.argsort(-probs)[:3]
         r.scene = [{"label": ctx.scene.labels[i], "score": round(float(probs[i]), 4)} for i in top]
 
-    def record(self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]) -> ImageRecord:
+    def record(
+        self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]
+    ) -> ImageRecord:
         """The reading in the frame its quadrant is read in (relative to the reference), and the point where its
         music is looked for (the music index's `target`). Tracks are chosen in `finish`, for the collection."""
         model = ctx.feeling
         av = model.relative(model.predict([r.ingredients])[0])
         chosen, rule = (
             (user[r.file], "user")
-            if r.file in user  # the curator's quadrant (--curation or --quadrants), whatever --narrow says
+            if r.file
+            in user  # the curator's quadrant (--curation or --quadrants), whatever --narrow says
             else (plane.quadrant(av), "reading")
         )
         target = av if model.calibration is None else ctx.index.target(av, model.calibration)
-        if plane.quadrant(target) != chosen:  # a quadrant given by the user: the middle of that quadrant's music
+        if (
+            plane.quadrant(target) != chosen
+        ):  # a quadrant given by the user: the middle of that quadrant's music
             target = ctx.index.quadrant_middle(chosen)
         target = (round(target[0], 4), round(target[1], 4))
         contributions = tuple(
-            Contribution(g, round(v, 4), round(a, 4)) for g, v, a in model.contributions(r.ingredients)
+            Contribution(g, round(v, 4), round(a, 4))
+            for g, v, a in model.contributions(r.ingredients)
         )
-        probs = model.label_probs(r.ingredients)  # what the word ratings read: both classifiers' labels
-        top = [int(i) for i in np.argsort(-probs, kind="stable")[:6] if i != 0 and probs[i] >= 0.01][:5]
+        probs = model.label_probs(
+            r.ingredients
+        )  # what the word ratings read: both classifiers' labels
+        top = [
+            int(i) for i in np.argsort(-probs, kind="stable")[:6] if i != 0 and probs[i] >= 0.01
+        ][:5]
         seen = tuple(Seen(ctx.imagenet_labels[i], round(float(probs[i]), 4)) for i in top)
         return ImageRecord(
             file=r.file,
@@ -107,10 +132,15 @@ class Learned(Method):
         tracks = ctx.catalogue.tracks
         pinned = [ctx.pins.get(im.file) for im in records]
         solved = [im for im, p in zip(records, pinned) if p is None]
-        used = np.bincount(np.array([p for p in pinned if p is not None], dtype=int), minlength=len(tracks))
+        used = np.bincount(
+            np.array([p for p in pinned if p is not None], dtype=int), minlength=len(tracks)
+        )
         targets = np.array([im.target for im in solved], dtype=np.float64).reshape(-1, 2)
         result = ctx.index.assign(
-            targets, quadrants=[im.quadrant for im in solved], repeats=ctx.settings.repeats, used=used
+            targets,
+            quadrants=[im.quadrant for im in solved],
+            repeats=ctx.settings.repeats,
+            used=used,
         )
         chosen = iter(zip(result.first, result.off_quadrant))
         out, firsts = [], []
@@ -119,8 +149,12 @@ class Learned(Method):
             # the curator's pin is no note that the music left the picture's quadrant
             first, off = (pin, False) if pin is not None else next(chosen)
             firsts.append(first)
-            rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][: per_picture - 1]
-            out.append(replace(im, tracks=(tracks[first], *(tracks[i] for i in rest)), off_quadrant=off))
+            rest = [i for i in ctx.index.nearest_ids(im.target, per_picture + 1) if i != first][
+                : per_picture - 1
+            ]
+            out.append(
+                replace(im, tracks=(tracks[first], *(tracks[i] for i in rest)), off_quadrant=off)
+            )
         # pictures, distinct_first and capacity count the pinned pictures too; the distances and the quadrant
         # counts are of the pictures solved for (pictures - in_quadrant - off_quadrant were pinned)
         return out, Matching(
