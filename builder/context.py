@@ -72,6 +72,7 @@ class Context:
         self.store = store or settings.store()
         self.catalogue_problems: list[str] = []
         self.warnings: list[str] = []  # for the person building (the curator's sheet); the CLI prints them
+        self.notes: list[str] = []  # for the build's summary (what a Ray cluster analysed)
         self.silent: str | None = None  # why the gallery plays no music (set with the catalogue)
         self.injected = tuple(injected)  # fakes live in this process only: no worker processes then
         self.copies = False  # make each analysed picture's gallery copies as it is read (`builder build` sets it)

@@ -480,6 +480,8 @@ def read_all(
         try:
             executor = executors.make(s, workers, worker_setup, worker_analyse, here=here)
             outcomes = executor.map([(r.file, r.sha256) for r in todo], progress)
+            if ray:  # for the build's summary
+                ctx.notes.append(executor.summary())  # type: ignore[attr-defined]
         finally:
             _WORKER = None
         for r, outcome in zip(todo, outcomes):

@@ -13,7 +13,7 @@ from builder.cli import app
 
 from .conftest import MIRROR, photo, requires_import, requires_mirror
 
-pytestmark = [requires_mirror, requires_import("ray"), pytest.mark.slow]
+pytestmark = [requires_mirror, requires_import("ray")]
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,7 @@ def ray_instance():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path):
     pics = tmp_path / "pics"
     pics.mkdir()
@@ -77,6 +78,7 @@ def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path
     assert "(12 cached, 1 failed)" in again.output, again.output
 
 
+@pytest.mark.slow
 def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance, tmp_path):
     from builder import executors, pipeline
     from builder.settings import Settings
@@ -86,8 +88,86 @@ def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance,
     photo(seed=5).save(pics / "only.jpg")
     data = (pics / "only.jpg").read_bytes()
     s = Settings(
-        input=Path("/nonexistent/input"), out=tmp_path / "o", mirror=MIRROR, cache_dir=tmp_path / "c", offline=True
+        input=Path("/nonexistent/input"),
+        out=tmp_path / "o",
+        mirror=MIRROR,
+        cache_dir=tmp_path / "c",
+        offline=True,
     )
     job = ("only.jpg", hashlib.sha256(data).hexdigest())
-    reading, failure, _ = executors._ray_task(s, pipeline.worker_setup, pipeline.worker_analyse, job, data)
+    (reading, failure, _), node = executors._ray_task(
+        s, pipeline.worker_setup, pipeline.worker_analyse, job, data
+    )
     assert failure is None and reading.width == 320 and reading.ingredients is not None
+    assert node == ray_instance.get_runtime_context().get_node_id()
+
+
+@pytest.mark.slow
+def test_the_build_says_how_many_pictures_the_cluster_analysed_on_how_many_nodes(
+    ray_instance, tmp_path
+):
+    from builder.context import Context
+    from builder.pipeline import analyse
+    from builder.settings import Settings
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    for i in range(3):
+        photo((320, 240), seed=300 + i).save(pics / f"n{i}.jpg")
+    (pics / "broken.jpg").write_text("not a picture")
+    s = Settings(
+        input=pics,
+        out=tmp_path / "out",
+        mirror=MIRROR,
+        cache_dir=tmp_path / "cache",
+        offline=True,
+        executor="ray",
+    )
+    ctx = Context(s)
+    gallery = analyse(ctx)
+    assert len(gallery.images) == 3 and len(gallery.failed) == 1
+    assert ctx.notes == ["the Ray cluster analysed 3 pictures on 1 node"]
+
+
+class FakeRay:
+    """ray.init as Ray 2.60 fails against a cluster that refuses the token: its core writes
+    InvalidAuthToken lines to file descriptor 2, then Python gets only a ConnectionError."""
+
+    class exceptions:
+        class RayError(Exception):
+            pass
+
+    def __init__(self, said: bytes, error: Exception | None):
+        self.said, self.error = said, error
+
+    def init(self, **kw):
+        import os
+
+        os.write(2, self.said)
+        if self.error is not None:
+            raise self.error
+
+
+def test_a_cluster_that_refuses_the_token_is_named_with_rays_token_authentication(capfd):
+    from builder.errors import UsageError
+    from builder.executors import _join
+
+    line = (
+        b"gcs_client.cc:210: Failed to get cluster ID from GCS server: Unauthenticated: RPC "
+        b"error: InvalidAuthToken: Authentication token is missing or incorrect\n"
+    )
+    refused = FakeRay(
+        line * 3, ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379")
+    )
+    with pytest.raises(UsageError) as err:
+        _join(refused, "10.0.0.1:6379")
+    message = str(err.value)
+    assert message.startswith("could not join the Ray cluster at 10.0.0.1:6379")
+    for name in ("token authentication", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "~/.ray/auth_token"):
+        assert name in message
+    assert "InvalidAuthToken" not in capfd.readouterr().err  # one sentence, not Ray's lines
+    # another failure keeps Ray's own words, and what it wrote reaches the terminal
+    other = FakeRay(b"something else\n", ConnectionError("Failed to connect"))
+    with pytest.raises(UsageError, match="Failed to connect") as err:
+        _join(other, "10.0.0.1:6379")
+    assert "RAY_AUTH" not in str(err.value) and "something else" in capfd.readouterr().err
