@@ -148,7 +148,9 @@ class Context:
             from builder.music.listen import Listener, catalogue_of
 
             s = self.settings
-            scored, failed, _ = Listener(self.store, s.cache_dir).score(s.music, progress, exclude=(s.out, s.cache_dir))
+            scored, failed, _ = Listener(self.store, s.cache_dir).score(
+                s.music, progress, exclude=(s.out, s.cache_dir), workers=s.worker_count()
+            )
             self.catalogue_problems.extend(f"music {f.file}: {f.reason}" for f in failed)
             if not scored:
                 raise BuilderError(

@@ -308,3 +308,17 @@ def test_music_sign_intervals_resample_artists_and_hold_the_figures():
     width = lambda m: np.subtract(*m["interval_95"]["valence_sign_accuracy"][::-1])  # noqa: E731
     assert grouped["valence_sign_accuracy"] == pytest.approx(single["valence_sign_accuracy"])
     assert width(grouped) > 1.5 * width(single)
+
+
+def test_listening_processes_hear_what_one_process_hears_in_the_same_order(library, tmp_path):
+    from builder.assets import AssetStore
+    from builder.music.listen import Listener
+
+    heard = {}
+    for workers in (1, 3):
+        cache = tmp_path / f"cache-{workers}"
+        listener = Listener(AssetStore(cache, MIRROR, offline=True), cache)
+        scored, failed, cached = listener.score(library, workers=workers)
+        assert cached == 0 and sorted(f.file for f in failed) == sorted(BAD)
+        heard[workers] = [(s.file, s.heard, s.track.valence, s.track.arousal) for s in scored]
+    assert [f for f, *_ in heard[1]] == sorted(GOOD) and heard[3] == heard[1]

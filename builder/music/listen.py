@@ -101,8 +101,9 @@ class Listener:
 
     def __init__(self, store: AssetStore, cache_dir: Path, msd: bool | None = None, **injected):
         """msd: whether to hear with the MSD tagger too; None: when the feeling head reads it."""
-        self.store = store
+        self.store, self.cache_dir = store, cache_dir
         self.cache = cache_dir / "music" / f"musicnn-v{LISTEN_VERSION}"
+        self.injected = tuple(injected)  # injected taggers live in this process: no workers then
         self._tagger_path = store.resolve(
             "musicnn-mtt-onnx"
         )  # a missing model fails before any file is read
@@ -166,16 +167,22 @@ class Listener:
         return heard, False
 
     def score(
-        self, folder: Path, progress: Progress = _no_progress, exclude: tuple[Path, ...] = ()
+        self,
+        folder: Path,
+        progress: Progress = _no_progress,
+        exclude: tuple[Path, ...] = (),
+        workers: int | None = None,
     ) -> tuple[list[Scored], list[Failure], int]:
-        """Every audio file under folder: (scored, failed, how many came from the cache). exclude: folders to skip
-        (a gallery written inside the music folder must not come back as tracks)."""
+        """Every audio file under folder: (scored, failed, how many came from the cache).
+        exclude: folders to skip (a gallery written inside the music folder must not come back as
+        tracks). workers: processes that listen at once (None: one per core; `hear_all`)."""
         files, unreadable = walk_files(folder, AUDIO_SUFFIXES, exclude)
         scored: list[Scored] = []
         failed: list[Failure] = [Failure(printable(f), why) for f, why in unreadable]
         cached = 0
         heard_all: list[tuple[str, Path, Heard]] = []
-        for rel in progress(files, "listening", len(files)):
+        todo: list[tuple[str, Path]] = []
+        for rel in files:
             path = folder / rel
             try:
                 rel.encode("utf-8")
@@ -189,11 +196,13 @@ class Listener:
                     )
                 )
                 continue
-            try:
-                heard, was_cached = self.hear(path)
-            except AudioError as exc:
-                failed.append(Failure(rel, str(exc)))
+            todo.append((rel, path))
+        heard_each = self.hear_all([path for _, path in todo], workers)
+        for (rel, path), result in progress(zip(todo, heard_each), "listening", len(todo)):
+            if isinstance(result, AudioError):
+                failed.append(Failure(rel, str(result)))
                 continue
+            heard, was_cached = result
             cached += was_cached
             heard_all.append((rel, path, heard))
         if heard_all:
@@ -214,6 +223,80 @@ class Listener:
                 )
                 scored.append(Scored(rel, path, heard, track, round(float(c), 4)))
         return scored, failed, cached
+
+    def hear_all(
+        self, paths: list[Path], workers: int | None = None
+    ) -> Iterator[tuple[Heard, bool] | AudioError]:
+        """`hear` each file, in order, as it is heard (the AudioError of a file that cannot be
+        read in its place). With several files, processes forked from this one listen at once, one
+        per core (or `workers`), each loading its own taggers on one thread; one process listens
+        alone when only one file is left to hear, when taggers were injected, or where fork is not
+        safe."""
+        n = min(len(paths), workers or _cores())
+        if n < 2 or self.injected or not _can_fork():
+            for path in paths:
+                try:
+                    yield self.hear(path)
+                except AudioError as exc:
+                    yield exc
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_listener_init,
+            initargs=(self.store, self.cache_dir, self.msd),
+        )
+        try:
+            yield from pool.map(_listen, paths)
+        except BaseException:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+_LISTENER: Listener | None = None  # in a listening process
+
+
+def _listener_init(store: AssetStore, cache_dir: Path, msd: bool) -> None:
+    """A listening process leaves Ctrl-C to the main one, which stops it."""
+    import signal
+
+    global _LISTENER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _LISTENER = Listener(store, cache_dir, msd=msd)
+
+
+def _listen(path: Path) -> tuple[Heard, bool] | AudioError:
+    assert _LISTENER is not None, "the listening process was not set up"
+    try:
+        return _LISTENER.hear(path)
+    except AudioError as exc:
+        return exc
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    """Linux, and no other thread running (a fork copies the locks other threads hold, not them)."""
+    import multiprocessing
+    import sys
+    import threading
+
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
 
 
 def _digest(path: Path) -> str:
