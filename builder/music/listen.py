@@ -229,10 +229,12 @@ class Listener:
     ) -> Iterator[tuple[Heard, bool] | AudioError]:
         """`hear` each file, in order, as it is heard (the AudioError of a file that cannot be
         read in its place). With several files, processes forked from this one listen at once, one
-        per core (or `workers`), each loading its own taggers on one thread; one process listens
-        alone when only one file is left to hear, when taggers were injected, or where fork is not
-        safe."""
-        n = min(len(paths), workers or _cores())
+        per core (or `workers`), sharing the taggers this one loads first (one thread each); one
+        process listens alone when only one file is left to hear, when taggers were injected, or
+        where fork is not safe."""
+        from builder.settings import usable_cores
+
+        n = min(len(paths), workers or usable_cores())
         if n < 2 or self.injected or not _can_fork():
             for path in paths:
                 try:
@@ -243,11 +245,13 @@ class Listener:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        global _LISTENER
+        _ = self.tagger, (self.msd_tagger if self.msd else None)  # loaded once, before the fork
+        _LISTENER = self
         pool = ProcessPoolExecutor(
             max_workers=n,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_listener_init,
-            initargs=(self.store, self.cache_dir, self.msd),
         )
         try:
             yield from pool.map(_listen, paths)
@@ -256,19 +260,19 @@ class Listener:
                 proc.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        finally:
+            _LISTENER = None
         pool.shutdown(wait=True)
 
 
-_LISTENER: Listener | None = None  # in a listening process
+_LISTENER: Listener | None = None  # the listener the listening processes are forked with
 
 
-def _listener_init(store: AssetStore, cache_dir: Path, msd: bool) -> None:
+def _listener_init() -> None:
     """A listening process leaves Ctrl-C to the main one, which stops it."""
     import signal
 
-    global _LISTENER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _LISTENER = Listener(store, cache_dir, msd=msd)
 
 
 def _listen(path: Path) -> tuple[Heard, bool] | AudioError:
@@ -277,13 +281,6 @@ def _listen(path: Path) -> tuple[Heard, bool] | AudioError:
         return _LISTENER.hear(path)
     except AudioError as exc:
         return exc
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _can_fork() -> bool:
