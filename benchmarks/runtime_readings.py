@@ -1,20 +1,22 @@
-"""Are the readings kept? The learned method's reading with EfficientNet-Lite2 run in the builder's
-runtime (its ONNX file, builder.inference) against the same reading with Lite2 in torch eager (the
-float path before), on every photo of the rated sets; and the music head's reading with the int8
-musicnn taggers in the runtime against the same with the torch taggers, on every clip of music-4q.
+"""Are the readings kept? The learned method's reading with EfficientNet-Lite2 and the Yolo-Fastest
+detector run in the builder's runtime (their ONNX files, builder.inference) against the same reading
+with Lite2 in torch eager and the detector in OpenCV DNN (the path before), on every photo of the
+rated sets; and the music head's reading with the int8 musicnn taggers in the runtime against the
+same with the torch taggers, on every clip of music-4q.
 
     python benchmarks/runtime_readings.py [--mirror ../shared/mirror] [--eval ../shared/eval]
                                           [--n 0]
                                           [--sets oasis-dev,emotion6,gaped-dev,music-4q]
 
 Each photo is analysed once by the build's own stages (builder.pipeline.analyse_one, cold, in this
-process, one thread), with a Lite2 that runs both networks on the same pixels: the build's reading
-comes from the runtime's output, the reference reading from the same ingredients with torch's Lite2
-features in their place (MobileNetV2, the detector and the colour statistics are the same for both).
-Both go through the shipped feeling model (valence and arousal relative to its quadrant origin, as
-`record` reads them). Per set and over all: Pearson r of valence and of arousal, the share of photos
-in the same quadrant, the largest difference of a reading, and the largest difference of a Lite2
-pooled feature. --n: only the first n photos of each set (0: all).
+process, one thread), with a Lite2 and a detector that each run both networks on the same pixels:
+the build's reading comes from the runtime's outputs, the reference reading from the same
+ingredients with torch's Lite2 features and OpenCV's detections in their place (MobileNetV2 and the
+colour statistics are the same for both). Both go through the shipped feeling model (valence and
+arousal relative to its quadrant origin, as `record` reads them). Per set and over all: Pearson r
+of valence and of arousal, the share of photos in the same quadrant, the largest difference of a
+reading, and the largest difference of a Lite2 pooled feature; and the photos whose detections'
+labels differ. --n: only the first n photos of each set (0: all).
 
 Music the same way: each clip is heard once by the listener (builder.music.listen.Listener.hear:
 decoding, mel patches, the classic and harmonic features), with taggers that run both the runtime's
@@ -41,6 +43,7 @@ from builder.executors import single_threaded
 from builder.files import tune_allocator
 from builder.images import find_images
 from builder.picture.backbone import Lite2, Lite2Torch
+from builder.picture.detect import YoloFastest, YoloFastestOpenCV
 from builder.pipeline import analyse_one
 from builder.settings import Settings
 
@@ -65,17 +68,35 @@ class Both:
         return self.runtime.run(rgb)
 
 
+class BothDetectors:
+    """The detector in the runtime, with OpenCV DNN's detections of the same pixels kept aside."""
+
+    name = "yolo-fastest"
+
+    def __init__(self, runtime: YoloFastest, reference: YoloFastestOpenCV):
+        self.runtime, self.reference, self.names = runtime, reference, runtime.names
+        self.last: list = []
+
+    def detect(self, rgb: np.ndarray) -> list:
+        self.last = self.reference.detect(rgb)
+        return self.runtime.detect(rgb)
+
+
 def read_set(name: str, folder: Path, n: int, mirror: Path, cache: Path) -> dict[str, np.ndarray]:
     settings = Settings(
         input=folder, out=cache / "out", mirror=mirror, cache_dir=cache / name, offline=True
     )
     store = settings.store()
     both = Both(Lite2.from_store(store), Lite2Torch.from_store(store))
-    ctx = Context(settings, lite=both)
+    conf = settings.min_score
+    detectors = BothDetectors(
+        YoloFastest.from_store(store, conf=conf), YoloFastestOpenCV.from_store(store, conf=conf)
+    )
+    ctx = Context(settings, lite=both, detector=detectors)
     model = ctx.feeling
     files = find_images(folder)[0]
     files = files[:n] if n else files
-    rows: dict[str, list] = {"new": [], "old": [], "pooled": []}
+    rows: dict[str, list] = {"new": [], "old": [], "pooled": [], "labels": []}
     t0 = time.perf_counter()
     for rel in files:
         sha = hashlib.sha256((folder / rel).read_bytes()).hexdigest()
@@ -90,9 +111,14 @@ def read_set(name: str, folder: Path, n: int, mirror: Path, cache: Path) -> dict
             continue
         ing = reading.ingredients
         probs, pooled = both.last
+        old_detections = [(d.label, d.box) for d in detectors.last]
         old = dataclasses.replace(
-            ing, lite_pooled=np.round(pooled, 4), lite_probs=np.round(probs, 5)
+            ing,
+            lite_pooled=np.round(pooled, 4),
+            lite_probs=np.round(probs, 5),
+            detections=old_detections,
         )
+        rows["labels"].append([lb for lb, _ in ing.detections] != [lb for lb, _ in old_detections])
         rows["new"].append(model.relative(model.predict([ing])[0]))
         rows["old"].append(model.relative(model.predict([old])[0]))
         rows["pooled"].append(float(np.abs(ing.lite_pooled - old.lite_pooled).max()))
@@ -171,6 +197,7 @@ def report(name: str, r: dict[str, np.ndarray]) -> None:
         f"same quadrant {100 * same:.1f} %  "
         f"max |reading diff| {np.abs(new - old).max():.4f}  max |{r.get('what', 'pooled')} diff| "
         f"{r['pooled'].max():.4f}"
+        + (f"  other labels {int(r['labels'].sum())}" if "labels" in r else "")
     )
 
 
@@ -198,13 +225,11 @@ def main() -> None:
             else:
                 results[name] = read_set(name, folder, args.n, mirror, Path(tmp))
     if results:
-        print("\nthe runtime's readings against torch's (relative to the model's quadrant origin)")
+        print("\nthe runtime's readings against the path before (torch's Lite2, OpenCV's detector)")
         for name, r in results.items():
             report(name, r)
-        report(
-            "all",
-            {k: np.concatenate([r[k] for r in results.values()]) for k in ("new", "old", "pooled")},
-        )
+        keys = ("new", "old", "pooled", "labels")
+        report("all", {k: np.concatenate([r[k] for r in results.values()]) for k in keys})
     if music is not None:
         print("\nthe music head's readings with the runtime's taggers against torch's")
         report("music-4q", {**music, "what": "tag probability"})

@@ -144,6 +144,18 @@ REGISTRY: dict[str, Asset] = {
             ]
         ],
         Asset(
+            "yolo-fastest-onnx",
+            "",
+            "Yolo-Fastest (dog-qiuqiu): YOLO licence, public domain; converted from the assets "
+            "yolo-fastest-1.1-xl-cfg and -weights",
+            "default object detector for the builder's runtime (ONNX, float32, YOLO layers decoded)",
+            "models/yolo_fastest_1.1/yolo-fastest.onnx",
+            sha256="19b9de38eedad1f6d2f4d99ce68f334f661c46a48c85021ee6f642e6c6facb37",
+            auto_download=False,
+            package="builder/picture/data/yolo-fastest.onnx",
+            made_by="tools/convert_models.py",
+        ),
+        Asset(
             "coco-names",
             f"{YOLO_BASE}/coco.names",
             "Yolo-Fastest (dog-qiuqiu): YOLO licence, public domain",

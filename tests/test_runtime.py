@@ -87,7 +87,12 @@ def test_the_converted_networks_are_package_data_checked_by_their_sha256(tmp_pat
     from builder.assets import REGISTRY, AssetStore
 
     store = AssetStore(tmp_path / "cache", MIRROR, offline=True)
-    for name in ("efficientnet-lite2-onnx", "musicnn-mtt-onnx", "musicnn-msd-onnx"):
+    for name in (
+        "efficientnet-lite2-onnx",
+        "yolo-fastest-onnx",
+        "musicnn-mtt-onnx",
+        "musicnn-msd-onnx",
+    ):
         assert REGISTRY[name].made_by == "tools/convert_models.py"
         path, where = store.locate(name)
         assert where == "package" and path is not None and path.suffix == ".onnx"

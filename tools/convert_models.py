@@ -1,7 +1,7 @@
 """Make the networks the builder runs (builder.inference) from the upstream weights, and check them.
 
     pip install -e '.[convert]'
-    BUILDER_MIRROR=../shared/mirror python tools/convert_models.py [--only lite2,mtt,msd]
+    BUILDER_MIRROR=../shared/mirror python tools/convert_models.py [--only lite2,yolo,mtt,msd]
                                                                    [--out DIR]
 
 What it writes (package data; their sha256 are in builder/assets.py, which `builder assets verify`
@@ -14,6 +14,12 @@ checks):
   channel) already turned 3 of 60 photos' top class and left a cosine of 0.97 between pooled
   features, and full int8 (ONNX Runtime's static QDQ or NNCF, calibrated on the demo photos) 16-18
   of 60 (benchmarks/runtimes.py prints these).
+- builder/picture/data/yolo-fastest.onnx: the Yolo-Fastest 1.1-XL detector rebuilt in torch from its
+  Darknet cfg and weights (assets `yolo-fastest-1.1-xl-cfg`, `-weights`; batch norm folded into the
+  convolutions as Darknet does, epsilon 1e-5) and exported with its two YOLO layers decoded as OpenCV
+  DNN decodes them (box centre and size relative to the picture, objectness, class scores =
+  objectness x sigmoid, those not above 0.2 set to 0), one 320 x 320 blob in, its 1500 rows out;
+  float32.
 - builder/music/data/musicnn-mtt.onnx, musicnn-msd.onnx: the musicnn taggers exported by torch from
   the Keras weights (assets `musicnn-mtt`, `musicnn-msd`), one patch (1, 187, 96) at a time, their
   convolutions quantised to int8 (ONNX Runtime's static quantisation, QDQ: weights int8 per channel,
@@ -46,6 +52,7 @@ from builder.assets import REGISTRY, AssetStore  # noqa: E402
 
 OPSET = 17
 LITE2_OUT = HERE / "builder" / "picture" / "data" / "efficientnet-lite2.onnx"
+YOLO_OUT = HERE / "builder" / "picture" / "data" / "yolo-fastest.onnx"
 MUSICNN_OUT = {
     ds: HERE / "builder" / "music" / "data" / f"musicnn-{ds.lower()}.onnx" for ds in ("MTT", "MSD")
 }
@@ -129,6 +136,175 @@ def check_lite2(store: AssetStore, path: Path) -> None:
         f"EfficientNet-Lite2 against torch on {len(photos)} demo photos: "
         f"max |pooled difference| {pooled:.5f}, "
         f"max |probability difference| {probs:.5f}, same top class {same}/{len(photos)}"
+    )
+
+
+def parse_cfg(text: str) -> list[dict[str, str]]:
+    """A Darknet cfg as its sections: [{"type": "convolutional", "filters": "16", ...}, ...]."""
+    sections: list[dict[str, str]] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            sections.append({"type": line[1:-1].strip()})
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            sections[-1][key.strip()] = value.strip()
+    return sections
+
+
+def darknet(cfg_text: str, weights: bytes):
+    """The Darknet network of the cfg (the layers Yolo-Fastest uses: convolutional, shortcut, route,
+    maxpool, upsample, dropout, yolo) as a torch module, its weights read as Darknet writes them."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    net_info, *layers = parse_cfg(cfg_text)
+    height, width = int(net_info["height"]), int(net_info["width"])
+    major, minor = np.frombuffer(weights[:8], np.int32)
+    data = np.frombuffer(weights[20 if major * 10 + minor >= 2 else 16 :], np.float32)
+
+    class Darknet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = nn.ModuleDict()
+            pos, channels = 0, [3]  # channels[i + 1]: the output of layer i
+            for i, layer in enumerate(layers):
+                c = channels[-1]
+                if layer["type"] == "convolutional":
+                    f, k = int(layer["filters"]), int(layer["size"])
+                    groups = int(layer.get("groups", 1))
+                    pad = k // 2 if int(layer.get("pad", 0)) else 0
+                    conv = nn.Conv2d(c, f, k, int(layer.get("stride", 1)), pad, groups=groups)
+                    if int(layer.get("batch_normalize", 0)):
+                        bias, scale, mean, var = (
+                            data[pos + j * f : pos + (j + 1) * f] for j in range(4)
+                        )
+                        pos += 4 * f
+                    else:
+                        bias, scale, mean, var = data[pos : pos + f], None, None, None
+                        pos += f
+                    n = f * (c // groups) * k * k
+                    w = data[pos : pos + n].reshape(f, c // groups, k, k)
+                    pos += n
+                    if scale is not None:  # batch norm folded in (Darknet's epsilon)
+                        std = np.sqrt(var + 1e-5)
+                        w, bias = w * (scale / std)[:, None, None, None], bias - mean * scale / std
+                    conv.weight.data = torch.tensor(w, dtype=torch.float32)
+                    conv.bias.data = torch.tensor(bias, dtype=torch.float32)
+                    self.convs[str(i)] = conv
+                    c = f
+                elif layer["type"] == "route":
+                    refs = [
+                        int(r) if int(r) >= 0 else i + int(r) for r in layer["layers"].split(",")
+                    ]
+                    layer["refs"] = ",".join(map(str, refs))
+                    c = sum(channels[r + 1] for r in refs)
+                channels.append(c)
+            assert pos == len(data), "the weights do not fit the cfg"
+
+        def forward(self, x):
+            outs, rows = [], []
+            for i, layer in enumerate(layers):
+                kind = layer["type"]
+                if kind == "convolutional":
+                    x = self.convs[str(i)](x)
+                    if layer.get("activation") == "leaky":
+                        x = F.leaky_relu(x, 0.1)
+                elif kind == "route":
+                    x = torch.cat([outs[int(r)] for r in layer["refs"].split(",")], 1)
+                elif kind == "shortcut":
+                    x = x + outs[i + int(layer["from"])]
+                elif kind == "upsample":
+                    x = F.interpolate(x, scale_factor=int(layer.get("stride", 2)), mode="nearest")
+                elif kind == "maxpool":
+                    k, s = int(layer["size"]), int(layer.get("stride", 1))
+                    if s == 1:  # Darknet pads to keep the size
+                        x = F.pad(
+                            x, ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2), value=float("-inf")
+                        )
+                    x = F.max_pool2d(x, k, s)
+                elif kind == "yolo":
+                    rows.append(self.decode(x, layer))
+                outs.append(x)
+            return torch.cat(rows, 0)
+
+        @staticmethod
+        def decode(x, layer):
+            """OpenCV DNN's rows for a YOLO layer: for each cell (row-major) and anchor, the box centre
+            and size relative to the picture, the objectness, and each class's score (objectness x
+            sigmoid), 0 where not above 0.2."""
+            anchors = [float(v) for v in layer["anchors"].split(",")]
+            mask = [int(v) for v in layer["mask"].split(",")]
+            classes = int(layer["classes"])
+            rows, cols = x.shape[2], x.shape[3]
+            p = x.view(len(mask), 5 + classes, rows, cols).permute(2, 3, 0, 1)
+            gy = torch.arange(rows, dtype=x.dtype).view(rows, 1, 1)
+            gx = torch.arange(cols, dtype=x.dtype).view(1, cols, 1)
+            aw = torch.tensor([anchors[2 * m] / width for m in mask], dtype=x.dtype)
+            ah = torch.tensor([anchors[2 * m + 1] / height for m in mask], dtype=x.dtype)
+            obj = torch.sigmoid(p[..., 4:5])
+            scores = torch.sigmoid(p[..., 5:]) * obj
+            scores = torch.where(scores > 0.2, scores, torch.zeros_like(scores))
+            box = [
+                (gx + torch.sigmoid(p[..., 0])) / cols,
+                (gy + torch.sigmoid(p[..., 1])) / rows,
+                torch.exp(p[..., 2]) * aw,
+                torch.exp(p[..., 3]) * ah,
+            ]
+            out = torch.cat([*(b[..., None] for b in box), obj, scores], -1)
+            return out.reshape(rows * cols * len(mask), 5 + classes)
+
+    return Darknet().eval(), (height, width)
+
+
+def yolo(store: AssetStore, out: Path) -> None:
+    import onnx
+    import torch
+
+    cfg = store.resolve("yolo-fastest-1.1-xl-cfg").read_text(encoding="utf-8")
+    net, (height, width) = darknet(cfg, store.resolve("yolo-fastest-1.1-xl-weights").read_bytes())
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "yolo.onnx"
+        export(net, torch.zeros(1, 3, height, width), raw, ["blob"], ["rows"])
+        model = onnx.load(str(raw))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+
+
+def check_yolo(store: AssetStore, path: Path) -> None:
+    """The port against OpenCV DNN on the demo photos: the largest difference of a box's centre or
+    size, and the detections after the same suppression (their labels, the largest difference of a
+    score and of a box corner)."""
+    from builder.images import read_rgb
+    from builder.picture.detect import YoloFastest, YoloFastestOpenCV, coco_names
+
+    reference, runtime = (
+        YoloFastestOpenCV.from_store(store),
+        YoloFastest(str(path), coco_names(store)),
+    )
+    photos = sorted((HERE / "images").glob("*.jpg"))
+    import cv2
+
+    rows = scores = corners = 0.0
+    same, boxes = 0, 0
+    for photo in photos:
+        rgb = read_rgb(photo, 1024)[0]
+        blob = cv2.dnn.blobFromImage(rgb, 1 / 255.0, (320, 320), swapRB=False, crop=False)
+        a, b = reference.rows(blob), runtime.rows(blob)
+        seen = a[:, 4] > 0.01  # boxes anything was seen in (the others' sizes are exp of noise)
+        rows = max(rows, float(np.abs(a[seen, :4] - b[seen, :4]).max(initial=0)))
+        da, db = reference.detect(rgb), runtime.detect(rgb)
+        same += int([d.label for d in da] == [d.label for d in db])
+        boxes += len(da)
+        for x, y in zip(da, db):
+            scores = max(scores, abs(x.score - y.score))
+            corners = max(corners, float(np.abs(np.subtract(x.box, y.box)).max()))
+    print(
+        f"Yolo-Fastest against OpenCV DNN on {len(photos)} demo photos ({boxes} detections): max "
+        f"|box difference| {rows:.5f}; the same labels in the same order on {same} photos, max "
+        f"|score difference| {scores:.4f}, max |corner difference| {corners:.4f}"
     )
 
 
@@ -225,7 +401,9 @@ def main() -> None:
         type=Path,
         default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
-    ap.add_argument("--only", default="lite2,mtt,msd", help="which networks (lite2, mtt, msd)")
+    ap.add_argument(
+        "--only", default="lite2,yolo,mtt,msd", help="which networks (lite2, yolo, mtt, msd)"
+    )
     ap.add_argument(
         "--out", type=Path, help="write into this folder instead of the package's data folders"
     )
@@ -239,6 +417,11 @@ def main() -> None:
                 lite2(store, out)
                 check_lite2(store, out)
                 made.append(("efficientnet-lite2-onnx", out))
+            elif name == "yolo":
+                out = args.out / YOLO_OUT.name if args.out else YOLO_OUT
+                yolo(store, out)
+                check_yolo(store, out)
+                made.append(("yolo-fastest-onnx", out))
             elif name in ("mtt", "msd"):
                 dataset = name.upper()
                 out = args.out / MUSICNN_OUT[dataset].name if args.out else MUSICNN_OUT[dataset]
@@ -246,7 +429,7 @@ def main() -> None:
                 check_musicnn(store, dataset, out)
                 made.append((f"musicnn-{name}-onnx", out))
             else:
-                raise SystemExit(f"unknown network {name!r}: give lite2, mtt or msd")
+                raise SystemExit(f"unknown network {name!r}: give lite2, yolo, mtt or msd")
     for asset, path in made:
         digest = sha256(path)
         entry = REGISTRY.get(asset)
