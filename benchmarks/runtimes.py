@@ -2,9 +2,12 @@
 
     pip install -e '.[convert]'
     python benchmarks/runtimes.py [--mirror ../shared/mirror] [--n 60] [--rounds 15]
-        [--photos ../shared/eval/oasis-dev/images] [--only lite2,musicnn] [--tflite lite2.tflite]
+        [--photos ../shared/eval/oasis-dev/images] [--only lite2,yolo,musicnn]
+        [--tflite lite2.tflite]
 
-EfficientNet-Lite2 (one 260 x 260 picture) and the musicnn MTT tagger (the ten 3 s patches of a 30 s
+EfficientNet-Lite2 (one 260 x 260 picture), Yolo-Fastest (one 320 x 320 blob: OpenCV DNN as the
+builder ran it before, against the network the conversion script rebuilds from the Darknet files, in
+ONNX Runtime and OpenVINO, float32) and the musicnn MTT tagger (the ten 3 s patches of a 30 s
 clip), each exported from torch as tools/convert_models.py does, then run on one thread by: torch
 eager (today's float path), ONNX Runtime float32 and int8 (static quantisation, QDQ: weights int8
 per channel, activations uint8 per tensor; calibrated on the demo photos and their mirror images, or
@@ -201,6 +204,32 @@ def lite2(args, store: AssetStore, tmp: Path) -> None:
         )
 
 
+def yolo(args, store: AssetStore, tmp: Path) -> None:
+    import cv2
+    import torch
+    from convert_models import darknet, export
+
+    from builder.picture.detect import YoloFastestOpenCV
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+    cfg = store.resolve("yolo-fastest-1.1-xl-cfg").read_text(encoding="utf-8")
+    net, (height, width) = darknet(cfg, store.resolve("yolo-fastest-1.1-xl-weights").read_bytes())
+    f32 = tmp / "yolo.onnx"
+    export(net, torch.zeros(1, 3, height, width), f32, ["blob"], ["rows"])
+    reference = YoloFastestOpenCV.from_store(store)
+    candidates = {
+        "opencv dnn float32": lambda x: [reference.rows(x)],
+        "onnxruntime float32": ort_session(f32),
+        "openvino float32": openvino(f32),
+    }
+    rgb = read_rgb(HERE / "images" / "astronaut.jpg", 1024)[0]
+    blob = cv2.dnn.blobFromImage(rgb, 1 / 255.0, (width, height), swapRB=False, crop=False)
+    report_times(
+        "Yolo-Fastest 1.1-XL, one 320 x 320 blob", time_turns(candidates, blob, args.rounds)
+    )
+
+
 def musicnn(args, store: AssetStore, tmp: Path) -> None:
     import torch
     from convert_models import calibration_clips, export
@@ -263,7 +292,7 @@ def main() -> None:
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--n", type=int, default=60, help="photos to compare readings on")
     ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--only", default="lite2,musicnn")
+    ap.add_argument("--only", default="lite2,yolo,musicnn")
     ap.add_argument(
         "--tflite", type=Path, help="EfficientNet-Lite2 converted by litert-torch (see above)"
     )
@@ -272,6 +301,8 @@ def main() -> None:
         store = AssetStore(Path(tmp) / "cache", args.mirror.resolve(), offline=True)
         if "lite2" in args.only:
             lite2(args, store, Path(tmp))
+        if "yolo" in args.only:
+            yolo(args, store, Path(tmp))
         if "musicnn" in args.only:
             musicnn(args, store, Path(tmp))
 
