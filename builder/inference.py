@@ -48,8 +48,8 @@ class Network:
     """One compiled network and its request: call it with the inputs in order, get the outputs in
     order (copies, float32 unless the network says otherwise)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
         self.compiled = _core().compile_model(str(path), "CPU", CONFIG)
         self.request = self.compiled.create_infer_request()
 
@@ -58,5 +58,5 @@ class Network:
         return [np.asarray(v) for v in result.to_tuple()]
 
 
-def load(path: Path) -> Network:
+def load(path: str | Path) -> Network:
     return Network(path)

@@ -90,9 +90,11 @@ class Lite2Torch:
     def module(self) -> Any:
         """A torch module from pixels (1, 260, 260, 3), 0-255, to (probabilities, pooled features):
         what the ONNX file holds."""
-        torch, net = self.torch, self.net
+        from torch import nn
 
-        class FromPixels(torch.nn.Module):
+        net = self.net
+
+        class FromPixels(nn.Module):
             def __init__(self):
                 super().__init__()
                 self.net = net

@@ -123,8 +123,8 @@ class YoloFastestOpenCV(YoloFastest):
 
     def __init__(self, cfg: str, weights: str, names: list[str], **kw):
         cv2 = _cv2()
-        self.net = cv2.dnn.readNetFromDarknet(cfg, weights)
-        self.out_names = self.net.getUnconnectedOutLayersNames()
+        self.dnn = cv2.dnn.readNetFromDarknet(cfg, weights)
+        self.out_names = self.dnn.getUnconnectedOutLayersNames()
         self.names = names
         self.conf, self.nms, self.size = (
             kw.get("conf", 0.25),
@@ -142,9 +142,9 @@ class YoloFastestOpenCV(YoloFastest):
         )
 
     def rows(self, blob: np.ndarray) -> np.ndarray:
-        self.net.setInput(blob)
+        self.dnn.setInput(blob)
         return np.concatenate(
-            [o.reshape(-1, o.shape[-1]) for o in self.net.forward(self.out_names)]
+            [o.reshape(-1, o.shape[-1]) for o in self.dnn.forward(self.out_names)]
         )
 
 
