@@ -280,6 +280,23 @@ TOKEN_REFUSED = (
 )
 
 
+def _token_mode(address: str | None) -> None:
+    """Joining a cluster, send it this machine's token if there is one: with RAY_AUTH_MODE unset, a
+    driver sends none, though `ray start --head` turns token authentication on wherever a token
+    exists (~/.ray/auth_token, which a local `ray.init` writes). Ray reads the mode at import."""
+    import os
+    from pathlib import Path
+
+    if not address or str(address).startswith("local") or "ray" in sys.modules:
+        return
+    if "RAY_AUTH_MODE" in os.environ:
+        return  # the user's choice
+    named = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    token_file = Path(named) if named else Path.home() / ".ray" / "auth_token"
+    if os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"  # a cluster without token authentication ignores it
+
+
 def _join(ray, address: str | None) -> None:
     """ray.init, joining the cluster at `address` (or starting one here). A cluster that refuses the
     token is named as such: Ray raises only "Failed to connect" then, after its core has written
@@ -344,6 +361,7 @@ class RayTasks:
         return f"the Ray cluster analysed {n} picture{'s' * (n != 1)} on {k} node{'s' * (k != 1)}"
 
     def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
+        _token_mode(self.settings.ray_address)
         ray = _ray()
         if not ray.is_initialized():
             _reachable(self.settings.ray_address)

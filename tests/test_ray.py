@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import orjson
@@ -171,3 +172,29 @@ def test_a_cluster_that_refuses_the_token_is_named_with_rays_token_authenticatio
     with pytest.raises(UsageError, match="Failed to connect") as err:
         _join(other, "10.0.0.1:6379")
     assert "RAY_AUTH" not in str(err.value) and "something else" in capfd.readouterr().err
+
+
+def test_joining_a_cluster_sends_this_machines_token_when_the_mode_is_unset(tmp_path, monkeypatch):
+    """`ray start --head` turns token authentication on wherever ~/.ray/auth_token exists, but a
+    driver with RAY_AUTH_MODE unset sends no token: the builder asks for token mode before Ray is
+    imported (Ray reads it then) when this machine has a token, and leaves a mode it was given."""
+    import sys
+
+    from builder.executors import _token_mode
+
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.setenv(name, "")  # recorded, so what the test sets is undone after it
+        monkeypatch.delenv(name)
+    _token_mode("10.0.0.1:6379")
+    assert "RAY_AUTH_MODE" not in os.environ  # no token here: nothing to send
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("t" * 32)
+    _token_mode(None)  # a Ray instance started here: Ray's own default
+    assert "RAY_AUTH_MODE" not in os.environ
+    _token_mode("10.0.0.1:6379")
+    assert os.environ["RAY_AUTH_MODE"] == "token"
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    _token_mode("10.0.0.1:6379")
+    assert os.environ["RAY_AUTH_MODE"] == "disabled"
