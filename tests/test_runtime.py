@@ -111,3 +111,17 @@ def test_a_converted_network_that_is_missing_says_how_to_remake_it(tmp_path):
         store.resolve("gone")
     with pytest.raises(AssetMissing, match="reinstall the builder"):
         store.fetch("gone")
+
+
+@pytest.mark.parametrize("shape", [(7, 5, 3), (480, 640, 3), (1001, 333, 3)])
+def test_colour_statistics_are_the_channels_extremes_read_as_fractions(shape):
+    """Taken on the bytes for speed, they are the same numbers as on the pixels scaled to [0, 1]."""
+    from builder.picture.feeling import colour_stats
+
+    rgb = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    rgb[: shape[0] // 3] = 0  # black pixels: saturation 0, not a division by zero
+    x = rgb[:: max(1, shape[0] // 256), :: max(1, shape[1] // 256)].reshape(-1, 3) / 255
+    mx, mn = x.max(axis=1), x.min(axis=1)
+    sat = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-12), 0.0)
+    expected = np.array([mx.mean(), sat.mean(), mx.std(), sat.std()])
+    assert np.array_equal(colour_stats(rgb), expected)
