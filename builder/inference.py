@@ -12,10 +12,15 @@ Each process runs its networks on one thread (the builder's parallelism is proce
 its threads are not pinned to cores, so processes forked from one that loaded a network do not all
 run on the core it was pinned to; and the arithmetic stays float32 where the CPU offers bfloat16
 (OpenVINO's default on CPUs with AMX), so a reading does not depend on the machine it was made on.
+
+Compiling a network takes OpenVINO a few tenths of a second; with `cache` (the builder's cache folder)
+the compiled network is kept there and read back by later builds (in a folder of this machine's CPU
+and OpenVINO version: a compiled network is made for the CPU it was compiled on).
 """
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,13 +49,36 @@ def _core() -> Any:
     return openvino.Core()
 
 
+@lru_cache(maxsize=1)
+def _machine() -> str:
+    """This CPU and OpenVINO version, as a folder name for compiled networks."""
+    import openvino
+
+    flags = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((ln for ln in f if ln.startswith("flags")), "")
+    except OSError:
+        pass
+    name = _core().get_property("CPU", "FULL_DEVICE_NAME")
+    return hashlib.sha256(f"{name}|{flags}|{openvino.__version__}".encode()).hexdigest()[:16]
+
+
 class Network:
     """One compiled network and its request: call it with the inputs in order, get the outputs in
     order (copies, float32 unless the network says otherwise)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, cache: Path | None = None):
         self.path = Path(path)
-        self.compiled = _core().compile_model(str(path), "CPU", CONFIG)
+        config: dict = dict(CONFIG)
+        if cache is not None:
+            config["CACHE_DIR"] = str(cache / "openvino" / _machine())
+        try:
+            self.compiled = _core().compile_model(str(path), "CPU", config)
+        except RuntimeError:
+            if cache is None:
+                raise
+            self.compiled = _core().compile_model(str(path), "CPU", CONFIG)  # without the cache
         self.request = self.compiled.create_infer_request()
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
@@ -58,5 +86,6 @@ class Network:
         return [np.asarray(v) for v in result.to_tuple()]
 
 
-def load(path: str | Path) -> Network:
-    return Network(path)
+def load(path: str | Path, cache: Path | None = None) -> Network:
+    """The network of the ONNX file at path, compiled (or read back compiled from `cache`)."""
+    return Network(path, cache)

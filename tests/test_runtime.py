@@ -125,3 +125,18 @@ def test_colour_statistics_are_the_channels_extremes_read_as_fractions(shape):
     sat = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-12), 0.0)
     expected = np.array([mx.mean(), sat.mean(), mx.std(), sat.std()])
     assert np.array_equal(colour_stats(rgb), expected)
+
+
+@requires_mirror
+@requires_import("openvino")
+def test_a_network_compiled_once_is_read_back_from_the_cache(store, tmp_path):
+    from builder.inference import load
+
+    path = store.resolve("musicnn-mtt-onnx")
+    x = np.random.default_rng(1).uniform(0, 3, (1, 187, 96)).astype(np.float32)
+    plain = load(path)(x)
+    first = load(path, tmp_path)(x)
+    kept = list((tmp_path / "openvino").rglob("*.blob"))
+    again = load(path, tmp_path)(x)
+    assert kept and list((tmp_path / "openvino").rglob("*.blob")) == kept  # read, not made again
+    assert all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(plain, first, again))

@@ -23,7 +23,9 @@ from builder.records import Point, Track
 
 
 class MusicIndex:
-    def __init__(self, catalogue: Catalogue, cache_dir: Path | None = None, *, ef: int = 200, m: int = 16):
+    def __init__(
+        self, catalogue: Catalogue, cache_dir: Path | None = None, *, ef: int = 200, m: int = 16
+    ):
         if not catalogue.tracks:
             raise ValueError("cannot index an empty catalogue")
         self.catalogue = catalogue
@@ -42,7 +44,9 @@ class MusicIndex:
                 self.cached = False
         if not self.cached:
             self.index = hnswlib.Index(space="l2", dim=2)
-            self.index.init_index(max_elements=len(self.points), ef_construction=200, M=m, random_seed=7)
+            self.index.init_index(
+                max_elements=len(self.points), ef_construction=200, M=m, random_seed=7
+            )
             self.index.add_items(self.points.astype(np.float32), np.arange(len(self.points)))
             if path is not None:
                 try:
@@ -72,6 +76,12 @@ class MusicIndex:
         """The middle of this catalogue's music in quadrant q (matching.quadrant_middle)."""
         return matching.quadrant_middle(q, self.table)
 
+    def load_solver(self) -> None:
+        """Import the assignment's solver (scipy.optimize: about half a second) now, not when the
+        collection is read: a method that will solve for a collection calls it while its models
+        load, where the import overlaps the other work of the build's start."""
+        import scipy.optimize  # noqa: F401
+
     def assign(
         self,
         targets: np.ndarray,
@@ -85,13 +95,19 @@ class MusicIndex:
         catalogue track, the uses the curator's pins already make of it (matching.assign)."""
         targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
         m = len(self.points)
-        used = np.zeros(m, dtype=np.int64) if used is None else np.asarray(used, dtype=np.int64).reshape(m)
+        used = (
+            np.zeros(m, dtype=np.int64)
+            if used is None
+            else np.asarray(used, dtype=np.int64).reshape(m)
+        )
         path = self._assignment_path(targets, quadrants, repeats, used)
         if path is not None:
             found = _load_assignment(path, len(targets), len(self.points))
             if found is not None:
                 return found
-        result = matching.assign(targets, self.points, quadrants=quadrants, repeats=repeats, used=used)
+        result = matching.assign(
+            targets, self.points, quadrants=quadrants, repeats=repeats, used=used
+        )
         if path is not None:
             try:
                 with atomic_path(path, durable=False) as tmp:  # checked when read

@@ -121,14 +121,14 @@ class Listener:
     def tagger(self) -> Any:
         from builder.music.musicnn import load_tagger
 
-        return load_tagger(self._tagger_path, "MTT")
+        return load_tagger(self._tagger_path, "MTT", self.store.cache_dir)
 
     @cached_property
     def msd_tagger(self) -> Any:
         from builder.music.musicnn import load_tagger
 
         assert self._msd_path is not None  # resolved when msd was asked for
-        return load_tagger(self._msd_path, "MSD")
+        return load_tagger(self._msd_path, "MSD", self.store.cache_dir)
 
     def hear(self, path: Path) -> tuple[Heard, bool]:
         """(what was heard, whether it came from the cache); AudioError when the file cannot be read."""

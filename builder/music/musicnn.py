@@ -325,12 +325,12 @@ class Tagger:
     """A musicnn network in the builder's runtime, ready to read mel patches; one instance per
     process."""
 
-    def __init__(self, model_path: Path, dataset: str = "MTT"):
+    def __init__(self, model_path: Path, dataset: str = "MTT", cache: Path | None = None):
         from builder.inference import load
 
         self.dataset = dataset
         self.tags = TAGS[dataset]
-        self.net = load(model_path)
+        self.net = load(model_path, cache)
 
     def __call__(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """patches (n, 187, 96) -> (tag probabilities (n, 50), embeddings (n, 200)), one row a
@@ -351,5 +351,5 @@ def top_tags(tags: tuple[str, ...], probs: np.ndarray, k: int) -> list[str]:
 
 
 @lru_cache(maxsize=2)
-def load_tagger(model_path: Path, dataset: str = "MTT") -> Tagger:
-    return Tagger(model_path, dataset)
+def load_tagger(model_path: Path, dataset: str = "MTT", cache: Path | None = None) -> Tagger:
+    return Tagger(model_path, dataset, cache)

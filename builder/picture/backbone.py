@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,14 +46,14 @@ def pixels(rgb: np.ndarray) -> np.ndarray:
 class Lite2:
     """EfficientNet-Lite2 in the builder's runtime: what a build runs."""
 
-    def __init__(self, model_path: str):
+    def __init__(self, model_path: str, cache: Path | None = None):
         from builder.inference import load
 
-        self.net = load(model_path)
+        self.net = load(model_path, cache)
 
     @classmethod
     def from_store(cls, store: AssetStore) -> Lite2:
-        return cls(str(store.resolve("efficientnet-lite2-onnx")))
+        return cls(str(store.resolve("efficientnet-lite2-onnx")), store.cache_dir)
 
     def run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(softmax over the 1000 classes, the 1280-d average-pooled features) of the picture. One

@@ -14,6 +14,7 @@ The torchvision backends load torchvision's official COCO weights through the as
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -66,15 +67,17 @@ class YoloFastest:
         conf: float = 0.25,
         nms: float = 0.45,
         size: int = 320,
+        cache: Path | None = None,
     ):
         from builder.inference import load
 
-        self.net = load(model_path)
+        self.net = load(model_path, cache)
         self.names, self.conf, self.nms, self.size = names, conf, nms, size
 
     @classmethod
     def from_store(cls, store: AssetStore, **kw) -> YoloFastest:
-        return cls(str(store.resolve("yolo-fastest-onnx")), coco_names(store), **kw)
+        path = str(store.resolve("yolo-fastest-onnx"))
+        return cls(path, coco_names(store), cache=store.cache_dir, **kw)
 
     def rows(self, blob: np.ndarray) -> np.ndarray:
         return self.net(blob)[0]
