@@ -260,24 +260,26 @@ REGISTRY: dict[str, Asset] = {
                 "",
                 "ISC (musicnn, Music Technology Group UPF; musicnn_keras conversion), converted "
                 f"from the asset musicnn-{name}",
-                f"the musicnn {dataset} tagger for the builder's runtime (ONNX, int8): listening "
-                "to your music",
+                f"the musicnn {dataset} tagger for the builder's runtime (ONNX, {kind}): "
+                "listening to your music",
                 f"models/musicnn/musicnn-{name}.onnx",
                 sha256=sha,
                 auto_download=False,
                 package=f"builder/music/data/musicnn-{name}.onnx",
                 made_by="tools/convert_models.py",
             )
-            for name, dataset, sha in [
+            for name, dataset, kind, sha in [
                 (
                     "mtt",
                     "MagnaTagATune",
-                    "7991edd1cda92774fa4800f5a686618a6870bbddf4e98e4754d17c5989a7ccbd",
+                    "its front end int8",
+                    "0c46327f44aab429f03ff8222099b65f4ee14937fcfaccffcd248206176bd910",
                 ),
                 (
                     "msd",
                     "Million Song Dataset",
-                    "c66a32c30a5c961a584608e44b3600194b2acf445f35f795ca2c266b9d83ee2f",
+                    "float32",
+                    "34b1f9254fd0fbfd7d7391bc4bd3b4aa53698ed3b145dfe763438f90b7ddcd69",
                 ),
             ]
         ],

@@ -1,12 +1,12 @@
 """Running the shipped networks: OpenVINO on the CPU, one thread a process, float32 arithmetic.
 
-Both wings read their networks through here (EfficientNet-Lite2 for pictures, the musicnn taggers
-for music): ONNX files made from the upstream weights by `tools/convert_models.py`, shipped as
-package data and checked by sha256 through the asset registry. OpenVINO was chosen by measurement on
-the 2-core machine (`benchmarks/runtimes.py`; docs/speed.md): EfficientNet-Lite2 in float32 ran as
-fast as in ONNX Runtime and faster than in LiteRT (XNNPACK) or torch, and the int8 musicnn taggers
-ran three to four times as fast as in float32, where ONNX Runtime's int8 kernels were slower than
-its float ones.
+Both wings read their networks through here (EfficientNet-Lite2 and the Yolo-Fastest detector for
+pictures, the musicnn taggers for music): ONNX files made from the upstream weights by
+`tools/convert_models.py`, shipped as package data and checked by sha256 through the asset registry.
+OpenVINO was chosen by measurement on the 2-core machine (`benchmarks/runtimes.py`; docs/speed.md):
+EfficientNet-Lite2 in float32 ran as fast as in ONNX Runtime and faster than in LiteRT (XNNPACK) or
+torch, the detector in a third of OpenCV DNN's time, and the int8 musicnn tagger 3.7 times as fast
+as in float32, where ONNX Runtime's int8 kernels were slower than its float ones.
 
 Each process runs its networks on one thread (the builder's parallelism is processes, one per core);
 its threads are not pinned to cores, so processes forked from one that loaded a network do not all

@@ -1,5 +1,5 @@
 """The musicnn port: the front end's mel filters, the reduced batch norm, and the published tags of
-real clips, read by the torch port and by the int8 networks the listener runs."""
+real clips, read by the torch port and by the networks the listener runs."""
 
 from __future__ import annotations
 
@@ -63,7 +63,14 @@ def test_batch_norm_of_the_maximum_equals_the_maximum_of_the_batch_norm():
     layer.weight.data[::2] *= -1  # make sure both signs of the scale are exercised
     y = torch.randn(2, 204, 11, 17)
     full = torch.nn.functional.batch_norm(
-        torch.relu(y), layer.running_mean, layer.running_var, layer.weight, layer.bias, False, 0.0, layer.eps
+        torch.relu(y),
+        layer.running_mean,
+        layer.running_var,
+        layer.weight,
+        layer.bias,
+        False,
+        0.0,
+        layer.eps,
     ).amax(dim=3)
     assert torch.allclose(net._bn_max(layer, y), full, atol=1e-5)
 
@@ -79,7 +86,18 @@ def test_batch_norm_of_the_maximum_equals_the_maximum_of_the_batch_norm():
         ("TRWJAZW128F42760DD_test.mp3", ["guitar", "piano", "fast"]),
         (
             "joram-moments_of_clarity-08-solipsism-59-88.mp3",
-            ["techno", "electronic", "synth", "fast", "beat", "drums", "no vocals", "no vocal", "dance", "beats"],
+            [
+                "techno",
+                "electronic",
+                "synth",
+                "fast",
+                "beat",
+                "drums",
+                "no vocals",
+                "no vocal",
+                "dance",
+                "beats",
+            ],
         ),
     ],
 )
@@ -109,13 +127,18 @@ def test_the_msd_tagger_reads_the_example_clips_with_the_same_port(kind):
     from builder.music.musicnn import MSD_TAGS
 
     msd, mtt = tagger(kind, "MSD"), tagger(kind, "MTT")
-    electronic = patches(log_mel(decode(EXAMPLES / "joram-moments_of_clarity-08-solipsism-59-88.mp3").samples))
+    electronic = patches(
+        log_mel(decode(EXAMPLES / "joram-moments_of_clarity-08-solipsism-59-88.mp3").samples)
+    )
     probs, emb = msd(electronic)
     assert probs.shape == (len(electronic), len(MSD_TAGS)) and emb.shape == (len(electronic), 200)
     assert msd.top_tags(probs, 1) == ["electronic"]
     assert "instrumental" in msd.top_tags(probs, 3)
     mean = dict(zip(MSD_TAGS, probs.mean(axis=0)))
-    assert mean["electronic"] > 3 * mean["female vocalists"] and mean["instrumental"] > mean["male vocalists"]
+    assert (
+        mean["electronic"] > 3 * mean["female vocalists"]
+        and mean["instrumental"] > mean["male vocalists"]
+    )
     guitar, _ = msd(patches(log_mel(decode(EXAMPLES / "TRWJAZW128F42760DD_test.mp3").samples)))
     assert "guitar" in msd.top_tags(guitar, 6) and "electronic" not in msd.top_tags(guitar, 10)
     assert not np.allclose(mtt(electronic)[1], emb, atol=0.1)
@@ -125,13 +148,15 @@ def test_the_msd_tagger_reads_the_example_clips_with_the_same_port(kind):
 @needs_torch
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["MTT", "MSD"])
-def test_the_int8_network_hears_a_clip_as_the_torch_port_does(dataset):
-    """The listener's network against the torch port it was made from, on a clip's patches: each
-    patch's tag probabilities within a few hundredths, the clip's mean within a few thousandths of
-    most tags, and the same leading tags."""
+def test_the_listeners_network_hears_a_clip_as_the_torch_port_does(dataset):
+    """The listener's network (MTT: its front end int8; MSD: float32) against the torch port it was
+    made from, on a clip's patches: each patch's tag probabilities within a few hundredths, the
+    clip's mean within a few thousandths of most tags, and the same leading tags."""
     from builder.music.audio import decode, log_mel, patches
 
-    cut = patches(log_mel(decode(EXAMPLES / "joram-moments_of_clarity-08-solipsism-59-88.mp3").samples))
+    cut = patches(
+        log_mel(decode(EXAMPLES / "joram-moments_of_clarity-08-solipsism-59-88.mp3").samples)
+    )
     (p0, e0), (p1, e1) = tagger("torch", dataset)(cut), tagger("runtime", dataset)(cut)
     assert p1.shape == p0.shape and e1.shape == e0.shape == (len(cut), 200)
     assert np.abs(p1 - p0).max() < 0.1

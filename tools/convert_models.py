@@ -21,11 +21,14 @@ checks):
   objectness x sigmoid, those not above 0.2 set to 0), one 320 x 320 blob in, its 1500 rows out;
   float32.
 - builder/music/data/musicnn-mtt.onnx, musicnn-msd.onnx: the musicnn taggers exported by torch from
-  the Keras weights (assets `musicnn-mtt`, `musicnn-msd`), one patch (1, 187, 96) at a time, their
-  convolutions quantised to int8 (ONNX Runtime's static quantisation, QDQ: weights int8 per channel,
-  activations uint8 per tensor, ranges the minimum and maximum seen), calibrated on the mirror's
-  DEAM clips under CC BY 3.0 (the licence lets anyone adapt them; clips under non-commercial,
-  no-derivatives or FMA licences are left out), each clip's patches in order.
+  the Keras weights (assets `musicnn-mtt`, `musicnn-msd`), one patch (1, 187, 96) at a time. The MTT
+  one has its front end's five convolutions (nearly all its arithmetic) quantised to int8 (ONNX
+  Runtime's static quantisation, QDQ: weights int8 per channel, activations uint8 per tensor, ranges
+  the minimum and maximum seen), calibrated on the mirror's DEAM clips under CC BY 3.0 (the licence
+  lets anyone adapt them; clips under non-commercial, no-derivatives or FMA licences are left out),
+  each clip's patches in order; its mid end stays float32. The MSD one stays float32: quantised
+  the same way, it moved the music head's readings (which read it for valence) too far
+  (benchmarks/runtime_readings.py; docs/speed.md).
 
 Then it prints how close each is to torch on inputs whose licence lets anyone use them: the demo
 photos (images/, their licences in images/CREDITS) and the two example clips of the mirror's musicnn
@@ -56,6 +59,7 @@ YOLO_OUT = HERE / "builder" / "picture" / "data" / "yolo-fastest.onnx"
 MUSICNN_OUT = {
     ds: HERE / "builder" / "music" / "data" / f"musicnn-{ds.lower()}.onnx" for ds in ("MTT", "MSD")
 }
+INT8 = ("MTT",)  # the musicnn taggers quantised (their front end); the MSD one stays float32
 CALIBRATION_LICENCE = "Creative Commons Attribution: http://creativecommons.org/licenses/by/3.0/"
 
 
@@ -332,6 +336,17 @@ def musicnn(store: AssetStore, dataset: str, out: Path) -> None:
     from builder.music.audio import decode, log_mel, patches
     from builder.music.musicnn import N_MELS, PATCH_FRAMES, TorchTagger
 
+    source = TorchTagger(store.resolve(f"musicnn-{dataset.lower()}"), dataset)
+    example = torch.zeros(1, PATCH_FRAMES, N_MELS)
+    if dataset not in INT8:  # float32: quantised, it moved the readings too far
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = Path(tmp) / "raw.onnx"
+            export(source.net, example, raw, ["mel"], ["probs", "embedding"])
+            model = onnx.load(str(raw))
+        onnx.checker.check_model(model)
+        onnx.save(model, str(out))
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, float32)")
+        return
     clips = calibration_clips(store)
     cut = [p for clip in clips for p in patches(log_mel(decode(clip).samples))]
     print(f"musicnn {dataset}: calibrating on {len(cut)} patches of {len(clips)} CC BY clips")
@@ -344,13 +359,13 @@ def musicnn(store: AssetStore, dataset: str, out: Path) -> None:
             p = next(self.it, None)
             return None if p is None else {"mel": np.ascontiguousarray(p[None], dtype=np.float32)}
 
-    source = TorchTagger(store.resolve(f"musicnn-{dataset.lower()}"), dataset)
     with tempfile.TemporaryDirectory() as tmp:
         raw, pre, quant = Path(tmp) / "raw.onnx", Path(tmp) / "pre.onnx", Path(tmp) / "quant.onnx"
-        export(
-            source.net, torch.zeros(1, PATCH_FRAMES, N_MELS), raw, ["mel"], ["probs", "embedding"]
-        )
+        export(source.net, example, raw, ["mel"], ["probs", "embedding"])
         quant_pre_process(str(raw), str(pre))
+        # the front end's convolutions (nearly all the arithmetic) in int8; the mid end's three
+        # (a twentieth of it) stay float32
+        mid = [n.name for n in onnx.load(str(pre)).graph.node if n.name.startswith("/mid.")]
         quantize_static(
             str(pre),
             str(quant),
@@ -360,6 +375,7 @@ def musicnn(store: AssetStore, dataset: str, out: Path) -> None:
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["Conv"],
+            nodes_to_exclude=mid,
         )
         model = onnx.load(str(quant))
     onnx.checker.check_model(model)

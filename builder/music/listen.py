@@ -43,8 +43,8 @@ T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 # Bump when the front end or what is cached changes. 2: the harmonic features, and room for the MSD tagger's
 # reading; entries go to a folder of their own, so a version-1 entry (MTT only) is never read as a version-2 one.
-# 3: the taggers run as int8 networks in the builder's runtime (their readings differ from
-# torch's in the second or third decimal).
+# 3: the taggers run in the builder's runtime (the MTT one's front end in int8: its readings
+# differ from torch's in the second or third decimal).
 LISTEN_VERSION = 3
 CSV_COLUMNS = (
     "id",

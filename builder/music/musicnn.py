@@ -1,12 +1,13 @@
 """musicnn (Pons & Serra 2019), the musically motivated audio tagger: re-implemented in torch, and
 run in the builder's runtime.
 
-Listening runs `Tagger`: the network as an int8 ONNX file (package data, assets `musicnn-mtt-onnx`
-and `musicnn-msd-onnx`) in the builder's runtime (builder.inference: OpenVINO, one thread), without
+Listening runs `Tagger`: the network as an ONNX file (package data, assets `musicnn-mtt-onnx` and
+`musicnn-msd-onnx`) in the builder's runtime (builder.inference: OpenVINO, one thread), without
 torch. `tools/convert_models.py` makes those files from the torch port below (`build_musicnn`, which
-`TorchTagger` runs): it exports it to ONNX and quantises its convolutions to int8 (weights per
-channel, activations per tensor), calibrated on the CC BY clips of the mirror's DEAM audio.
-`benchmarks/runtime_readings.py` compares the readings of the two.
+`TorchTagger` runs): it exports it to ONNX and, for the MTT tagger, quantises its front end's
+convolutions to int8 (weights per channel, activations per tensor), calibrated on the CC BY clips
+of the mirror's DEAM audio; the MSD tagger stays float32 (quantised, it moved the music head's
+readings too far). `benchmarks/runtime_readings.py` compares the readings of the two.
 
 The weights are the Keras HDF5 files of the musicnn_keras project (ISC; the same weights as the PyPI wheel
 `musicnn==0.1.0`), read with h5py, so TensorFlow is not needed. The graph follows musicnn's `models.py`
