@@ -13,9 +13,11 @@ eager (today's float path), ONNX Runtime float32 and int8 (static quantisation, 
 per channel, activations uint8 per tensor; calibrated on the demo photos and their mirror images, or
 on the CC BY DEAM clips of the mirror), OpenVINO float32, bfloat16 (its default on CPUs with AMX)
 and int8 (the same QDQ file), NNCF's int8 for OpenVINO when nncf is installed, and LiteRT (XNNPACK)
-float32 when --tflite names EfficientNet-Lite2 converted by litert-torch
-(`litert_torch.convert(Lite2Torch(...).module(), (torch.zeros(1, 260, 260, 3),))`; litert-torch pins
-other versions of the packages the builder uses, so it is made in a virtual environment of its own).
+float32 when --tflite names EfficientNet-Lite2 converted by litert-torch, and for musicnn the MTT
+file the builder ships (its front end int8, its mid end float32)
+(the LiteRT file: `litert_torch.convert(Lite2Torch(...).module(), (torch.zeros(1, 260, 260, 3),))`;
+litert-torch pins other versions of the packages the builder uses, so it is made in a virtual
+environment of its own).
 
 The candidates are timed in turns, one call each per round (the cores are shared and their speed
 drifts), and each line gives the median and the spread (fastest, slowest) of the rounds. Then each
@@ -257,6 +259,8 @@ def musicnn(args, store: AssetStore, tmp: Path) -> None:
         "openvino float32": per_patch(openvino(f32)),
         "openvino bfloat16": per_patch(openvino(f32, "bf16")),
         "openvino int8": per_patch(openvino(int8)),
+        # what ships: the front end int8, the mid end float32 (tools/convert_models.py)
+        "openvino as shipped": per_patch(openvino(store.resolve("musicnn-mtt-onnx"))),
     }
     examples = sorted((store.resolve("musicnn-mtt").parent / "examples").glob("*.mp3"))
     clips = [patches(log_mel(decode(c).samples)).astype(np.float32) for c in examples]
