@@ -26,6 +26,7 @@ import numpy as np
 
 from builder.assets import AssetStore
 from builder.files import tune_allocator
+from builder.inference import one_thread
 from builder.music.audio import check_audible, decode, log_mel_and_power, patches
 from builder.music.audiofeatures import classic_features, harmonic_features
 from builder.music.listen import Listener, list_audio
@@ -77,6 +78,7 @@ def _file_stages(f: Path, tagger, msd_tagger) -> dict[str, float]:
 
 def main() -> None:
     tune_allocator()  # as the `builder` command does
+    one_thread()  # as the listener does
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))

@@ -68,11 +68,11 @@ def single_threaded() -> None:
         cv2.setNumThreads(1)
     except ImportError:
         pass
-    # torch only where it is loaded (the default method never imports it); a later import reads
-    # OMP_NUM_THREADS
-    import os
+    # numpy's OpenBLAS too; torch only where it is loaded (the default method never imports it): a
+    # later import reads OMP_NUM_THREADS, which one_thread sets
+    from builder.inference import one_thread
 
-    os.environ["OMP_NUM_THREADS"] = "1"
+    one_thread()
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
 

@@ -86,6 +86,23 @@ class Network:
         return [np.asarray(v) for v in result.to_tuple()]
 
 
+def one_thread() -> None:
+    """One thread a process for the numeric libraries too. numpy's OpenBLAS otherwise runs a matrix
+    product (the mel filters, the feeling models) on every core and keeps its threads spinning for
+    a while after it: on the cores where the other processes run their networks (an int8 musicnn
+    call after a clip's mel took twice its time). For the libraries loaded already (threadpoolctl)
+    and those loaded later (scipy's own OpenBLAS, torch's OpenMP: they read the environment)."""
+    import os
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a dependency of scikit-learn: only a broken install gets here
+        return
+    threadpool_limits(1)
+
+
 def load(path: str | Path, cache: Path | None = None) -> Network:
     """The network of the ONNX file at path, compiled (or read back compiled from `cache`)."""
     return Network(path, cache)

@@ -232,8 +232,10 @@ class Listener:
         per core (or `workers`), sharing the taggers this one loads first (one thread each); one
         process listens alone when only one file is left to hear, when taggers were injected, or
         where fork is not safe."""
+        from builder.inference import one_thread
         from builder.settings import usable_cores
 
+        one_thread()  # each listening process runs on one core, its numeric libraries too
         n = min(len(paths), workers or usable_cores())
         if n < 2 or self.injected or not _can_fork():
             for path in paths:
