@@ -51,7 +51,9 @@ class TreeMemory:
             tree = self._tree()
             self.rss = max(self.rss, sum(_rss(pid) for pid in tree))
             tick += 1
-            if tick % ROLLUP_EVERY:  # smaps_rollup walks every page of a process under its memory lock:
+            if (
+                tick % ROLLUP_EVERY
+            ):  # smaps_rollup walks every page of a process under its memory lock:
                 continue  # read every 50 ms it slowed the build it measured (most with several workers)
             pss = 0
             for pid in tree:
@@ -79,7 +81,9 @@ class TreeMemory:
         self.thread.join()
 
 
-ROLLUP_EVERY = 10  # the proportional and private figures are read every 10th sample (0.5 s), the RSS every one
+ROLLUP_EVERY = (
+    10  # the proportional and private figures are read every 10th sample (0.5 s), the RSS every one
+)
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
@@ -146,14 +150,26 @@ def one(args) -> None:
     )
     import dataclasses
 
-    settings = dataclasses.replace(settings, workers=settings.worker_count())  # as the `builder` command does
+    settings = dataclasses.replace(
+        settings, workers=settings.worker_count()
+    )  # as the `builder` command does
     ctx = Context(settings)
-    ctx.copies = True  # as the `builder` command does: each picture's copies made where it is analysed
+    ctx.copies = (
+        True  # as the `builder` command does: each picture's copies made where it is analysed
+    )
     stats = Stats()
     clock = Clock()
     gallery = analyse(ctx, clock, stats=stats, files=files)
     t1 = time.perf_counter()
-    write_site(gallery, args.input, args.out, args.cache, stats.hashes, index=ctx.index, workers=settings.workers)
+    write_site(
+        gallery,
+        args.input,
+        args.out,
+        args.cache,
+        stats.hashes,
+        index=ctx.index,
+        workers=settings.workers,
+    )
     t2 = time.perf_counter()
     n = len(gallery.images)
     stats.add("site", (t2 - t1) * 1000 / max(n, 1))
@@ -173,7 +189,17 @@ def one(args) -> None:
     print(f"TOTAL {end}")
 
 
-def build(label: str, phase: str, method: str, workers: int, input_dir: Path, files, args, tmp: Path, key: str):
+def build(
+    label: str,
+    phase: str,
+    method: str,
+    workers: int,
+    input_dir: Path,
+    files,
+    args,
+    tmp: Path,
+    key: str,
+):
     cmd = [
         sys.executable,
         __file__,
@@ -209,14 +235,24 @@ def build(label: str, phase: str, method: str, workers: int, input_dir: Path, fi
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
-    ap.add_argument("--n", type=int, default=100, help="how many OASIS photos (the first n by name)")
-    ap.add_argument("--methods", default="learned,objects,caption", help="comma-separated methods to time")
-    ap.add_argument("--workers", default="1,0", help="comma-separated worker counts to time (0 = the default)")
+    ap.add_argument(
+        "--n", type=int, default=100, help="how many OASIS photos (the first n by name)"
+    )
+    ap.add_argument(
+        "--methods", default="learned,objects,caption", help="comma-separated methods to time"
+    )
+    ap.add_argument(
+        "--workers", default="1,0", help="comma-separated worker counts to time (0 = the default)"
+    )
     ap.add_argument("--repeat", type=int, default=1, help="time each configuration this many times")
     ap.add_argument("--no-demo", action="store_true", help="only the OASIS photos")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
@@ -230,7 +266,9 @@ def main() -> None:
         return one(args)
     sets = [] if args.no_demo else [("demo", HERE / "images", None)]
     if args.oasis.is_dir():
-        files = sorted(p.name for p in args.oasis.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        files = sorted(
+            p.name for p in args.oasis.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+        )
         sets.append((f"oasis{args.n}", args.oasis, files[: args.n]))
     else:
         print(f"(no OASIS folder at {args.oasis}; skipped)")
@@ -242,7 +280,9 @@ def main() -> None:
                 for rep in range(args.repeat):
                     for workers in args.workers.split(","):
                         key = f"{label}-{method}-{workers}-{rep}"
-                        t = build(label, "cold", method, int(workers), input_dir, files, args, tmp, key)
+                        t = build(
+                            label, "cold", method, int(workers), input_dir, files, args, tmp, key
+                        )
                         cold.setdefault(workers, []).append(t)
                         build(label, "warm", method, int(workers), input_dir, files, args, tmp, key)
                 first = args.workers.split(",")[0]

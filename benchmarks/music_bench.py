@@ -46,7 +46,10 @@ def stage_times(files: list[Path], tagger, msd_tagger=None, repeats: int = 1) ->
     for f in files:
         best = _file_stages(f, tagger, msd_tagger)
         for _ in range(repeats - 1):
-            best = {k: min(v, w) for (k, v), w in zip(best.items(), _file_stages(f, tagger, msd_tagger).values())}
+            best = {
+                k: min(v, w)
+                for (k, v), w in zip(best.items(), _file_stages(f, tagger, msd_tagger).values())
+            }
         for k, v in best.items():
             t[k] += v
     return t
@@ -79,9 +82,13 @@ def _file_stages(f: Path, tagger, msd_tagger) -> dict[str, float]:
 def main() -> None:
     tune_allocator()  # as the `builder` command does
     one_thread()  # as the listener does
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument(
-        "--mirror", type=Path, default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror"))
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
     )
     ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
     ap.add_argument("--n", type=int, default=40, help="how many files (the first n by path)")
@@ -91,8 +98,12 @@ def main() -> None:
         default="auto",
         help="hear with the MSD tagger too: as the shipped head needs (auto), always, or never (the version-1 cost)",
     )
-    ap.add_argument("--repeats", type=int, default=1, help="run each file's stages this often, keep the least")
-    ap.add_argument("--stages-only", action="store_true", help="skip the score command and the long file")
+    ap.add_argument(
+        "--repeats", type=int, default=1, help="run each file's stages this often, keep the least"
+    )
+    ap.add_argument(
+        "--stages-only", action="store_true", help="skip the score command and the long file"
+    )
     args = ap.parse_args()
     import openvino
 
@@ -175,7 +186,9 @@ def _long_file(tmp: Path) -> Path:
         w.setframerate(rate)
         for minute in range(seconds // 60):
             t = np.arange(60 * rate) / rate
-            x = 0.2 * np.sin(2 * np.pi * (200 + 20 * minute) * t) + 0.05 * rng.standard_normal(len(t))
+            x = 0.2 * np.sin(2 * np.pi * (200 + 20 * minute) * t) + 0.05 * rng.standard_normal(
+                len(t)
+            )
             w.writeframes((x * 32767).astype(np.int16).tobytes())
     return path
 

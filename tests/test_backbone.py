@@ -20,7 +20,11 @@ def lite(store):
 @requires_mirror
 def test_lite2_sees_the_demo_photos_with_mobilenets_labels_shifted_by_the_background(lite, store):
     lines = label_lines(store)  # MobileNetV2's 1001 labels; Lite2's class i is line i + 1
-    for photo, expected in (("cat.jpg", "cat"), ("ladybird.jpg", "ladybug"), ("coffee.jpg", "espresso")):
+    for photo, expected in (
+        ("cat.jpg", "cat"),
+        ("ladybird.jpg", "ladybug"),
+        ("coffee.jpg", "espresso"),
+    ):
         probs, pooled = lite.run(read_rgb(DEMO / photo, 1024)[0])
         assert probs.shape == (1000,) and pooled.shape == (1280,)
         assert probs.sum() == pytest.approx(1.0, abs=1e-4) and np.isfinite(pooled).all()

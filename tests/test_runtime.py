@@ -139,4 +139,6 @@ def test_a_network_compiled_once_is_read_back_from_the_cache(store, tmp_path):
     kept = list((tmp_path / "openvino").rglob("*.blob"))
     again = load(path, tmp_path)(x)
     assert kept and list((tmp_path / "openvino").rglob("*.blob")) == kept  # read, not made again
-    assert all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(plain, first, again))
+    assert all(
+        np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(plain, first, again)
+    )
