@@ -6,7 +6,10 @@ workers, with the peak memory of the whole process tree.
 
 Each build runs in a fresh process, as `builder build` does: cold = an empty cache folder (models loaded, every
 picture decoded, analysed and rendered), warm = the same build again in a new process on that cache (analyses
-and rendered copies reused). The total is the whole build's wall time, model loading included. Workers 0 = the
+and rendered copies reused). The total is the whole build's wall time from the start of its process (the
+interpreter's own start and every import included), model loading included; each build also says when its
+first picture was analysed, counted from the start of its process, and how long the build went on after the
+last one was (the collection's music, the site, the swap). Workers 0 = the
 default (one per core, as many as the memory holds); with several workers the stage figures are summed over the
 workers (work, not wall time). Memory is sampled over the build's process and its workers (resident sizes
 every 50 ms; proportional and private sizes every 0.5 s, as reading those slows the process read): "tree RSS"
@@ -100,6 +103,32 @@ def _rollup(pid: int) -> dict[str, int]:
     return {k.rstrip(":"): int(v) for k, v, *_ in (ln.split() for ln in lines)}
 
 
+def since_start() -> float:
+    """Seconds since this process started (Linux /proc: the interpreter's own start included)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+    return float(Path("/proc/uptime").read_text().split()[0]) - started
+
+
+class Clock:
+    """The build's progress bars, timed: when each bar's first and last item were done. With workers
+    the pictures are analysed under "analysing pictures"; with one worker, as they are read."""
+
+    def __init__(self):
+        self.done: dict[str, list[float]] = {}
+
+    def __call__(self, items, label: str, total: int):
+        for item in items:
+            yield item  # the next item is asked for once this one is done
+            self.done.setdefault(label, []).append(since_start())
+
+    def analysed(self) -> tuple[float, float] | None:
+        """(when the first picture was analysed, when the last one was), seconds since start."""
+        times = next((v for k, v in self.done.items() if k.startswith("analysing")), None)
+        times = times or self.done.get("reading pictures")
+        return (times[0], times[-1]) if times else None
+
+
 def one(args) -> None:
     """One build in this process (the child of `main`): prints one line of figures as key=value."""
     from builder.files import tune_allocator
@@ -125,11 +154,11 @@ def one(args) -> None:
     settings = dataclasses.replace(
         settings, workers=settings.worker_count()
     )  # as the `builder` command does
-    t0 = time.perf_counter()
     # as the `builder` command does: each picture's copies made where it is analysed
     ctx = Context(settings, copies=True)
     stats = Stats()
-    gallery = analyse(ctx, stats=stats, files=files)
+    clock = Clock()
+    gallery = analyse(ctx, clock, stats=stats, files=files)
     t1 = time.perf_counter()
     write_site(
         gallery,
@@ -146,12 +175,17 @@ def one(args) -> None:
     per = stats.per_picture(n)
     model = sum(v for k, v in per.items() if k in MODEL_STAGES)
     stages = "  ".join(f"{k} {v:6.1f}" for k, v in per.items())
+    end = since_start()
+    analysed = clock.analysed()
+    first = f"{analysed[0]:5.2f}" if analysed else "  -  "
+    last = f"{end - analysed[1]:5.2f}" if analysed else "  -  "
     print(
         f"workers {settings.workers} n={n:<4} | ms/picture: {stages} | model {model:5.1f} other "
-        f"{sum(per.values()) - model:5.1f} | total {t2 - t0:6.2f} s = {n / (t2 - t0):6.1f} pictures/s "
-        f"({stats.cached} cached, {len(gallery.failed)} failed)"
+        f"{sum(per.values()) - model:5.1f} | first picture analysed {first} s after the process "
+        f"started, last one {last} s before the end | total {end:6.2f} s = "
+        f"{n / end:6.1f} pictures/s ({stats.cached} cached, {len(gallery.failed)} failed)"
     )
-    print(f"TOTAL {t2 - t0}")
+    print(f"TOTAL {end}")
 
 
 def build(

@@ -4,7 +4,9 @@
 
 Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the MTT model,
 and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its classic and harmonic features
-computed; per-stage seconds are summed over the files. Warm = the same folder again on that cache.
+computed; per-stage seconds are summed over the files (one process). Then `builder music score` itself, in a
+fresh process as a user runs it (start-up included, the default workers: one listening process per core), on
+the same files, cold and warm; and the same cold listening in this process with one worker.
 Also times one long file (made here: 20 minutes of noise and tones, WAV) to show that long files cost a bounded
 number of windows. Prints a table; writes nothing outside a temporary folder.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,11 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from builder.assets import AssetStore
+from builder.assets.runtime import one_thread
 from builder.files import tune_allocator
 from builder.music.audio import check_audible, decode, log_mel_and_power, patches
 from builder.music.audiofeatures import classic_features, harmonic_features
 from builder.music.listen import Listener, list_audio
 from builder.music.musicnn import load_tagger
+from builder.settings import usable_cores
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -75,6 +81,7 @@ def _file_stages(f: Path, tagger, msd_tagger) -> dict[str, float]:
 
 def main() -> None:
     tune_allocator()  # as the `builder` command does
+    one_thread()  # as the listener does
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -98,18 +105,18 @@ def main() -> None:
         "--stages-only", action="store_true", help="skip the score command and the long file"
     )
     args = ap.parse_args()
-    import torch
+    import openvino
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
+    print(f"openvino {openvino.__version__}, one thread a process, {os.cpu_count()} cores")
     tmp = Path(tempfile.mkdtemp(prefix="music-bench-"))
     try:
         store = AssetStore(tmp / "cache", args.mirror.resolve(), offline=True)
-        tagger = load_tagger(store.resolve("musicnn-mtt"), "MTT")
+        tagger = load_tagger(store.resolve("musicnn-mtt-onnx"), "MTT")
         files = [args.audio / f for f in list_audio(args.audio)[: args.n]]
         tagger(np.zeros((1, 187, 96), np.float32))  # warm the kernels once
         # auto: what a build would hear with the shipped head
         msd = {"on": True, "off": False}.get(args.msd, Listener(store, tmp / "cache").msd)
-        msd_tagger = load_tagger(store.resolve("musicnn-msd"), "MSD") if msd else None
+        msd_tagger = load_tagger(store.resolve("musicnn-msd-onnx"), "MSD") if msd else None
         if msd_tagger is not None:
             msd_tagger(np.zeros((1, 187, 96), np.float32))
         print(f"MSD tagger: {'heard' if msd else 'not heard'} (--msd {args.msd})")
@@ -121,17 +128,28 @@ def main() -> None:
         print(f"stages: {busy / n * 1000:.0f} ms a file = {t['audio_s'] / busy:.0f}x real time")
         if args.stages_only:
             return
-        # the whole command path, with hashing, the cache and tags: cold, then warm
+        # the command as a user runs it, in a fresh process: cold, then warm
+        folder = args.audio if args.n >= 10**6 else _subset(files, args.audio, tmp)
+        workers = usable_cores()
         for phase in ("cold", "warm"):
+            cmd = [sys.executable, "-m", "builder", "music", "score", str(folder)]
+            cmd += ["--out", str(tmp / "catalogue.csv"), "--cache-dir", str(tmp / "command")]
+            cmd += ["--mirror", str(args.mirror.resolve()), "--offline"]
             t0 = time.perf_counter()
-            scored, failed, cached = Listener(store, tmp / "cache", msd=msd).score(
-                args.audio if args.n >= 10**6 else _subset(files, args.audio, tmp)
-            )
+            done = subprocess.run(cmd, capture_output=True, text=True)
             wall = time.perf_counter() - t0
+            said = (done.stderr.strip().splitlines() or ["?"])[-1]
             print(
-                f"score {phase}: {len(scored)} files ({cached} cached, {len(failed)} failed) in {wall:.2f} s "
-                f"= {t['audio_s'] / wall:.0f}x real time"
+                f"builder music score {phase} ({workers} workers): {wall:.2f} s = "
+                f"{t['audio_s'] / wall:.0f}x real time ({said})"
             )
+        t0 = time.perf_counter()
+        scored, failed, cached = Listener(store, tmp / "one", msd=msd).score(folder, workers=1)
+        wall = time.perf_counter() - t0
+        print(
+            f"score cold in this process, 1 worker: {len(scored)} files ({cached} cached, "
+            f"{len(failed)} failed) in {wall:.2f} s = {t['audio_s'] / wall:.0f}x real time"
+        )
         long = _long_file(tmp)
         t0 = time.perf_counter()
         d = decode(long)

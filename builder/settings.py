@@ -434,8 +434,9 @@ class Settings:
 # oasis-dev photos, rounded up (docs/speed.md "Memory that fits"): the tree's PSS with one worker, and the largest
 # private memory of a forked worker (learned 569-593 MB and 84 MB, objects 612 and 41, caption 886-920 and 123,
 # random 477 and 24). caption-plain was not measured: it loads fewer models than caption, whose figures it takes.
+# learned, since its networks run in OpenVINO without torch: 313-319 MB and 50-56 MB (60 and 240 photos).
 MEMORY_MB = {
-    "learned": (600, 100),
+    "learned": (350, 75),
     "objects": (650, 100),
     "caption": (950, 150),
     "caption-plain": (950, 150),

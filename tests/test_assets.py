@@ -195,6 +195,12 @@ def test_every_single_file_asset_in_the_mirror_matches_its_registry_hash(tmp_pat
 
 def test_every_entry_is_complete():
     for a in REGISTRY.values():
-        assert a.url.startswith("https://") and a.licence and a.purpose and a.mirror_path
+        assert (
+            (a.url.startswith("https://") or a.made_by)
+            and a.licence
+            and a.purpose
+            and a.mirror_path
+        )
+        assert not a.made_by or (a.package and a.sha256), a.name  # made here: shipped, and checked
         assert a.folder or a.sha256 or a.hash_prefix or a.unverified, a.name
         assert Path(a.mirror_path).name == a.filename

@@ -1,4 +1,5 @@
-"""EfficientNet-Lite2, the learned method's second eye, run for real on demo photos."""
+"""EfficientNet-Lite2, the learned method's second eye, run for real on demo photos in the builder's
+runtime, and against the torch network it was made from."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from builder.images import read_rgb
 from builder.picture.scene import label_lines
 
-from .conftest import DEMO, requires_mirror
+from .conftest import DEMO, requires_import, requires_mirror
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +39,18 @@ def test_lite2_reads_a_picture_and_its_mirror_as_the_same_thing(lite):
     assert np.argmax(a[0]) == np.argmax(b[0]) and np.corrcoef(a[1], b[1])[0, 1] > 0.9
     other = lite.run(read_rgb(DEMO / "coffee.jpg", 1024)[0])
     assert np.corrcoef(a[1], other[1])[0, 1] < 0.5
+
+
+@requires_mirror
+@requires_import("torch", "efficientnet_lite_pytorch")
+def test_lite2_in_the_runtime_reads_as_the_torch_network_it_was_made_from(lite, store):
+    """The shipped ONNX file (float16 weights, float32 arithmetic) against torch eager on the same
+    photos: features within a hundredth, the same top class."""
+    from builder.picture.backbone import Lite2Torch
+
+    reference = Lite2Torch.from_store(store)
+    for photo in ("cat.jpg", "storm.jpg", "dune.jpg"):
+        rgb = read_rgb(DEMO / photo, 1024)[0]
+        (p0, f0), (p1, f1) = reference.run(rgb), lite.run(rgb)
+        assert np.abs(f1 - f0).max() < 0.02 and np.abs(p1 - p0).max() < 0.01
+        assert np.argmax(p1) == np.argmax(p0)

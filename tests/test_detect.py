@@ -40,6 +40,25 @@ def test_yolo_labels_use_official_coco_names(store):
     assert len(names) == 80 and "dining table" in names and "diningtable" not in names
 
 
+@requires_mirror
+@requires_import("cv2", "openvino")
+def test_yolo_fastest_in_the_runtime_finds_what_opencv_dnn_found(store):
+    """The ONNX file against the Darknet network in OpenCV DNN, as the builder ran it before: the
+    same labels in the same order, scores and corners within a thousandth."""
+    from builder.picture.detect import YoloFastestOpenCV, make_detector
+
+    runtime, reference = make_detector("yolo-fastest", store), YoloFastestOpenCV.from_store(store)
+    found = 0
+    for photo in ("astronaut.jpg", "coffee.jpg", "yellow-flower.jpg", "storm.jpg"):
+        rgb = read_rgb(DEMO / photo, 1024)[0]
+        a, b = reference.detect(rgb), runtime.detect(rgb)
+        assert [d.label for d in b] == [d.label for d in a]
+        for x, y in zip(a, b):
+            assert abs(x.score - y.score) < 1e-3 and np.allclose(x.box, y.box, atol=1e-3)
+        found += len(a)
+    assert found >= 6  # a person, a bowl, a cup, a table, bananas
+
+
 @pytest.mark.slow
 @requires_import("torch", "torchvision")
 @pytest.mark.parametrize("kind", ["ssd300", "maskrcnn"])

@@ -16,7 +16,7 @@ from builder.cli import app
 from .audio_fixtures import tone, write_audio
 from .conftest import DEMO, MIRROR, requires_import, requires_mirror
 
-pytestmark = [requires_mirror, requires_import("torch", "h5py", "av", "soxr", "mutagen")]
+pytestmark = [requires_mirror, requires_import("openvino", "av", "soxr", "mutagen")]
 EXAMPLES = MIRROR / "models" / "musicnn" / "examples"
 
 
@@ -280,3 +280,17 @@ def test_build_with_music_plays_the_users_own_tracks(library, tmp_path, session_
         )  # every recommended track carries its audio
     page = (out / g["images"][0]["page"]).read_text()
     assert "<audio" in page
+
+
+def test_listening_processes_hear_what_one_process_hears_in_the_same_order(library, tmp_path):
+    from builder.assets import AssetStore
+    from builder.music.listen import Listener
+
+    heard = {}
+    for workers in (1, 3):
+        cache = tmp_path / f"cache-{workers}"
+        listener = Listener(AssetStore(cache, MIRROR, offline=True), cache)
+        scored, failed, cached = listener.score(library, workers=workers)
+        assert cached == 0 and sorted(f.file for f in failed) == sorted(BAD)
+        heard[workers] = [(s.file, s.heard, s.track.valence, s.track.arousal) for s in scored]
+    assert [f for f, *_ in heard[1]] == sorted(GOOD) and heard[3] == heard[1]

@@ -146,7 +146,7 @@ def test_a_head_fitted_per_axis_saves_loads_predicts_and_says_whether_it_needs_t
 
 
 @requires_mirror
-@requires_import("torch", "h5py", "av", "soxr")
+@requires_import("openvino", "av", "soxr")
 @pytest.mark.slow
 def test_the_version_2_cache_neither_misreads_old_entries_nor_skips_the_msd_tagger(tmp_path):
     from builder.assets import AssetStore
@@ -156,7 +156,7 @@ def test_the_version_2_cache_neither_misreads_old_entries_nor_skips_the_msd_tagg
     cache = tmp_path / "cache"
     store = AssetStore(cache, MIRROR, offline=True)
     plain = Listener(store, cache, msd=False)
-    assert LISTEN_VERSION == 2 and plain.cache.name == "musicnn-v2"
+    assert LISTEN_VERSION >= 2 and plain.cache.name == f"musicnn-v{LISTEN_VERSION}"
     # a version-1 entry (MTT only, the former folder) is not read by version 2, which listens afresh
     old_dir = cache / "music" / "musicnn-mtt-v1"
     heard, was_cached = plain.hear(song)

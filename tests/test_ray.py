@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import orjson
@@ -13,7 +14,7 @@ from builder.cli import app
 
 from .conftest import MIRROR, photo, requires_import, requires_mirror
 
-pytestmark = [requires_mirror, requires_import("ray"), pytest.mark.slow]
+pytestmark = [requires_mirror, requires_import("ray")]
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,7 @@ def ray_instance():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path):
     pics = tmp_path / "pics"
     pics.mkdir()
@@ -77,6 +79,7 @@ def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path
     assert "(12 cached, 1 failed)" in again.output, again.output
 
 
+@pytest.mark.slow
 def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance, tmp_path):
     from builder.pipeline import executors, stages
     from builder.settings import Settings
@@ -93,5 +96,104 @@ def test_ray_tasks_bring_the_bytes_so_nodes_need_not_see_the_input(ray_instance,
         offline=True,
     )
     job = ("only.jpg", hashlib.sha256(data).hexdigest())
-    reading, failure, _ = executors._ray_task(s, stages.worker_setup, job, data)
+    (reading, failure, _), node = executors._ray_task(s, stages.worker_setup, job, data)
     assert failure is None and reading.width == 320 and reading.ingredients is not None
+    assert node == ray_instance.get_runtime_context().get_node_id()
+
+
+@pytest.mark.slow
+def test_the_build_says_how_many_pictures_the_cluster_analysed_on_how_many_nodes(
+    ray_instance, tmp_path
+):
+    from builder.pipeline.context import Context
+    from builder.pipeline.run import analyse
+    from builder.pipeline.stats import Stats
+    from builder.settings import Settings
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    for i in range(3):
+        photo((320, 240), seed=300 + i).save(pics / f"n{i}.jpg")
+    (pics / "broken.jpg").write_text("not a picture")
+    s = Settings(
+        input=pics,
+        out=tmp_path / "out",
+        mirror=MIRROR,
+        cache_dir=tmp_path / "cache",
+        offline=True,
+        executor="ray",
+    )
+    stats = Stats()
+    gallery = analyse(Context(s), stats=stats)
+    assert len(gallery.images) == 3 and len(gallery.failed) == 1
+    assert stats.notes == ["the Ray cluster analysed 3 pictures on 1 node"]
+
+
+class FakeRay:
+    """ray.init as Ray 2.60 fails against a cluster that refuses the token: its core writes
+    InvalidAuthToken lines to file descriptor 2, then Python gets only a ConnectionError."""
+
+    class exceptions:
+        class RayError(Exception):
+            pass
+
+    def __init__(self, said: bytes, error: Exception | None):
+        self.said, self.error = said, error
+
+    def init(self, **kw):
+        import os
+
+        os.write(2, self.said)
+        if self.error is not None:
+            raise self.error
+
+
+def test_a_cluster_that_refuses_the_token_is_named_with_rays_token_authentication(capfd):
+    from builder.errors import UsageError
+    from builder.pipeline.executors import _join
+
+    line = (
+        b"gcs_client.cc:210: Failed to get cluster ID from GCS server: Unauthenticated: RPC "
+        b"error: InvalidAuthToken: Authentication token is missing or incorrect\n"
+    )
+    refused = FakeRay(
+        line * 3, ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379")
+    )
+    with pytest.raises(UsageError) as err:
+        _join(refused, "10.0.0.1:6379")
+    message = str(err.value)
+    assert message.startswith("could not join the Ray cluster at 10.0.0.1:6379")
+    for name in ("token authentication", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "~/.ray/auth_token"):
+        assert name in message
+    assert "InvalidAuthToken" not in capfd.readouterr().err  # one sentence, not Ray's lines
+    # another failure keeps Ray's own words, and what it wrote reaches the terminal
+    other = FakeRay(b"something else\n", ConnectionError("Failed to connect"))
+    with pytest.raises(UsageError, match="Failed to connect") as err:
+        _join(other, "10.0.0.1:6379")
+    assert "RAY_AUTH" not in str(err.value) and "something else" in capfd.readouterr().err
+
+
+def test_joining_a_cluster_sends_this_machines_token_when_the_mode_is_unset(tmp_path, monkeypatch):
+    """`ray start --head` turns token authentication on wherever ~/.ray/auth_token exists, but a
+    driver with RAY_AUTH_MODE unset sends no token: the builder asks for token mode before Ray is
+    imported (Ray reads it then) when this machine has a token, and leaves a mode it was given."""
+    import sys
+
+    from builder.pipeline.executors import _token_mode
+
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.setenv(name, "")  # recorded, so what the test sets is undone after it
+        monkeypatch.delenv(name)
+    _token_mode("10.0.0.1:6379")
+    assert "RAY_AUTH_MODE" not in os.environ  # no token here: nothing to send
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("t" * 32)
+    _token_mode(None)  # a Ray instance started here: Ray's own default
+    assert "RAY_AUTH_MODE" not in os.environ
+    _token_mode("10.0.0.1:6379")
+    assert os.environ["RAY_AUTH_MODE"] == "token"
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    _token_mode("10.0.0.1:6379")
+    assert os.environ["RAY_AUTH_MODE"] == "disabled"

@@ -163,7 +163,7 @@ def test_a_build_the_cache_serves_whole_loads_no_model_library(tmp_path):
     )  # cold, in this process
     code = (
         "import atexit, runpy, sys; "
-        "models = ('torch', 'cv2', 'ai_edge_litert'); "
+        "models = ('torch', 'cv2', 'ai_edge_litert', 'openvino'); "
         "atexit.register(lambda: print('loaded:', [m for m in models if m in sys.modules])); "
         "sys.argv = ['builder', *sys.argv[1:]]; runpy.run_module('builder', run_name='__main__')"
     )

@@ -77,6 +77,8 @@ def built(built, out: Path, started: float) -> None:
         err=True,
     )
     say(music_summary(gallery), err=True)
+    for note in built.notes:
+        say(note, err=True)
     kept = built.kept
     if kept:
         more = " ..." if len(kept) > 10 else ""

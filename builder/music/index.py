@@ -76,6 +76,12 @@ class MusicIndex:
         """The middle of this catalogue's music in quadrant q (matching.quadrant_middle)."""
         return matching.quadrant_middle(q, self.table)
 
+    def load_solver(self) -> None:
+        """Import the assignment's solver (scipy.optimize: about half a second) now, not when the
+        collection is read: a method that will solve for a collection calls it while its models
+        load, where the import overlaps the other work of the build's start."""
+        import scipy.optimize  # noqa: F401
+
     def assign(
         self,
         targets: np.ndarray,

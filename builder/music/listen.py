@@ -43,7 +43,9 @@ T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 # Bump when the front end or what is cached changes. 2: the harmonic features, and room for the MSD tagger's
 # reading; entries go to a folder of their own, so a version-1 entry (MTT only) is never read as a version-2 one.
-LISTEN_VERSION = 2
+# 3: the taggers run in the builder's runtime (the MTT one's front end in int8: its readings
+# differ from torch's in the second or third decimal).
+LISTEN_VERSION = 3
 CSV_COLUMNS = (
     "id",
     "title",
@@ -99,14 +101,15 @@ class Listener:
 
     def __init__(self, store: AssetStore, cache_dir: Path, msd: bool | None = None, **injected):
         """msd: whether to hear with the MSD tagger too; None: when the feeling head reads it."""
-        self.store = store
+        self.store, self.cache_dir = store, cache_dir
         self.cache = cache_dir / "music" / f"musicnn-v{LISTEN_VERSION}"
+        self.injected = tuple(injected)  # injected taggers live in this process: no workers then
         self._tagger_path = store.resolve(
-            "musicnn-mtt"
+            "musicnn-mtt-onnx"
         )  # a missing model fails before any file is read
         self.__dict__.update(injected)  # tests inject head=...
         self.msd = self.head.needs_msd if msd is None else msd
-        self._msd_path = store.resolve("musicnn-msd") if self.msd else None
+        self._msd_path = store.resolve("musicnn-msd-onnx") if self.msd else None
 
     @cached_property
     def head(self) -> MusicFeelingModel:
@@ -118,14 +121,14 @@ class Listener:
     def tagger(self) -> Any:
         from builder.music.musicnn import load_tagger
 
-        return load_tagger(self._tagger_path, "MTT")
+        return load_tagger(self._tagger_path, "MTT", self.store.cache_dir)
 
     @cached_property
     def msd_tagger(self) -> Any:
         from builder.music.musicnn import load_tagger
 
         assert self._msd_path is not None  # resolved when msd was asked for
-        return load_tagger(self._msd_path, "MSD")
+        return load_tagger(self._msd_path, "MSD", self.store.cache_dir)
 
     def hear(self, path: Path) -> tuple[Heard, bool]:
         """(what was heard, whether it came from the cache); AudioError when the file cannot be read."""
@@ -164,16 +167,22 @@ class Listener:
         return heard, False
 
     def score(
-        self, folder: Path, progress: Progress = _no_progress, exclude: tuple[Path, ...] = ()
+        self,
+        folder: Path,
+        progress: Progress = _no_progress,
+        exclude: tuple[Path, ...] = (),
+        workers: int | None = None,
     ) -> tuple[list[Scored], list[Failure], int]:
-        """Every audio file under folder: (scored, failed, how many came from the cache). exclude: folders to skip
-        (a gallery written inside the music folder must not come back as tracks)."""
+        """Every audio file under folder: (scored, failed, how many came from the cache).
+        exclude: folders to skip (a gallery written inside the music folder must not come back as
+        tracks). workers: processes that listen at once (None: one per core; `hear_all`)."""
         files, unreadable = walk_files(folder, AUDIO_SUFFIXES, exclude)
         scored: list[Scored] = []
         failed: list[Failure] = [Failure(printable(f), why) for f, why in unreadable]
         cached = 0
         heard_all: list[tuple[str, Path, Heard]] = []
-        for rel in progress(files, "listening", len(files)):
+        todo: list[tuple[str, Path]] = []
+        for rel in files:
             path = folder / rel
             try:
                 rel.encode("utf-8")
@@ -187,11 +196,13 @@ class Listener:
                     )
                 )
                 continue
-            try:
-                heard, was_cached = self.hear(path)
-            except AudioError as exc:
-                failed.append(Failure(rel, str(exc)))
+            todo.append((rel, path))
+        heard_each = self.hear_all([path for _, path in todo], workers)
+        for (rel, path), result in progress(zip(todo, heard_each), "listening", len(todo)):
+            if isinstance(result, AudioError):
+                failed.append(Failure(rel, str(result)))
                 continue
+            heard, was_cached = result
             cached += was_cached
             heard_all.append((rel, path, heard))
         if heard_all:
@@ -212,6 +223,79 @@ class Listener:
                 )
                 scored.append(Scored(rel, path, heard, track, round(float(c), 4)))
         return scored, failed, cached
+
+    def hear_all(
+        self, paths: list[Path], workers: int | None = None
+    ) -> Iterator[tuple[Heard, bool] | AudioError]:
+        """`hear` each file, in order, as it is heard (the AudioError of a file that cannot be
+        read in its place). With several files, processes forked from this one listen at once, one
+        per core (or `workers`), sharing the taggers this one loads first (one thread each); one
+        process listens alone when only one file is left to hear, when taggers were injected, or
+        where fork is not safe."""
+        from builder.assets.runtime import one_thread
+        from builder.settings import usable_cores
+
+        one_thread()  # each listening process runs on one core, its numeric libraries too
+        n = min(len(paths), workers or usable_cores())
+        if n < 2 or self.injected or not _can_fork():
+            for path in paths:
+                try:
+                    yield self.hear(path)
+                except AudioError as exc:
+                    yield exc
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _LISTENER
+        _ = self.tagger, (self.msd_tagger if self.msd else None)  # loaded once, before the fork
+        _LISTENER = self
+        pool = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_listener_init,
+        )
+        try:
+            yield from pool.map(_listen, paths)
+        except BaseException:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            _LISTENER = None
+        pool.shutdown(wait=True)
+
+
+_LISTENER: Listener | None = None  # the listener the listening processes are forked with
+
+
+def _listener_init() -> None:
+    """A listening process leaves Ctrl-C to the main one, which stops it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _listen(path: Path) -> tuple[Heard, bool] | AudioError:
+    assert _LISTENER is not None, "the listening process was not set up"
+    try:
+        return _LISTENER.hear(path)
+    except AudioError as exc:
+        return exc
+
+
+def _can_fork() -> bool:
+    """Linux, and no other thread running (a fork copies the locks other threads hold, not them)."""
+    import multiprocessing
+    import sys
+    import threading
+
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
 
 
 def _digest(path: Path) -> str:

@@ -1,4 +1,13 @@
-"""musicnn (Pons & Serra 2019), the musically motivated audio tagger, re-implemented in torch.
+"""musicnn (Pons & Serra 2019), the musically motivated audio tagger: re-implemented in torch, and
+run in the builder's runtime.
+
+Listening runs `Tagger`: the network as an ONNX file (package data, assets `musicnn-mtt-onnx` and
+`musicnn-msd-onnx`) in the builder's runtime (builder.assets.runtime: OpenVINO, one thread), without
+torch. `builder/lab/convert.py` makes those files from the torch port below (`build_musicnn`, which
+`TorchTagger` runs): it exports it to ONNX and, for the MTT tagger, quantises its front end's
+convolutions to int8 (weights per channel, activations per tensor), calibrated on the CC BY clips
+of the mirror's DEAM audio; the MSD tagger stays float32 (quantised, it moved the music head's
+readings too far). `benchmarks/runtime_readings.py` compares the readings of the two.
 
 The weights are the Keras HDF5 files of the musicnn_keras project (ISC; the same weights as the PyPI wheel
 `musicnn==0.1.0`), read with h5py, so TensorFlow is not needed. The graph follows musicnn's `models.py`
@@ -284,8 +293,9 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
     return Musicnn().eval()
 
 
-class Tagger:
-    """A musicnn model ready to read mel patches; one instance per process (loading takes ~0.1 s)."""
+class TorchTagger:
+    """The torch port: what the ONNX files are made from, and the reference they are compared
+    with."""
 
     def __init__(self, weights_path: Path, dataset: str = "MTT"):
         self.dataset = dataset
@@ -309,10 +319,38 @@ class Tagger:
         return np.concatenate(probs), np.concatenate(embs)
 
     def top_tags(self, probs: np.ndarray, k: int) -> list[str]:
-        mean = probs.mean(axis=0)
-        return [self.tags[i] for i in np.argsort(-mean, kind="stable")[:k]]
+        return top_tags(self.tags, probs, k)
+
+
+class Tagger:
+    """A musicnn network in the builder's runtime, ready to read mel patches; one instance per
+    process."""
+
+    def __init__(self, model_path: Path, dataset: str = "MTT", cache: Path | None = None):
+        from builder.assets.runtime import load
+
+        self.dataset = dataset
+        self.tags = TAGS[dataset]
+        self.net = load(model_path, cache)
+
+    def __call__(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """patches (n, 187, 96) -> (tag probabilities (n, 50), embeddings (n, 200)), one row a
+        patch. The network takes one patch at a time: as fast as batches of ten in the runtime, and
+        its shape is fixed."""
+        if not len(patches):
+            return np.zeros((0, len(self.tags)), np.float32), np.zeros((0, EMBEDDING), np.float32)
+        out = [self.net(np.ascontiguousarray(p[None], dtype=np.float32)) for p in patches]
+        return np.concatenate([p for p, _ in out]), np.concatenate([e for _, e in out])
+
+    def top_tags(self, probs: np.ndarray, k: int) -> list[str]:
+        return top_tags(self.tags, probs, k)
+
+
+def top_tags(tags: tuple[str, ...], probs: np.ndarray, k: int) -> list[str]:
+    mean = probs.mean(axis=0)
+    return [tags[i] for i in np.argsort(-mean, kind="stable")[:k]]
 
 
 @lru_cache(maxsize=2)
-def load_tagger(weights_path: Path, dataset: str = "MTT") -> Tagger:
-    return Tagger(weights_path, dataset)
+def load_tagger(model_path: Path, dataset: str = "MTT", cache: Path | None = None) -> Tagger:
+    return Tagger(model_path, dataset, cache)

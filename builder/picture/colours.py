@@ -113,7 +113,7 @@ def dominant_colour(
     return r, g, b
 
 
-TFLITE_THREADS = 2  # worker processes set 1 (builder.executors.single_threaded)
+TFLITE_THREADS = 2  # worker processes set 1 (builder.pipeline.executors.single_threaded)
 
 
 def _tflite(path: str, preserve_all_tensors: bool = False):

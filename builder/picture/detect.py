@@ -1,7 +1,11 @@
 """Object detectors. Each backend turns model output into plain Detection records at this boundary.
 
 Backends:
-- ``yolo-fastest`` (default): Yolo-Fastest 1.1-XL, COCO 80 classes, through OpenCV DNN (Darknet cfg+weights).
+- ``yolo-fastest`` (default): Yolo-Fastest 1.1-XL, COCO 80 classes, in the builder's runtime
+  (builder.assets.runtime: its ONNX file, made from the Darknet cfg and weights by
+  `builder/lab/convert.py`, with the YOLO layers' decoding as OpenCV DNN does it). OpenCV still makes
+  the input blob and suppresses overlapping boxes; `YoloFastestOpenCV`, the network in OpenCV DNN as
+  it ran before, is the reference the ONNX file is compared with.
 - ``ssd300``: torchvision SSD300-VGG16, the detector family of the original method.
 - ``maskrcnn``: torchvision Mask R-CNN ResNet-50 FPN, as in the original method.
 The torchvision backends load torchvision's official COCO weights through the asset registry; with
@@ -10,6 +14,7 @@ The torchvision backends load torchvision's official COCO weights through the as
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -49,42 +54,42 @@ def _cv2():
 
 
 class YoloFastest:
+    """Yolo-Fastest in the builder's runtime: the rows OpenCV DNN's Darknet YOLO layers give (box
+    centre, size, objectness, class scores), from the ONNX file."""
+
     name = "yolo-fastest"
 
     def __init__(
         self,
-        cfg: str,
-        weights: str,
+        model_path: str,
         names: list[str],
         *,
         conf: float = 0.25,
         nms: float = 0.45,
         size: int = 320,
+        cache: Path | None = None,
     ):
-        cv2 = _cv2()
-        self.net = cv2.dnn.readNetFromDarknet(cfg, weights)
-        self.out_names = self.net.getUnconnectedOutLayersNames()
+        from builder.assets.runtime import load
+
+        self.net = load(model_path, cache)
         self.names, self.conf, self.nms, self.size = names, conf, nms, size
 
     @classmethod
     def from_store(cls, store: AssetStore, **kw) -> YoloFastest:
-        names = store.resolve("coco-names").read_text(encoding="utf-8").split("\n")
-        return cls(
-            str(store.resolve("yolo-fastest-1.1-xl-cfg")),
-            str(store.resolve("yolo-fastest-1.1-xl-weights")),
-            [DARKNET_TO_COCO.get(n.strip(), n.strip()) for n in names if n.strip()],
-            **kw,
-        )
+        path = str(store.resolve("yolo-fastest-onnx"))
+        return cls(path, coco_names(store), cache=store.cache_dir, **kw)
+
+    def rows(self, blob: np.ndarray) -> np.ndarray:
+        return self.net(blob)[0]
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         cv2 = _cv2()
         blob = cv2.dnn.blobFromImage(
             rgb, 1 / 255.0, (self.size, self.size), swapRB=False, crop=False
         )
-        self.net.setInput(blob)
-        rows = np.concatenate(
-            [o.reshape(-1, o.shape[-1]) for o in self.net.forward(self.out_names)]
-        )
+        return self._detections(cv2, self.rows(blob))
+
+    def _detections(self, cv2, rows: np.ndarray) -> list[Detection]:
         scores = rows[:, 5:]
         cls = scores.argmax(axis=1)
         conf = scores[np.arange(len(rows)), cls]
@@ -113,6 +118,42 @@ class YoloFastest:
             for i in np.asarray(idx).reshape(-1)
         ]
         return sorted(out, key=lambda d: -d.score)
+
+
+class YoloFastestOpenCV(YoloFastest):
+    """The same network in OpenCV DNN from the Darknet files, as the builder ran it before: the
+    reference for the ONNX file. Not on a build's path."""
+
+    def __init__(self, cfg: str, weights: str, names: list[str], **kw):
+        cv2 = _cv2()
+        self.dnn = cv2.dnn.readNetFromDarknet(cfg, weights)
+        self.out_names = self.dnn.getUnconnectedOutLayersNames()
+        self.names = names
+        self.conf, self.nms, self.size = (
+            kw.get("conf", 0.25),
+            kw.get("nms", 0.45),
+            kw.get("size", 320),
+        )
+
+    @classmethod
+    def from_store(cls, store: AssetStore, **kw) -> YoloFastestOpenCV:
+        return cls(
+            str(store.resolve("yolo-fastest-1.1-xl-cfg")),
+            str(store.resolve("yolo-fastest-1.1-xl-weights")),
+            coco_names(store),
+            **kw,
+        )
+
+    def rows(self, blob: np.ndarray) -> np.ndarray:
+        self.dnn.setInput(blob)
+        return np.concatenate(
+            [o.reshape(-1, o.shape[-1]) for o in self.dnn.forward(self.out_names)]
+        )
+
+
+def coco_names(store: AssetStore) -> list[str]:
+    names = store.resolve("coco-names").read_text(encoding="utf-8").split("\n")
+    return [DARKNET_TO_COCO.get(n.strip(), n.strip()) for n in names if n.strip()]
 
 
 class TorchvisionDetector:

@@ -101,13 +101,11 @@ class Ingredients:
 
 
 def colour_stats(rgb: np.ndarray) -> np.ndarray:
-    x = (
-        rgb[:: max(1, rgb.shape[0] // 256), :: max(1, rgb.shape[1] // 256)]
-        .reshape(-1, 3)
-        .astype(np.float64)
-        / 255
-    )
-    mx, mn = x.max(axis=1), x.min(axis=1)
+    x = rgb[:: max(1, rgb.shape[0] // 256), :: max(1, rgb.shape[1] // 256)].reshape(-1, 3)
+    # the channels' maximum and minimum taken on the bytes, then scaled: the same numbers as scaling
+    # first, in a fifth of the time (a reduction over an axis of 3 is numpy's slow case)
+    mx = np.maximum(np.maximum(x[:, 0], x[:, 1]), x[:, 2]) / 255
+    mn = np.minimum(np.minimum(x[:, 0], x[:, 1]), x[:, 2]) / 255
     sat = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-12), 0.0)
     return np.array([mx.mean(), sat.mean(), mx.std(), sat.std()])
 

@@ -37,6 +37,7 @@ class Built:
     kept: tuple[str, ...]
     cached: int
     hidden: int = 0
+    notes: tuple[str, ...] = ()  # for the summary (builder.pipeline.stats.Stats.notes)
 
 
 def output_folder(out: Path) -> Path:
@@ -149,7 +150,7 @@ def build(settings: Settings, store: AssetStore, progress: Progress = no_progres
             wall = time.perf_counter() - start
             data = stats.to_json(wall, len(gallery.images), settings.worker_count())
             write_stats(settings.stats, data, given_out)
-    return Built(gallery, warnings, tuple(kept), stats.cached, found.hidden)
+    return Built(gallery, warnings, tuple(kept), stats.cached, found.hidden, tuple(stats.notes))
 
 
 def left_behind(dropped: list[str], out: Path) -> tuple[str, ...]:

@@ -140,7 +140,7 @@ class Context:
 
             s = self.settings
             scored, failed, _ = Listener(self.store, s.cache_dir).score(
-                s.music, progress, exclude=(s.out, s.cache_dir)
+                s.music, progress, exclude=(s.out, s.cache_dir), workers=s.worker_count()
             )
             if not scored:
                 raise BuilderError(

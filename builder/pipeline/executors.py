@@ -19,6 +19,7 @@ then `--ray-address auto` on the head, or `ray://HEAD:10001` from elsewhere).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -67,12 +68,13 @@ def single_threaded() -> None:
         cv2.setNumThreads(1)
     except ImportError:
         pass
-    try:
-        import torch
+    # numpy's OpenBLAS too; torch only where it is loaded (the default method never imports it): a
+    # later import reads OMP_NUM_THREADS, which one_thread sets
+    from builder.assets.runtime import one_thread
 
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+    one_thread()
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 # ---- worker processes on this machine ---------------------------------------------------------------------
@@ -251,8 +253,9 @@ def _reachable(address: str | None, timeout_s: float = 10.0) -> None:
         ) from None
 
 
-def _ray_task(settings: Settings, setup: Setup, job: Job, data: bytes) -> Outcome:
-    """The task body: runs in a Ray worker process, which loads the models on its first task."""
+def _ray_task(settings: Settings, setup: Setup, job: Job, data: bytes) -> tuple[Outcome, str]:
+    """The task body: runs in a Ray worker process, which loads the models on its first task. With
+    the outcome, the node it ran on."""
     global _RAY_WORK
     if _RAY_WORK is None or _RAY_WORK[0] != settings:
         from builder.files import tune_allocator
@@ -260,32 +263,104 @@ def _ray_task(settings: Settings, setup: Setup, job: Job, data: bytes) -> Outcom
         single_threaded()
         tune_allocator()
         _RAY_WORK = (settings, setup(settings))
-    return _RAY_WORK[1](job, data)
+    return _RAY_WORK[1](job, data), _ray().get_runtime_context().get_node_id()
+
+
+TOKEN_REFUSED = (
+    "could not join the Ray cluster at {address}: it refused this process's authentication token "
+    "(Ray's token authentication, RAY_AUTH_MODE=token); give this machine the cluster's token, in "
+    "the file ~/.ray/auth_token, in a file named by RAY_AUTH_TOKEN_PATH or in RAY_AUTH_TOKEN "
+    "(`ray get-auth-token` prints it on the head), or start the cluster with "
+    "RAY_AUTH_MODE=disabled on a network you trust"
+)
+
+
+def _token_mode(address: str | None) -> None:
+    """Joining a cluster, send it this machine's token if there is one: with RAY_AUTH_MODE unset, a
+    driver sends none, though `ray start --head` turns token authentication on wherever a token
+    exists (~/.ray/auth_token, which a local `ray.init` writes). Ray reads the mode at import."""
+    import os
+    from pathlib import Path
+
+    if not address or str(address).startswith("local") or "ray" in sys.modules:
+        return
+    if "RAY_AUTH_MODE" in os.environ:
+        return  # the user's choice
+    named = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    token_file = Path(named) if named else Path.home() / ".ray" / "auth_token"
+    if os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"  # a cluster without token authentication ignores it
+
+
+def _join(ray, address: str | None) -> None:
+    """ray.init, joining the cluster at `address` (or starting one here). A cluster that refuses the
+    token is named as such: Ray raises only "Failed to connect" then, after its core has written
+    "InvalidAuthToken" to the terminal once a second, so that output is held while joining and
+    read (and passed on, when it says something else)."""
+    import logging
+    import os
+    import tempfile
+
+    joining = bool(address) and not str(address).startswith("local")
+    held = tempfile.TemporaryFile() if joining else None  # a local start's processes keep fd 2
+    saved = None
+    if held is not None:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+    failure: BaseException | None = None
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            ignore_reinit_error=True,
+            configure_logging=False,
+            logging_level=logging.WARNING,  # no INFO lines on the user's terminal
+        )
+    except (
+        ConnectionError,
+        TimeoutError,
+        RuntimeError,
+        ValueError,
+        ray.exceptions.RayError,
+    ) as exc:
+        failure = exc
+    finally:
+        said = ""
+        if held is not None and saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            said = held.read().decode("utf-8", "replace")
+            held.close()
+    refused = "InvalidAuthToken" in said or type(failure).__name__ == "AuthenticationError"
+    if refused:
+        raise UsageError(TOKEN_REFUSED.format(address=address)) from None
+    if said:
+        sys.stderr.write(said)
+    if failure is not None:
+        raise UsageError(
+            f"could not join the Ray cluster at {address}: {str(failure)[:200]}"
+        ) from None
 
 
 class RayTasks:
     def __init__(self, settings: Settings, setup: Setup):
         self.settings, self.setup = settings, setup
+        self.nodes: set[str] = set()  # the nodes the pictures were analysed on
+        self.analysed = 0
+
+    def summary(self) -> str:
+        n, k = self.analysed, len(self.nodes)
+        return f"the Ray cluster analysed {n} picture{'s' * (n != 1)} on {k} node{'s' * (k != 1)}"
 
     def map(self, jobs: list[Job], progress: Progress = _no_progress) -> list[Outcome]:
+        _token_mode(self.settings.ray_address)
         ray = _ray()
         if not ray.is_initialized():
-            import logging
-
             _reachable(self.settings.ray_address)
-            try:
-                ray.init(
-                    address=self.settings.ray_address,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    ignore_reinit_error=True,
-                    configure_logging=False,
-                    logging_level=logging.WARNING,  # no INFO lines on the user's terminal
-                )
-            except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
-                raise UsageError(
-                    f"could not join the Ray cluster at {self.settings.ray_address}: {str(exc)[:200]}"
-                ) from None
+            _join(ray, self.settings.ray_address)
         task = ray.remote(num_cpus=1)(_ray_task)
         limit = max(2, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
         outcomes: list = [None] * len(jobs)
@@ -313,7 +388,9 @@ class RayTasks:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 for ref in ready:
                     i = pending.pop(ref)
-                    outcomes[i] = ray.get(ref)
+                    outcomes[i], node = ray.get(ref)
+                    self.nodes.add(node)
+                    self.analysed += outcomes[i][1] is None
                     done_count += 1
                     next(bar, None)
         except BaseException:

@@ -48,9 +48,9 @@ def _link_loop(path: Path) -> None:
 
 
 def method_of(ctx: Context) -> methods.Method:
-    """The method the settings name, or one a test injected into the Context (Context(settings, method=...)).
-    Looked up here, not by the Context: the methods import builder.context for their types, so the context never
-    imports them back."""
+    """The method the settings name, or one a test injected into the Context (Context(settings,
+    method=...)). Looked up here, not by the Context: the methods name the Context by a protocol of
+    their own (builder.picture.reading), so the context never imports them back."""
     injected = ctx.__dict__.get("method")
     return injected if injected is not None else methods.get(ctx.settings.method)
 
@@ -62,7 +62,7 @@ def analysis_path(s: Settings, sha: str) -> Path:
 
 def stage_read(ctx: Context, r: Reading) -> None:
     """Hash the picture's bytes and look them up in the cache. A cluster task brings the bytes and their hash
-    along (builder.executors): its node need not see the input folder."""
+    along (builder.pipeline.executors): its node need not see the input folder."""
     if r.data is None:
         path = ctx.settings.input / r.file
         if path.is_symlink() and not inside(path, ctx.settings.input):
@@ -352,6 +352,8 @@ def read_all(
             here_work = Worker(ctx)
         executor = executors.make(s, workers, worker_setup, here=here_work)
         outcomes = executor.map([(r.file, r.sha256) for r in todo], progress)
+        if ray:  # what the cluster did, for the build's summary
+            stats.notes.append(executor.summary())  # type: ignore[attr-defined]
         for r, outcome in zip(todo, outcomes):
             results[r.file] = outcome
             reading = outcome[

@@ -22,6 +22,7 @@ class Stats:
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     cached: int = 0
     hashes: dict[str, str] = field(default_factory=dict)  # picture -> sha256 of its file
+    notes: list[str] = field(default_factory=list)  # for the summary: what a Ray cluster analysed
 
     def add(self, stage: str, ms: float) -> None:
         self.stage_ms[stage].append(ms)

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from builder.picture.reading import Context, Reading
     from builder.settings import Settings
 
-INGREDIENTS = "lite2x1"  # what the cached ingredients hold (EfficientNet-Lite2, one view): part of the cache key
+# what the cached ingredients hold (EfficientNet-Lite2, one view, run from its ONNX file in the
+# builder's runtime: its features differ from torch's in the third decimal): part of the cache key
+INGREDIENTS = "lite2x1-onnx"
 
 
 class Learned(Method):
@@ -43,11 +45,11 @@ class Learned(Method):
         _ = ctx.feeling
 
     def load(self, ctx: Context) -> None:
-        _ = (
-            ctx.detector,
-            ctx.scene,
-            ctx.lite,
-        )  # the mapper, faces and colour models are not this method's
+        """The detector and both classifiers (the mapper, faces and colour models are not this
+        method's); and, as the pictures are to be analysed, the solver of the collection's music
+        (`finish`), whose import then overlaps the start of the build instead of adding to its end."""
+        _ = ctx.detector, ctx.scene, ctx.lite
+        ctx.index.load_solver()
 
     def scene(self, ctx: Context, r: Reading) -> None:
         """Both classifiers' probabilities and pooled features, with the detections and colour statistics."""

