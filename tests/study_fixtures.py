@@ -148,7 +148,11 @@ def demo_design(gallery_json: dict, gid: str = GID) -> dict:
             },
             "random": {"track": tracks[(i + 3) % len(tracks)], "quadrant": None},
         }
-    return {"gallery": gid, "conditions": list(CONDITIONS), "pictures": pictures}
+    # every track a condition picks, once, as the build lists them (the gallery's own tracks)
+    by_id = {t["id"]: t for im in gallery_json["images"] for t in im["tracks"]}
+    picked = sorted({p["track"] for picks in pictures.values() for p in picks.values()} - {None})
+    study = {"gallery": gid, "conditions": list(CONDITIONS), "pictures": pictures}
+    return {**study, "tracks": [by_id[t] for t in picked]}
 
 
 def gallery_with_study(built: Path, into: Path, gid: str = GID) -> Path:
