@@ -1,30 +1,36 @@
-"""Which backbone, which words, which training data: the measurements behind the shipped feeling model.
+"""Which backbone, which words, which training data: the measurements behind the shipped feeling
+model.
 
-    python benchmarks/backbones.py [--mirror ../shared/mirror] [--cache-dir ~/.cache/gallery-builder] [--json F]
-        [--specs "both 128 mean words,..."]
+    python benchmarks/backbones.py [--mirror ../shared/mirror] [--cache-dir
+        ~/.cache/gallery-builder] [--json F] [--specs "both 128 mean words,..."]
 
-Reads oasis-dev (OASIS, 1-7, midpoint 4), Emotion6 (1-9, midpoint 5) and gaped-dev (GAPED, 0-100, midpoint 50)
-through the builder's learned method (cold, that is 2725 photos and about 10 minutes on 2 quiet cores; the
-analysis cache keeps them), maps them to [-1, 1] around their midpoints, and fits builder.picture.feeling's
-model with each feature spec:
+Reads oasis-dev (OASIS, 1-7, midpoint 4), Emotion6 (1-9, midpoint 5) and gaped-dev (GAPED, 0-100,
+midpoint 50) through the builder's learned method (cold, that is 2725 photos and about 10 minutes on
+2 quiet cores; the analysis cache keeps them), maps them to [-1, 1] around their midpoints, and fits
+builder.picture.feeling's model with each feature spec:
 
-- mnv2 / lite2 / both: the backbones whose pooled features are reduced by PCA (32 to 192 components);
-- the word ratings read the labels of MobileNetV2, of EfficientNet-Lite2, their mean, or none (colour only).
+- mnv2 / lite2 / both: the backbones whose pooled features are reduced by PCA (32 to 192
+  components);
+- the word ratings read the labels of MobileNetV2, of EfficientNet-Lite2, their mean, or none
+  (colour only).
 
-Columns of the features table (balanced quadrant agreement / Pearson r valence / r arousal; quadrant origin at the
-mean out-of-fold reading of the training photos, as `builder fit` draws it without the tested photos):
+Columns of the features table (balanced quadrant agreement / Pearson r valence / r arousal; quadrant
+origin at the mean out-of-fold reading of the training photos, as `builder fit` draws it without the
+tested photos):
 
-- OASIS CV, E6 CV, GAPED CV: 5 folds grouped by OASIS theme, Emotion6 photo, GAPED category (six categories:
-  each fold tests one or two whole categories: near-duplicate spiders never sit on both sides), one set alone;
-- A->B: fit on set A, test on set B: the honest proxy for another lab's photos; "others->B": fit on the two
-  other sets (both axes, each set weighing alike);
-- OASIS CV +E6, +E6 v: the OASIS folds with all of Emotion6 in training (both axes, or valence only).
+- OASIS CV, E6 CV, GAPED CV: 5 folds grouped by OASIS theme, Emotion6 photo, GAPED category (six
+  categories: each fold tests one or two whole categories: near-duplicate spiders never sit on both
+  sides), one set alone;
+- A->B: fit on set A, test on set B: the honest proxy for another lab's photos; "others->B": fit on
+  the two other sets (both axes, each set weighing alike);
+- OASIS CV +E6, +E6 v: the OASIS folds with all of Emotion6 in training (both axes, or valence
+  only).
 
-The first table printed (the --chosen spec) says which sets train which axis: each row a training mix, each column a
-tested set read out of fold (its folds as above, the rest of the mix in every fold's training) or, where the mix
-leaves it out, by the mix fitted whole; cells are balanced / smallest per-quadrant recall / r valence / r arousal.
-The last table gives each quadrant origin rule's balanced agreement / smallest recall for the features table's
-columns.
+The first table printed (the --chosen spec) says which sets train which axis: each row a training
+mix, each column a tested set read out of fold (its folds as above, the rest of the mix in every
+fold's training) or, where the mix leaves it out, by the mix fitted whole; cells are balanced /
+smallest per-quadrant recall / r valence / r arousal. The last table gives each quadrant origin
+rule's balanced agreement / smallest recall for the features table's columns.
 """
 
 from __future__ import annotations
@@ -154,8 +160,9 @@ def main() -> None:
 
     @functools.cache  # the tables share many of these (each is five fits)
     def cv(spec, tested: str, mix=(), arousal_trains: bool = True):
-        """Out-of-fold readings of `tested` with the mix in every fold's training; folds. arousal_trains: whether
-        the tested set's own arousal ratings train (else its arousal is read by the mix's notion of it)."""
+        """Out-of-fold readings of `tested` with the mix in every fold's training; folds.
+        arousal_trains: whether the tested set's own arousal ratings train (else its arousal is read
+        by the mix's notion of it)."""
         ings, y, groups, sets, arousal = stack(((tested, arousal_trains), *mix))
         return fitting.out_of_fold(
             ings,
@@ -177,8 +184,9 @@ def main() -> None:
         )[0]
 
     def cross(spec, mix, tested: str, train_oof=None):
-        """Readings of `tested` by a model fitted on the whole mix, and the mix's out-of-fold readings (where the
-        quadrant origin is drawn, as `builder fit` draws it), its ratings, set ids and trained axes."""
+        """Readings of `tested` by a model fitted on the whole mix, and the mix's out-of-fold
+        readings (where the quadrant origin is drawn, as `builder fit` draws it), its ratings, set
+        ids and trained axes."""
         ings, y, groups, sets, arousal = stack(mix)
         rows = None if arousal.all() else arousal
         multi = sets if len(mix) > 1 else None
@@ -193,8 +201,8 @@ def main() -> None:
         )
 
     def runs(spec):
-        """Readings of every column: (column, readings, people, folds or None, (training readings, y, sets,
-        trained axes) or None)."""
+        """Readings of every column: (column, readings, people, folds or None, (training readings,
+        y, sets, trained axes) or None)."""
         alone = {name: cv(spec, name, (), True) for name in data}
         for name in data:
             yield f"{name} CV", alone[name][0], data[name][1], alone[name][1], None
@@ -223,8 +231,8 @@ def main() -> None:
     spec = SPECS[args.chosen]
     tested_cols = ("OASIS", "GAPED")
     print(
-        f"Training sets ({args.chosen}; balanced / smallest recall / r valence / r arousal; v: valence only; "
-        "origin at the mean reading)\n"
+        f"Training sets ({args.chosen}; balanced / smallest recall / r valence / r arousal; v: "
+        "valence only; origin at the mean reading)\n"
     )
     print(f"| trained on | {' | '.join(tested_cols)} |\n|---|{'---|' * len(tested_cols)}")
     for mix_name in args.mixes.split(","):
@@ -246,8 +254,8 @@ def main() -> None:
 
     print()
     print(
-        "Features (quadrant origin: the mean reading of the other folds, or of the training set's out-of-fold "
-        "readings)\n"
+        "Features (quadrant origin: the mean reading of the other folds, or of the training set's "
+        "out-of-fold readings)\n"
     )
     chosen_runs = None
     for part in (COLS[:6], COLS[6:]):  # two tables of readable width
@@ -268,8 +276,8 @@ def main() -> None:
     out["features"] = {n: {c: v[1] for c, v in row.items()} for n, row in out["features"].items()}
 
     print(
-        f"Quadrant origin rules ({args.chosen}; balanced agreement / smallest per-quadrant recall, origins drawn "
-        "without the tested photos)\n"
+        f"Quadrant origin rules ({args.chosen}; balanced agreement / smallest per-quadrant recall, "
+        "origins drawn without the tested photos)\n"
     )
     print(f"| rule | {' | '.join(COLS)} |\n|---|{'---|' * len(COLS)}")
     table = {rule: {} for rule in fitting.ORIGIN_RULES}
@@ -278,7 +286,11 @@ def main() -> None:
             table[rule][col] = cell(pred, quads(rule, pred, y, folds, tr), y, smallest=True)
     for rule, row in table.items():
         print(
-            f"| {rule} | {' | '.join('/'.join(row[c][0].split('/')[:2]) if c in row else '-' for c in COLS)} |"
+            "| "
+            + " | ".join(
+                [rule, *("/".join(row[c][0].split("/")[:2]) if c in row else "-" for c in COLS)]
+            )
+            + " |"
         )
         out["origin rules"][rule] = {c: v[1] for c, v in row.items()}
     if args.json:

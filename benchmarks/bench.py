@@ -1,22 +1,23 @@
-"""Build speed and memory: per-stage milliseconds per picture and pictures per second, cold and warm, 1 and N
-workers, with the peak memory of the whole process tree.
+"""Build speed and memory: per-stage milliseconds per picture and pictures per second, cold and
+warm, 1 and N workers, with the peak memory of the whole process tree.
 
-    python benchmarks/bench.py [--mirror ../shared/mirror] [--oasis ../shared/eval/oasis-dev/images] [--n 100]
-                               [--methods learned] [--workers 1,0] [--repeat 1]
+    python benchmarks/bench.py [--mirror ../shared/mirror] [--oasis ../shared/eval/oasis-dev/images]
+                               [--n 100] [--methods learned] [--workers 1,0] [--repeat 1]
 
-Each build runs in a fresh process, as `builder build` does: cold = an empty cache folder (models loaded, every
-picture decoded, analysed and rendered), warm = the same build again in a new process on that cache (analyses
-and rendered copies reused). The total is the whole build's wall time from the start of its process (the
-interpreter's own start and every import included), model loading included; each build also says when its
-first picture was analysed, counted from the start of its process, and how long the build went on after the
-last one was (the collection's music, the site, the swap). Workers 0 = the
-default (one per core, as many as the memory holds); with several workers the stage figures are summed over the
-workers (work, not wall time). Memory is sampled over the build's process and its workers (resident sizes
-every 50 ms; proportional and private sizes every 0.5 s, as reading those slows the process read): "tree RSS"
-adds their resident sizes (weights shared by forked workers counted in each), "tree PSS" their proportional
-sizes (shared pages split between the processes that share them: what the build takes from the machine), and
-"per worker" is the largest private (unshared) memory of one worker process. The last line gives the cold
-speed-up of each worker count over the first, measured under the same load. Writes nothing outside a
+Each build runs in a fresh process, as `builder build` does: cold = an empty cache folder (models
+loaded, every picture decoded, analysed and rendered), warm = the same build again in a new process
+on that cache (analyses and rendered copies reused). The total is the whole build's wall time from
+the start of its process (the interpreter's own start and every import included), model loading
+included; each build also says when its first picture was analysed, counted from the start of its
+process, and how long the build went on after the last one was (the collection's music, the site,
+the swap). Workers 0 = the default (one per core, as many as the memory holds); with several workers
+the stage figures are summed over the workers (work, not wall time). Memory is sampled over the
+build's process and its workers (resident sizes every 50 ms; proportional and private sizes every
+0.5 s, as reading those slows the process read): "tree RSS" adds their resident sizes (weights
+shared by forked workers counted in each), "tree PSS" their proportional sizes (shared pages split
+between the processes that share them: what the build takes from the machine), and "per worker" is
+the largest private (unshared) memory of one worker process. The last line gives the cold speed-up
+of each worker count over the first, measured under the same load. Writes nothing outside a
 temporary folder.
 """
 
@@ -54,7 +55,8 @@ class TreeMemory:
             if (
                 tick % ROLLUP_EVERY
             ):  # smaps_rollup walks every page of a process under its memory lock:
-                continue  # read every 50 ms it slowed the build it measured (most with several workers)
+                # read every 50 ms it slowed the build it measured (most with several workers)
+                continue
             pss = 0
             for pid in tree:
                 figures = _rollup(pid)
@@ -226,7 +228,8 @@ def build(
         raise SystemExit(f"the build failed ({proc.returncode}): {output}")
     line, total = output.strip().splitlines()[-2:]
     print(
-        f"{label:<9} {method:<7} {phase:<4} {line} | peak tree RSS {memory.rss / 1024:.0f} MB, tree PSS "
+        f"{label:<9} {method:<7} {phase:<4} {line} | peak tree RSS {memory.rss / 1024:.0f} MB, "
+        "tree PSS "
         f"{memory.pss / 1024:.0f} MB, per worker {memory.worker_private / 1024:.0f} MB",
         flush=True,
     )
@@ -289,8 +292,8 @@ def main() -> None:
                     if workers != first:
                         ratios = sorted(a / b for a, b in zip(cold[first], times))
                         print(
-                            f"{label:<9} {method:<7} cold speed-up of --workers {workers} over --workers {first}: "
-                            + ", ".join(f"{r:.2f}x" for r in ratios)
+                            f"{label:<9} {method:<7} cold speed-up of --workers {workers} over "
+                            f"--workers {first}: " + ", ".join(f"{r:.2f}x" for r in ratios)
                         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,11 +1,12 @@
-"""Does clustering object pixels in CIELAB name colours better than clustering in RGB (as published)?
+"""Does clustering object pixels in CIELAB name colours better than clustering in RGB (as
+published)?
 
     python benchmarks/colour_space.py
 
-Cases: shaded objects with a highlight on a plain background, made in code (ground truth = the colour family
-of the object's base colour), and a few hand-boxed regions of the demo photos whose colour is plain to see.
-The full colour path runs for each (GrabCut mask -> k-means k=3 -> CIEDE2000 name); a name counts as right
-when it falls in the expected family. Prints accuracy per space.
+Cases: shaded objects with a highlight on a plain background, made in code (ground truth = the
+colour family of the object's base colour), and a few hand-boxed regions of the demo photos whose
+colour is plain to see. The full colour path runs for each (GrabCut mask -> k-means k=3 -> CIEDE2000
+name); a name counts as right when it falls in the expected family. Prints accuracy per space.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def main() -> None:
     for space, s in scores.items():
         print(
             f"{space}: {s}/{len(cases)} named in the right family ({100 * s / len(cases):.0f} %); "
-            f"synthetic: dominant colour {np.mean(delta[space]):.1f} CIEDE2000 from the true base colour"
+            f"synthetic: dominant colour {np.mean(delta[space]):.1f} CIEDE2000 from the true base "
+            "colour"
         )
 
 

@@ -1,11 +1,11 @@
-"""What one picture's copies cost, part by part: decoding (as the site does, upright and in sRGB), each encoding
-into memory, and scaling the thumbnail, in CPU milliseconds a picture.
+"""What one picture's copies cost, part by part: decoding (as the site does, upright and in sRGB),
+each encoding into memory, and scaling the thumbnail, in CPU milliseconds a picture.
 
     python benchmarks/copy_costs.py [--photos ../shared/eval/oasis-dev/images] [--n 100]
 
-The sizes are a 500 px OASIS photo's copies (its display copy in WebP and JPEG, a 240 px WebP thumbnail);
-a larger photo's copies cost more. Used to say where the site stage's time goes against a peer's
-(benchmarks/peers.py).
+The sizes are a 500 px OASIS photo's copies (its display copy in WebP and JPEG, a 240 px WebP
+thumbnail); a larger photo's copies cost more. Used to say where the site stage's time goes against
+a peer's (benchmarks/peers.py).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def main() -> None:
     for part, s in cost.items():
         print(f"{part:<16} {s * 1000 / len(files):6.2f} ms a picture")
     print(
-        f"{'all':<16} {sum(cost.values()) * 1000 / len(files):6.2f} ms a picture ({len(files)} photos)"
+        f"{'all':<16} {sum(cost.values()) * 1000 / len(files):6.2f} ms a picture ({len(files)} "
+        "photos)"
     )
 
 

@@ -1,12 +1,13 @@
-"""What the curator's say costs: reading a picture's own title and description from its header, and reading,
-checking and applying a sheet for a large collection.
+"""What the curator's say costs: reading a picture's own title and description from its header, and
+reading, checking and applying a sheet for a large collection.
 
     python benchmarks/curation.py [--images images] [--rows 100000]
 
-Metadata: builder.images.read_metadata over every picture of --images (bytes already in memory, as the decode
-stage has them), best of 5 rounds, milliseconds per picture. Sheet: a generated sheet of --rows pictures (title,
-caption, order, quadrant, every tenth hidden) read and checked (curation.read_sheet, Sheet.check_pictures) and
-applied to as many records (curation.apply). Prints figures; writes only a temporary file.
+Metadata: builder.images.read_metadata over every picture of --images (bytes already in memory, as
+the decode stage has them), best of 5 rounds, milliseconds per picture. Sheet: a generated sheet of
+--rows pictures (title, caption, order, quadrant, every tenth hidden) read and checked
+(curation.read_sheet, Sheet.check_pictures) and applied to as many records (curation.apply). Prints
+figures; writes only a temporary file.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def sheet_s(rows: int) -> tuple[float, float]:
         lines = ["image,title,caption,order,quadrant,hide"]
         for i, f in enumerate(files):
             lines.append(
-                f'{f},Picture {i},"A caption, with a comma, for picture {i}",{rows - i},{i % 4 + 1},{i % 10 == 0}'
+                f'{f},Picture {i},"A caption, with a comma, for picture '
+                f'{i}",{rows - i},{i % 4 + 1},{i % 10 == 0}'
             )
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         t0 = time.perf_counter()

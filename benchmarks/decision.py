@@ -3,23 +3,27 @@
     python benchmarks/decision.py [--mirror ../shared/mirror] [--cache-dir ~/.cache/gallery-builder]
         [--gaped-weight 1,2] [--json F]
 
-Reads oasis-dev (1-7, midpoint 4), Emotion6 (1-9, midpoint 5) and gaped-dev (0-100, midpoint 50) through the
-learned method (from the analysis cache), trains as the shipped model is trained (oasis-dev both axes, Emotion6
-and GAPED valence only, each set weighing the same) and reads every photo out of fold: 5 folds over all three sets
-at once, grouped by OASIS theme, Emotion6 photo and GAPED category, as `builder fit` reads them to draw the
-quadrant lines. Each candidate decision is then judged as a build would use it: for each fold, the decision is
-fitted on the other folds' readings of every set (the rule chosen there too, by `choose_origin`) and applied to
-this fold's readings. Cells: balanced agreement / smallest per-quadrant recall / r valence / r arousal, then the
-recalls of quadrants 1-4 (%), each set by its own people's quadrants, and the valence sign agreement (the share
-of photos on people's side of the valence line: the third lab's second target).
+Reads oasis-dev (1-7, midpoint 4), Emotion6 (1-9, midpoint 5) and gaped-dev (0-100, midpoint 50)
+through the learned method (from the analysis cache), trains as the shipped model is trained
+(oasis-dev both axes, Emotion6 and GAPED valence only, each set weighing the same) and reads every
+photo out of fold: 5 folds over all three sets at once, grouped by OASIS theme, Emotion6 photo and
+GAPED category, as `builder fit` reads them to draw the quadrant lines. Each candidate decision is
+then judged as a build would use it: for each fold, the decision is fitted on the other folds'
+readings of every set (the rule chosen there too, by `choose_origin`) and applied to this fold's
+readings. Cells: balanced agreement / smallest per-quadrant recall / r valence / r arousal, then the
+recalls of quadrants 1-4 (%), each set by its own people's quadrants, and the valence sign agreement
+(the share of photos on people's side of the valence line: the third lab's second target).
 
 The candidates, fixed before any was run:
 
 - round 1: the lines drawn and scored on the sets whose arousal trains (oasis-dev alone);
-- every set: drawn and scored on every set by its own quadrants, each set weighing the same (the shipped rule);
-- 4-class head: a logistic regression on the two readings (each set and each quadrant weighing the same), fitted
-  on every set; it can draw bent lines, so a picture's quadrant could disagree with the signs of its reading;
-- GAPED valence x W (--gaped-weight): GAPED's valence weighing W times another set's in the fit, every set.
+- every set: drawn and scored on every set by its own quadrants, each set weighing the same (the
+  shipped rule);
+- 4-class head: a logistic regression on the two readings (each set and each quadrant weighing the
+  same), fitted on every set; it can draw bent lines, so a picture's quadrant could disagree with
+  the signs of its reading;
+- GAPED valence x W (--gaped-weight): GAPED's valence weighing W times another set's in the fit,
+  every set.
 
 The candidates were chosen among on these dev sets, so the winner's figures carry optimism.
 """
@@ -48,7 +52,8 @@ SHOWN = ("oasis-dev", "gaped-dev", "emotion6")
 
 
 def head_quadrants(train_p, train_y, train_sets, test_p) -> np.ndarray:
-    """A 4-class head on the two readings: each set and, within it, each quadrant weighing the same."""
+    """A 4-class head on the two readings: each set and, within it, each quadrant weighing the
+    same."""
     from sklearn.linear_model import LogisticRegression
 
     q = plane.quadrants(train_y)
@@ -62,9 +67,9 @@ def head_quadrants(train_p, train_y, train_sets, test_p) -> np.ndarray:
 
 
 def judged(oof, folds, y, sets, trained, decide) -> tuple[np.ndarray, np.ndarray]:
-    """Each fold's quadrants by the decision fitted on the other folds (its rule chosen there too), and whether
-    each photo's valence reading lies on people's side of the valence line (for a 4-class head: whether its
-    quadrant is on people's side of valence)."""
+    """Each fold's quadrants by the decision fitted on the other folds (its rule chosen there too),
+    and whether each photo's valence reading lies on people's side of the valence line (for a
+    4-class head: whether its quadrant is on people's side of valence)."""
     quads = np.zeros(len(y), dtype=int)
     for k in np.unique(folds):
         here, other = folds == k, folds != k
@@ -101,8 +106,9 @@ def cells(oof, quads, sign, y, sets, names) -> dict[str, dict]:
 
 
 def paired(people, base_q, quads, groups, draws: int = 1000) -> list[float]:
-    """95 % interval of (balanced agreement of quads) - (of base_q) over draws of the groups with replacement,
-    both read on the same draws: how far the difference could move on another draw of such photos."""
+    """95 % interval of (balanced agreement of quads) - (of base_q) over draws of the groups with
+    replacement, both read on the same draws: how far the difference could move on another draw of
+    such photos."""
     _, index = np.unique(groups, return_inverse=True)
     n = index.max() + 1
     w = (
@@ -133,7 +139,8 @@ def text(c: dict) -> str:
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
-    """The options every benchmark over the three rated sets takes: where the mirror, the cache and the sets are."""
+    """The options every benchmark over the three rated sets takes: where the mirror, the cache and
+    the sets are."""
     ap = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -159,7 +166,8 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
 
 @dataclass
 class ThreeSets:
-    """oasis-dev, Emotion6 and gaped-dev read as `builder fit --set` reads them, one row per photo."""
+    """oasis-dev, Emotion6 and gaped-dev read as `builder fit --set` reads them, one row per
+    photo."""
 
     ings: list
     y: np.ndarray  # ratings on [-1, 1]
@@ -260,7 +268,8 @@ def main() -> None:
             out[label][name]["difference_95"] = paired(people[m], base[m], quads[m], groups[m])
         print(f"| {label} | {' | '.join(text(out[label][n]) for n in SHOWN)} |", flush=True)
     print(
-        "\n95 % intervals of each row's balanced agreement minus round 1's (groups resampled, 1000 draws):"
+        "\n95 % intervals of each row's balanced agreement minus round 1's (groups resampled, 1000 "
+        "draws):"
     )
     for label in out:
         print(f"{label}: " + "  ".join(f"{n} {out[label][n]['difference_95']}" for n in SHOWN))

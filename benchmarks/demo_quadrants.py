@@ -1,8 +1,9 @@
-"""Which demo pictures a new feeling model moves to another quadrant: each demo photo's quadrant and relative
-reading under two model files (e.g. the previous commit's and the working tree's).
+"""Which demo pictures a new feeling model moves to another quadrant: each demo photo's quadrant and
+relative reading under two model files (e.g. the previous commit's and the working tree's).
 
     git show HEAD~1:builder/picture/data/feeling-model.npz > /tmp/before.npz
-    python benchmarks/demo_quadrants.py /tmp/before.npz builder/picture/data/feeling-model.npz [--cache-dir D]
+    python benchmarks/demo_quadrants.py /tmp/before.npz builder/picture/data/feeling-model.npz \
+        [--cache-dir D]
 """
 
 from __future__ import annotations

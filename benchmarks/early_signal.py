@@ -1,12 +1,13 @@
-"""What a Ctrl-C in the first instant of `builder` gives: for each delay after the start, the exit status and
-whether stderr held a sentence, a traceback or nothing.
+"""What a Ctrl-C in the first instant of `builder` gives: for each delay after the start, the exit
+status and whether stderr held a sentence, a traceback or nothing.
 
     python benchmarks/early_signal.py [--until 0.3] [--step 0.01] [--signal INT]
 
-Runs `builder fit --help` (it loads the command's modules and exits) once per delay and sends the signal after
-that delay (a sleep here is the point: the sweep measures the window, it is not a test). -N is "killed by signal
-N before any handler existed", "sentence" is the builder's own "interrupted: ..." line, "traceback" is Python's
-KeyboardInterrupt from its own start-up (site, import hooks), before the builder's first line ran.
+Runs `builder fit --help` (it loads the command's modules and exits) once per delay and sends the
+signal after that delay (a sleep here is the point: the sweep measures the window, it is not a
+test). -N is "killed by signal N before any handler existed", "sentence" is the builder's own
+"interrupted: ..." line, "traceback" is Python's KeyboardInterrupt from its own start-up (site,
+import hooks), before the builder's first line ran.
 """
 
 from __future__ import annotations

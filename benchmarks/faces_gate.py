@@ -1,10 +1,12 @@
 """What looking for faces only where the detector saw people costs and misses.
 
-    python benchmarks/faces_gate.py [--n 40] [--mirror ../shared/mirror] [--photos ../shared/eval/oasis-dev/images]
+    python benchmarks/faces_gate.py [--n 40] [--mirror ../shared/mirror] [--photos
+    ../shared/eval/oasis-dev/images]
 
-Over the first n OASIS photos plus the demo astronaut: MTCNN + expressions on the whole picture (downscaled to
-640 px) against the builder's way (only the region of detected people). Prints milliseconds per picture and
-faces found (detector confidence >= 0.9). Model loading and the object detector itself are not counted.
+Over the first n OASIS photos plus the demo astronaut: MTCNN + expressions on the whole picture
+(downscaled to 640 px) against the builder's way (only the region of detected people). Prints
+milliseconds per picture and faces found (detector confidence >= 0.9). Model loading and the object
+detector itself are not counted.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def main() -> None:
                 found += len(reader.read(rgb, region))
             spent += time.perf_counter() - t0
         print(
-            f"{label:<14} {1000 * spent / len(pictures):6.1f} ms a picture, {found} faces in {len(pictures)} pictures"
+            f"{label:<14} {1000 * spent / len(pictures):6.1f} ms a picture, {found} faces in "
+            f"{len(pictures)} pictures"
         )
 
 

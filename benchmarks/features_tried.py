@@ -1,30 +1,34 @@
-"""What else could lift the picture reading, measured as the shipped model is judged (issue 22, round 3).
+"""What else could lift the picture reading, measured as the shipped model is judged (issue 22,
+round 3).
 
-    python benchmarks/features_tried.py [--mirror ../shared/mirror] [--cache-dir ~/.cache/gallery-builder]
-        [--no-mid] [--json F]
+    python benchmarks/features_tried.py [--mirror ../shared/mirror] [--cache-dir
+        ~/.cache/gallery-builder] [--no-mid] [--json F]
 
-The shipped model misses two of issue 22's proxies on gaped-dev read by category (balanced 0.45, r valence 0.70).
-This reads oasis-dev, Emotion6 and gaped-dev as benchmarks/decision.py does (from the analysis cache; the model
-trained as shipped: oasis-dev both axes, Emotion6 and GAPED valence only, each set weighing the same; every photo
-read out of fold in 5 folds grouped over the three sets, OASIS by theme, Emotion6 by photo, GAPED by category;
-each fold's quadrant lines drawn by the shipped rule, chosen on the other folds) and tries candidates fixed
-before any was run, each changing one thing:
+The shipped model misses two of issue 22's proxies on gaped-dev read by category (balanced 0.45, r
+valence 0.70). This reads oasis-dev, Emotion6 and gaped-dev as benchmarks/decision.py does (from the
+analysis cache; the model trained as shipped: oasis-dev both axes, Emotion6 and GAPED valence only,
+each set weighing the same; every photo read out of fold in 5 folds grouped over the three sets,
+OASIS by theme, Emotion6 by photo, GAPED by category; each fold's quadrant lines drawn by the
+shipped rule, chosen on the other folds) and tries candidates fixed before any was run, each
+changing one thing:
 
-- head noun: a multi-word label that no lexicon knows whole ("barn spider, Araneus cavaticus") is read by its
-  head noun, the last word of a synonym ("spider"), before the GloVe map; "first name only": the same for the
-  label's first name alone (so "axolotl, mud puppy" is not read as "puppy");
-- Lite2 mid-level: the mean and spread over the picture of two inner stages of EfficientNet-Lite2 (the 120- and
-  352-channel blocks' outputs: texture and layout beside the pooled look), standardised and reduced to 32
-  principal components, as a block of their own (a Lite2 pass over the photos, remembered in
-  CACHE/benchmarks/lite2-mid.npz; --no-mid skips it);
-- kernel ridge: an RBF kernel ridge (alpha 1, gamma 1 / features) on the shipped features instead of the ridge.
+- head noun: a multi-word label that no lexicon knows whole ("barn spider, Araneus cavaticus") is
+  read by its head noun, the last word of a synonym ("spider"), before the GloVe map; "first name
+  only": the same for the label's first name alone (so "axolotl, mud puppy" is not read as "puppy");
+- Lite2 mid-level: the mean and spread over the picture of two inner stages of EfficientNet-Lite2
+  (the 120- and 352-channel blocks' outputs: texture and layout beside the pooled look),
+  standardised and reduced to 32 principal components, as a block of their own (a Lite2 pass over
+  the photos, remembered in CACHE/benchmarks/lite2-mid.npz; --no-mid skips it);
+- kernel ridge: an RBF kernel ridge (alpha 1, gamma 1 / features) on the shipped features instead of
+  the ridge.
 
-Cells: balanced / smallest recall / r valence / r arousal (recalls q1-q4 %) sign (valence sign agreement), each
-set by its own people's quadrants; then 95 % intervals of each candidate's balanced agreement minus the shipped
-model's, groups resampled (1000 draws). Last, for the candidates that change only the word ratings, the other
-question: a model fitted on oasis-dev and Emotion6 alone (its lines drawn by the shipped rule through their
-out-of-fold readings) reads all of gaped-dev, a lab it never saw. The candidates were chosen among on these dev
-sets: a winner's figures would carry optimism.
+Cells: balanced / smallest recall / r valence / r arousal (recalls q1-q4 %) sign (valence sign
+agreement), each set by its own people's quadrants; then 95 % intervals of each candidate's balanced
+agreement minus the shipped model's, groups resampled (1000 draws). Last, for the candidates that
+change only the word ratings, the other question: a model fitted on oasis-dev and Emotion6 alone
+(its lines drawn by the shipped rule through their out-of-fold readings) reads all of gaped-dev, a
+lab it never saw. The candidates were chosen among on these dev sets: a winner's figures would carry
+optimism.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import decision  # benchmarks/decision.py (this script's folder is on the path): its judging and reading, shared
+# benchmarks/decision.py (this script's folder is on the path): its judging and reading, shared
+import decision
 import numpy as np
 
 from builder import plane
@@ -65,8 +70,8 @@ class HeadNounReader(fitting.LabelReader):
 
 
 def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
-    """Per photo, the mean and spread over the picture of each MID_STAGES block's output (Lite2, as the build
-    reads the picture), remembered by file list."""
+    """Per photo, the mean and spread over the picture of each MID_STAGES block's output (Lite2, as
+    the build reads the picture), remembered by file list."""
     import torch
 
     from builder.images import read_rgb
@@ -224,7 +229,8 @@ def main() -> None:
             flush=True,
         )
     print(
-        "\n95 % intervals of each candidate's balanced agreement minus the shipped model's (groups resampled):"
+        "\n95 % intervals of each candidate's balanced agreement minus the shipped model's (groups "
+        "resampled):"
     )
     for label in list(out)[1:]:
         print(

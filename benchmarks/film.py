@@ -1,14 +1,16 @@
-"""How fast `builder film` makes a film: seconds of film per second of work (the target: >= 3x at 1280x720).
+"""How fast `builder film` makes a film: seconds of film per second of work (the target: >= 3x at
+1280x720).
 
     python benchmarks/film.py GALLERY [--size 1280x720] [--seconds 8] [--motion gentle] [--fps 25]
         [--repeat 1] [--intro-chars N]
 
-GALLERY is a folder written by `builder build` (e.g. `builder build images --out /tmp/demo-dist`). The film is
-written to a temporary folder and removed. Prints the film's length, the wall time, the real-time factor (film
-seconds / wall seconds), the CPU time of every thread (composing, conversion, x264, sound) per frame and what two
-idle cores would make of it. On a busy machine the wall figure is low and the CPU figure is the one to compare;
-quote both with the core count and the load. --intro-chars N films a copy of the gallery whose intro is
-one line of N characters without a space (the title card's text fitting must stay linear).
+GALLERY is a folder written by `builder build` (e.g. `builder build images --out /tmp/demo-dist`).
+The film is written to a temporary folder and removed. Prints the film's length, the wall time, the
+real-time factor (film seconds / wall seconds), the CPU time of every thread (composing, conversion,
+x264, sound) per frame and what two idle cores would make of it. On a busy machine the wall figure
+is low and the CPU figure is the one to compare; quote both with the core count and the load.
+--intro-chars N films a copy of the gallery whose intro is one line of N characters without a space
+(the title card's text fitting must stay linear).
 """
 
 from __future__ import annotations
@@ -77,13 +79,16 @@ def main() -> None:
     frames = round(plan.duration * args.fps)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"film {plan.duration:.1f} s ({frames} frames, {args.size}, {args.fps} fps, motion {args.motion}, "
+        f"film {plan.duration:.1f} s ({frames} frames, {args.size}, {args.fps} fps, motion "
+        f"{args.motion}, "
         f"{sum(c.kind == 'picture' for c in plan.chapters)} pictures x {args.seconds:g} s)"
     )
     print(f"wall {wall:.1f} s -> {plan.duration / wall:.2f}x real time")
     print(
-        f"CPU {cpu:.1f} s ({cpu / frames * 1000:.1f} ms a frame, of which composing {compose / frames * 1000:.1f} ms); "
-        f"on two idle cores at best {plan.duration / max(cpu / 2, compose):.2f}x real time (CPU time / 2 cores)"
+        f"CPU {cpu:.1f} s ({cpu / frames * 1000:.1f} ms a frame, of which composing "
+        f"{compose / frames * 1000:.1f} ms); "
+        f"on two idle cores at best {plan.duration / max(cpu / 2, compose):.2f}x real time (CPU "
+        "time / 2 cores)"
     )
     print(f"cores {os.cpu_count()}, load average {load:.2f} (a busy machine lowers the figures)")
 

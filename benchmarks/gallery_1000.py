@@ -1,14 +1,16 @@
-"""Page weight and time to first render of a large gallery (1000 pictures, or --n 10000), in headless Chromium.
+"""Page weight and time to first render of a large gallery (1000 pictures, or --n 10000), in
+headless Chromium.
 
-    python benchmarks/gallery_1000.py [--n 1000] [--mirror ../shared/mirror] [--photos ../shared/eval/oasis-dev/images]
+    python benchmarks/gallery_1000.py [--n 1000] [--mirror ../shared/mirror] [--photos
+    ../shared/eval/oasis-dev/images]
 
-Makes a folder of n pictures (hard links to the OASIS photos, or copies, repeated under different names), builds it
-with the
-default method, opens pages from file:// in Debian's Chromium (Playwright, executable_path) and prints for each:
-the bytes of the page itself and its scripts and styles, the bytes of images loaded at first (lazy loading
-keeps the rest away), first contentful paint, DOMContentLoaded and load times. Pages: the index's first page,
-its last page, one quadrant's first page, the slideshow (with its first data shard) and a picture page. Then
-it searches the index by name (every name shard loaded) and times that. Writes only to a temporary folder.
+Makes a folder of n pictures (hard links to the OASIS photos, or copies, repeated under different
+names), builds it with the default method, opens pages from file:// in Debian's Chromium
+(Playwright, executable_path) and prints for each: the bytes of the page itself and its scripts and
+styles, the bytes of images loaded at first (lazy loading keeps the rest away), first contentful
+paint, DOMContentLoaded and load times. Pages: the index's first page, its last page, one quadrant's
+first page, the slideshow (with its first data shard) and a picture page. Then it searches the index
+by name (every name shard loaded) and times that. Writes only to a temporary folder.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/c
 
 
 def measure(page, target: Path) -> dict:
-    """Timings from the browser; bytes from disk for what the page really loaded (file:// pages get no
-    Resource Timing entries): the HTML, its scripts and styles, and the images whose chosen source loaded."""
+    """Timings from the browser; bytes from disk for what the page really loaded (file:// pages get
+    no Resource Timing entries): the HTML, its scripts and styles, and the images whose chosen
+    source loaded."""
     page.goto(target.as_uri())
     page.wait_for_load_state("load")
     for _ in range(50):  # the paint entry can arrive just after load
@@ -44,10 +47,12 @@ def measure(page, target: Path) -> dict:
     got = page.evaluate(
         "(() => { const n = performance.getEntriesByType('navigation')[0];"
         " const p = performance.getEntriesByName('first-contentful-paint')[0];"
-        " const imgs = Array.from(document.images).filter(i => i.complete && i.currentSrc).map(i => i.currentSrc);"
+        " const imgs = Array.from(document.images).filter(i => i.complete && i.currentSrc).map(i "
+        "=> i.currentSrc);"
         " const other = Array.from(document.querySelectorAll('script[src], link[rel=stylesheet]'))"
         "   .map(e => e.src || e.href);"
-        " return {fcp: p ? p.startTime : null, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd,"
+        " return {fcp: p ? p.startTime : null, dcl: n.domContentLoadedEventEnd, load: "
+        "n.loadEventEnd,"
         "   images: imgs, other: other, all_images: document.images.length}; })()"
     )
 
@@ -95,7 +100,9 @@ def main() -> None:
             src = photos[i % len(photos)]
             folder = pics / f"set{i // len(photos)}"
             folder.mkdir(parents=True, exist_ok=True)
-            try:  # a hard link (symbolic links out of the input folder are refused by the builder), else a copy
+            # a hard link (symbolic links out of the input folder are refused by the builder), else
+            # a copy
+            try:
                 os.link(src, folder / src.name)
             except OSError:
                 shutil.copyfile(src, folder / src.name)
@@ -156,8 +163,10 @@ def main() -> None:
                 page.close()
                 print(
                     f"{label:<17} {m['requests']:4d} files, {m['bytes'] / 1024:6.0f} kB loaded "
-                    f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} kB); first "
-                    f"contentful paint {m['fcp'] or float('nan'):.0f} ms, DOMContentLoaded {m['dcl']:.0f} ms, "
+                    f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} "
+                    "kB); first "
+                    f"contentful paint {m['fcp'] or float('nan'):.0f} ms, DOMContentLoaded "
+                    f"{m['dcl']:.0f} ms, "
                     f"load {m['load']:.0f} ms"
                 )
             page = browser.new_page(viewport={"width": 1280, "height": 800})

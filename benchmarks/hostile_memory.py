@@ -1,13 +1,15 @@
-"""Peak memory and time of `builder build` on one hostile input at a time (issue 19: under 1.5 GB, under a minute).
+"""Peak memory and time of `builder build` on one hostile input at a time (issue 19: under 1.5 GB,
+under a minute).
 
-    BUILDER_MIRROR=../shared/mirror python benchmarks/hostile_memory.py [--work /tmp/hostile] [--method random]
+    BUILDER_MIRROR=../shared/mirror python benchmarks/hostile_memory.py [--work /tmp/hostile]
+    [--method random]
 
-Each case is a folder of two small good photos and one bad input, built in its own process (`builder build
---offline`); the script prints per case the exit status, the peak resident memory of that process and its
-children (ru_maxrss), the wall time, and the reason the builder gave for the bad input. Cases: a sparse 3 GB file
-named .jpg, a PNG whose header claims 12,000 x 12,000 pixels, a TIFF claiming 12,000 x 12,000, a named pipe named
-.jpg, a link loop, and the good photos alone as the baseline. Writes only under --work.
-"""
+Each case is a folder of two small good photos and one bad input, built in its own process (`builder
+build --offline`); the script prints per case the exit status, the peak resident memory of that
+process and its children (ru_maxrss), the wall time, and the reason the builder gave for the bad
+input. Cases: a sparse 3 GB file named .jpg, a PNG whose header claims 12,000 x 12,000 pixels, a
+TIFF claiming 12,000 x 12,000, a named pipe named .jpg, a link loop, and the good photos alone as
+the baseline. Writes only under --work."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def png_claiming(width: int, height: int) -> bytes:
 
 
 def tiff_claiming(width: int, height: int) -> bytes:
-    """A little-endian baseline TIFF header: one strip, RGB 8-bit, uncompressed, whose data is not there."""
+    """A little-endian baseline TIFF header: one strip, RGB 8-bit, uncompressed, whose data is not
+    there."""
     entries = [
         (256, 4, 1, width),
         (257, 4, 1, height),
@@ -96,12 +99,13 @@ def run(folder: Path, work: Path, method: str) -> tuple[int, float, float, str]:
     builder = Path(sys.executable).with_name("builder")
     cmd = [str(builder), "build", str(folder), "--out", str(work / f"out-{folder.name}")]
     cmd += ["--cache-dir", str(work / "cache"), "--offline", "--method", method]
-    # ru_maxrss of RUSAGE_CHILDREN is the largest of the children waited for so far: run each case through a
-    # fresh python that reports its own child's peak
+    # ru_maxrss of RUSAGE_CHILDREN is the largest of the children waited for so far: run each case
+    # through a fresh python that reports its own child's peak
     probe = (
         "import resource,subprocess,sys,time;t=time.perf_counter();"
         "p=subprocess.run(sys.argv[1:],capture_output=True,text=True,timeout=300);"
-        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter()-t);"
+        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+        "time.perf_counter()-t);"
         "print(p.stderr)"
     )
     out = subprocess.run(

@@ -1,20 +1,22 @@
 """Music for a whole collection: how wide and how faithful the first tracks are, and how varied.
 
-    python benchmarks/matching.py [--images ../shared/eval/emotion6/images] [--n 518] [--no-allow-silent]
+    python benchmarks/matching.py [--images ../shared/eval/emotion6/images] [--n 518] \
+        [--no-allow-silent]
         [--small-seed 0]
-    python benchmarks/matching.py --speed    # only the assignment: 10,000 targets on 10 tracks, timed
+    python benchmarks/matching.py --speed    # only the assignment: 10,000 targets on 10 tracks
 
-Reads every picture of the folder with the learned method (as `builder build` does; the analyses are cached in
---cache-dir), assigns the music, and prints, against the whole catalogue (DEAM, 1802 tracks, with
---allow-silent): the spread (standard deviation) of the first tracks per axis as a share of the catalogue's, the
-Spearman rank correlation of the first tracks with the pictures' readings per axis, how many different first
-tracks there are, the summed distance of the first tracks to their targets against each picture's own nearest
-track, and whether every picture's `av` agrees in sign with its quadrant. Then the assignment itself, on that
-catalogue and on a seeded random sample of it as large as the collection (the targets mapped onto the sample as a
-build would map them): how many first tracks lie in their picture's quadrant, how many pictures share a track,
-the fitted repeat penalty, the summed distance against the nearest-track total, the same for the fewest repeats
-the quadrants allow (the most variety), and the seconds each assignment took. Writes nothing but the cache.
-"""
+Reads every picture of the folder with the learned method (as `builder build` does; the analyses are
+cached in --cache-dir), assigns the music, and prints, against the whole catalogue (DEAM, 1802
+tracks, with --allow-silent): the spread (standard deviation) of the first tracks per axis as a
+share of the catalogue's, the Spearman rank correlation of the first tracks with the pictures'
+readings per axis, how many different first tracks there are, the summed distance of the first
+tracks to their targets against each picture's own nearest track, and whether every picture's `av`
+agrees in sign with its quadrant. Then the assignment itself, on that catalogue and on a seeded
+random sample of it as large as the collection (the targets mapped onto the sample as a build would
+map them): how many first tracks lie in their picture's quadrant, how many pictures share a track,
+the fitted repeat penalty, the summed distance against the nearest-track total, the same for the
+fewest repeats the quadrants allow (the most variety), and the seconds each assignment took. Writes
+nothing but the cache."""
 
 from __future__ import annotations
 
@@ -95,21 +97,23 @@ def main() -> None:
     first = np.array([(im.tracks[0].valence, im.tracks[0].arousal) for im in g.images])
     m = g.matching
     print(
-        f"{len(g.images)} pictures of {args.images} ({len(g.failed)} failed); catalogue {g.catalogue.name}, "
-        f"{g.catalogue.size} tracks"
+        f"{len(g.images)} pictures of {args.images} ({len(g.failed)} failed); catalogue "
+        f"{g.catalogue.name}, {g.catalogue.size} tracks"
     )
     for k, axis in enumerate(("valence", "arousal")):
         print(
-            f"{axis:8s} sd: pictures' readings {av[:, k].std():.3f}, first tracks {first[:, k].std():.3f}, "
-            f"catalogue {cat[:, k].std():.3f} -> first tracks / catalogue {first[:, k].std() / cat[:, k].std():.2f}; "
-            f"Spearman(readings, first tracks) {spearman(av[:, k], first[:, k]):.3f}"
+            f"{axis:8s} sd: pictures' readings {av[:, k].std():.3f}, first tracks "
+            f"{first[:, k].std():.3f}, catalogue {cat[:, k].std():.3f} -> first tracks / catalogue "
+            f"{first[:, k].std() / cat[:, k].std():.2f}; Spearman(readings, first tracks) "
+            f"{spearman(av[:, k], first[:, k]):.3f}"
         )
     print(
-        f"distinct first tracks: {m.distinct_first} of {m.pictures} pictures (each track at most {m.capacity}x)"
+        f"distinct first tracks: {m.distinct_first} of {m.pictures} pictures (each track at most "
+        f"{m.capacity}x)"
     )
     print(
-        f"summed distance to targets: assigned {m.total:.3f}, each picture's nearest {m.nearest_total:.3f} "
-        f"({(m.total / m.nearest_total - 1) * 100:+.1f} %)"
+        f"summed distance to targets: assigned {m.total:.3f}, each picture's nearest "
+        f"{m.nearest_total:.3f} ({(m.total / m.nearest_total - 1) * 100:+.1f} %)"
     )
     shares = [np.mean([im.quadrant == q for im in g.images]) for q in (1, 2, 3, 4)]
     cat_shares = [np.mean([plane.quadrant(tuple(t)) == q for t in cat]) for q in (1, 2, 3, 4)]
@@ -124,7 +128,8 @@ def main() -> None:
     agree = sum(plane.quadrant(im.av) == im.quadrant for im in g.images)
     target_agree = sum(plane.quadrant(im.target) == im.quadrant for im in g.images)
     print(
-        f"quadrant agrees with the signs of av: {agree} of {len(g.images)}; with the target's: {target_agree}"
+        f"quadrant agrees with the signs of av: {agree} of {len(g.images)}; with the target's: "
+        f"{target_agree}"
     )
     quads = [im.quadrant for im in g.images]
     targets = np.array([im.target for im in g.images])
@@ -148,7 +153,8 @@ def main() -> None:
 
 
 def speed() -> None:
-    """10,000 pictures spread over the plane on 10 tracks (2-3 per quadrant): about 1000 uses per track."""
+    """10,000 pictures spread over the plane on 10 tracks (2-3 per quadrant): about 1000 uses per
+    track."""
     rng = np.random.default_rng(0)
     targets = rng.normal(0, 0.4, (10_000, 2)).clip(-1, 1)
     tracks = np.array([[0.3, 0.4], [0.7, 0.2], [0.5, 0.8], [-0.3, 0.5], [-0.6, 0.2], [-0.4, -0.3]])
@@ -168,9 +174,10 @@ def report(name: str, targets: np.ndarray, tracks: np.ndarray, quads: list[int])
     for label, x in (("fitted penalty", a), ("fewest repeats", fewest)):
         print(
             f"  {label:14s} first tracks in the picture's quadrant {x.kept} of {len(quads)} "
-            f"({sum(x.off_quadrant)} pictures whose quadrant has no track); {len(quads) - len(set(x.first))} "
-            f"pictures share a track (a track at most {x.capacity}x); penalty {x.penalty:.4f}; summed distance "
-            f"{x.total:.2f} against the nearest-track total {x.nearest_total:.2f} "
+            f"({sum(x.off_quadrant)} pictures whose quadrant has no track); "
+            f"{len(quads) - len(set(x.first))} pictures share a track (a track at most "
+            f"{x.capacity}x); penalty {x.penalty:.4f}; summed distance {x.total:.2f} against the "
+            f"nearest-track total {x.nearest_total:.2f} "
             f"({(x.total / x.nearest_total - 1) * 100:+.1f} %)"
         )
     print(f"  the fitted assignment took {took:.2f} s")

@@ -1,14 +1,17 @@
-"""Listening speed: how many times faster than real time `builder music score` reads music, cold and warm.
+"""Listening speed: how many times faster than real time `builder music score` reads music, cold and
+warm.
 
-    python benchmarks/music_bench.py [--mirror ../shared/mirror] [--audio ../shared/eval/music-4q] [--n 40]
+    python benchmarks/music_bench.py [--mirror ../shared/mirror] [--audio ../shared/eval/music-4q]
+    [--n 40]
 
-Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the MTT model,
-and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its classic and harmonic features
-computed; per-stage seconds are summed over the files (one process). Then `builder music score` itself, in a
-fresh process as a user runs it (start-up included, the default workers: one listening process per core), on
-the same files, cold and warm; and the same cold listening in this process with one worker.
-Also times one long file (made here: 20 minutes of noise and tones, WAV) to show that long files cost a bounded
-number of windows. Prints a table; writes nothing outside a temporary folder.
+Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the
+MTT model, and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its
+classic and harmonic features computed; per-stage seconds are summed over the files (one process).
+Then `builder music score` itself, in a fresh process as a user runs it (start-up included, the
+default workers: one listening process per core), on the same files, cold and warm; and the same
+cold listening in this process with one worker. Also times one long file (made here: 20 minutes of
+noise and tones, WAV) to show that long files cost a bounded number of windows. Prints a table;
+writes nothing outside a temporary folder.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ STAGES = ("decode", "mel", "musicnn", "msd", "classic", "harmonic")
 
 
 def stage_times(files: list[Path], tagger, msd_tagger=None, repeats: int = 1) -> dict[str, float]:
-    """Seconds per stage summed over the files; with repeats > 1, each file's stages are run that many times and
-    the least time of each stage is kept (on a shared machine, the time the work itself takes)."""
+    """Seconds per stage summed over the files; with repeats > 1, each file's stages are run that
+    many times and the least time of each stage is kept (on a shared machine, the time the work
+    itself takes)."""
     t = {**dict.fromkeys(STAGES, 0.0), "audio_s": 0.0}
     for f in files:
         best = _file_stages(f, tagger, msd_tagger)
@@ -96,7 +100,8 @@ def main() -> None:
         "--msd",
         choices=("auto", "on", "off"),
         default="auto",
-        help="hear with the MSD tagger too: as the shipped head needs (auto), always, or never (the version-1 cost)",
+        help="hear with the MSD tagger too: as the shipped head needs (auto), always, or never "
+        "(the version-1 cost)",
     )
     ap.add_argument(
         "--repeats", type=int, default=1, help="run each file's stages this often, keep the least"
@@ -163,8 +168,8 @@ def main() -> None:
 
 
 def _subset(files: list[Path], root: Path, tmp: Path) -> Path:
-    """A folder of copies of the chosen files, so `score` walks exactly them (links out of a music folder are
-    refused by design)."""
+    """A folder of copies of the chosen files, so `score` walks exactly them (links out of a music
+    folder are refused by design)."""
     d = tmp / "subset"
     if not d.exists():
         for f in files:

@@ -1,20 +1,25 @@
-"""Which features each axis of the music feeling head should read: artist-grouped CV on labelled music.
+"""Which features each axis of the music feeling head should read: artist-grouped CV on labelled
+music.
 
-    python benchmarks/music_heads.py [--audio ../shared/eval/music-4q] [--cache-dir /work/cache-music] [--repeats 5]
+    python benchmarks/music_heads.py [--audio ../shared/eval/music-4q] [--cache-dir
+    /work/cache-music] [--repeats 5]
 
-Issue 24 item 2. Hears every labelled clip with both musicnn taggers (MTT and MSD) and the harmonic features
-(builder.music.listen, cached: a second run only reads the cache), then, for each axis, cross-validates a SMALL
-CANDIDATE LIST DECLARED HERE BEFORE ANY RESULT WAS SEEN: the feature set shipped before (FORMER), the same plus the
-MSD tagger, plus the harmonic features, plus both; each at three strengths C. The folds are those of `builder music
-evaluate` (5, grouped by artist); every candidate is read on the same folds. Then the best candidate of each axis is
-put together and compared with the former head: balanced quadrant agreement and each sign's accuracy, with 95 %
-intervals from resampling artists, and the paired difference against the former head (same resampled artists), which
-says whether a gain is more than the noise of which artists happen to be in the set. `--repeats N` adds N other
-random artist-grouped 5-fold splits (seeded), so a gain that belongs to one split shows; `--nested` makes the choice
-inside each fold, on its training clips only, which measures the whole procedure without optimism.
+Issue 24 item 2. Hears every labelled clip with both musicnn taggers (MTT and MSD) and the harmonic
+features (builder.music.listen, cached: a second run only reads the cache), then, for each axis,
+cross-validates a SMALL CANDIDATE LIST DECLARED HERE BEFORE ANY RESULT WAS SEEN: the feature set
+shipped before (FORMER), the same plus the MSD tagger, plus the harmonic features, plus both; each
+at three strengths C. The folds are those of `builder music evaluate` (5, grouped by artist); every
+candidate is read on the same folds. Then the best candidate of each axis is put together and
+compared with the former head: balanced quadrant agreement and each sign's accuracy, with 95 %
+intervals from resampling artists, and the paired difference against the former head (same resampled
+artists), which says whether a gain is more than the noise of which artists happen to be in the set.
+`--repeats N` adds N other random artist-grouped 5-fold splits (seeded), so a gain that belongs to
+one split shows; `--nested` makes the choice inside each fold, on its training clips only, which
+measures the whole procedure without optimism.
 
-The choice among candidates is made on this set, so the chosen figures carry some optimism (12 candidates an
-axis); the paired intervals and the repeats are the guard. Prints tables; writes nothing but cache entries.
+The choice among candidates is made on this set, so the chosen figures carry some optimism (12
+candidates an axis); the paired intervals and the repeats are the guard. Prints tables; writes
+nothing but cache entries.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ FORMER = {
     "valence": (np.concatenate([mf.TAGS, mf.EMBEDDING, mf.CLASSIC]), 0.05),
     "arousal": (np.concatenate([mf.TAGS, mf.CLASSIC]), 0.1),
 }
-# the candidate list, per axis: name -> columns (declared before the first run; see the module docstring)
+# the candidate list, per axis: name -> columns (declared before the first run; see the module
+# docstring)
 SETS = {
     "valence": {
         "former (MTT tags+emb, classic)": FORMER["valence"][0],
@@ -78,7 +84,8 @@ def oof_probability(x, positive, columns, c, splits) -> np.ndarray:
 
 
 def oof_head(x, q, spec, splits, spread) -> np.ndarray:
-    """Out-of-fold valence/arousal of a whole head (as `builder music evaluate` cross-validates it)."""
+    """Out-of-fold valence/arousal of a whole head (as `builder music evaluate` cross-validates
+    it)."""
     va = np.zeros((len(q), 2))
     for test in splits:
         train = np.setdiff1d(np.arange(len(q)), test)
@@ -126,7 +133,8 @@ def paired(true_q, a_q, b_q, artists, draws=1000, seed=0) -> dict[str, tuple[flo
 
 
 def choose(x, q, groups, folds) -> dict:
-    """The best candidate of each axis by out-of-fold sign accuracy over artist-grouped folds of these clips."""
+    """The best candidate of each axis by out-of-fold sign accuracy over artist-grouped folds of
+    these clips."""
     splits = group_folds(groups, folds)
     spec = {}
     for axis, col in (("valence", 0), ("arousal", 1)):
@@ -144,8 +152,9 @@ def choose(x, q, groups, folds) -> dict:
 
 
 def nested(x, q, artists, splits, spread, shipped_q) -> None:
-    """The whole procedure (choose per axis, then fit) repeated inside each outer fold, on its training clips only
-    (4 inner folds by artist): the outer test clips never took part in the choice."""
+    """The whole procedure (choose per axis, then fit) repeated inside each outer fold, on its
+    training clips only (4 inner folds by artist): the outer test clips never took part in the
+    choice."""
     va = np.zeros((len(q), 2))
     print("\nnested: the choice made inside each outer fold (4 inner folds by artist)")
     for i, test in enumerate(splits):
@@ -161,7 +170,8 @@ def nested(x, q, artists, splits, spread, shipped_q) -> None:
     tv, ta = quadrant_signs(q)
     vs, as_ = (100 * np.mean(quadrant_signs(pq)[k] == t) for k, t in ((0, tv), (1, ta)))
     print(
-        f"  nested           balanced {100 * balanced(q, pq):5.1f}%  val sign {vs:5.1f}%  aro sign {as_:5.1f}%"
+        f"  nested           balanced {100 * balanced(q, pq):5.1f}%  val sign {vs:5.1f}%  aro sign "
+        f"{as_:5.1f}%"
     )
     d = paired(q, shipped_q, pq, artists)
     print(
@@ -208,7 +218,8 @@ def main() -> None:
     spread = deam_spread(store)
     splits = group_folds(artists, 5)
     print(
-        f"{len(q)} clips, {len(set(lab.artists))} artists; 5 folds grouped by artist (builder music evaluate's)"
+        f"{len(q)} clips, {len(set(lab.artists))} artists; 5 folds grouped by artist (builder "
+        "music evaluate's)"
     )
 
     best = {}
@@ -240,9 +251,11 @@ def main() -> None:
         pv, pa = quadrant_signs(pq)
         iv = sign_intervals(q, pq, artists)
         print(
-            f"  {name:<18} balanced {100 * balanced(q, pq):5.1f}% ({100 * iv['balanced_agreement'][0]:.1f}-"
+            f"  {name:<18} balanced {100 * balanced(q, pq):5.1f}% "
+            f"({100 * iv['balanced_agreement'][0]:.1f}-"
             f"{100 * iv['balanced_agreement'][1]:.1f})  val sign {100 * np.mean(tv == pv):5.1f}% "
-            f"({100 * iv['valence_sign_accuracy'][0]:.1f}-{100 * iv['valence_sign_accuracy'][1]:.1f})  "
+            f"({100 * iv['valence_sign_accuracy'][0]:.1f}-"
+            f"{100 * iv['valence_sign_accuracy'][1]:.1f})  "
             f"aro sign {100 * np.mean(ta == pa):5.1f}% ({100 * iv['arousal_sign_accuracy'][0]:.1f}-"
             f"{100 * iv['arousal_sign_accuracy'][1]:.1f})"
         )
@@ -258,7 +271,8 @@ def main() -> None:
         nested(x, q, artists, splits, spread, preds["former head"])
     if args.repeats:
         print(
-            f"\n{args.repeats} other random artist-grouped 5-fold splits (seeds 1-{args.repeats}): former -> chosen"
+            f"\n{args.repeats} other random artist-grouped 5-fold splits (seeds 1-{args.repeats}): "
+            "former -> chosen"
         )
         for seed in range(1, args.repeats + 1):
             other = random_group_folds(artists, 5, seed)
@@ -267,7 +281,8 @@ def main() -> None:
             tv = quadrant_signs(q)[0]
             va, vb = (100 * np.mean(quadrant_signs(p)[0] == tv) for p in (a, b))
             print(
-                f"  seed {seed}: balanced {100 * balanced(q, a):5.1f}% -> {100 * balanced(q, b):5.1f}%   "
+                f"  seed {seed}: balanced {100 * balanced(q, a):5.1f}% -> "
+                f"{100 * balanced(q, b):5.1f}%   "
                 f"val sign {va:5.1f}% -> {vb:5.1f}%"
             )
 

@@ -1,13 +1,16 @@
-"""Our site stage against a peer's: sigal (a static gallery generator, `pip install -e '.[bench]'`) and
-`write_site` make their copies of the same photos in one run, under the same load, one core each.
+"""Our site stage against a peer's: sigal (a static gallery generator, `pip install -e '.[bench]'`)
+and `write_site` make their copies of the same photos in one run, under the same load, one core
+each.
 
-    python benchmarks/peers.py [--photos ../shared/eval/oasis-dev/images] [--n 100] [--repeat 3] [--cores 1]
+    python benchmarks/peers.py [--photos ../shared/eval/oasis-dev/images] [--n 100] [--repeat 3]
+    [--cores 1]
 
-sigal (its defaults: one copy at most 640 x 480 and one 280 x 210 thumbnail, JPEG, and its HTML pages) against
-ours (WebP at every display and thumbnail size, one JPEG of each, our HTML pages and gallery.json), each from an
-empty output and cache, alternating, --repeat times; milliseconds a picture of wall time, and the CPU time of the
-process tree. Our records come from the random method (it reads only each picture's size), made before the
-clock starts: what is timed is writing the site. Prints one line per run and the medians.
+sigal (its defaults: one copy at most 640 x 480 and one 280 x 210 thumbnail, JPEG, and its HTML
+pages) against ours (WebP at every display and thumbnail size, one JPEG of each, our HTML pages and
+gallery.json), each from an empty output and cache, alternating, --repeat times; milliseconds a
+picture of wall time, and the CPU time of the process tree. Our records come from the random method
+(it reads only each picture's size), made before the clock starts: what is timed is writing the
+site. Prints one line per run and the medians.
 """
 
 from __future__ import annotations
@@ -117,7 +120,8 @@ def main() -> None:
             print(
                 f"median {who:<5} {statistics.median(ms):6.1f} ms a picture "
                 f"(runs {', '.join(f'{m:.1f}' for m in ms)}); "
-                f"CPU {statistics.median(cpus[who]):.1f} ms (runs {', '.join(f'{m:.1f}' for m in cpus[who])})"
+                f"CPU {statistics.median(cpus[who]):.1f} ms (runs "
+                f"{', '.join(f'{m:.1f}' for m in cpus[who])})"
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

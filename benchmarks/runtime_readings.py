@@ -1,8 +1,8 @@
 """Are the readings kept? The learned method's reading with EfficientNet-Lite2 and the Yolo-Fastest
-detector run in the builder's runtime (their ONNX files, builder.assets.runtime) against the same reading
-with Lite2 in torch eager and the detector in OpenCV DNN (the path before), on every photo of the
-rated sets; and the music head's reading with the int8 musicnn taggers in the runtime against the
-same with the torch taggers, on every clip of music-4q.
+detector run in the builder's runtime (their ONNX files, builder.assets.runtime) against the same
+reading with Lite2 in torch eager and the detector in OpenCV DNN (the path before), on every photo
+of the rated sets; and the music head's reading with the int8 musicnn taggers in the runtime against
+the same with the torch taggers, on every clip of music-4q.
 
     python benchmarks/runtime_readings.py [--mirror ../shared/mirror] [--eval ../shared/eval]
                                           [--n 0]

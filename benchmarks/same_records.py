@@ -1,12 +1,14 @@
-"""Whether builds read the same: compares the gallery.json of two or more galleries (every field of every
-picture's record, the failures and the collection's figures; the builder's version is left out).
+"""Whether builds read the same: compares the gallery.json of two or more galleries (every field of
+every picture's record, the failures and the collection's figures; the builder's version is left
+out).
 
-    python benchmarks/same_records.py [--ignore image,thumb] OUT_A/gallery.json OUT_B/gallery.json [...]
+    python benchmarks/same_records.py [--ignore image,thumb] OUT_A/gallery.json OUT_B/gallery.json
+    [...]
 
-Prints one line per gallery against the first and exits 1 when any differs (and where: the first few fields).
-Used to check that worker counts and speed changes leave readings, quadrants and tracks as they were.
---ignore: fields of each picture's record left out (e.g. the paths of its copies, when the copies changed).
-"""
+Prints one line per gallery against the first and exits 1 when any differs (and where: the first few
+fields). Used to check that worker counts and speed changes leave readings, quadrants and tracks as
+they were. --ignore: fields of each picture's record left out (e.g. the paths of its copies, when
+the copies changed)."""
 
 from __future__ import annotations
 
@@ -46,7 +48,8 @@ def main() -> int:
     for p, g in zip(paths[1:], galleries[1:]):
         diff = differences(galleries[0], g)
         print(
-            f"{p}: {'same' if not diff else f'{len(diff)} differences'} as {paths[0]} ({len(g['images'])} pictures)"
+            f"{p}: {'same' if not diff else f'{len(diff)} differences'} as {paths[0]} "
+            f"({len(g['images'])} pictures)"
         )
         for d in diff[:5]:
             print("   ", d)

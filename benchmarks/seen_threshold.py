@@ -134,7 +134,8 @@ def main() -> None:
             mine = [x for x in above if x[0] == s]
             per.append(f"{sum(x[2] for x in mine) / len(mine):.2f}" if mine else "-")
         print(
-            f"{t:9.2f}  {len(above):6d}  {sum(x[2] for x in above):5d}  {share:5.2f}   {' / '.join(per)}"
+            f"{t:9.2f}  {len(above):6d}  {sum(x[2] for x in above):5d}  {share:5.2f}   "
+            f"{' / '.join(per)}"
         )
         if chosen is None and share >= args.target:
             chosen = t

@@ -1,5 +1,5 @@
-"""`python -m builder` and the `builder` command. Signal handlers go in before anything heavy is imported, so a
-Ctrl-C in the first instant ends with a sentence too (see builder.signals)."""
+"""`python -m builder` and the `builder` command. Signal handlers go in before anything heavy is
+imported, so a Ctrl-C in the first instant ends with a sentence too (see builder.signals)."""
 
 from __future__ import annotations
 

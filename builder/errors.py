@@ -39,7 +39,8 @@ class ImageError(Exception):
 
 
 class OutputError(BuilderError):
-    """The gallery could not be written (disk full, permission denied, ...); the previous one is left as it was."""
+    """The gallery could not be written (disk full, permission denied, ...); the previous one is
+    left as it was."""
 
     exit_code = 5
 
@@ -50,9 +51,10 @@ NOT_UTF8 = (
 
 
 def printable(text: str, keep_newlines: bool = False) -> str:
-    """Text safe for a terminal: control characters, bidi overrides and undecodable bytes become visible escapes
-    (a file name can hold anything but '/' and NUL). keep_newlines: keep newlines and tabs, for the builder's own
-    multi-line and tabular text (names inside it are escaped with keep_newlines=False where they are put in)."""
+    """Text safe for a terminal: control characters, bidi overrides and undecodable bytes become
+    visible escapes (a file name can hold anything but '/' and NUL). keep_newlines: keep newlines
+    and tabs, for the builder's own multi-line and tabular text (names inside it are escaped with
+    keep_newlines=False where they are put in)."""
     out = []
     for ch in str(text):
         o = ord(ch)

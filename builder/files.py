@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one: a temporary name beside the target, then a rename."""
+"""Writing files so that a reader never sees half of one: a temporary name beside the target, then a
+rename."""
 
 from __future__ import annotations
 
@@ -20,17 +21,20 @@ def _umask() -> int:
 
 @contextmanager
 def atomic_path(path: Path, mode: int | None = None, durable: bool = True) -> Iterator[Path]:
-    """A temporary path beside `path` to write to; put in place of `path` only if the block finishes.
+    """A temporary path beside `path` to write to; put in place of `path` only if the block
+    finishes.
 
-    The one way the builder writes a file it owns (models, catalogues, statistics, cache entries, gallery files):
-    the bytes are flushed to disk (fsync) before the rename, so a full disk or a crash leaves the old file or the
-    new one, never a file cut short that looks valid; the file gets 0666 less the umask (mkstemp makes 0600), like
-    any file the user makes, or `mode` when given. The temporary name keeps the target's suffix, so writers that
-    add one (numpy adds .npz to a bare name) should write to an open file instead: see write_with.
+    The one way the builder writes a file it owns (models, catalogues, statistics, cache entries,
+    gallery files): the bytes are flushed to disk (fsync) before the rename, so a full disk or a
+    crash leaves the old file or the new one, never a file cut short that looks valid; the file gets
+    0666 less the umask (mkstemp makes 0600), like any file the user makes, or `mode` when given.
+    The temporary name keeps the target's suffix, so writers that add one (numpy adds .npz to a bare
+    name) should write to an open file instead: see write_with.
 
-    durable=False skips the fsyncs, for cache entries (each is checked when read and recomputed if damaged, so
-    losing one to a power cut costs time only) and for files inside a gallery folder that is synced as a whole
-    before its swap (builder.gallery.outdir.sync_tree): a build of thousands of pictures makes as many writes."""
+    durable=False skips the fsyncs, for cache entries (each is checked when read and recomputed if
+    damaged, so losing one to a power cut costs time only) and for files inside a gallery folder
+    that is synced as a whole before its swap (builder.gallery.outdir.sync_tree): a build of
+    thousands of pictures makes as many writes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
@@ -55,7 +59,8 @@ def atomic_path(path: Path, mode: int | None = None, durable: bool = True) -> It
 
 
 def _sync_folder(folder: Path) -> None:
-    """Make a rename in folder durable (some file systems cannot open a folder: then the rename stands as is)."""
+    """Make a rename in folder durable (some file systems cannot open a folder: then the rename
+    stands as is)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -76,15 +81,17 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 @contextmanager
 def write_with(path: Path) -> Iterator[BinaryIO]:
-    """An open binary file whose contents replace `path` only if the block finishes (atomic_path underneath): for
-    writers given a file object, which then cannot rename the target (numpy.savez writes `model` as model.npz)."""
+    """An open binary file whose contents replace `path` only if the block finishes (atomic_path
+    underneath): for writers given a file object, which then cannot rename the target (numpy.savez
+    writes `model` as model.npz)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         yield fh
 
 
 MB = 1 << 20
-# The most the builder reads of one input of each kind (checked before a byte is read): a picture is decoded at
-# reduced size, but its bytes are read whole to be hashed and decoded once; a table is parsed in memory.
+# The most the builder reads of one input of each kind (checked before a byte is read): a picture is
+# decoded at reduced size, but its bytes are read whole to be hashed and decoded once; a table is
+# parsed in memory.
 SIZE_LIMITS = {"picture": 512 * MB, "audio file": 2048 * MB, "table": 256 * MB}
 
 
@@ -104,20 +111,23 @@ def over_limit(size: int, kind: str) -> str | None:
 
 
 def unreadable_input(st: os.stat_result, kind: str) -> str | None:
-    """Why a picture or audio file (kind, as in SIZE_LIMITS) is not read, from its stat alone: not a regular file
-    (a named pipe would block the read for ever), over its size limit, or empty. None when it may be read."""
+    """Why a picture or audio file (kind, as in SIZE_LIMITS) is not read, from its stat alone: not a
+    regular file (a named pipe would block the read for ever), over its size limit, or empty. None
+    when it may be read."""
     import stat
 
     if not stat.S_ISREG(st.st_mode):
-        return f"is {file_kind(st.st_mode)}, not {'a picture' if kind == 'picture' else 'an audio'} file"
+        wanted = "a picture" if kind == "picture" else "an audio"
+        return f"is {file_kind(st.st_mode)}, not {wanted} file"
     if st.st_size == 0:
         return "empty file (0 bytes)"
     return over_limit(st.st_size, kind)
 
 
 def regular_input(path: Path, what: str, kind: str | None = "table") -> None:
-    """Refuse, in a sentence, an input file that is not a regular file (a FIFO would block the read for ever, a
-    device never end) or is over its kind's size limit. Raises builder.errors.UsageError."""
+    """Refuse, in a sentence, an input file that is not a regular file (a FIFO would block the read
+    for ever, a device never end) or is over its kind's size limit. Raises
+    builder.errors.UsageError."""
     import stat
 
     from builder.errors import UsageError
@@ -174,8 +184,9 @@ SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(cell: str) -> str:
-    """A text cell that a spreadsheet will not run as a formula (=HYPERLINK(...), +cmd|...): a leading quote, the
-    convention spreadsheets read as 'text'. Readers take it off again: see spreadsheet_text."""
+    """A text cell that a spreadsheet will not run as a formula (=HYPERLINK(...), +cmd|...): a
+    leading quote, the convention spreadsheets read as 'text'. Readers take it off again: see
+    spreadsheet_text."""
     return "'" + cell if cell.startswith(SPREADSHEET_TRIGGERS) else cell
 
 
@@ -201,21 +212,21 @@ def usable_cache(cache_dir: Path) -> tuple[Path, str | None]:
         tmp = Path(tempfile.mkdtemp(prefix="gallery-builder-cache-"))
         atexit.register(shutil.rmtree, tmp, True)
         return tmp, (
-            f"the cache folder {cache_dir} cannot be written ({exc.strerror or exc}); working without it "
-            "this time (nothing is reused or kept)"
+            f"the cache folder {cache_dir} cannot be written ({exc.strerror or exc}); working "
+            "without it this time (nothing is reused or kept)"
         )
 
 
 def walk_files(
     root: Path, suffixes: Collection[str], exclude: tuple[Path, ...] = ()
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Files under root whose suffix (lower-cased) is in suffixes, as sorted POSIX paths relative to root, and the
-    sub-folders that could not be read with the reason: (files, [(folder, reason)]).
+    """Files under root whose suffix (lower-cased) is in suffixes, as sorted POSIX paths relative to
+    root, and the sub-folders that could not be read with the reason: (files, [(folder, reason)]).
 
-    The one walk over a user's folder (pictures, music). Iterative, so a tree thousands of folders deep is no
-    RecursionError; hidden entries are skipped; links to folders are not followed (no loops); the folders in
-    `exclude` (the gallery being written, the cache, the temporary build folders) are skipped wherever they lie,
-    so the builder never reads its own output as input."""
+    The one walk over a user's folder (pictures, music). Iterative, so a tree thousands of folders
+    deep is no RecursionError; hidden entries are skipped; links to folders are not followed (no
+    loops); the folders in `exclude` (the gallery being written, the cache, the temporary build
+    folders) are skipped wherever they lie, so the builder never reads its own output as input."""
     skip = set()
     for folder in exclude:
         try:
@@ -273,12 +284,14 @@ def inside(path: Path, folder: Path) -> bool:
 
 
 def tune_allocator() -> bool:
-    """Keep large buffers in the heap instead of mapping and unmapping them for every tensor (glibc malloc).
+    """Keep large buffers in the heap instead of mapping and unmapping them for every tensor (glibc
+    malloc).
 
-    The networks allocate and free feature maps of tens of megabytes per call; above glibc's default threshold
-    each is a fresh mmap whose pages the kernel must zero, which cost more system time than the arithmetic
-    (benchmarks/music_bench.py: 470 -> 311 ms a clip). Freed memory is kept for reuse, so the process holds its
-    peak. Does nothing where the C library has no mallopt. Returns whether it applied."""
+    The networks allocate and free feature maps of tens of megabytes per call; above glibc's default
+    threshold each is a fresh mmap whose pages the kernel must zero, which cost more system time
+    than the arithmetic (benchmarks/music_bench.py: 470 -> 311 ms a clip). Freed memory is kept for
+    reuse, so the process holds its peak. Does nothing where the C library has no mallopt. Returns
+    whether it applied."""
     import ctypes
     import ctypes.util
 

@@ -1,4 +1,5 @@
-"""Finding and reading pictures. Every failure becomes an ImageError with a reason a person understands."""
+"""Finding and reading pictures. Every failure becomes an ImageError with a reason a person
+understands."""
 
 from __future__ import annotations
 
@@ -28,19 +29,21 @@ IMAGE_SUFFIXES = {
     ".heic",
     ".heif",
 }
-# Pillow refuses images over twice this many pixels as decompression bombs; 150 MP lets a real 100 MP photo
-# through and refuses a header that claims 60000 x 60000.
+# Pillow refuses images over twice this many pixels as decompression bombs; 150 MP lets a real 100
+# MP photo through and refuses a header that claims 60000 x 60000.
 Image.MAX_IMAGE_PIXELS = 150_000_000
-# Pillow's warnings (a large picture, a damaged EXIF block) are never the user's to read: what matters about a
-# picture the builder says itself. One filter for the whole process, set once, rather than
-# warnings.catch_warnings() around each read: that swaps the process's filters, and pictures are read while
-# another thread imports torch, whose import briefly hides a warning of its own that the swap brought back.
+# Pillow's warnings (a large picture, a damaged EXIF block) are never the user's to read: what
+# matters about a picture the builder says itself. One filter for the whole process, set once,
+# rather than warnings.catch_warnings() around each read: that swaps the process's filters, and
+# pictures are read while another thread imports torch, whose import briefly hides a warning of its
+# own that the swap brought back.
 warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
 
 
 def list_images(root: Path, exclude: Path | tuple[Path, ...] | None = None) -> list[str]:
-    """Picture files under root, relative POSIX paths, sorted (builder.files.walk_files: links to folders not
-    followed, the builder's own folders in `exclude` skipped). Unreadable sub-folders: see find_images."""
+    """Picture files under root, relative POSIX paths, sorted (builder.files.walk_files: links to
+    folders not followed, the builder's own folders in `exclude` skipped). Unreadable sub-folders:
+    see find_images."""
     return find_images(root, exclude)[0]
 
 
@@ -53,9 +56,10 @@ def find_images(
 
 
 def read_picture(path: Path) -> tuple[bytes, str]:
-    """The file's bytes and their sha256 (the cache key), read once: what is analysed is what was hashed.
-    Only a regular file within the size limit for a picture is read (builder.files.SIZE_LIMITS), so a 3 GB file
-    named .jpg costs nothing and a named pipe does not block the build. Read failures become ImageError."""
+    """The file's bytes and their sha256 (the cache key), read once: what is analysed is what was
+    hashed. Only a regular file within the size limit for a picture is read
+    (builder.files.SIZE_LIMITS), so a 3 GB file named .jpg costs nothing and a named pipe does not
+    block the build. Read failures become ImageError."""
     try:
         st = os.stat(path)
         why = unreadable_input(st, "picture")
@@ -92,8 +96,8 @@ def file_digest(path: Path) -> str:
 
 
 def read_verified(path: Path, sha256: str) -> io.BytesIO:
-    """The picture's bytes, checked against the hash it was read with: a picture replaced or removed since is an
-    ImageError, so no render of other content is ever stored under that hash."""
+    """The picture's bytes, checked against the hash it was read with: a picture replaced or removed
+    since is an ImageError, so no render of other content is ever stored under that hash."""
     try:
         data, digest = read_picture(path)
     except ImageError as exc:
@@ -152,9 +156,10 @@ def open_upright(
 ) -> tuple[Image.Image, int, int]:
     """Open, take the first frame, apply EXIF orientation, convert to RGB, downscale to max_side.
 
-    srgb: convert the colours from the picture's embedded ICC profile to sRGB (what the gallery's copies are
-    shown as: a Display-P3 or Adobe RGB photo would otherwise look duller). The analysis reads the pixels as
-    stored, as its models were fitted. Returns (image, original upright width, original upright height).
+    srgb: convert the colours from the picture's embedded ICC profile to sRGB (what the gallery's
+    copies are shown as: a Display-P3 or Adobe RGB photo would otherwise look duller). The analysis
+    reads the pixels as stored, as its models were fitted. Returns (image, original upright width,
+    original upright height).
     """
     im = open_picture(path)
     w, h = im.size
@@ -207,9 +212,10 @@ _MODE_BYTES = {
 
 
 def _check_decoded_size(im: Image.Image) -> None:
-    """Refuse, from the header alone, a picture whose decoding would take more than DECODE_LIMIT (a small TIFF or
-    PNG can claim gigapixels; Pillow's own bomb check lets through up to twice MAX_IMAGE_PIXELS). The estimate:
-    the decoded pixels, an RGBA copy (flattening, conversion), and for 16-bit images the float64 rescaling."""
+    """Refuse, from the header alone, a picture whose decoding would take more than DECODE_LIMIT (a
+    small TIFF or PNG can claim gigapixels; Pillow's own bomb check lets through up to twice
+    MAX_IMAGE_PIXELS). The estimate: the decoded pixels, an RGBA copy (flattening, conversion), and
+    for 16-bit images the float64 rescaling."""
     w, h = im.size
     per_pixel = _MODE_BYTES.get(im.mode, 4) + 4 + (8 if im.mode.startswith("I") else 0)
     need = w * h * per_pixel
@@ -217,15 +223,16 @@ def _check_decoded_size(im: Image.Image) -> None:
         from builder.files import size_text
 
         raise ImageError(
-            f"is {w:,} x {h:,} pixels (about {size_text(need)} to decode), over the {size_text(DECODE_LIMIT)} "
-            "the builder spends on one picture in this format; save it as JPEG or smaller"
+            f"is {w:,} x {h:,} pixels (about {size_text(need)} to decode), over the "
+            f"{size_text(DECODE_LIMIT)} the builder spends on one picture in this format; save it "
+            "as JPEG or smaller"
         )
 
 
 def to_srgb(im: Image.Image) -> Image.Image:
-    """The picture in sRGB, converted from its embedded ICC profile (RGB and CMYK pictures); unchanged when it has
-    none, when the profile is sRGB already, or when the profile cannot be read (the pixels are then taken as
-    sRGB, as browsers do with an untagged picture)."""
+    """The picture in sRGB, converted from its embedded ICC profile (RGB and CMYK pictures);
+    unchanged when it has none, when the profile is sRGB already, or when the profile cannot be read
+    (the pixels are then taken as sRGB, as browsers do with an untagged picture)."""
     icc = im.info.get("icc_profile")
     if not icc or im.mode not in ("RGB", "CMYK"):
         return im
@@ -252,12 +259,13 @@ def _srgb_profile():
 
 
 def read_rgb(path: Path | io.BytesIO, max_side: int) -> tuple[np.ndarray, int, int]:
-    """Upright RGB uint8 array (downscaled to max_side) and the original upright width and height."""
+    """Upright RGB uint8 array (downscaled to max_side) and the original upright width and
+    height."""
     im, w, h = open_upright(path, max_side)
     return np.asarray(im, dtype=np.uint8), w, h
 
 
-# ---- the picture's own title and description (metadata) ---------------------------------------------------
+# ---- the picture's own title and description (metadata) ------------------------------------------
 
 # What cameras write into ImageDescription when the photographer wrote nothing: not a description.
 CAMERA_PLACEHOLDERS = {
@@ -276,10 +284,11 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def read_metadata(data: bytes | io.BytesIO) -> tuple[str, str]:
-    """The picture's own (title, description) from its metadata, raw (builder.curation.clean makes them fit for a
-    page); empty where it has none. Read from the header only, no pixel is decoded. Where several are present:
-    XMP dc:title / dc:description, then IPTC object name or headline / caption, then EXIF XPTitle /
-    ImageDescription. A damaged header gives ("", ""): a caption is never worth failing a picture for."""
+    """The picture's own (title, description) from its metadata, raw (builder.curation.clean makes
+    them fit for a page); empty where it has none. Read from the header only, no pixel is decoded.
+    Where several are present: XMP dc:title / dc:description, then IPTC object name or headline /
+    caption, then EXIF XPTitle / ImageDescription. A damaged header gives ("", ""): a caption is
+    never worth failing a picture for."""
     try:
         with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
             xmp_title, xmp_description = _xmp(_xmp_packet(im))
@@ -346,9 +355,9 @@ def _xmp_packet(im: Image.Image) -> bytes | str | None:
 
 
 def _xmp(packet: bytes | str | None) -> tuple[str, str]:
-    """dc:title and dc:description of an XMP packet (the x-default language, else the first). Parsed with the
-    standard library; a packet that declares a DTD or entities is refused (XMP never needs one, and entity
-    expansion is how XML is made to eat memory)."""
+    """dc:title and dc:description of an XMP packet (the x-default language, else the first). Parsed
+    with the standard library; a packet that declares a DTD or entities is refused (XMP never needs
+    one, and entity expansion is how XML is made to eat memory)."""
     import xml.etree.ElementTree as ET
 
     if not packet:

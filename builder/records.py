@@ -36,7 +36,8 @@ class Track:
         None  # source path in the catalogue; in gallery.json: path inside OUT, or None
     )
     licence: str | None = None
-    start: float = 0.0  # seconds into the audio where it stops being quiet (builder.music.excerpt); players start here
+    # seconds into the audio where it stops being quiet (builder.music.excerpt); players start here
+    start: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class Cluster:
 
 @dataclass(frozen=True)
 class Contribution:
-    """How much one group of the learned model's features moved the reading (relative to the reference)."""
+    """How much one group of the learned model's features moved the reading (relative to the
+    reference)."""
 
     group: str
     valence: float
@@ -138,8 +140,9 @@ class ImageRecord:
     page: str = ""  # gallery page, relative to OUT
     image: str = ""  # display copy, relative to OUT
     thumb: str = ""  # thumbnail, relative to OUT
-    # how the quadrant was decided: "reading" (signs of av; learned), "vote" (the published vote), "av" (signs of
-    # av; published methods without a vote), "user" (--quadrants), "random" (the baseline's track)
+    # how the quadrant was decided: "reading" (signs of av; learned), "vote" (the published vote),
+    # "av" (signs of av; published methods without a vote), "user" (--quadrants), "random" (the
+    # baseline's track)
     quadrant_rule: str = ""
     target: Point | None = (
         None  # learned: where music was looked for, in the catalogue's frame (README)
@@ -150,16 +153,18 @@ class ImageRecord:
     seen: tuple[Seen, ...] = ()  # learned: the top labels the word ratings read (both classifiers)
     title: str = ""  # the curator's title (--curation), else the picture's own metadata title
     description: str = ""  # the curator's caption, else the picture's own metadata description
-    # text alternative: the description, else the title, else the caption method's caption, else the file name
+    # text alternative: the description, else the title, else the caption method's caption, else the
+    # file name
     alt: str = ""
     pinned: bool = False  # its first track was chosen by the curator's sheet
-    # learned: the first track lies outside the picture's quadrant because the catalogue has no track there
+    # learned: the first track lies outside the picture's quadrant because the catalogue has no
+    # track there
     off_quadrant: bool = False
     # why its first track is this one (builder/gallery/text.py says it in words): "pinned" (the
-    # curator's sheet chose it), "nearest" (the catalogue's closest track to where the music was looked
-    # for, in the picture's quadrant), "close" (a close one: the closest plays for other pictures),
-    # "off_quadrant" (no track in the picture's quadrant: the nearest elsewhere); "" where the method
-    # traces its music to clusters of impression words instead
+    # curator's sheet chose it), "nearest" (the catalogue's closest track to where the music was
+    # looked for, in the picture's quadrant), "close" (a close one: the closest plays for other
+    # pictures), "off_quadrant" (no track in the picture's quadrant: the nearest elsewhere); ""
+    # where the method traces its music to clusters of impression words instead
     reason: str = ""
     shared: int = 0  # how many other pictures of the gallery have the same first track
     colour: str = ""  # the picture's mean colour, #rrggbb (the wall's background is made from it)
@@ -240,7 +245,8 @@ class Gallery:
     )
     matching: Matching | None = None
     silent: str | None = None  # why the gallery plays no music, when it plays none
-    title: str = ""  # the exhibition's title (--title; the build sets the input folder's name when none is given)
+    # the exhibition's title (--title; the build sets the input folder's name when none is given)
+    title: str = ""
     intro: str | None = None  # the --intro file's text, as written
     intro_html: str | None = None  # that text as HTML, made safe (builder.curation.intro_html)
     lang: str = (

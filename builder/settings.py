@@ -36,8 +36,8 @@ PANELS = (IN_OUT, PICTURES, MUSIC, CURATION, STUDY, SPEED)
 
 
 def languages() -> list[str]:
-    """The visitor's languages: one message catalogue each, package data of the gallery wing (read as files, so
-    the hall does not import the wing)."""
+    """The visitor's languages: one message catalogue each, package data of the gallery wing (read
+    as files, so the hall does not import the wing)."""
     return sorted(p.stem for p in (Path(__file__).parent / "gallery" / "messages").glob("*.json"))
 
 
@@ -170,8 +170,7 @@ class Settings:
     )
     audio_root: Path | None = _setting(
         "a folder whose audio files a --catalogue may name, besides the catalogue's own "
-        "folder (paths that leave both are refused: nothing from elsewhere is "
-        "published)",
+        "folder (paths that leave both are refused: nothing from elsewhere is published)",
         MUSIC,
         exists=True,
         kind="folder",
@@ -305,18 +304,20 @@ class Settings:
             )
         if self.colour_space not in COLOUR_SPACES:
             raise UsageError(
-                f"--colour-space must be one of {', '.join(COLOUR_SPACES)}, not '{self.colour_space}'"
+                f"--colour-space must be one of {', '.join(COLOUR_SPACES)}, not "
+                f"'{self.colour_space}'"
             )
         if self.narrow not in NARROW:
             raise UsageError(f"--narrow must be one of {', '.join(NARROW)}, not '{self.narrow}'")
         if self.narrow == "user" and self.quadrants is None and self.curation is None:
             raise UsageError(
-                "--narrow user needs --quadrants FILE (a CSV with columns image,quadrant) or a --curation sheet "
-                "with a quadrant column"
+                "--narrow user needs --quadrants FILE (a CSV with columns image,quadrant) or a "
+                "--curation sheet with a quadrant column"
             )
         if self.quadrants is not None and self.curation is not None:
             raise UsageError(
-                "--quadrants and --curation both give quadrants; put the quadrant column in the sheet"
+                "--quadrants and --curation both give quadrants; put the quadrant column in the "
+                "sheet"
             )
         if self.music is not None and self.catalogue is not None:
             raise UsageError("--music and --catalogue both name the music; give one of them")
@@ -371,7 +372,8 @@ class Settings:
         cwd = Path.cwd().resolve()
         if out == cwd or out in cwd.parents:
             raise UsageError(
-                f"the output folder {self.out} holds the current folder; a new gallery replaces the "
+                f"the output folder {self.out} holds the current folder; a new gallery replaces "
+                "the "
                 "output folder as a whole, so give a folder of its own (e.g. --out dist)"
             )
         if self.music is not None and not self.music.is_dir():
@@ -395,9 +397,9 @@ class Settings:
                 regular_input(path, what, kind)
 
     def worker_count(self, cores: int | None = None, available_mb: float | None = None) -> int:
-        """--workers, with 0 meaning one per core this process may use, as many as the available memory holds
-        (memory_workers); --debug analyses in this process. cores and available_mb: the machine's figures
-        (measured when not given)."""
+        """--workers, with 0 meaning one per core this process may use, as many as the available
+        memory holds (memory_workers); --debug analyses in this process. cores and available_mb: the
+        machine's figures (measured when not given)."""
         if self.debug:
             return 1
         if self.workers:
@@ -407,7 +409,8 @@ class Settings:
         return min(cores, memory_workers(self.method, available_mb))
 
     def worker_warning(self, available_mb: float | None = None) -> str | None:
-        """A sentence when --workers asks for more workers than the available memory holds, else None."""
+        """A sentence when --workers asks for more workers than the available memory holds, else
+        None."""
         if self.debug or not self.workers or self.executor != "local":
             return None
         available_mb = available_mb if available_mb is not None else available_memory_mb()
@@ -417,10 +420,11 @@ class Settings:
         main, each = MEMORY_MB.get(self.method, MEMORY_MB["learned"])
         need = main + (self.workers - 1) * each
         return (
-            f"--workers {self.workers} may need about {need / 1024:.1f} GB ({main} MB for the main process and "
-            f"{each} MB for each further worker with --method {self.method}), and {available_mb / 1024:.1f} GB is "
-            f"available; {fits} worker{'s' * (fits != 1)} would fit (the default, --workers 0, takes the smaller "
-            "of that and the cores)"
+            f"--workers {self.workers} may need about {need / 1024:.1f} GB ({main} MB for the main "
+            f"process and {each} MB for each further worker with --method {self.method}), and "
+            f"{available_mb / 1024:.1f} GB is "
+            f"available; {fits} worker{'s' * (fits != 1)} would fit (the default, --workers 0, "
+            "takes the smaller of that and the cores)"
         )
 
     def store(self) -> AssetStore:
@@ -429,12 +433,13 @@ class Settings:
         )
 
 
-# Peak memory of a build, MB: (the main process with the method's models, each further worker forked from it),
-# as proportional set size, so the weights the workers share with the main process count once. Measured on 12-60
-# oasis-dev photos, rounded up (docs/speed.md "Memory that fits"): the tree's PSS with one worker, and the largest
-# private memory of a forked worker (learned 569-593 MB and 84 MB, objects 612 and 41, caption 886-920 and 123,
-# random 477 and 24). caption-plain was not measured: it loads fewer models than caption, whose figures it takes.
-# learned, since its networks run in OpenVINO without torch: 313-319 MB and 50-56 MB (60 and 240 photos).
+# Peak memory of a build, MB: (the main process with the method's models, each further worker forked
+# from it), as proportional set size, so the weights the workers share with the main process count
+# once. Measured on 12-60 oasis-dev photos, rounded up (docs/speed.md "Memory that fits"): the
+# tree's PSS with one worker, and the largest private memory of a forked worker (learned 569-593 MB
+# and 84 MB, objects 612 and 41, caption 886-920 and 123, random 477 and 24). caption-plain was not
+# measured: it loads fewer models than caption, whose figures it takes. learned, since its networks
+# run in OpenVINO without torch: 313-319 MB and 50-56 MB (60 and 240 photos).
 MEMORY_MB = {
     "learned": (350, 75),
     "objects": (650, 100),
@@ -467,8 +472,8 @@ def available_memory_mb() -> float | None:
 
 
 def memory_workers(method: str, available_mb: float | None) -> int:
-    """How many workers the available memory holds: the main process (which analyses too) and as many forked
-    workers as fit beside it; at least one. Unknown memory: no limit from it."""
+    """How many workers the available memory holds: the main process (which analyses too) and as
+    many forked workers as fit beside it; at least one. Unknown memory: no limit from it."""
     if available_mb is None:
         return 1 << 16
     main, each = MEMORY_MB.get(method, MEMORY_MB["learned"])

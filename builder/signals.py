@@ -1,16 +1,18 @@
-"""Ctrl-C, SIGTERM and SIGHUP from the command's first instruction to its last, with an honest sentence.
+"""Ctrl-C, SIGTERM and SIGHUP from the command's first instruction to its last, with an honest
+sentence.
 
-- install() runs first thing in the `builder` command, before any heavy import. Until the command's own handling
-  starts (start()), a signal ends the process at once with "interrupted: nothing was changed" (nothing has been),
-  never a traceback or silence.
-- A signal whose disposition the process inherited as ignored (`nohup`, a background job started by a shell
-  without job control) stays ignored: the user asked for that.
-- Python runs signal handlers in the main thread only, whichever thread the kernel delivered the signal to, so
-  held() is a section that a signal cannot split, in every thread's sight: the handler notes the signal and the
-  section raises it when it ends (the gallery's swap and the removal of the old gallery are one such section).
-- What a stop leaves behind is said by the code that knows: leaves("...") updates the sentence printed after
-  "interrupted: " (the build says the previous gallery was kept until the swap, and that the new one is in place
-  after it).
+- install() runs first thing in the `builder` command, before any heavy import. Until the command's
+  own handling starts (start()), a signal ends the process at once with "interrupted: nothing was
+  changed" (nothing has been), never a traceback or silence.
+- A signal whose disposition the process inherited as ignored (`nohup`, a background job started by
+  a shell without job control) stays ignored: the user asked for that.
+- Python runs signal handlers in the main thread only, whichever thread the kernel delivered the
+  signal to, so held() is a section that a signal cannot split, in every thread's sight: the handler
+  notes the signal and the section raises it when it ends (the gallery's swap and the removal of the
+  old gallery are one such section).
+- What a stop leaves behind is said by the code that knows: leaves("...") updates the sentence
+  printed after "interrupted: " (the build says the previous gallery was kept until the swap, and
+  that the new one is in place after it).
 
 Only the standard library is imported here: this module runs before anything else is loaded.
 """
@@ -29,8 +31,8 @@ WORDS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
 
 
 class Interrupted(BaseException):
-    """A signal stopped the command. Not a KeyboardInterrupt: Click turns those into a silent exit 130, and every
-    command must say what the stop left behind (builder.cli catches this one)."""
+    """A signal stopped the command. Not a KeyboardInterrupt: Click turns those into a silent exit
+    130, and every command must say what the stop left behind (builder.cli catches this one)."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -73,8 +75,8 @@ def install() -> list[int]:
 
 
 def start(leaves: str | None = "nothing was changed") -> None:
-    """The command's own handling has begun: from now on a signal raises Interrupted where the program is.
-    leaves: what a stop leaves behind from now on (None: as said before)."""
+    """The command's own handling has begun: from now on a signal raises Interrupted where the
+    program is. leaves: what a stop leaves behind from now on (None: as said before)."""
     _state.update(started=True, pending=None)
     if leaves is not None:
         _state["leaves"] = leaves
@@ -91,7 +93,8 @@ def message(signum: int) -> str:
 
 @contextmanager
 def held() -> Iterator[None]:
-    """A section that no signal splits: one arriving inside it is raised (as Interrupted) when it ends."""
+    """A section that no signal splits: one arriving inside it is raised (as Interrupted) when it
+    ends."""
     _state["held"] += 1
     try:
         yield
@@ -109,7 +112,8 @@ def held() -> Iterator[None]:
 
 
 def in_child_default() -> None:
-    """For subprocesses started by tests (preexec_fn): default dispositions whatever the parent inherited."""
+    """For subprocesses started by tests (preexec_fn): default dispositions whatever the parent
+    inherited."""
     for sig in HANDLED:
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())

@@ -1,11 +1,13 @@
-"""Write the reference part of docs/usage.md from the CLI itself, so the page and the program cannot drift.
+"""Write the reference part of docs/usage.md from the CLI itself, so the page and the program cannot
+drift.
 
     python docs/make_usage.py           rewrite the block between the markers in docs/usage.md
-    python docs/make_usage.py --check   exit 1 if the block is stale (tests/test_cli.py runs the same check)
+    python docs/make_usage.py --check   exit 1 if the block is stale (tests/test_cli.py runs the
+    same check)
 
-The block lists every command with its arguments and options (names, default, help), read from the Typer app
-through the Click objects Typer builds (read by duck typing: Typer may carry its own copy of Click); the
-hand-written tables above it explain the build options at more length.
+The block lists every command with its arguments and options (names, default, help), read from the
+Typer app through the Click objects Typer builds (read by duck typing: Typer may carry its own copy
+of Click); the hand-written tables above it explain the build options at more length.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""Make docs/screenshot.webp, the README's picture of a gallery: build the demo, open it in Chromium, capture.
+"""Make docs/screenshot.webp, the README's picture of a gallery: build the demo, open it in
+Chromium, capture.
 
-    BUILDER_MIRROR=../shared/mirror python docs/screenshot.py [--open-viewer] [--out docs/screenshot.webp]
+    BUILDER_MIRROR=../shared/mirror python docs/screenshot.py [--open-viewer] [--out
+    docs/screenshot.webp]
 
-Builds `images/` into a temporary folder with the default method, opens `index.html` from file:// in Debian's
-Chromium through Playwright (executable_path: no browser is downloaded) at 1280 x 800, and saves a WebP of the
-first screen scaled to 960 px wide. With --open-viewer the first picture is opened before the capture.
+Builds `images/` into a temporary folder with the default method, opens `index.html` from file:// in
+Debian's Chromium through Playwright (executable_path: no browser is downloaded) at 1280 x 800, and
+saves a WebP of the first screen scaled to 960 px wide. With --open-viewer the first picture is
+opened before the capture.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Audio made in code, encoded with PyAV (FFmpeg) into real containers: wav, flac, mp3, ogg, opus, m4a."""
+"""Audio made in code, encoded with PyAV (FFmpeg) into real containers: wav, flac, mp3, ogg, opus,
+m4a."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def tone(
     amp: float = 0.3,
     seed: int = 0,
 ) -> np.ndarray:
-    """A stereo test signal: a tone, optionally pulsed (beat_hz) and with noise. Shape (2, n), float32."""
+    """A stereo test signal: a tone, optionally pulsed (beat_hz) and with noise. Shape (2, n),
+    float32."""
     t = np.arange(int(seconds * rate)) / rate
     x = amp * np.sin(2 * np.pi * freq * t) + amp / 2 * np.sin(2 * np.pi * 1.5 * freq * t)
     if beat_hz:

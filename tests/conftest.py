@@ -1,4 +1,5 @@
-"""Shared fixtures. Data is made in code or read from the shared mirror (../shared/mirror by default)."""
+"""Shared fixtures. Data is made in code or read from the shared mirror (../shared/mirror by
+default)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ requires_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no mirror at 
 
 
 def cli_build(src: Path, out: Path, cache: Path, *args: str):
-    """`builder build SRC --out OUT` offline from the mirror with its own cache, run in this process (CliRunner);
-    the Result. Extra arguments go after."""
+    """`builder build SRC --out OUT` offline from the mirror with its own cache, run in this process
+    (CliRunner); the Result. Extra arguments go after."""
     from typer.testing import CliRunner
 
     from builder.cli import app
@@ -47,7 +48,8 @@ def cli_build(src: Path, out: Path, cache: Path, *args: str):
 def picture_record(
     file: str, *, av=(0.0, 0.0), tracks=(), width: int = 1, height: int = 1, **fields
 ):
-    """An ImageRecord whose fields the test does not look at are left empty (quadrant 1, no words or objects)."""
+    """An ImageRecord whose fields the test does not look at are left empty (quadrant 1, no words or
+    objects)."""
     from builder.records import ImageRecord
 
     empty = {"quadrant": 1, "impressions": (), "clusters": (), "objects": ()}
@@ -57,7 +59,8 @@ def picture_record(
 
 
 def photo(size=(320, 240), seed=0) -> Image.Image:
-    """A photo-like picture made in code: a horizontal gradient with noise (a different one for each seed)."""
+    """A photo-like picture made in code: a horizontal gradient with noise (a different one for each
+    seed)."""
     rng = np.random.default_rng(seed)
     base = (
         np.linspace(0, 255, size[0], dtype=np.uint8)[None, :, None].repeat(size[1], 0).repeat(3, 2)

@@ -1,15 +1,18 @@
 """The plan of the house, kept by a test: a foundation, three wings, and a roof.
 
-- The foundation (the package's own top level: records, errors, plane, files, signals, assets, settings,
-  images) is what everything stands on; it imports nothing but itself.
-- The wings (builder/picture, builder/music, builder/gallery) reach the foundation and their own wing only,
-  however indirectly: no chain of imports leads from a wing to another wing or to the roof.
-- The roof joins them, in floors: the pipeline; above it the lab (fitting, evaluation) and the film; above
-  those the CLI; `builder.__main__` is the door. A floor imports its own floor and those below, never above.
+- The foundation (the package's own top level: records, errors, plane, files, signals, assets,
+  settings, images) is what everything stands on; it imports nothing but itself.
+- The wings (builder/picture, builder/music, builder/gallery) reach the foundation and their own
+  wing only, however indirectly: no chain of imports leads from a wing to another wing or to the
+  roof.
+- The roof joins them, in floors: the pipeline; above it the lab (fitting, evaluation) and the film;
+  above those the CLI; `builder.__main__` is the door. A floor imports its own floor and those
+  below, never above.
 
-Imports are read with `ast`: every import, also those inside functions (which run too) and those under
-`if TYPE_CHECKING:` (they name types only, but a wing that names the roof's types leans on the roof).
-Importing `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` too, so a chain counts the packages on the way.
+Imports are read with `ast`: every import, also those inside functions (which run too) and those
+under `if TYPE_CHECKING:` (they name types only, but a wing that names the roof's types leans on the
+roof). Importing `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` too, so a chain counts the
+packages on the way.
 """
 
 from __future__ import annotations
@@ -146,8 +149,9 @@ def wing_chains(graph: dict[str, list[tuple[str, bool]]]) -> list[str]:
 
 
 def cycles(graph: dict[str, list[tuple[str, bool]]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (or a module importing itself), run-time
-    imports; a package and the modules it holds do not count as a cycle (Python runs the package first)."""
+    """Strongly connected components of more than one module (or a module importing itself),
+    run-time imports; a package and the modules it holds do not count as a cycle (Python runs the
+    package first)."""
     edges = {
         a: sorted(
             {b for b, typing in targets if not typing and b in graph and not b.startswith(a + ".")}
@@ -195,7 +199,8 @@ def test_no_chain_of_imports_leads_from_a_wing_to_another_wing_or_the_roof():
 
 
 def test_the_top_level_holds_the_foundation_only():
-    """At most ten modules at the package's top level, a folder of the foundation counting as one."""
+    """At most ten modules at the package's top level, a folder of the foundation counting as
+    one."""
     root = ROOT / "builder"
     roof = {name for floor in FLOORS for name in (floor if isinstance(floor, tuple) else (floor,))}
     folders = [
@@ -210,13 +215,14 @@ def test_the_top_level_holds_the_foundation_only():
 def test_no_import_cycle_in_builder():
     graph = import_graph(ROOT / "builder")
     assert cycles(graph) == []
-    # nor when imports that name types only are counted: the context never imports the methods that name it
+    # nor when imports that name types only are counted: the context never imports the methods that
+    # name it
     assert cycles({a: [(b, False) for b, _ in targets] for a, targets in graph.items()}) == []
 
 
 def test_the_rules_catch_what_they_are_for(tmp_path):
-    """The checker on a small made-up package: each broken rule is reported, a chain through the foundation
-    is caught, and a cycle is found."""
+    """The checker on a small made-up package: each broken rule is reported, a chain through the
+    foundation is caught, and a cycle is found."""
     pkg = tmp_path / "builder"
     for folder in ("picture", "music", "gallery", "pipeline", "cli", "lab"):
         (pkg / folder).mkdir(parents=True)
@@ -241,7 +247,8 @@ def test_the_rules_catch_what_they_are_for(tmp_path):
     assert sorted(broken_rules(graph)) == [
         "builder.music.ear (music) imports builder.picture (picture)",  # typing imports count too
         "builder.music.ear (music) imports builder.picture.eye (picture)",
-        "builder.picture.eye (picture) imports builder.music (music)",  # the package runs on the way
+        # the package runs on the way
+        "builder.picture.eye (picture) imports builder.music (music)",
         "builder.picture.eye (picture) imports builder.music.ear (music)",
         "builder.pipeline.run (pipeline) imports builder.cli (cli)",
         "builder.pipeline.run (pipeline) imports builder.cli.x (cli)",
@@ -256,8 +263,9 @@ def test_the_rules_catch_what_they_are_for(tmp_path):
 
 
 def test_every_public_function_of_a_wing_has_type_hints():
-    """What mypy checks (CI runs it on the wings) is only as good as the hints: every public function and method
-    of builder/picture, builder/music and builder/gallery names its arguments' and its result's types."""
+    """What mypy checks (CI runs it on the wings) is only as good as the hints: every public
+    function and method of builder/picture, builder/music and builder/gallery names its arguments'
+    and its result's types."""
     missing = []
     for path in sorted((ROOT / "builder").rglob("*.py")):
         if part(module_name(path, ROOT)) not in WINGS:

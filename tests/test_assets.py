@@ -127,7 +127,8 @@ def test_unreachable_upstream_says_what_to_do(tmp_path):
 
 
 def mirrored(tmp_path, content: bytes):
-    """An offline store whose mirror holds x/thing.csv with the given bytes; returns (store, asset, mirror)."""
+    """An offline store whose mirror holds x/thing.csv with the given bytes; returns (store, asset,
+    mirror)."""
     mirror = tmp_path / "mirror"
     (mirror / "x").mkdir(parents=True)
     (mirror / "x" / "thing.csv").write_bytes(content)

@@ -1,4 +1,5 @@
-"""The built demo gallery in a real browser: Debian's Chromium driven by Playwright, from file://."""
+"""The built demo gallery in a real browser: Debian's Chromium driven by Playwright, from
+file://."""
 
 import os
 import random
@@ -59,8 +60,9 @@ def page(browser):
         "console", lambda m: pg.problems.append(m.text) if m.type in ("error", "warning") else None
     )
     pg.on("pageerror", lambda e: pg.problems.append(str(e)))
-    # ERR_ABORTED is Chromium dropping a request it no longer needs (a <picture> source chosen over the <img>
-    # fallback the preload scanner had started); that every referenced file exists is checked separately.
+    # ERR_ABORTED is Chromium dropping a request it no longer needs (a <picture> source chosen over
+    # the <img> fallback the preload scanner had started); that every referenced file exists is
+    # checked separately.
     pg.on(
         "requestfailed",
         lambda r: (
@@ -74,7 +76,8 @@ def page(browser):
 
 
 def wait_until(page, js: str, timeout: float = 10.0) -> None:
-    """Poll a JS expression from Python: wait_for_function would eval() in the page, which the pages' CSP forbids."""
+    """Poll a JS expression from Python: wait_for_function would eval() in the page, which the
+    pages' CSP forbids."""
     import time
 
     end = time.monotonic() + timeout
@@ -126,7 +129,8 @@ def test_every_picture_page_of_the_quick_start_gallery_plays_music(site, page):
     page.evaluate("document.querySelector('audio').play()")
     wait_until(
         page,
-        "!document.querySelector('audio').paused && document.querySelector('audio').currentTime > 0.2",
+        "!document.querySelector('audio').paused && document.querySelector('audio').currentTime > "
+        "0.2",
     )
     assert "Now playing" in page.inner_text("#announce")
     page.keyboard.press(" ")
@@ -184,7 +188,8 @@ def test_the_slideshow_advances_in_its_documented_order(site, page):
     assert page.evaluate("window.gallerySlideshow.total") == len(g["slideshow"])
     page.select_option("#show-interval", "10")
     page.evaluate(
-        "(() => { const s = document.getElementById('show-interval'), o = document.createElement('option');"
+        "(() => { const s = document.getElementById('show-interval'), o = "
+        "document.createElement('option');"
         " o.value = '1'; o.textContent = '1 s'; s.appendChild(o); s.value = '1'; })()"
     )  # 1 s, for the test
     page.click("#show-start")
@@ -216,7 +221,8 @@ def test_a_film_in_the_gallery_is_offered_on_the_index(site, page, tmp_path):
 
 @pytest.fixture(scope="module")
 def paged(tmp_path_factory, session_cache):
-    """The demo with pages of 5 cards and shards of 4 pictures: 13 pictures make 3 index pages and 4 shards."""
+    """The demo with pages of 5 cards and shards of 4 pictures: 13 pictures make 3 index pages and 4
+    shards."""
     from builder.gallery import data, pages
 
     out = tmp_path_factory.mktemp("paged") / "dist"
@@ -411,7 +417,8 @@ def test_an_address_reopens_a_picture_and_escape_gives_focus_back_to_its_card(si
     wait_until(page, "document.activeElement.classList.contains('card')")
     assert page.evaluate("document.activeElement.dataset.id") == page_id(im)
     assert "#" not in page.url
-    # history: the viewer opened by a click is one step of it; back closes it, forward reopens the picture
+    # history: the viewer opened by a click is one step of it; back closes it, forward reopens the
+    # picture
     page.click(".grid a.card >> nth=1")
     wait_until(page, "window.galleryViewer.isOpen() && window.galleryViewer.index() === 1")
     page.keyboard.press("ArrowRight")
@@ -517,9 +524,11 @@ def test_a_japanese_gallery_has_no_english_button(japanese, browser):
     english = set(load_messages("en").values()) - set(load_messages("ja").values())
     g = orjson.loads((japanese / "gallery.json").read_bytes())
     labels = (
-        "Array.from(document.querySelectorAll('button, a.button, summary, [aria-label], [title], label'))"
+        "Array.from(document.querySelectorAll('button, a.button, summary, [aria-label], [title], "
+        "label'))"
         ".filter(e => e.offsetParent !== null || e.getAttribute('aria-label'))"
-        ".map(e => [e.textContent.trim(), e.getAttribute('aria-label') || '', e.getAttribute('title') || ''])"
+        ".map(e => [e.textContent.trim(), e.getAttribute('aria-label') || '', "
+        "e.getAttribute('title') || ''])"
     )
     page = browser.new_page()
     seen = []
@@ -598,7 +607,8 @@ def test_reduced_motion_stills_the_viewer_but_the_music_still_crossfades(site, b
     page.goto(url(site, "index.html"))
     page.click(f".grid a.card >> nth={k}")
     wait_until(page, "document.querySelector('.pswp') !== null")
-    # no opening animation: PhotoSwipe gives its root a CSS transition (and fades its opacity) only when it animates
+    # no opening animation: PhotoSwipe gives its root a CSS transition (and fades its opacity) only
+    # when it animates
     root = "document.querySelector('.pswp').style"
     assert page.evaluate(f"[{root}.transition, {root}.opacity]") == ["", "1"]
     assert (
@@ -756,7 +766,8 @@ SLIDE = """(() => {
   const t = document.getElementById('show-title').getBoundingClientRect();
   const s = stage.getBoundingClientRect();
   return {img: [r.left, r.top, r.width, r.height], band: [b.top, b.bottom],
-          title: [t.width, t.height, parseFloat(getComputedStyle(document.getElementById('show-title')).fontSize)],
+          title: [t.width, t.height,
+                  parseFloat(getComputedStyle(document.getElementById('show-title')).fontSize)],
           stage: [s.left, s.top, s.width, s.height], bg: getComputedStyle(stage).backgroundColor};
 })()"""
 

@@ -13,7 +13,8 @@ def test_help_does_not_import_heavy_packages():
     code = (
         "import sys; from typer.testing import CliRunner; from builder.cli import app; "
         "r = CliRunner().invoke(app, ['build', '--help']); assert r.exit_code == 0, r.output; "
-        "heavy = [m for m in ('torch', 'torchvision', 'cv2', 'gensim', 'hnswlib') if m in sys.modules]; "
+        "heavy = [m for m in ('torch', 'torchvision', 'cv2', 'gensim', 'hnswlib') if m in "
+        "sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -63,8 +64,8 @@ def test_bad_option_values_are_usage_errors(tmp_path):
 
 
 def test_the_usage_page_lists_every_command_and_option_as_the_cli_has_them():
-    """docs/usage.md's reference block is generated from the Typer app (docs/make_usage.py): a new or changed
-    option fails here until the page is regenerated."""
+    """docs/usage.md's reference block is generated from the Typer app (docs/make_usage.py): a new
+    or changed option fails here until the page is regenerated."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_usage", ROOT / "docs" / "make_usage.py")

@@ -1,6 +1,6 @@
-"""The pictures' copies and the audio the gallery carries (builder/gallery/copies.py): one decode per
-picture for all its copies, WebP at every size and one JPEG, sRGB, cached by content and linked out
-of the cache, and file names that are safe and unique."""
+"""The pictures' copies and the audio the gallery carries (builder/gallery/copies.py): one decode
+per picture for all its copies, WebP at every size and one JPEG, sRGB, cached by content and linked
+out of the cache, and file names that are safe and unique."""
 
 from __future__ import annotations
 
@@ -77,8 +77,8 @@ def test_every_copy_of_a_picture_comes_from_one_decode(tmp_path, monkeypatch):
 
 @requires_mirror
 def test_the_analysis_makes_every_copy_and_the_site_only_copies_them_out(tmp_path, monkeypatch):
-    """Each picture's copies are made where it is analysed (on every core, from the bytes already read); the
-    site stage, alone in the main process at the end, encodes nothing."""
+    """Each picture's copies are made where it is analysed (on every core, from the bytes already
+    read); the site stage, alone in the main process at the end, encodes nothing."""
     pics = tmp_path / "pics"
     pics.mkdir()
     photo((2000, 1500), seed=1).save(pics / "wide.jpg")
@@ -119,7 +119,8 @@ def test_a_size_close_below_a_copy_already_made_is_served_by_it(tmp_path):
         500,
         400,
     )
-    # no browser needs a 480 px copy of a 500 px picture: the display copy serves as the larger thumbnail
+    # no browser needs a 480 px copy of a 500 px picture: the display copy serves as the larger
+    # thumbnail
     assert made["thumb"]["webp"] == [
         (f"thumbs/{slug}-240.webp", 240),
         (f"img/{slug}-500.webp", 500),
@@ -135,8 +136,8 @@ def test_a_size_close_below_a_copy_already_made_is_served_by_it(tmp_path):
 
 
 def wide_gamut_profile() -> bytes:
-    """A Display-P3 ICC profile (v2, matrix and gamma 2.2 curves) written out field by field: Pillow's ImageCms
-    builds only sRGB, LAB and XYZ profiles."""
+    """A Display-P3 ICC profile (v2, matrix and gamma 2.2 curves) written out field by field:
+    Pillow's ImageCms builds only sRGB, LAB and XYZ profiles."""
 
     def s15(x: float) -> bytes:
         return struct.pack(">i", round(x * 65536))
@@ -248,9 +249,10 @@ def test_a_built_gallery_has_webp_at_every_size_and_one_jpeg(tmp_path):
 
 
 def test_reading_and_copying_a_picture_leaves_the_warning_filters_alone(tmp_path):
-    """Pictures are read and copied while another thread imports torch (the models load during the copies):
-    warnings.catch_warnings() there would swap the process's filters under that import, and its own hidden
-    warning came out on the user's terminal (seen in a two-worker build). Pillow's warnings are filtered once."""
+    """Pictures are read and copied while another thread imports torch (the models load during the
+    copies): warnings.catch_warnings() there would swap the process's filters under that import, and
+    its own hidden warning came out on the user's terminal (seen in a two-worker build). Pillow's
+    warnings are filtered once."""
     import hashlib
     import warnings
 

@@ -1,4 +1,5 @@
-"""The curator's say: --title, --intro, the --curation sheet, and the pictures' own titles and descriptions."""
+"""The curator's say: --title, --intro, the --curation sheet, and the pictures' own titles and
+descriptions."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from .conftest import DEMO, MIRROR, cli_build, requires_mirror
 XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
     '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
-    'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="fr">Nuit</rdf:li>'
+    'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li '
+    'xml:lang="fr">Nuit</rdf:li>'
     '<rdf:li xml:lang="x-default">Night</rdf:li></rdf:Alt></dc:title><dc:description><rdf:Alt>'
-    '<rdf:li xml:lang="x-default">Stars over the dune</rdf:li></rdf:Alt></dc:description></rdf:Description>'
+    '<rdf:li xml:lang="x-default">Stars over the '
+    "dune</rdf:li></rdf:Alt></dc:description></rdf:Description>"
     '</rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
 ).encode()
 
@@ -41,7 +44,8 @@ def jpeg(exif: Image.Exif | None = None, **kw) -> bytes:
 
 
 def with_iptc(data: bytes, records: dict[int, bytes], utf8: bool = True) -> bytes:
-    """A JPEG with an APP13 Photoshop segment holding IPTC records (2, n) (what photo tools write)."""
+    """A JPEG with an APP13 Photoshop segment holding IPTC records (2, n) (what photo tools
+    write)."""
     iptc = b"\x1c\x01\x5a\x00\x03\x1b%G" if utf8 else b""
     for n, value in records.items():
         iptc += b"\x1c\x02" + bytes([n]) + len(value).to_bytes(2, "big") + value
@@ -52,7 +56,7 @@ def with_iptc(data: bytes, records: dict[int, bytes], utf8: bool = True) -> byte
     return data[:2] + b"\xff\xed" + (len(app13) + 2).to_bytes(2, "big") + app13 + data[2:]
 
 
-# ---- the pictures' own metadata ---------------------------------------------------------------------------
+# ---- the pictures' own metadata ------------------------------------------------------------------
 
 
 def test_exif_description_and_xp_title_are_read():
@@ -77,7 +81,8 @@ def test_xmp_wins_over_iptc_over_exif_and_the_default_language_is_taken():
 
 def test_xmp_with_entities_and_damaged_headers_give_nothing():
     bomb = (
-        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
+        b'"&lol;&lol;&lol;&lol;">]>'
         b'<x:xmpmeta xmlns:x="adobe:ns:meta/">&lol2;</x:xmpmeta>'
     )
     assert read_metadata(jpeg(xmp=bomb)) == ("", "")
@@ -97,7 +102,7 @@ def test_control_characters_are_stripped_and_lengths_capped():
     assert len(description) == curation.DESCRIPTION_CAP and description.endswith("…")
 
 
-# ---- the sheet, read and checked ---------------------------------------------------------------------------
+# ---- the sheet, read and checked -----------------------------------------------------------------
 
 
 def test_a_sheet_with_semicolons_and_a_bom_or_tabs_reads_the_same(tmp_path):
@@ -203,7 +208,7 @@ def test_the_intro_is_rendered_without_anything_that_runs():
     )
 
 
-# ---- through the CLI -------------------------------------------------------------------------------------
+# ---- through the CLI -----------------------------------------------------------------------------
 
 
 def run(tmp_path: Path, *args: str, src: Path | None = None, cache: Path | None = None):
@@ -236,8 +241,8 @@ def test_bad_sheets_and_intros_stop_the_build_before_any_picture(tmp_path):
 
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory, session_cache):
-    """Six demo pictures (one hidden, one carrying its own EXIF description) built with a title, an intro and a
-    sheet that titles, captions, orders, places and pins."""
+    """Six demo pictures (one hidden, one carrying its own EXIF description) built with a title, an
+    intro and a sheet that titles, captions, orders, places and pins."""
     if not MIRROR.is_dir():
         pytest.skip(f"no mirror at {MIRROR}")
     tmp = tmp_path_factory.mktemp("curated")
@@ -404,9 +409,9 @@ def test_an_analysis_cached_before_titles_were_read_gets_them_on_the_next_build(
 
 @requires_mirror
 def test_a_pinned_track_is_no_other_pictures_first_track(tmp_path, session_cache):
-    """Pin the first track the assignment gave one picture (A) to another picture (B): the assignment counts the
-    pin as that track's use, so A, whose quadrant has a track to spare, now gets another track of it, and no
-    picture but B has the pinned track first."""
+    """Pin the first track the assignment gave one picture (A) to another picture (B): the
+    assignment counts the pin as that track's use, so A, whose quadrant has a track to spare, now
+    gets another track of it, and no picture but B has the pinned track first."""
     from builder import plane
 
     src = tmp_path / "pics"
@@ -421,7 +426,8 @@ def test_a_pinned_track_is_no_other_pictures_first_track(tmp_path, session_cache
     )
     tracks_in = [plane.quadrant((t[1], t[2])) for t in catalogue["tracks"]]
     pictures_in = [im["quadrant"] for im in before.values()]
-    # A: a picture whose quadrant seats its pictures and a pin without a repeat; B: a picture of another quadrant
+    # A: a picture whose quadrant seats its pictures and a pin without a repeat; B: a picture of
+    # another quadrant
     a = next(
         f
         for f, im in sorted(before.items())

@@ -80,7 +80,8 @@ def test_torchvision_detectors_run_randomly_initialised_on_a_real_photo(kind):
 
 @requires_import("torch", "torchvision")
 def test_torchvision_detector_loads_a_state_dict_file(tmp_path):
-    """The weights path is really read: a state dict saved from a model loads back into the same shape."""
+    """The weights path is really read: a state dict saved from a model loads back into the same
+    shape."""
     import torch
     from torchvision.models import detection as tvd
 

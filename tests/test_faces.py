@@ -35,7 +35,8 @@ def test_no_faces_in_a_landscape(reader):
 
 @requires_import("ai_edge_litert")
 def test_torch_rebuild_matches_the_tflite_conversion_shipped_in_fer():
-    """Two independent routes to the same network must agree: our torch graph with h5 weights, and fer's TFLite."""
+    """Two independent routes to the same network must agree: our torch graph with h5 weights, and
+    fer's TFLite."""
     import torch
     from ai_edge_litert.interpreter import Interpreter
 

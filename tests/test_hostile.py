@@ -42,7 +42,7 @@ def with_umask(mask: int):
     return _Mask()
 
 
-# ---- 1. one way to write any file the builder owns -----------------------------------------------------------
+# ---- 1. one way to write any file the builder owns -----------------------------------------------
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
@@ -141,12 +141,12 @@ def test_an_unwritable_stats_file_says_so_and_keeps_the_new_gallery(pics, tmp_pa
     assert (out / "index.html").is_file() and leftovers(out) == []
 
 
-# ---- 2. signals from the first instruction to the last --------------------------------------------------------
+# ---- 2. signals from the first instruction to the last -------------------------------------------
 
 
 def child_signals(ignore: tuple[int, ...] = ()):
-    """preexec_fn: the child's dispositions set explicitly (the test run itself may be a background job that
-    ignores SIGINT), then the ones it should inherit as ignored."""
+    """preexec_fn: the child's dispositions set explicitly (the test run itself may be a background
+    job that ignores SIGINT), then the ones it should inherit as ignored."""
 
     def setup():
         signals.in_child_default()
@@ -174,7 +174,8 @@ needs_command = pytest.mark.skipif(
 
 
 def handles(pid: int, sig: int) -> bool:
-    """Whether process pid has a handler of its own for sig (Linux reports it in /proc/PID/status, SigCgt)."""
+    """Whether process pid has a handler of its own for sig (Linux reports it in /proc/PID/status,
+    SigCgt)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("SigCgt:"):
@@ -191,8 +192,8 @@ def handles(pid: int, sig: int) -> bool:
 )
 def test_a_signal_while_the_command_loads_is_a_sentence_not_a_traceback(tmp_path, sig, code, word):
     proc = spawn("build", str(tmp_path), "--out", str(tmp_path / "o"))
-    # the first thing builder.__main__ does is to handle SIGTERM (Python itself handles SIGINT from its start):
-    # from then on, while the heavy modules load, a signal must end it with a sentence
+    # the first thing builder.__main__ does is to handle SIGTERM (Python itself handles SIGINT from
+    # its start): from then on, while the heavy modules load, a signal must end it with a sentence
     wait_for(lambda: handles(proc.pid, signal.SIGTERM) or proc.poll() is not None, timeout=30)
     proc.send_signal(sig)
     output, _ = proc.communicate(timeout=60)
@@ -265,7 +266,8 @@ def test_fit_stopped_by_a_signal_says_so_and_writes_no_model(tmp_path):
 
 @pytest.fixture
 def handled():
-    """builder.signals installed in this (the test's main) thread, the previous handlers restored after."""
+    """builder.signals installed in this (the test's main) thread, the previous handlers restored
+    after."""
     before = {sig: signal.getsignal(sig) for sig in signals.HANDLED}
     for (
         sig
@@ -340,7 +342,7 @@ def test_an_inherited_ignore_is_respected():
             signal.signal(sig, old)
 
 
-# ---- 3. memory without bounds ------------------------------------------------------------------------------------
+# ---- 3. memory without bounds --------------------------------------------------------------------
 
 
 @requires_mirror
@@ -408,7 +410,7 @@ def test_a_named_pipe_is_never_opened(tmp_path):
         load_csv_catalogue(tmp_path / "pipe.csv")
 
 
-# ---- 4. the builder never reads its own output -------------------------------------------------------------------
+# ---- 4. the builder never reads its own output ---------------------------------------------------
 
 
 @requires_mirror
@@ -448,7 +450,9 @@ def test_a_tree_1200_folders_deep_is_walked(tmp_path):
     try:
         files, problems = walk_files(here, {".jpg"})
         assert files == ["/".join(parts) + "/x.jpg"] and problems == []
-    finally:  # taken down here, one level at a time: pytest's own clean-up of old runs recurses and would overflow
+    # taken down here, one level at a time: pytest's own clean-up of old runs recurses and would
+    # overflow
+    finally:
         os.remove(os.path.join(deep, "x.jpg"))
         while deep != str(here):
             os.rmdir(deep)
@@ -475,7 +479,7 @@ def test_an_unreadable_subfolder_is_reported(tmp_path, monkeypatch):
     ]
 
 
-# ---- 5. evaluation that cannot flatter ---------------------------------------------------------------------------
+# ---- 5. evaluation that cannot flatter -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -537,7 +541,7 @@ def test_label_rows_outside_the_folder_or_repeated_are_refused(tmp_path):
     ) and "line 4: '/etc/passwd' lies outside" in str(info.value)
 
 
-# ---- 6. smaller ---------------------------------------------------------------------------------------------------
+# ---- 6. smaller ----------------------------------------------------------------------------------
 
 
 @requires_mirror

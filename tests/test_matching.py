@@ -1,4 +1,5 @@
-"""Feeling -> music for a whole exhibition: calibration, the collection-wide assignment, one frame, explanations."""
+"""Feeling -> music for a whole exhibition: calibration, the collection-wide assignment, one frame,
+explanations."""
 
 from __future__ import annotations
 
@@ -54,9 +55,9 @@ def test_a_side_without_music_maps_to_zero_and_quadrant_middle_is_the_sides_medi
 
 
 def brute_force(targets, tracks, lam, quadrants, cap=None):
-    """The least distance + lam x (earlier uses of the same track) over every assignment that keeps each
-    picture's quadrant where the catalogue has a track there, else gives it its nearest track (and, with cap,
-    uses no track j more than cap[j] times)."""
+    """The least distance + lam x (earlier uses of the same track) over every assignment that keeps
+    each picture's quadrant where the catalogue has a track there, else gives it its nearest track
+    (and, with cap, uses no track j more than cap[j] times)."""
     tq = [plane.quadrant(tuple(t)) for t in tracks]
     options = [  # a picture whose quadrant has no music: its nearest track
         [j for j in range(len(tracks)) if tq[j] == q]
@@ -98,8 +99,8 @@ def random_case(seed, n, m, empty=None):
     "n, m, seed, lam, empty", [(5, 6, 0, 0.3, None), (6, 4, 1, 0.1, None), (6, 5, 2, 2.0, 2)]
 )
 def test_the_assignment_is_optimal_for_its_penalty(n, m, seed, lam, empty, dense, monkeypatch):
-    """Distance plus lam per earlier use of a track, least over all quadrant-keeping assignments (brute force),
-    by linear_sum_assignment and by the linear programme alike."""
+    """Distance plus lam per earlier use of a track, least over all quadrant-keeping assignments
+    (brute force), by linear_sum_assignment and by the linear programme alike."""
     from builder.music import matching
 
     if not dense:
@@ -111,7 +112,8 @@ def test_the_assignment_is_optimal_for_its_penalty(n, m, seed, lam, empty, dense
         brute_force(targets, tracks, lam, quadrants), abs=1e-6
     )
     capped = assign(targets, tracks, penalty=lam, repeats=2)
-    # the cap of 2, raised in a quadrant with more than twice as many pictures as tracks to seat them there
+    # the cap of 2, raised in a quadrant with more than twice as many pictures as tracks to seat
+    # them there
     tq = np.array([plane.quadrant(tuple(t)) for t in tracks])
     cap = np.array([max(2, -(-quadrants.count(q) // (tq == q).sum())) for q in tq])
     cap += np.bincount([a.first[i] for i in range(n) if a.off_quadrant[i]], minlength=m).astype(int)
@@ -147,9 +149,10 @@ def test_first_tracks_keep_the_pictures_quadrant_where_the_catalogue_has_music_t
 
 @pytest.mark.parametrize("seed", range(5))
 def test_the_fitted_penalty_keeps_the_summed_distance_within_the_bound(seed):
-    """Crowded quadrants (many pictures where few tracks lie): fewest repeats would cost far more distance, so
-    the penalty falls until the summed distance is within 1.5 times the nearest-track total, and not lower
-    than it must (one halving more would still be within it only if it were the last grid value)."""
+    """Crowded quadrants (many pictures where few tracks lie): fewest repeats would cost far more
+    distance, so the penalty falls until the summed distance is within 1.5 times the nearest-track
+    total, and not lower than it must (one halving more would still be within it only if it were the
+    last grid value)."""
     from builder.music import matching
 
     rng = np.random.default_rng(seed)
@@ -191,7 +194,8 @@ def test_repeats_1_never_repeats_and_keeps_quadrants(seed):
     targets, tracks = random_case(seed, 40, 400)
     a = assign(targets, tracks, repeats=1)
     assert len(set(a.first)) == 40 and a.capacity == 1 and a.kept == 40
-    # a quadrant with fewer tracks than pictures repeats there, as little as it can, and nowhere else
+    # a quadrant with fewer tracks than pictures repeats there, as little as it can, and nowhere
+    # else
     q2 = np.array([plane.quadrant(tuple(t)) == 2 for t in tracks])
     few = np.r_[tracks[~q2], tracks[q2][:2]]
     b = assign(targets, few, repeats=1)
@@ -202,8 +206,8 @@ def test_repeats_1_never_repeats_and_keeps_quadrants(seed):
 
 
 def test_sparse_matching_is_close_to_the_dense_one(monkeypatch):
-    """Large collections match over each picture's 48 nearest tracks of its quadrant as a linear programme:
-    an approximation, within 1 % here, quadrants kept alike."""
+    """Large collections match over each picture's 48 nearest tracks of its quadrant as a linear
+    programme: an approximation, within 1 % here, quadrants kept alike."""
     from builder.music import matching
 
     rng = np.random.default_rng(4)
@@ -217,8 +221,9 @@ def test_sparse_matching_is_close_to_the_dense_one(monkeypatch):
 
 
 def test_many_pictures_on_few_tracks_share_them_evenly_within_each_quadrant(monkeypatch):
-    """1000 pictures on 8 tracks, two per quadrant: the linear programme (uses charged in blocks) seats them
-    within their quadrants about as evenly as the exact solution, at nearly the same summed distance."""
+    """1000 pictures on 8 tracks, two per quadrant: the linear programme (uses charged in blocks)
+    seats them within their quadrants about as evenly as the exact solution, at nearly the same
+    summed distance."""
     from builder.music import matching
 
     rng = np.random.default_rng(9)
@@ -252,9 +257,9 @@ def test_many_pictures_on_few_tracks_share_them_evenly_within_each_quadrant(monk
 
 @requires_mirror
 def test_a_large_collection_meets_the_whole_catalogue_wide_and_in_order(deam):
-    """Readings spread like the learned model's on photos it never saw (drawn from the shipped calibration's own
-    out-of-fold quantiles, either side of the origin), mapped with that calibration onto all 1802 DEAM tracks:
-    wide, rank-faithful, all different first tracks."""
+    """Readings spread like the learned model's on photos it never saw (drawn from the shipped
+    calibration's own out-of-fold quantiles, either side of the origin), mapped with that
+    calibration onto all 1802 DEAM tracks: wide, rank-faithful, all different first tracks."""
     from scipy.stats import spearmanr
 
     from builder.picture.feeling import FeelingModel
@@ -409,8 +414,9 @@ def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache)
 def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(
     tmp_path, session_cache, deam
 ):
-    """The demo's pictures on DEAM's mirrored clips (more pictures than clips in some quadrants): with --repeats 1
-    a track is used twice only in a quadrant with fewer tracks than pictures, as little as seats them there."""
+    """The demo's pictures on DEAM's mirrored clips (more pictures than clips in some quadrants):
+    with --repeats 1 a track is used twice only in a quadrant with fewer tracks than pictures, as
+    little as seats them there."""
     from typer.testing import CliRunner
 
     from builder.cli import app
@@ -450,8 +456,8 @@ def test_build_with_repeats_1_repeats_only_where_a_quadrant_lacks_tracks(
 
 
 def brute_force_pinned(targets, tracks, lam, used, cap=None):
-    """brute_force with pins: track j starts at used[j] uses, so its s further uses cost lam x (used[j] + ... +
-    used[j] + s - 1); with cap, no track's uses (pins included) exceed cap[j]."""
+    """brute_force with pins: track j starts at used[j] uses, so its s further uses cost lam x
+    (used[j] + ... + used[j] + s - 1); with cap, no track's uses (pins included) exceed cap[j]."""
     tq = [plane.quadrant(tuple(t)) for t in tracks]
     options = [
         [j for j in range(len(tracks)) if tq[j] == plane.quadrant(tuple(t))]
@@ -477,8 +483,9 @@ def brute_force_pinned(targets, tracks, lam, used, cap=None):
 def test_pinned_uses_are_charged_first_and_the_assignment_stays_optimal(
     n, m, seed, lam, empty, dense, monkeypatch
 ):
-    """With pins (used[j] uses of track j already made), each further use is charged after them: the least
-    distance plus penalty over every quadrant-keeping assignment (brute force), by either solver."""
+    """With pins (used[j] uses of track j already made), each further use is charged after them: the
+    least distance plus penalty over every quadrant-keeping assignment (brute force), by either
+    solver."""
     from builder.music import matching
 
     if not dense:
@@ -494,14 +501,15 @@ def test_pinned_uses_are_charged_first_and_the_assignment_stays_optimal(
 
 # Five tracks: two pleasant-excited (quadrant 1), one in each other quadrant.
 PIN_TRACKS = np.array([[0.5, 0.5], [0.58, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
-# Five pictures, one per quadrant and a second in quadrant 2, each a little off its quadrant's track.
+# Five pictures, one per quadrant and a second in quadrant 2, each a little off its quadrant's
+# track.
 PIN_TARGETS = np.array([[0.53, 0.5], [-0.4, 0.4], [-0.6, -0.4], [0.4, -0.6], [-0.6, 0.6]])
 
 
 def test_a_pinned_track_is_not_another_pictures_first_where_its_quadrant_offers_another():
-    """Picture 0's nearest track is track 0. A pin of track 0 (another picture's) sends it to track 1, the
-    other track of its quadrant; track 2, pinned too, is the only track of quadrant 2, so pictures 1 and 4
-    still take it (quadrant first)."""
+    """Picture 0's nearest track is track 0. A pin of track 0 (another picture's) sends it to track
+    1, the other track of its quadrant; track 2, pinned too, is the only track of quadrant 2, so
+    pictures 1 and 4 still take it (quadrant first)."""
     plain = assign(PIN_TARGETS, PIN_TRACKS)
     assert (
         plain.first[0] == 0 and plain.first[1] == plain.first[4] == 2
@@ -510,14 +518,16 @@ def test_a_pinned_track_is_not_another_pictures_first_where_its_quadrant_offers_
     a = assign(PIN_TARGETS, PIN_TRACKS, used=used)
     assert a.first == [1, 2, 3, 4, 2] and a.kept == 5 and not any(a.off_quadrant)
     assert a.capacity == 3  # track 2: its pin and two pictures of the quadrant
-    # the distances are the solved pictures' own: the pins are the curator's, not traded against distance
+    # the distances are the solved pictures' own: the pins are the curator's, not traded against
+    # distance
     assert a.nearest_total == plain.nearest_total and a.total > plain.total
     assert a.total <= 1.5 * a.nearest_total
 
 
 def test_the_fitted_bound_still_lets_a_picture_keep_a_pinned_track_far_nearer_than_any_other():
-    """The pin is a use like any other: where the quadrant's other track is much farther than the summed
-    distance's bound allows, the picture keeps the pinned track, as it would keep a repeated one."""
+    """The pin is a use like any other: where the quadrant's other track is much farther than the
+    summed distance's bound allows, the picture keeps the pinned track, as it would keep a repeated
+    one."""
     tracks = PIN_TRACKS.copy()
     tracks[1] = (0.95, 0.95)
     a = assign(PIN_TARGETS, tracks, used=[1, 0, 0, 0, 0])
@@ -529,8 +539,9 @@ def test_the_fitted_bound_still_lets_a_picture_keep_a_pinned_track_far_nearer_th
 
 @pytest.mark.parametrize("dense", [True, False])
 def test_repeats_1_counts_the_pin(dense, monkeypatch):
-    """--repeats 1: a pinned track is used up by its pin, whatever the distance (track 1 is far); a quadrant
-    whose only track is pinned still seats its pictures there, its cap raised to the least that does."""
+    """--repeats 1: a pinned track is used up by its pin, whatever the distance (track 1 is far); a
+    quadrant whose only track is pinned still seats its pictures there, its cap raised to the least
+    that does."""
     from builder.music import matching
 
     if not dense:

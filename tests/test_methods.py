@@ -1,5 +1,5 @@
-"""The pipeline asks, the method answers: every --method is an object of builder.picture.methods, and a new one plugs in
-without a change to the pipeline."""
+"""The pipeline asks, the method answers: every --method is an object of builder.picture.methods,
+and a new one plugs in without a change to the pipeline."""
 
 from __future__ import annotations
 

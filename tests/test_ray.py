@@ -1,4 +1,5 @@
-"""The Ray executor (--executor ray) on a local Ray instance started here: the same records as local workers."""
+"""The Ray executor (--executor ray) on a local Ray instance started here: the same records as local
+workers."""
 
 from __future__ import annotations
 

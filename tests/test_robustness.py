@@ -45,7 +45,8 @@ def png_claiming(width: int, height: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def messy(tmp_path_factory) -> tuple[Path, set[str], dict[str, str]]:
-    """A folder of good, odd, broken and hostile files. Returns (folder, good files, bad file -> reason pattern)."""
+    """A folder of good, odd, broken and hostile files. Returns (folder, good files, bad file ->
+    reason pattern)."""
     root = tmp_path_factory.mktemp("messy")
     good, bad = set(), {}
 
@@ -270,7 +271,8 @@ def test_corrupt_cache_entries_are_recomputed(messy_build, messy, tmp_path):
 
 
 def test_unreadable_file_is_reported_not_fatal(tmp_path, monkeypatch):
-    """Tests run as root in CI, where chmod cannot make a file unreadable; the OS error is simulated."""
+    """Tests run as root in CI, where chmod cannot make a file unreadable; the OS error is
+    simulated."""
     import builtins
 
     import builder.images as images

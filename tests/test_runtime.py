@@ -1,5 +1,5 @@
-"""The builder's runtime (builder.assets.runtime): a default build without torch, the networks it runs,
-and their files checked like every other asset."""
+"""The builder's runtime (builder.assets.runtime): a default build without torch, the networks it
+runs, and their files checked like every other asset."""
 
 from __future__ import annotations
 

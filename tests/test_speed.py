@@ -18,7 +18,7 @@ from tests.conftest import MIRROR, cli_build, photo, requires_mirror
 build = cli_build
 
 
-# ---- how many workers ------------------------------------------------------------------------------------------
+# ---- how many workers ----------------------------------------------------------------------------
 
 
 def test_the_default_worker_count_is_what_both_the_cores_and_the_memory_allow(tmp_path):
@@ -74,7 +74,7 @@ def test_the_build_warns_once_and_still_builds(tmp_path, monkeypatch):
     assert "0.1 GB is available" in result.output
 
 
-# ---- workers forked from the main process ----------------------------------------------------------------------
+# ---- workers forked from the main process --------------------------------------------------------
 
 
 def _no_setup(s: Settings):
@@ -138,7 +138,8 @@ def test_one_two_and_three_workers_read_the_same(tmp_path):
 
 @requires_mirror
 def test_a_build_the_cache_serves_whole_loads_no_model_library(tmp_path):
-    """A rebuild of analysed pictures imports neither torch nor the other models' libraries (seconds each)."""
+    """A rebuild of analysed pictures imports neither torch nor the other models' libraries (seconds
+    each)."""
     import shutil
     import subprocess
     import sys

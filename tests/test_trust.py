@@ -1,5 +1,6 @@
-"""Trust under attack and accident: nothing of the user's deleted, nothing outside the inputs published, caches
-that verify what they serve, a sentence and a documented exit code for every failure, signals, permissions."""
+"""Trust under attack and accident: nothing of the user's deleted, nothing outside the inputs
+published, caches that verify what they serve, a sentence and a documented exit code for every
+failure, signals, permissions."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def leftovers(out: Path) -> list[str]:
     return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
 
 
-# ---- nothing of the user's is deleted -----------------------------------------------------------------------
+# ---- nothing of the user's is deleted ------------------------------------------------------------
 
 
 def test_a_folder_with_any_gallery_json_is_not_taken_for_ours(pics, tmp_path, session_cache):
@@ -113,7 +114,7 @@ def test_out_dot_is_refused_in_a_sentence(pics, tmp_path, session_cache, monkeyp
     assert tree(here) == {"mine.txt": b"keep"} and Path.cwd() == here
 
 
-# ---- nothing outside the inputs is published --------------------------------------------------------------
+# ---- nothing outside the inputs is published -----------------------------------------------------
 
 
 def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path, session_cache):
@@ -150,7 +151,7 @@ def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path
     assert all(a is None for i, a in audio.items() if i != "ok")
 
 
-# ---- caches verify what they serve ------------------------------------------------------------------------
+# ---- caches verify what they serve ---------------------------------------------------------------
 
 
 def test_a_picture_changed_or_removed_after_reading_is_left_out_not_mislabelled(pics, tmp_path):
@@ -260,7 +261,7 @@ def test_an_unwritable_cache_is_a_warning_not_a_failure(pics, tmp_path):
     assert (out / "index.html").is_file()
 
 
-# ---- every failure is a sentence and an exit code ------------------------------------------------------------
+# ---- every failure is a sentence and an exit code ------------------------------------------------
 
 
 def test_a_full_disk_names_the_path_exits_5_and_keeps_the_previous_gallery(
@@ -362,7 +363,7 @@ def test_any_byte_string_as_a_file_name_builds_or_fails_with_a_reason(
         assert len(g["failed"]) == 1 and g["failed"][0]["reason"] and len(g["images"]) == 1
 
 
-# ---- permissions, locks, signals -------------------------------------------------------------------------
+# ---- permissions, locks, signals -----------------------------------------------------------------
 
 
 def test_the_gallery_is_readable_by_other_users(pics, tmp_path, session_cache):
@@ -397,7 +398,8 @@ def run_builder(pics: Path, out: Path, cache: Path, *args: str) -> subprocess.Po
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        # the test run may itself be a background job whose children inherit SIGINT ignored: set them explicitly
+        # the test run may itself be a background job whose children inherit SIGINT ignored: set
+        # them explicitly
         preexec_fn=signals.in_child_default,
     )
 
@@ -482,7 +484,7 @@ def test_leftovers_of_a_killed_build_are_removed_by_the_next(many, tmp_path):
     assert leftovers(out) == [] and (out / "index.html").is_file()
 
 
-# ---- every core ------------------------------------------------------------------------------------------------
+# ---- every core ----------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ def test_no_library_file_is_committed():
 
 @requires_mirror
 def test_a_missing_viewer_stops_the_build_before_it_starts(tmp_path):
-    """A mirror without web/photoswipe-5.4.4.tgz: exit 3 naming the asset, nothing analysed or written."""
+    """A mirror without web/photoswipe-5.4.4.tgz: exit 3 naming the asset, nothing analysed or
+    written."""
     mirror = tmp_path / "mirror"
     for item in MIRROR.iterdir():
         if item.name != "web":

@@ -1,8 +1,8 @@
 """Running the shipped networks: OpenVINO on the CPU, one thread a process, float32 arithmetic.
 
 Both wings read their networks through here (EfficientNet-Lite2 and the Yolo-Fastest detector for
-pictures, the musicnn taggers for music): ONNX files made from the upstream weights by
-`python -m builder.lab.convert`, shipped as package data and checked by sha256 through the asset registry.
+pictures, the musicnn taggers for music): ONNX files made from the upstream weights by `python -m
+builder.lab.convert`, shipped as package data and checked by sha256 through the asset registry.
 OpenVINO was chosen by measurement on the 2-core machine (`benchmarks/runtimes.py`; docs/speed.md):
 EfficientNet-Lite2 in float32 ran as fast as in ONNX Runtime and faster than in LiteRT (XNNPACK) or
 torch, the detector in a third of OpenCV DNN's time, and the int8 musicnn tagger 3.7 times as fast
@@ -13,9 +13,9 @@ its threads are not pinned to cores, so processes forked from one that loaded a 
 run on the core it was pinned to; and the arithmetic stays float32 where the CPU offers bfloat16
 (OpenVINO's default on CPUs with AMX), so a reading does not depend on the machine it was made on.
 
-Compiling a network takes OpenVINO a few tenths of a second; with `cache` (the builder's cache folder)
-the compiled network is kept there and read back by later builds (in a folder of this machine's CPU
-and OpenVINO version: a compiled network is made for the CPU it was compiled on).
+Compiling a network takes OpenVINO a few tenths of a second; with `cache` (the builder's cache
+folder) the compiled network is kept there and read back by later builds (in a folder of this
+machine's CPU and OpenVINO version: a compiled network is made for the CPU it was compiled on).
 """
 
 from __future__ import annotations

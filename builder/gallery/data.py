@@ -252,9 +252,9 @@ def study_data(gallery: Gallery) -> dict:
     """What the study page (static/study.js) needs of the gallery's study: its build id, the
     pictures a visit holds, the excerpts' length, and per picture its copy, its text alternative,
     the quadrant the gallery reads it in (a visit draws the quadrants evenly; the page never shows
-    it) and what a visitor hears: one excerpt per distinct track, with the conditions that picked it (a track two
-    conditions picked is played once and its score counts for both), and the conditions that could
-    not recommend. No title or artist: the visitor rates the music blind."""
+    it) and what a visitor hears: one excerpt per distinct track, with the conditions that picked it
+    (a track two conditions picked is played once and its score counts for both), and the conditions
+    that could not recommend. No title or artist: the visitor rates the music blind."""
     study = gallery.study
     if study is None:
         raise ValueError("the gallery has no study")

@@ -12,13 +12,13 @@
   after OUT with its links resolved, so one gallery has one lock however it is reached, and it is
   made with O_EXCL and opened with O_NOFOLLOW: a link or any file that is not a lock at its name is
   refused, never followed or truncated (`builder film` takes the same lock).
-- **Leftovers.** The new gallery is written into `.OUT.building-*` beside OUT. Temporary folders of builds that
-  died (kill -9, power loss) are removed by the next build of that OUT, under the lock.
-- **The swap.** On Linux the new folder and OUT are exchanged in one atomic step (renameat2 RENAME_EXCHANGE), so
-  OUT is never missing; elsewhere two renames run as one section no signal splits (builder.signals.held), and
-  a failure of the second puts the old gallery back.
-- **Permissions.** Folders get 0777 and files 0666 less the umask, like any file the user makes, so a web server
-  running as another user can read the gallery (temporary folders are created 0700).
+- **Leftovers.** The new gallery is written into `.OUT.building-*` beside OUT. Temporary folders of
+  builds that died (kill -9, power loss) are removed by the next build of that OUT, under the lock.
+- **The swap.** On Linux the new folder and OUT are exchanged in one atomic step (renameat2
+  RENAME_EXCHANGE), so OUT is never missing; elsewhere two renames run as one section no signal
+  splits (builder.signals.held), and a failure of the second puts the old gallery back.
+- **Permissions.** Folders get 0777 and files 0666 less the umask, like any file the user makes, so
+  a web server running as another user can read the gallery (temporary folders are created 0700).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ LEGACY_NAMES = {
     "static",
     "slideshow.html",
     "credits.html",
-    "film.js",  # written by every build since the film link (a gallery whose marker was lost still has it)
+    # written by every build since the film link (a gallery whose marker was lost still has it)
+    "film.js",
 }
 
 
@@ -98,12 +99,14 @@ def _is_legacy_gallery(out: Path) -> bool:
 
 
 def owned(out: Path) -> bool:
-    """Whether out is a gallery this builder wrote (its marker, or a gallery of a version before markers)."""
+    """Whether out is a gallery this builder wrote (its marker, or a gallery of a version before
+    markers)."""
     return out.is_dir() and (_read_marker(out) is not None or _is_legacy_gallery(out))
 
 
 def built_files(out: Path) -> set[str]:
-    """The files the build wrote into out, as its marker lists them (empty for a folder without one)."""
+    """The files the build wrote into out, as its marker lists them (empty for a folder without
+    one)."""
     marker = _read_marker(out)
     return set(marker["files"]) | {MARKER, "gallery.json"} if marker else {"gallery.json"}
 
@@ -328,7 +331,8 @@ def remove_stale(out: Path) -> list[Path]:
 
 
 def carry_foreign(out: Path, tmp: Path, foreign: list[str]) -> None:
-    """Copy the user's own files from the old OUT into the new gallery; stop if one would be overwritten."""
+    """Copy the user's own files from the old OUT into the new gallery; stop if one would be
+    overwritten."""
     clash = [f for f in foreign if (tmp / f).exists()]
     if clash:
         raise UsageError(
@@ -351,9 +355,10 @@ def write_marker(tmp: Path, version: str, foreign: list[str]) -> None:
 
 
 def sync_tree(root: Path) -> None:
-    """fsync every file and folder under root (a gallery is swapped in only once all of it is on disk). The files
-    are synced by several threads at once (a journalling file system then commits them together: a rebuild of
-    a large gallery waits on a few commits rather than one per file), then the folders that name them."""
+    """fsync every file and folder under root (a gallery is swapped in only once all of it is on
+    disk). The files are synced by several threads at once (a journalling file system then commits
+    them together: a rebuild of a large gallery waits on a few commits rather than one per file),
+    then the folders that name them."""
     from concurrent.futures import ThreadPoolExecutor
 
     files, folders = [], []
@@ -382,7 +387,8 @@ def _fsync(path: str) -> None:
 
 
 def normal_permissions(root: Path) -> None:
-    """0777 / 0666 less the umask for the folder tree (tempfile.mkdtemp makes 0700, mkstemp 0600)."""
+    """0777 / 0666 less the umask for the folder tree (tempfile.mkdtemp makes 0700, mkstemp
+    0600)."""
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(root, 0o777 & ~mask)
@@ -411,7 +417,8 @@ def _renameat2():
 
 
 def exchange(tmp: Path, out: Path) -> Path | None:
-    """Put tmp in place of out. Returns where the old gallery now is (to be removed), or None if there was none."""
+    """Put tmp in place of out. Returns where the old gallery now is (to be removed), or None if
+    there was none."""
     if not out.exists():
         os.replace(tmp, out)
         return None

@@ -198,7 +198,8 @@ def seen_text(im: ImageRecord, w: Words) -> str:
 
 def moved(im: ImageRecord, w: Words) -> list[str]:
     """What moved the reading most (learned): up to three feature groups, each with what it did in
-    words ("the colours: more pleasant, a little calmer"); groups that barely moved it are left out."""
+    words ("the colours: more pleasant, a little calmer"); groups that barely moved it are left out.
+    """
     top = sorted(im.contributions or (), key=lambda c: -(abs(c.valence) + abs(c.arousal)))[:3]
     out = []
     for c in top:

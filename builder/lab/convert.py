@@ -1,4 +1,5 @@
-"""Make the networks the builder runs (builder.assets.runtime) from the upstream weights, and check them.
+"""Make the networks the builder runs (builder.assets.runtime) from the upstream weights, and check
+them.
 
     pip install -e '.[convert]'
     BUILDER_MIRROR=../shared/mirror python -m builder.lab.convert [--only lite2,yolo,mtt,msd]
@@ -19,8 +20,8 @@ checks):
   of 60 (benchmarks/runtimes.py prints these).
 - builder/picture/data/yolo-fastest.onnx: the Yolo-Fastest 1.1-XL detector rebuilt in torch from its
   Darknet cfg and weights (assets `yolo-fastest-1.1-xl-cfg`, `-weights`; batch norm folded into the
-  convolutions as Darknet does, epsilon 1e-5) and exported with its two YOLO layers decoded as OpenCV
-  DNN decodes them (box centre and size relative to the picture, objectness, class scores =
+  convolutions as Darknet does, epsilon 1e-5) and exported with its two YOLO layers decoded as
+  OpenCV DNN decodes them (box centre and size relative to the picture, objectness, class scores =
   objectness x sigmoid, those not above 0.2 set to 0), one 320 x 320 blob in, its 1500 rows out;
   float32.
 - builder/music/data/musicnn-mtt.onnx, musicnn-msd.onnx: the musicnn taggers exported by torch from
@@ -237,9 +238,9 @@ def darknet(cfg_text: str, weights: bytes):
 
         @staticmethod
         def decode(x, layer):
-            """OpenCV DNN's rows for a YOLO layer: for each cell (row-major) and anchor, the box centre
-            and size relative to the picture, the objectness, and each class's score (objectness x
-            sigmoid), 0 where not above 0.2."""
+            """OpenCV DNN's rows for a YOLO layer: for each cell (row-major) and anchor, the box
+            centre and size relative to the picture, the objectness, and each class's score
+            (objectness x sigmoid), 0 where not above 0.2."""
             anchors = [float(v) for v in layer["anchors"].split(",")]
             mask = [int(v) for v in layer["mask"].split(",")]
             classes = int(layer["classes"])

@@ -351,8 +351,7 @@ def _too_few(n: int, did: str, answers: Answers) -> NothingToReport:
         gid, lines = answers.other_galleries.most_common(1)[0]
         text += (
             f"; {lines} answer{'s' * (lines != 1)} came from another build ({printable(gid)}): "
-            "give --gallery "
-            "the gallery whose study page collected them"
+            "give --gallery the gallery whose study page collected them"
         )
     return NothingToReport(text)
 

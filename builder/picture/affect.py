@@ -1,4 +1,5 @@
-"""Pure functions of the published method: weights, points, spherical k-means, quadrants and the vote.
+"""Pure functions of the published method: weights, points, spherical k-means, quadrants and the
+vote.
 
 Quadrants are numbered and named in builder.plane, which every wing shares.
 """
@@ -15,7 +16,8 @@ from builder.records import Detection, Impression, Point
 
 
 def class_weights(detections: Sequence[Detection]) -> dict[str, float]:
-    """Each class's summed box area divided by the largest class's (the published object weighting)."""
+    """Each class's summed box area divided by the largest class's (the published object
+    weighting)."""
     areas: dict[str, float] = defaultdict(float)
     for d in detections:
         x0, y0, x1, y1 = d.box
@@ -36,7 +38,8 @@ def points(impressions: Sequence[Impression]) -> np.ndarray:
 
 
 def weighted_mean(impressions: Sequence[Impression]) -> Point | None:
-    """The picture's feeling: the weight-weighted mean of its impression words' (valence, arousal)."""
+    """The picture's feeling: the weight-weighted mean of its impression words' (valence,
+    arousal)."""
     total = sum(i.weight for i in impressions)
     if total <= 0:
         return None
@@ -48,9 +51,10 @@ def weighted_mean(impressions: Sequence[Impression]) -> Point | None:
 def spherical_kmeans(pts: np.ndarray, k: int = 4, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """Cluster points by angle. Deterministic: farthest-angle initialisation from the longest point.
 
-    Returns (labels, centres) where centres are the mean positions of each cluster's points (so a centre
-    keeps the magnitude of its points, which is what the nearest-track query needs). Points at the origin
-    have no angle and go to the cluster nearest in position. Empty clusters are dropped.
+    Returns (labels, centres) where centres are the mean positions of each cluster's points (so a
+    centre keeps the magnitude of its points, which is what the nearest-track query needs). Points
+    at the origin have no angle and go to the cluster nearest in position. Empty clusters are
+    dropped.
     """
     n = len(pts)
     if n == 0:
@@ -112,7 +116,8 @@ def collection_means(all_counts: Sequence[Sequence[int]]) -> tuple[float, float,
 def vote(counts: Sequence[int], means: Sequence[float]) -> int | None:
     """The published quadrant vote: count / collection mean count, largest ratio wins.
 
-    Ties go to the larger raw count, then the lower quadrant number. None when the picture has no points.
+    Ties go to the larger raw count, then the lower quadrant number. None when the picture has no
+    points.
     """
     if sum(counts) == 0:
         return None
@@ -122,7 +127,8 @@ def vote(counts: Sequence[int], means: Sequence[float]) -> int | None:
 
 
 def valdez_mehrabian(brightness: float, saturation: float) -> Point:
-    """Colour model of Valdez & Mehrabian (1994), rescaled to [-1, 1] over brightness, saturation in [0, 1].
+    """Colour model of Valdez & Mehrabian (1994), rescaled to [-1, 1] over brightness, saturation in
+    [0, 1].
 
     pleasure = 0.69 B + 0.22 S spans [0, 0.91]; arousal = -0.31 B + 0.60 S spans [-0.31, 0.60].
     """

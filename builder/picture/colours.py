@@ -1,16 +1,17 @@
 """Object masks, dominant colours and their names.
 
-Masks: DeepLabv3 MobileNetV2 (PASCAL VOC, TFLite) inside each detection box for the classes it knows;
-OpenCV GrabCut seeded by the box otherwise (or when DeepLab finds none of the class there); Mask R-CNN's own
-masks when that detector is used.
+Masks: DeepLabv3 MobileNetV2 (PASCAL VOC, TFLite) inside each detection box for the classes it
+knows; OpenCV GrabCut seeded by the box otherwise (or when DeepLab finds none of the class there);
+Mask R-CNN's own masks when that detector is used.
 
-Dominant colour: k-means with k = 3 on the mask's pixels (as published); the largest cluster's centre is named
-by the nearest colour under CIEDE2000. Clustering runs in CIELAB by default (``space="lab"``; see
-benchmarks/colour_space.py and docs/pictures.md for the measurement); ``space="rgb"`` is the published variant.
+Dominant colour: k-means with k = 3 on the mask's pixels (as published); the largest cluster's
+centre is named by the nearest colour under CIEDE2000. Clustering runs in CIELAB by default
+(``space="lab"``; see benchmarks/colour_space.py and docs/pictures.md for the measurement);
+``space="rgb"`` is the published variant.
 
-Colour names: the CSS4 names that ship in matplotlib, kept when the name is one common English word that the
-word vectors know (rank < 30,000 in GloVe's frequency order), because the name is later read as a word.
-"peru" is dropped: in text it is a country, not a colour.
+Colour names: the CSS4 names that ship in matplotlib, kept when the name is one common English word
+that the word vectors know (rank < 30,000 in GloVe's frequency order), because the name is later
+read as a word. "peru" is dropped: in text it is a country, not a colour.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class NamedColour:
 def colour_names(
     word_rank: Mapping[str, int] | None = None, max_rank: int = 30000
 ) -> list[NamedColour]:
-    """CSS4 colour names; with word_rank (a vectors' key_to_index), only those among its max_rank commonest words."""
+    """CSS4 colour names; with word_rank (a vectors' key_to_index), only those among its max_rank
+    commonest words."""
     try:
         from matplotlib.colors import CSS4_COLORS, to_rgb
     except ImportError as exc:
@@ -140,9 +142,10 @@ def _tflite(path: str, preserve_all_tensors: bool = False):
 
 @contextmanager
 def _without_native_info():
-    """TFLite's C++ writes "INFO: Created TensorFlow Lite XNNPACK delegate" straight to file descriptor 2, and no
-    setting of the Python package turns it off: hold fd 2 in a temporary file while the interpreter is made,
-    then pass on every line but the INFO ones (warnings and errors still reach the user)."""
+    """TFLite's C++ writes "INFO: Created TensorFlow Lite XNNPACK delegate" straight to file
+    descriptor 2, and no setting of the Python package turns it off: hold fd 2 in a temporary file
+    while the interpreter is made, then pass on every line but the INFO ones (warnings and errors
+    still reach the user)."""
     import os
     import sys
     import tempfile
@@ -215,7 +218,8 @@ def grabcut_mask(rgb: np.ndarray, box: Box, max_side: int = 160, iterations: int
 
     x0, y0, x1, y1 = box_pixels(box, rgb.shape)
     h, w = rgb.shape[:2]
-    # work on the box plus a margin, downscaled, so GrabCut has background to learn from and stays fast
+    # work on the box plus a margin, downscaled, so GrabCut has background to learn from and stays
+    # fast
     mx, my = max(2, (x1 - x0) // 10), max(2, (y1 - y0) // 10)
     cx0, cy0, cx1, cy1 = max(0, x0 - mx), max(0, y0 - my), min(w, x1 + mx), min(h, y1 + my)
     crop = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1, ::-1])

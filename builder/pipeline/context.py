@@ -1,9 +1,10 @@
-"""What every stage is handed: the Context, the settings and each heavy thing, loaded once on first use.
+"""What every stage is handed: the Context, the settings and each heavy thing, loaded once on first
+use.
 
-The Context is where the two wings meet without importing each other: it loads the picture wing's recognisers
-and the music wing's catalogue and index, and a method reaches music only through `ctx.index`. The methods
-name what they use of it by a protocol of their own wing (builder.picture.reading.Context), so no wing
-imports this module.
+The Context is where the two wings meet without importing each other: it loads the picture wing's
+recognisers and the music wing's catalogue and index, and a method reaches music only through
+`ctx.index`. The methods name what they use of it by a protocol of their own wing
+(builder.picture.reading.Context), so no wing imports this module.
 """
 
 from __future__ import annotations
@@ -243,9 +244,9 @@ class Context:
 
     @property
     def carry_all_audio(self) -> bool:
-        """Whether the gallery carries the audio of every catalogue track (so exploring the plane plays too): when
-        every track has audio and all of it together is small (the mirror's DEAM clips); else only recommended
-        tracks' audio travels."""
+        """Whether the gallery carries the audio of every catalogue track (so exploring the plane
+        plays too): when every track has audio and all of it together is small (the mirror's DEAM
+        clips); else only recommended tracks' audio travels."""
         tracks = self.catalogue.tracks
         if not all(t.audio for t in tracks):
             return False

@@ -188,14 +188,16 @@ def _decode(path: Path, what: str, cap: int) -> str:
     return text
 
 
-# NUL and the other control characters (escapes can recolour a terminal, and no caption needs them), lone
-# surrogates, and bidi overrides (text that reads differently from what it says); newlines are handled apart
+# NUL and the other control characters (escapes can recolour a terminal, and no caption needs them),
+# lone surrogates, and bidi overrides (text that reads differently from what it says); newlines are
+# handled apart
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text: str, cap: int, one_line: bool = False) -> str:
-    """Text fit for a page: no control characters (newlines kept unless one_line; a tab is a space), spaces
-    collapsed, at most one blank line in a row, trimmed, at most cap characters (cut with an ellipsis)."""
+    """Text fit for a page: no control characters (newlines kept unless one_line; a tab is a space),
+    spaces collapsed, at most one blank line in a row, trimmed, at most cap characters (cut with an
+    ellipsis)."""
     text = (
         unicodedata.normalize("NFC", text)
         .replace("\r\n", "\n")
@@ -211,8 +213,8 @@ def clean(text: str, cap: int, one_line: bool = False) -> str:
 
 
 def _separator(header: str) -> str:
-    """The separator that splits the header into the most known columns (',' ';' or tab, as spreadsheets
-    save CSV in different locales); ',' when none does."""
+    """The separator that splits the header into the most known columns (',' ';' or tab, as
+    spreadsheets save CSV in different locales); ',' when none does."""
     best, score = ",", -1
     for sep in SEPARATORS:
         names = [c.strip().lower() for c in next(csv.reader([header], delimiter=sep), [])]
@@ -269,7 +271,8 @@ def _parse_sheet(path: Path, what: str, text: str) -> Sheet:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise UsageError(
-            f"{what} {path} is empty; its first row names the columns (image, and any of {', '.join(COLUMNS[1:])})"
+            f"{what} {path} is empty; its first row names the columns (image, and any of "
+            f"{', '.join(COLUMNS[1:])})"
         )
     sep = _separator(lines[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
@@ -287,7 +290,8 @@ def _parse_sheet(path: Path, what: str, text: str) -> Sheet:
     if unknown:
         sheet.warnings.append(
             f"{path.name}: column{'s' * (len(unknown) > 1)} {', '.join(repr(u) for u in unknown)} "
-            f"{'are' if len(unknown) > 1 else 'is'} not one the builder reads ({', '.join(COLUMNS)}); ignored"
+            f"{'are' if len(unknown) > 1 else 'is'} not one the builder reads "
+            f"({', '.join(COLUMNS)}); ignored"
         )
     col = {name: header.index(name) for name in COLUMNS if name in header}
     for row, cells in enumerate(reader, start=2):
@@ -427,7 +431,8 @@ def intro_html(text: str) -> str:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.validateLink = _safe_link
     md.add_render_rule("image", _image)
-    # control characters go, but not indentation or line ends: Markdown's lists and code blocks are made of them
+    # control characters go, but not indentation or line ends: Markdown's lists and code blocks are
+    # made of them
     text = CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
     tokens = md.parse(text)
     for t in tokens:
@@ -447,7 +452,8 @@ def title_warnings(title: str | None) -> list[str]:
 
 
 def exhibition_title(title: str | None, input_dir: Path) -> str:
-    """--title, else the input folder's name (of its absolute path, so `builder build .` has one)."""
+    """--title, else the input folder's name (of its absolute path, so `builder build .` has
+    one)."""
     if title is not None and clean(title, TITLE_CAP, one_line=True):
         return clean(title, TITLE_CAP, one_line=True)
     return clean(Path(input_dir).resolve().name, TITLE_CAP, one_line=True)
@@ -459,12 +465,14 @@ def apply(
     metadata: dict[str, tuple[str, str]],
     pins: dict[str, Track],
 ) -> list[ImageRecord]:
-    """Each record with its title, description, alt text and pinned first track, in the curator's order.
+    """Each record with its title, description, alt text and pinned first track, in the curator's
+    order.
 
-    metadata: picture -> (title, description) read from the picture's own file (builder.images.read_metadata),
-    used where the sheet is silent. pins: picture -> the track its row pins (Sheet.pins): it becomes the first
-    track and the method's tracks follow (without it), as many tracks as the method gave. Pictures with an
-    order come first, by it (equal orders by file name); the others follow in the order they came."""
+    metadata: picture -> (title, description) read from the picture's own file
+    (builder.images.read_metadata), used where the sheet is silent. pins: picture -> the track its
+    row pins (Sheet.pins): it becomes the first track and the method's tracks follow (without it),
+    as many tracks as the method gave. Pictures with an order come first, by it (equal orders by
+    file name); the others follow in the order they came."""
     entries = sheet.entries if sheet else {}
     out = []
     for im in records:
@@ -472,7 +480,8 @@ def apply(
         own_title, own_description = metadata.get(im.file, ("", ""))
         title = (e.title if e else "") or own_title
         description = (e.caption if e else "") or own_description
-        # the caption methods' own sentence says more than a file name to someone who cannot see the picture
+        # the caption methods' own sentence says more than a file name to someone who cannot see the
+        # picture
         said = im.caption.text if im.caption and im.caption.text else ""
         changes: dict = dict(
             title=title,

@@ -7,14 +7,15 @@ imported: `setup(settings)` runs once in each worker process and returns its wor
 models), `work(job, data)` runs once per picture. The pipeline passes its own module-level setup (it
 travels to other processes by name), so this module never imports the pipeline.
 
-Ray (`--executor ray`) is for collections that outgrow one machine. The main process hashes every picture and
-reads the cache, as with local workers; each picture the cache lacks becomes one Ray task that carries the
-picture's bytes (so the nodes need not see the input folder) and returns its reading. Each Ray worker process
-loads the models once and runs them on one thread, as local workers do. At most a few tasks per CPU of the
-cluster are in flight, so the driver never holds the bytes of a whole collection. Ray is an optional extra
-(`pip install -e '.[ray]'`). Without --ray-address a Ray instance is started on this machine; with one, the
-builder joins that cluster (`ray start --head` on one machine, `ray start --address HEAD:6379` on the others;
-then `--ray-address auto` on the head, or `ray://HEAD:10001` from elsewhere).
+Ray (`--executor ray`) is for collections that outgrow one machine. The main process hashes every
+picture and reads the cache, as with local workers; each picture the cache lacks becomes one Ray
+task that carries the picture's bytes (so the nodes need not see the input folder) and returns its
+reading. Each Ray worker process loads the models once and runs them on one thread, as local workers
+do. At most a few tasks per CPU of the cluster are in flight, so the driver never holds the bytes of
+a whole collection. Ray is an optional extra (`pip install -e '.[ray]'`). Without --ray-address a
+Ray instance is started on this machine; with one, the builder joins that cluster (`ray start
+--head` on one machine, `ray start --address HEAD:6379` on the others; then `--ray-address auto` on
+the head, or `ray://HEAD:10001` from elsewhere).
 """
 
 from __future__ import annotations
@@ -51,14 +52,16 @@ class Executor(Protocol):
 
 
 def make(settings: Settings, workers: int, setup: Setup, here: Work | None = None) -> Executor:
-    """The executor --executor names: Ray tasks, or `workers` local processes (here: see LocalProcesses)."""
+    """The executor --executor names: Ray tasks, or `workers` local processes (here: see
+    LocalProcesses)."""
     if settings.executor == "ray":
         return RayTasks(settings, setup)
     return LocalProcesses(settings, workers, setup, here)
 
 
 def single_threaded() -> None:
-    """Run every model on one thread: one worker is one core (the workers share the cores, not torch's pool)."""
+    """Run every model on one thread: one worker is one core (the workers share the cores, not
+    torch's pool)."""
     import builder.picture.colours
 
     builder.picture.colours.TFLITE_THREADS = 1
@@ -77,7 +80,7 @@ def single_threaded() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-# ---- worker processes on this machine ---------------------------------------------------------------------
+# ---- worker processes on this machine ------------------------------------------------------------
 
 # A process pool hands its initializer's result to later tasks only through the worker process's
 # globals: the work each worker set up once (its models loaded), that its tasks run.
@@ -113,9 +116,10 @@ def _handed(work: Work) -> Setup:
 
 
 def can_fork() -> bool:
-    """Whether worker processes can be forked from a main process that has loaded the models (Linux): they then
-    share its read-only weights (copy-on-write pages) instead of each loading its own, and start in milliseconds.
-    Elsewhere (macOS, Windows) fork is unsafe or absent, and workers are spawned and load their own models."""
+    """Whether worker processes can be forked from a main process that has loaded the models
+    (Linux): they then share its read-only weights (copy-on-write pages) instead of each loading its
+    own, and start in milliseconds. Elsewhere (macOS, Windows) fork is unsafe or absent, and workers
+    are spawned and load their own models."""
     import multiprocessing
     import sys
 
@@ -175,7 +179,8 @@ class LocalProcesses:
         nxt = 0
         try:
             while nxt < len(jobs) or pending:
-                # two pictures queued per worker: none idles while this process analyses one of its own
+                # two pictures queued per worker: none idles while this process analyses one of its
+                # own
                 while pool is not None and nxt < len(jobs) and len(pending) < 2 * helpers:
                     pending[pool.submit(_local_job, jobs[nxt])] = nxt
                     nxt += 1
@@ -205,7 +210,7 @@ def _stop(pool) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-# ---- tasks on a Ray cluster -----------------------------------------------------------------------------
+# ---- tasks on a Ray cluster ----------------------------------------------------------------------
 
 # A Ray worker process runs many tasks and keeps nothing between them but its globals: the settings
 # its models were loaded for, and its work with them.
@@ -223,8 +228,8 @@ def _ray():
 
 
 def _reachable(address: str | None, timeout_s: float = 10.0) -> None:
-    """Refuse in seconds, not minutes, a cluster address nothing answers at (ray.init retries for minutes), and a
-    ray:// address without Ray's client package."""
+    """Refuse in seconds, not minutes, a cluster address nothing answers at (ray.init retries for
+    minutes), and a ray:// address without Ray's client package."""
     if not address or address == "auto" or address.startswith("local"):
         return
     import socket
@@ -248,8 +253,8 @@ def _reachable(address: str | None, timeout_s: float = 10.0) -> None:
         socket.create_connection((host or "127.0.0.1", port_number), timeout=timeout_s).close()
     except OSError as exc:
         raise UsageError(
-            f"nothing answers at the Ray address {address} ({exc.strerror or exc}); start the cluster "
-            "(`ray start --head`) or check the address"
+            f"nothing answers at the Ray address {address} ({exc.strerror or exc}); start the "
+            "cluster (`ray start --head`) or check the address"
         ) from None
 
 

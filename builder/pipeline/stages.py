@@ -1,10 +1,11 @@
-"""The per-picture stages, named in one list (PER_PICTURE), and the loop that runs them over a collection:
-in this process, in forked or spawned worker processes, or on a Ray cluster (builder.pipeline.executors, handed
-this module's worker functions). One failing picture never stops the build.
+"""The per-picture stages, named in one list (PER_PICTURE), and the loop that runs them over a
+collection: in this process, in forked or spawned worker processes, or on a Ray cluster
+(builder.pipeline.executors, handed this module's worker functions). One failing picture never stops
+the build.
 
-Per picture: read (hash, cached analysis) -> decode -> detect -> faces -> colours -> caption -> scene ->
-remember (cache) -> copies -> impressions. At each recogniser stage the pipeline asks the method
-(builder.picture.methods) and the method answers.
+Per picture: read (hash, cached analysis) -> decode -> detect -> faces -> colours -> caption ->
+scene -> remember (cache) -> copies -> impressions. At each recogniser stage the pipeline asks the
+method (builder.picture.methods) and the method answers.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from builder.settings import Settings
 # Bump when a change makes cached analyses stale (cache keys include it).
 ANALYSIS_VERSION = "5"
 
-# ---- per-picture stages -------------------------------------------------------------------------------
+# ---- per-picture stages --------------------------------------------------------------------------
 
 
 def _link_loop(path: Path) -> None:
-    """ImageError for a link that leads back to itself (else it would be told as leading outside the folder)."""
+    """ImageError for a link that leads back to itself (else it would be told as leading outside the
+    folder)."""
     import errno
     import os
 
@@ -56,13 +58,14 @@ def method_of(ctx: Context) -> methods.Method:
 
 
 def analysis_path(s: Settings, sha: str) -> Path:
-    key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}{methods.get(s.method).cache_key(s)}"
+    own = methods.get(s.method).cache_key(s)
+    key = f"{s.method}-{s.detector}-{s.min_score}-{s.analysis_side}{own}"
     return s.cache_dir / "analysis" / f"{key}-v{ANALYSIS_VERSION}" / f"{sha}.json"
 
 
 def stage_read(ctx: Context, r: Reading) -> None:
-    """Hash the picture's bytes and look them up in the cache. A cluster task brings the bytes and their hash
-    along (builder.pipeline.executors): its node need not see the input folder."""
+    """Hash the picture's bytes and look them up in the cache. A cluster task brings the bytes and
+    their hash along (builder.pipeline.executors): its node need not see the input folder."""
     if r.data is None:
         path = ctx.settings.input / r.file
         if path.is_symlink() and not inside(path, ctx.settings.input):
@@ -73,7 +76,9 @@ def stage_read(ctx: Context, r: Reading) -> None:
     cached = _load_cached(path)
     if cached is None:
         return
-    try:  # every field is checked as it is rebuilt: an entry of the wrong shape is recomputed, never served
+    # every field is checked as it is rebuilt: an entry of the wrong shape is recomputed, never
+    # served
+    try:
         width, height = int(cached["width"]), int(cached["height"])
         colour_av = tuple(float(x) for x in cached["colour_av"])
         detections = [
@@ -116,7 +121,8 @@ def stage_read(ctx: Context, r: Reading) -> None:
     meta = cached.get("meta")
     if isinstance(meta, list) and len(meta) == 2 and all(isinstance(x, str) for x in meta):
         r.meta = (meta[0], meta[1])
-    else:  # an entry from before titles were read: read them from the bytes at hand, and keep them with it
+    # an entry from before titles were read: read them from the bytes at hand, and keep them with it
+    else:
         r.meta = picture_metadata(r.data)
         _add_meta(path, cached, r.meta)
     r.cached, r.data = True, None
@@ -178,7 +184,8 @@ def _load_cached(path: Path) -> dict | None:
 
 
 def colour_feeling(stats: np.ndarray) -> Point:
-    """Valdez & Mehrabian (1994) from mean HSV brightness and saturation (the first two colour statistics)."""
+    """Valdez & Mehrabian (1994) from mean HSV brightness and saturation (the first two colour
+    statistics)."""
     return affect.valdez_mehrabian(float(stats[0]), float(stats[1]))
 
 
@@ -198,8 +205,8 @@ def stage_decode(ctx: Context, r: Reading) -> None:
 
 
 def recogniser(name: str) -> Callable[[Context, Reading], None]:
-    """The stage that asks the method's recogniser `name` (one of MODEL_STAGES) about a picture the cache did not
-    hold."""
+    """The stage that asks the method's recogniser `name` (one of MODEL_STAGES) about a picture the
+    cache did not hold."""
 
     def stage(ctx: Context, r: Reading) -> None:
         if not r.cached:
@@ -217,7 +224,8 @@ def stage_remember(ctx: Context, r: Reading) -> None:
 
 
 def remember(s: Settings, r: Reading) -> None:
-    """Write a reading's analysis to the cache (the recognisers' findings, not the fitted models' output)."""
+    """Write a reading's analysis to the cache (the recognisers' findings, not the fitted models'
+    output)."""
     payload = {
         "width": r.width,
         "height": r.height,
@@ -237,13 +245,16 @@ def remember(s: Settings, r: Reading) -> None:
         ) as tmp:  # checked field by field when read
             tmp.write_bytes(orjson.dumps(payload))
     except OSError:
-        pass  # a cache that cannot take the entry (full, read-only) costs speed next time, never this build
+        # a cache that cannot take the entry (full, read-only) costs speed next time, never this
+        # build
+        pass
 
 
 def stage_copies(ctx: Context, r: Reading) -> None:
-    """The picture's copies for the gallery (builder.gallery.copies.cache_copies), made here from the bytes at hand
-    after the analysis freed its pixels: on every core, so the site stage only copies them out. Never this
-    picture's failure: a copy that cannot be made now is made, or its failure reported, by the site stage."""
+    """The picture's copies for the gallery (builder.gallery.copies.cache_copies), made here from
+    the bytes at hand after the analysis freed its pixels: on every core, so the site stage only
+    copies them out. Never this picture's failure: a copy that cannot be made now is made, or its
+    failure reported, by the site stage."""
     data, r.data = r.data, None
     if r.cached or data is None or not ctx.copies:
         return
@@ -309,8 +320,9 @@ def read_all(
     here = (
         workers > 1 and not ray and executors.can_fork()
     )  # models loaded here, workers forked from here
-    # one worker is one core, here as in each worker process (not torch's thread pool); set at the first picture
-    # the cache lacks, as its models load: a build the cache serves whole never imports torch
+    # one worker is one core, here as in each worker process (not torch's thread pool); set at the
+    # first picture the cache lacks, as its models load: a build the cache serves whole never
+    # imports torch
     one_thread = (workers == 1 or here) and not ray and not ctx.injected
     loader: _Loader | None = None
     for rel in progress(files, "reading pictures", len(files)):
@@ -326,7 +338,8 @@ def read_all(
             one_thread = False
         if outcome[1] is None and not r.cached and (workers > 1 or ray):
             todo.append(r)
-            r.data = None  # the worker that analyses it reads the file again and checks it against this hash
+            # the worker that analyses it reads the file again and checks it against this hash
+            r.data = None
             if here and loader is None:
                 loader = _Loader(ctx, one_thread)
             continue
@@ -387,8 +400,8 @@ MIN_PER_WORKER = (
 
 
 class _Loader:
-    """The method's models, loading in a thread while the main thread hashes the other pictures (hashing and
-    reading files release the GIL, and so does most of the models' loading)."""
+    """The method's models, loading in a thread while the main thread hashes the other pictures
+    (hashing and reading files release the GIL, and so does most of the models' loading)."""
 
     def __init__(self, ctx: Context, one_thread: bool):
         import threading
@@ -466,8 +479,9 @@ def worker_setup(settings: Settings) -> Worker:
 
 
 def analyse_one(ctx: Context, rel: str, sha: str, data: bytes | None = None) -> Outcome:
-    """One uncached picture, away from the main process: read it (or take its bytes: a node of a cluster need
-    not see the input folder), check it is the content the main process hashed, and analyse it."""
+    """One uncached picture, away from the main process: read it (or take its bytes: a node of a
+    cluster need not see the input folder), check it is the content the main process hashed, and
+    analyse it."""
     r = Reading(rel)
     if data is not None:
         r.data, r.sha256 = data, hashlib.sha256(data).hexdigest()

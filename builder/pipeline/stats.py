@@ -28,9 +28,9 @@ class Stats:
         self.stage_ms[stage].append(ms)
 
     def per_picture(self, pictures: int) -> dict[str, float]:
-        """Milliseconds per picture for each stage: the stage's total over every picture built (cached ones too,
-        whose recognisers cost nothing), so the figures add up to the build's work per picture. Stages recorded
-        once a build (PER_BUILD) are recorded per picture already."""
+        """Milliseconds per picture for each stage: the stage's total over every picture built
+        (cached ones too, whose recognisers cost nothing), so the figures add up to the build's work
+        per picture. Stages recorded once a build (PER_BUILD) are recorded per picture already."""
         n = max(1, pictures)
         return {
             k: round(sum(v) / (len(v) if k in PER_BUILD else n), 3)
@@ -38,9 +38,9 @@ class Stats:
         }
 
     def to_json(self, wall_s: float, pictures: int, workers: int) -> bytes:
-        """The --stats file. model_ms: model inference per picture (the recogniser stages); other_ms: the rest,
-        writing the site included. With several workers stage times are summed over the workers (work, not
-        wall time)."""
+        """The --stats file. model_ms: model inference per picture (the recogniser stages);
+        other_ms: the rest, writing the site included. With several workers stage times are summed
+        over the workers (work, not wall time)."""
         per = self.per_picture(pictures)
         model = sum(v for k, v in per.items() if k in MODEL_STAGES)
         return orjson.dumps(

@@ -1,9 +1,10 @@
 """How each --method reads a picture, and how its reading becomes a feeling and music.
 
-The pipeline (builder.pipeline) runs the same named stages for every picture and asks the method at each one;
-the method answers: what its recognisers find (detect, faces, colours, caption, scene), which impression words a
-picture gives, how a reading becomes an ImageRecord, and what is done once over the whole collection. A new
-method or backbone is a module here and a line in `get`; the pipeline does not change.
+The pipeline (builder.pipeline) runs the same named stages for every picture and asks the method at
+each one; the method answers: what its recognisers find (detect, faces, colours, caption, scene),
+which impression words a picture gives, how a reading becomes an ImageRecord, and what is done once
+over the whole collection. A new method or backbone is a module here and a line in `get`; the
+pipeline does not change.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The published caption method (`--method caption`): a caption of the scene (template or BLIP), enriched with
-each face's expression and each object's dominant colour, gives the impression words; from there it is the object
-method's clusters and vote. `caption-plain` is the caption alone (no faces, no colours)."""
+"""The published caption method (`--method caption`): a caption of the scene (template or BLIP),
+enriched with each face's expression and each object's dominant colour, gives the impression words;
+from there it is the object method's clusters and vote. `caption-plain` is the caption alone (no
+faces, no colours)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 def person_region(
     detections: list[Detection], margin: float = 0.05
 ) -> tuple[float, float, float, float] | None:
-    """The box around every detected person, a little larger (a head can stick out); None without people."""
+    """The box around every detected person, a little larger (a head can stick out); None without
+    people."""
     people = [d.box for d in detections if d.label == "person"]
     if not people:
         return None
@@ -46,7 +48,8 @@ class Caption(Objects):
             _ = ctx.faces, ctx.segmenter, ctx.namer
 
     def faces(self, ctx: Context, r: Reading) -> None:
-        """Faces are looked for where the detector saw people (the expression words go before person words)."""
+        """Faces are looked for where the detector saw people (the expression words go before person
+        words)."""
         region = person_region(r.detections) if self.enriched else None
         if region is not None:
             r.faces = [

@@ -1,6 +1,7 @@
-"""The learned reading (`--method learned`, the default): two ImageNet classifiers, the detector and colour
-statistics give a picture's ingredients; the fitted model (builder.picture.feeling) turns them into valence and arousal;
-music is matched to the whole collection at once (through the Context's music index)."""
+"""The learned reading (`--method learned`, the default): two ImageNet classifiers, the detector and
+colour statistics give a picture's ingredients; the fitted model (builder.picture.feeling) turns
+them into valence and arousal; music is matched to the whole collection at once (through the
+Context's music index)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class Learned(Method):
         return f"-{INGREDIENTS}"  # the ingredients, not the fit: a new model file reuses the cache
 
     def check_cached(self, ctx: Context, ingredients: Ingredients | None) -> None:
-        # both classifiers' readings, whichever the model file uses, so that `builder fit` can choose
+        # both classifiers' readings, whichever the model file uses, so that `builder fit` can
+        # choose
         if (
             ingredients is None
             or ingredients.probs.shape != (len(ctx.feeling.tables["label_va"]),)
@@ -47,12 +49,14 @@ class Learned(Method):
     def load(self, ctx: Context) -> None:
         """The detector and both classifiers (the mapper, faces and colour models are not this
         method's); and, as the pictures are to be analysed, the solver of the collection's music
-        (`finish`), whose import then overlaps the start of the build instead of adding to its end."""
+        (`finish`), whose import then overlaps the start of the build instead of adding to its end.
+        """
         _ = ctx.detector, ctx.scene, ctx.lite
         ctx.index.load_solver()
 
     def scene(self, ctx: Context, r: Reading) -> None:
-        """Both classifiers' probabilities and pooled features, with the detections and colour statistics."""
+        """Both classifiers' probabilities and pooled features, with the detections and colour
+        statistics."""
         assert (
             r.rgb is not None and r.colour is not None
         )  # recognisers run on decoded pictures only
@@ -75,8 +79,9 @@ class Learned(Method):
     def record(
         self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]
     ) -> ImageRecord:
-        """The reading in the frame its quadrant is read in (relative to the reference), and the point where its
-        music is looked for (the music index's `target`). Tracks are chosen in `finish`, for the collection."""
+        """The reading in the frame its quadrant is read in (relative to the reference), and the
+        point where its music is looked for (the music index's `target`). Tracks are chosen in
+        `finish`, for the collection."""
         model = ctx.feeling
         ing = r.ingredients
         assert ing is not None, "the scene stage (or the cache) gives every reading its ingredients"
@@ -117,10 +122,11 @@ class Learned(Method):
     def finish(
         self, ctx: Context, records: list[ImageRecord], per_picture: int = 3
     ) -> tuple[list[ImageRecord], Matching | None]:
-        """First tracks for the whole collection at once (the music index's `assign`: each in its picture's
-        quadrant where the catalogue has a track there, repeats traded against distance), then the next nearest
-        ones. A picture the curator pinned a track to (ctx.pins) has it first and is not solved for; its pin
-        counts as a use of that track, so no other picture takes it first where the quadrant offers another."""
+        """First tracks for the whole collection at once (the music index's `assign`: each in its
+        picture's quadrant where the catalogue has a track there, repeats traded against distance),
+        then the next nearest ones. A picture the curator pinned a track to (ctx.pins) has it first
+        and is not solved for; its pin counts as a use of that track, so no other picture takes it
+        first where the quadrant offers another."""
         from dataclasses import replace
 
         if not records:
@@ -158,8 +164,9 @@ class Learned(Method):
                     reason=_reason(im, first, pin is not None, off, points, where),
                 )
             )
-        # pictures, distinct_first and capacity count the pinned pictures too; the distances and the quadrant
-        # counts are of the pictures solved for (pictures - in_quadrant - off_quadrant were pinned)
+        # pictures, distinct_first and capacity count the pinned pictures too; the distances and the
+        # quadrant counts are of the pictures solved for (pictures - in_quadrant - off_quadrant were
+        # pinned)
         return out, Matching(
             len(records),
             len(set(firsts)),

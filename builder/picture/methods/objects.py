@@ -1,6 +1,7 @@
-"""The published object method (`--method objects`): each detected object's label is mapped to its most similar
-impression words (word vectors); their valence/arousal points are clustered by angle, the track nearest each
-centre is taken, and the quadrant kept is voted against the collection's average."""
+"""The published object method (`--method objects`): each detected object's label is mapped to its
+most similar impression words (word vectors); their valence/arousal points are clustered by angle,
+the track nearest each centre is taken, and the quadrant kept is voted against the collection's
+average."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ class Objects(Method):
     def record(
         self, ctx: Context, r: Reading, means: tuple[float, ...], user: dict[str, int]
     ) -> ImageRecord:
-        """Clusters of the impression points, the track nearest each centre, and the quadrant kept (--narrow)."""
+        """Clusters of the impression points, the track nearest each centre, and the quadrant kept
+        (--narrow)."""
         s = ctx.settings
         pts = affect.points(r.impressions)
         counts = affect.quadrant_counts(pts)

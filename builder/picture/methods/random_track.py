@@ -1,5 +1,5 @@
-"""The random baseline (`--method random`): a track drawn at random for each picture (seeded by its name), read
-nothing from the picture but its size."""
+"""The random baseline (`--method random`): a track drawn at random for each picture (seeded by its
+name), read nothing from the picture but its size."""
 
 from __future__ import annotations
 
