@@ -1,4 +1,4 @@
-"""Which quadrant decision, judged on every rated set at once (issue 22, round 2).
+"""Which quadrant decision, judged on every rated set at once (benchmarks/README.md tells when).
 
     python benchmarks/decision.py [--mirror ../shared/mirror] [--cache-dir ~/.cache/gallery-builder]
         [--gaped-weight 1,2] [--json F]
@@ -16,7 +16,8 @@ recalls of quadrants 1-4 (%), each set by its own people's quadrants, and the va
 
 The candidates, fixed before any was run:
 
-- round 1: the lines drawn and scored on the sets whose arousal trains (oasis-dev alone);
+- arousal sets: the lines drawn and scored on the sets whose arousal trains (oasis-dev alone; the
+  rule shipped before);
 - every set: drawn and scored on every set by its own quadrants, each set weighing the same (the
   shipped rule);
 - 4-class head: a logistic regression on the two readings (each set and each quadrant weighing the
@@ -254,7 +255,7 @@ def main() -> None:
     out = {}
     print(f"| decision | {' | '.join(SHOWN)} |\n|---|{'---|' * len(SHOWN)}", flush=True)
     oof, folds = readings(1.0)
-    rows = [("round 1 (arousal sets)", oof, "arousal sets"), ("every set", oof, "every set")]
+    rows = [("arousal sets", oof, "arousal sets"), ("every set", oof, "every set")]
     rows.append(("4-class head", oof, "4-class head"))
     for w in [float(x) for x in args.gaped_weight.split(",") if x]:
         rows.append((f"GAPED valence x{w:g}, every set", readings(w)[0], "every set"))
@@ -268,7 +269,7 @@ def main() -> None:
             out[label][name]["difference_95"] = paired(people[m], base[m], quads[m], groups[m])
         print(f"| {label} | {' | '.join(text(out[label][n]) for n in SHOWN)} |", flush=True)
     print(
-        "\n95 % intervals of each row's balanced agreement minus round 1's (groups resampled, 1000 "
+        "\n95 % intervals of each row's balanced agreement minus the arousal sets' (groups resampled, 1000 "
         "draws):"
     )
     for label in out:

@@ -1,10 +1,10 @@
-"""What else could lift the picture reading, measured as the shipped model is judged (issue 22,
-round 3).
+"""What else could lift the picture reading, measured as the shipped model is judged (the third
+look at a third lab's photos; benchmarks/README.md).
 
     python benchmarks/features_tried.py [--mirror ../shared/mirror] [--cache-dir
         ~/.cache/gallery-builder] [--no-mid] [--json F]
 
-The shipped model misses two of issue 22's proxies on gaped-dev read by category (balanced 0.45, r
+The shipped model misses two of the targets set for gaped-dev read by category (balanced 0.45, r
 valence 0.70). This reads oasis-dev, Emotion6 and gaped-dev as benchmarks/decision.py does (from the
 analysis cache; the model trained as shipped: oasis-dev both axes, Emotion6 and GAPED valence only,
 each set weighing the same; every photo read out of fold in 5 folds grouped over the three sets,

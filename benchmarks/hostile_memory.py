@@ -1,5 +1,5 @@
-"""Peak memory and time of `builder build` on one hostile input at a time (issue 19: under 1.5 GB,
-under a minute).
+"""Peak memory and time of `builder build` on one hostile input at a time (the bound kept: under
+1.5 GB, under a minute).
 
     BUILDER_MIRROR=../shared/mirror python benchmarks/hostile_memory.py [--work /tmp/hostile]
     [--method random]

@@ -4,7 +4,7 @@ music.
     python benchmarks/music_heads.py [--audio ../shared/eval/music-4q] [--cache-dir
     /work/cache-music] [--repeats 5]
 
-Issue 24 item 2. Hears every labelled clip with both musicnn taggers (MTT and MSD) and the harmonic
+Hears every labelled clip with both musicnn taggers (MTT and MSD) and the harmonic
 features (builder.music.listen, cached: a second run only reads the cache), then, for each axis,
 cross-validates a SMALL CANDIDATE LIST DECLARED HERE BEFORE ANY RESULT WAS SEEN: the feature set
 shipped before (FORMER), the same plus the MSD tagger, plus the harmonic features, plus both; each

@@ -1,4 +1,4 @@
-"""Issue 24 item 2: the harmonic features, the listener's version-2 cache (MSD tagger heard only when asked), and a
+"""The harmonic features, the listener's version-2 cache (MSD tagger heard only when asked), and a
 head whose axes read different feature sets."""
 
 from __future__ import annotations
