@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
+
+from builder import signals
+from builder.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 MIRROR = Path(os.environ.get("BUILDER_MIRROR") or ROOT.parent / "shared" / "mirror").resolve()
@@ -27,9 +36,6 @@ requires_mirror = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no mirror at 
 def cli_build(src: Path, out: Path, cache: Path, *args: str):
     """`builder build SRC --out OUT` offline from the mirror with its own cache, run in this process
     (CliRunner); the Result. Extra arguments go after."""
-    from typer.testing import CliRunner
-
-    from builder.cli import app
 
     cmd = [
         "build",
@@ -120,9 +126,6 @@ def mapper(store):
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory, session_cache):
     """The demo collection built once through the real CLI; many tests read it."""
-    from typer.testing import CliRunner
-
-    from builder.cli import app
 
     out = tmp_path_factory.mktemp("site") / "dist"
     result = CliRunner().invoke(
@@ -159,3 +162,90 @@ def study_gallery(demo_build, tmp_path_factory) -> Path:
     from .study_fixtures import gallery_with_study
 
     return gallery_with_study(demo_build[0], tmp_path_factory.mktemp("study") / "dist")
+
+
+BUILDER = Path(sys.executable).with_name("builder")
+
+
+def with_umask(mask: int):
+    class _Mask:
+        def __enter__(self):
+            self.old = os.umask(mask)
+
+        def __exit__(self, *exc):
+            os.umask(self.old)
+
+    return _Mask()
+
+
+build = cli_build
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def run_builder(pics: Path, out: Path, cache: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BUILDER),
+            "build",
+            str(pics),
+            "--out",
+            str(out),
+            "--mirror",
+            str(MIRROR),
+            "--cache-dir",
+            str(cache),
+            "--offline",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        # the test run may itself be a background job whose children inherit SIGINT ignored: set
+        # them explicitly
+        preexec_fn=signals.in_child_default,
+    )
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def many(tmp_path) -> Path:
+    """Enough pictures that a cold learned build takes a few seconds."""
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(60):
+        photo((480, 360), seed=i).save(d / f"m{i:02d}.jpg")
+    return d
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )

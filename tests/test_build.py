@@ -1,16 +1,19 @@
 """The demo collection built through the CLI, checked against the output contract."""
 
+from __future__ import annotations
+
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import orjson
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from builder.cli import app
 
-from .conftest import DEMO, MIRROR, cli_build, requires_mirror
+from .conftest import DEMO, MIRROR, cli_build, leftovers, requires_mirror
 from .test_catalogue import raw_deam
 
 pytestmark = requires_mirror
@@ -282,7 +285,6 @@ def test_a_catalogue_without_audio_builds_a_silent_gallery_and_says_how_to_get_s
 
 
 def test_picture_with_nothing_detected_is_flagged_not_fatal(tmp_path, session_cache):
-    from PIL import Image
 
     pics = tmp_path / "pics"
     pics.mkdir()
@@ -454,3 +456,20 @@ def test_learned_method_obeys_a_users_quadrant(tmp_path, session_cache):
         target = by[name]["target"]  # the music is aimed into the quadrant the user chose
         assert (target[0] >= 0) == (quadrant == 1) and target[1] >= 0
         assert by[name]["quadrant_rule"] == "user"
+
+
+@requires_mirror
+def test_an_unwritable_stats_file_says_so_and_keeps_the_new_gallery(pics, tmp_path, session_cache):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "site"
+    result = cli_build(
+        pics, out, session_cache, "--method", "random", "--stats", str(blocker / "stats.json")
+    )
+    assert result.exit_code == 5, result.output
+    assert (
+        "writing the statistics file" in result.output
+        and "the new gallery is in place" in result.output
+    )
+    assert "writing the gallery failed" not in result.output
+    assert (out / "index.html").is_file() and leftovers(out) == []

@@ -1,13 +1,21 @@
+from __future__ import annotations
+
 import csv
+import os
+import shutil
+import stat
+from types import SimpleNamespace
 
 import numpy as np
+import orjson
 import pytest
 
 from builder.errors import UsageError
+from builder.files import spreadsheet_safe
 from builder.music.catalogue import deam_scale, load_csv_catalogue, load_deam
 from builder.music.index import MusicIndex, exact_nearest_ids
 
-from .conftest import MIRROR, requires_mirror
+from .conftest import MIRROR, build, requires_mirror, with_umask
 
 
 def raw_deam():
@@ -213,3 +221,176 @@ def test_a_rebuild_reuses_the_assignment_and_a_changed_question_is_solved_again(
     with pytest.raises(AssertionError, match="solved again"):
         MusicIndex(cat, tmp_path).assign(targets, repeats=2)
     assert not entry.exists()  # the damaged entry is dropped, never served
+
+
+def test_a_catalogue_cell_never_becomes_a_spreadsheet_formula(tmp_path):
+    from builder.music.catalogue import load_csv_catalogue
+    from builder.music.listen import write_catalogue
+    from builder.records import Track
+
+    hostile = [
+        '=HYPERLINK("http://x","y")',
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\tTAB",
+        "plain",
+    ]
+    scored = [
+        SimpleNamespace(
+            track=Track(f"t{i}", text, text, 0.1 * i - 0.3, -0.2, genre=text, licence=text),
+            confidence=0.5,
+        )
+        for i, text in enumerate(hostile)
+    ]
+    out = tmp_path / "catalogue.csv"
+    with with_umask(0o022):
+        write_catalogue(scored, out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    for line in out.read_text(encoding="utf-8").splitlines()[1:]:
+        for cell in line.split(","):
+            assert not cell.lstrip('"').startswith(("=", "+", "@", "\t")), line
+    back, problems = load_csv_catalogue(out)
+    assert problems == []
+    assert [
+        t.title for t in back.tracks
+    ] == hostile  # the quote comes off again when the builder reads it
+    assert [t.valence for t in back.tracks] == pytest.approx(
+        [0.1 * i - 0.3 for i in range(len(hostile))]
+    )
+    assert spreadsheet_safe("-0.5") == "'-0.5" and spreadsheet_safe("x=1") == "x=1"
+
+
+def test_catalogue_rows_are_judged_one_by_one(tmp_path):
+    from builder.music.catalogue import load_csv_catalogue
+
+    p = tmp_path / "c.csv"
+    long = "x" * 200_000
+    p.write_text(
+        f'id,title,artist,valence,arousal\na,Nul\x00Title,x,0.1,0.2\nb,"{long}",y,0.1,0.2\nc,ok,z,0,0\n'
+    )
+    cat, problems = load_csv_catalogue(p)
+    assert [t.id for t in cat.tracks] == ["a", "c"] and cat.tracks[0].title == "NulTitle"
+    assert len(problems) == 1 and problems[0].startswith("line 3:") and "row skipped" in problems[0]
+
+
+@requires_mirror
+def test_a_catalogue_row_gives_audio_only_from_an_audio_file(pics, tmp_path, session_cache):
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "good.mp3").write_bytes((MIRROR / "deam/MEMD_audio/2.mp3").read_bytes())
+    (music / "notes.mp3").write_text("id,title\nnot audio at all\n")
+    (music / "empty.mp3").write_bytes(b"")
+    os.mkfifo(music / "pipe.mp3")
+    out = tmp_path / "site"
+    assert build(pics, out, session_cache, "--method", "random").exit_code == 0
+    # the user's audio in the gallery being written, which a catalogue names
+    (out / "inside.mp3").write_bytes((MIRROR / "deam/MEMD_audio/3.mp3").read_bytes())
+    catalogue = music / "catalogue.csv"
+    rows = {
+        "good": "good.mp3",
+        "itself": "catalogue.csv",
+        "text": "notes.mp3",
+        "empty": "empty.mp3",
+        "pipe": "pipe.mp3",
+        "gallery": "../site/inside.mp3",
+    }
+    catalogue.write_text(
+        "id,title,artist,valence,arousal,audio\n"
+        + "".join(f"{i},{i},x,0.{n},0.2,{a}\n" for n, (i, a) in enumerate(rows.items()))
+    )
+    # --audio-root names a folder that holds the gallery: its audio is still not taken
+    result = build(
+        pics,
+        out,
+        session_cache,
+        "--method",
+        "random",
+        "--catalogue",
+        str(catalogue),
+        "--audio-root",
+        str(tmp_path),
+        "--allow-silent",
+    )
+    assert result.exit_code == 0, result.output
+    for said in (
+        "'catalogue.csv' is not an audio file by its content",
+        "'notes.mp3' is not an audio file by its content",
+        "'empty.mp3' empty file (0 bytes)",
+        "'pipe.mp3' is a named pipe, not an audio file",
+        "'../site/inside.mp3' lies in",
+    ):
+        assert said in result.output, said
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    audio = {t["id"]: t["audio"] for im in g["images"] for t in im["tracks"]}
+    assert all(a is None for i, a in audio.items() if i != "good")
+    good = (music / "good.mp3").read_bytes()
+    assert all(p.read_bytes() == good for p in (out / "audio").iterdir())
+
+
+def test_a_catalogues_long_text_is_cut_and_a_long_id_skipped(tmp_path):
+    from builder.music.catalogue import TEXT_CAP, load_csv_catalogue
+
+    p = tmp_path / "c.csv"
+    p.write_text(
+        "id,title,artist,valence,arousal,licence\n"
+        f"a,{'T' * 100_000},{'A' * 500},0.1,0.2,{'L' * 300}\n"
+        f"{'i' * 300},t,x,0.1,0.1,\n"
+    )
+    cat, problems = load_csv_catalogue(p)
+    (track,) = cat.tracks
+    assert len(track.title) == len(track.artist) == len(track.licence) == TEXT_CAP
+    assert problems == [
+        "line 2: title of 100,000 characters, cut to 200",
+        "line 2: artist of 500 characters, cut to 200",
+        "line 2: licence of 300 characters, cut to 200",
+        "line 3: id of 300 characters (at most 200)",
+    ]
+
+
+SECRET = "root:x:0:0:secret-marker-for-tests"
+
+
+@requires_mirror
+def test_catalogue_audio_paths_cannot_leave_the_catalogues_folder(pics, tmp_path, session_cache):
+    secret = tmp_path / "private" / "passwd"
+    secret.parent.mkdir()
+    secret.write_text(SECRET)
+    music = tmp_path / "music" / "cat"
+    music.mkdir(parents=True)
+    shutil.copy(MIRROR / "deam/MEMD_audio/2.mp3", music / "ok.mp3")
+    os.symlink(secret, music / "link.mp3")  # a link inside pointing outside
+    rows = [
+        ("ok", "ok.mp3"),
+        ("up", "../../private/passwd"),
+        ("abs", str(secret)),
+        ("link", "link.mp3"),
+        ("etc", "/etc/passwd"),
+    ]
+    csv = music / "catalogue.csv"
+    csv.write_text(
+        "id,title,artist,valence,arousal,audio\n"
+        + "".join(f"{i},{i},x,{0.1 * n:.1f},0.2,{a}\n" for n, (i, a) in enumerate(rows))
+    )
+    out = tmp_path / "site"
+    result = build(pics, out, session_cache, "--catalogue", str(csv), "--allow-silent")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.count("leaves the catalogue's folder") == 2 and "is absolute" in result.output
+    )
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert SECRET.encode() not in f.read_bytes() and b"root:x:0:0" not in f.read_bytes(), f
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    audio = {t["id"]: t["audio"] for im in g["images"] for t in im["tracks"]}
+    assert all(a is None for i, a in audio.items() if i != "ok")
+
+
+@requires_mirror
+def test_a_catalogue_row_with_more_fields_than_its_header_is_skipped(tmp_path):
+    from builder.music.catalogue import load_csv_catalogue
+
+    p = tmp_path / "c.csv"
+    p.write_text("id,title,artist,valence,arousal\na,A,x,0.1,0.2\nb,B,x,0.1,0.2,extra,more\n")
+    cat, problems = load_csv_catalogue(p)
+    assert [t.id for t in cat.tracks] == ["a"] and "2 more fields than the header" in problems[0]

@@ -1,12 +1,15 @@
+from __future__ import annotations
+
 import subprocess
 import sys
 
 from typer.testing import CliRunner
 
 from builder.cli import app
+from builder.errors import UsageError
 from builder.settings import documented_fields
 
-from .conftest import ROOT, photo
+from .conftest import ROOT, build, photo, requires_mirror
 
 
 def test_help_does_not_import_heavy_packages():
@@ -125,7 +128,6 @@ def test_a_foreign_out_is_refused_before_any_asset_is_looked_for(tmp_path, monke
 
 
 def test_every_command_has_one_error_boundary_and_debug_reraises(tmp_path):
-    from builder.errors import UsageError
 
     (tmp_path / "pics").mkdir()
     bad = ["build", str(tmp_path / "pics"), "--method", "magic", "--out", str(tmp_path / "o")]
@@ -137,3 +139,43 @@ def test_every_command_has_one_error_boundary_and_debug_reraises(tmp_path):
         app, ["evaluate", str(tmp_path / "pics"), __file__, "--methods", "x"]
     )
     assert result.exit_code == 2 and result.output.startswith("error: unknown method(s) x")
+
+
+@requires_mirror
+def test_recommend_warns_of_rows_it_leaves_out(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("id,title,artist,valence,arousal\na,A,x,0.1,0.2\nb,B,y,7,0.2\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "recommend",
+            "--valence",
+            "0",
+            "--arousal",
+            "0",
+            "--catalogue",
+            str(p),
+            "--allow-silent",
+            "-k",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: catalogue line 3: valence/arousal outside [-1, 1]" in result.output
+
+
+@requires_mirror
+def test_names_never_reach_the_terminal_raw(tmp_path, session_cache):
+    d = tmp_path / "pics"
+    d.mkdir()
+    photo().save(d / "fine.jpg")
+    evil = "\x1b]0;pwned\x07\x1b[31mred\u202eevil.jpg"
+    (d / evil).write_text("not a picture")
+    result = build(d, tmp_path / "site", session_cache, "--method", "random")
+    assert result.exit_code == 1
+    assert (
+        "\x1b" not in result.output
+        and "\x07" not in result.output
+        and "\u202e" not in result.output
+    )
+    assert "\\x1b]0;pwned\\x07\\x1b[31mred\\u202eevil.jpg" in result.output

@@ -4,6 +4,7 @@ out of the cache, and file names that are safe and unique."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import re
@@ -19,7 +20,8 @@ from PIL import Image, ImageCms
 from builder.gallery import copies, site
 from builder.gallery.copies import audio_name, slug_for
 from builder.records import Track
-from tests.conftest import cli_build, photo, picture_record, requires_mirror
+
+from .conftest import cli_build, photo, picture_record, requires_mirror
 
 build = cli_build
 
@@ -279,7 +281,6 @@ def test_reading_and_copying_a_picture_leaves_the_warning_filters_alone(tmp_path
 def test_the_gallerys_copies_are_links_to_the_cache_where_the_file_system_allows(
     tmp_path, monkeypatch
 ):
-    import errno
 
     pics = tmp_path / "pics"
     pics.mkdir()
@@ -335,3 +336,15 @@ def test_a_pictures_mean_colour_is_read_from_its_copy(tmp_path):
     assert mean_colour(tmp_path / "t.webp") == "#640064"
     (tmp_path / "broken.webp").write_bytes(b"RIFF")
     assert mean_colour(tmp_path / "broken.webp") == ""
+
+
+@requires_mirror
+def test_renders_cut_short_in_the_cache_are_recomputed(pics, tmp_path):
+    cache, out = tmp_path / "c", tmp_path / "site"
+    assert build(pics, out, cache, "--method", "random").exit_code == 0
+    for f in (cache / "renders").iterdir():
+        f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 3])
+    assert build(pics, out, cache, "--method", "random").exit_code == 0
+    for f in list((out / "img").iterdir()) + list((out / "thumbs").iterdir()):
+        with Image.open(f) as im:
+            im.load()  # every published copy decodes in full

@@ -4,7 +4,10 @@ descriptions."""
 from __future__ import annotations
 
 import io
+import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import orjson
@@ -15,7 +18,7 @@ from builder.errors import UsageError
 from builder.images import read_metadata
 from builder.pipeline import curation
 
-from .conftest import DEMO, MIRROR, cli_build, requires_mirror
+from .conftest import BUILDER, DEMO, MIRROR, build, cli_build, requires_mirror
 
 XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -459,3 +462,158 @@ def test_a_pinned_track_is_no_other_pictures_first_track(tmp_path, session_cache
     assert m["distinct_first"] == len({im["tracks"][0]["id"] for im in by.values()})
     assert "1 pinned by the curation sheet" in result.output
     assert f"{m['in_quadrant']} of 3 in their picture's quadrant" in result.output
+
+
+@requires_mirror
+def test_a_named_pipe_as_an_option_file_is_refused_before_the_build(pics, tmp_path, session_cache):
+    for option in ("--catalogue", "--quadrants", "--vectors"):
+        pipe = tmp_path / f"pipe{option[2:]}.csv"
+        os.mkfifo(pipe)
+        result = build(
+            pics, tmp_path / "site", session_cache, "--method", "random", option, str(pipe)
+        )
+        assert result.exit_code == 2 and "is not a regular file (a named pipe)" in result.output, (
+            result.output
+        )
+        assert not (tmp_path / "site").exists()
+
+
+def special_files(folder: Path) -> dict[str, Path]:
+    """A named pipe, a socket and a character device, each where a file is expected."""
+    import socket
+
+    os.mkfifo(folder / "pipe.md")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "socket.md"))
+    return {
+        "a named pipe": folder / "pipe.md",
+        "a socket": folder / "socket.md",
+        "a character device": Path("/dev/zero"),
+    }
+
+
+@requires_mirror
+@pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+@pytest.mark.parametrize("option", ["--intro", "--curation"])
+def test_an_option_file_that_is_no_regular_file_is_refused_without_a_hang(pics, tmp_path, option):
+    for kind, path in special_files(tmp_path).items():
+        proc = subprocess.run(
+            [
+                str(BUILDER),
+                "build",
+                str(pics),
+                "--out",
+                str(tmp_path / "site"),
+                "--mirror",
+                str(MIRROR),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--offline",
+                "--method",
+                "random",
+                option,
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,  # a safety net only: the refusal comes before anything is read
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert f"is not a regular file ({kind})" in proc.stderr and "Traceback" not in proc.stderr
+        assert not (tmp_path / "site").exists()
+
+
+@requires_mirror
+def test_long_cells_titles_and_intro_lines_are_cut_with_a_warning(pics, tmp_path, session_cache):
+    from builder.pipeline import curation
+
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "image,title,caption\n"
+        f"p0.jpg,{'T' * 200_000},{'c' * 200_000}\n"  # over the csv module's own field limit
+        f"{'n' * 200_000}.jpg,x,y\n"
+    )
+    intro = tmp_path / "intro.md"
+    intro.write_text("I" * 32_000 + "\n\nA short second paragraph.\n")
+    out = tmp_path / "site"
+    result = build(
+        pics,
+        out,
+        session_cache,
+        "--method",
+        "random",
+        "--curation",
+        str(sheet),
+        "--intro",
+        str(intro),
+        "--title",
+        "W" * 100_000,
+    )
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    for said in (
+        "sheet.csv row 2, column title: 200,000 characters, cut to 200",
+        "sheet.csv row 2, column caption: 200,000 characters, cut to 2,000",
+        "intro.md line 1: 32,000 characters, cut to 4,000",
+        "--title: 100,000 characters, cut to 200",
+        "sheet.csv row 3: no picture 'nnnn",
+    ):
+        assert said in result.output, said
+    assert len(result.output) < 5000  # no warning says a long value whole
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert len(g["title"]) == curation.TITLE_CAP
+    assert max(len(line) for line in g["intro"].splitlines()) == curation.INTRO_LINE_CAP
+    first = next(im for im in g["images"] if im["file"] == "p0.jpg")
+    assert len(first["title"]) == curation.TITLE_CAP
+    assert len(first["description"]) == curation.DESCRIPTION_CAP
+
+
+def test_a_long_bad_value_is_refused_in_a_short_sentence(tmp_path):
+    from builder.pipeline.curation import read_sheet
+
+    for column in ("order", "quadrant", "hide"):
+        sheet = tmp_path / f"{column}.csv"
+        sheet.write_text(f"image,{column}\np0.jpg,{'9' * 150_000}x\n")
+        with pytest.raises(UsageError, match=f"row 2, column {column}: '9+…'") as err:
+            read_sheet(sheet)
+        assert len(str(err.value)) < 300
+    sheet = tmp_path / "header.csv"
+    sheet.write_text("x" * 150_000 + ",title\np0.jpg,a\n")
+    with pytest.raises(UsageError, match="has no 'image' column") as err:
+        read_sheet(sheet)
+    assert len(str(err.value)) < 300
+
+
+def test_the_intro_links_only_to_the_web_and_inside_the_gallery():
+    from builder.pipeline.curation import intro_html
+
+    html = intro_html(
+        "[a](//evil.example/x) [b](../../etc/passwd) [c](%2e%2e/x) [d](a/../../x) [e](/etc/x) "
+        "[f](file:///etc/passwd) [g](HTTPS://ok.example) [h](mailto:a@b.example) [i](notes.html) "
+        "[j](#top) [k](pages/x.html?q=1)\n\n"
+        "![far](https://evil.example/t.png) ![near](img/x.webp) ![up](../x.png) "
+        "![js](javascript:alert(1)) [![in a link](https://e.example/a.png)](https://e.example)\n"
+    )
+    hrefs = re.findall(r'(?:href|src)="([^"]*)"', html)
+    assert hrefs == [
+        "HTTPS://ok.example",
+        "mailto:a@b.example",
+        "notes.html",
+        "#top",
+        "pages/x.html?q=1",
+        "https://evil.example/t.png",  # a link now, not an image the page's policy blocks
+        "img/x.webp",
+        "https://e.example",
+    ], html
+    assert html.count("<img") == 1 and '<a href="https://e.example">in a link</a>' in html
+
+
+@requires_mirror
+def test_hiding_every_picture_says_so(pics, tmp_path, session_cache):
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("image,hide\n" + "".join(f"p{i}.jpg,yes\n" for i in range(4)))
+    result = build(
+        pics, tmp_path / "site", session_cache, "--method", "random", "--curation", str(sheet)
+    )
+    assert result.exit_code == 4, result.output
+    assert "every picture was hidden by the sheet (4 rows)" in result.output
+    assert "no picture files found" not in result.output

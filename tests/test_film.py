@@ -20,7 +20,8 @@ from builder.music import excerpt
 from builder.music.licences import licence_verdict
 from builder.records import CatalogueInfo, Gallery, Track
 from tests.audio_fixtures import tone, write_audio
-from tests.conftest import picture_record
+
+from .conftest import picture_record
 
 
 def test_frame_size_is_parsed_and_odd_or_tiny_sizes_are_refused():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 
 from builder.music.licences import is_own_music, licence_verdict, short_licence
-from tests.conftest import MIRROR, requires_mirror
+
+from .conftest import MIRROR, requires_mirror
 
 CLIPS = MIRROR / "deam" / "MEMD_audio" / "clips_index.csv"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import orjson
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from builder.cli import app
+from builder.errors import UsageError
 
 from .conftest import MIRROR, photo, requires_import, requires_mirror
 
@@ -178,7 +180,6 @@ def test_joining_a_cluster_sends_this_machines_token_when_the_mode_is_unset(tmp_
     """`ray start --head` turns token authentication on wherever ~/.ray/auth_token exists, but a
     driver with RAY_AUTH_MODE unset sends no token: the builder asks for token mode before Ray is
     imported (Ray reads it then) when this machine has a token, and leaves a mode it was given."""
-    import sys
 
     from builder.pipeline.executors import _token_mode
 
@@ -198,3 +199,16 @@ def test_joining_a_cluster_sends_this_machines_token_when_the_mode_is_unset(tmp_
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     _token_mode("10.0.0.1:6379")
     assert os.environ["RAY_AUTH_MODE"] == "disabled"
+
+
+def test_an_unreachable_ray_address_is_refused_in_seconds():
+    import socket
+
+    from builder.pipeline.executors import _reachable
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    with pytest.raises(UsageError, match="nothing answers"):
+        _reachable(f"127.0.0.1:{port}", timeout_s=2)

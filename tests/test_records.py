@@ -26,7 +26,8 @@ from builder.records import (
     StudyPick,
     Track,
 )
-from tests.conftest import picture_record
+
+from .conftest import picture_record
 
 GALLERY_JSON = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS  # as the gallery writes it
 

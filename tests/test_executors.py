@@ -1,24 +1,94 @@
-"""Fast and frugal: the worker count the memory holds, workers forked from the main process (which
-analyses too), the same records whatever the workers, and a build the cache serves that loads no
-model. The pictures' copies (one decode each, sRGB): tests/test_copies.py."""
+"""Where pictures are analysed (builder/pipeline/executors.py): the worker count the cores and the
+memory allow, workers forked from the main process (which analyses too), the same records whatever
+the workers, and Ctrl-C stopping them."""
 
 from __future__ import annotations
 
 import os
+import signal
+from pathlib import Path
 
+import orjson
 import pytest
-from typer.testing import CliRunner
 
 from builder import settings
-from builder.cli import app
 from builder.pipeline import executors
 from builder.settings import MEMORY_MB, Settings, memory_workers
-from tests.conftest import MIRROR, cli_build, photo, requires_mirror
+
+from .conftest import (
+    BUILDER,
+    cli_build,
+    leftovers,
+    photo,
+    requires_mirror,
+    run_builder,
+    tree,
+    wait_for,
+)
+
+
+@pytest.fixture
+def sixteen(tmp_path) -> Path:
+    d = tmp_path / "sixteen"
+    d.mkdir()
+    for i in range(16):
+        photo((400, 300), seed=100 + i).save(d / f"s{i:02d}.jpg")
+    (d / "broken.jpg").write_text("not a picture")
+    return d
+
+
+@requires_mirror
+@pytest.mark.slow
+def test_workers_give_the_same_records_and_report_failures_as_one_process(sixteen, tmp_path):
+    results = {}
+    for n in (1, 2):
+        out = tmp_path / f"w{n}"
+        stats = tmp_path / f"s{n}.json"
+        result = build(
+            sixteen, out, tmp_path / f"cache{n}", "--workers", str(n), "--stats", str(stats)
+        )
+        assert result.exit_code == 1 and "broken.jpg: not a picture" in result.output, result.output
+        results[n] = (out / "gallery.json").read_bytes(), orjson.loads(stats.read_bytes())
+    assert results[1][0] == results[2][0]  # byte for byte
+    for n, (_, timing) in results.items():
+        assert timing["workers"] == n and timing["pictures"] == 16 and timing["cached"] == 0
+        assert timing["model_ms"] > 0 and timing["other_ms"] > 0
+        assert timing["model_ms"] + timing["other_ms"] == pytest.approx(
+            sum(timing["stage_ms"].values()), abs=0.01
+        )
+        assert {"decode", "detect", "scene", "site"} <= set(timing["stage_ms"])
+
+
+@requires_mirror
+@pytest.mark.slow
+@pytest.mark.skipif(not BUILDER.exists(), reason="needs the installed `builder` command")
+def test_ctrl_c_stops_the_workers_and_keeps_the_previous_gallery(many, tmp_path):
+    out = tmp_path / "site"
+    (many / "m00.jpg").rename(tmp_path / "m00.jpg")
+    assert run_builder(many, out, tmp_path / "c0", "--method", "random").wait(timeout=300) == 0
+    before = tree(out)
+    (tmp_path / "m00.jpg").rename(many / "m00.jpg")
+    proc = run_builder(many, out, tmp_path / "c1", "--workers", "2")
+    analysed = tmp_path / "c1" / "analysis"
+    wait_for(
+        lambda: any(analysed.rglob("*.json")) or proc.poll() is not None, timeout=300
+    )  # workers analysing
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in output and "Traceback" not in output, output
+
+    def gone() -> bool:  # no worker outlives the build (the whole process group goes)
+        try:
+            os.killpg(proc.pid, 0)
+            return False
+        except ProcessLookupError:
+            return True
+
+    wait_for(gone, timeout=10)
+    assert tree(out) == before and leftovers(out) == []
+
 
 build = cli_build
-
-
-# ---- how many workers ----------------------------------------------------------------------------
 
 
 def test_the_default_worker_count_is_what_both_the_cores_and_the_memory_allow(tmp_path):
@@ -72,9 +142,6 @@ def test_the_build_warns_once_and_still_builds(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert result.output.count("warning: --workers 3 may need") == 1, result.output
     assert "0.1 GB is available" in result.output
-
-
-# ---- workers forked from the main process --------------------------------------------------------
 
 
 def _no_setup(s: Settings):
@@ -131,47 +198,3 @@ def test_one_two_and_three_workers_read_the_same(tmp_path):
     assert (
         galleries[1] == galleries[2] == galleries[3]
     )  # byte for byte: readings, quadrants, tracks
-
-
-# ---- a build the cache serves --------------------------------------------------------------------
-
-
-@requires_mirror
-def test_a_build_the_cache_serves_whole_loads_no_model_library(tmp_path):
-    """A rebuild of analysed pictures imports neither torch nor the other models' libraries (seconds
-    each)."""
-    import shutil
-    import subprocess
-    import sys
-
-    from tests.conftest import DEMO
-
-    pics = tmp_path / "pics"
-    pics.mkdir()
-    for p in sorted(DEMO.glob("*.jpg"))[:2]:
-        shutil.copy(p, pics / p.name)
-    args = [
-        "build",
-        str(pics),
-        "--out",
-        str(tmp_path / "site"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
-    ]
-    args += ["--mirror", str(MIRROR), "--offline"]
-    assert (
-        CliRunner().invoke(app, args + ["--workers", "1"]).exit_code == 0
-    )  # cold, in this process
-    code = (
-        "import atexit, runpy, sys; "
-        "models = ('torch', 'cv2', 'ai_edge_litert', 'openvino'); "
-        "atexit.register(lambda: print('loaded:', [m for m in models if m in sys.modules])); "
-        "sys.argv = ['builder', *sys.argv[1:]]; runpy.run_module('builder', run_name='__main__')"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr
-    assert "(2 cached, 0 failed)" in done.stdout + done.stderr and "loaded: []" in done.stdout, (
-        done.stdout
-    )

@@ -1,46 +1,226 @@
-"""A curator's folder is never clean: odd, broken and hostile files, interruptions, hostile text."""
+"""A build over a curator's folder, which is never clean (builder/pipeline): every good picture built
+and every bad one explained, odd files read the right way, caches that verify what they serve,
+links out of the input folder not published, file names of any bytes, and a build the cache serves
+whole that loads no model library."""
 
 from __future__ import annotations
 
 import io
 import os
 import re
-import struct
-import zlib
+import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from typer.testing import CliRunner
 
 from builder.cli import app
+from builder.errors import ImageError
+from builder.settings import Settings
 
-from .conftest import DEMO, MIRROR, photo, requires_mirror
+from .conftest import DEMO, MIRROR, build, photo, png_claiming, requires_mirror
+
+
+def test_a_memory_error_is_one_pictures_failure(tmp_path, monkeypatch):
+    from builder.pipeline import stages as pipeline
+
+    def boom(ctx, r):
+        raise MemoryError
+
+    outcome = pipeline._run_stages(
+        SimpleNamespace(settings=SimpleNamespace(debug=False)),
+        SimpleNamespace(file="a.tif"),
+        [("x", boom)],
+    )
+    assert outcome[0] is None and "not enough memory" in outcome[1].reason
+
+
+def test_a_link_loop_is_told_as_a_loop(tmp_path):
+    from builder.images import read_picture
+
+    (tmp_path / "loop.jpg").symlink_to(tmp_path / "loop.jpg")
+    with pytest.raises(ImageError, match="loop"):
+        read_picture(tmp_path / "loop.jpg")
+
+
+@requires_mirror
+def test_a_picture_changed_or_removed_after_reading_is_left_out_not_mislabelled(pics, tmp_path):
+    from builder.gallery.site import write_site
+    from builder.pipeline.context import Context
+    from builder.pipeline.run import analyse
+    from builder.pipeline.stats import Stats
+
+    cache = tmp_path / "c"
+    s = Settings(
+        input=pics,
+        out=tmp_path / "site",
+        mirror=MIRROR,
+        cache_dir=cache,
+        offline=True,
+        method="random",
+    )
+    stats = Stats()
+    g = analyse(Context(s), stats=stats)
+    old_sha = stats.hashes["p1.jpg"]
+    photo(seed=99).save(pics / "p1.jpg")  # replaced while the build runs
+    (pics / "p2.jpg").unlink()  # removed while the build runs
+    final = write_site(g, pics, s.out, cache, stats.hashes)
+    reasons = {f.file: f.reason for f in final.failed}
+    assert "changed after it was read" in reasons["p1.jpg"] and "disappeared" in reasons["p2.jpg"]
+    assert sorted(im.file for im in final.images) == ["p0.jpg", "p3.jpg"]
+    assert not list(
+        (cache / "renders").glob(f"{old_sha}-*")
+    )  # nothing stored under the old content's hash
+    pages = {p.name for p in (s.out / "pages").iterdir()}
+    assert len(pages) == 2
+
+
+@requires_mirror
+def test_analysis_entries_of_the_wrong_shape_are_recomputed(pics, tmp_path):
+    cache, out = tmp_path / "c", tmp_path / "site"
+    assert build(pics, out, cache).exit_code == 0
+    entries = sorted((cache / "analysis").rglob("*.json"))
+    assert len(entries) == 4
+    shapes = [
+        {
+            "width": 1,
+            "height": 1,
+            "colour_av": "x",
+            "detections": 5,
+            "colours": [],
+            "faces": [],
+            "scene": [],
+            "caption_text": "",
+            "caption_source": "",
+        },
+        {
+            "width": 10,
+            "height": 10,
+            "colour_av": [0, 0],
+            "detections": [{"label": "cat"}],
+            "colours": [],
+            "faces": [],
+            "scene": [],
+            "caption_text": "",
+            "caption_source": "",
+        },
+        {
+            "width": 10,
+            "height": 10,
+            "colour_av": [0, 0],
+            "detections": [],
+            "colours": [],
+            "faces": [],
+            "scene": [],
+            "caption_text": "",
+            "caption_source": "",
+            "ingredients": {"pooled": [1], "probs": [1], "colour": [], "detections": []},
+        },
+        [1, 2, 3],
+    ]
+    for entry, bad in zip(entries, shapes):
+        entry.write_bytes(orjson.dumps(bad))
+    result = build(pics, out, cache)
+    assert result.exit_code == 0 and "(0 cached, 0 failed)" in result.output, result.output
+    result = build(pics, out, cache)
+    assert (
+        "(4 cached, 0 failed)" in result.output
+    )  # and the recomputed entries serve the next build
+
+
+@requires_mirror
+def test_an_unwritable_cache_is_a_warning_not_a_failure(pics, tmp_path):
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text(
+        "a file where the cache should be"
+    )  # root can write anywhere; this it cannot
+    out = tmp_path / "site"
+    result = build(pics, out, not_a_folder / "sub", "--method", "random")
+    assert result.exit_code == 0, result.output
+    assert "warning: the cache folder" in result.output and "cannot be written" in result.output
+    assert (out / "index.html").is_file()
+
+
+@requires_mirror
+def test_a_file_name_that_is_not_utf8_fails_with_a_reason(tmp_path, session_cache):
+    d = tmp_path / "pics"
+    d.mkdir()
+    photo().save(d / "fine.jpg")
+    with open(os.path.join(os.fsencode(d), b"caf\xe9-latin1.jpg"), "wb") as f:
+        photo(seed=2).save(f, "JPEG")
+    out = tmp_path / "site"
+    result = build(d, out, session_cache, "--method", "random")
+    assert result.exit_code == 1, result.output
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert [im["file"] for im in g["images"]] == ["fine.jpg"]
+    assert g["failed"] == [{"file": "caf\\xe9-latin1.jpg", "reason": g["failed"][0]["reason"]}]
+    assert "not valid UTF-8" in g["failed"][0]["reason"] and "Traceback" not in result.output
+
+
+@requires_mirror
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.binary(min_size=1, max_size=60).filter(
+        lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b"..", b"fine")
+    )
+)
+def test_any_byte_string_as_a_file_name_builds_or_fails_with_a_reason(
+    name, tmp_path_factory, session_cache
+):
+    d = tmp_path_factory.mktemp("names")
+    photo().save(d / "fine.jpg")
+    with open(os.path.join(os.fsencode(d), name + b".jpg"), "wb") as f:
+        photo(seed=1).save(f, "JPEG")
+    out = tmp_path_factory.mktemp("out") / "site"
+    result = build(d, out, session_cache, "--method", "random")
+    assert result.exit_code in (0, 1), result.output
+    assert "Traceback" not in result.output and isinstance(
+        result.exception, (SystemExit, type(None))
+    )
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert "fine.jpg" in [im["file"] for im in g["images"]]
+    if name.startswith(b"."):  # hidden files are not part of the collection
+        assert len(g["images"]) == 1 and g["failed"] == []
+    elif result.exit_code == 0:
+        assert len(g["images"]) == 2
+    else:
+        assert len(g["failed"]) == 1 and g["failed"][0]["reason"] and len(g["images"]) == 1
+
+
+@requires_mirror
+def test_links_out_of_the_input_folder_are_not_published(tmp_path, session_cache):
+    d = tmp_path / "pics"
+    d.mkdir()
+    photo().save(d / "fine.jpg")
+    private = tmp_path / "private.jpg"
+    photo(seed=9).save(private)
+    os.symlink(private, d / "peek.jpg")
+    os.symlink(d / "fine.jpg", d / "again.jpg")  # a link inside the folder is fine
+    out = tmp_path / "site"
+    result = build(d, out, session_cache, "--method", "random")
+    assert result.exit_code == 1, result.output
+    g = orjson.loads((out / "gallery.json").read_bytes())
+    assert sorted(im["file"] for im in g["images"]) == ["again.jpg", "fine.jpg"]
+    assert (
+        g["failed"][0]["file"] == "peek.jpg"
+        and "outside the input folder" in g["failed"][0]["reason"]
+    )
+    secret = private.read_bytes()
+    assert not any(f.is_file() and f.read_bytes() == secret for f in out.rglob("*"))
+
 
 HOSTILE = '<img src=x onerror=alert(1)> & "quoted".jpg'
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(scope="module")
@@ -289,3 +469,41 @@ def test_unreadable_file_is_reported_not_fatal(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "open", denied, raising=False)
     with pytest.raises(ImageError, match="permission denied"):
         images.file_digest(path)
+
+
+@requires_mirror
+def test_a_build_the_cache_serves_whole_loads_no_model_library(tmp_path):
+    """A rebuild of analysed pictures imports neither torch nor the other models' libraries (seconds
+    each)."""
+
+    from tests.conftest import DEMO
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    for p in sorted(DEMO.glob("*.jpg"))[:2]:
+        shutil.copy(p, pics / p.name)
+    args = [
+        "build",
+        str(pics),
+        "--out",
+        str(tmp_path / "site"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
+    args += ["--mirror", str(MIRROR), "--offline"]
+    assert (
+        CliRunner().invoke(app, args + ["--workers", "1"]).exit_code == 0
+    )  # cold, in this process
+    code = (
+        "import atexit, runpy, sys; "
+        "models = ('torch', 'cv2', 'ai_edge_litert', 'openvino'); "
+        "atexit.register(lambda: print('loaded:', [m for m in models if m in sys.modules])); "
+        "sys.argv = ['builder', *sys.argv[1:]]; runpy.run_module('builder', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(2 cached, 0 failed)" in done.stdout + done.stderr and "loaded: []" in done.stdout, (
+        done.stdout
+    )
