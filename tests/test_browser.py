@@ -1,7 +1,6 @@
 """The built demo gallery in a real browser: Debian's Chromium driven by Playwright, from
 file://."""
 
-import os
 import random
 import re
 import shutil
@@ -13,42 +12,15 @@ from typer.testing import CliRunner
 
 from builder.cli import app
 
-from .conftest import DEMO, MIRROR, requires_import, requires_mirror
+from .conftest import DEMO, MIRROR, in_chromium
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    requires_mirror,
-    requires_import("playwright"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="no Chromium (apt-get install chromium)"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=user-gesture-required",
-]
+pytestmark = in_chromium
 
 
 @pytest.fixture(scope="module")
 def site(demo_build):
     """The demo built as the README's quick start (the session's one build of it)."""
     return demo_build[0]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ the documented format, read back by builder.lab.study), no request leaving the p
 
 from __future__ import annotations
 
-import os
-import shutil
 import tarfile
 import time
 from datetime import datetime
@@ -18,41 +16,19 @@ import pytest
 
 from builder.lab.study import Design, read_answers
 
-from .conftest import DEMO, MIRROR, cli_build, requires_import, requires_mirror
+from .conftest import (
+    DEMO,
+    MIRROR,
+    cli_build,
+    in_chromium,
+)
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    requires_mirror,
-    requires_import("playwright"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="no Chromium (apt-get install chromium)"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=user-gesture-required",
-]
+pytestmark = in_chromium
 SCREENS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 STATE = "window.galleryStudy.state()"
 PLACE_KEYS = ("gallery", "visitor", "picture", "kind", "valence", "arousal", "at")
 RATE_KEYS = ("gallery", "visitor", "picture", "kind", "condition", "track", "score")
 FAIL_KEYS = ("gallery", "visitor", "picture", "kind", "condition", "at")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
