@@ -185,7 +185,8 @@ def build_targets(args, store: AssetStore, cat: Catalogue, folder: Path):
         im.tracks[0].start == mo.nearest(cat.moments[im.tracks[0].id], im.target).start
         for im in played
     )
-    print(f"the build's own start is the chosen moment's for {agree} of {len(played)} pictures")
+    if played:
+        print(f"the build's own start is the chosen moment's for {agree} of {len(played)} pictures")
     targets = np.array([im.target for im in images], np.float64)
     ids = [im.tracks[0].id for im in images]
     groups = np.arange(len(ids)).astype(str)
@@ -219,6 +220,12 @@ def main() -> None:
     if not cat.tracks:
         sys.exit("no DEAM song rated through time was found in the mirror")
     loud = loud_starts(cat, args.cache_dir)
+    if loud:
+        print(
+            f"the {len(loud)} clips with audio stop being quiet at "
+            + ", ".join(f"{v:g}" for v in sorted(set(loud.values())))
+            + " s (builder.music.excerpt)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         if args.images is None:
             targets, ids, groups, label = rated_targets(args, store, cat)
