@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -116,40 +116,64 @@ def windows(times: np.ndarray, points: np.ndarray, seconds: float = MOMENT_S) ->
     shorter than `seconds` is one moment, from its first rating. DEAM's ratings from 15 s to 45 s
     give 37 moments of 12 s, from 15 s to 33 s."""
     times = np.asarray(times, np.float64)
-    points = np.asarray(points, np.float64)
+    points = np.asarray(points, np.float64).reshape(-1, 2)
     if len(times) == 0:
         return ()
     step = float(np.median(np.diff(times))) if len(times) > 1 else seconds
     expected = max(1, round(seconds / step)) if step > 0 else 1
-    out = []
-    for t in times:
-        if t + seconds > times[-1] + 1e-9:  # the window ends where the ratings end, or before
-            break
-        inside = (times >= t - 1e-9) & (times < t + seconds - 1e-9)
-        if inside.sum() < FULL_SHARE * expected:
-            continue
-        v, a = points[inside].mean(axis=0)
-        out.append(Moment(round(float(t), 3), seconds, round(float(v), 4), round(float(a), 4)))
-    if not out:
-        v, a = points.mean(axis=0)
-        span = max(float(times[-1] - times[0]), step)
-        out.append(Moment(round(float(times[0]), 3), span, round(float(v), 4), round(float(a), 4)))
-    return tuple(out)
+    lo = np.arange(len(times))
+    hi = np.searchsorted(times, times + seconds - 1e-9, side="left")  # ratings in [t, t + seconds)
+    count = hi - lo
+    # the window ends where the ratings end, or before
+    kept = (times + seconds <= times[-1] + 1e-9) & (count >= FULL_SHARE * expected)
+    total = np.vstack([np.zeros((1, 2)), np.cumsum(points, axis=0)])
+    means = (total[hi] - total[lo]) / np.maximum(count, 1)[:, None]
+    out = tuple(
+        Moment(round(float(t), 3), seconds, round(float(v), 4), round(float(a), 4))
+        for t, (v, a) in zip(times[kept], means[kept])
+    )
+    if out:
+        return out
+    v, a = points.mean(axis=0)
+    span = max(float(times[-1] - times[0]), step)
+    return (Moment(round(float(times[0]), 3), span, round(float(v), 4), round(float(a), 4)),)
 
 
-def deam_moments(store: Store | None, seconds: float = MOMENT_S) -> dict[str, tuple[Moment, ...]]:
-    """song id -> its moments, for every DEAM song rated through time (empty where the dynamic
-    annotations are not found)."""
-    found = _dynamic(store)
-    if found is None:
-        return {}
-    valence, arousal = found
-    out = {}
-    for sid in valence:
-        pair = _pair(valence, arousal, sid)
-        if pair is not None:
-            out[sid] = windows(*pair, seconds=seconds)
-    return out
+class DeamMoments(Mapping[str, tuple[Moment, ...]]):
+    """song id -> its moments, for every DEAM song rated through time: the annotations are read the
+    first time any song is asked for, and a song's windows made when it is (a build asks for the
+    few tracks its pictures play, at no cost to one that asks for none). Empty where the dynamic
+    annotations are not found."""
+
+    def __init__(self, store: Store | None, seconds: float = MOMENT_S):
+        self._store, self._seconds = store, seconds
+        self._files: tuple[dict, dict] | None = None
+        self._made: dict[str, tuple[Moment, ...]] = {}
+
+    def _read(self) -> tuple[dict, dict]:
+        if self._files is None:
+            self._files = _dynamic(self._store) or ({}, {})
+        return self._files
+
+    def __getitem__(self, song_id: str) -> tuple[Moment, ...]:
+        if song_id not in self._made:
+            pair = _pair(*self._read(), song_id)
+            if pair is None:
+                raise KeyError(song_id)
+            self._made[song_id] = windows(*pair, seconds=self._seconds)
+        return self._made[song_id]
+
+    def __iter__(self) -> Iterator[str]:
+        valence, arousal = self._read()
+        return iter([s for s in valence if _pair(valence, arousal, s) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def deam_moments(store: Store | None, seconds: float = MOMENT_S) -> DeamMoments:
+    """song id -> its moments, for every DEAM song rated through time (DeamMoments)."""
+    return DeamMoments(store, seconds)
 
 
 def nearest(moments: Sequence[Moment], point: Sequence[float]) -> Moment | None:
