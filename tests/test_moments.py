@@ -76,10 +76,11 @@ def test_a_catalogue_csv_carries_its_moments_and_a_bad_cell_costs_only_them(tmp_
         "id,title,artist,valence,arousal,moments\n"
         "a,A,X,0.5,0.5,0 12 0.1 0.2; 3 12 0.6 0.6\n"
         "b,B,X,-0.5,0.5,0 12 oops\n"
-        "c,C,X,0.1,0.1,\n"
+        "c,C,X,0.1,0.1,;\n"  # no moment at all: the track has none
+        "d,D,X,0.1,0.2,\n"
     )
     cat, problems = load_csv_catalogue(p)
-    assert [t.id for t in cat.tracks] == ["a", "b", "c"]
+    assert [t.id for t in cat.tracks] == ["a", "b", "c", "d"]
     assert set(cat.moments) == {"a"} and [m.start for m in cat.moments["a"]] == [0.0, 3.0]
     assert len(problems) == 1 and problems[0].startswith("line 3: moments cannot be read")
     # a catalogue filtered or cut to its playable tracks keeps the moments

@@ -368,7 +368,9 @@ def load_csv_catalogue(
         )
         if r.get("moments"):
             try:
-                moments[r["id"]] = from_cell(r["moments"])
+                found = from_cell(r["moments"])
+                if found:
+                    moments[r["id"]] = found
             except ValueError as exc:
                 problems.append(
                     f"line {line}: moments cannot be read ({exc}); the track plays from where "

@@ -194,7 +194,7 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
             return None
 
     listed = gallery.study.tracks if gallery.study is not None else ()
-    heard = [t for im in gallery.images for t in im.tracks if t.id not in moments]
+    heard = [t for im in gallery.images for t in im.tracks if not moments.get(t.id)]
     paths = sorted({t.audio for t in (*heard, *listed) if t.audio})
     starts: dict[str, float] = {}
     threads = (
