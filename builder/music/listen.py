@@ -559,7 +559,7 @@ def write_catalogue(scored: list[Scored], out_csv: Path) -> None:
                 spreadsheet_safe(t.licence or ""),
                 spreadsheet_safe(t.genre),
                 f"{s.confidence:.4f}",
-                to_cell(s.moments),
+                spreadsheet_safe(to_cell(s.moments)),
             ]
         )
     with atomic_path(out_csv) as tmp:
