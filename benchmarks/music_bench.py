@@ -4,14 +4,16 @@ warm.
     python benchmarks/music_bench.py [--mirror ../shared/mirror] [--audio ../shared/eval/music-4q]
     [--n 40]
 
-Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the
-MTT model, and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its
-classic and harmonic features computed; per-stage seconds are summed over the files (one process).
-Then `builder music score` itself, in a fresh process as a user runs it (start-up included, the
-default workers: one listening process per core), on the same files, cold and warm; and the same
-cold listening in this process with one worker. Also times one long file (made here: 20 minutes of
-noise and tones, WAV) to show that long files cost a bounded number of windows. Prints a table;
-writes nothing outside a temporary folder.
+Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the MTT model,
+and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its classic and harmonic features
+computed, and the windowed reading of builds and `music score` (windows: each window's classic and
+harmonic features; the taggers' outputs are the file's own); per-stage seconds are summed over the
+files (one process). Then `builder music score` itself, in a fresh process as a user runs it
+(start-up included, the default workers: one listening process per core), on the same files, cold
+and warm; and the same cold listening in this process with one worker, without the windows (as
+the lab's fitting listens).
+Also times one long file (made here: 20 minutes of noise and tones, WAV) to show that long files cost a bounded
+number of windows. Prints a table; writes nothing outside a temporary folder.
 """
 
 from __future__ import annotations
@@ -32,14 +34,14 @@ from builder.assets.runtime import one_thread
 from builder.files import tune_allocator
 from builder.music.audio import check_audible, decode, log_mel_and_power, patches
 from builder.music.audiofeatures import classic_features, harmonic_features
-from builder.music.listen import Listener, list_audio
+from builder.music.listen import Listener, list_audio, window_features
 from builder.music.musicnn import load_tagger
 from builder.settings import usable_cores
 
 HERE = Path(__file__).resolve().parent.parent
 
 
-STAGES = ("decode", "mel", "musicnn", "msd", "classic", "harmonic")
+STAGES = ("decode", "mel", "musicnn", "msd", "classic", "harmonic", "windows")
 
 
 def stage_times(files: list[Path], tagger, msd_tagger=None, repeats: int = 1) -> dict[str, float]:
@@ -68,16 +70,17 @@ def _file_stages(f: Path, tagger, msd_tagger) -> dict[str, float]:
     mel, power = log_mel_and_power(d.samples)
     p = patches(mel)
     t2 = time.perf_counter()
-    tagger(p)
+    mtt = tagger(p)
     t3 = time.perf_counter()
-    if msd_tagger is not None:
-        msd_tagger(p)
+    msd = msd_tagger(p) if msd_tagger is not None else (np.zeros((1, 0)), np.zeros((1, 0)))
     t4 = time.perf_counter()
     classic_features(d.samples, power=power)
     t5 = time.perf_counter()
     harmonic_features(d.samples)
     t6 = time.perf_counter()
-    for k, a, b in zip(STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
+    window_features(d, power, mtt, msd)
+    t7 = time.perf_counter()
+    for k, a, b in zip(STAGES, (t0, t1, t2, t3, t4, t5, t6), (t1, t2, t3, t4, t5, t6, t7)):
         t[k] += b - a
     t["audio_s"] = d.duration_s
     return t

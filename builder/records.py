@@ -36,7 +36,9 @@ class Track:
         None  # source path in the catalogue; in gallery.json: path inside OUT, or None
     )
     licence: str | None = None
-    # seconds into the audio where it stops being quiet (builder.music.excerpt); players start here
+    # seconds into the audio where players start: in a picture's tracks, where the track's moment
+    # nearest the picture's target begins (builder.music.moments), else where it stops being quiet
+    # (builder.music.excerpt)
     start: float = 0.0
 
 
@@ -213,6 +215,9 @@ class StudyPick:
 
     track: str | None
     quadrant: int | None
+    # where the picture's excerpt of the track begins (its moment nearest the picture's target, as
+    # the gallery plays it); None: from the track's own start
+    start: float | None = None
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,7 @@ def test_a_catalogue_cell_never_becomes_a_spreadsheet_formula(tmp_path):
         SimpleNamespace(
             track=Track(f"t{i}", text, text, 0.1 * i - 0.3, -0.2, genre=text, licence=text),
             confidence=0.5,
+            moments=(),
         )
         for i, text in enumerate(hostile)
     ]

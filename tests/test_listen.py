@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from builder.cli import app
+from builder.music import moments
 
 from .audio_fixtures import tone, write_audio
 from .conftest import DEMO, MIRROR, requires_import, requires_mirror
@@ -125,11 +126,13 @@ def test_score_writes_a_catalogue_of_every_good_file(scored):
         "licence",
         "genre",
         "confidence",
+        "moments",
     ]
     assert {r["id"] for r in rows} == GOOD
     for r in rows:
         assert -1 <= float(r["valence"]) <= 1 and -1 <= float(r["arousal"]) <= 1
         assert 0 <= float(r["confidence"]) <= 1
+        assert moments.from_cell(r["moments"])  # every track has at least one moment
         assert (out.parent / r["audio"]).resolve().is_file()  # relative to the CSV
         assert not Path(r["audio"]).is_absolute()
 
@@ -155,6 +158,77 @@ def test_every_bad_file_is_listed_with_its_reason(scored):
         line = next((ln for ln in result.output.splitlines() if f"failed: {name}:" in ln), None)
         assert line is not None and reason in line, (name, result.output)
     assert "Traceback" not in result.output
+
+
+def test_the_windowed_reading_of_a_track_is_written_as_its_moments(scored):
+    """A 30-second clip: one window of four patches (about 12 s) from each patch on; a 6-second
+    file: one window of its two patches."""
+    from builder.music.listen import MOMENT_PATCHES, PATCH_SAMPLES
+
+    patch = PATCH_SAMPLES / 16000
+    rows = {r["id"]: moments.from_cell(r["moments"]) for r in read_csv(scored[0])}
+    real = rows["real.mp3"]
+    assert MOMENT_PATCHES == 4 and len(real) == 10 - 4 + 1  # 29.9 s: ten whole patches
+    assert [m.start for m in real] == [round(k * patch, 2) for k in range(7)]
+    assert all(m.seconds == round(4 * patch, 2) for m in real)
+    assert len({(m.valence, m.arousal) for m in real}) > 1  # the head reads each window anew
+    (short,) = rows["Calm Tone.flac"]
+    assert short.start == 0.0 and short.seconds == round(2 * patch, 2)
+
+
+def test_a_song_that_opens_calm_and_breaks_into_a_storm_is_heard_as_both(tmp_path):
+    """18 s of a calm, sad DEAM clip, then 18 s of an excited, glad one: the windows of the first
+    half read calmer than those of the second, and a picture's excerpt starts in the half that fits
+    it."""
+    from builder.assets import AssetStore
+    from builder.music.excerpt import read_audio
+    from builder.music.listen import Listener
+
+    clips = MIRROR / "deam" / "MEMD_audio"
+    calm, storm = (read_audio(clips / f"{i}.mp3", 5.0, 18.0, 16000, 1)[:, 0] for i in ("2", "7"))
+    song = write_audio(tmp_path / "storm.wav", np.stack([np.r_[calm, storm]] * 2), rate=16000)
+    cache = tmp_path / "cache"
+    listener = Listener(AssetStore(cache, MIRROR, offline=True), cache, moments=True)
+    heard, windows, was_cached = listener.hear_windows(song)
+    found = listener.moments_of(windows)
+    assert not was_cached and found[0].start == 0.0 and found[-1].start > 18.0
+    assert found[-1].arousal > found[0].arousal + 0.2
+    assert found[-1].valence > found[0].valence + 0.2
+    assert moments.nearest(found, (0.5, 0.5)).start >= 12.0  # mostly the storm
+    assert moments.nearest(found, (-0.5, -0.5)).start <= 6.0  # the calm opening
+    # the windows are cached with the rest, and a listener that reads no moments leaves them be
+    again, cached_windows, was_cached = listener.hear_windows(song)
+    assert was_cached and again == heard and listener.moments_of(cached_windows) == found
+    plain = Listener(AssetStore(cache, MIRROR, offline=True), cache)
+    assert plain.hear_windows(song) == (heard, None, True)
+
+
+def test_a_damaged_windows_entry_is_heard_again(library, tmp_path):
+    from builder.assets import AssetStore
+    from builder.music.listen import Listener
+
+    cache = tmp_path / "cache"
+    listener = Listener(AssetStore(cache, MIRROR, offline=True), cache, moments=True)
+    heard, windows, _ = listener.hear_windows(library / "aac.m4a")
+    entry = listener.windows_cache / f"{heard.sha256}.npz"
+    entry.write_bytes(b"PK\x03\x04 not a zip")
+    again, rewindowed, was_cached = listener.hear_windows(library / "aac.m4a")
+    assert not was_cached and again == heard
+    assert np.array_equal(rewindowed.features, windows.features, equal_nan=True)
+
+
+def test_a_long_file_has_a_window_for_each_piece_it_is_read_through(tmp_path):
+    from builder.music.audio import WINDOW_S, WINDOWS, Decoded
+    from builder.music.listen import PATCH_SAMPLES, spans
+
+    n = int(WINDOW_S * 16000)
+    pieces = tuple((15.0 + 50.0 * i, n) for i in range(WINDOWS))
+    decoded = Decoded(np.zeros(n * WINDOWS, np.float32), 300.0, WINDOWS, pieces)
+    found = spans(decoded, len(decoded.samples) // PATCH_SAMPLES)
+    assert [f[0] for f in found] == [p[0] for p in pieces]  # each piece where it lies in the file
+    for begins, p0, p1, s0, s1 in found:
+        assert s1 - s0 == n and p1 > p0  # its own samples, and the patches wholly inside it
+        assert s0 <= p0 * PATCH_SAMPLES and p1 * PATCH_SAMPLES <= s1
 
 
 def test_a_rerun_listens_only_to_new_files(scored, library, tmp_path):
@@ -246,6 +320,7 @@ def test_the_scored_catalogue_is_read_by_build_with_its_audio_root(scored, libra
     )  # the CSV lies outside the music folder: say how to build with it
     cat, problems = load_csv_catalogue(scored[0], audio_root=library)
     assert problems == [] and len(cat.tracks) == 7 and all(t.audio for t in cat.tracks)
+    assert set(cat.moments) == GOOD  # and the moments each track was heard to have
     cat, problems = load_csv_catalogue(
         scored[0]
     )  # without it, no audio leaves the catalogue's folder

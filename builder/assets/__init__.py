@@ -92,8 +92,8 @@ REGISTRY: dict[str, Asset] = {
             "deam-dynamic-valence-2013",
             "https://cvml.unige.ch/databases/emoMusic/",
             DEAM_LICENCE,
-            "DEAM valence through time, twice a second from 15 s to 45 s, 2013 songs (the film's "
-            "--one-song order)",
+            "DEAM valence through time, twice a second from 15 s to 45 s, 2013 songs (where each "
+            "picture's excerpt plays from; the film's --one-song order)",
             "deam/dynamic_2013/valence_cont_average.csv",
             sha256="6da78ea1338ad1440ee303b5f36901dd974fdc95e9b5bf3f3ec3c38907557c07",
             auto_download=False,
@@ -102,8 +102,8 @@ REGISTRY: dict[str, Asset] = {
             "deam-dynamic-arousal-2013",
             "https://cvml.unige.ch/databases/emoMusic/",
             DEAM_LICENCE,
-            "DEAM arousal through time, twice a second from 15 s to 45 s, 2013 songs (the film's "
-            "--one-song order)",
+            "DEAM arousal through time, twice a second from 15 s to 45 s, 2013 songs (where each "
+            "picture's excerpt plays from; the film's --one-song order)",
             "deam/dynamic_2013/arousal_cont_average.csv",
             sha256="8a8fd8eab2027f6d90c5168d82acf9fdf10072d4e24156623fd6223b15eb9b52",
             auto_download=False,

@@ -46,7 +46,8 @@ CatalogueOut = Annotated[
         "-o",
         dir_okay=False,
         help="Catalogue CSV to write (id, title, artist, valence, arousal, audio, "
-        "licence, genre, confidence); audio paths relative to it.",
+        "licence, genre, confidence, moments: the reading of each window of about 12 s); "
+        "audio paths relative to it.",
     ),
 ]
 FOLDS_HELP = (
@@ -76,7 +77,7 @@ def music_score(
         music = Input(audio_dir, "the audio folder", AUDIO_SUFFIXES)
         check_output(out, kind="catalogue", inputs=[music, *mine(cache_dir, mirror)])
         assets = store(mirror, cache_dir, offline, writable=True, reads=[music])
-        scored, failed, cached = Listener(assets, assets.cache_dir).score(
+        scored, failed, cached = Listener(assets, assets.cache_dir, moments=True).score(
             audio_dir, output.progress, exclude=(assets.cache_dir,)
         )
         if not scored:

@@ -8,63 +8,16 @@ at that moment differs from its mean over the clip. The pictures are assigned to
 that the summed distance between each picture's target and its span's feeling is least (the
 Hungarian method); the others keep the slideshow's order in the spans nobody rated. Songs without
 such ratings keep the slideshow's order.
+The ratings are read by the music wing (builder.music.moments), which picks each picture's
+excerpt from them too.
 """
 
 from __future__ import annotations
 
-import csv
-from functools import lru_cache
-
 import numpy as np
 
+from builder.music.moments import song_feeling
 from builder.records import Gallery, ImageRecord, Track
-
-DYNAMIC = ("deam-dynamic-valence-2013", "deam-dynamic-arousal-2013")  # assets
-
-
-@lru_cache(maxsize=4)
-def _read(path: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """song id -> (times in seconds, values) of one of DEAM's dynamic annotation files."""
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = csv.reader(f)
-        header = next(rows, [])
-        times = np.array(
-            [float(h.strip()[len("sample_") : -2]) / 1000 for h in header[1:]], np.float64
-        )
-        for row in rows:
-            if not row or not row[0].strip():
-                continue
-            try:
-                sid = str(int(float(row[0])))
-                values = np.array([float(v) if v.strip() else np.nan for v in row[1:]])
-            except ValueError:
-                continue
-            n = min(len(values), len(times))
-            out[sid] = (times[:n], values[:n])
-    return out
-
-
-def song_feeling(store, song_id: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """(times in seconds, (valence, arousal) per time) of a DEAM 2013 song, or None where the song
-    was not rated through time or the annotations are not found."""
-    if store is None:
-        return None
-    paths = [store.optional(name) for name in DYNAMIC]
-    if any(p is None for p in paths):
-        return None
-    try:
-        v, a = (_read(str(p)).get(song_id) for p in paths)
-    except (OSError, ValueError, csv.Error):
-        return None
-    if v is None or a is None:
-        return None
-    n = min(len(v[0]), len(a[0]))
-    points = np.stack([v[1][:n], a[1][:n]], axis=1)
-    keep = np.isfinite(points).all(axis=1)
-    if not keep.any():
-        return None
-    return v[0][:n][keep], points[keep]
 
 
 def _point(im: ImageRecord) -> np.ndarray:

@@ -265,6 +265,7 @@ def study_data(gallery: Gallery) -> dict:
         if picks is None:
             continue
         heard: dict[str, list[str]] = {}
+        begins: dict[str, float] = {}  # where each excerpt begins (the picture's moment of it)
         fails = []
         for condition in study.conditions:
             track = picks[condition].track
@@ -272,6 +273,8 @@ def study_data(gallery: Gallery) -> dict:
                 fails.append(condition)
             else:
                 heard.setdefault(track, []).append(condition)
+                at = picks[condition].start
+                begins.setdefault(track, tracks[track].start if at is None else at)
         pictures.append(
             {
                 "file": im.file,
@@ -284,7 +287,7 @@ def study_data(gallery: Gallery) -> dict:
                     {
                         "track": track,
                         "audio": tracks[track].audio,
-                        "start": float(tracks[track].start or 0.0),
+                        "start": float(begins[track] or 0.0),
                         "conditions": conditions,
                     }
                     for track, conditions in heard.items()

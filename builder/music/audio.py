@@ -59,6 +59,8 @@ class Decoded:
     samples: np.ndarray  # float32 mono at SR; for long files the windows one after another
     duration_s: float  # of the whole file
     windows: int  # 1 when read whole
+    # each piece of `samples`: (seconds into the file where it begins, how many samples it has)
+    pieces: tuple[tuple[float, int], ...] = ()
 
 
 def _resampler(rate: int):
@@ -81,13 +83,12 @@ def decode(path: Path) -> Decoded:
             if duration is None or duration <= WHOLE_UP_TO_S:
                 samples = _read(container, stream, start=None, seconds=DECODE_BUDGET_S)
                 duration = len(samples) / SR  # of what was read, when the file does not say
-                return Decoded(samples, duration, 1)
+                return Decoded(samples, duration, 1, ((0.0, len(samples)),))
             step = (duration * 0.9 - WINDOW_S) / max(WINDOWS - 1, 1)
-            parts = [
-                _read(container, stream, start=duration * 0.05 + i * step, seconds=WINDOW_S)
-                for i in range(WINDOWS)
-            ]
-            return Decoded(np.concatenate(parts), duration, WINDOWS)
+            starts = [duration * 0.05 + i * step for i in range(WINDOWS)]
+            parts = [_read(container, stream, start=t, seconds=WINDOW_S) for t in starts]
+            pieces = tuple((round(t, 3), len(p)) for t, p in zip(starts, parts))
+            return Decoded(np.concatenate(parts), duration, WINDOWS, pieces)
     except AudioError:
         raise
     except av.error.InvalidDataError as exc:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.assets import AssetStore
 from builder.errors import UsageError
 from builder.files import regular_input, spreadsheet_text
+from builder.music.moments import Moment, deam_moments, from_cell
 from builder.records import Track
 
 SWAP_2013_LAST_ID = 1000
@@ -29,6 +31,10 @@ SWAP_2013_LAST_ID = 1000
 class Catalogue:
     name: str
     tracks: tuple[Track, ...]
+    # track id -> where in the track the music feels how (builder.music.moments): DEAM's ratings
+    # through time, the listener's windowed reading, or a catalogue CSV's `moments` column; a track
+    # without any plays from where it stops being quiet
+    moments: Mapping[str, tuple[Moment, ...]] = field(default_factory=dict, compare=False)
 
     @property
     def content_hash(self) -> str:
@@ -43,7 +49,9 @@ class Catalogue:
 
     def playable(self) -> Catalogue:
         kept = tuple(t for t in self.tracks if t.audio)
-        return self if len(kept) == len(self.tracks) else Catalogue(self.name + " (playable)", kept)
+        if len(kept) == len(self.tracks):
+            return self
+        return Catalogue(self.name + " (playable)", kept, self.moments)
 
     def without(self, licences: tuple[str, ...] = (), genres: tuple[str, ...] = ()) -> Catalogue:
         """Leave out tracks whose licence or genre contains any of the texts (case-insensitive). When licences
@@ -57,7 +65,9 @@ class Catalogue:
             return not any(x in (t.genre or "").lower() for x in gen)
 
         kept = tuple(t for t in self.tracks if keep(t))
-        return self if len(kept) == len(self.tracks) else Catalogue(self.name + " (filtered)", kept)
+        if len(kept) == len(self.tracks):
+            return self
+        return Catalogue(self.name + " (filtered)", kept, self.moments)
 
 
 def deam_scale(x: float) -> float:
@@ -155,7 +165,9 @@ def load_deam(store: AssetStore, *, swap_2013: bool = True) -> Catalogue:
                 licence=licences.get(sid) or None,
             )
         )
-    return Catalogue("DEAM", tuple(tracks))
+    # the 2013 songs' ratings through time, where found (not downloaded: the film and the excerpts
+    # do without them)
+    return Catalogue("DEAM", tuple(tracks), deam_moments(store))
 
 
 REQUIRED = ("id", "title", "artist", "valence", "arousal")
@@ -258,7 +270,9 @@ def _confined_audio(
 def load_csv_catalogue(
     path: Path, audio_root: Path | None = None, exclude: tuple[Path, ...] = ()
 ) -> tuple[Catalogue, list[str]]:
-    """A user's catalogue: id,title,artist,valence,arousal[,audio,licence[,genre]], valence/arousal in [-1, 1].
+    """A user's catalogue: id,title,artist,valence,arousal[,audio,licence[,genre[,moments]]],
+    valence/arousal in [-1, 1] (moments: builder.music.moments.to_cell, as `builder music score`
+    writes them).
 
     Rows with a missing id or a missing, non-numeric or out-of-range value are skipped and reported
     (second return value); audio paths are relative to the CSV's folder and must stay inside it or inside
@@ -303,6 +317,7 @@ def load_csv_catalogue(
         raise UsageError(f"cannot read catalogue {path}: {exc}") from exc
     roots = (path.resolve().parent,) + ((audio_root.resolve(),) if audio_root is not None else ())
     tracks, problems, seen = [], [], set()
+    moments: dict[str, tuple[Moment, ...]] = {}
     for line, r, extra in rows:
         if r is None:
             problems.append(f"line {line}: {extra}; row skipped")
@@ -351,8 +366,18 @@ def load_csv_catalogue(
                 licence=r.get("licence") or None,
             )
         )
+        if r.get("moments"):
+            try:
+                found = from_cell(r["moments"])
+                if found:
+                    moments[r["id"]] = found
+            except ValueError as exc:
+                problems.append(
+                    f"line {line}: moments cannot be read ({exc}); the track plays from where "
+                    "it stops being quiet"
+                )
     if not tracks:
         raise UsageError(
             f"catalogue {path} has no usable rows ({'; '.join(problems[:5]) or 'it is empty'})"
         )
-    return Catalogue(path.stem, tuple(tracks)), problems
+    return Catalogue(path.stem, tuple(tracks), moments), problems

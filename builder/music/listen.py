@@ -5,6 +5,12 @@ file's patches; the MSD-trained musicnn's too when the head reads it), the class
 cached under the file's sha256, so a re-run over a grown library only listens to new files, and refitting the
 feeling head does not invalidate the cache (unless the new head reads the MSD tagger and the entry lacks it). A
 file that cannot be read is listed with its reason; it never stops the run.
+
+The windowed reading (a listener made with moments=True: builds and `builder music score`): the same
+features for each window of MOMENT_PATCHES consecutive patches (about 12 s; one patch on from the
+last), or for each 10 s piece of a long file that decoding reads, cached beside the file's entry;
+the head reads each window as it reads the file, and the window nearest a picture's target is where
+its excerpt plays (builder.music.moments).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import csv
 import hashlib
 import io
 import os
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,7 +34,10 @@ from builder.errors import NOT_UTF8, printable
 from builder.files import atomic_path, inside, spreadsheet_safe, unreadable_input, walk_files
 from builder.music.audio import (
     AUDIO_SUFFIXES,
+    HOP,
+    SR,
     AudioError,
+    Decoded,
     check_audible,
     decode,
     log_mel_and_power,
@@ -36,7 +46,9 @@ from builder.music.audio import (
 )
 from builder.music.audiofeatures import HARMONIC_NAMES
 from builder.music.catalogue import Catalogue
-from builder.music.feeling import MusicFeelingModel
+from builder.music.feeling import N_FEATURES, MusicFeelingModel
+from builder.music.moments import MOMENT_S, Moment, to_cell
+from builder.music.musicnn import PATCH_FRAMES
 from builder.records import Failure, Track
 
 T = TypeVar("T")
@@ -46,6 +58,9 @@ Progress = Callable[[Iterable[T], str, int], Iterator[T]]
 # 3: the taggers run in the builder's runtime (the MTT one's front end in int8: its readings
 # differ from torch's in the second or third decimal).
 LISTEN_VERSION = 3
+MOMENTS_VERSION = 1  # bump when the windows or what is cached of them change
+PATCH_SAMPLES = PATCH_FRAMES * HOP  # one musicnn patch: 2.992 s at 16 kHz
+MOMENT_PATCHES = max(1, round(MOMENT_S * SR / PATCH_SAMPLES))  # a window: 4 patches, 11.97 s
 CSV_COLUMNS = (
     "id",
     "title",
@@ -56,6 +71,7 @@ CSV_COLUMNS = (
     "licence",
     "genre",
     "confidence",
+    "moments",
 )
 
 
@@ -81,6 +97,15 @@ class Heard:
     msd_embedding: tuple[float, ...] = ()
 
 
+@dataclass(frozen=True, eq=False)
+class Windows:
+    """What the listening model took from each window of one file (cached as .npz)."""
+
+    starts: np.ndarray  # (n,) seconds into the file where each window begins
+    seconds: np.ndarray  # (n,) how long each is
+    features: np.ndarray  # (n, N_FEATURES): MusicFeelingModel.features_of each window
+
+
 @dataclass(frozen=True)
 class Scored:
     file: str  # relative to the folder, POSIX
@@ -88,6 +113,7 @@ class Scored:
     heard: Heard
     track: Track  # audio: absolute path
     confidence: float  # probability of the track's quadrant under the head, rescaled from [0.25, 1] to [0, 1]
+    moments: tuple[Moment, ...] = ()  # the head's reading of each window (a moments listener)
 
 
 def list_audio(folder: Path, exclude: tuple[Path, ...] = ()) -> list[str]:
@@ -99,10 +125,21 @@ def list_audio(folder: Path, exclude: tuple[Path, ...] = ()) -> list[str]:
 class Listener:
     """Loads the tagger and the feeling head once; `hear` a file (cached), `score` it."""
 
-    def __init__(self, store: AssetStore, cache_dir: Path, msd: bool | None = None, **injected):
-        """msd: whether to hear with the MSD tagger too; None: when the feeling head reads it."""
+    def __init__(
+        self,
+        store: AssetStore,
+        cache_dir: Path,
+        msd: bool | None = None,
+        moments: bool = False,
+        **injected,
+    ):
+        """msd: whether to hear with the MSD tagger too; None: when the feeling head reads it.
+        moments: whether to read each window of a file too (what a build's excerpts need; the lab's
+        fitting reads whole files only)."""
         self.store, self.cache_dir = store, cache_dir
+        self.moments = moments
         self.cache = cache_dir / "music" / f"musicnn-v{LISTEN_VERSION}"
+        self.windows_cache = self.cache / f"moments-v{MOMENTS_VERSION}"
         self.injected = tuple(injected)  # injected taggers live in this process: no workers then
         self._tagger_path = store.resolve(
             "musicnn-mtt-onnx"
@@ -132,11 +169,21 @@ class Listener:
 
     def hear(self, path: Path) -> tuple[Heard, bool]:
         """(what was heard, whether it came from the cache); AudioError when the file cannot be read."""
+        heard, _, cached = self.hear_windows(path)
+        return heard, cached
+
+    def hear_windows(self, path: Path) -> tuple[Heard, Windows | None, bool]:
+        """(what was heard, what was heard in each window (None unless this listener reads
+        moments), whether both came from the cache); AudioError when the file cannot be read."""
         sha = _digest(path)
         entry = self.cache / f"{sha}.json"
         cached = _load_heard(entry, sha)
         if cached is not None and (cached.msd_probs or not self.msd):
-            return cached, True
+            if not self.moments:
+                return cached, None, True
+            windows = _load_windows(self.windows_cache / f"{sha}.npz", sha, self.msd)
+            if windows is not None:
+                return cached, windows, True
         from builder.music.audiofeatures import classic_features, harmonic_features
 
         decoded = decode(path)
@@ -164,7 +211,21 @@ class Listener:
                 tmp.write_bytes(orjson.dumps(heard))
         except OSError:
             pass  # an unwritable cache costs speed, never the result
-        return heard, False
+        windows = None
+        if self.moments:
+            windows = window_features(decoded, power, (probs, emb), (msd_probs, msd_emb))
+            _save_windows(self.windows_cache / f"{sha}.npz", sha, windows)
+        return heard, windows, False
+
+    def moments_of(self, windows: Windows | None) -> tuple[Moment, ...]:
+        """The head's reading of each window, as moments (none without windows)."""
+        if windows is None or not len(windows.starts):
+            return ()
+        va, _ = self.head.predict(windows.features)
+        return tuple(
+            Moment(round(float(t), 3), round(float(d), 3), round(float(v), 4), round(float(a), 4))
+            for t, d, (v, a) in zip(windows.starts, windows.seconds, va)
+        )
 
     def score(
         self,
@@ -180,7 +241,7 @@ class Listener:
         scored: list[Scored] = []
         failed: list[Failure] = [Failure(printable(f), why) for f, why in unreadable]
         cached = 0
-        heard_all: list[tuple[str, Path, Heard]] = []
+        heard_all: list[tuple[str, Path, Heard, tuple[Moment, ...]]] = []
         todo: list[tuple[str, Path]] = []
         for rel in files:
             path = folder / rel
@@ -202,14 +263,14 @@ class Listener:
             if isinstance(result, AudioError):
                 failed.append(Failure(rel, str(result)))
                 continue
-            heard, was_cached = result
+            heard, windows, was_cached = result
             cached += was_cached
-            heard_all.append((rel, path, heard))
+            heard_all.append((rel, path, heard, self.moments_of(windows)))
         if heard_all:
             va, conf = self.head.predict(
-                np.array([self.head.features_of(h) for _, _, h in heard_all])
+                np.array([self.head.features_of(h) for _, _, h, _ in heard_all])
             )
-            for (rel, path, heard), (v, a), c in zip(heard_all, va, conf):
+            for (rel, path, heard, moments), (v, a), c in zip(heard_all, va, conf):
                 tags = read_tags(path)
                 track = Track(
                     id=rel,
@@ -221,14 +282,14 @@ class Listener:
                     audio=str(path.resolve()),
                     licence=tags.licence or None,
                 )
-                scored.append(Scored(rel, path, heard, track, round(float(c), 4)))
+                scored.append(Scored(rel, path, heard, track, round(float(c), 4), moments))
         return scored, failed, cached
 
     def hear_all(
         self, paths: list[Path], workers: int | None = None
-    ) -> Iterator[tuple[Heard, bool] | AudioError]:
-        """`hear` each file, in order, as it is heard (the AudioError of a file that cannot be
-        read in its place). With several files, processes forked from this one listen at once, one
+    ) -> Iterator[tuple[Heard, Windows | None, bool] | AudioError]:
+        """`hear_windows` each file, in order, as it is heard (the AudioError of a file that cannot
+        be read in its place). With several files, processes forked from this one listen at once, one
         per core (or `workers`), sharing the taggers this one loads first (one thread each); one
         process listens alone when only one file is left to hear, when taggers were injected, or
         where fork is not safe."""
@@ -240,7 +301,7 @@ class Listener:
         if n < 2 or self.injected or not _can_fork():
             for path in paths:
                 try:
-                    yield self.hear(path)
+                    yield self.hear_windows(path)
                 except AudioError as exc:
                     yield exc
             return
@@ -277,10 +338,10 @@ def _listener_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _listen(path: Path) -> tuple[Heard, bool] | AudioError:
+def _listen(path: Path) -> tuple[Heard, Windows | None, bool] | AudioError:
     assert _LISTENER is not None, "the listening process was not set up"
     try:
-        return _LISTENER.hear(path)
+        return _LISTENER.hear_windows(path)
     except AudioError as exc:
         return exc
 
@@ -355,7 +416,128 @@ def _load_heard(path: Path, sha: str) -> Heard | None:
 
 
 def catalogue_of(scored: list[Scored], name: str) -> Catalogue:
-    return Catalogue(name, tuple(s.track for s in scored))
+    moments = {s.track.id: s.moments for s in scored if s.moments}
+    return Catalogue(name, tuple(s.track for s in scored), moments)
+
+
+def spans(decoded: Decoded, n_patches: int) -> list[tuple[float, int, int, int, int]]:
+    """The windows of a decoded file: (seconds into the file where it begins, first patch, end
+    patch, first sample, end sample), patches and samples of `decoded` as `patches` cuts them.
+
+    A file read whole: a window of MOMENT_PATCHES patches from each patch on while a whole window
+    fits (one window of every patch when fewer); its samples those of its patches. A long file read
+    in pieces: each piece, with the patches that lie wholly inside it (a patch across two pieces
+    belongs to neither; a piece with no whole patch has no window)."""
+    pieces = decoded.pieces or ((0.0, len(decoded.samples)),)
+    if len(pieces) == 1:
+        w = min(MOMENT_PATCHES, n_patches)
+        out = []
+        for k in range(max(1, n_patches - w + 1)):
+            lo = k * PATCH_SAMPLES
+            hi = min((k + w) * PATCH_SAMPLES, len(decoded.samples))
+            out.append((pieces[0][0] + lo / SR, k, k + w, lo, max(hi, lo + 1)))
+        return out
+    out, offset = [], 0
+    for begins, length in pieces:
+        first = -(-offset // PATCH_SAMPLES)  # the first patch that starts inside the piece
+        end = min((offset + length) // PATCH_SAMPLES, n_patches)  # past the last one inside it
+        if end > first:
+            out.append((begins, first, end, offset, offset + length))
+        offset += length
+    return out
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One window's share of what was heard, in the shape MusicFeelingModel.features_of reads."""
+
+    tag_probs: np.ndarray
+    embedding: np.ndarray
+    classic: np.ndarray
+    msd_probs: np.ndarray
+    msd_embedding: np.ndarray
+    harmonic: np.ndarray
+
+
+def window_features(
+    decoded: Decoded,
+    power: np.ndarray,
+    mtt: tuple[np.ndarray, np.ndarray],
+    msd: tuple[np.ndarray, np.ndarray],
+) -> Windows:
+    """What was heard in each window of a file (`spans`): the taggers' outputs of its patches
+    averaged (mtt, msd: per patch, (probabilities, embeddings); msd empty when not heard), and the
+    classic and harmonic features of its own samples (power: the file's power spectrogram)."""
+    from builder.music.audiofeatures import classic_features, harmonic_features
+
+    rows, starts, seconds = [], [], []
+    for begins, p0, p1, s0, s1 in spans(decoded, len(mtt[0])):
+        samples = decoded.samples[s0:s1]
+        frames = power[s0 // HOP : max(s1 // HOP, s0 // HOP + 1)]
+        has_msd = msd[0].shape[1] > 0
+        part = _Part(
+            mtt[0][p0:p1].mean(axis=0),
+            mtt[1][p0:p1].mean(axis=0),
+            classic_features(samples, power=frames),
+            msd[0][p0:p1].mean(axis=0) if has_msd else np.zeros(0),
+            msd[1][p0:p1].mean(axis=0) if has_msd else np.zeros(0),
+            harmonic_features(samples),
+        )
+        rows.append(MusicFeelingModel.features_of(part))
+        starts.append(begins)
+        seconds.append((s1 - s0) / SR)
+    return Windows(
+        np.round(np.array(starts, np.float64), 3),
+        np.round(np.array(seconds, np.float64), 3),
+        np.array(rows, np.float32).reshape(-1, N_FEATURES),
+    )
+
+
+def _save_windows(path: Path, sha: str, windows: Windows) -> None:
+    try:
+        with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                sha256=np.array(sha),
+                starts=windows.starts,
+                seconds=windows.seconds,
+                features=windows.features,
+            )
+    except OSError:
+        pass  # an unwritable cache costs speed, never the result
+
+
+def _load_windows(path: Path, sha: str, msd: bool) -> Windows | None:
+    """The cached windows of a file, or None (absent, damaged, of another file, or without the
+    MSD tagger's part when it is wanted: then heard again)."""
+    from builder.music.feeling import MSD_EMBEDDING, MSD_TAGS
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            windows = Windows(z["starts"], z["seconds"], z["features"])
+            same = str(z["sha256"]) == sha
+        n = len(windows.starts)
+        if (
+            not same
+            or n == 0
+            or windows.seconds.shape != (n,)
+            or windows.features.shape != (n, N_FEATURES)
+            or not (np.isfinite(windows.starts).all() and (windows.starts >= 0).all())
+            or not (np.isfinite(windows.seconds).all() and (windows.seconds > 0).all())
+        ):
+            raise ValueError("entry of the wrong shape")
+        heard_msd = np.isfinite(windows.features[:, np.concatenate([MSD_TAGS, MSD_EMBEDDING])])
+        if msd and not heard_msd.all():
+            return None
+        return windows
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile):
+        try:
+            path.unlink(missing_ok=True)  # a bad entry is recomputed, never served
+        except OSError:
+            pass
+        return None
 
 
 def write_catalogue(scored: list[Scored], out_csv: Path) -> None:
@@ -377,6 +559,7 @@ def write_catalogue(scored: list[Scored], out_csv: Path) -> None:
                 spreadsheet_safe(t.licence or ""),
                 spreadsheet_safe(t.genre),
                 f"{s.confidence:.4f}",
+                spreadsheet_safe(to_cell(s.moments)),
             ]
         )
     with atomic_path(out_csv) as tmp:

@@ -140,7 +140,7 @@ class Context:
             from builder.music.listen import Listener, catalogue_of
 
             s = self.settings
-            scored, failed, _ = Listener(self.store, s.cache_dir).score(
+            scored, failed, _ = Listener(self.store, s.cache_dir, moments=True).score(
                 s.music, progress, exclude=(s.out, s.cache_dir), workers=s.worker_count()
             )
             if not scored:

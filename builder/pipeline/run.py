@@ -1,7 +1,8 @@
 """The only orchestrator: `analyse` reads what the curator gives, then every picture through the named stages
 (builder.pipeline.stages), then the collection: each picture's feeling and music (recommend), what the method does
 once for all (the learned method matches music to the whole collection), the curator's sheet, and where each
-chosen track stops being quiet. The site is written by builder.gallery from the resulting Gallery.
+picture's tracks play from (the moment nearest its target, or where the track stops being quiet).
+The site is written by builder.gallery from the resulting Gallery.
 
 This is the one place that joins the wings: the stages use the picture wing, the Context
 (builder.pipeline.context) hands the music wing's index to the methods.
@@ -97,7 +98,7 @@ def analyse_with_warnings(
     gallery = curate(ctx, gallery, readings, sheet, pins, intro)
     if s.study:  # what the study offers is the gallery as curated: its pinned tracks are its choice
         gallery = replace(gallery, study=study_of(ctx, gallery, stats, progress, study_text))
-    # where each played track stops being quiet: after the sheet, so that a pinned track has its start too
+    # where each picture's tracks play from: after the sheet, so that a pinned track has its start too
     gallery = with_starts(ctx, gallery, progress)
     read = tuple(sheet.warnings) if sheet is not None else ()
     problems = tuple(f"catalogue {problem}" for problem in ctx.catalogue_problems)
@@ -166,12 +167,21 @@ def study_of(
 
 
 def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress) -> Gallery:
-    """Set Track.start (where each track stops being quiet) on every recommended track with audio, so the
-    slideshow and the film skip a silent opening. Cached by the audio's content hash; a track that cannot be
+    """Set Track.start, where each picture's excerpt of a track with audio begins, so that the
+    gallery, the slideshow, the film and the study play the part of the track that fits the
+    picture: the start of the track's moment nearest the picture's target (its `av` for methods
+    without one) where the catalogue knows the track's moments (builder.music.moments: DEAM's
+    ratings through time, the windowed listening of --music), else where the track stops being
+    quiet (builder.music.excerpt), which the study's list of tracks keeps too. The index and the
+    assignment use the whole track's point; only where it plays from follows the moment. Quiet
+    openings are found by decoding, cached by the audio's content hash; a track that cannot be
     decoded keeps 0 (it is the player's problem to report, not the build's)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from builder.music.excerpt import ExcerptError, cached_loud_start
+    from builder.music.moments import nearest
+
+    moments = ctx.catalogue.moments
 
     def start(path: str) -> float | None:
         try:
@@ -183,27 +193,50 @@ def with_starts(ctx: Context, gallery: Gallery, progress: Progress = no_progress
                 raise
             return None
 
-    heard = [t for im in gallery.images for t in im.tracks]
-    heard += gallery.study.tracks if gallery.study is not None else ()
-    paths = sorted({t.audio for t in heard if t.audio})
+    listed = gallery.study.tracks if gallery.study is not None else ()
+    heard = [t for im in gallery.images for t in im.tracks if not moments.get(t.id)]
+    paths = sorted({t.audio for t in (*heard, *listed) if t.audio})
     starts: dict[str, float] = {}
     threads = (
         1 if ctx.injected else ctx.settings.worker_count()
     )  # the decoder works without the GIL
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(paths)))) as pool:
-        found = progress(pool.map(start, paths), "finding where the music starts", len(paths))
-        starts = {path: value for path, value in zip(paths, found) if value is not None}
-    if not starts:
-        return gallery
+    if paths:
+        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(paths)))) as pool:
+            found = progress(pool.map(start, paths), "finding where the music starts", len(paths))
+            starts = {path: value for path, value in zip(paths, found) if value is not None}
 
-    def started(tracks: tuple[Track, ...]) -> tuple[Track, ...]:
-        return tuple(replace(t, start=starts[t.audio]) if t.audio in starts else t for t in tracks)
+    def moment(t: Track, point) -> float | None:
+        """Where the track's moment nearest the point begins; None without moments or audio."""
+        found = nearest(moments.get(t.id, ()), point) if t.audio else None
+        return None if found is None else found.start
 
-    images = tuple(replace(im, tracks=started(im.tracks)) for im in gallery.images)
+    def started(tracks: tuple[Track, ...], point=None) -> tuple[Track, ...]:
+        out = []
+        for t in tracks:
+            at = moment(t, point) if point is not None else None
+            if at is None and t.audio in starts:
+                at = starts[t.audio]
+            out.append(t if at is None else replace(t, start=at))
+        return tuple(out)
+
+    def point_of(im: ImageRecord):
+        return im.target if im.target is not None else im.av
+
+    images = tuple(replace(im, tracks=started(im.tracks, point_of(im))) for im in gallery.images)
     if gallery.study is not None:
-        gallery = replace(
-            gallery, study=replace(gallery.study, tracks=started(gallery.study.tracks))
-        )
+        by_id = {t.id: t for t in gallery.study.tracks}
+        where = {im.file: point_of(im) for im in gallery.images}
+        pictures = {
+            file: {
+                c: replace(p, start=moment(by_id[p.track], where[file]))
+                if p.track in by_id and file in where
+                else p
+                for c, p in picks.items()
+            }
+            for file, picks in gallery.study.pictures.items()
+        }
+        study = replace(gallery.study, tracks=started(gallery.study.tracks), pictures=pictures)
+        gallery = replace(gallery, study=study)
     return replace(gallery, images=images)
 
 
