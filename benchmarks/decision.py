@@ -269,8 +269,8 @@ def main() -> None:
             out[label][name]["difference_95"] = paired(people[m], base[m], quads[m], groups[m])
         print(f"| {label} | {' | '.join(text(out[label][n]) for n in SHOWN)} |", flush=True)
     print(
-        "\n95 % intervals of each row's balanced agreement minus the arousal sets' (groups resampled, 1000 "
-        "draws):"
+        "\n95 % intervals of each row's balanced agreement minus the arousal sets' (groups "
+        "resampled, 1000 draws):"
     )
     for label in out:
         print(f"{label}: " + "  ".join(f"{n} {out[label][n]['difference_95']}" for n in SHOWN))

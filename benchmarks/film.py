@@ -80,8 +80,8 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"film {plan.duration:.1f} s ({frames} frames, {args.size}, {args.fps} fps, motion "
-        f"{args.motion}, "
-        f"{sum(c.kind == 'picture' for c in plan.chapters)} pictures x {args.seconds:g} s)"
+        f"{args.motion}, {sum(c.kind == 'picture' for c in plan.chapters)} pictures x "
+        f"{args.seconds:g} s)"
     )
     print(f"wall {wall:.1f} s -> {plan.duration / wall:.2f}x real time")
     print(

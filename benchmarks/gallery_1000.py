@@ -164,10 +164,8 @@ def main() -> None:
                 print(
                     f"{label:<17} {m['requests']:4d} files, {m['bytes'] / 1024:6.0f} kB loaded "
                     f"({m['images_loaded']} of {m['images']} images, {m['image_bytes'] / 1024:.0f} "
-                    "kB); first "
-                    f"contentful paint {m['fcp'] or float('nan'):.0f} ms, DOMContentLoaded "
-                    f"{m['dcl']:.0f} ms, "
-                    f"load {m['load']:.0f} ms"
+                    f"kB); first contentful paint {m['fcp'] or float('nan'):.0f} ms, "
+                    f"DOMContentLoaded {m['dcl']:.0f} ms, load {m['load']:.0f} ms"
                 )
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto((out / "index.html").as_uri())

@@ -52,7 +52,8 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def catalogue_of(store: AssetStore, which: str) -> Catalogue:
-    """DEAM's songs rated through time (which: "rated"), or those of them with audio ("mirrored")."""
+    """DEAM's songs rated through time (which: "rated"), or those of them with audio
+    ("mirrored")."""
     deam = load_deam(store)
     kept = tuple(t for t in deam.tracks if t.id in deam.moments and (which == "rated" or t.audio))
     return Catalogue(f"DEAM rated through time ({which})", kept, deam.moments)

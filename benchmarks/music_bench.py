@@ -4,16 +4,16 @@ warm.
     python benchmarks/music_bench.py [--mirror ../shared/mirror] [--audio ../shared/eval/music-4q]
     [--n 40]
 
-Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the MTT model,
-and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its classic and harmonic features
-computed, and the windowed reading of builds and `music score` (windows: each window's classic and
-harmonic features; the taggers' outputs are the file's own); per-stage seconds are summed over the
-files (one process). Then `builder music score` itself, in a fresh process as a user runs it
-(start-up included, the default workers: one listening process per core), on the same files, cold
-and warm; and the same cold listening in this process with one worker, without the windows (as
-the lab's fitting listens).
-Also times one long file (made here: 20 minutes of noise and tones, WAV) to show that long files cost a bounded
-number of windows. Prints a table; writes nothing outside a temporary folder.
+Cold = a fresh cache: every file decoded, resampled, turned into mel patches, tagged by musicnn (the
+MTT model, and the MSD one when the shipped feeling head reads it; --msd on/off forces it), its
+classic and harmonic features computed, and the windowed reading of builds and `music score`
+(windows: each window's classic and harmonic features; the taggers' outputs are the file's own);
+per-stage seconds are summed over the files (one process). Then `builder music score` itself, in a
+fresh process as a user runs it (start-up included, the default workers: one listening process per
+core), on the same files, cold and warm; and the same cold listening in this process with one
+worker, without the windows (as the lab's fitting listens). Also times one long file (made here: 20
+minutes of noise and tones, WAV) to show that long files cost a bounded number of windows. Prints a
+table; writes nothing outside a temporary folder.
 """
 
 from __future__ import annotations

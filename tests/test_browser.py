@@ -497,10 +497,8 @@ def test_a_japanese_gallery_has_no_english_button(japanese, browser):
     g = orjson.loads((japanese / "gallery.json").read_bytes())
     labels = (
         "Array.from(document.querySelectorAll('button, a.button, summary, [aria-label], [title], "
-        "label'))"
-        ".filter(e => e.offsetParent !== null || e.getAttribute('aria-label'))"
-        ".map(e => [e.textContent.trim(), e.getAttribute('aria-label') || '', "
-        "e.getAttribute('title') || ''])"
+        "label')).filter(e => e.offsetParent !== null || e.getAttribute('aria-label')).map(e => "
+        "[e.textContent.trim(), e.getAttribute('aria-label') || '', e.getAttribute('title') || ''])"
     )
     page = browser.new_page()
     seen = []

@@ -19,7 +19,8 @@ from .conftest import MIRROR, build, requires_mirror, with_umask
 
 
 def raw_deam():
-    """The annotation files read independently: id -> (valence column, arousal column) as labelled."""
+    """The annotation files read independently: id -> (valence column, arousal column) as
+    labelled."""
     out = {}
     for name in (
         "static_annotations_averaged_songs_1_2000.csv",
@@ -58,7 +59,8 @@ def test_swap_can_be_switched_off(store):
 
 @requires_mirror
 def test_swap_makes_2013_valence_agree_with_time_averaged_emomusic_valence(deam, store):
-    """The evidence for the swap, checked: corrected valence tracks emoMusic's own dynamic valence."""
+    """The evidence for the swap, checked: corrected valence tracks emoMusic's own dynamic
+    valence."""
     dyn = {}
     with open(MIRROR / "deam" / "dynamic_2013" / "valence_cont_average.csv", newline="") as f:
         rows = list(csv.reader(f))

@@ -14,10 +14,9 @@ from .conftest import ROOT, build, photo, requires_mirror
 
 def test_help_does_not_import_heavy_packages():
     code = (
-        "import sys; from typer.testing import CliRunner; from builder.cli import app; "
-        "r = CliRunner().invoke(app, ['build', '--help']); assert r.exit_code == 0, r.output; "
-        "heavy = [m for m in ('torch', 'torchvision', 'cv2', 'gensim', 'hnswlib') if m in "
-        "sys.modules]; "
+        "import sys; from typer.testing import CliRunner; from builder.cli import app; r = "
+        "CliRunner().invoke(app, ['build', '--help']); assert r.exit_code == 0, r.output; heavy = "
+        "[m for m in ('torch', 'torchvision', 'cv2', 'gensim', 'hnswlib') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

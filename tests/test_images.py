@@ -1,5 +1,6 @@
-"""Finding and opening pictures (builder/images.py): the walk (the builder's own folders skipped, deep
-trees, unreadable folders, special files, AVIF), and sizes and headers refused before decoding."""
+"""Finding and opening pictures (builder/images.py): the walk (the builder's own folders skipped,
+deep trees, unreadable folders, special files, AVIF), and sizes and headers refused before
+decoding."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Scoring a folder of music: formats, tags, bad files, the cache, the catalogue CSV and `build --music`."""
+"""Scoring a folder of music: formats, tags, bad files, the cache, the catalogue CSV and `build
+--music`."""
 
 from __future__ import annotations
 

@@ -101,9 +101,10 @@ def test_deams_ratings_through_time_give_every_2013_song_its_moments(store):
 
 @requires_mirror
 def test_the_dynamic_ratings_are_in_the_catalogues_frame_and_never_swapped(store):
-    """The dynamic files are labelled right; the static file's 2013 columns are swapped. So a song's
-    moments, averaged, agree with the corrected static point on both axes, on the same scale (the
-    scale's ends map to the frame's, as the static ratings' do), and not with the uncorrected one."""
+    """The dynamic files are labelled right; the static file's 2013 columns are swapped. So a
+    song's moments, averaged, agree with the corrected static point on both axes, on the same
+    scale (the scale's ends map to the frame's, as the static ratings' do), and not with the
+    uncorrected one."""
     found = mo.deam_moments(store)
     paths = (store.resolve("deam-static-1-2000"), store.resolve("deam-static-2000-2058"))
     ids = sorted(found, key=int)

@@ -117,7 +117,8 @@ def test_a_head_fitted_per_axis_saves_loads_predicts_and_says_whether_it_needs_t
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((120, mf.N_FEATURES))
-    # valence lives in the MSD tags, arousal in the classic features: each axis must read its own columns
+    # valence lives in the MSD tags, arousal in the classic features: each axis must read its own
+    # columns
     v = x[:, mf.MSD_TAGS[:3]].sum(axis=1) > 0
     a = x[:, mf.CLASSIC[:2]].sum(axis=1) > 0
     q = np.where(v, np.where(a, 1, 4), np.where(a, 2, 3))
@@ -173,7 +174,8 @@ def test_the_version_2_cache_neither_misreads_old_entries_nor_skips_the_msd_tagg
     again, was_cached = plain.hear(song)
     assert not was_cached and again == heard
     assert plain.hear(song) == (heard, True)
-    # a listener that needs the MSD tagger does not take the MTT-only entry: it listens again, and keeps both
+    # a listener that needs the MSD tagger does not take the MTT-only entry: it listens again, and
+    # keeps both
     both = Listener(store, cache, msd=True)
     full, was_cached = both.hear(song)
     assert not was_cached and len(full.msd_probs) == 50 and len(full.msd_embedding) == 200

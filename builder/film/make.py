@@ -206,8 +206,8 @@ def make_film(folder: Path, out: Path, options: Options, progress=no_progress, s
         plan = make_plan(gallery, read_gallery(gallery), options, store)
         if into_gallery and not link:
             plan.warnings.append(
-                "the gallery was built before film links: build it again, then make the film, "
-                "to link it"
+                "the gallery was built before film links: build it again, then make the film, to "
+                "link it"
             )
         for old in gallery.parent.glob(glob.escape(f".{gallery.name}.film-") + "*"):  # killed
             old.unlink(missing_ok=True)

@@ -74,8 +74,8 @@ def _drawn(ch: str) -> bool:
 
 
 def font_files(lang: str, cjk: tuple[str, ...]) -> tuple[str, ...]:
-    """The fonts tried, in order: for a gallery in Japanese (Chinese, Korean) the CJK fonts first, so
-    a card is drawn in one face rather than switching between lines."""
+    """The fonts tried, in order: for a gallery in Japanese (Chinese, Korean) the CJK fonts
+    first, so a card is drawn in one face rather than switching between lines."""
     latin = (latin_font(),) if latin_font() else ()
     return tuple(cjk) + latin if lang in ("ja", "zh", "ko") and cjk else latin + tuple(cjk)
 
@@ -129,9 +129,9 @@ def font_for(text: str, px: int, fonts: tuple[str, ...]):
 
 
 def first_paragraph(markdown: str, limit: int) -> str:
-    """The first paragraph of a Markdown text as plain text (emphasis, links and code as their words;
-    headings, lists' markers and raw HTML left out), cut at a word boundary to at most `limit`
-    characters with an ellipsis."""
+    """The first paragraph of a Markdown text as plain text (emphasis, links and code as their
+    words; headings, lists' markers and raw HTML left out), cut at a word boundary to at most
+    `limit` characters with an ellipsis."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False})

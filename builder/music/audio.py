@@ -1,14 +1,16 @@
-"""Reading audio: decode (PyAV), resample to 16 kHz mono (soxr), mel patches for musicnn, and tags (mutagen).
+"""Reading audio: decode (PyAV), resample to 16 kHz mono (soxr), mel patches for musicnn, and tags
+(mutagen).
 
-Why these libraries: PyAV wraps FFmpeg's decoders, so mp3, wav, flac, ogg/vorbis, opus and m4a/aac all decode
-through one maintained code path with wheels that need no system FFmpeg, and it can seek, so a long file is read
-through a bounded number of windows instead of whole. soxr is the resampler librosa itself uses (musicnn was
-trained on librosa-resampled audio); it is one small wheel. mutagen reads ID3, Vorbis comments, MP4 and FLAC
-tags without decoding audio.
+Why these libraries: PyAV wraps FFmpeg's decoders, so mp3, wav, flac, ogg/vorbis, opus and m4a/aac
+all decode through one maintained code path with wheels that need no system FFmpeg, and it can seek,
+so a long file is read through a bounded number of windows instead of whole. soxr is the resampler
+librosa itself uses (musicnn was trained on librosa-resampled audio); it is one small wheel. mutagen
+reads ID3, Vorbis comments, MP4 and FLAC tags without decoding audio.
 
-The mel front end is musicnn's: STFT with n_fft 512, hop 256, periodic Hann window, centred with zero padding;
-power spectrum; 96 mel bands on the Slaney scale with Slaney area normalisation from 0 Hz to 8 kHz (librosa's
-defaults, which musicnn used); log10(10000 x + 1); patches of 187 frames (about 3 s) without overlap.
+The mel front end is musicnn's: STFT with n_fft 512, hop 256, periodic Hann window, centred with
+zero padding; power spectrum; 96 mel bands on the Slaney scale with Slaney area normalisation from 0
+Hz to 8 kHz (librosa's defaults, which musicnn used); log10(10000 x + 1); patches of 187 frames
+(about 3 s) without overlap.
 """
 
 from __future__ import annotations
@@ -40,18 +42,21 @@ AUDIO_SUFFIXES = (
     ".aiff",
     ".webm",
 )
-MIN_SECONDS = 1.0  # shorter than this is not music we can read (one patch is 3 s; shorter ones are repeat-padded)
+# shorter than this is not music we can read (one patch is 3 s; shorter ones are repeat-padded)
+MIN_SECONDS = 1.0
 WHOLE_UP_TO_S = 60.0  # read files up to this long whole
 WINDOWS = 6  # longer files: this many windows ...
 WINDOW_S = 10.0  # ... of this many seconds each, spread evenly
 SILENCE_RMS = 1e-4  # about -80 dBFS
-# The most audio decoded from one file read "whole": a stream whose container states no duration (a 2-hour
-# recording of a radio stream, say) or states a false one is read this far and no further (18 MB of samples).
+# The most audio decoded from one file read "whole": a stream whose container states no duration (a
+# 2-hour recording of a radio stream, say) or states a false one is read this far and no further (18
+# MB of samples).
 DECODE_BUDGET_S = 300.0
 
 
 class AudioError(Exception):
-    """One audio file cannot be read; scoring goes on without it. The message is the reason shown to the user."""
+    """One audio file cannot be read; scoring goes on without it. The message is the reason shown
+    to the user."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,8 @@ def _resampler(rate: int):
 
 
 def decode(path: Path) -> Decoded:
-    """16 kHz mono float32 samples; long files through WINDOWS windows of WINDOW_S seconds (bounded time and memory)."""
+    """16 kHz mono float32 samples; long files through WINDOWS windows of WINDOW_S seconds
+    (bounded time and memory)."""
     import av
 
     try:
@@ -116,7 +122,8 @@ def _duration(container, stream) -> float | None:
 
 
 def _read(container, stream, start: float | None, seconds: float | None) -> np.ndarray:
-    """Decode from `start` (seconds; None = the beginning) for `seconds` (None = to the end), as 16 kHz mono."""
+    """Decode from `start` (seconds; None = the beginning) for `seconds` (None = to the end), as
+    16 kHz mono."""
     if start is not None:
         container.seek(int(start * 1_000_000), any_frame=False, backward=True)
     resampler = None
@@ -189,7 +196,8 @@ _WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(
 
 
 def power_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """(frames, 1 + N_FFT // 2) power spectrum, frames centred on multiples of HOP (zero padding at the ends)."""
+    """(frames, 1 + N_FFT // 2) power spectrum, frames centred on multiples of HOP (zero padding
+    at the ends)."""
     padded = np.pad(samples.astype(np.float32), N_FFT // 2)
     n = 1 + (len(padded) - N_FFT) // HOP
     frames = np.lib.stride_tricks.as_strided(
@@ -200,7 +208,8 @@ def power_spectrogram(samples: np.ndarray) -> np.ndarray:
 
 
 def log_mel_and_power(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """((frames, 96) musicnn input log10(10000 * mel power + 1), the power spectrogram it came from)."""
+    """((frames, 96) musicnn input log10(10000 * mel power + 1), the power spectrogram it came
+    from)."""
     power = power_spectrogram(samples)
     return np.log10(10000.0 * (power @ MEL_FILTERS.T) + 1.0), power
 
@@ -210,8 +219,8 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
 
 
 def patches(mel: np.ndarray) -> np.ndarray:
-    """(n, 187, 96) non-overlapping patches; a clip shorter than one patch is repeated to fill it (as musicnn
-    was trained: 'repeat-pad')."""
+    """(n, 187, 96) non-overlapping patches; a clip shorter than one patch is repeated to fill it
+    (as musicnn was trained: 'repeat-pad')."""
     if len(mel) == 0:
         return np.zeros((0, PATCH_FRAMES, N_MELS), np.float32)
     if len(mel) < PATCH_FRAMES:
@@ -244,9 +253,11 @@ class Tags:
 
 
 def read_tags(path: Path) -> Tags:
-    """Title, artist, genre and licence (copyright / licence tags) from the file's tags, else from its name.
+    """Title, artist, genre and licence (copyright / licence tags) from the file's tags, else from
+    its name.
 
-    A file name 'Artist - Title.mp3' gives both; otherwise the name is the title and the artist is empty."""
+    A file name 'Artist - Title.mp3' gives both; otherwise the name is the title and the artist
+    is empty."""
     found: dict[str, str] = {}
     try:
         import mutagen
@@ -279,9 +290,9 @@ def read_tags(path: Path) -> Tags:
     )
 
 
-# ID3 frames, Vorbis comments, MP4 atoms and ASF names for each field, lower-case, the most fitting first: the
-# track's artist before the album artist (a compilation's is "Various Artists"). A publisher (TPUB) is not a
-# licence: it names a company, not what the listener may do.
+# ID3 frames, Vorbis comments, MP4 atoms and ASF names for each field, lower-case, the most fitting
+# first: the track's artist before the album artist (a compilation's is "Various Artists"). A
+# publisher (TPUB) is not a licence: it names a company, not what the listener may do.
 _TAG_NAMES = {
     "title": ("tit2", "title", "\xa9nam", "©nam"),
     "artist": (

@@ -1,10 +1,12 @@
-"""Classic audio features: the baseline the learned music reading must beat (`builder music evaluate`).
+"""Classic audio features: the baseline the learned music reading must beat (`builder music
+evaluate`).
 
-Fourteen numbers a clip, each a textbook descriptor: loudness (RMS in dB: mean, spread), brightness (spectral
-centroid and 85 % roll-off), spectral flux (mean, spread), noisiness (zero-crossing rate, spectral flatness),
-tempo (the strongest periodicity of the onset envelope between 40 and 200 BPM, and how strong it is) and mode
-(correlation of the chroma with the Krumhansl-Kessler major and minor key profiles, the best of each over the
-12 keys, and their difference). They are computed from the same 16 kHz samples as musicnn's input.
+Fourteen numbers a clip, each a textbook descriptor: loudness (RMS in dB: mean, spread), brightness
+(spectral centroid and 85 % roll-off), spectral flux (mean, spread), noisiness (zero-crossing rate,
+spectral flatness), tempo (the strongest periodicity of the onset envelope between 40 and 200 BPM,
+and how strong it is) and mode (correlation of the chroma with the Krumhansl-Kessler major and minor
+key profiles, the best of each over the 12 keys, and their difference). They are computed from the
+same 16 kHz samples as musicnn's input.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def _tempo(onset: np.ndarray) -> tuple[float, float]:
 
 
 def classic_features(samples: np.ndarray, power: np.ndarray | None = None) -> np.ndarray:
-    """The 14 features of NAMES for 16 kHz mono samples (power: their power spectrogram, if already made)."""
+    """The 14 features of NAMES for 16 kHz mono samples (power: their power spectrogram, if
+    already made)."""
     power = power_spectrogram(samples) if power is None else power
     freqs = np.linspace(0, SR / 2, power.shape[1])
     total = power.sum(axis=1) + 1e-12
@@ -118,14 +121,18 @@ def classic_features(samples: np.ndarray, power: np.ndarray | None = None) -> np
     )
 
 
-# Harmonic features (issue 24 item 2: what valence may hear that the taggers do not). Their own STFT: the
-# musicnn one (512 points at 16 kHz, 31 Hz a bin) cannot tell neighbouring semitones apart below about 500 Hz,
-# where most harmony lies; 4096 points (3.9 Hz a bin, 256 ms) can from about 65 Hz up.
+# Harmonic features (issue 24 item 2: what valence may hear that the taggers do not). Their own
+# STFT: the musicnn one (512 points at 16 kHz, 31 Hz a bin) cannot tell neighbouring semitones apart
+# below about 500 Hz, where most harmony lies; 4096 points (3.9 Hz a bin, 256 ms) can from about 65
+# Hz up.
 HARMONIC_NAMES = (
     *(f"chroma_{p}" for p in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")),
-    "key_clarity",  # the best correlation of the mean chroma with the 24 Krumhansl-Kessler key profiles
-    "mode",  # at the tonic of the best of the 24 keys, major minus minor correlation: > 0 sounds major
-    "mode_frames",  # the same, per frame, averaged: how major the moments are, whatever the global key
+    # the best correlation of the mean chroma with the 24 Krumhansl-Kessler key profiles
+    "key_clarity",
+    # at the tonic of the best of the 24 keys, major minus minor correlation: > 0 sounds major
+    "mode",
+    # the same, per frame, averaged: how major the moments are, whatever the global key
+    "mode_frames",
     "key_clarity_frames",  # the best key correlation per frame, averaged: how tonal the moments are
     *(
         f"tonal_centroid_{i}" for i in range(6)
@@ -140,8 +147,9 @@ _HANN_H = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(HARMONIC_FFT) / HARMONIC_FFT
 
 
 def _fine_chroma_map() -> np.ndarray:
-    """(12, bins) weights: each FFT bin from 65 Hz to 2.1 kHz to its nearest pitch class (0 = C), bins far from
-    any semitone (more than a quarter tone off) weighted down, so leakage between notes counts less."""
+    """(12, bins) weights: each FFT bin from 65 Hz to 2.1 kHz to its nearest pitch class (0 = C),
+    bins far from any semitone (more than a quarter tone off) weighted down, so leakage between
+    notes counts less."""
     freqs = np.fft.rfftfreq(HARMONIC_FFT, 1 / SR)
     out = np.zeros((12, len(freqs)), np.float32)
     ok = np.flatnonzero((freqs >= 65.0) & (freqs <= 2100.0))
@@ -181,23 +189,26 @@ def chroma_frames(samples: np.ndarray) -> np.ndarray:
         x, (n, HARMONIC_FFT), (x.strides[0] * HARMONIC_HOP, x.strides[0])
     )
     spec = np.abs(np.fft.rfft(frames * _HANN_H, axis=1))
-    # magnitude, not power (a loud bass note should not drown the rest of the chord) and not log-compressed: the
-    # compression lifts the noise floor, spread over hundreds of bins, above the few bins of the notes
+    # magnitude, not power (a loud bass note should not drown the rest of the chord) and not
+    # log-compressed: the compression lifts the noise floor, spread over hundreds of bins, above the
+    # few bins of the notes
     c = spec @ _FINE_CHROMA.T
     total = c.sum(axis=1, keepdims=True)
     return np.where(total > 1e-9, c / np.maximum(total, 1e-9), 0.0)
 
 
 def _key_correlations(chroma: np.ndarray) -> np.ndarray:
-    """(n, 24) Pearson correlation of each chroma row with the 24 key profiles (0 for a flat row)."""
+    """(n, 24) Pearson correlation of each chroma row with the 24 key profiles (0 for a flat
+    row)."""
     c = chroma - chroma.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(c, axis=1, keepdims=True)
     return np.where(norm > 1e-12, (c / np.maximum(norm, 1e-12)) @ _KEYS.T, 0.0)
 
 
 def _mode(keys: np.ndarray) -> np.ndarray:
-    """(n,) major minus parallel-minor correlation at the tonic of each row's best key. (Best major minus best
-    minor would not do: a major triad fits its relative minor about as well as its own major key.)"""
+    """(n,) major minus parallel-minor correlation at the tonic of each row's best key. (Best
+    major minus best minor would not do: a major triad fits its relative minor about as well as
+    its own major key.)"""
     tonic = keys.argmax(axis=1) % 12
     rows = np.arange(len(keys))
     return keys[rows, tonic] - keys[rows, 12 + tonic]

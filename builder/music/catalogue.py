@@ -2,11 +2,12 @@
 
 DEAM rates each song on 1-9; we map to [-1, 1] as (x - 5) / 4.
 
-The 2013 swap: in DEAM's static_annotations_averaged_songs_1_2000.csv the columns labelled valence and
-arousal are swapped for songs 1-1000 (the 2013 set). Evidence (shared/README.md): for those songs the column
-labelled valence correlates 0.96 with emoMusic's time-averaged *arousal*, Rock has its highest and Classical its
-lowest mean (the pattern arousal shows in 2014), and its spread is the larger one, as arousal's is. With
-``swap_2013=True`` (the default) we swap them back; ``--no-deam-2013-swap`` keeps the file as labelled.
+The 2013 swap: in DEAM's static_annotations_averaged_songs_1_2000.csv the columns labelled valence
+and arousal are swapped for songs 1-1000 (the 2013 set). Evidence (shared/README.md): for those
+songs the column labelled valence correlates 0.96 with emoMusic's time-averaged *arousal*, Rock has
+its highest and Classical its lowest mean (the pattern arousal shows in 2014), and its spread is the
+larger one, as arousal's is. With ``swap_2013=True`` (the default) we swap them back;
+``--no-deam-2013-swap`` keeps the file as labelled.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class Catalogue:
         return Catalogue(self.name + " (playable)", kept, self.moments)
 
     def without(self, licences: tuple[str, ...] = (), genres: tuple[str, ...] = ()) -> Catalogue:
-        """Leave out tracks whose licence or genre contains any of the texts (case-insensitive). When licences
-        are filtered, a track of unknown licence is left out too: its use cannot be shown to be allowed."""
+        """Leave out tracks whose licence or genre contains any of the texts (case-insensitive).
+        When licences are filtered, a track of unknown licence is left out too: its use cannot be
+        shown to be allowed."""
         lic = [x.lower() for x in licences]
         gen = [x.lower() for x in genres]
 
@@ -84,7 +86,8 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 def load_deam_annotations(
     path_1_2000: Path, path_2000_2058: Path, *, swap_2013: bool
 ) -> dict[str, tuple[float, float]]:
-    """song id -> (valence, arousal) on DEAM's 1-9 scale, with the 2013 correction applied if asked."""
+    """song id -> (valence, arousal) on DEAM's 1-9 scale, with the 2013 correction applied if
+    asked."""
     out: dict[str, tuple[float, float]] = {}
     for path in (path_1_2000, path_2000_2058):
         for row in _read_rows(path):
@@ -122,8 +125,9 @@ def _clean(text: str) -> str:
 
 
 def _text(value) -> str:
-    """A catalogue cell as the builder keeps it: NUL and other control characters out (they cut strings short in
-    C libraries and confuse terminals), surrounding space off, and a spreadsheet's protective quote removed."""
+    """A catalogue cell as the builder keeps it: NUL and other control characters out (they cut
+    strings short in C libraries and confuse terminals), surrounding space off, and a
+    spreadsheet's protective quote removed."""
     if not isinstance(value, str):
         return ""
     cleaned = "".join(ch for ch in value if ch >= " " or ch == "\t").replace("\x7f", "")
@@ -228,15 +232,15 @@ def _confined_audio(
     problems: list[str],
     exclude: tuple[Path, ...] = (),
 ) -> str | None:
-    """The audio file a row names, only if it lies inside the catalogue's folder or a folder the user named with
-    --audio-root (links resolved), outside the folders in `exclude` (the gallery being written, the
-    cache), and is an audio file by its content: a catalogue must never get a file from elsewhere
-    (/etc/passwd, ../../private) or a file that is not audio (the catalogue itself) copied into a
-    publishable gallery."""
+    """The audio file a row names, only if it lies inside the catalogue's folder or a folder the
+    user named with --audio-root (links resolved), outside the folders in `exclude` (the gallery
+    being written, the cache), and is an audio file by its content: a catalogue must never get a
+    file from elsewhere (/etc/passwd, ../../private) or a file that is not audio (the catalogue
+    itself) copied into a publishable gallery."""
     if Path(given).is_absolute() or given.startswith("~"):
         problems.append(
-            f"line {line}: audio path {given!r} is absolute; paths must be relative to the catalogue's "
-            "folder; track kept without audio"
+            f"line {line}: audio path {given!r} is absolute; paths must be relative to the "
+            "catalogue's folder; track kept without audio"
         )
         return None
     try:
@@ -245,8 +249,8 @@ def _confined_audio(
         resolved = None
     if resolved is None or not any(root in resolved.parents for root in roots):
         problems.append(
-            f"line {line}: audio path {given!r} leaves the catalogue's folder (name the folder with "
-            "--audio-root to allow it); track kept without audio"
+            f"line {line}: audio path {given!r} leaves the catalogue's folder (name the folder "
+            "with --audio-root to allow it); track kept without audio"
         )
         return None
     if not resolved.exists():
@@ -275,9 +279,9 @@ def load_csv_catalogue(
     writes them).
 
     Rows with a missing id or a missing, non-numeric or out-of-range value are skipped and reported
-    (second return value); audio paths are relative to the CSV's folder and must stay inside it or inside
-    audio_root (the user's --audio-root), outside the folders in `exclude`, and name audio files by
-    their content (else the track is kept without audio, and reported).
+    (second return value); audio paths are relative to the CSV's folder and must stay inside it or
+    inside audio_root (the user's --audio-root), outside the folders in `exclude`, and name audio
+    files by their content (else the track is kept without audio, and reported).
     """
     regular_input(
         path, "catalogue"

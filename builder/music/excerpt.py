@@ -1,15 +1,17 @@
-"""Where a track stops being quiet, and how loud it is: what the slideshow and the film need to play an excerpt.
+"""Where a track stops being quiet, and how loud it is: what the slideshow and the film need to play
+an excerpt.
 
-- `loud_start(path)`: the first 0.5 s window whose RMS is within 20 dB of the track's loud level (the 95th
-  percentile of the windows' levels, so one click or one drum hit does not set it). A quiet fade-in or a silent
-  lead-in is skipped; a track that is loud from the start gives 0. Only the first MAX_DECODE_S seconds are
-  decoded, whatever the file's length, so a two-hour recording costs what a short one costs.
-- `integrated_loudness(samples, rate)`: ITU-R BS.1770-4 / EBU R128 integrated loudness in LUFS (K-weighting,
-  400 ms blocks with 75 % overlap, absolute gate at -70 LUFS, relative gate 10 LU below). Written here with
-  scipy.signal (a dependency already) instead of adding pyloudnorm: the standard fits in thirty lines and its
-  reference values are tested (tests/test_excerpt.py).
-- `cached_loud_start(path, cache_dir)`: loud_start cached by the audio's sha256 (decoding costs time; hashing
-  a file is cheap), so a rebuild does not decode the same tracks again.
+- `loud_start(path)`: the first 0.5 s window whose RMS is within 20 dB of the track's loud level
+  (the 95th percentile of the windows' levels, so one click or one drum hit does not set it). A
+  quiet fade-in or a silent lead-in is skipped; a track that is loud from the start gives 0. Only
+  the first MAX_DECODE_S seconds are decoded, whatever the file's length, so a two-hour recording
+  costs what a short one costs.
+- `integrated_loudness(samples, rate)`: ITU-R BS.1770-4 / EBU R128 integrated loudness in LUFS
+  (K-weighting, 400 ms blocks with 75 % overlap, absolute gate at -70 LUFS, relative gate 10 LU
+  below). Written here with scipy.signal (a dependency already) instead of adding pyloudnorm: the
+  standard fits in thirty lines and its reference values are tested (tests/test_excerpt.py).
+- `cached_loud_start(path, cache_dir)`: loud_start cached by the audio's sha256 (decoding costs
+  time; hashing a file is cheap), so a rebuild does not decode the same tracks again.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def read_audio(
     rate: int = 48000,
     channels: int = 2,
 ) -> np.ndarray:
-    """(samples, channels) float32 at `rate` from `start` seconds for at most `seconds` (fewer if the file ends)."""
+    """(samples, channels) float32 at `rate` from `start` seconds for at most `seconds` (fewer if
+    the file ends)."""
     import av
 
     layout = "stereo" if channels == 2 else "mono"
@@ -57,10 +60,12 @@ def read_audio(
             if start > 0:
                 container.seek(int(start * 1_000_000), any_frame=False, backward=True)
             resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
-            # the decoded frames (an MP3's hold 1,152 samples) are gathered into about a second each before
-            # resampling: the same samples, at less than half the time of resampling every frame
+            # the decoded frames (an MP3's hold 1,152 samples) are gathered into about a second each
+            # before resampling: the same samples, at less than half the time of resampling every
+            # frame
             fifo = av.AudioFifo()
-            skip = None  # samples (at `rate`) to drop before `start`: a seek lands on the packet before it
+            # samples (at `rate`) to drop before `start`: a seek lands on the packet before it
+            skip = None
 
             def take(piece) -> None:
                 nonlocal skip, have
@@ -116,7 +121,8 @@ def window_levels(mono: np.ndarray, rate: int, window_s: float = WINDOW_S) -> np
 
 
 def start_of(mono: np.ndarray, rate: int) -> float:
-    """Seconds where the samples stop being quiet (see the module's docstring); 0 for silence or a short clip."""
+    """Seconds where the samples stop being quiet (see the module's docstring); 0 for silence or
+    a short clip."""
     levels = window_levels(mono, rate)
     if len(levels) == 0:
         return 0.0
@@ -160,9 +166,10 @@ def cached_loud_start(path: Path, cache_dir: Path) -> float:
 
 
 def _biquads(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """BS.1770's K-weighting at any sample rate: the high shelf (+4 dB above ~1.7 kHz, the head's effect) and the
-    RLB high pass (~38 Hz), from their analogue prototypes by the bilinear transform as libebur128 does (at 48 kHz
-    these are the coefficients printed in the standard, to eight decimals)."""
+    """BS.1770's K-weighting at any sample rate: the high shelf (+4 dB above ~1.7 kHz, the head's
+    effect) and the RLB high pass (~38 Hz), from their analogue prototypes by the bilinear
+    transform as libebur128 does (at 48 kHz these are the coefficients printed in the standard,
+    to eight decimals)."""
     f0, g, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
     k = math.tan(math.pi * f0 / rate)
     vh = 10 ** (g / 20)
@@ -181,8 +188,8 @@ def _biquads(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:
-    """Integrated loudness in LUFS of (n,) or (n, channels) samples (left/right weighted 1, as BS.1770 for
-    stereo); -inf when everything is below the absolute gate."""
+    """Integrated loudness in LUFS of (n,) or (n, channels) samples (left/right weighted 1, as
+    BS.1770 for stereo); -inf when everything is below the absolute gate."""
     from scipy.signal import lfilter
 
     x = np.asarray(samples, dtype=np.float64)

@@ -28,8 +28,9 @@ import numpy as np
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "music-feeling-model.npz"
 TAGS, EMBEDDING, CLASSIC = np.arange(0, 50), np.arange(50, 250), np.arange(250, 264)
-# what the listener hears beyond version 1 (builder.music.listen.LISTEN_VERSION 2): the MSD tagger's tags and
-# embedding (NaN when not heard: a head reading them must be given them) and the harmonic features
+# what the listener hears beyond version 1 (builder.music.listen.LISTEN_VERSION 2): the MSD tagger's
+# tags and embedding (NaN when not heard: a head reading them must be given them) and the harmonic
+# features
 MSD_TAGS, MSD_EMBEDDING, HARMONIC = np.arange(264, 314), np.arange(314, 514), np.arange(514, 537)
 N_FEATURES = 537
 
@@ -77,8 +78,9 @@ class MusicFeelingModel:
 
     @staticmethod
     def features_of(heard: Any) -> np.ndarray:
-        """The clip's feature vector: MTT tags (50), MTT embedding (200), classic features (14), MSD tags (50),
-        MSD embedding (200), harmonic features (23); the MSD part NaN when it was not heard."""
+        """The clip's feature vector: MTT tags (50), MTT embedding (200), classic features (14),
+        MSD tags (50), MSD embedding (200), harmonic features (23); the MSD part NaN when it was
+        not heard."""
         msd = (
             [np.asarray(heard.msd_probs), np.asarray(heard.msd_embedding)]
             if len(heard.msd_probs)
@@ -101,7 +103,8 @@ class MusicFeelingModel:
 
     @property
     def needs_msd(self) -> bool:
-        """Whether the learned head reads the MSD tagger (the listener then runs it: twice the listening time)."""
+        """Whether the learned head reads the MSD tagger (the listener then runs it: twice the
+        listening time)."""
         return spec_needs_msd(
             {axis: (getattr(self.learned, axis).columns, 0) for axis in ("valence", "arousal")}
         )
@@ -133,7 +136,8 @@ class MusicFeelingModel:
             z = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise AssetMissing(
-                f"the music feeling model {path} cannot be read ({exc}); run `builder music fit` to make it"
+                f"the music feeling model {path} cannot be read ({exc}); run `builder music fit` "
+                "to make it"
             ) from None
         heads = {}
         for name in ("learned", "classic"):

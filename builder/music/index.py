@@ -1,8 +1,9 @@
-"""Nearest tracks in valence/arousal space: an hnswlib index over the catalogue, cached by content hash.
+"""Nearest tracks in valence/arousal space: an hnswlib index over the catalogue, cached by content
+hash.
 
-Ties are common (DEAM ratings sit on a 0.1 grid), so results are re-ranked exactly by (distance, catalogue
-order): hnswlib proposes candidates, numpy decides. The same rule is what exact search does, which is what a
-test compares against.
+Ties are common (DEAM ratings sit on a 0.1 grid), so results are re-ranked exactly by (distance,
+catalogue order): hnswlib proposes candidates, numpy decides. The same rule is what exact search
+does, which is what a test compares against.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class MusicIndex:
         if not catalogue.tracks:
             raise ValueError("cannot index an empty catalogue")
         self.catalogue = catalogue
-        # float64 for the exact re-ranking, so the gallery's JavaScript (doubles) ranks exactly the same way
+        # float64 for the exact re-ranking, so the gallery's JavaScript (doubles) ranks exactly the
+        # same way
         self.points = np.array([(t.valence, t.arousal) for t in catalogue.tracks], dtype=np.float64)
         self.ef = ef
         self.cache_dir = cache_dir
@@ -60,16 +62,18 @@ class MusicIndex:
         with atomic_path(path) as tmp:  # durable: a native reader may not survive a file cut short
             self.index.save_index(str(tmp))
 
-    # What a method asks of the music (it reaches music through the Context's index, never by import).
+    # What a method asks of the music (it reaches music through the Context's index, never by
+    # import).
 
     @cached_property
     def table(self) -> np.ndarray:
-        """matching.calibration_table of the catalogue's (valence, arousal): where targets are mapped."""
+        """matching.calibration_table of the catalogue's (valence, arousal): where targets are
+        mapped."""
         return matching.calibration_table(self.points)
 
     def target(self, relative: Point, training: np.ndarray) -> Point:
-        """Where a reading (relative to its training set's quadrant origin) looks for music in this catalogue's
-        frame (matching.calibrate)."""
+        """Where a reading (relative to its training set's quadrant origin) looks for music in
+        this catalogue's frame (matching.calibrate)."""
         return matching.calibrate(relative, training, self.table)
 
     def quadrant_middle(self, q: int) -> Point:
@@ -90,9 +94,10 @@ class MusicIndex:
         repeats: int = 0,
         used: np.ndarray | list[int] | None = None,
     ) -> matching.Assignment:
-        """First tracks for a whole collection's targets at once, each in its picture's quadrant where this
-        catalogue has a track there, a track a first track at most `repeats` times (0: automatic); used: per
-        catalogue track, the uses the curator's pins already make of it (matching.assign)."""
+        """First tracks for a whole collection's targets at once, each in its picture's quadrant
+        where this catalogue has a track there, a track a first track at most `repeats` times (0:
+        automatic); used: per catalogue track, the uses the curator's pins already make of it
+        (matching.assign)."""
         targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
         m = len(self.points)
         used = (
@@ -119,9 +124,10 @@ class MusicIndex:
     def _assignment_path(
         self, targets: np.ndarray, quadrants: list[int] | None, repeats: int, used: np.ndarray
     ) -> Path | None:
-        """Where the assignment of these targets is remembered: a rebuild of the same collection (the same readings,
-        catalogue, --repeats and pinned uses) reuses it instead of solving it again (and loading the solver). The
-        key holds matching.py's own source, so a changed rule never serves an old answer."""
+        """Where the assignment of these targets is remembered: a rebuild of the same collection
+        (the same readings, catalogue, --repeats and pinned uses) reuses it instead of solving it
+        again (and loading the solver). The key holds matching.py's own source, so a changed rule
+        never serves an old answer."""
         source = Path(matching.__file__)
         if self.cache_dir is None or not source.is_file():
             return None
@@ -148,7 +154,8 @@ class MusicIndex:
 
 
 def _load_assignment(path: Path, n: int, m: int) -> matching.Assignment | None:
-    """A remembered assignment, checked field by field: anything of the wrong shape is solved again."""
+    """A remembered assignment, checked field by field: anything of the wrong shape is solved
+    again."""
     try:
         d = orjson.loads(path.read_bytes())
         found = matching.Assignment(**d)

@@ -1,10 +1,11 @@
 """Listening to a folder of music: decode -> musicnn -> feeling head -> catalogue rows.
 
-Each file is analysed once per content: what musicnn heard (tag probabilities and the mean embedding over the
-file's patches; the MSD-trained musicnn's too when the head reads it), the classic and the harmonic features are
-cached under the file's sha256, so a re-run over a grown library only listens to new files, and refitting the
-feeling head does not invalidate the cache (unless the new head reads the MSD tagger and the entry lacks it). A
-file that cannot be read is listed with its reason; it never stops the run.
+Each file is analysed once per content: what musicnn heard (tag probabilities and the mean embedding
+over the file's patches; the MSD-trained musicnn's too when the head reads it), the classic and the
+harmonic features are cached under the file's sha256, so a re-run over a grown library only listens
+to new files, and refitting the feeling head does not invalidate the cache (unless the new head
+reads the MSD tagger and the entry lacks it). A file that cannot be read is listed with its reason;
+it never stops the run.
 
 The windowed reading (a listener made with moments=True: builds and `builder music score`): the same
 features for each window of MOMENT_PATCHES consecutive patches (about 12 s; one patch on from the
@@ -53,10 +54,10 @@ from builder.records import Failure, Track
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterator[T]]
-# Bump when the front end or what is cached changes. 2: the harmonic features, and room for the MSD tagger's
-# reading; entries go to a folder of their own, so a version-1 entry (MTT only) is never read as a version-2 one.
-# 3: the taggers run in the builder's runtime (the MTT one's front end in int8: its readings
-# differ from torch's in the second or third decimal).
+# Bump when the front end or what is cached changes. 2: the harmonic features, and room for the MSD
+# tagger's reading; entries go to a folder of their own, so a version-1 entry (MTT only) is never
+# read as a version-2 one. 3: the taggers run in the builder's runtime (the MTT one's front end in
+# int8: its readings differ from torch's in the second or third decimal).
 LISTEN_VERSION = 3
 MOMENTS_VERSION = 1  # bump when the windows or what is cached of them change
 PATCH_SAMPLES = PATCH_FRAMES * HOP  # one musicnn patch: 2.992 s at 16 kHz
@@ -91,8 +92,8 @@ class Heard:
     classic: tuple[float, ...]  # builder.music.audiofeatures.NAMES
     top_tags: tuple[str, ...]
     harmonic: tuple[float, ...] = ()  # builder.music.audiofeatures.HARMONIC_NAMES
-    # musicnn trained on the Million Song Dataset, on the same patches; empty when the head did not need it (it
-    # costs as much again as the MTT tagger)
+    # musicnn trained on the Million Song Dataset, on the same patches; empty when the head did not
+    # need it (it costs as much again as the MTT tagger)
     msd_probs: tuple[float, ...] = ()
     msd_embedding: tuple[float, ...] = ()
 
@@ -112,13 +113,14 @@ class Scored:
     path: Path
     heard: Heard
     track: Track  # audio: absolute path
-    confidence: float  # probability of the track's quadrant under the head, rescaled from [0.25, 1] to [0, 1]
+    # probability of the track's quadrant under the head, rescaled from [0.25, 1] to [0, 1]
+    confidence: float
     moments: tuple[Moment, ...] = ()  # the head's reading of each window (a moments listener)
 
 
 def list_audio(folder: Path, exclude: tuple[Path, ...] = ()) -> list[str]:
-    """Audio files under folder, as sorted POSIX paths relative to it (builder.files.walk_files: hidden entries
-    and the builder's own folders in `exclude` skipped)."""
+    """Audio files under folder, as sorted POSIX paths relative to it (builder.files.walk_files:
+    hidden entries and the builder's own folders in `exclude` skipped)."""
     return walk_files(folder, AUDIO_SUFFIXES, exclude)[0]
 
 
@@ -168,7 +170,8 @@ class Listener:
         return load_tagger(self._msd_path, "MSD", self.store.cache_dir)
 
     def hear(self, path: Path) -> tuple[Heard, bool]:
-        """(what was heard, whether it came from the cache); AudioError when the file cannot be read."""
+        """(what was heard, whether it came from the cache); AudioError when the file cannot be
+        read."""
         heard, _, cached = self.hear_windows(path)
         return heard, cached
 
@@ -288,11 +291,11 @@ class Listener:
     def hear_all(
         self, paths: list[Path], workers: int | None = None
     ) -> Iterator[tuple[Heard, Windows | None, bool] | AudioError]:
-        """`hear_windows` each file, in order, as it is heard (the AudioError of a file that cannot
-        be read in its place). With several files, processes forked from this one listen at once, one
-        per core (or `workers`), sharing the taggers this one loads first (one thread each); one
-        process listens alone when only one file is left to hear, when taggers were injected, or
-        where fork is not safe."""
+        """`hear_windows` each file, in order, as it is heard (the AudioError of a file that
+        cannot be read in its place). With several files, processes forked from this one listen
+        at once, one per core (or `workers`), sharing the taggers this one loads first (one
+        thread each); one process listens alone when only one file is left to hear, when taggers
+        were injected, or where fork is not safe."""
         from builder.assets.runtime import one_thread
         from builder.settings import usable_cores
 
@@ -541,7 +544,8 @@ def _load_windows(path: Path, sha: str, msd: bool) -> Windows | None:
 
 
 def write_catalogue(scored: list[Scored], out_csv: Path) -> None:
-    """The catalogue CSV the builder reads (--catalogue), audio paths relative to the CSV; written atomically."""
+    """The catalogue CSV the builder reads (--catalogue), audio paths relative to the CSV;
+    written atomically."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)

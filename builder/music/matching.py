@@ -1,41 +1,47 @@
-"""Feeling -> music for a whole exhibition: where to look for each picture's music, and who gets which track.
+"""Feeling -> music for a whole exhibition: where to look for each picture's music, and who gets
+which track.
 
-Calibration. The learned model's readings shrink towards the average photo (on held-out photos they spread half
-as wide in arousal as the music does), so a plain nearest-track search gives calm and excited pictures the same
-middling music. Instead each picture's reading is mapped onto the catalogue's own distribution, axis by axis and
-side by side: a reading that is more pleasant than the reference by more than u of the training photos that are
-more pleasant than the reference (their out-of-fold readings, stored with the model) is sent to the u-quantile of
-the catalogue's pleasant tracks (valence > 0); likewise below the reference, and for arousal. The mapping is
-monotone (ranks are kept), the reference goes to 0, and signs are kept, so the point where music is looked for
-(the `target`) lies in the picture's own quadrant, and the most excited pictures meet the most excited music.
+Calibration. The learned model's readings shrink towards the average photo (on held-out photos they
+spread half as wide in arousal as the music does), so a plain nearest-track search gives calm and
+excited pictures the same middling music. Instead each picture's reading is mapped onto the
+catalogue's own distribution, axis by axis and side by side: a reading that is more pleasant than
+the reference by more than u of the training photos that are more pleasant than the reference (their
+out-of-fold readings, stored with the model) is sent to the u-quantile of the catalogue's pleasant
+tracks (valence > 0); likewise below the reference, and for arousal. The mapping is monotone (ranks
+are kept), the reference goes to 0, and signs are kept, so the point where music is looked for (the
+`target`) lies in the picture's own quadrant, and the most excited pictures meet the most excited
+music.
 
-Assignment. First tracks are chosen for the whole collection at once, as a minimum-cost flow of pictures to
-tracks. Quadrants first: a picture's first track lies in the picture's quadrant whenever the catalogue has a
-track there (a picture whose quadrant has none takes the nearest track anywhere, and is flagged off-quadrant: a
-curator would rather hear a fitting track twice than a wrong one once). Within its quadrant each picture costs its
-track's distance from the target, and the u-th use of one track costs a repeat penalty of lam x (u - 1) more. The
-penalty is fitted per collection: the largest lam (most variety) whose assignment keeps the summed distance within
-BOUND (1.5) times the nearest-track total (every picture's nearest track in its quadrant, which is lam = 0), found
-by halving lam from MAX_PENALTY (a repeat dearer than any one move across the plane: repeats as few as the
-quadrants allow). Because a larger penalty never lowers the summed distance, the halving finds the largest grid
-value within the bound. An optional cap (--repeats N) bounds the uses of any track; a quadrant with fewer tracks
-than pictures raises its own cap to the least that seats them, since the quadrant is kept first.
+Assignment. First tracks are chosen for the whole collection at once, as a minimum-cost flow of
+pictures to tracks. Quadrants first: a picture's first track lies in the picture's quadrant whenever
+the catalogue has a track there (a picture whose quadrant has none takes the nearest track anywhere,
+and is flagged off-quadrant: a curator would rather hear a fitting track twice than a wrong one
+once). Within its quadrant each picture costs its track's distance from the target, and the u-th use
+of one track costs a repeat penalty of lam x (u - 1) more. The penalty is fitted per collection: the
+largest lam (most variety) whose assignment keeps the summed distance within BOUND (1.5) times the
+nearest-track total (every picture's nearest track in its quadrant, which is lam = 0), found by
+halving lam from MAX_PENALTY (a repeat dearer than any one move across the plane: repeats as few as
+the quadrants allow). Because a larger penalty never lowers the summed distance, the halving finds
+the largest grid value within the bound. An optional cap (--repeats N) bounds the uses of any track;
+a quadrant with fewer tracks than pictures raises its own cap to the least that seats them, since
+the quadrant is kept first.
 
-Pins. A picture whose first track the curator pinned (--curation's track column) is not solved for: its first
-track is the pin. Each pinned track starts with the uses its pins make of it (`used`), so the next use of that
-track is charged as the (used + 1)-th: another picture takes a pinned track only where it would also have taken
-a track that many uses deep (e.g. its quadrant has no other track), and --repeats N counts the pins among the N
-(a quadrant's raised cap is the least that seats its pictures beside the pins on its tracks). The summed
-distances (and so the fitted penalty's bound) are those of the pictures solved for: a pin is the curator's
-choice, not a distance to trade.
+Pins. A picture whose first track the curator pinned (--curation's track column) is not solved for:
+its first track is the pin. Each pinned track starts with the uses its pins make of it (`used`), so
+the next use of that track is charged as the (used + 1)-th: another picture takes a pinned track
+only where it would also have taken a track that many uses deep (e.g. its quadrant has no other
+track), and --repeats N counts the pins among the N (a quadrant's raised cap is the least that seats
+its pictures beside the pins on its tracks). The summed distances (and so the fitted penalty's
+bound) are those of the pictures solved for: a pin is the curator's choice, not a distance to trade.
 
-The flow is solved exactly by linear_sum_assignment over one column per use of a track worth opening (each
-quadrant on its own), while that matrix is small; else as a linear programme (scipy's HiGHS dual simplex; its
-matrix is a network's, so basic solutions are whole assignments): x[i, j] sends picture i to candidate track j
-(every track of its quadrant, or its CANDIDATES nearest ones when the whole would be large), y opens blocks of
-uses of track j at their penalty, and an overflow use per track at a prohibitive cost keeps the programme
-feasible when candidates or caps cannot seat every picture. Its size grows with pictures x candidates plus at
-most BLOCKS blocks per track, not with the repeat count: 10,000 pictures on 10 tracks stay a small programme.
+The flow is solved exactly by linear_sum_assignment over one column per use of a track worth opening
+(each quadrant on its own), while that matrix is small; else as a linear programme (scipy's HiGHS
+dual simplex; its matrix is a network's, so basic solutions are whole assignments): x[i, j] sends
+picture i to candidate track j (every track of its quadrant, or its CANDIDATES nearest ones when the
+whole would be large), y opens blocks of uses of track j at their penalty, and an overflow use per
+track at a prohibitive cost keeps the programme feasible when candidates or caps cannot seat every
+picture. Its size grows with pictures x candidates plus at most BLOCKS blocks per track, not with
+the repeat count: 10,000 pictures on 10 tracks stay a small programme.
 """
 
 from __future__ import annotations
@@ -50,18 +56,21 @@ DENSE_LIMIT = (
     400_000  # picture-track pairs up to which every track of a picture's quadrant is a candidate
 )
 CANDIDATES = 48  # nearest tracks per picture considered beyond DENSE_LIMIT
-BOUND = 1.5  # the fitted penalty keeps the summed distance within this many times the nearest-track total
+# the fitted penalty keeps the summed distance within this many times the nearest-track total
+BOUND = 1.5
 MAX_PENALTY = 2 * math.sqrt(2)  # the plane's diagonal: a repeat dearer than any single move
 HALVINGS = 8  # the penalty grid: MAX_PENALTY / 2**k, k = 0..HALVINGS, then 0
 OVERFLOW = 100.0  # cost of a use beyond a track's slots (only when nothing else can seat a picture)
-DENSE_CELLS = 4_000_000  # cost-matrix cells (pictures x possible uses) of one quadrant for linear_sum_assignment
+# cost-matrix cells (pictures x possible uses) of one quadrant for linear_sum_assignment
+DENSE_CELLS = 4_000_000
 BLOCKS = (
     64  # the linear programme charges the penalty in at most this many blocks of uses per track
 )
 
 
 def side_quantiles(values: np.ndarray, n: int = QUANTILES) -> np.ndarray:
-    """(2, n) quantiles of |x| for x < 0 (row 0) and x >= 0 (row 1); a side with no value gets zeros."""
+    """(2, n) quantiles of |x| for x < 0 (row 0) and x >= 0 (row 1); a side with no value gets
+    zeros."""
     out = np.zeros((2, n))
     for side, mask in enumerate((values < 0, values >= 0)):
         if mask.any():
@@ -70,7 +79,8 @@ def side_quantiles(values: np.ndarray, n: int = QUANTILES) -> np.ndarray:
 
 
 def calibration_table(readings: np.ndarray) -> np.ndarray:
-    """(2 axes, 2 sides, QUANTILES) table of readings relative to the reference (valence, arousal)."""
+    """(2 axes, 2 sides, QUANTILES) table of readings relative to the reference (valence,
+    arousal)."""
     return np.stack([side_quantiles(readings[:, k]) for k in range(2)])
 
 
@@ -89,10 +99,11 @@ def _map_axis(x: float, src: np.ndarray, dst: np.ndarray) -> float:
 def calibrate(
     relative: tuple[float, float], training: np.ndarray, catalogue: np.ndarray
 ) -> tuple[float, float]:
-    """Map a reading relative to the reference onto the catalogue's distribution (see the module docstring).
+    """Map a reading relative to the reference onto the catalogue's distribution (see the module
+    docstring).
 
-    training: calibration_table of the training photos' out-of-fold readings; catalogue: calibration_table of
-    the catalogue's (valence, arousal)."""
+    training: calibration_table of the training photos' out-of-fold readings; catalogue:
+    calibration_table of the catalogue's (valence, arousal)."""
     return (
         _map_axis(relative[0], training[0], catalogue[0]),
         _map_axis(relative[1], training[1], catalogue[1]),
@@ -100,8 +111,8 @@ def calibrate(
 
 
 def quadrant_middle(q: int, catalogue: np.ndarray) -> tuple[float, float]:
-    """The median music of quadrant q: per axis, the median distance from 0 of the catalogue's tracks on that
-    side (0.5 where the catalogue has none there)."""
+    """The median music of quadrant q: per axis, the median distance from 0 of the catalogue's
+    tracks on that side (0.5 where the catalogue has none there)."""
     mid = catalogue.shape[2] // 2
     sides = (1 if q in (1, 4) else 0, 1 if q in (1, 2) else 0)
     out = []
@@ -127,8 +138,8 @@ class Assignment:
     bound: float = (
         BOUND  # the summed distance the penalty was fitted to, as a multiple of nearest_total
     )
-    # first, total, nearest_total, off_quadrant and kept are of the pictures solved for (pinned ones are not);
-    # capacity counts the pins' uses too
+    # first, total, nearest_total, off_quadrant and kept are of the pictures solved for (pinned ones
+    # are not); capacity counts the pins' uses too
 
     @property
     def kept(self) -> int:
@@ -148,10 +159,11 @@ def assign(
 ) -> Assignment:
     """First tracks for all pictures at once (see the module docstring).
 
-    quadrants: each picture's quadrant (default: its target's); repeats: the most uses of one track (0: no cap,
-    the penalty alone decides); bound: the summed distance the fitted penalty may reach, as a multiple of the
-    nearest-track total; penalty: a repeat penalty to use instead of fitting one; used: per track, the uses
-    already made of it as a first track (the curator's pins; their pictures are not among the targets)."""
+    quadrants: each picture's quadrant (default: its target's); repeats: the most uses of one
+    track (0: no cap, the penalty alone decides); bound: the summed distance the fitted penalty
+    may reach, as a multiple of the nearest-track total; penalty: a repeat penalty to use instead
+    of fitting one; used: per track, the uses already made of it as a first track (the curator's
+    pins; their pictures are not among the targets)."""
     from builder import plane
 
     targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
@@ -221,11 +233,13 @@ def _total(targets: np.ndarray, tracks: np.ndarray, first: np.ndarray) -> float:
 def _candidates(
     targets: np.ndarray, tracks: np.ndarray, pq: np.ndarray, tq: np.ndarray, used: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list, bool]:
-    """(candidates, their distances, whether the picture's quadrant has no track, each track's fair share of
-    uses: its groups' pictures and pinned uses per track, summed; the groups as (pictures, allowed tracks, no
-    track there); whether every track of a picture's quadrant is its candidate), candidates nearest first. A picture's
-    candidates are the tracks of its quadrant (all of them up to DENSE_LIMIT pairs, else the CANDIDATES nearest);
-    where its quadrant has none, only the nearest track anywhere. Rows are padded with their last candidate."""
+    """(candidates, their distances, whether the picture's quadrant has no track, each track's
+    fair share of uses: its groups' pictures and pinned uses per track, summed; the groups as
+    (pictures, allowed tracks, no track there); whether every track of a picture's quadrant is
+    its candidate), candidates nearest first. A picture's candidates are the tracks of its
+    quadrant (all of them up to DENSE_LIMIT pairs, else the CANDIDATES nearest); where its
+    quadrant has none, only the nearest track anywhere. Rows are padded with their last
+    candidate."""
     n, m = len(targets), len(tracks)
     groups = []
     for q in (1, 2, 3, 4):
@@ -242,8 +256,8 @@ def _candidates(
     off = np.zeros(n, dtype=bool)
     fair = np.zeros(m, dtype=int)
     for rows, allowed, empty in groups:
-        # a picture whose quadrant has no music takes the nearest track anywhere: no variety is worth a second
-        # step away from its feeling
+        # a picture whose quadrant has no music takes the nearest track anywhere: no variety is
+        # worth a second step away from its feeling
         k = 1 if empty else len(allowed) if pairs <= DENSE_LIMIT else min(len(allowed), CANDIDATES)
         local = allowed[_nearest(targets[rows], tracks[allowed], k)]
         cand[rows] = np.pad(local, ((0, 0), (0, width - k)), mode="edge")
@@ -251,7 +265,8 @@ def _candidates(
         if empty:
             fair += np.bincount(local[:, 0], minlength=m)
         else:
-            # the pins on the quadrant's tracks share it too: the least used track has at most this many uses
+            # the pins on the quadrant's tracks share it too: the least used track has at most this
+            # many uses
             fair[allowed] += math.ceil((len(rows) + used[allowed].sum()) / len(allowed))
     dist = np.linalg.norm(targets[:, None, :] - tracks[cand], axis=2)
     return cand, dist, off, fair, groups, pairs <= DENSE_LIMIT
@@ -260,10 +275,11 @@ def _candidates(
 def _caps(
     pq: np.ndarray, tq: np.ndarray, m: int, repeats: int, stray: np.ndarray, used: np.ndarray
 ) -> np.ndarray:
-    """Per track: the most uses the pictures solved for may make of it. With --repeats N that is N less its
-    pinned uses (used), the N raised in a quadrant with too few free uses to the least that seats its pictures
-    beside the pins, and by the pictures whose quadrant has no music and who take it as their nearest (stray:
-    their count per track), since quadrants are kept first; without a cap, every picture."""
+    """Per track: the most uses the pictures solved for may make of it. With --repeats N that is
+    N less its pinned uses (used), the N raised in a quadrant with too few free uses to the least
+    that seats its pictures beside the pins, and by the pictures whose quadrant has no music and
+    who take it as their nearest (stray: their count per track), since quadrants are kept first;
+    without a cap, every picture."""
     if not repeats:
         return np.full(m, len(pq))
     caps = np.full(m, repeats)
@@ -281,9 +297,10 @@ def _caps(
 
 
 class _Flow:
-    """The minimum-cost flow of the module docstring for one set of candidates, solved for a given penalty:
-    exactly by linear_sum_assignment over one column per possible use of a track while that matrix is small
-    (each quadrant on its own when no picture lacks a track in its quadrant), else as a linear programme."""
+    """The minimum-cost flow of the module docstring for one set of candidates, solved for a
+    given penalty: exactly by linear_sum_assignment over one column per possible use of a track
+    while that matrix is small (each quadrant on its own when no picture lacks a track in its
+    quadrant), else as a linear programme."""
 
     def __init__(self, targets, tracks, cand, dist, caps, fair, groups, complete, used, stray):
         n, k = cand.shape
@@ -308,9 +325,9 @@ class _Flow:
         self.distances: dict[tuple, np.ndarray] = {}
 
     def spare(self, lam: float) -> np.ndarray:
-        """Uses worth opening per track: more uses (pinned ones included) than its fair share plus
-        MAX_PENALTY / lam would give one of its pictures a move that pays (to a less used track of its quadrant);
-        never fewer than the pictures that can take no other track."""
+        """Uses worth opening per track: more uses (pinned ones included) than its fair share
+        plus MAX_PENALTY / lam would give one of its pictures a move that pays (to a less used
+        track of its quadrant); never fewer than the pictures that can take no other track."""
         if lam <= 0:
             return self.reach
         worth = np.maximum(self.stray, self.fair + 1 + int(MAX_PENALTY / lam) - self.used)
@@ -355,9 +372,10 @@ class _Flow:
         return out
 
     def _programme(self, spare: np.ndarray, lam: float) -> np.ndarray:
-        """x[i, j] for each candidate pair, y per block of uses of a track (blocks of `size` uses past the first
-        ones, so the programme stays small when tracks are used hundreds of times: the penalty is then charged
-        per block, within lam x size / 2 of the exact one), an overflow per track."""
+        """x[i, j] for each candidate pair, y per block of uses of a track (blocks of `size` uses
+        past the first ones, so the programme stays small when tracks are used hundreds of times:
+        the penalty is then charged per block, within lam x size / 2 of the exact one), an
+        overflow per track."""
         from scipy.optimize import linprog
         from scipy.sparse import coo_matrix, hstack
 

@@ -185,7 +185,7 @@ def nearest(moments: Sequence[Moment], point: Sequence[float]) -> Moment | None:
     return moments[int(np.argmin(d))]
 
 
-# ---- a catalogue CSV's `moments` cell --------------------------------------------------------------
+# ---- a catalogue CSV's `moments` cell ------------------------------------------------------------
 
 
 def to_cell(moments: Sequence[Moment]) -> str:

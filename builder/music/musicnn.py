@@ -9,21 +9,25 @@ convolutions to int8 (weights per channel, activations per tensor), calibrated o
 of the mirror's DEAM audio; the MSD tagger stays float32 (quantised, it moved the music head's
 readings too far). `benchmarks/runtime_readings.py` compares the readings of the two.
 
-The weights are the Keras HDF5 files of the musicnn_keras project (ISC; the same weights as the PyPI wheel
-`musicnn==0.1.0`), read with h5py, so TensorFlow is not needed. The graph follows musicnn's `models.py`
-(`build_musicnn`, with the '7774timbraltemporal' front end) exactly as the HDF5 file's own layer list records it:
+The weights are the Keras HDF5 files of the musicnn_keras project (ISC; the same weights as the PyPI
+wheel `musicnn==0.1.0`), read with h5py, so TensorFlow is not needed. The graph follows musicnn's
+`models.py` (`build_musicnn`, with the '7774timbraltemporal' front end) exactly as the HDF5 file's
+own layer list records it:
 
-- front end: a one-channel batch norm, then timbral filters 7x38 and 7x67 over (time, mel) with the time axis
-  zero-padded by 3 and the mel axis valid, and temporal filters 128x1, 64x1, 32x1 with TensorFlow's 'same'
-  padding (the odd pad goes after); each conv is ReLU then batch norm, then a max over the mel axis;
-  204 + 204 + 51 x 3 = 561 channels a frame;
-- mid end: three 1-D convolutions over time (kernel 7, zero pad 3) with 64 filters, ReLU then batch norm, the
-  second and third with a residual connection; the four feature maps are stacked to 753 channels;
-- back end: max and mean over time, *interleaved* (TensorFlow concatenates [max, mean] on a trailing axis and
-  flattens), batch norm, dense 200 with ReLU, batch norm (the 'penultimate' embedding), dense 50, sigmoid.
+- front end: a one-channel batch norm, then timbral filters 7x38 and 7x67 over (time, mel) with the
+  time axis zero-padded by 3 and the mel axis valid, and temporal filters 128x1, 64x1, 32x1 with
+  TensorFlow's 'same' padding (the odd pad goes after); each conv is ReLU then batch norm, then a
+  max over the mel axis; 204 + 204 + 51 x 3 = 561 channels a frame;
+- mid end: three 1-D convolutions over time (kernel 7, zero pad 3) with 64 filters, ReLU then batch
+  norm, the second and third with a residual connection; the four feature maps are stacked to 753
+  channels;
+- back end: max and mean over time, *interleaved* (TensorFlow concatenates [max, mean] on a trailing
+  axis and flattens), batch norm, dense 200 with ReLU, batch norm (the 'penultimate' embedding),
+  dense 50, sigmoid.
 
-Input: patches of 187 frames x 96 mel bands of log10(10000 * mel power + 1) at 16 kHz (builder.music.audio makes them).
-A test reproduces the tags published upstream for the example clips in the mirror.
+Input: patches of 187 frames x 96 mel bands of log10(10000 * mel power + 1) at 16 kHz
+(builder.music.audio makes them). A test reproduces the tags published upstream for the example
+clips in the mirror.
 """
 
 from __future__ import annotations
@@ -147,7 +151,8 @@ TAGS = {"MTT": MTT_TAGS, "MSD": MSD_TAGS}
 
 
 def _read_h5(path: Path) -> dict[str, np.ndarray]:
-    """layer name -> {weight kind: array}, flattened as 'layer/kind' (kind: kernel, bias, gamma, beta, mean, var)."""
+    """layer name -> {weight kind: array}, flattened as 'layer/kind' (kind: kernel, bias, gamma,
+    beta, mean, var)."""
     import h5py
 
     kinds = {
@@ -197,7 +202,8 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
         return layer
 
     def conv1d(name: str) -> nn.Conv1d:
-        # Keras kernel (7, channels, 1, out) over a (time, channels, 1) map is a 1-D convolution over time
+        # Keras kernel (7, channels, 1, out) over a (time, channels, 1) map is a 1-D convolution
+        # over time
         k = weights[f"{name}/kernel"][:, :, 0, :]
         layer = nn.Conv1d(k.shape[1], k.shape[2], k.shape[0])
         layer.weight.data.copy_(torch.from_numpy(k.transpose(2, 1, 0).copy()))
@@ -248,9 +254,10 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
 
         @staticmethod
         def _bn_max(layer: nn.BatchNorm1d, y):
-            """max over the mel axis of batch_norm(relu(y)), reduced first: batch norm is a per-channel affine map,
-            so its maximum is the map of the maximum where the scale is positive and of the minimum where it is
-            negative, and ReLU commutes with both. Same numbers, without two passes over the (B, C, T, F) map."""
+            """max over the mel axis of batch_norm(relu(y)), reduced first: batch norm is a
+            per-channel affine map, so its maximum is the map of the maximum where the scale is
+            positive and of the minimum where it is negative, and ReLU commutes with both. Same
+            numbers, without two passes over the (B, C, T, F) map."""
             assert (
                 layer.running_var is not None and layer.running_mean is not None
             )  # tracked statistics
@@ -263,7 +270,8 @@ def build_musicnn(weights: dict[str, np.ndarray]) -> Any:
             )
 
         def forward(self, mel):
-            """mel: (batch, 187, 96) -> (tag probabilities (batch, 50), penultimate embedding (batch, 200))."""
+            """mel: (batch, 187, 96) -> (tag probabilities (batch, 50), penultimate embedding
+            (batch, 200))."""
             x = self._bn2d(self.input_bn, mel[:, None])  # (B, 1, T, F)
             padded = F.pad(x, (0, 0, 3, 3))
             front = []
@@ -303,7 +311,8 @@ class TorchTagger:
         self.net = build_musicnn(_read_h5(weights_path))
 
     def __call__(self, patches: np.ndarray, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
-        """patches (n, 187, 96) -> (tag probabilities (n, 50), embeddings (n, 200)), one row a patch."""
+        """patches (n, 187, 96) -> (tag probabilities (n, 50), embeddings (n, 200)), one row a
+        patch."""
         import torch
 
         probs, embs = [], []

@@ -181,8 +181,8 @@ class Context:
             return playable, problems, None
         if s.catalogue is not None:  # the user's own catalogue: DEAM's audio would not help it
             how = (
-                f"give each row of {s.catalogue.name} an audio column naming its file (relative "
-                "to the catalogue's folder, or under --audio-root), or use your own music with "
+                f"give each row of {s.catalogue.name} an audio column naming its file (relative to "
+                "the catalogue's folder, or under --audio-root), or use your own music with "
                 "--music DIR"
             )
         else:

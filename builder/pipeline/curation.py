@@ -88,8 +88,8 @@ class Sheet:
                     else ""
                 )
                 warnings.append(
-                    f"{self._where(e)}: no picture '{shown(name)}' in the input folder{hint}; "
-                    "row ignored"
+                    f"{self._where(e)}: no picture '{shown(name)}' in the input folder{hint}; row "
+                    "ignored"
                 )
         return warnings
 

@@ -1,8 +1,9 @@
-"""The only orchestrator: `analyse` reads what the curator gives, then every picture through the named stages
-(builder.pipeline.stages), then the collection: each picture's feeling and music (recommend), what the method does
-once for all (the learned method matches music to the whole collection), the curator's sheet, and where each
-picture's tracks play from (the moment nearest its target, or where the track stops being quiet).
-The site is written by builder.gallery from the resulting Gallery.
+"""The only orchestrator: `analyse` reads what the curator gives, then every picture through the
+named stages (builder.pipeline.stages), then the collection: each picture's feeling and music
+(recommend), what the method does once for all (the learned method matches music to the whole
+collection), the curator's sheet, and where each picture's tracks play from (the moment nearest its
+target, or where the track stops being quiet). The site is written by builder.gallery from the
+resulting Gallery.
 
 This is the one place that joins the wings: the stages use the picture wing, the Context
 (builder.pipeline.context) hands the music wing's index to the methods.
@@ -25,7 +26,7 @@ from builder.pipeline.stages import method_of, read_all
 from builder.pipeline.stats import Stats
 from builder.records import CatalogueInfo, Failure, Gallery, ImageRecord, Study, Track
 
-# ---- collection stages ----------------------------------------------------------------------------------
+# ---- collection stages ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def analyse_with_warnings(
     """Run every stage over the input folder and return the Gallery (nothing is written to OUT here)
     with the warnings found on the way.
 
-    What the curator gives (--intro, --curation) is read and checked first: a malformed file stops the build
-    before any picture or track is read; hidden pictures are not read at all."""
+    What the curator gives (--intro, --curation) is read and checked first: a malformed file
+    stops the build before any picture or track is read; hidden pictures are not read at all."""
     s = ctx.settings
     stats = stats or Stats()
     sheet = ctx.sheet
@@ -98,7 +99,8 @@ def analyse_with_warnings(
     gallery = curate(ctx, gallery, readings, sheet, pins, intro)
     if s.study:  # what the study offers is the gallery as curated: its pinned tracks are its choice
         gallery = replace(gallery, study=study_of(ctx, gallery, stats, progress, study_text))
-    # where each picture's tracks play from: after the sheet, so that a pinned track has its start too
+    # where each picture's tracks play from: after the sheet, so that a pinned track has its start
+    # too
     gallery = with_starts(ctx, gallery, progress)
     read = tuple(sheet.warnings) if sheet is not None else ()
     problems = tuple(f"catalogue {problem}" for problem in ctx.catalogue_problems)
