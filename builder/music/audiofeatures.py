@@ -121,10 +121,9 @@ def classic_features(samples: np.ndarray, power: np.ndarray | None = None) -> np
     )
 
 
-# Harmonic features (issue 24 item 2: what valence may hear that the taggers do not). Their own
-# STFT: the musicnn one (512 points at 16 kHz, 31 Hz a bin) cannot tell neighbouring semitones apart
-# below about 500 Hz, where most harmony lies; 4096 points (3.9 Hz a bin, 256 ms) can from about 65
-# Hz up.
+# Harmonic features (what valence may hear that the taggers do not). Their own STFT: the musicnn one
+# (512 points at 16 kHz, 31 Hz a bin) cannot tell neighbouring semitones apart below about 500 Hz,
+# where most harmony lies; 4096 points (3.9 Hz a bin, 256 ms) can from about 65 Hz up.
 HARMONIC_NAMES = (
     *(f"chroma_{p}" for p in ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")),
     # the best correlation of the mean chroma with the 24 Krumhansl-Kessler key profiles
