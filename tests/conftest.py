@@ -129,20 +129,7 @@ def demo_build(tmp_path_factory, session_cache):
     """The demo collection built once through the real CLI; many tests read it."""
 
     out = tmp_path_factory.mktemp("site") / "dist"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-            "--offline",
-        ],
-    )
+    result = cli_build(DEMO, out, session_cache)
     assert result.exit_code == 0, result.output
     return out, result
 

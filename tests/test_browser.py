@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from builder.cli import app
 
-from .conftest import DEMO, MIRROR, in_chromium
+from .conftest import DEMO, MIRROR, cli_build, in_chromium
 
 pytestmark = in_chromium
 
@@ -201,20 +201,7 @@ def paged(tmp_path_factory, session_cache):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pages, "PAGE_SIZE", 5)
         mp.setattr(data, "SHARD_SIZE", 4)
-        result = CliRunner().invoke(
-            app,
-            [
-                "build",
-                str(DEMO),
-                "--out",
-                str(out),
-                "--mirror",
-                str(MIRROR),
-                "--cache-dir",
-                str(session_cache),
-                "--offline",
-            ],
-        )
+        result = cli_build(DEMO, out, session_cache)
     assert result.exit_code == 0, result.output
     return out, orjson.loads((out / "gallery.json").read_bytes())
 
@@ -472,20 +459,7 @@ def test_axe_finds_no_serious_violation(site, browser, axe_source, screen):
 @pytest.fixture(scope="module")
 def japanese(tmp_path_factory, session_cache):
     out = tmp_path_factory.mktemp("ja") / "dist"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-        ]
-        + ["--offline", "--lang", "ja"],
-    )
+    result = cli_build(DEMO, out, session_cache, "--lang", "ja")
     assert result.exit_code == 0, result.output
     return out
 
@@ -519,20 +493,7 @@ def test_a_japanese_gallery_has_no_english_button(japanese, browser):
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory, session_cache):
     out = tmp_path_factory.mktemp("kiosk") / "dist"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-        ]
-        + ["--offline", "--kiosk"],
-    )
+    result = cli_build(DEMO, out, session_cache, "--kiosk")
     assert result.exit_code == 0, result.output
     return out
 

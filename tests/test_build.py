@@ -69,22 +69,7 @@ def test_recommended_tracks_carry_deams_values_after_mapping_and_swap(demo_build
 @pytest.fixture(scope="module")
 def objects_build(tmp_path_factory, session_cache):
     out = tmp_path_factory.mktemp("objects") / "dist"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-            "--offline",
-            "--method",
-            "objects",
-        ],
-    )
+    result = cli_build(DEMO, out, session_cache, "--method", "objects")
     assert result.exit_code == 0, result.output
     return out
 
@@ -181,20 +166,7 @@ def test_picture_page_has_the_plane_and_playable_tracks(demo_build):
 def test_second_build_is_cached_and_identical(demo_build, session_cache, tmp_path):
     out, _ = demo_build
     again = tmp_path / "again"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(again),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-            "--offline",
-        ],
-    )
+    result = cli_build(DEMO, again, session_cache)
     assert result.exit_code == 0
     n = len(load(out)["images"])
     assert f"({n} cached, 0 failed)" in result.output
@@ -217,24 +189,7 @@ def test_narrow_none_keeps_every_cluster_and_user_mode_obeys_the_csv(tmp_path, s
     q = tmp_path / "q.csv"
     q.write_text("image,quadrant\nastronaut.jpg,3\ncat.jpg,4\n")
     out2 = tmp_path / "u"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(out2),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-            "--offline",
-            "--narrow",
-            "user",
-            "--quadrants",
-            str(q),
-        ],
-    )
+    result = cli_build(DEMO, out2, session_cache, "--narrow", "user", "--quadrants", str(q))
     assert result.exit_code == 0, result.output
     by_file = {im["file"]: im for im in load(out2)["images"]}
     assert by_file["astronaut.jpg"]["quadrant"] == 3 and by_file["cat.jpg"]["quadrant"] == 4
@@ -377,22 +332,7 @@ def caption_builds(tmp_path_factory, session_cache):
     outs = {}
     for method in ("caption", "caption-plain"):
         out = tmp_path_factory.mktemp(method) / "dist"
-        result = CliRunner().invoke(
-            app,
-            [
-                "build",
-                str(DEMO),
-                "--out",
-                str(out),
-                "--mirror",
-                str(MIRROR),
-                "--cache-dir",
-                str(session_cache),
-                "--offline",
-                "--method",
-                method,
-            ],
-        )
+        result = cli_build(DEMO, out, session_cache, "--method", method)
         assert result.exit_code == 0, result.output
         outs[method] = load(out), out
     return outs

@@ -36,11 +36,15 @@ def test_frame_size_is_parsed_and_odd_or_tiny_sizes_are_refused():
 ARGS = ["--size", "640x360", "--seconds", "3"]
 
 
+def _film(gallery: Path, out: Path, *args: str):
+    return CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *args])
+
+
 @pytest.fixture(scope="module")
 def demo_film(demo_build, tmp_path_factory):
     gallery = demo_build[0]
     out = tmp_path_factory.mktemp("film") / "exhibition.mp4"
-    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *ARGS])
+    result = _film(gallery, out, *ARGS)
     assert result.exit_code == 0, result.output
     return gallery, out, orjson.loads(out.with_suffix(".json").read_bytes()), result.output
 
@@ -195,7 +199,7 @@ def test_a_folder_that_is_not_a_gallery_is_refused(tmp_path):
     )  # looks like one, but no marker and a stranger file
     (folder / "notes.txt").write_text("mine")
     out = tmp_path / "film.mp4"
-    result = CliRunner().invoke(app, ["film", str(folder), "--out", str(out), *ARGS])
+    result = _film(folder, out, *ARGS)
     assert result.exit_code == 2, result.output
     assert "not a gallery" in result.output
     assert not out.exists() and not out.with_suffix(".json").exists()
@@ -218,7 +222,7 @@ def test_an_interrupt_half_way_leaves_no_film(demo_build, tmp_path, monkeypatch)
 
     monkeypatch.setattr(output, "progress", interrupting)
     out = tmp_path / "exhibition.mp4"
-    result = CliRunner().invoke(app, ["film", str(demo_build[0]), "--out", str(out), *ARGS])
+    result = _film(demo_build[0], out, *ARGS)
     assert reached, "the film never reported its progress"
     assert result.exit_code == 130, result.output
     assert "no film was written" in result.output
@@ -232,28 +236,12 @@ def test_a_film_inside_the_gallery_is_linked_from_its_index(demo_build, tmp_path
     shutil.copytree(demo_build[0], gallery, symlinks=True)
     assert (gallery / "film.js").read_text() == "window.GALLERY_FILM = null;\n"
     assert '<script src="film.js"></script>' in (gallery / "index.html").read_text()
-    refused = CliRunner().invoke(
-        app, ["film", str(gallery), "--out", str(gallery / "gallery.mp4"), *ARGS]
-    )
+    refused = _film(gallery, gallery / "gallery.mp4", *ARGS)
     assert (
         refused.exit_code == 2 and "gallery.json" in refused.output
     )  # its chapters would replace gallery.json
     out = gallery / "exhibition.mp4"
-    result = CliRunner().invoke(
-        app,
-        [
-            "film",
-            str(gallery),
-            "--out",
-            str(out),
-            "--motion",
-            "none",
-            "--seconds",
-            "1",
-            "--size",
-            "320x180",
-        ],
-    )
+    result = _film(gallery, out, "--motion", "none", "--seconds", "1", "--size", "320x180")
     assert result.exit_code == 0, result.output
     js = (gallery / "film.js").read_text()
     assert js.startswith("window.GALLERY_FILM = ") and js.rstrip().endswith(";")
@@ -335,7 +323,7 @@ def test_a_gallery_without_music_makes_a_silent_film_that_says_so(tmp_path):
         tmp_path / "g", [_track("1", None, None)], silent="the catalogue has no audio"
     )
     out = tmp_path / "film.mp4"
-    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     assert "silent" in result.output
     with av.open(str(out)) as c:
@@ -349,32 +337,19 @@ def test_own_music_plays_and_an_unknown_licence_is_left_out(tmp_path):
     own = _fake_gallery(
         tmp_path / "own", [_track("song.wav", None, "audio/song.wav")], catalogue="holiday"
     )
-    result = CliRunner().invoke(app, ["film", str(own), "--out", str(tmp_path / "own.mp4"), *SMALL])
+    result = _film(own, tmp_path / "own.mp4", *SMALL)
     assert result.exit_code == 0, result.output
     chapters = orjson.loads((tmp_path / "own.json").read_bytes())
     assert [t["id"] for t in chapters["credits"]] == ["song.wav"]
     csv_rows = _fake_gallery(
         tmp_path / "csv", [_track("7", "All rights reserved", "audio/7.wav")], catalogue="mine"
     )
-    result = CliRunner().invoke(
-        app, ["film", str(csv_rows), "--out", str(tmp_path / "csv.mp4"), *SMALL]
-    )
+    result = _film(csv_rows, tmp_path / "csv.mp4", *SMALL)
     assert result.exit_code == 0, result.output
     chapters = orjson.loads((tmp_path / "csv.json").read_bytes())
     assert chapters["credits"] == [] and [t["id"] for t in chapters["left_out"]] == ["7"]
     assert "left out: T7" in result.output
-    allowed = CliRunner().invoke(
-        app,
-        [
-            "film",
-            str(csv_rows),
-            "--out",
-            str(tmp_path / "ok.mp4"),
-            "--allow-licence",
-            "rights reserved",
-            *SMALL,
-        ],
-    )
+    allowed = _film(csv_rows, tmp_path / "ok.mp4", "--allow-licence", "rights reserved", *SMALL)
     assert allowed.exit_code == 0 and orjson.loads((tmp_path / "ok.json").read_bytes())["credits"]
 
 
@@ -382,7 +357,7 @@ def test_a_missing_audio_file_is_one_sentence_and_exit_3(tmp_path):
     gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
     (gallery / "audio" / "3.wav").unlink()
     out = tmp_path / "film.mp4"
-    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 3, result.output
     assert "audio/3.wav is missing" in result.output and "Traceback" not in result.output
     assert not out.exists()
@@ -402,7 +377,7 @@ def test_a_malformed_gallery_json_is_refused_naming_the_field(tmp_path, change, 
     change(data)
     (gallery / "gallery.json").write_bytes(orjson.dumps(data))
     out = tmp_path / "film.mp4"
-    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 2, result.output
     assert "is not a gallery description" in result.output and f"{field}: expected" in result.output
     assert "Traceback" not in result.output and not out.exists()
@@ -419,7 +394,7 @@ def test_a_full_disk_leaves_no_partial_film(tmp_path, monkeypatch):
 
     monkeypatch.setattr("builder.film.make.render", full)
     out = tmp_path / "out" / "film.mp4"
-    result = CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL])
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 5, result.output
     assert "No space left on device" in result.output and "no film was written" in result.output
     assert not list((tmp_path / "out").iterdir())
@@ -474,10 +449,6 @@ def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
     assert list(folder.iterdir()) == []
 
 
-def _film(gallery: Path, out: Path, *args: str):
-    return CliRunner().invoke(app, ["film", str(gallery), "--out", str(out), *SMALL, *args])
-
-
 def _frames_at(film: Path, times: list[float]) -> list[np.ndarray]:
     """The decoded frames at (the first at or after) each time, as RGB arrays."""
     import av
@@ -522,7 +493,7 @@ def test_the_title_card_holds_the_title_and_the_intro_as_plain_text(tmp_path):
         intro=intro,
     )
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     title = orjson.loads(out.with_suffix(".json").read_bytes())["chapters"][0]
     assert title["kind"] == "title"
@@ -552,7 +523,7 @@ def test_an_intro_of_32000_characters_makes_a_film_with_its_beginning(tmp_path):
         tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")], intro="storm" * 6400
     )
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     shown = orjson.loads(out.with_suffix(".json").read_bytes())["intro"]
     assert shown.startswith("stormstorm") and shown.endswith("…") and len(shown) <= 300
@@ -569,7 +540,7 @@ def test_the_end_card_credits_tracks_model_and_data_without_licence_reasons(tmp_
         pictures=[{}, {"tracks": (tracks[1], tracks[0])}],
     )
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     data = orjson.loads(out.with_suffix(".json").read_bytes())
     end = " ".join(" ".join(c["text"]) for c in data["chapters"] if c["kind"] == "end")
@@ -613,21 +584,7 @@ def test_each_picture_shows_its_title_and_caption_and_one_caption_at_a_time(tmp_
         ],
     )
     out = tmp_path / "film.mp4"
-    result = CliRunner().invoke(
-        app,
-        [
-            "film",
-            str(gallery),
-            "--out",
-            str(out),
-            "--size",
-            "640x360",
-            "--seconds",
-            "3",
-            "--fps",
-            "10",
-        ],
-    )
+    result = _film(gallery, out, "--size", "640x360", "--seconds", "3", "--fps", "10")
     assert result.exit_code == 0, result.output
     data = orjson.loads(out.with_suffix(".json").read_bytes())
     pictures = [c for c in data["chapters"] if c["kind"] == "picture"]
@@ -662,21 +619,7 @@ def test_a_small_picture_is_never_enlarged_past_one_and_a_half_times(tmp_path):
         tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")], sizes=((80, 50), (400, 300))
     )
     out = tmp_path / "film.mp4"
-    result = CliRunner().invoke(
-        app,
-        [
-            "film",
-            str(gallery),
-            "--out",
-            str(out),
-            "--size",
-            "640x360",
-            "--seconds",
-            "2",
-            "--fps",
-            "10",
-        ],
-    )
+    result = _film(gallery, out, "--size", "640x360", "--seconds", "2", "--fps", "10")
     assert result.exit_code == 0, result.output
     small = [
         c
@@ -700,7 +643,7 @@ def test_a_japanese_gallery_gets_japanese_cards_drawn_in_a_font_that_has_the_gly
         tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")], lang="ja", title="光と天気"
     )
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     data = orjson.loads(out.with_suffix(".json").read_bytes())
     assert data["lang"] == "ja"
@@ -724,7 +667,7 @@ def test_a_language_without_a_catalogue_falls_back_to_english(tmp_path):
         tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")], lang="../../etc/passwd"
     )
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     assert "no catalogue" in result.output
     assert orjson.loads(out.with_suffix(".json").read_bytes())["lang"] == "en"
@@ -739,24 +682,9 @@ def test_one_song_carries_the_whole_film_and_sets_its_pace(tmp_path):
         tmp_path / "g", tracks, audio_s=30.0, pictures=[{}, {"tracks": (tracks[1], tracks[0])}]
     )
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out, "--one-song", "--song", "4")
+    result = _film(gallery, out, "--one-song", "--song", "4", *SMALL)
     assert "--seconds and --one-song" in result.output  # SMALL gives --seconds
-    result = CliRunner().invoke(
-        app,
-        [
-            "film",
-            str(gallery),
-            "--out",
-            str(out),
-            "--size",
-            "160x90",
-            "--fps",
-            "10",
-            "--one-song",
-            "--song",
-            "4",
-        ],
-    )
+    result = _film(gallery, out, "--size", "160x90", "--fps", "10", "--one-song", "--song", "4")
     assert result.exit_code == 0, result.output
     data = orjson.loads(out.with_suffix(".json").read_bytes())
     assert data["duration"] == pytest.approx(30.0, abs=0.1) and data["song"]["id"] == "4"
@@ -825,7 +753,7 @@ def test_a_film_never_writes_into_another_gallery(tmp_path):
     other = _fake_gallery(tmp_path / "other", [_track("3", "CC BY 4.0", "audio/3.wav")])
     before = _tree(other)
     for name in ("gallery.mp4", "exhibition.mp4", "img/x.mp4"):
-        result = _film(gallery, other / name)
+        result = _film(gallery, other / name, *SMALL)
         assert result.exit_code == 2, result.output
         assert "a gallery the builder wrote" in result.output
     assert _tree(other) == before
@@ -837,16 +765,16 @@ def test_a_json_or_video_the_builder_did_not_write_is_kept_unless_forced(tmp_pat
     folder.mkdir()
     (folder / "notes.json").write_text('{"mine": true}')
     (folder / "holiday.mp4").write_bytes(b"my own video")
-    result = _film(gallery, folder / "notes.mp4")
+    result = _film(gallery, folder / "notes.mp4", *SMALL)
     assert result.exit_code == 2 and "did not write" in result.output, result.output
-    assert _film(gallery, folder / "holiday.mp4").exit_code == 2
+    assert _film(gallery, folder / "holiday.mp4", *SMALL).exit_code == 2
     assert (folder / "notes.json").read_text() == '{"mine": true}'
     assert (folder / "holiday.mp4").read_bytes() == b"my own video"
     assert sorted(p.name for p in folder.iterdir()) == ["holiday.mp4", "notes.json"]
     # its own film and chapters are replaced without a word; another's only with --force
-    assert _film(gallery, folder / "film.mp4").exit_code == 0
-    assert _film(gallery, folder / "film.mp4").exit_code == 0
-    forced = _film(gallery, folder / "notes.mp4", "--force")
+    assert _film(gallery, folder / "film.mp4", *SMALL).exit_code == 0
+    assert _film(gallery, folder / "film.mp4", *SMALL).exit_code == 0
+    forced = _film(gallery, folder / "notes.mp4", "--force", *SMALL)
     assert forced.exit_code == 0, forced.output
     assert orjson.loads((folder / "notes.json").read_bytes())["made_by"] == "gallery-builder film"
 
@@ -854,7 +782,7 @@ def test_a_json_or_video_the_builder_did_not_write_is_kept_unless_forced(tmp_pat
 def test_the_chapters_hold_no_local_path_and_the_link_is_url_encoded(tmp_path):
     gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
     out = gallery / "a#b c.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     text = out.with_suffix(".json").read_text()
     assert str(tmp_path) not in text and str(gallery.resolve()) not in text
@@ -886,12 +814,12 @@ def test_a_gallery_reached_through_a_link_is_locked_as_itself(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        result = _film(link, link / "film.mp4")
+        result = _film(link, link / "film.mp4", *SMALL)
         assert result.exit_code == 6, result.output
         assert not (gallery / "film.mp4").exists()
     finally:
         holder.communicate("", timeout=60)
-    result = _film(link, link / "film.mp4")
+    result = _film(link, link / "film.mp4", *SMALL)
     assert result.exit_code == 0, result.output
     assert "film.mp4" in (gallery / "film.js").read_text()
 
@@ -909,7 +837,7 @@ def test_a_film_that_does_not_read_back_as_planned_is_not_published(tmp_path, mo
 
     monkeypatch.setattr(make, "render", cut_short)
     js = (gallery / "film.js").read_text()
-    result = _film(gallery, gallery / "film.mp4")
+    result = _film(gallery, gallery / "film.mp4", *SMALL)
     assert result.exit_code == 5, result.output
     assert not (gallery / "film.mp4").exists() and (gallery / "film.js").read_text() == js
     assert not list(tmp_path.glob(".g.film-*"))
@@ -960,7 +888,7 @@ def test_a_film_killed_mid_way_leaves_nothing_a_build_would_publish(tmp_path):
     proc.communicate(timeout=60)
     assert _tree(gallery) == before and foreign_files(gallery) == []
     assert list(tmp_path.glob(".g.film-*"))  # the killed film's leftovers, beside the gallery
-    assert _film(gallery, gallery / "film.mp4").exit_code == 0
+    assert _film(gallery, gallery / "film.mp4", *SMALL).exit_code == 0
     assert not list(tmp_path.glob(".g.film-*"))
 
 
@@ -993,7 +921,7 @@ def test_a_picture_copy_claiming_20000_pixels_a_side_is_left_out(tmp_path):
     gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
     _header_claiming(gallery / "img" / "p0-1600.jpg", 20000, 20000)
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
     assert "p0.jpg is left out" in result.output and "Traceback" not in result.output
     files = [
@@ -1003,7 +931,7 @@ def test_a_picture_copy_claiming_20000_pixels_a_side_is_left_out(tmp_path):
     ]
     assert files == ["p1.jpg"]
     _header_claiming(gallery / "img" / "p1-1600.jpg", 30000, 100)
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 2 and "no picture the film can show" in result.output
 
 
@@ -1026,7 +954,7 @@ def test_malformed_gallery_json_values_are_a_clear_refusal(tmp_path, change):
     change(data)
     (gallery / "gallery.json").write_bytes(orjson.dumps(data))
     out = tmp_path / "film.mp4"
-    result = _film(gallery, out)
+    result = _film(gallery, out, *SMALL)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and not out.exists()
 
@@ -1039,15 +967,15 @@ def test_named_pipes_in_a_gallery_are_refused_or_left_out_never_read(tmp_path):
         gallery = _fake_gallery(tmp_path / name.strip("."), tracks)
         (gallery / name).unlink()
         os.mkfifo(gallery / name)
-        result = _film(gallery, tmp_path / "film.mp4")
+        result = _film(gallery, tmp_path / "film.mp4", *SMALL)
         assert result.exit_code == 2 and "not a gallery" in result.output, result.output
     gallery = _fake_gallery(tmp_path / "audio", tracks)
     (gallery / "audio" / "3.wav").unlink()
     os.mkfifo(gallery / "audio" / "3.wav")
-    result = _film(gallery, tmp_path / "film.mp4")
+    result = _film(gallery, tmp_path / "film.mp4", *SMALL)
     assert result.exit_code == 2 and "named pipe" in result.output, result.output
     gallery = _fake_gallery(tmp_path / "picture", tracks)
     (gallery / "img" / "p0-1600.jpg").unlink()
     os.mkfifo(gallery / "img" / "p0-1600.jpg")
-    result = _film(gallery, tmp_path / "film.mp4")
+    result = _film(gallery, tmp_path / "film.mp4", *SMALL)
     assert result.exit_code == 0 and "p0.jpg is left out" in result.output, result.output

@@ -13,7 +13,7 @@ import pytest
 from builder import plane
 from builder.music.matching import assign, calibrate, calibration_table, quadrant_middle
 
-from .conftest import MIRROR, requires_mirror
+from .conftest import MIRROR, cli_build, requires_mirror
 
 
 def test_calibration_keeps_signs_and_ranks_and_reaches_the_catalogues_extremes():
@@ -377,29 +377,11 @@ def test_picture_pages_explain_in_the_frame_of_their_quadrant(learned):
 
 
 def test_published_methods_say_their_quadrant_is_a_vote(tmp_path, session_cache):
-    from typer.testing import CliRunner
-
-    from builder.cli import app
 
     from .conftest import DEMO
 
     out = tmp_path / "o"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(DEMO),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(session_cache),
-            "--offline",
-            "--method",
-            "objects",
-        ],
-    )
+    result = cli_build(DEMO, out, session_cache, "--method", "objects")
     assert result.exit_code == 0, result.output
     g = orjson.loads((out / "gallery.json").read_bytes())
     voted = [im for im in g["images"] if im["quadrant_rule"] == "vote"]

@@ -27,7 +27,7 @@ from builder.cli import app
 from builder.errors import ImageError
 from builder.settings import Settings
 
-from .conftest import DEMO, MIRROR, build, photo, png_claiming, requires_mirror
+from .conftest import DEMO, MIRROR, build, cli_build, photo, png_claiming, requires_mirror
 
 
 def test_a_memory_error_is_one_pictures_failure(tmp_path, monkeypatch):
@@ -290,20 +290,7 @@ def messy_build(messy, tmp_path_factory):
     root, _, _ = messy
     out = tmp_path_factory.mktemp("messy-out") / "dist"
     cache = tmp_path_factory.mktemp("messy-cache")
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(root),
-            "--out",
-            str(out),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(cache),
-            "--offline",
-        ],
-    )
+    result = cli_build(root, out, cache)
     return out, result, cache
 
 
@@ -428,20 +415,7 @@ def test_corrupt_cache_entries_are_recomputed(messy_build, messy, tmp_path):
     for ix in (cache / "index").glob("*.hnsw"):
         ix.write_bytes(b"garbage")
     out2 = tmp_path / "again"
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(root),
-            "--out",
-            str(out2),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(cache),
-            "--offline",
-        ],
-    )
+    result = cli_build(root, out2, cache)
     assert result.exit_code == 1
     g = orjson.loads((out2 / "gallery.json").read_bytes())
     assert {im["file"] for im in g["images"]} == good

@@ -10,12 +10,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
-from builder.cli import app
 from builder.errors import UsageError
 
-from .conftest import MIRROR, photo, requires_import, requires_mirror
+from .conftest import MIRROR, cli_build, photo, requires_import, requires_mirror
 
 pytestmark = [requires_mirror, requires_import("ray")]
 
@@ -39,23 +37,8 @@ def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path
     galleries = {}
     for executor in ("local", "ray"):
         out = tmp_path / executor
-        result = CliRunner().invoke(
-            app,
-            [
-                "build",
-                str(pics),
-                "--out",
-                str(out),
-                "--mirror",
-                str(MIRROR),
-                "--cache-dir",
-                str(tmp_path / f"cache-{executor}"),
-                "--offline",
-                "--executor",
-                executor,
-                "--workers",
-                "1",
-            ],
+        result = cli_build(
+            pics, out, tmp_path / f"cache-{executor}", "--executor", executor, "--workers", "1"
         )
         assert result.exit_code == 1 and "broken.jpg: not a picture" in result.output, result.output
         galleries[executor] = (out / "gallery.json").read_bytes()
@@ -63,22 +46,7 @@ def test_ray_tasks_give_the_same_records_as_local_workers(ray_instance, tmp_path
     g = orjson.loads(galleries["ray"])
     assert len(g["images"]) == 12 and [f["file"] for f in g["failed"]] == ["broken.jpg"]
     # the analyses came back into this machine's cache: a second build reads them all from it
-    again = CliRunner().invoke(
-        app,
-        [
-            "build",
-            str(pics),
-            "--out",
-            str(tmp_path / "again"),
-            "--mirror",
-            str(MIRROR),
-            "--cache-dir",
-            str(tmp_path / "cache-ray"),
-            "--offline",
-            "--executor",
-            "ray",
-        ],
-    )
+    again = cli_build(pics, tmp_path / "again", tmp_path / "cache-ray", "--executor", "ray")
     assert "(12 cached, 1 failed)" in again.output, again.output
 
 
