@@ -316,6 +316,29 @@ def _track(tid: str, licence: str | None, audio: str | None) -> Track:
     return Track(tid, f"T{tid}", "A", 0.0, 0.0, audio=audio, licence=licence)
 
 
+def test_a_track_two_pictures_in_a_row_hear_plays_on_from_the_first_ones_moment(tmp_path):
+    from dataclasses import replace
+
+    song = _track("3", "CC BY 4.0", "audio/3.wav")
+    early, late = replace(song, start=2.0), replace(song, start=12.0)
+    gallery = _fake_gallery(
+        tmp_path / "g",
+        [song],
+        audio_s=30.0,
+        pictures=[{"tracks": (early,)}, {"tracks": (late,)}],
+    )
+    out = tmp_path / "film.mp4"
+    result = _film(gallery, out, "--size", "160x90", "--seconds", "3", "--fps", "10")
+    assert result.exit_code == 0, result.output
+    data = orjson.loads(out.with_suffix(".json").read_bytes())
+    first, second = [c for c in data["chapters"] if c["kind"] == "picture"]
+    # one excerpt, not restarted: the second picture hears where the first one's excerpt has got to
+    at = first["track"]["excerpt_start"]  # its start, and the crossfade in before the chapter
+    assert 2.0 <= at < 3.0
+    into = second["start"] - first["start"]
+    assert second["track"]["excerpt_start"] == pytest.approx(at + into, abs=0.01)
+
+
 def test_a_gallery_without_music_makes_a_silent_film_that_says_so(tmp_path):
     import av
 

@@ -155,9 +155,10 @@ def chapters_json(plan: Plan, film: Path) -> bytes:
         )
         seg = next(heard, None)
         at = c.music.start
+        # a track several pictures in a row hear plays on from the first one's start
         if seg is not None:
             into = max(0.0, c.start - seg.a0)
-            at = c.music.start + (into % seg.loop_s if seg.loop_s else into)
+            at = seg.music.start + (into % seg.loop_s if seg.loop_s else into)
         return {
             **_about(c.music),
             "excerpt_start": round(at, 3),

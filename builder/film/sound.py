@@ -1,9 +1,10 @@
 """The film's sound: each segment's excerpt decoded, levelled and faded; the segments mixed block
 by block.
 
-Each picture's track plays from where it stops being quiet (Track.start); consecutive tracks
-crossfade (equal power); each track's excerpt is brought to TARGET_LUFS of integrated loudness
-(BS.1770, builder.music.excerpt) with its peak kept under -1 dBFS.
+Each picture's track plays from its Track.start (the moment chosen for the picture, else where
+it stops being quiet); a track several pictures in a row hear plays on from the first one's start;
+consecutive tracks crossfade (equal power); each track's excerpt is brought to TARGET_LUFS of
+integrated loudness (BS.1770, builder.music.excerpt) with its peak kept under -1 dBFS.
 """
 
 from __future__ import annotations
