@@ -30,6 +30,7 @@ from builder.gallery.text import (
     explain,
     moved_text,
     plot_summary,
+    quadrant_pictures,
     seen_labels,
 )
 from builder.records import Gallery, ImageRecord, Track
@@ -209,6 +210,7 @@ def write_shards(
         for im in gallery.images
     ]
     view = []
+    counts = quadrant_pictures(gallery)
     for im in gallery.images:
         copies = renders.get(im.file)
         r = copies["image"] if copies else None
@@ -227,7 +229,7 @@ def write_shards(
                 alt=alt_text(im),
                 track=track_row(t),
                 quadrant=im.quadrant,
-                why=explain(im, gallery, w).get(t.id, "") if t else "",
+                why=explain(im, gallery, w, counts).get(t.id, "") if t else "",
                 summary=plot_summary(im, gallery, w),
                 thumb=im.thumb,
                 seen=seen_labels(im),

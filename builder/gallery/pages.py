@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import tarfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -35,6 +36,7 @@ from builder.gallery.text import (
     method_words,
     moved,
     plot_summary,
+    quadrant_pictures,
     reads_as,
     rule_text,
     seen_labels,
@@ -196,9 +198,15 @@ class PictureContext(PageContext):
 
     @classmethod
     def of(
-        cls, gallery: Gallery, i: int, words: Words, renders: dict[str, Copies] | None = None
+        cls,
+        gallery: Gallery,
+        i: int,
+        words: Words,
+        renders: dict[str, Copies] | None = None,
+        counts: Counter[int] | None = None,
     ) -> PictureContext:
-        """The page of gallery.images[i]."""
+        """The page of gallery.images[i] (counts: text.quadrant_pictures, counted once for all
+        pages)."""
         im = gallery.images[i]
         return cls(
             root="../",
@@ -206,7 +214,7 @@ class PictureContext(PageContext):
             plot=Plot.of(im),
             prev=gallery.images[i - 1] if i > 0 else None,
             next=gallery.images[i + 1] if i + 1 < len(gallery.images) else None,
-            why=explain(im, gallery, words),
+            why=explain(im, gallery, words, counts),
             renders=renders or {},
             summary=plot_summary(im, gallery, words),
             quadrant_rule=rule_text(im, words),
@@ -362,8 +370,9 @@ def write_pages(
     )
     if gallery.study is not None:
         (out / "study.html").write_text(render(env, StudyContext.of(gallery)), encoding="utf-8")
+    counts = quadrant_pictures(gallery)
     for i, im in enumerate(gallery.images):
-        page = PictureContext.of(gallery, i, words, renders)
+        page = PictureContext.of(gallery, i, words, renders, counts)
         (out / im.page).write_text(render(env, page), encoding="utf-8")
 
 

@@ -4,6 +4,7 @@ reference) and the sentences the pages and the viewer say about a picture and it
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from builder.records import Gallery, ImageRecord
@@ -78,7 +79,15 @@ def _sentences(w: Words, *parts: str) -> str:
     return w.t("sentence_break").join(p for p in parts if p)
 
 
-def first_reason(im: ImageRecord, gallery: Gallery, w: Words) -> str:
+def quadrant_pictures(gallery: Gallery) -> Counter[int]:
+    """How many of the gallery's pictures read in each quadrant: counted once by the writers of the
+    pages and the data, and passed to explain (counting it for each picture is quadratic)."""
+    return Counter(im.quadrant for im in gallery.images)
+
+
+def first_reason(
+    im: ImageRecord, gallery: Gallery, w: Words, counts: Counter[int] | None = None
+) -> str:
     """Why the picture's first track is this one, from the facts gallery.json keeps (ImageRecord.
     reason, shared and pinned, Matching.quadrant_tracks): the curator chose it; the closest track;
     a close one, the closest going to other pictures; no track in this feeling, so the nearest
@@ -94,7 +103,7 @@ def first_reason(im: ImageRecord, gallery: Gallery, w: Words) -> str:
         return said
     matching = gallery.matching
     tracks = matching.quadrant_tracks[im.quadrant - 1] if matching else 0
-    pictures = sum(other.quadrant == im.quadrant for other in gallery.images)
+    pictures = (counts if counts is not None else quadrant_pictures(gallery))[im.quadrant]
     if reason in ("pinned", "off_quadrant") or not tracks:
         why = w.tn("why_shared", im.shared)
     elif tracks < pictures:
@@ -104,13 +113,18 @@ def first_reason(im: ImageRecord, gallery: Gallery, w: Words) -> str:
     return _sentences(w, said, why)
 
 
-def explain(im: ImageRecord, gallery: Gallery, words: Words | None = None) -> dict[str, str]:
+def explain(
+    im: ImageRecord,
+    gallery: Gallery,
+    words: Words | None = None,
+    counts: Counter[int] | None = None,
+) -> dict[str, str]:
     """Per recommended track, a sentence (in the gallery's language) tracing it back to what pulled
     it there."""
     w = words or Words()
     notes: dict[str, str] = {}
     if im.tracks and (im.pinned or im.reason):
-        notes[im.tracks[0].id] = first_reason(im, gallery, w)
+        notes[im.tracks[0].id] = first_reason(im, gallery, w, counts)
     if gallery.method.startswith("learned"):
         for n, t in enumerate(im.tracks):
             if t.id in notes:
