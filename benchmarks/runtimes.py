@@ -30,19 +30,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HERE / "tools"))
+from builder.assets import AssetStore
+from builder.assets.runtime import CONFIG
+from builder.images import read_rgb
 
-from builder.assets import AssetStore  # noqa: E402
-from builder.assets.runtime import CONFIG  # noqa: E402
-from builder.images import read_rgb  # noqa: E402
+HERE = Path(__file__).resolve().parent.parent
 
 
 def ort_session(path: Path):
@@ -146,8 +144,8 @@ def report_times(what: str, times: dict[str, list[float]]) -> None:
 
 def lite2(args, store: AssetStore, tmp: Path) -> None:
     import torch
-    from convert_models import export, half_weights
 
+    from builder.lab.convert import export, half_weights
     from builder.picture.backbone import SIZE, Lite2Torch, pixels
 
     torch.set_num_threads(1)
@@ -209,8 +207,8 @@ def lite2(args, store: AssetStore, tmp: Path) -> None:
 def yolo(args, store: AssetStore, tmp: Path) -> None:
     import cv2
     import torch
-    from convert_models import darknet, export
 
+    from builder.lab.convert import darknet, export
     from builder.picture.detect import YoloFastestOpenCV
 
     cv2.setNumThreads(1)
@@ -234,8 +232,8 @@ def yolo(args, store: AssetStore, tmp: Path) -> None:
 
 def musicnn(args, store: AssetStore, tmp: Path) -> None:
     import torch
-    from convert_models import calibration_clips, export
 
+    from builder.lab.convert import calibration_clips, export
     from builder.music.audio import decode, log_mel, patches
     from builder.music.musicnn import N_MELS, PATCH_FRAMES, TorchTagger
 

@@ -26,6 +26,16 @@ MIRROR = Path(os.environ.get("BUILDER_MIRROR") or ROOT.parent / "shared" / "mirr
 DEMO = ROOT / "images"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_cache(tmp_path_factory):
+    """No test writes into the user's own cache (~/.cache/gallery-builder): a command a test runs
+    without --cache-dir, in this process or a child, uses a folder of the test session."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patch.undo()
+
+
 def requires_import(*modules: str):
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")

@@ -109,8 +109,7 @@ def test_a_context_is_read_only_and_computes_the_catalogues_problems_once(tmp_pa
     assert Context(s, copies=True).copies and not ctx.copies
     assert [t.id for t in ctx.catalogue.tracks] == ["a", "c"]
     assert len(ctx.catalogue_problems) == 1 and "line 3" in ctx.catalogue_problems[0]
-    _ = ctx.catalogue, ctx.catalogue
-    assert len(ctx.catalogue_problems) == 1  # reading it again adds nothing
+    assert ctx.catalogue is ctx.catalogue  # read once
     assert ctx.silent is not None and "no track of the catalogue" in ctx.silent
     assert ctx.sheet is None and ctx.pins == {}
 
@@ -139,4 +138,4 @@ def test_the_sheets_pins_are_computed_from_the_sheet_and_the_catalogue(tmp_path)
     assert ctx.pins == {"p.jpg": 1}  # the catalogue's numbering, as the music index has it
     assert len(warnings) == 2 and "row 3: track 'c' has no audio file" in warnings[0]
     assert "row 4: no track 'nosuch'" in warnings[1]
-    assert ctx.pinned == (pinned, warnings) and not ctx.sheet.warnings  # computed once, kept apart
+    assert ctx.pinned is ctx.pinned and not ctx.sheet.warnings  # computed once, kept apart

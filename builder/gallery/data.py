@@ -118,7 +118,7 @@ def track_row(t: Track | None) -> list | None:
         artist=t.artist,
         licence=t.licence or "",
         audio=t.audio,
-        start=float(getattr(t, "start", 0.0) or 0.0),
+        start=float(t.start),
     )
 
 

