@@ -171,9 +171,9 @@ def _link_or_copy(cached: Path, dest: Path) -> None:
 
 def _encode(im: Image.Image, path: Path, fmt: str, webp_quality: int) -> None:
     if fmt == "webp":
-        im.save(path, "WEBP", quality=webp_quality, method=1)  # 2: 20 % slower for 5 % fewer bytes
+        im.save(path, "WEBP", quality=webp_quality, method=1)  # 2: slower, for slightly fewer bytes
     else:
-        im.save(path, "JPEG", quality=85)  # baseline: a fifth of progressive's time, for a fallback
+        im.save(path, "JPEG", quality=85)  # baseline: faster than progressive, for a fallback
 
 
 class _Decoded:
