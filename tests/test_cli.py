@@ -164,6 +164,20 @@ def test_recommend_warns_of_rows_it_leaves_out(tmp_path):
 
 
 @requires_mirror
+def test_recommend_hears_playable_only_over_allow_silent_as_build_does(tmp_path):
+    from tests.audio_fixtures import tone, write_audio
+
+    write_audio(tmp_path / "a.wav", tone(1.0, 22050), 22050)  # a track with audio, a silent one
+    p = tmp_path / "c.csv"
+    p.write_text("id,title,artist,valence,arousal,audio\nloud,A,x,0.9,0.9,a.wav\nhush,B,y,0,0,\n")
+    near = ["recommend", "--valence", "0", "--arousal", "0", "--catalogue", str(p), "-k", "1"]
+    silent = CliRunner().invoke(app, [*near, "--allow-silent"])
+    assert silent.exit_code == 0 and silent.output.startswith("hush\t"), silent.output
+    playable = CliRunner().invoke(app, [*near, "--allow-silent", "--playable-only"])
+    assert playable.exit_code == 0 and playable.output.startswith("loud\t"), playable.output
+
+
+@requires_mirror
 def test_names_never_reach_the_terminal_raw(tmp_path, session_cache):
     d = tmp_path / "pics"
     d.mkdir()

@@ -46,7 +46,8 @@ def recommend(
             output.warn(f"catalogue {problem}")
     else:
         cat = load_deam(assets, swap_2013=deam_2013_swap)
-    if not allow_silent and cat.playable().tracks:
+    # --playable-only, the old opt-in, wins over --allow-silent as in `build` (settings_from)
+    if not (allow_silent and not playable_only) and cat.playable().tracks:
         cat = cat.playable()
     for t in MusicIndex(cat, assets.cache_dir).nearest((valence, arousal), k):
         audio = "audio" if t.audio else "no audio"

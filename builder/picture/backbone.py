@@ -108,9 +108,8 @@ class Lite2Torch:
         return FromPixels().eval()
 
     def run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = self.torch.from_numpy(pixels(rgb))
-        x = (x.permute(2, 0, 1) - 127.0) / 128.0
+        """The module the conversion exports (module()), run in torch: the reference the ONNX
+        network is checked against."""
         with self.torch.inference_mode():
-            pooled = self.net.extract_features(x[None]).mean((2, 3))
-            probs = self.net._fc(pooled).softmax(-1)
+            probs, pooled = self.module()(self.torch.from_numpy(pixels(rgb))[None])
         return probs[0].double().numpy(), pooled[0].double().numpy()

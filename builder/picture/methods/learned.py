@@ -145,7 +145,7 @@ class Learned(Method):
             used=used,
         )
         chosen = iter(zip(result.first, result.off_quadrant))
-        points = np.array([(t.valence, t.arousal) for t in tracks], dtype=np.float64)
+        points = ctx.index.points  # the catalogue's tracks, in its order
         where = plane.quadrants(points)
         out, firsts = [], []
         for im, pin in zip(records, pinned):
