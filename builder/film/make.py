@@ -31,7 +31,7 @@ from builder.errors import OutputError, UsageError
 from builder.files import check_output, inside
 from builder.film.encode import MADE_BY, chapters_json, film_js, no_progress, render
 from builder.film.frames import MOTIONS
-from builder.film.plan import Options, Plan, gallery_like, make_plan, read_gallery
+from builder.film.plan import Options, Plan, make_plan, read_gallery
 from builder.gallery.outdir import built_files, locked
 
 
@@ -66,19 +66,6 @@ def ours_chapters(path: Path) -> bool:
     return data.get("made_by") == MADE_BY or {"film", "chapters", "target_lufs"} <= set(data)
 
 
-def other_gallery(path: Path, gallery: Path) -> Path | None:
-    """The gallery the builder wrote that path lies inside, other than `gallery` (None if none)."""
-    for folder in path.parents:
-        if folder == gallery:
-            return None
-        try:
-            if gallery_like(folder):
-                return folder
-        except OSError:
-            continue
-    return None
-
-
 def check_targets(gallery: Path, film: Path, chapters: Path, force: bool) -> None:
     """Refuse, before anything is written, a film or chapters path the builder may not write (see
     the module's docstring); paths are resolved."""
@@ -87,16 +74,11 @@ def check_targets(gallery: Path, film: Path, chapters: Path, force: bool) -> Non
     for p in (film, chapters):
         if p.is_dir():
             raise UsageError(f"--out: {p} is a folder; give the film's file name")
-    # the rule every path the builder writes is held to (builder.files); whether a file there is
-    # the builder's own is the film's to say below (with --force)
+    # the rule every path the builder writes is held to (builder.files: never inside another
+    # gallery the builder wrote); whether a file there is the builder's own is the film's to say
+    # below (with --force)
     check_output(film, kind="film", gallery=gallery, force=True)
     check_output(chapters, kind="chapters", what="the film's chapters", gallery=gallery, force=True)
-    other = other_gallery(film, gallery)
-    if other is not None:
-        raise UsageError(
-            f"--out {film} lies inside another gallery the builder wrote ({other}); "
-            "put the film inside the gallery it shows, or outside any gallery"
-        )
     if inside(film, gallery):
         theirs = built_files(gallery)
         for p in (film, chapters):
