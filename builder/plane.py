@@ -12,12 +12,6 @@ import numpy as np
 
 from builder.records import Point
 
-QUADRANT_NAMES = {
-    1: "excited-pleasant",
-    2: "excited-unpleasant",
-    3: "calm-unpleasant",
-    4: "calm-pleasant",
-}
 QUADRANT_CENTRES: dict[int, Point] = {
     1: (0.5, 0.5),
     2: (-0.5, 0.5),

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from builder import film as fm
 from builder.cli import app
 from builder.errors import UsageError
-from builder.film.frames import picture_box
+from builder.film.layout import picture_box
 from builder.film.sound import TARGET_LUFS
 from builder.music import excerpt
 from builder.music.licences import licence_verdict

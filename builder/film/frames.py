@@ -1,7 +1,7 @@
 """The film's pictures: cards, pictures, motion, crossfades, and the words drawn over them.
 
 Frames are composed with numpy, Pillow and OpenCV at the output size. Each picture is decoded
-once, at the size it is shown (JPEG draft mode), into a base PRE_ZOOM larger than it is shown, and
+once, at the size it is shown (JPEG draft mode), into a base layout.PRE_ZOOM larger than shown, and
 never enlarged past MAX_ENLARGE of its copy's pixels: a blurred, darkened fill of the same picture
 takes the rest of the frame. Each frame of the zoom is one bilinear warp of a crop of that base
 (--motion gentle); crossfades are uint16 blends.
@@ -21,15 +21,9 @@ from builder.film import layout
 from builder.film import text as tx
 from builder.film.plan import Chapter, FilmFileMissing, Plan, crossfade
 
-PRE_ZOOM = layout.PRE_ZOOM
 BACKGROUND = (16, 16, 18)
 FILL_LIGHT = 0.38  # the blurred fill behind a picture, this bright, so it never competes with it
 MOTIONS = ("gentle", "none")
-
-
-def picture_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """(x, y, width, height) of the area a picture is contained in; the caption band is below it."""
-    return layout.picture_box(size)
 
 
 def draw_lines(
@@ -126,7 +120,7 @@ class Looks:
         size = (self.w, self.h)
         bx, by, box_w, box_h = layout.picture_box(size)
         fw, fh, _ = layout.shown_size(c.pixels, size, self.plan.options.motion)
-        zoom = PRE_ZOOM if self.plan.options.motion == "gentle" else 1.0
+        zoom = layout.PRE_ZOOM if self.plan.options.motion == "gentle" else 1.0
         bw, bh = round(fw * zoom), round(fh * zoom)
         try:
             with Image.open(c.image) as src:
@@ -185,7 +179,7 @@ class Looks:
         bh, bw = base.shape[:2]
         u = min(1.0, max(0.0, (t - (c.start - self.xf / 2)) / (c.end - c.start + self.xf)))
         inward = look["index"] % 2 == 1  # alternate zooming in and out, and the drift's direction
-        z = 1 + (PRE_ZOOM - 1) * (u if inward else 1 - u)
+        z = 1 + (layout.PRE_ZOOM - 1) * (u if inward else 1 - u)
         cw, ch = bw / z, bh / z
         drift = 0.3 + 0.4 * (u if inward else 1 - u)
         x0, y0 = (bw - cw) * drift, (bh - ch) * 0.5

@@ -112,12 +112,6 @@ def colour_stats(rgb: np.ndarray) -> np.ndarray:
 
 
 BACKBONES = ("mobilenet_v2", "efficientnet_lite2")
-LEXICONS = (
-    "mobilenet_v2",
-    "efficientnet_lite2",
-    "mean",
-    "none",
-)  # whose label probabilities the words read
 
 
 @dataclass(frozen=True)
