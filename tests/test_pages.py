@@ -150,6 +150,21 @@ def rendered_pages(gallery: Gallery, viewer: bool = True) -> dict[str, str]:
     return rendered
 
 
+def test_every_page_gives_a_picture_the_alt_text_of_the_viewers_rows():
+    from builder.gallery.text import alt_text
+    from builder.records import Caption
+
+    captioned = Caption("a dog on a beach", "template", "a dog on a beach")
+    gallery = small_gallery()
+    first = replace(gallery.images[0], caption=captioned)
+    gallery = replace(gallery, images=(first,), slideshow=(first.file,))
+    alt = alt_text(gallery.images[0])
+    assert alt == "a dog on a beach"  # no curator's alt: the caption, before the name
+    for page, html in rendered_pages(gallery).items():
+        if page != "credits":
+            assert f'alt="{alt}"' in html, page
+
+
 def scripts(html: str) -> list[str]:
     return [s.removeprefix("../") for s in re.findall(r'<script src="([^"]+)"></script>', html)]
 

@@ -30,6 +30,7 @@ from builder.gallery.copies import Copies
 from builder.gallery.data import page_id
 from builder.gallery.text import (
     Words,
+    alt_text,
     display_name,
     explain,
     feeling_words,
@@ -323,6 +324,7 @@ def environment(
     )
     env.filters["page_id"] = page_id
     env.filters["name"] = display_name  # a picture's title, else its file name without extension
+    env.filters["alt"] = alt_text  # the one rule for a picture's alt text, as the viewer's rows
     env.filters["reads_as"] = lambda q: reads_as(q, w)  # "reads as calm–pleasant"
     site = Globals(
         lang=w.lang,
