@@ -82,8 +82,10 @@ def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
         z = np.load(path)
         if str(z["key"]) == key:
             return z["x"]
+    from builder.picture.backbone import Lite2Torch, pixels
+
     torch.set_num_threads(1)  # OpenMP threads spin badly on a shared machine; one is as fast here
-    lite = ctx.lite
+    lite = Lite2Torch.from_store(ctx.store)  # the torch network: its blocks' outputs can be read
     blocks = lite.net._blocks
     # the last block of each wanted stage: the stage's output
     wanted = [
@@ -97,7 +99,8 @@ def mid_features(ctx, files: list[str], cache: Path) -> np.ndarray:
     for n, f in enumerate(files):
         rgb, _, _ = read_rgb(Path(f), ctx.settings.analysis_side)
         with torch.inference_mode():
-            lite.net.extract_features(lite.tensor(rgb)[None])
+            x = torch.from_numpy(pixels(rgb)).permute(2, 0, 1)[None]
+            lite.net.extract_features((x - 127.0) / 128.0)  # as Lite2Torch.module() feeds it
         rows.append(
             np.concatenate(
                 [
