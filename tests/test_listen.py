@@ -370,3 +370,25 @@ def test_listening_processes_hear_what_one_process_hears_in_the_same_order(libra
         assert cached == 0 and sorted(f.file for f in failed) == sorted(BAD)
         heard[workers] = [(s.file, s.heard, s.track.valence, s.track.arousal) for s in scored]
     assert [f for f, *_ in heard[1]] == sorted(GOOD) and heard[3] == heard[1]
+
+
+def test_the_labs_listening_hears_every_labelled_file_in_order_and_names_one_it_cannot_read(
+    tmp_path,
+):
+    from builder.assets import AssetStore
+    from builder.errors import UsageError
+    from builder.lab.music import hear_all
+    from builder.music.listen import Listener
+
+    files = []
+    for k in range(4):
+        write_audio(tmp_path / f"c{k}.wav", tone(3.0, 22050, freq=220.0 * (k + 1)), 22050)
+        files.append(f"c{k}.wav")
+    cache = tmp_path / "cache"
+    listener = Listener(AssetStore(cache, MIRROR, offline=True), cache)
+    heard = hear_all(listener, tmp_path, files, lambda items, label, total: items)
+    alone = Listener(AssetStore(cache, MIRROR, offline=True), tmp_path / "other-cache")
+    assert heard == [alone.hear(tmp_path / f)[0] for f in files]  # in order, as heard alone
+    (tmp_path / "bad.mp3").write_bytes(b"not audio at all")
+    with pytest.raises(UsageError, match="labelled file bad.mp3 cannot be read"):
+        hear_all(listener, tmp_path, [*files, "bad.mp3"], lambda items, label, total: items)

@@ -138,16 +138,16 @@ def clip_digests(heard: list) -> str:
 def hear_all(
     listener: Listener, audio_dir: Path, files: list[str], progress: Callable[..., Iterable]
 ) -> list:
-    """What the listener heard of every labelled file; a file that cannot be read is an error
-    here."""
+    """What the listener heard of every labelled file (one listening process a core:
+    Listener.hear_all); a file that cannot be read is an error here."""
     from builder.music.audio import AudioError
 
     heard = []
-    for rel in progress(files, "listening", len(files)):
-        try:
-            heard.append(listener.hear(audio_dir / rel)[0])
-        except AudioError as exc:
-            raise UsageError(f"labelled file {rel} cannot be read: {exc}") from None
+    found = listener.hear_all([audio_dir / rel for rel in files])
+    for rel, got in zip(files, progress(found, "listening", len(files))):
+        if isinstance(got, AudioError):
+            raise UsageError(f"labelled file {rel} cannot be read: {got}")
+        heard.append(got[0])
     return heard
 
 
@@ -156,6 +156,7 @@ def deam_rated(
 ) -> tuple[list, np.ndarray]:
     """The DEAM clips that have audio here, with the quadrant of their (2013-corrected) human
     ratings."""
+    from builder.music.audio import AudioError
     from builder.music.catalogue import deam_scale, load_deam_annotations
 
     audio_dir = store.optional("deam-audio")
@@ -166,8 +167,11 @@ def deam_rated(
     )
     files = sorted((p for p in audio_dir.glob("*.mp3") if p.stem in ann), key=lambda p: int(p.stem))
     heard, quads = [], []
-    for p in progress(files, "listening to DEAM", len(files)):
-        heard.append(listener.hear(p)[0])
+    found = listener.hear_all(files)
+    for p, got in zip(files, progress(found, "listening to DEAM", len(files))):
+        if isinstance(got, AudioError):
+            raise got
+        heard.append(got[0])
         v, a = (deam_scale(x) for x in ann[p.stem])
         quads.append(plane.quadrant((v, a)))
     return heard, np.array(quads, dtype=int)
