@@ -73,3 +73,14 @@ def printable(text: str, keep_newlines: bool = False) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def os_error(
+    exc: OSError, doing: str, keep: str = "the previous gallery was left as it was"
+) -> OutputError:
+    """A disk-full, permission or other I/O error as one sentence that names the path (exit status
+    5): the one written to, where the error names two (a copy or a link names its source first,
+    the mirror's file, say, which was only read)."""
+    where = exc.filename2 or exc.filename or ""
+    reason = exc.strerror or str(exc)
+    return OutputError(f"{doing} failed: {reason}" + (f" ({where})" if where else "") + f"; {keep}")

@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from builder import signals
-from builder.errors import BuilderError, OutputError
+from builder.errors import BuilderError, os_error
 from builder.signals import Interrupted
 
 from . import output
@@ -75,17 +75,6 @@ def writes(doing: str, keep: str = "the previous gallery was left as it was") ->
         yield
     except OSError as exc:
         raise os_error(exc, doing, keep) from None
-
-
-def os_error(
-    exc: OSError, doing: str, keep: str = "the previous gallery was left as it was"
-) -> BuilderError:
-    """A disk-full, permission or other I/O error as one sentence that names the path (exit status
-    5): the one written to, where the error names two (a copy or a link names its source first,
-    the mirror's file, say, which was only read)."""
-    where = exc.filename2 or exc.filename or ""
-    reason = exc.strerror or str(exc)
-    return OutputError(f"{doing} failed: {reason}" + (f" ({where})" if where else "") + f"; {keep}")
 
 
 @contextmanager

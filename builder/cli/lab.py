@@ -15,7 +15,7 @@ from builder.errors import UsageError, printable
 from builder.files import Input, check_output
 
 from . import output
-from .boundary import os_error, writes
+from .boundary import writes
 from .options import (
     CacheDir,
     Debug,
@@ -427,11 +427,8 @@ def save_model(model: Any, target: Path) -> None:
         raise UsageError(
             f"the fitted model holds numbers that are not finite; {target} was not written"
         )
-    try:
+    with writes(f"writing the model {target}", "the previous model file was left as it was"):
         model.save(target)
-    except OSError as exc:
-        keep = "the previous model file was left as it was"
-        raise os_error(exc, f"writing the model {target}", keep=keep) from None
     signals.leaves(f"the new model was written to {target}")
 
 
@@ -452,8 +449,5 @@ def write_table(path: Path, table: dict) -> None:
 
     from builder.files import write_atomic
 
-    try:
+    with writes(f"writing {path}", "the figures above were printed; nothing else was written"):
         write_atomic(path, orjson.dumps(table, option=orjson.OPT_INDENT_2))
-    except OSError as exc:
-        keep = "the figures above were printed; nothing else was written"
-        raise os_error(exc, f"writing {path}", keep=keep) from None

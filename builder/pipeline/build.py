@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder.assets import AssetStore
-from builder.errors import OutputError, UsageError
+from builder.errors import UsageError, os_error
 from builder.files import Input, check_output, write_atomic
 from builder.pipeline.context import Context, Progress, no_progress
 from builder.pipeline.run import analyse_with_warnings
@@ -171,9 +171,5 @@ def write_stats(path: Path, data: bytes, out: Path) -> None:
     try:
         write_atomic(path, data)
     except OSError as exc:
-        where = exc.filename2 or exc.filename  # a copy names its source first: name the target
-        named = f" ({where})" if where else ""
-        raise OutputError(
-            f"writing the statistics file {path} failed: {exc.strerror or exc}{named}; the new "
-            f"gallery is in place in {out}"
-        ) from None
+        keep = f"the new gallery is in place in {out}"
+        raise os_error(exc, f"writing the statistics file {path}", keep) from None
