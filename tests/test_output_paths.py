@@ -339,3 +339,35 @@ def test_a_cache_tag_marks_the_cache(tmp_path):
     (legacy / "renders").mkdir(parents=True)
     (legacy / "analysis").mkdir()
     assert is_cache(legacy) and not is_cache(tmp_path)
+
+
+def test_a_failed_write_of_stats_model_or_table_is_one_sentence_naming_the_file(
+    tmp_path, monkeypatch
+):
+    import errno
+
+    from builder.cli import lab
+    from builder.errors import OutputError
+    from builder.pipeline import build
+
+    def full(path, *_):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(build, "write_atomic", full)
+    stats = tmp_path / "stats.json"
+    with pytest.raises(OutputError) as caught:
+        build.write_stats(stats, b"{}", tmp_path / "dist")
+    assert str(caught.value) == (
+        f"writing the statistics file {stats} failed: No space left on device ({stats}); "
+        f"the new gallery is in place in {tmp_path / 'dist'}"
+    )
+
+    class Model:
+        def save(self, target):
+            full(target)
+
+    with pytest.raises(OutputError, match=r"writing the model .* failed: No space left on device"):
+        lab.save_model(Model(), tmp_path / "m.npz")
+    monkeypatch.setattr("builder.files.write_atomic", full)
+    with pytest.raises(OutputError, match="the figures above were printed; nothing else was"):
+        lab.write_table(tmp_path / "t.json", {"results": []})
