@@ -43,19 +43,27 @@ def atomic_path(path: Path, mode: int | None = None, durable: bool = True) -> It
     os.close(fd)
     try:
         yield Path(tmp)
-        if durable:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
-        os.replace(tmp, path)  # atomic within one filesystem
-        if durable:
-            _sync_folder(path.parent)
+        publish(Path(tmp), path, mode, durable)
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def publish(tmp: Path, target: Path, mode: int | None = None, durable: bool = True) -> None:
+    """A file written in full at tmp put in place of target: flushed to disk first (durable), given
+    0666 less the umask (or `mode`), renamed over target (atomic within one filesystem), and the
+    rename made durable. atomic_path ends with it; a writer that made its own temporary file (the
+    film's) calls it."""
+    if durable:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
+    os.replace(tmp, target)
+    if durable:
+        _sync_folder(target.parent)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -28,17 +28,11 @@ from pathlib import Path
 import orjson
 
 from builder.errors import OutputError, UsageError
-from builder.files import check_output, inside
+from builder.files import check_output, inside, publish
 from builder.film.encode import MADE_BY, chapters_json, film_js, no_progress, render
 from builder.film.frames import MOTIONS
 from builder.film.plan import Options, Plan, make_plan, read_gallery
 from builder.gallery.outdir import built_files, locked
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def ours_film(path: Path) -> bool:
@@ -111,27 +105,6 @@ def staged(target: Path, where: Path, prefix: str) -> Iterator[Path]:
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
-
-
-def publish(tmp: Path, target: Path) -> None:
-    """tmp, flushed to disk, renamed to target (0666 less the umask: a film is for sharing)."""
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, target)
-    try:
-        fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def verify(path: Path, plan: Plan) -> None:

@@ -43,14 +43,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from builder.assets import REGISTRY, AssetStore
+from builder.assets import REGISTRY, AssetStore, sha256_file
 
 PACKAGE = Path(__file__).resolve().parents[1]  # builder/
 HERE = PACKAGE.parent  # the source checkout (its images/ are the demo photos)
@@ -406,10 +405,6 @@ def check_musicnn(store: AssetStore, dataset: str, path: Path) -> None:
         )
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -449,7 +444,7 @@ def main() -> None:
             else:
                 raise SystemExit(f"unknown network {name!r}: give lite2, yolo, mtt or msd")
     for asset, path in made:
-        digest = sha256(path)
+        digest = sha256_file(path)
         entry = REGISTRY.get(asset)
         known = entry.sha256 if entry else None
         said = "the registry's" if digest == known else f"the registry has {known}"

@@ -16,13 +16,13 @@ an excerpt.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
 import numpy as np
 import orjson
 
+from builder.assets import sha256_file
 from builder.files import atomic_path
 
 WINDOW_S = 0.5
@@ -139,17 +139,9 @@ def loud_start(path: Path) -> float:
     return start_of(mono, ANALYSIS_RATE)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cached_loud_start(path: Path, cache_dir: Path) -> float:
     """loud_start, remembered under the cache dir by the audio's content hash."""
-    entry = cache_dir / "excerpt" / f"v{EXCERPT_VERSION}" / f"{_sha256(Path(path))}.json"
+    entry = cache_dir / "excerpt" / f"v{EXCERPT_VERSION}" / f"{sha256_file(Path(path))}.json"
     try:
         value = float(orjson.loads(entry.read_bytes())["start"])
         if math.isfinite(value) and value >= 0:

@@ -17,7 +17,6 @@ its excerpt plays (builder.music.moments).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import zipfile
@@ -30,7 +29,7 @@ from typing import Any, TypeVar
 import numpy as np
 import orjson
 
-from builder.assets import AssetStore
+from builder.assets import AssetStore, sha256_file
 from builder.errors import NOT_UTF8, printable
 from builder.files import atomic_path, inside, spreadsheet_safe, unreadable_input, walk_files
 from builder.music.audio import (
@@ -368,11 +367,7 @@ def _digest(path: Path) -> str:
         why = unreadable_input(st, "audio file")
         if why:
             raise AudioError(why)
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                h.update(block)
-        return h.hexdigest()
+        return sha256_file(path)
     except PermissionError:
         raise AudioError("cannot be read (permission denied)") from None
     except OSError as exc:
