@@ -10,7 +10,6 @@ against the scale's midpoint.
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from builder import plane
 from builder.errors import UsageError
+from builder.lab.fitting import photo_digests, ratings_fingerprint
 from builder.lab.metrics import sign_metrics
 from builder.music.feeling import (
     CLASSIC,
@@ -127,12 +127,6 @@ def _check_label_rows(rows: list[dict], path: Path, audio_dir: Path) -> None:
             f"labels {path} refused: {'; '.join(problems[:5])}{more}; "
             "nothing was measured or fitted"
         )
-
-
-def clip_digests(heard: list) -> str:
-    """What a model records of the clips it was fitted on: 64-bit prefixes of their sha256, by
-    content."""
-    return ",".join(sorted({h.sha256[:16] for h in heard}))
 
 
 def hear_all(
@@ -268,10 +262,6 @@ def cross_validate(
     return learned, base
 
 
-def fingerprint(shas: list[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(shas)).encode()).hexdigest()[:16]
-
-
 def fit_model(
     heard: list,
     quads: np.ndarray,
@@ -286,9 +276,9 @@ def fit_model(
         "fitted_on": name,
         "n": len(q),
         "n_deam": len(extra),
-        "fingerprint": fingerprint([h.sha256 for h in heard]),
+        "fingerprint": ratings_fingerprint([h.sha256 for h in heard]),
         # what `music evaluate` checks clips against, one by one
-        "clips_sha256": clip_digests(heard),
+        "clips_sha256": ",".join(photo_digests(heard)),  # the clips' digests, as the photos'
         "spread": f"{spread[0]:.4f},{spread[1]:.4f}",
     }
     return fit(feats, q, target_spread=spread, meta=meta)
@@ -301,7 +291,7 @@ def evaluate(
     cross-validated)."""
     feats = np.array([model.features_of(h) for h in heard])
     q = labels.quadrants
-    seen = fingerprint([h.sha256 for h in heard]) == model.meta.get("fingerprint")
+    seen = ratings_fingerprint([h.sha256 for h in heard]) == model.meta.get("fingerprint")
     listed = set(filter(None, model.meta.get("clips_sha256", "").split(",")))
     overlap = sum(1 for h in heard if h.sha256[:16] in listed)
     if overlap and not seen:  # some of these clips trained the model: only CV figures are honest
