@@ -370,12 +370,16 @@ def written_gallery(folder: Path) -> bool:
     """Whether folder looks like a gallery the builder wrote: its marker, or the gallery.json of a
     gallery from before markers (for refusing to write into it, the shape of that file is
     enough)."""
+    return gallery_marker(folder) is not None or gallery_json_of_ours(folder)
+
+
+def gallery_json_of_ours(folder: Path) -> bool:
+    """Whether folder holds a gallery.json of the shape the builder writes (a regular file, read
+    without blocking and up to the tables' size limit): a gallery from before markers has it."""
     import stat
 
     import orjson
 
-    if gallery_marker(folder) is not None:
-        return True
     try:
         fh, st = open_input(Path(folder) / "gallery.json")
         with fh:

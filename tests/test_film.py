@@ -270,7 +270,8 @@ def _fake_gallery(
     `pictures` (a list of dicts) to the pictures' records."""
     from PIL import Image
 
-    from builder.gallery.outdir import MARKER, SIGNATURE
+    from builder.files import GALLERY_MARKER as MARKER
+    from builder.files import GALLERY_SIGNATURE as SIGNATURE
 
     (root / "img").mkdir(parents=True)
     (root / "audio").mkdir()

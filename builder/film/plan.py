@@ -25,10 +25,10 @@ from pathlib import Path, PurePosixPath
 import orjson
 
 from builder.errors import BuilderError, UsageError
-from builder.files import inside, unreadable_input
+from builder.files import GALLERY_MARKER, inside, unreadable_input
 from builder.film import text as tx
 from builder.film.cards import end_pages, end_seconds, reading_credits, title_items
-from builder.gallery.outdir import MARKER, owned
+from builder.gallery.outdir import owned
 from builder.gallery.text import MESSAGES_DIR, Words
 from builder.music.licences import is_own_music, licence_verdict, short_licence
 from builder.records import Gallery, ImageRecord, Track
@@ -142,8 +142,8 @@ def read_gallery(folder: Path) -> Gallery:
         )
     if not gallery_like(folder):
         raise UsageError(
-            f"{folder} is not a gallery written by `builder build` (no {MARKER} or gallery.json); "
-            "give the folder the build wrote (its --out)"
+            f"{folder} is not a gallery written by `builder build` (no {GALLERY_MARKER} or "
+            "gallery.json); give the folder the build wrote (its --out)"
         )
     path = folder / "gallery.json"
     try:
@@ -165,7 +165,7 @@ def gallery_like(folder: Path) -> bool:
     the read for ever)."""
     import stat
 
-    for name in (MARKER, "gallery.json"):
+    for name in (GALLERY_MARKER, "gallery.json"):
         try:
             if not stat.S_ISREG(os.stat(folder / name).st_mode):
                 return False

@@ -41,14 +41,12 @@ from builder.files import (
     GALLERY_MARKER,
     GALLERY_SIGNATURE,
     file_kind,
+    gallery_json_of_ours,
     gallery_marker,
     is_cache,
     is_temporary,
-    open_input,
 )
 
-MARKER = GALLERY_MARKER
-SIGNATURE = GALLERY_SIGNATURE
 LEGACY_NAMES = {
     "index.html",
     "gallery.json",
@@ -73,42 +71,28 @@ class OutputBusy(BuilderError):
     exit_code = 6
 
 
-def _read_marker(out: Path) -> dict | None:
-    return gallery_marker(out)
-
-
 def _is_legacy_gallery(out: Path) -> bool:
     """A gallery of a version that wrote no marker: gallery.json of our shape, and only our names at
     the top."""
-    import stat
-
-    try:
-        fh, st = open_input(out / "gallery.json")  # never blocks: a named pipe there is no gallery
-        with fh:
-            if not stat.S_ISREG(st.st_mode):
-                return False
-            data = orjson.loads(fh.read())
-        names = {p.name for p in out.iterdir()}
-    except (OSError, orjson.JSONDecodeError):
+    if not gallery_json_of_ours(out):
         return False
-    return (
-        isinstance(data, dict)
-        and {"method", "images", "failed"} <= set(data)
-        and names <= LEGACY_NAMES
-    )
+    try:
+        return {p.name for p in out.iterdir()} <= LEGACY_NAMES
+    except OSError:
+        return False
 
 
 def owned(out: Path) -> bool:
     """Whether out is a gallery this builder wrote (its marker, or a gallery of a version before
     markers)."""
-    return out.is_dir() and (_read_marker(out) is not None or _is_legacy_gallery(out))
+    return out.is_dir() and (gallery_marker(out) is not None or _is_legacy_gallery(out))
 
 
 def built_files(out: Path) -> set[str]:
     """The files the build wrote into out, as its marker lists them (empty for a folder without
     one)."""
-    marker = _read_marker(out)
-    return set(marker["files"]) | {MARKER, "gallery.json"} if marker else {"gallery.json"}
+    marker = gallery_marker(out)
+    return set(marker["files"]) | {GALLERY_MARKER, "gallery.json"} if marker else {"gallery.json"}
 
 
 def written_files(root: Path) -> list[str]:
@@ -158,15 +142,15 @@ def look_into(out: Path) -> tuple[list[str], list[str]]:
         raise UsageError(f"cannot look into {out}: {exc.strerror or exc}") from None
     if not present:
         return [], []
-    marker = _read_marker(out)
+    marker = gallery_marker(out)
     if marker is not None:
-        ours = set(marker["files"]) | {MARKER}
+        ours = set(marker["files"]) | {GALLERY_MARKER}
     elif _is_legacy_gallery(out):
         ours = set(present)
     else:
         raise UsageError(
-            f"{out} exists and was not written by this builder (no {MARKER}); choose another --out "
-            "or empty it first — nothing of it was changed"
+            f"{out} exists and was not written by this builder (no {GALLERY_MARKER}); choose "
+            "another --out or empty it first — nothing of it was changed"
         )
     others = [f for f in present if f not in ours]
     left = set(unpublished(out, others))
@@ -341,9 +325,10 @@ def carry_foreign(out: Path, tmp: Path, foreign: list[str]) -> None:
 
 def write_marker(tmp: Path, version: str, foreign: list[str]) -> None:
     files = [f for f in written_files(tmp) if f not in set(foreign)]
-    (tmp / MARKER).write_bytes(
+    (tmp / GALLERY_MARKER).write_bytes(
         orjson.dumps(
-            {"signature": SIGNATURE, "version": version, "files": files}, option=orjson.OPT_INDENT_2
+            {"signature": GALLERY_SIGNATURE, "version": version, "files": files},
+            option=orjson.OPT_INDENT_2,
         )
     )
 
