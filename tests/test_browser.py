@@ -8,9 +8,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
-
-from builder.cli import app
 
 from .conftest import DEMO, MIRROR, cli_build, in_chromium
 
@@ -591,19 +588,17 @@ def curated_build(out: Path, cache: Path, *extra: str) -> Path:
     sheet, intro = out.parent / "sheet.csv", out.parent / "intro.md"
     sheet.write_text(SHEET, encoding="utf-8")
     intro.write_text(INTRO, encoding="utf-8")
-    result = CliRunner().invoke(
-        app,
-        ["build", str(DEMO), "--out", str(out), "--mirror", str(MIRROR), "--cache-dir", str(cache)]
-        + [
-            "--offline",
-            "--curation",
-            str(sheet),
-            "--intro",
-            str(intro),
-            "--title",
-            "Light",
-            *extra,
-        ],
+    result = cli_build(
+        DEMO,
+        out,
+        cache,
+        "--curation",
+        str(sheet),
+        "--intro",
+        str(intro),
+        "--title",
+        "Light",
+        *extra,
     )
     assert result.exit_code == 0, result.output
     return out

@@ -21,9 +21,7 @@ from builder.gallery import copies, site
 from builder.gallery.copies import audio_name, slug_for
 from builder.records import Track
 
-from .conftest import cli_build, photo, picture_record, requires_mirror
-
-build = cli_build
+from .conftest import build, photo, picture_record, requires_mirror
 
 
 def test_every_copy_of_a_picture_comes_from_one_decode(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from builder.settings import MEMORY_MB, Settings, memory_workers
 
 from .conftest import (
     BUILDER,
-    cli_build,
+    build,
     leftovers,
     photo,
     requires_mirror,
@@ -86,9 +86,6 @@ def test_ctrl_c_stops_the_workers_and_keeps_the_previous_gallery(many, tmp_path)
 
     wait_for(gone, timeout=10)
     assert tree(out) == before and leftovers(out) == []
-
-
-build = cli_build
 
 
 def test_the_default_worker_count_is_what_both_the_cores_and_the_memory_allow(tmp_path):

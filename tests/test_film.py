@@ -21,7 +21,7 @@ from builder.music.licences import licence_verdict
 from builder.records import CatalogueInfo, Gallery, Track
 from tests.audio_fixtures import tone, write_audio
 
-from .conftest import picture_record
+from .conftest import picture_record, png_claiming, tree, wait_for
 
 
 def test_frame_size_is_parsed_and_odd_or_tiny_sizes_are_refused():
@@ -432,7 +432,6 @@ def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
     folder = tmp_path / "out"
@@ -461,10 +460,7 @@ def test_a_signal_while_the_film_is_written_leaves_no_file(tmp_path):
             ".tmp-" in p.name and p.stat().st_size > 20_000 for p in folder.iterdir()
         )  # files.atomic_path
 
-    end = time.monotonic() + 120
-    while not writing() and proc.poll() is None:
-        assert time.monotonic() < end, "the film never started to be written"
-        time.sleep(0.05)
+    wait_for(lambda: writing() or proc.poll() is not None, timeout=120)
     assert proc.poll() is None, proc.communicate()[0]
     os.kill(proc.pid, signal.SIGTERM)
     output, _ = proc.communicate(timeout=120)
@@ -764,23 +760,15 @@ def replace_id(track: Track, tid: str) -> Track:
 # ---- what the film may write --------------------------------------------------------------------
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def test_a_film_never_writes_into_another_gallery(tmp_path):
     gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
     other = _fake_gallery(tmp_path / "other", [_track("3", "CC BY 4.0", "audio/3.wav")])
-    before = _tree(other)
+    before = tree(other)
     for name in ("gallery.mp4", "exhibition.mp4", "img/x.mp4"):
         result = _film(gallery, other / name, *SMALL)
         assert result.exit_code == 2, result.output
         assert "a gallery the builder wrote" in result.output
-    assert _tree(other) == before
+    assert tree(other) == before
 
 
 def test_a_json_or_video_the_builder_did_not_write_is_kept_unless_forced(tmp_path):
@@ -875,12 +863,11 @@ def test_a_film_killed_mid_way_leaves_nothing_a_build_would_publish(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     from builder.gallery.outdir import foreign_files
 
     gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
-    before = _tree(gallery)
+    before = tree(gallery)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -903,14 +890,11 @@ def test_a_film_killed_mid_way_leaves_nothing_a_build_would_publish(tmp_path):
     def writing() -> bool:
         return any(p.stat().st_size > 20_000 for p in tmp_path.glob(".g.film-*"))
 
-    end = time.monotonic() + 120
-    while not writing() and proc.poll() is None:
-        assert time.monotonic() < end, "the film never started to be written"
-        time.sleep(0.05)
+    wait_for(lambda: writing() or proc.poll() is not None, timeout=120)
     assert proc.poll() is None, proc.communicate()[0]
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
-    assert _tree(gallery) == before and foreign_files(gallery) == []
+    assert tree(gallery) == before and foreign_files(gallery) == []
     assert list(tmp_path.glob(".g.film-*"))  # the killed film's leftovers, beside the gallery
     assert _film(gallery, gallery / "film.mp4", *SMALL).exit_code == 0
     assert not list(tmp_path.glob(".g.film-*"))
@@ -919,31 +903,9 @@ def test_a_film_killed_mid_way_leaves_nothing_a_build_would_publish(tmp_path):
 # ---- malformed galleries ------------------------------------------------------------------------
 
 
-def _header_claiming(path: Path, w: int, h: int) -> None:
-    """A PNG whose header claims w x h pixels, with a few bytes of data."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_a_picture_copy_claiming_20000_pixels_a_side_is_left_out(tmp_path):
     gallery = _fake_gallery(tmp_path / "g", [_track("3", "CC BY 4.0", "audio/3.wav")])
-    _header_claiming(gallery / "img" / "p0-1600.jpg", 20000, 20000)
+    (gallery / "img" / "p0-1600.jpg").write_bytes(png_claiming(20000, 20000))
     out = tmp_path / "film.mp4"
     result = _film(gallery, out, *SMALL)
     assert result.exit_code == 0, result.output
@@ -954,7 +916,7 @@ def test_a_picture_copy_claiming_20000_pixels_a_side_is_left_out(tmp_path):
         if c["kind"] == "picture"
     ]
     assert files == ["p1.jpg"]
-    _header_claiming(gallery / "img" / "p1-1600.jpg", 30000, 100)
+    (gallery / "img" / "p1-1600.jpg").write_bytes(png_claiming(30000, 100))
     result = _film(gallery, out, *SMALL)
     assert result.exit_code == 2 and "no picture the film can show" in result.output
 

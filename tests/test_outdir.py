@@ -13,7 +13,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from .conftest import BUILDER, build, leftovers, requires_mirror, run_builder, tree, wait_for
+from .conftest import (
+    BUILDER,
+    build,
+    leftovers,
+    requires_mirror,
+    run_builder,
+    tree,
+    wait_for,
+    with_umask,
+)
 
 
 @requires_mirror
@@ -94,12 +103,9 @@ def test_out_dot_is_refused_in_a_sentence(pics, tmp_path, session_cache, monkeyp
 
 @requires_mirror
 def test_the_gallery_is_readable_by_other_users(pics, tmp_path, session_cache):
-    old = os.umask(0o022)
-    try:
-        out = tmp_path / "site"
+    out = tmp_path / "site"
+    with with_umask(0o022):
         assert build(pics, out, session_cache, "--method", "random").exit_code == 0
-    finally:
-        os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o755
     for p in out.rglob("*"):
         mode = stat.S_IMODE(p.stat().st_mode)

@@ -27,7 +27,16 @@ from builder.cli import app
 from builder.errors import ImageError
 from builder.settings import Settings
 
-from .conftest import DEMO, MIRROR, build, cli_build, photo, png_claiming, requires_mirror
+from .conftest import (
+    DEMO,
+    MIRROR,
+    build,
+    cli_build,
+    photo,
+    png_claiming,
+    requires_mirror,
+    tree,
+)
 
 
 def test_a_memory_error_is_one_pictures_failure(tmp_path, monkeypatch):
@@ -366,19 +375,8 @@ def test_interrupted_build_keeps_the_previous_gallery_and_resumes_from_cache(tmp
     from builder.gallery import copies
 
     cache, out = tmp_path / "cache", tmp_path / "dist"
-    args = [
-        "build",
-        str(DEMO),
-        "--out",
-        str(out),
-        "--mirror",
-        str(MIRROR),
-        "--cache-dir",
-        str(cache),
-        "--offline",
-    ]
-    assert CliRunner().invoke(app, args).exit_code == 0
-    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert cli_build(DEMO, out, cache).exit_code == 0
+    before = tree(out)
 
     calls = {"n": 0}
     real = copies._render_copy
@@ -390,13 +388,12 @@ def test_interrupted_build_keeps_the_previous_gallery_and_resumes_from_cache(tmp
         return real(*a, **k)
 
     monkeypatch.setattr(copies, "_render_copy", interrupted)
-    result = CliRunner().invoke(app, args + ["--narrow", "none"])
+    result = cli_build(DEMO, out, cache, "--narrow", "none")
     assert result.exit_code == 130 and "left as it was" in result.output
-    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert after == before
+    assert tree(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dist")] == []
     monkeypatch.setattr(copies, "_render_copy", real)
-    result = CliRunner().invoke(app, args + ["--narrow", "none"])
+    result = cli_build(DEMO, out, cache, "--narrow", "none")
     n = len(list(DEMO.glob("*.jpg")))
     assert result.exit_code == 0 and f"({n} cached, 0 failed)" in result.output
     assert orjson.loads((out / "gallery.json").read_bytes())["narrow"] == "none"
