@@ -67,12 +67,13 @@ def test_the_options_a_build_is_given_become_its_settings(tmp_path, monkeypatch)
     """The build command's parameters reach the Settings unchanged: parsed by the CLI, then made
     into Settings by builder.cli.options.settings_from, the pipeline's build gets what was asked."""
     import builder.pipeline.build as pipeline_build
+    from builder.errors import OutputError
 
     seen = {}
 
     def stop(settings, store, progress):
         seen["settings"] = settings
-        raise pipeline_build.OutputError("stopped by the test")
+        raise OutputError("stopped by the test")
 
     monkeypatch.setattr(pipeline_build, "build", stop)
     (tmp_path / "pics").mkdir()
