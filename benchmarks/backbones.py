@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
+from common import cache_option, mirror_option
 
 from builder import plane
 from builder.files import tune_allocator
@@ -103,16 +103,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
-    ap.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
-    )
+    mirror_option(ap)
+    cache_option(ap)
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev")
     ap.add_argument("--emotion6", type=Path, default=HERE.parent / "shared/eval/emotion6")
     ap.add_argument("--gaped", type=Path, default=HERE.parent / "shared/eval/gaped-dev")

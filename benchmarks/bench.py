@@ -33,6 +33,8 @@ import threading
 import time
 from pathlib import Path
 
+from common import mirror_option
+
 HERE = Path(__file__).resolve().parent.parent
 
 
@@ -240,11 +242,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument(
         "--n", type=int, default=100, help="how many OASIS photos (the first n by name)"

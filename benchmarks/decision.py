@@ -32,11 +32,11 @@ The candidates were chosen among on these dev sets, so the winner's figures carr
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from common import cache_option, mirror_option
 
 from builder import plane
 from builder.files import tune_allocator
@@ -145,16 +145,8 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
-    ap.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
-    )
+    mirror_option(ap)
+    cache_option(ap)
     ap.add_argument(
         "--eval",
         type=Path,

@@ -9,8 +9,9 @@ relative reading under two model files (e.g. the previous commit's and the worki
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+from common import cache_option, mirror_option
 
 from builder.lab.ratings import read_offline
 from builder.picture.feeling import FeelingModel
@@ -25,16 +26,8 @@ def main() -> None:
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
     ap.add_argument("--images", type=Path, default=HERE / "images")
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
-    ap.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
-    )
+    mirror_option(ap)
+    cache_option(ap)
     args = ap.parse_args()
     files = sorted(p.name for p in args.images.glob("*.jpg"))
     _, readings = read_offline(args.images, files, args.mirror, args.cache_dir)

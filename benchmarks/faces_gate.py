@@ -12,9 +12,10 @@ detector itself are not counted.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
+
+from common import mirror_option
 
 from builder.assets import AssetStore, default_cache_dir
 from builder.images import read_rgb
@@ -30,11 +31,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--n", type=int, default=40)
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     args = ap.parse_args()
     detector = make_detector(

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from common import mirror_option
+
 from builder.gallery.site import write_site
 from builder.pipeline.context import Context
 from builder.pipeline.run import analyse
@@ -78,11 +80,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument(
         "--cache-dir", type=Path, default=None, help="reuse a cache (default: a fresh one)"

@@ -21,11 +21,11 @@ nothing but the cache."""
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import numpy as np
+from common import cache_option, mirror_option
 
 from builder import plane
 from builder.music import matching
@@ -47,16 +47,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--images", type=Path, default=HERE.parent / "shared/eval/emotion6/images")
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
-    ap.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
-    )
+    mirror_option(ap)
+    cache_option(ap)
     ap.add_argument(
         "--n", type=int, default=0, help="a seeded random sample of n pictures (0 = all)"
     )

@@ -42,6 +42,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from common import cache_option, mirror_option
 
 from builder.assets import AssetStore
 from builder.lab.metrics import resample_groups, span
@@ -202,16 +203,8 @@ def main() -> None:
     ap.add_argument("--with-set", action="append", default=[], help="as builder evaluate's")
     ap.add_argument("--images", type=Path, help="a folder read as a build reads it instead")
     ap.add_argument("--catalogue", choices=("rated", "mirrored"), default="rated")
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
-    ap.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
-    )
+    mirror_option(ap)
+    cache_option(ap)
     ap.add_argument("--draws", type=int, default=2000)
     args = ap.parse_args()
 

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import mirror_option
 
 from builder.assets import AssetStore
 from builder.assets.runtime import one_thread
@@ -92,11 +93,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
     ap.add_argument("--n", type=int, default=40, help="how many files (the first n by path)")
     ap.add_argument(

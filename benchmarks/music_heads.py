@@ -25,11 +25,11 @@ nothing but cache entries.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
+from common import mirror_option
 
 from builder.assets import AssetStore
 from builder.lab.metrics import sign_intervals
@@ -187,11 +187,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--audio", type=Path, default=HERE.parent / "shared/eval/music-4q")
     ap.add_argument("--labels", type=Path, default=None, help="default: AUDIO/annotations.csv")
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "builder")

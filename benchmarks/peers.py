@@ -16,7 +16,6 @@ site. Prints one line per run and the medians.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import statistics
@@ -25,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import mirror_option
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -68,11 +69,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--n", type=int, default=100, help="how many photos (the first n by name)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cores", type=int, default=1, help="sigal's --ncpu and our rendering threads")

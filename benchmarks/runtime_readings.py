@@ -30,12 +30,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from common import mirror_option
 
 from builder import plane
 from builder.files import tune_allocator
@@ -205,11 +205,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--eval", type=Path, default=HERE.parent / "shared/eval")
     ap.add_argument("--sets", default=",".join(FOLDERS))
     ap.add_argument("--n", type=int, default=0, help="the first n photos of each set (0: all)")

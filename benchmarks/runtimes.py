@@ -29,12 +29,12 @@ example clips (the tag probabilities averaged over a clip, as listening does).
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from common import mirror_option
 
 from builder.assets import AssetStore
 from builder.assets.runtime import CONFIG
@@ -286,11 +286,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--photos", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--n", type=int, default=60, help="photos to compare readings on")
     ap.add_argument("--rounds", type=int, default=15)

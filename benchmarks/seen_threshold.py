@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import re
 from pathlib import Path
+
+from common import cache_option, mirror_option
 
 HERE = Path(__file__).resolve().parent.parent
 # ImageNet's snakes and spiders (WordNet hyponyms of snake and spider) whose names lack the word:
@@ -78,16 +79,8 @@ def main() -> None:
     )
     ap.add_argument("--eval", type=Path, default=HERE.parent / "shared" / "eval")
     ap.add_argument("--demo", type=Path, default=HERE / "images")
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
-    ap.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_CACHE", Path.home() / ".cache/gallery-builder")),
-    )
+    mirror_option(ap)
+    cache_option(ap)
     ap.add_argument("--target", type=float, default=0.7)
     args = ap.parse_args()
 

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import mirror_option
+
 HERE = Path(__file__).resolve().parent.parent
 
 
@@ -125,11 +127,7 @@ def _timed(f, label: str, say):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--mirror",
-        type=Path,
-        default=Path(os.environ.get("BUILDER_MIRROR", HERE.parent / "shared/mirror")),
-    )
+    mirror_option(ap)
     ap.add_argument("--oasis", type=Path, default=HERE.parent / "shared/eval/oasis-dev/images")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--workers", type=int, default=0)
